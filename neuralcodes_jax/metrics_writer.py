@@ -1,0 +1,85 @@
+"""Run outputs: JSON lines (``WORKDIR/metrics.jsonl``), TensorBoard scalars (``WORKDIR/tb``) and a progress bar.
+
+Only process 0 writes. TensorBoard goes through ``tensorboardX`` (no TensorFlow import); when it is not
+installed the JSON lines are still written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+
+class MetricWriter:
+    def __init__(self, workdir: str, enabled: bool = True, tensorboard: bool = True):
+        self.enabled = enabled
+        self._file = None
+        self._tb = None
+        if not enabled:
+            return
+        self._file = open(os.path.join(workdir, "metrics.jsonl"), "a")
+        if tensorboard:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError:  # optional
+                SummaryWriter = None
+            if SummaryWriter is not None:
+                self._tb = SummaryWriter(os.path.join(workdir, "tb"))
+
+    def write_scalars(self, step: int, scalars: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        record = {"step": int(step), "time": time.time()}
+        for k, v in scalars.items():
+            v = float(v)
+            record[k] = v if math.isfinite(v) else str(v)
+        self._file.write(json.dumps(record) + "\n")
+        if self._tb is not None:
+            for k, v in scalars.items():
+                self._tb.add_scalar(k, float(v), int(step))
+
+    def write_images(self, step: int, images: dict) -> None:
+        """images: name -> array [N, H, W, C] in [0, 1] (TensorBoard only)."""
+        if self.enabled and self._tb is not None:
+            for k, v in images.items():
+                self._tb.add_images(k, v, int(step), dataformats="NHWC")
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+        if self._tb is not None:
+            self._tb.flush()
+
+    def close(self) -> None:
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+
+class Progress:
+    """A progress bar over training steps with rate and ETA (tqdm on stderr)."""
+
+    def __init__(self, total: int, initial: int = 0, enabled: bool = True):
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+            self._bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, file=sys.stderr,
+                             mininterval=1.0, smoothing=0.1)
+
+    def update(self, n: int, loss: float | None = None) -> None:
+        if self._bar is not None:
+            if loss is not None:
+                self._bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,303 @@
+"""``train_and_evaluate(config, workdir)``: the one training loop of the framework.
+
+Data flow of one host call (see WORKSPACE.md for the picture):
+
+1. At the start of each epoch a permutation of the training set is drawn on the device from
+   ``fold_in(data_stream, epoch)``.
+2. ``gather`` (jitted) cuts the next S batches out of the device-resident training set by that permutation, giving
+   ``xs`` [S, B, ...] sharded over the ``'data'`` mesh axis (the batch axis). Datasets too large for the device are
+   gathered on the host instead and put on the devices with the same sharding: the same batches either way.
+3. ``run_chunk`` (jitted, state donated) runs ``lax.scan`` over the S batches; step t uses the key
+   ``fold_in(train_stream, t)``. Parameters and optimizer state are replicated (``P()``), the batch is sharded
+   (``P('data')``), and XLA inserts the gradient all-reduce: data parallelism without pmap.
+4. The host checks the chunk's losses are finite, logs the metrics (JSON lines, TensorBoard, progress bar).
+5. At the end of each epoch: validation, latest checkpoint, best checkpoint when validation improved.
+
+Chunks never cross an epoch boundary, and every random draw is a function of (seed, step) or (seed, epoch), so a
+run resumed from any checkpoint computes exactly what the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from neuralcodes_jax import checkpointing
+from neuralcodes_jax import data as data_lib
+from neuralcodes_jax import evaluation
+from neuralcodes_jax import methods
+from neuralcodes_jax import metrics_writer
+
+PyTree = Any
+
+DATA_AXIS = "data"
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a training loss becomes NaN or infinite; the last good checkpoint is kept."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Mesh and sharding.
+
+def make_mesh(num_devices: int = 0) -> jax.sharding.Mesh:
+    """A one-axis ('data',) mesh over the first ``num_devices`` global devices (0 = all)."""
+    devices = jax.devices()
+    if num_devices < 0 or num_devices > len(devices):
+        raise ValueError(f"train.num_devices must be in [0, {len(devices)}] (0 = all devices), got {num_devices}")
+    devices = devices[:num_devices] if num_devices else devices
+    return jax.sharding.Mesh(np.asarray(devices), (DATA_AXIS,))
+
+
+def replicated(mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def check_batch_size(batch_size: int, mesh) -> None:
+    n = mesh.devices.size
+    if batch_size < 1 or batch_size % n:
+        raise ValueError(f"train.batch_size must be a positive multiple of the device count ({n}), "
+                         f"got {batch_size}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# RNG streams: named, derived from config.seed; per-step keys are fold_in(stream, step).
+
+STREAMS = ("init", "train", "data", "valid", "eval")
+
+
+def rng_streams(seed: int) -> dict[str, jax.Array]:
+    root = jax.random.key(seed)
+    return {name: jax.random.fold_in(root, i) for i, name in enumerate(STREAMS)}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Jitted pieces.
+
+def make_run_chunk(method, mesh):
+    """jit(scan(train_step)) over a chunk of batches; state donated; state replicated in and out."""
+    repl = replicated(mesh)
+
+    def run_chunk(state, xs, train_key):
+        def body(state, x):
+            key = jax.random.fold_in(train_key, state["step"])
+            state, metrics = method.train_step(state, x, key)
+            return state, metrics
+
+        return jax.lax.scan(body, state, xs)
+
+    return jax.jit(run_chunk, donate_argnums=(0,), out_shardings=(repl, repl))
+
+
+def make_gather(mesh, batch_size: int, num_steps: int):
+    """Device-side batch gathering: xs[s, b] = train_x[perm[offset + s * B + b]]."""
+    out = NamedSharding(mesh, P(None, DATA_AXIS))
+
+    def gather(train_x, perm, offset):
+        idx = jax.lax.dynamic_slice(perm, (offset,), (num_steps * batch_size,))
+        xs = jnp.take(train_x, idx, axis=0)
+        return xs.reshape((num_steps, batch_size) + train_x.shape[1:])
+
+    return jax.jit(gather, out_shardings=out)
+
+
+def epoch_permutation(data_key: jax.Array, epoch: int, n: int) -> jax.Array:
+    return jax.random.permutation(jax.random.fold_in(data_key, epoch), n)
+
+
+def make_batched_eval(fn, mesh, batch_size: int):
+    """Apply a per-example function (params, x, key) -> pytree of [B] arrays over a dataset, in sharded batches.
+
+    The dataset is padded to a multiple of ``batch_size``; padded rows are dropped from the result. Each batch gets
+    the key ``fold_in(key, batch_index)``.
+    """
+    batch_sharding = NamedSharding(mesh, P(DATA_AXIS))
+    jitted = jax.jit(fn, out_shardings=batch_sharding)
+
+    def run(params, x: np.ndarray, key: jax.Array):
+        n = x.shape[0]
+        outs = []
+        for i, start in enumerate(range(0, n, batch_size)):
+            batch = x[start:start + batch_size]
+            valid = batch.shape[0]
+            if valid < batch_size:
+                pad = np.zeros((batch_size - valid,) + batch.shape[1:], batch.dtype)
+                batch = np.concatenate([batch, pad])
+            batch = jax.device_put(batch, batch_sharding)
+            res = jitted(params, batch, jax.random.fold_in(key, i))
+            outs.append(jax.tree.map(lambda a, v=valid: np.asarray(a)[:v], res))
+        return jax.tree.map(lambda *a: np.concatenate(a), *outs)
+
+    return run
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The loop.
+
+def _validate_config(config) -> None:
+    t = config.train
+    if t.num_epochs < 1:
+        raise ValueError(f"train.num_epochs must be >= 1, got {t.num_epochs}")
+    if t.steps_per_call < 1:
+        raise ValueError(f"train.steps_per_call must be >= 1, got {t.steps_per_call}")
+    if t.get("data_on_device", "auto") not in ("auto", "always", "never"):
+        raise ValueError(f"train.data_on_device must be one of ['auto', 'always', 'never'], "
+                         f"got {t.data_on_device!r}")
+
+
+def _run_info(config) -> dict:
+    info = {
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "devices": [str(d) for d in jax.devices()],
+        "process_count": jax.process_count(),
+    }
+    try:
+        info["git"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                     cwd=os.path.dirname(__file__)).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+    """Train ``config.method`` on ``config.data``, checkpointing into ``workdir``; then evaluate.
+
+    Resumes automatically from the newest checkpoint in ``workdir``. Returns a dict with the final training
+    state (``state``), the evaluation results (``eval``, also written to ``WORKDIR/eval.json`` and
+    ``WORKDIR/eval.md``) and the best validation score.
+    """
+    _validate_config(config)
+    os.makedirs(workdir, exist_ok=True)
+    mesh = make_mesh(int(config.train.get("num_devices", 0)))
+    batch_size = int(config.train.batch_size)
+    check_batch_size(batch_size, mesh)
+    is_main = jax.process_index() == 0
+
+    splits = data_lib.load_from_config(config.data)
+    method = methods.build(config, splits.shape, splits.is_binary)
+    n_train = splits.train.shape[0]
+    steps_per_epoch = n_train // batch_size
+    if steps_per_epoch < 1:
+        raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} examples)")
+    num_epochs = int(config.train.num_epochs)
+    total_steps = num_epochs * steps_per_epoch
+    steps_per_call = min(int(config.train.steps_per_call), steps_per_epoch)
+
+    if is_main:
+        with open(os.path.join(workdir, "config.json"), "w") as f:
+            f.write(config.to_json_best_effort(indent=2))
+        with open(os.path.join(workdir, "run_info.json"), "w") as f:
+            json.dump(_run_info(config), f, indent=2)
+
+    keys = rng_streams(int(config.seed))
+    repl = replicated(mesh)
+    example = jnp.asarray(splits.train[:1])
+    init_fn = jax.jit(method.init, out_shardings=repl)
+    abstract_state = jax.eval_shape(init_fn, keys["init"], example)
+    abstract_state = jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), abstract_state)
+
+    ckpt = checkpointing.Checkpointer(workdir, keep=int(config.train.get("keep_checkpoints", 2)))
+    restored = ckpt.restore_latest(abstract_state)
+    if restored is None:
+        state = init_fn(keys["init"], example)
+        meta = {"epoch": 0, "best_valid": math.inf, "best_step": -1}
+    else:
+        state, meta = restored
+    start_step = int(jax.device_get(state["step"]))
+    if start_step % steps_per_epoch and start_step < total_steps:
+        # Only possible when the batch size or dataset changed between runs of one workdir.
+        raise ValueError(f"workdir {workdir} holds a checkpoint at step {start_step}, which is not an epoch "
+                         f"boundary for {steps_per_epoch} steps per epoch; use a fresh workdir")
+
+    on_device = config.train.get("data_on_device", "auto")
+    if on_device == "auto":
+        on_device = "always" if splits.train.nbytes <= int(config.train.get("max_device_bytes", 2 << 30)) \
+            else "never"
+    train_x_dev = jax.device_put(splits.train, repl) if on_device == "always" else None
+    batch_sharding = NamedSharding(mesh, P(None, DATA_AXIS))
+
+    run_chunk = make_run_chunk(method, mesh)
+    gathers: dict[int, Any] = {}
+    valid_fn = make_batched_eval(method.valid_loss, mesh, int(config.eval.get("batch_size", 1000)))
+
+    writer = metrics_writer.MetricWriter(workdir, enabled=is_main,
+                                         tensorboard=bool(config.train.get("tensorboard", True)))
+    progress = metrics_writer.Progress(total_steps, start_step, enabled=is_main and config.train.get(
+        "progress", True))
+    t_start = time.time()
+    step = start_step
+    try:
+        while step < total_steps:
+            epoch = step // steps_per_epoch
+            perm = epoch_permutation(keys["data"], epoch, n_train)
+            perm_host = None if on_device == "always" else np.asarray(perm)
+            epoch_end = (epoch + 1) * steps_per_epoch
+            while step < epoch_end:
+                n_steps = min(steps_per_call, epoch_end - step)
+                offset = (step % steps_per_epoch) * batch_size
+                if on_device == "always":
+                    if n_steps not in gathers:
+                        gathers[n_steps] = make_gather(mesh, batch_size, n_steps)
+                    xs = gathers[n_steps](train_x_dev, perm, offset)
+                else:
+                    idx = perm_host[offset:offset + n_steps * batch_size]
+                    xs = jax.device_put(
+                        splits.train[idx].reshape((n_steps, batch_size) + splits.shape), batch_sharding)
+                new_state, metrics = run_chunk(state, xs, keys["train"])
+                metrics = jax.device_get(metrics)
+                if not np.all(np.isfinite(metrics["loss"])):
+                    bad = int(np.argmin(np.isfinite(metrics["loss"])))
+                    raise NonFiniteLossError(
+                        f"non-finite training loss at step {step + bad} (epoch {epoch}); the last good checkpoint "
+                        f"(step {ckpt.latest_step()}) is kept in {workdir}. Lower optim.lr or check the data.")
+                state = new_state
+                step += n_steps
+                progress.update(n_steps, float(metrics["loss"][-1]))
+                if step % int(config.train.get("log_every_steps", 100)) < n_steps or step == epoch_end:
+                    writer.write_scalars(step, {f"train/{k}": float(np.mean(v)) for k, v in metrics.items()})
+            # End of epoch: validation and checkpoints.
+            valid = valid_fn(state["params"], splits.valid, jax.random.fold_in(keys["valid"], epoch))
+            valid_score = float(np.mean(valid))
+            meta = dict(meta, epoch=epoch + 1, valid=valid_score, step=step)
+            improved = valid_score < meta["best_valid"]
+            if improved:
+                meta.update(best_valid=valid_score, best_step=step)
+            writer.write_scalars(step, {"valid/loss": valid_score, "valid/best": meta["best_valid"],
+                                        "epoch": epoch + 1,
+                                        "examples_per_sec": (step - start_step) * batch_size
+                                        / max(time.time() - t_start, 1e-9)})
+            if improved:
+                ckpt.save_best(step, state, meta)
+            if (epoch + 1) % int(config.train.get("checkpoint_every_epochs", 1)) == 0 or step == total_steps:
+                ckpt.save_latest(step, state, meta)
+    finally:
+        ckpt.wait()           # asynchronous saves reach the disk even when the loop raised
+        progress.close()
+        writer.flush()
+
+    # Evaluation on the best-by-validation parameters (or the final ones).
+    params = state["params"]
+    if config.eval.get("use_best", True) and ckpt.best.latest_step() is not None:
+        best = ckpt.restore_best(abstract_state)
+        params = best[0]["params"]
+    ckpt.close()
+    results = evaluation.evaluate_noise_grid(
+        method, params, splits, config.eval, mesh, keys["eval"])
+    if is_main:
+        evaluation.write_results(results, workdir, title=config.get("name", config.method),
+                                 context=evaluation.describe_run(config, splits, meta))
+    writer.close()
+    return {"state": state, "eval": results, "best_valid": meta.get("best_valid"), "meta": meta}
