@@ -1,0 +1,57 @@
+"""Classical binary codes, exact evaluation and finite-blocklength limits.
+
+Modules:
+  gf2       exact GF(2) linear algebra on NumPy uint8 arrays (rank, row reduction, systematic form,
+            null space, G <-> H) and bit/integer conversions (most significant bit first).
+  linear    :class:`LinearCode`, Hamming / extended Hamming / Golay / extended Golay / repetition /
+            single-parity-check constructions, coset-leader syndrome decoding (jitted JAX and NumPy).
+  exact     exact BSC/BEC error rates of any codebook with n <= 24 by enumeration (polynomials in
+            p), coset-leader formulas for linear codes, Monte Carlo with confidence intervals.
+  bounds    capacity, dispersion, PPV meta-converse, RCU, normal approximation, Gallager exponent.
+  analysis  distances, linearity / coset / perfection tests, equivalence to a reference code.
+
+Conventions shared by all modules: bits are 0/1 ``uint8``; a bit vector ``b[0..n-1]`` is the integer
+``sum_j b[j] 2^(n-1-j)``; message ``i`` of a code or codebook is row ``i`` and carries the ``k``-bit
+label of ``i``. Exact evaluation uses NumPy float64/int64 (no JAX); decoders and Monte Carlo use JAX.
+"""
+from neuralcodes_jax.codes import analysis, bounds, exact, gf2, linear
+from neuralcodes_jax.codes.analysis import (
+    Equivalence, EquivalenceSearchError, are_equivalent, coset_decomposition, covering_radius,
+    distance_distribution, distance_profiles, distinct_codewords, find_equivalence, is_coset_of_linear,
+    is_distance_invariant, is_linear, is_perfect, minimum_distance, num_distinct_codewords,
+    pairwise_distance_counts, reference_codes, summarize_codebook, weight_distribution)
+from neuralcodes_jax.codes.bounds import (
+    bec_capacity, bec_converse, bec_dispersion, bec_normal_approximation, bec_rcu, binary_entropy,
+    bsc_capacity, bsc_converse, bsc_dispersion, bsc_normal_approximation, bsc_normal_approximation_log2m,
+    bsc_rcu, gallager_bound, gallager_e0, gallager_exponent)
+from neuralcodes_jax.codes.exact import (
+    BEC_GUESS_OPTIONS, BSCEvaluation, MonteCarloResult, WeightPolynomial, bounded_distance_bler,
+    clopper_pearson_interval, decoder_ber_bsc, decoder_bler_bsc, default_labels, evaluate_bsc, hamming_ber,
+    ml_ber_bsc, ml_bler_bec, ml_bler_bsc, ml_decoder_table, monte_carlo, nearest_codeword_distances,
+    syndrome_ber_bsc, syndrome_bler_bsc, uncoded_bler, validate_codebook, wilson_interval)
+from neuralcodes_jax.codes.linear import (
+    LinearCode, SyndromeDecoder, code_from_codewords, coset_leaders, extended_golay_code,
+    extended_hamming_code, golay_code, hamming_code, repetition_code, single_parity_check_code)
+
+__all__ = [
+    "analysis", "bounds", "exact", "gf2", "linear",
+    # linear
+    "LinearCode", "SyndromeDecoder", "code_from_codewords", "coset_leaders", "extended_golay_code",
+    "extended_hamming_code", "golay_code", "hamming_code", "repetition_code", "single_parity_check_code",
+    # exact
+    "BEC_GUESS_OPTIONS", "BSCEvaluation", "MonteCarloResult", "WeightPolynomial", "bounded_distance_bler",
+    "clopper_pearson_interval", "decoder_ber_bsc", "decoder_bler_bsc", "default_labels", "evaluate_bsc",
+    "hamming_ber", "ml_ber_bsc", "ml_bler_bec", "ml_bler_bsc", "ml_decoder_table", "monte_carlo",
+    "nearest_codeword_distances", "syndrome_ber_bsc", "syndrome_bler_bsc", "uncoded_bler",
+    "validate_codebook", "wilson_interval",
+    # bounds
+    "bec_capacity", "bec_converse", "bec_dispersion", "bec_normal_approximation", "bec_rcu",
+    "binary_entropy", "bsc_capacity", "bsc_converse", "bsc_dispersion", "bsc_normal_approximation",
+    "bsc_normal_approximation_log2m", "bsc_rcu", "gallager_bound", "gallager_e0", "gallager_exponent",
+    # analysis
+    "Equivalence", "EquivalenceSearchError", "are_equivalent", "coset_decomposition", "covering_radius",
+    "distance_distribution", "distance_profiles", "distinct_codewords", "find_equivalence",
+    "is_coset_of_linear", "is_distance_invariant", "is_linear", "is_perfect", "minimum_distance",
+    "num_distinct_codewords", "pairwise_distance_counts", "reference_codes", "summarize_codebook",
+    "weight_distribution",
+]

@@ -1,0 +1,474 @@
+"""Binary linear block codes, classical constructions and syndrome-table (coset-leader) ML decoding.
+
+A :class:`LinearCode` holds a full-rank generator ``G [k, n]`` and parity-check matrix
+``H [n - k, n]`` (``G H^T = 0`` over GF(2)). Messages ``u`` (``k`` bits) are encoded as ``c = u G``;
+message ``i`` is the ``k``-bit, most-significant-bit-first binary expansion of ``i``, so
+``code.codewords()[i]`` is the codeword of message ``i`` (the labelling used by the exact
+evaluators in :mod:`neuralcodes_jax.codes.exact`).
+
+Syndrome decoding (coset-leader table) is exact maximum-likelihood decoding on the BSC with
+``p < 1/2`` (coding-anchors Sec. 1.4): for a received ``y`` with syndrome ``s = y H^T`` the decoder
+outputs ``y + e(s)`` where the coset leader ``e(s)`` is a minimum-weight word with syndrome ``s``.
+
+**Tie-breaking.** When a coset has several minimum-weight words, the leader is the one whose sorted
+support ``(i_1 < i_2 < ... < i_w)`` comes first in lexicographic order (the order of
+``itertools.combinations(range(n), w)``), i.e. the error that touches the earliest positions. Perfect
+codes (Hamming, Golay, odd repetition) have no ties. All ties give the same BLER; the BER may differ.
+
+Syndromes are integers with the first row of ``H`` as the most significant bit.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from neuralcodes_jax.codes import gf2
+
+__all__ = [
+    "LinearCode", "hamming_code", "extended_hamming_code", "golay_code", "extended_golay_code",
+    "repetition_code", "single_parity_check_code", "code_from_codewords", "coset_leaders",
+    "SyndromeDecoder", "GOLAY_GENERATOR_POLYNOMIAL", "MAX_ENUMERATION_BITS",
+]
+
+# Coefficients of g(x) = 1 + x^2 + x^4 + x^5 + x^6 + x^10 + x^11 (x^0 first), a generator polynomial
+# of the cyclic binary Golay code of length 23 (a factor of x^23 - 1 over GF(2)).
+GOLAY_GENERATOR_POLYNOMIAL = (1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1)
+
+# Listing all 2^k codewords, or all 2^n received words, is allowed up to this many bits.
+MAX_ENUMERATION_BITS = 24
+
+
+def _is_jax(x: Any) -> bool:
+    return isinstance(x, jax.Array)
+
+
+def _gf2_dot(x: Any, m: np.ndarray) -> Any:
+    """``x @ m mod 2`` for 0/1 arrays: NumPy in, NumPy out; JAX (also traced) in, JAX out."""
+    if _is_jax(x):
+        out = jnp.matmul(x.astype(jnp.int32), jnp.asarray(m, jnp.int32)) & 1
+        return out.astype(jnp.uint8)
+    return gf2.matmul(np.asarray(x), m)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LinearCode:
+    """A binary ``[n, k]`` linear code with ``1 <= k < n``.
+
+    Attributes:
+      generator: ``uint8 [k, n]``, full row rank; defines the encoding ``c = u G``.
+      parity_check: ``uint8 [n - k, n]``, full row rank, ``G H^T = 0``.
+      name: a label used in reports.
+
+    Build with :meth:`from_generator`, :meth:`from_parity_check` or the constructions below.
+    """
+
+    generator: np.ndarray
+    parity_check: np.ndarray
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        g = gf2.as_binary_matrix(self.generator, "generator")
+        h = gf2.as_binary_matrix(self.parity_check, "parity_check")
+        k, n = g.shape
+        if h.shape[1] != n:
+            raise ValueError(f"parity_check must have n={n} columns like generator, got shape {h.shape}")
+        if not 1 <= k < n:
+            raise ValueError(f"k must be in [1, n-1] = [1, {n - 1}] (k >= n leaves no redundancy), got k={k}")
+        if gf2.rank(g, "generator") != k:
+            raise ValueError(f"generator must have full row rank k={k}")
+        if h.shape[0] != n - k or gf2.rank(h, "parity_check") != n - k:
+            raise ValueError(f"parity_check must have full row rank n-k={n - k}, got shape {h.shape}")
+        if np.any(gf2.matmul(g, h.T)):
+            raise ValueError("generator and parity_check must satisfy G H^T = 0 over GF(2)")
+        object.__setattr__(self, "generator", g)
+        object.__setattr__(self, "parity_check", h)
+        g.setflags(write=False)
+        h.setflags(write=False)
+
+    # ----------------------------------------------------------------------------- constructors
+    @classmethod
+    def from_generator(cls, generator: Any, name: str = "") -> "LinearCode":
+        """Code spanned by the rows of ``generator`` (must have full row rank, ``k < n``)."""
+        g = gf2.as_binary_matrix(generator, "generator")
+        k, n = g.shape
+        if k >= n:
+            raise ValueError(f"k must be < n (generator has k={k} rows and n={n} columns)")
+        r = gf2.rank(g, "generator")
+        if r != k:
+            raise ValueError(f"generator must have full row rank k={k}, got rank {r} (dependent rows)")
+        return cls(g, gf2.generator_to_parity_check(g), name)
+
+    @classmethod
+    def from_parity_check(cls, parity_check: Any, name: str = "") -> "LinearCode":
+        """Null space of ``parity_check``; dependent rows are allowed (``k = n - rank(H)``).
+
+        The stored ``parity_check`` is the given matrix when it has full row rank, otherwise the
+        nonzero rows of its reduced row echelon form. The generator is systematic on the non-pivot
+        columns of ``H`` (see :func:`gf2.parity_check_to_generator`).
+        """
+        h = gf2.as_binary_matrix(parity_check, "parity_check")
+        r, pivots = gf2.row_reduce(h, "parity_check")
+        n = h.shape[1]
+        if len(pivots) == 0:
+            raise ValueError("parity_check must have rank >= 1 (k < n), got the zero matrix")
+        if len(pivots) == n:
+            raise ValueError(f"parity_check has rank n={n}, so k=0; need 1 <= k < n")
+        if len(pivots) < h.shape[0]:
+            h = r[: len(pivots)]
+        return cls(gf2.parity_check_to_generator(h), h, name)
+
+    # ------------------------------------------------------------------------------- properties
+    @property
+    def n(self) -> int:
+        return int(self.generator.shape[1])
+
+    @property
+    def k(self) -> int:
+        return int(self.generator.shape[0])
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n
+
+    @functools.cached_property
+    def information_set(self) -> np.ndarray:
+        """``k`` columns ``J`` on which ``G`` is invertible.
+
+        If ``G`` contains the unit columns ``e_0, ..., e_{k-1}`` (a systematic code), ``J[i]`` is the
+        first column equal to ``e_i``, so message bit ``i`` is codeword bit ``J[i]``; otherwise ``J``
+        are the pivot columns of ``G``'s reduced row echelon form.
+        """
+        g = self.generator
+        k = self.k
+        units = []
+        for i in range(k):
+            target = np.zeros(k, dtype=np.uint8)
+            target[i] = 1
+            hits = np.flatnonzero(np.all(g.T == target, axis=1))
+            if hits.size == 0:
+                break
+            units.append(int(hits[0]))
+        if len(units) == k:
+            return np.array(units, dtype=np.int64)
+        _, pivots = gf2.row_reduce(g, "generator")
+        return np.array(pivots, dtype=np.int64)
+
+    @functools.cached_property
+    def _information_inverse(self) -> np.ndarray:
+        return gf2.inverse(self.generator[:, self.information_set], "generator[:, information_set]")
+
+    # ------------------------------------------------------------------------------- operations
+    def encode(self, messages: Any) -> Any:
+        """``messages [..., k]`` (0/1) -> codewords ``[..., n]`` (``uint8``); NumPy or JAX (jit-safe)."""
+        if not _is_jax(messages):
+            messages = gf2.as_bits(messages, "messages")
+        if messages.shape[-1] != self.k:
+            raise ValueError(f"messages must have k={self.k} bits in the last axis, got shape {messages.shape}")
+        return _gf2_dot(messages, self.generator)
+
+    def unencode(self, codewords: Any) -> Any:
+        """Messages ``[..., k]`` of codewords ``[..., n]`` (inverse of :meth:`encode` on the code).
+
+        Reads the information set ``J``: ``u = c[J] (G[:, J])^-1``. For a non-codeword the result is
+        the message of no particular codeword.
+        """
+        cols = codewords[..., self.information_set]
+        return _gf2_dot(cols, self._information_inverse)
+
+    def syndrome(self, words: Any) -> Any:
+        """Syndromes ``words H^T`` ``[..., n - k]`` (``uint8``); NumPy or JAX."""
+        return _gf2_dot(words, self.parity_check.T)
+
+    def messages(self) -> np.ndarray:
+        """All ``2^k`` messages ``[2^k, k]`` in integer order (most significant bit first)."""
+        self._check_enumerable()
+        return gf2.int_to_bits(np.arange(1 << self.k), self.k)
+
+    def codewords(self) -> np.ndarray:
+        """All ``2^k`` codewords ``[2^k, n]``; row ``i`` encodes message ``i`` (``k <= 24``)."""
+        self._check_enumerable()
+        return self.encode(self.messages())
+
+    def dual(self) -> "LinearCode":
+        """The dual code (generator ``H``, parity-check ``G``)."""
+        return LinearCode(self.parity_check.copy(), self.generator.copy(), f"dual of {self.name}".strip())
+
+    def _check_enumerable(self) -> None:
+        if self.k > MAX_ENUMERATION_BITS:
+            raise ValueError(f"k must be <= {MAX_ENUMERATION_BITS} to list all codewords, got k={self.k}")
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return f"LinearCode({label}n={self.n}, k={self.k})"
+
+
+# ------------------------------------------------------------------------------------ constructions
+def hamming_code(r: int) -> LinearCode:
+    """Hamming code ``(2^r - 1, 2^r - 1 - r)``, ``r >= 2``, minimum distance 3, perfect.
+
+    Column ``j`` of ``H`` is the ``r``-bit binary expansion of ``j + 1`` (most significant bit in the
+    first row), so the syndrome of a single error at position ``j`` is the integer ``j + 1``.
+    Parity bits sit at positions ``2^i - 1`` and message bits at the other positions, in order.
+    """
+    r = _check_int("r", r, 2, 16)
+    n = (1 << r) - 1
+    h = gf2.int_to_bits(np.arange(1, n + 1), r).T
+    return LinearCode.from_parity_check(h, f"Hamming({n},{n - r})")
+
+
+def extended_hamming_code(r: int) -> LinearCode:
+    """Extended Hamming code ``(2^r, 2^r - 1 - r)``: Hamming plus an overall parity bit (d = 4)."""
+    base = hamming_code(r)
+    return _extend(base, f"extended Hamming({base.n + 1},{base.k})")
+
+
+def golay_code() -> LinearCode:
+    """Binary Golay code (23, 12), minimum distance 7, perfect (corrects every error of weight <= 3).
+
+    Cyclic code with generator polynomial :data:`GOLAY_GENERATOR_POLYNOMIAL`; the generator rows are
+    the 12 shifts of ``g(x)``, converted to systematic form on the first 12 positions (message bits
+    are codeword bits 0..11).
+    """
+    g = np.zeros((12, 23), dtype=np.uint8)
+    for i in range(12):
+        g[i, i: i + 12] = GOLAY_GENERATOR_POLYNOMIAL
+    g_sys, perm = gf2.systematic_form(g, "generator")
+    assert np.array_equal(perm, np.arange(23))
+    return LinearCode.from_generator(g_sys, "Golay(23,12)")
+
+
+def extended_golay_code() -> LinearCode:
+    """Extended binary Golay code (24, 12): Golay(23,12) plus an overall parity bit (d = 8)."""
+    return _extend(golay_code(), "extended Golay(24,12)")
+
+
+def repetition_code(n: int) -> LinearCode:
+    """Repetition code ``(n, 1)``, ``n >= 2``; minimum distance ``n``, perfect when ``n`` is odd."""
+    n = _check_int("n", n, 2, 4096)
+    return LinearCode.from_generator(np.ones((1, n), dtype=np.uint8), f"repetition({n},1)")
+
+
+def single_parity_check_code(n: int) -> LinearCode:
+    """Single-parity-check code ``(n, n - 1)``, ``n >= 2``; minimum distance 2 (detects one error)."""
+    n = _check_int("n", n, 2, 4096)
+    return LinearCode.from_parity_check(np.ones((1, n), dtype=np.uint8), f"single parity check({n},{n - 1})")
+
+
+def code_from_codewords(codewords: Any, name: str = "") -> LinearCode:
+    """The linear code whose codeword set is exactly ``codewords`` (``[M, n]``, distinct rows).
+
+    The generator is the reduced row echelon basis of the rows, so the message labelling of the
+    result generally differs from the row order of ``codewords``.
+
+    Raises:
+      ValueError: if rows repeat, or the rows are not a linear subspace (``M`` must equal
+        ``2^rank`` and the set must be closed under XOR), or the code is trivial (``k = 0`` or ``n``).
+    """
+    words = gf2.as_binary_matrix(codewords, "codewords")
+    m, n = words.shape
+    if np.unique(words, axis=0).shape[0] != m:
+        raise ValueError("codewords must be distinct (found repeated rows)")
+    r, pivots = gf2.row_reduce(words, "codewords")
+    if m != 1 << len(pivots):
+        raise ValueError(
+            f"codewords must form a linear subspace: {m} distinct words span 2^{len(pivots)} words")
+    return LinearCode.from_generator(r[: len(pivots)], name)
+
+
+def _extend(code: LinearCode, name: str) -> LinearCode:
+    g = code.generator
+    parity = (g.sum(axis=1) & 1).astype(np.uint8)[:, None]
+    return LinearCode.from_generator(np.concatenate([g, parity], axis=1), name)
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+    if not lo <= int(value) <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+    return int(value)
+
+
+# ------------------------------------------------------------------------------- syndrome decoding
+def _column_ints(parity_check: np.ndarray) -> np.ndarray:
+    """Syndrome integer of a single error at each position (first row of H = most significant bit)."""
+    return gf2.bits_to_int(parity_check.T)
+
+
+def coset_leaders(parity_check: Any, max_redundancy: int = 20, chunk: int = 1 << 16) -> np.ndarray:
+    """Coset-leader table: ``leaders[s]`` is the minimum-weight error with syndrome integer ``s``.
+
+    Errors are enumerated by increasing weight and, within a weight, in lexicographic order of their
+    sorted support; the first error reaching a syndrome becomes its leader (the documented
+    tie-break of this module).
+
+    Args:
+      parity_check: ``[r, n]`` parity-check matrix of full row rank ``r``.
+      max_redundancy: refuse tables larger than ``2^max_redundancy`` syndromes.
+      chunk: number of error patterns examined per vectorised step.
+
+    Returns:
+      ``uint8 [2^r, n]`` table indexed by syndrome integer.
+    """
+    h = gf2.as_binary_matrix(parity_check, "parity_check")
+    r, n = h.shape
+    if gf2.rank(h, "parity_check") != r:
+        raise ValueError(f"parity_check must have full row rank to build coset leaders, got rank < {r}")
+    if r > max_redundancy:
+        raise ValueError(f"n-k must be <= max_redundancy={max_redundancy} for a syndrome table, got {r}")
+    cols = _column_ints(h)
+    size = 1 << r
+    filled = np.zeros(size, dtype=bool)
+    leaders = np.zeros((size, n), dtype=np.uint8)
+    filled[0] = True
+    remaining = size - 1
+    for w in range(1, n + 1):
+        if remaining == 0:
+            break
+        combos_iter = itertools.combinations(range(n), w)
+        while remaining:
+            block = list(itertools.islice(combos_iter, chunk))
+            if not block:
+                break
+            supports = np.array(block, dtype=np.int64)
+            synd = np.bitwise_xor.reduce(cols[supports], axis=1)
+            uniq, first = np.unique(synd, return_index=True)
+            new = ~filled[uniq]
+            for s, row in zip(uniq[new], first[new]):
+                leaders[s, supports[row]] = 1
+            filled[uniq[new]] = True
+            remaining -= int(new.sum())
+    return leaders
+
+
+_EXACT = jax.lax.Precision.HIGHEST
+
+
+@jax.jit
+def _jax_syndrome_decode(received: jax.Array, h_t: jax.Array, powers: jax.Array,
+                         leaders: jax.Array) -> jax.Array:
+    # float32 matmuls are exact here: 0/1 and power-of-two entries, syndrome counts <= n and
+    # syndrome integers < 2^24.
+    y = received.astype(jnp.float32)
+    s = jnp.mod(jnp.matmul(y, h_t, precision=_EXACT), 2.0)
+    index = jnp.matmul(s, powers, precision=_EXACT).astype(jnp.int32)
+    return jnp.bitwise_xor(received.astype(jnp.uint8), jnp.take(leaders, index, axis=0))
+
+
+@jax.jit
+def _jax_syndrome_decode_messages(received: jax.Array, h_t: jax.Array, powers: jax.Array,
+                                  leaders: jax.Array, info: jax.Array, info_inv: jax.Array) -> jax.Array:
+    c = _jax_syndrome_decode(received, h_t, powers, leaders)
+    info_bits = jnp.take(c, info, axis=-1).astype(jnp.int32)
+    return (jnp.matmul(info_bits, info_inv) & 1).astype(jnp.uint8)
+
+
+class SyndromeDecoder:
+    """Coset-leader (syndrome-table) ML decoder of a :class:`LinearCode` on the BSC.
+
+    ``decode`` / ``decode_messages`` are jitted JAX functions of a batch ``[..., n]`` of received bits
+    (table lookup by syndrome integer); ``decode_numpy`` / ``decode_messages_numpy`` are the plain
+    NumPy equivalents. Ties are broken as documented in the module docstring.
+
+    Attributes:
+      code: the code.
+      leaders: ``uint8 [2^(n-k), n]`` coset leaders indexed by syndrome integer.
+      leader_weight_distribution: ``int64 [n + 1]``, ``alpha_i`` = number of coset leaders of weight i
+        (coding-anchors Sec. 2.2).
+    """
+
+    def __init__(self, code: LinearCode, max_redundancy: int = 20):
+        if not isinstance(code, LinearCode):
+            raise ValueError(f"code must be a LinearCode, got {type(code).__name__}")
+        if code.n > 62:
+            raise ValueError(f"code.n must be <= 62 for the syndrome decoder, got {code.n}")
+        self.code = code
+        self.leaders = coset_leaders(code.parity_check, max_redundancy)
+        self.leaders.setflags(write=False)
+        r = code.n - code.k
+        self.leader_weight_distribution = np.bincount(self.leaders.sum(axis=1), minlength=code.n + 1)
+        self._h_t_np = code.parity_check.T.astype(np.float32)
+        self._powers_np = (2.0 ** np.arange(r - 1, -1, -1)).astype(np.float32)
+        self._h_t = jnp.asarray(self._h_t_np)
+        self._powers = jnp.asarray(self._powers_np)
+        self._leaders = jnp.asarray(self.leaders)
+        self._info = jnp.asarray(code.information_set, jnp.int32)
+        self._info_inv = jnp.asarray(code._information_inverse, jnp.int32)
+
+    @property
+    def coset_leader_weights(self) -> np.ndarray:
+        """Weight of the leader of each syndrome, ``int64 [2^(n-k)]``."""
+        return self.leaders.sum(axis=1).astype(np.int64)
+
+    def _check(self, received: Any) -> None:
+        if received.shape[-1] != self.code.n:
+            raise ValueError(
+                f"received must have n={self.code.n} bits in the last axis, got shape {received.shape}")
+
+    def decode(self, received: Any) -> jax.Array:
+        """Jitted JAX decoding ``[..., n] -> [..., n]`` (``uint8`` codewords)."""
+        received = jnp.asarray(received)
+        self._check(received)
+        return _jax_syndrome_decode(received, self._h_t, self._powers, self._leaders)
+
+    def decode_messages(self, received: Any) -> jax.Array:
+        """Jitted JAX decoding to messages ``[..., k]`` (``uint8``)."""
+        received = jnp.asarray(received)
+        self._check(received)
+        return _jax_syndrome_decode_messages(received, self._h_t, self._powers, self._leaders,
+                                             self._info, self._info_inv)
+
+    def decode_numpy(self, received: Any) -> np.ndarray:
+        """Plain NumPy decoding ``[..., n] -> [..., n]`` (``uint8`` codewords)."""
+        y = np.asarray(received)
+        self._check(y)
+        s = np.mod(y.astype(np.float32) @ self._h_t_np, 2.0)
+        index = (s @ self._powers_np).astype(np.int64)
+        return np.bitwise_xor(y.astype(np.uint8), self.leaders[index])
+
+    def decode_messages_numpy(self, received: Any) -> np.ndarray:
+        """Plain NumPy decoding to messages ``[..., k]``."""
+        return self.code.unencode(self.decode_numpy(received))
+
+    def table(self) -> np.ndarray:
+        """Decoded message index for every received word, ``int64 [2^n]`` indexed by the word's integer.
+
+        A decoder lookup table for :mod:`neuralcodes_jax.codes.exact` (``n <= 24``).
+        """
+        n, k = self.code.n, self.code.k
+        if n > MAX_ENUMERATION_BITS:
+            raise ValueError(f"code.n must be <= {MAX_ENUMERATION_BITS} for a full decoder table, got {n}")
+        syndromes = _xor_map_table(_column_ints(self.code.parity_check), n)
+        msg_of_unit = self._message_of_units()
+        msg = _xor_map_table(msg_of_unit, n)
+        msg_of_leader = np.bitwise_xor.reduce(
+            np.where(self.leaders.astype(bool), msg_of_unit[None, :], 0), axis=1)
+        return np.bitwise_xor(msg, msg_of_leader[syndromes]).astype(np.int64)
+
+    def _message_of_units(self) -> np.ndarray:
+        """Integer of ``unencode(e_j)`` for each unit vector (the linear map word -> message)."""
+        n = self.code.n
+        return gf2.bits_to_int(self.code.unencode(np.eye(n, dtype=np.uint8)))
+
+    def __repr__(self) -> str:
+        return f"SyndromeDecoder({self.code!r})"
+
+
+def _xor_map_table(column_values: np.ndarray, n: int) -> np.ndarray:
+    """``out[y] = XOR of column_values[j] over the set bits j of y`` for every y in [0, 2^n).
+
+    Position ``j`` is bit ``n - 1 - j`` of ``y`` (most significant bit first). ``O(n 2^n)``.
+    """
+    dtype = np.int32 if int(np.max(column_values, initial=0)) < 2 ** 31 else np.int64
+    out = np.zeros(1 << n, dtype=dtype)
+    for j in range(n):
+        half = 1 << (n - 1 - j)
+        view = out.reshape(-1, 2, half)
+        view[:, 1, :] ^= dtype(column_values[j])
+    return out
