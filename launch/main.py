@@ -21,14 +21,17 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)   # Orbax logs every save at INFO; --verbosity=0 shows it
     import jax  # after flag parsing, so --help stays fast
 
     if FLAGS.multiprocess:
         jax.distributed.initialize()
     from neuralcodes_jax import train
 
-    logging.info("JAX %s, process %d of %d, devices: %s", jax.__version__, jax.process_index(),
-                 jax.process_count(), jax.devices())
+    if jax.process_index() == 0:
+        print(f"JAX {jax.__version__}, {jax.process_count()} process(es), {jax.device_count()} device(s): "
+              f"{jax.devices()[0].platform}", flush=True)
     result = train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
     if jax.process_index() == 0:
         from neuralcodes_jax import evaluation
