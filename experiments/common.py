@@ -97,3 +97,33 @@ def apply_smoke(c: ml_collections.ConfigDict) -> None:
     c.train.progress = False
     c.eval.batch_size = 200
     c.eval.noise_levels = (0.0, 0.1, 0.2)
+
+
+def necst_tfds_conv_config(variant: set[str], *, run: str, dataset: str, bits: int, net: str, eps: float,
+                           image_shape: tuple[int, int, int]) -> ml_collections.ConfigDict:
+    """NECST on an RGB TFDS dataset with one of the reference conv nets (svhn, cifar10, celeba configs).
+
+    The ``smoke`` variant swaps in smooth synthetic images of the same shape (no TFDS data needed).
+    """
+    c = base_config()
+    c.name = f"necst_{run}"
+    c.data.name = dataset
+    c.data.source = "tfds"
+    c.model.bits = bits
+    c.channel.eps = eps
+    c.model.encoder = net
+    c.model.decoder = net
+    if "bec" in variant:
+        c.channel.name = "bec"
+    if "smoke" in variant:
+        c.data.name = "synthetic_images"
+        c.data.source = "synthetic"
+        c.data.shape = image_shape
+        c.model.bits = 32
+        apply_smoke(c)
+        c.data.limit.train = 80
+        c.data.limit.valid = 16
+        c.data.limit.test = 16
+        c.train.batch_size = 16
+        c.eval.batch_size = 16
+    return c

@@ -14,25 +14,5 @@ from experiments import common
 
 def get_config(arg=None):
     variant = common.parse_variant(arg, ("smoke", "bec"))
-    c = common.base_config()
-    c.name = "necst_celeba"
-    c.data.name = "celeb_a"
-    c.data.source = "tfds"
-    c.model.bits = 1000
-    c.channel.eps = 0.2
-    c.model.encoder = "conv_celeba"
-    c.model.decoder = "conv_celeba"
-    if "bec" in variant:
-        c.channel.name = "bec"
-    if "smoke" in variant:
-        c.data.name = "synthetic_images"
-        c.data.source = "synthetic"
-        c.data.shape = (64, 64, 3)
-        c.model.bits = 32
-        common.apply_smoke(c)
-        c.data.limit.train = 80
-        c.data.limit.valid = 16
-        c.data.limit.test = 16
-        c.train.batch_size = 16
-        c.eval.batch_size = 16
-    return c
+    return common.necst_tfds_conv_config(
+        variant, run="celeba", dataset="celeb_a", bits=1000, net="conv_celeba", eps=0.2, image_shape=(64, 64, 3))

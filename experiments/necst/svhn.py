@@ -14,25 +14,5 @@ from experiments import common
 
 def get_config(arg=None):
     variant = common.parse_variant(arg, ("smoke", "bec"))
-    c = common.base_config()
-    c.name = "necst_svhn"
-    c.data.name = "svhn_cropped"
-    c.data.source = "tfds"
-    c.model.bits = 500
-    c.channel.eps = 0.1
-    c.model.encoder = "conv_svhn"
-    c.model.decoder = "conv_svhn"
-    if "bec" in variant:
-        c.channel.name = "bec"
-    if "smoke" in variant:
-        c.data.name = "synthetic_images"
-        c.data.source = "synthetic"
-        c.data.shape = (32, 32, 3)
-        c.model.bits = 32
-        common.apply_smoke(c)
-        c.data.limit.train = 80
-        c.data.limit.valid = 16
-        c.data.limit.test = 16
-        c.train.batch_size = 16
-        c.eval.batch_size = 16
-    return c
+    return common.necst_tfds_conv_config(
+        variant, run="svhn", dataset="svhn_cropped", bits=500, net="conv_svhn", eps=0.1, image_shape=(32, 32, 3))
