@@ -6,10 +6,12 @@ To add a method: write ``methods/<name>.py`` with a class following ``methods/ba
 
 from __future__ import annotations
 
+from neuralcodes_jax.methods import iabf
 from neuralcodes_jax.methods import necst
 
 _BUILDERS = {
     "necst": necst.build,
+    "iabf": iabf.build,
 }
 
 

@@ -1,0 +1,559 @@
+"""IABF and ABF: infomax adversarial bit flip (Song et al., AAAI 2020) on top of NECST.
+
+IABF keeps NECST's encoder, decoder, channel and K-sample VIMCO objective (``methods/necst.py``) and changes two
+things (paper Algorithm 1, objective Eq. 29: maximise ``L_rec + lambda L_info``):
+
+**Adversarial bit flip (decoder side, Eq. 23-26, 30, 31).** For each example a clean code ``y ~ p_theta(y|x)``
+(one Bernoulli sample of the encoder, no channel) is decoded and the gradient ``g = dL/dy`` of the reconstruction
+loss ``L = -log q_phi(x|y)`` with respect to the decoder input is taken (Eq. 23; no parameter update comes from
+it). Per-bit noise levels follow the gradient magnitude,
+
+    eps_i proportional to |g_i|,   sum_i eps_i = M eps,   0 <= eps_i <= 1          (text after Eq. 30)
+
+solved exactly by water-filling (:func:`waterfill_noise`): ``eps_i = min(1, c |g_i|)`` with the unique ``c`` that
+meets the budget, found from the sorted magnitudes in O(M log M) (no iteration, no approximation). Only bits whose
+flip increases the loss to first order may flip, the mask of Eq. 25, ``m = y XOR [g > 0]`` (a 0 with g > 0 or a 1
+with g < 0; a zero gradient gives no direction and no flip; :func:`flip_direction_mask`), and
+``eps_i* = eps_i m_i``. The K = 5 VIMCO samples are drawn from the per-bit BSC relaxation of Eq. 30,
+``p_adv(y_i = 1|x) = p_i (1 - 2 eps_i*) + eps_i*`` with ``p = sigmoid(f_theta(x))``, and Eq. 31 is NECST's
+objective (Eq. 6 of NECST) under ``p_adv``; ``eps*`` is held fixed (stop-gradient) inside the objective. The
+masked budget ``sum_i eps_i*`` is at most ``M eps`` (about half of it on average: the mask keeps the bits whose
+gradient points away from their value), logged as ``flip_rate``. The test channel is the ordinary BSC(eps).
+
+Reading of the paper: Eq. 23 writes ``L = log q_phi(x|y)`` but calls it the reconstruction *loss*, and the flips
+are meant to attack "the most vulnerable bits" (the worst case, as in VAT), which only holds for the loss
+``-log q_phi(x|y)``; with the log-likelihood, Eq. 25 would flip the bits that *help*. The public code also
+differentiates the loss. Hence ``g`` is the gradient of the negative log-likelihood here.
+
+**Infomax (encoder side, Eq. 10-14, 27).** ``L_info = sum_d [H(Y_d) - H(Y_d|X)] - TC(Y)`` (Eq. 27) with the
+batch statistics of Eq. 11 on the clean encoder probabilities (``H(Y_d) = h(mean_b p_bd)``,
+``H(Y_d|X) = mean_b h(p_bd)``, nats; pathwise gradients), and the total correlation (Eq. 12) estimated by the
+density-ratio trick (Eq. 13-14, Kim & Mnih 2018): a discriminator ``C_psi`` (``nets.make_discriminator``, 2
+logits) is trained to tell codes ``y ~ p_theta(y)`` (class 0) from codes permuted across the batch independently
+in every dimension (class 1; samples of ``prod_j p_theta(y_j)``, :func:`permute_each_dimension`), and
+``TC ~= mean_b [D_0(y_b) - D_1(y_b)] = mean_b log C/(1 - C)``. The discriminator has its own optimizer and is
+updated inside ``train_step`` *before* the encoder/decoder step, on the same clean codes (Algorithm 1, steps
+5-8, then step 9 with the updated discriminator). The state therefore holds ``disc_params`` and
+``disc_opt_state`` besides NECST's ``params``/``opt_state``/``step``.
+
+What the discriminator sees (``disc_input``): the paper defines TC on the binary codes and Algorithm 1 trains
+``C_psi`` on sampled codes, so the default is ``'sample'``: the discriminator sees the clean binary sample ``y``.
+The encoder gradient of ``E_{x, y~q(y|x)}[log r(y)]`` (``r`` the discriminator's density ratio, held fixed) is then
+taken with the score function, ``E[(log r(y) - b) grad log q_theta(y|x)]`` with a leave-one-out batch baseline
+``b``. For the true ratio this is exactly ``grad TC`` (the term from differentiating ``log r`` itself has zero
+mean), so no relaxation is involved. ``'probs'`` is the reference code's choice: the discriminator sees the
+continuous probabilities ``p`` and the TC term is differentiated pathwise through ``p``.
+
+ABF is IABF with ``infomax_weight = 0`` (the discriminator is still trained, only to log the TC estimate).
+``flip_rule='none'`` with ``infomax_weight = 0`` and ``clean_decoder_weight = 0`` is NECST exactly (same loss,
+same gradients, same samples for the same key).
+
+Reference-code behaviours (``MinkaiXu/neural-coding-IABF``; ``../shared/research/reference-impls.md`` section 2),
+each behind an option whose default is the paper:
+
+* ``flip_rule='reference'`` (section 2.1, steps 2-3, 5): positions are a Gumbel-top-k sample (k = ``num_flips``,
+  the ``flip_samples`` flag; README 7, code default 10) from ``softmax_bits(g^2)`` where ``g`` is the gradient of
+  the *batch-mean* loss (mean over B x D cross-entropies for binary data, mean over the batch of per-image SSE
+  otherwise); the ``int(eps M)`` count is ignored. Masked bits get ``eps_i* = 1`` (certain flip, ``1 - p``) and
+  all others ``eps_i* = 0`` (noise-free). The reference clips the probability to [1e-7, 1 - 1e-7]; here the
+  log-probabilities are computed in log space and need no clipping. Because batch-mean gradients are tiny, the
+  selection is effectively uniform (section 2.1, "effective behaviour"). No flips are drawn when ``eps = 0``
+  (for either rule), as in the reference.
+* ``flip_direction='reference'`` (section 2.1, step 4, the bug): the direction test compares the Gumbel noise
+  ``G`` instead of the bit with 1: ``mask = selected & ((g >= 0 & G < 1) | (g < 0 & G >= 1))``. Needs
+  ``flip_rule='reference'`` (the only rule that draws ``G``). With the default ``'paper'`` the reference selection
+  is combined with the Eq. 25 mask.
+* ``disc_shuffle='none'`` (section 2.2, the bug): the "permuted" codes are the codes themselves, so the
+  discriminator learns nothing and the TC term tends to 0.
+* ``disc_input='probs'`` (section 2.2): see above.
+* ``clean_decoder_weight`` (``denw``, section 2.3; reference 0.1, paper 0): the decoder loss gains
+  ``denw x`` a loss of decoding the clean probabilities ``p`` (stop-gradient) against ``x``: the mean per-pixel
+  cross-entropy for the Bernoulli decoder; for the Gaussian decoder the reference's sum over the *batch* axis
+  (a bug), i.e. ``B x`` the mean per-pixel squared error of the sigmoid mean. Only the decoder gets its gradient.
+
+The reference's separate optimizers for encoder and decoder are one Adam here (the same update, see
+``methods/necst.py``); its VIMCO on +loss is ``necst.estimator='vimco_reference'``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from neuralcodes_jax import channels as channels_lib
+from neuralcodes_jax import estimators
+from neuralcodes_jax import likelihoods
+from neuralcodes_jax import nets
+from neuralcodes_jax.methods import necst as necst_lib
+
+PyTree = Any
+
+FLIP_RULES = ("paper", "reference", "none")
+FLIP_DIRECTIONS = ("paper", "reference")
+DISC_INPUTS = ("sample", "probs")
+DISC_SHUFFLES = ("per_dimension", "none")
+
+# Streams derived from the step key; the key itself draws the K VIMCO samples, exactly as NECST does.
+_CLEAN_STREAM, _PERM_STREAM, _GUMBEL_STREAM = 1, 2, 3
+# A batch marginal outside [0.01, 0.99] counts as a saturated (nearly constant) bit in the logs.
+_SATURATION = 0.01
+
+
+def _check_choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{field} must be one of {list(allowed)}, got {value!r}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Pure building blocks (tests and analysis use them directly).
+
+
+def waterfill_noise(scores: jax.Array, total: float) -> jax.Array:
+    """Per-bit noise levels ``eps_i = min(1, c s_i)`` with ``sum_i eps_i = total`` (IABF, text after Eq. 30).
+
+    ``c`` is found exactly from the sorted scores: with ``s_(1) >= ... >= s_(M)`` and ``j`` bits capped at 1, the
+    uncapped bits share ``total - j`` in proportion to their scores, ``c_j = (total - j) / sum_{i > j} s_(i)``; the
+    right ``j`` is the smallest with ``c_j s_(j+1) <= 1`` (then every capped bit has ``c s >= 1`` and no uncapped
+    bit exceeds 1). When fewer than ``total`` bits have a positive score, proportionality cannot meet the budget:
+    those bits get 1 and the rest of the budget is spread evenly over the zero-score bits (so the sum and the
+    bounds still hold). Rows are independent.
+
+    Args:
+      scores: ``[..., M]`` non-negative weights (``|dL/dy_i|``).
+      total: the budget ``M eps``, a Python float in [0, M].
+
+    Returns:
+      ``[..., M]`` noise levels in [0, 1] summing to ``total`` along the last axis (to float rounding).
+    """
+    num_bits = scores.shape[-1]
+    total = float(total)
+    if not 0.0 <= total <= num_bits:
+        raise ValueError(f"total must be in [0, {num_bits}] (the number of bits), got {total}")
+    w = jnp.asarray(scores, jnp.result_type(scores.dtype, jnp.float32))
+    s = -jnp.sort(-w, axis=-1)                                        # descending
+    tail = jnp.cumsum(s[..., ::-1], axis=-1)[..., ::-1]               # tail[j] = sum_{i >= j} s_i (0-based)
+    j = jnp.arange(num_bits, dtype=w.dtype)
+    ok = (total - j) * s <= tail                                      # c_j * s_j <= 1 without dividing
+    j_star = jnp.argmax(ok, axis=-1)[..., None]                       # first True (exists when feasible)
+    tail_star = jnp.take_along_axis(tail, j_star, axis=-1)
+    c = jnp.where(tail_star > 0, (total - j_star.astype(w.dtype)) / jnp.where(tail_star > 0, tail_star, 1.0), 0.0)
+    proportional = jnp.minimum(1.0, c * w)
+    num_positive = jnp.sum(w > 0, axis=-1, keepdims=True).astype(w.dtype)
+    rest = (total - num_positive) / jnp.maximum(num_bits - num_positive, 1.0)
+    fallback = jnp.where(w > 0, 1.0, rest)
+    return jnp.where(num_positive >= total, proportional, fallback)
+
+
+def flip_direction_mask(y: jax.Array, grad: jax.Array) -> jax.Array:
+    """Eq. 25: ``m = y XOR (sign(g)/2 + 1/2)``: flip a 0 whose gradient is positive or a 1 whose gradient is negative.
+
+    ``g`` is the gradient of the reconstruction *loss*, so a flip allowed by the mask increases the loss to first
+    order. ``g = 0`` (where ``sign(g)/2 + 1/2`` is not a bit) gives no flip. Returns a boolean array.
+    """
+    bit = y > 0.5
+    return (~bit & (grad > 0)) | (bit & (grad < 0))
+
+
+def reference_flip_mask(key: jax.Array, grad: jax.Array, y: jax.Array, num_flips: int,
+                        direction: str = "reference") -> tuple[jax.Array, jax.Array]:
+    """The public code's flip positions (reference-impls section 2.1): Gumbel-top-k of ``softmax_bits(g^2)``.
+
+    Args:
+      key: PRNG key for the Gumbel noise.
+      grad: ``[..., M]`` gradient of the (batch-mean) loss with respect to the clean code.
+      y: ``[..., M]`` the clean code (0/1).
+      num_flips: k, the number of selected positions per code (static).
+      direction: ``'reference'``, the coded test ``(g >= 0 & G < 1) | (g < 0 & G >= 1)`` on the Gumbel noise G
+        (a bug: G overwrote the code), or ``'paper'``, the mask of Eq. 25 on the code.
+
+    Returns:
+      ``(mask, selected)``: boolean ``[..., M]`` arrays, ``mask`` a subset of ``selected`` (k per row).
+    """
+    _check_choice("direction", direction, FLIP_DIRECTIONS)
+    gumbel = jax.random.gumbel(key, grad.shape, grad.dtype)
+    scores = jax.nn.log_softmax(jnp.square(grad), axis=-1) + gumbel
+    kth = jax.lax.top_k(scores, num_flips)[0][..., -1:]
+    selected = scores >= kth
+    if direction == "paper":
+        allowed = flip_direction_mask(y, grad)
+    else:
+        allowed = ((grad >= 0) & (gumbel < 1)) | ((grad < 0) & (gumbel >= 1))
+    return selected & allowed, selected
+
+
+def permute_each_dimension(key: jax.Array, codes: jax.Array) -> jax.Array:
+    """Codes ``[B, M]`` with every column permuted across the batch by its own uniform random permutation.
+
+    Samples of ``prod_j p(y_j)`` from samples of ``p(y)`` (IABF Algorithm 1, step 6; FactorVAE).
+    """
+    batch, num_bits = codes.shape
+    perms = jax.vmap(lambda k: jax.random.permutation(k, batch))(jax.random.split(key, num_bits))   # [M, B]
+    return jnp.take_along_axis(codes, perms.T, axis=0)
+
+
+def bernoulli_entropy_from_logits(logits: jax.Array) -> jax.Array:
+    """``h(sigmoid(a))`` in nats, ``p softplus(-a) + (1 - p) softplus(a)``: non-negative and exact for large |a|."""
+    return jax.nn.sigmoid(logits) * jax.nn.softplus(-logits) + jax.nn.sigmoid(-logits) * jax.nn.softplus(logits)
+
+
+def bernoulli_entropy(p: jax.Array) -> jax.Array:
+    """``h(p)`` in nats for probabilities (clipped to [1e-7, 1 - 1e-7] so the gradient stays finite)."""
+    p = jnp.clip(p, 1e-7, 1.0 - 1e-7)
+    return -(p * jnp.log(p) + (1.0 - p) * jnp.log1p(-p))
+
+
+def code_statistics(logits: jax.Array) -> dict[str, jax.Array]:
+    """Batch statistics of Eq. 11 from encoder logits ``[B, M]`` (nats; differentiable).
+
+    Returns ``marginals`` ``[M]`` (``mean_b p_bd``), ``h_y`` (``sum_d H(Y_d)``), ``h_y_given_x``
+    (``sum_d H(Y_d|X)``) and ``mi`` (``sum_d I(X; Y_d)``, their difference).
+    """
+    marginals = jnp.mean(jax.nn.sigmoid(logits), axis=0)
+    h_y = jnp.sum(bernoulli_entropy(marginals))
+    h_y_given_x = jnp.mean(jnp.sum(bernoulli_entropy_from_logits(logits), axis=-1))
+    return {"marginals": marginals, "h_y": h_y, "h_y_given_x": h_y_given_x, "mi": h_y - h_y_given_x}
+
+
+def tc_discriminator_loss(logits_joint: jax.Array, logits_product: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Eq. 13 as a loss: ``1/2 [CE(D(y), 0) + CE(D(y*), 1)]`` averaged over the batch, and the accuracy.
+
+    Class 0 are codes of ``p(y)``, class 1 permuted codes of ``prod_j p(y_j)`` (the reference's convention).
+    """
+    ce_joint = -jax.nn.log_softmax(logits_joint, axis=-1)[..., 0]
+    ce_product = -jax.nn.log_softmax(logits_product, axis=-1)[..., 1]
+    loss = 0.5 * (jnp.mean(ce_joint) + jnp.mean(ce_product))
+    correct = jnp.concatenate([logits_joint[..., 0] > logits_joint[..., 1],
+                               logits_product[..., 1] > logits_product[..., 0]])
+    return loss, jnp.mean(correct.astype(jnp.float32))
+
+
+def tc_log_ratio(disc_logits: jax.Array) -> jax.Array:
+    """Eq. 14 per code: ``log C/(1 - C) = D_0 - D_1``; its mean over codes of ``p(y)`` estimates TC (nats)."""
+    return disc_logits[..., 0] - disc_logits[..., 1]
+
+
+def bsc_per_bit_log_probs(logits: jax.Array, eps_bits: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(log q, log(1 - q))`` of Eq. 30, ``q = p (1 - 2 eps_i) + eps_i``, for per-bit noise ``eps_i`` in [0, 1]."""
+    return channels_lib.bsc_noisy_log_probs(logits, eps_bits)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The method.
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class IABF:
+    """IABF / ABF as a trainer method (see ``methods/base.py`` for the contract and the module docstring).
+
+    Attributes:
+      base: the NECST method providing encoder, decoder, channel (its eps is the training noise and the budget
+        of the flips), likelihood, estimator, encoder L2 and evaluation.
+      discriminator: the TC discriminator (``nets.make_discriminator``), codes [..., M] -> 2 logits.
+      disc_optimizer: its optax optimizer.
+      infomax_weight: lambda of Eq. 29 (0 = ABF).
+      flip_rule: 'paper' (water-filling eps_i ~ |g_i|, Eq. 30), 'reference' (Gumbel-top-k of softmax(g^2),
+        eps_i in {0, 1}) or 'none' (NECST's uniform channel noise).
+      flip_direction: 'paper' (Eq. 25) or 'reference' (the coded test on the Gumbel noise).
+      num_flips: k of the reference rule.
+      disc_input: 'sample' (binary clean codes, score-function TC gradient) or 'probs' (reference).
+      disc_shuffle: 'per_dimension' (Algorithm 1) or 'none' (the reference's no-op shuffle).
+      clean_decoder_weight: the reference's ``denw`` (0 = paper).
+    """
+
+    base: necst_lib.NECST
+    discriminator: Any
+    disc_optimizer: optax.GradientTransformation
+    infomax_weight: float = 0.01
+    flip_rule: str = "paper"
+    flip_direction: str = "paper"
+    num_flips: int = 7
+    disc_input: str = "sample"
+    disc_shuffle: str = "per_dimension"
+    clean_decoder_weight: float = 0.0
+    name: str = "iabf"
+
+    def __post_init__(self):
+        _check_choice("iabf.flip_rule", self.flip_rule, FLIP_RULES)
+        _check_choice("iabf.flip_direction", self.flip_direction, FLIP_DIRECTIONS)
+        _check_choice("iabf.disc_input", self.disc_input, DISC_INPUTS)
+        _check_choice("iabf.disc_shuffle", self.disc_shuffle, DISC_SHUFFLES)
+        if self.flip_direction == "reference" and self.flip_rule != "reference":
+            raise ValueError(f"iabf.flip_direction='reference' tests the Gumbel noise of the reference selection "
+                             f"and needs iabf.flip_rule='reference', got flip_rule={self.flip_rule!r}")
+        if not (isinstance(self.num_flips, int) and self.num_flips >= 1):
+            raise ValueError(f"iabf.num_flips must be an int >= 1, got {self.num_flips!r}")
+        if not (self.infomax_weight >= 0 and math.isfinite(self.infomax_weight)):
+            raise ValueError(f"iabf.infomax_weight must be a finite number >= 0, got {self.infomax_weight}")
+        if not (self.clean_decoder_weight >= 0 and math.isfinite(self.clean_decoder_weight)):
+            raise ValueError(f"iabf.clean_decoder_weight must be a finite number >= 0, "
+                             f"got {self.clean_decoder_weight}")
+        needs_bsc = self.flip_rule != "none" or self.clean_decoder_weight > 0
+        if needs_bsc and self.base.channel.name != "bsc":
+            raise ValueError(f"channel.name must be 'bsc' for IABF bit flips (iabf.flip_rule={self.flip_rule!r}) "
+                             f"and the clean-decoding term; got {self.base.channel.name!r} (use "
+                             f"iabf.flip_rule='none' and iabf.clean_decoder_weight=0 for other channels)")
+
+    # ----------------------------------------------------------------------------------------------------------
+    # What the trainer and the evaluation read from a method.
+
+    @property
+    def channel(self):
+        return self.base.channel
+
+    @property
+    def eval_encoder(self) -> str:
+        return self.base.eval_encoder
+
+    @property
+    def eval_num_samples(self) -> int:
+        return self.base.eval_num_samples
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.base.output_shape
+
+    def effective_test_eps(self, eps: float) -> float:
+        return self.base.effective_test_eps(eps)
+
+    @property
+    def flips_enabled(self) -> bool:
+        """Whether the VIMCO samples come from p_adv (no flips at training noise 0, as in the reference)."""
+        return self.flip_rule != "none" and self.base.channel.eps > 0
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Pieces of a step.
+
+    def clean_code(self, logits: jax.Array, key: jax.Array) -> jax.Array:
+        """One clean code y ~ Bern(sigmoid(logits)) per example, float32 0/1 [B, M] (Algorithm 1, step 5)."""
+        return jax.random.bernoulli(key, jax.nn.sigmoid(logits)).astype(jnp.float32)
+
+    def reconstruction_gradient(self, params: PyTree, x: jax.Array, y: jax.Array) -> jax.Array:
+        """Eq. 23: ``dL/dy`` of ``L = sum_b -log q_phi(x_b | y_b)`` at the clean codes ``y`` [B, M].
+
+        Each example's loss depends only on its own code, so row b is the per-example gradient. Parameters are
+        held fixed (stop-gradient).
+        """
+        dec = {"decoder": jax.lax.stop_gradient(params["decoder"])}
+
+        def loss_of_codes(y_in):
+            out = self.base.decode_float(dec, y_in)
+            return -jnp.sum(self.base.log_likelihood(out, x))
+
+        return jax.grad(loss_of_codes)(self.base.channel.decoder_input(y))
+
+    def _reference_gradient_scale(self, batch: int) -> float:
+        """Factor turning the per-example NLL gradient into the reference's batch-mean loss gradient."""
+        if self.base.likelihood == "bernoulli":
+            return 1.0 / (batch * math.prod(self.base.output_shape))
+        return 2.0 * self.base.sigma2 / batch          # -log p = SSE / (2 sigma2) + const
+
+    def flip_noise(self, params: PyTree, x: jax.Array, y: jax.Array,
+                   key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Per-bit noise ``eps*`` [B, M] of Eq. 30 (paper rule) or the reference mask, and flip statistics."""
+        grad = self.reconstruction_gradient(params, x, y)
+        num_bits = y.shape[-1]
+        if self.flip_rule == "paper":
+            eps_bits = waterfill_noise(jnp.abs(grad), num_bits * self.base.channel.eps)
+            mask = flip_direction_mask(y, grad)
+            eps_star = eps_bits * mask
+            extra = {"flip_eps_max": jnp.mean(jnp.max(eps_bits, axis=-1)),
+                     "flip_capped_frac": jnp.mean((eps_bits >= 1.0).astype(jnp.float32))}
+        else:
+            grad = grad * self._reference_gradient_scale(x.shape[0])
+            mask, _ = reference_flip_mask(key, grad, y, self.num_flips, self.flip_direction)
+            eps_star = mask.astype(jnp.float32)
+            extra = {}
+        metrics = {"flip_rate": jnp.mean(eps_star),
+                   "flip_mask_frac": jnp.mean(mask.astype(jnp.float32)),
+                   "flip_expected_bits": jnp.mean(jnp.sum(eps_star, axis=-1)), **extra}
+        return jax.lax.stop_gradient(eps_star), metrics
+
+    def adversarial_reconstruction_loss(self, params: PyTree, x: jax.Array, key: jax.Array,
+                                        eps_star: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Surrogate of ``-L^K_rec`` (Eq. 31) with K samples from ``p_adv`` (Eq. 30), plus encoder L2.
+
+        The samples use the same inverse-CDF rule as ``channels.BSC.sample`` (``y = [u >= P(y = 0)]``), so with
+        ``eps_i* = eps`` everywhere they equal NECST's samples for the same key.
+        """
+        base = self.base
+        logits = base.encode(params, x)
+        log_q1, log_q0 = bsc_per_bit_log_probs(logits, eps_star)                           # [B, M]
+        u = jax.random.uniform(key, (base.num_samples,) + logits.shape, log_q0.dtype)
+        y = jax.lax.stop_gradient((u >= jnp.exp(log_q0)).astype(jnp.int32))              # [K, B, M]
+        log_q = jnp.sum(jnp.where(y == 1, log_q1, log_q0), axis=-1)                         # [K, B]
+        out = base.decode(params, y)
+        log_lik = base.log_likelihood(out, x[None])                                          # [K, B]
+        per_example, objective = estimators.multi_sample_loss(base.estimator, log_lik, log_q)
+        l2 = base.encoder_l2 * necst_lib.l2_of_kernels(params["encoder"])
+        loss = jnp.mean(per_example) + l2
+        metrics = {
+            "loss": loss,
+            "objective": jnp.mean(objective),
+            "nll": -jnp.mean(log_lik),
+            "encoder_l2": l2,
+            "code_entropy_bits": jnp.mean(jnp.sum(bernoulli_entropy_from_logits(logits), axis=-1)) / math.log(2),
+            "code_mean": jnp.mean(jax.nn.sigmoid(logits)),
+        }
+        return loss, metrics
+
+    def clean_decoder_loss(self, params: PyTree, x: jax.Array, probs: jax.Array) -> jax.Array:
+        """The reference's extra decoder term (``denw``): decode the clean probabilities p against x."""
+        out = self.base.decode_float(params, jax.lax.stop_gradient(probs))
+        nd = len(self.base.output_shape)
+        if self.base.likelihood == "bernoulli":
+            return jnp.mean(likelihoods.per_pixel_bce(out, x, event_ndim=nd))
+        return x.shape[0] * jnp.mean(likelihoods.per_pixel_mse(out, x, event_ndim=nd))   # sum over the batch axis
+
+    def discriminator_update(self, disc_params: PyTree, disc_opt_state: PyTree, codes: jax.Array,
+                             key: jax.Array) -> tuple[PyTree, PyTree, dict[str, jax.Array]]:
+        """One optimizer step of the TC discriminator on codes vs per-dimension permuted codes (Algorithm 1, 6-8)."""
+        codes = jax.lax.stop_gradient(codes)
+        shuffled = permute_each_dimension(key, codes) if self.disc_shuffle == "per_dimension" else codes
+
+        def loss_fn(dp):
+            logits_joint = self.discriminator.apply({"params": dp}, codes)
+            logits_product = self.discriminator.apply({"params": dp}, shuffled)
+            return tc_discriminator_loss(logits_joint, logits_product)
+
+        (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(disc_params)
+        updates, disc_opt_state = self.disc_optimizer.update(grads, disc_opt_state, disc_params)
+        disc_params = optax.apply_updates(disc_params, updates)
+        return disc_params, disc_opt_state, {"disc_loss": loss, "disc_accuracy": accuracy,
+                                             "disc_grad_norm": optax.tree.norm(grads)}
+
+    def tc_term(self, disc_params: PyTree, logits: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``(TC estimate, term to minimise)``: equal in value; the second carries the encoder gradient of TC.
+
+        ``'sample'``: score function with a leave-one-out batch baseline on the clean codes y; ``'probs'``:
+        pathwise through p. The discriminator parameters are constants here.
+        """
+        disc_params = jax.lax.stop_gradient(disc_params)
+        if self.disc_input == "probs":
+            t = tc_log_ratio(self.discriminator.apply({"params": disc_params}, jax.nn.sigmoid(logits)))
+            tc = jnp.mean(t)
+            return jax.lax.stop_gradient(tc), tc
+        t = jax.lax.stop_gradient(tc_log_ratio(self.discriminator.apply({"params": disc_params}, y)))   # [B]
+        batch = t.shape[0]
+        baseline = (jnp.sum(t) - t) / max(batch - 1, 1)
+        log_q = jnp.sum(y * jax.nn.log_sigmoid(logits) + (1.0 - y) * jax.nn.log_sigmoid(-logits), axis=-1)
+        surrogate = jnp.mean((t - baseline) * log_q)
+        tc = jnp.mean(t)
+        return tc, tc + surrogate - jax.lax.stop_gradient(surrogate)
+
+    def loss(self, params: PyTree, disc_params: PyTree, x: jax.Array, key: jax.Array, y_clean: jax.Array,
+             eps_star: jax.Array | None) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """``-(L_rec + lambda L_info)`` (Eq. 29) plus encoder L2 (and the optional ``denw`` term), and metrics.
+
+        ``eps_star=None`` uses NECST's channel (its loss function, unchanged) for the reconstruction term.
+        """
+        if eps_star is None:
+            recon, metrics = self.base.loss(params, x, key)
+        else:
+            recon, metrics = self.adversarial_reconstruction_loss(params, x, key, eps_star)
+        logits = self.base.encode(params, x)
+        stats = code_statistics(logits)
+        tc, tc_objective = self.tc_term(disc_params, logits, y_clean)
+        loss = recon
+        if self.infomax_weight > 0:
+            loss = loss + self.infomax_weight * (tc_objective - stats["mi"])
+        if self.clean_decoder_weight > 0:
+            clean = self.clean_decoder_loss(params, x, jax.nn.sigmoid(logits))
+            loss = loss + self.clean_decoder_weight * clean
+            metrics["clean_decoder_loss"] = clean
+        marginals = jax.lax.stop_gradient(stats["marginals"])
+        saturated = (marginals < _SATURATION) | (marginals > 1.0 - _SATURATION)
+        metrics.update({
+            "loss": loss,
+            "recon_loss": recon,
+            "h_y_nats": stats["h_y"],
+            "h_y_given_x_nats": stats["h_y_given_x"],
+            "mi_nats": stats["mi"],
+            "tc_nats": tc,
+            "info_nats": stats["mi"] - tc,
+            "marginal_min": jnp.min(marginals),
+            "marginal_max": jnp.max(marginals),
+            "marginal_std": jnp.std(marginals),
+            "saturated_bits_frac": jnp.mean(saturated.astype(jnp.float32)),
+        })
+        return loss, jax.lax.stop_gradient(metrics)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # The trainer contract.
+
+    def init(self, key: jax.Array, example_x: jax.Array) -> PyTree:
+        """NECST's state (same parameters as ``base.init(key, ...)``) plus the discriminator and its optimizer."""
+        state = self.base.init(key, example_x)
+        num_bits = self.base.encode(state["params"], example_x).shape[-1]
+        disc_params = self.discriminator.init(jax.random.fold_in(key, 1),
+                                              jnp.zeros((1, num_bits), jnp.float32))["params"]
+        state["disc_params"] = disc_params
+        state["disc_opt_state"] = self.disc_optimizer.init(disc_params)
+        return state
+
+    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array) -> tuple[PyTree, dict[str, jax.Array]]:
+        """Discriminator step, then the encoder/decoder step with the updated discriminator (Algorithm 1)."""
+        params = state["params"]
+        logits = jax.lax.stop_gradient(self.base.encode(params, x))
+        y_clean = self.clean_code(logits, jax.random.fold_in(key, _CLEAN_STREAM))
+        disc_codes = y_clean if self.disc_input == "sample" else jax.nn.sigmoid(logits)
+        disc_params, disc_opt_state, disc_metrics = self.discriminator_update(
+            state["disc_params"], state["disc_opt_state"], disc_codes, jax.random.fold_in(key, _PERM_STREAM))
+        eps_star, flip_metrics = None, {}
+        if self.flips_enabled:
+            eps_star, flip_metrics = self.flip_noise(params, x, y_clean, jax.random.fold_in(key, _GUMBEL_STREAM))
+        (_, metrics), grads = jax.value_and_grad(self.loss, has_aux=True)(
+            params, disc_params, x, key, y_clean, eps_star)
+        updates, opt_state = self.base.optimizer.update(grads, state["opt_state"], params)
+        params = optax.apply_updates(params, updates)
+        metrics.update(disc_metrics)
+        metrics.update(flip_metrics)
+        metrics["grad_norm"] = optax.tree.norm(grads)
+        new_state = {"params": params, "opt_state": opt_state, "step": state["step"] + 1,
+                     "disc_params": disc_params, "disc_opt_state": disc_opt_state}
+        return new_state, metrics
+
+    def valid_loss(self, params: PyTree, x: jax.Array, key: jax.Array) -> jax.Array:
+        """NECST's criterion: -log p(x|y) for one BSC(eps) sample at the training noise, per example."""
+        return self.base.valid_loss(params, x, key)
+
+    def eval_batch(self, params: PyTree, x: jax.Array, key: jax.Array, eps: float) -> dict[str, jax.Array]:
+        """NECST's evaluation: the ordinary channel at test noise eps (no flips at test time)."""
+        return self.base.eval_batch(params, x, key, eps)
+
+
+def build(config, data_shape: tuple[int, ...], is_binary: bool) -> IABF:
+    """IABF from a config with NECST's fields plus ``config.iabf`` (``experiments/iabf/table1.py``).
+
+    ``config.iabf`` fields (defaults = the paper): ``infomax_weight`` (lambda, 0.01), ``flip_rule`` ('paper'),
+    ``flip_direction`` ('paper'), ``num_flips`` (7), ``disc_input`` ('sample'), ``disc_shuffle``
+    ('per_dimension'), ``clean_decoder_weight`` (0.0), ``disc_hidden`` ((500,)), ``disc_lr`` (``optim.lr``).
+    The discriminator's optimizer is ``config.optim`` with ``disc_lr``.
+    """
+    base = necst_lib.build(config, data_shape, is_binary)
+    cfg = config.get("iabf", None) or ml_collections.ConfigDict()
+    bits = int(config.model.bits)
+    num_flips = int(cfg.get("num_flips", 7))
+    flip_rule = cfg.get("flip_rule", "paper")
+    if flip_rule == "reference" and not 1 <= num_flips <= bits:
+        raise ValueError(f"iabf.num_flips must be in [1, model.bits={bits}], got {num_flips}")
+    optim = ml_collections.ConfigDict(config.optim.to_dict())
+    optim.lr = float(cfg.get("disc_lr", None) or config.optim.lr)
+    hidden = tuple(int(h) for h in cfg.get("disc_hidden", (500,)))
+    return IABF(
+        base=base,
+        discriminator=nets.make_discriminator(hidden=hidden),
+        disc_optimizer=necst_lib.make_optimizer(optim),
+        infomax_weight=float(cfg.get("infomax_weight", 0.01)),
+        flip_rule=flip_rule,
+        flip_direction=cfg.get("flip_direction", "paper"),
+        num_flips=num_flips,
+        disc_input=cfg.get("disc_input", "sample"),
+        disc_shuffle=cfg.get("disc_shuffle", "per_dimension"),
+        clean_decoder_weight=float(cfg.get("clean_decoder_weight", 0.0)),
+    )
