@@ -1,13 +1,21 @@
 """Training throughput of the NECST Binary-MNIST step (784-500-100 / 100-500-500-784 MLP, batch 100, K=5, VIMCO).
 
-Measures, in one run on the same machine:
+Measures, in one run on the same machine, with the repeats of all variants interleaved (round robin, best of N,
+so that a changing background load hits every variant alike):
   (a) one jitted step per Python call (state donated),
   (b) S steps per host call with ``lax.scan`` on device-resident batches (what ``train.py`` runs),
-  the model FLOP utilisation of each against a float32 matmul peak measured here,
+  the model FLOP utilisation of each against a float32 matmul peak measured here (1024^3 matmuls),
   and, when PyTorch is installed, a plain eager PyTorch implementation of the same step (same network, same VIMCO
   surrogate, Adam) with ``torch.set_num_threads`` = the number of cores.
+The ``cpu/wall`` column is the process CPU time over the wall time of the best repeat: about the number of cores
+the variant kept busy (2 on an idle 2-core machine; near 1 when other jobs hold a core; spinning threads count).
 
-Usage:  python benchmarks/train_throughput.py [--steps 600] [--scan 100] [--json out.json]
+``--breakdown`` also times ablations of the step, each inside its own jitted ``lax.scan`` over the same batches
+(every result is used, so XLA cannot drop the work), and prints where a step's time goes:
+  matmuls (the step's 13 dots, no elementwise work), the networks' elementwise work (activations, bias, layout
+  copies), sampling + likelihood + VIMCO (forward and backward), the Adam update and the grad-norm metric.
+
+Usage:  python benchmarks/train_throughput.py [--steps 600] [--scan 100] [--repeats 3] [--breakdown] [--json out.json]
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 
@@ -25,9 +34,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import optax  # noqa: E402
 
 from experiments.necst import binary_mnist  # noqa: E402
 from neuralcodes_jax.methods import necst  # noqa: E402
+from neuralcodes_jax.nets import mlp  # noqa: E402
 
 BATCH, K, M, D, HIDDEN = 100, 5, 100, 784, 500
 
@@ -40,18 +51,29 @@ def analytic_flops_per_example() -> float:
     return 3 * 2 * forward_macs
 
 
-def best_rate(fn, repeats: int) -> float:
-    """Best (min-time) rate over repeats: fn() returns the number of units of work done."""
-    best = 0.0
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def interleaved_best(fns: dict, repeats: int) -> dict:
+    """Best (min-time) rate of each ``fn() -> units of work`` over ``repeats`` round-robin rounds.
+
+    Returns ``{name: (units per second, cpu seconds / wall seconds of that best repeat)}``.
+    """
+    best = {name: (0.0, float("nan")) for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        n = fn()
-        dt = time.perf_counter() - t0
-        best = max(best, n / dt)
+        for name, fn in fns.items():
+            c0, t0 = _cpu_seconds(), time.perf_counter()
+            n = fn()
+            dt, dc = time.perf_counter() - t0, _cpu_seconds() - c0
+            if n / dt > best[name][0]:
+                best[name] = (n / dt, dc / dt)
     return best
 
 
-def matmul_peak(n: int = 1024, iters: int = 20, repeats: int = 5) -> float:
+def matmul_peak_fn(n: int = 1024, iters: int = 20):
+    """A timed callable: ``iters`` chained float32 [n, n] matmuls in one jitted scan; returns its FLOPs."""
     a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
     b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
 
@@ -67,7 +89,7 @@ def matmul_peak(n: int = 1024, iters: int = 20, repeats: int = 5) -> float:
         chain(a, b).block_until_ready()
         return 2.0 * n ** 3 * iters
 
-    return best_rate(run, repeats)
+    return run
 
 
 def build_method():
@@ -75,7 +97,8 @@ def build_method():
     return necst.build(config, (28, 28, 1), is_binary=True)
 
 
-def jax_rates(steps: int, scan: int, repeats: int) -> dict:
+def jax_fns(steps: int, scan: int) -> tuple[dict, float | None]:
+    """Timed callables for (a) and (b) (each returns the number of examples it trained on) and XLA's FLOPs."""
     method = build_method()
     rng = np.random.default_rng(0)
     data = jnp.asarray((rng.random((scan, BATCH, 28, 28, 1)) < 0.13).astype(np.float32))
@@ -114,8 +137,6 @@ def jax_rates(steps: int, scan: int, repeats: int) -> dict:
         holder["state"] = s
         return max(1, steps // scan) * scan * BATCH
 
-    single = best_rate(run_single, repeats)
-    scanned = best_rate(run_scan, repeats)
     xla_flops = None
     try:
         cost = step_fn.lower(holder["state"], data[0]).compile().cost_analysis()
@@ -123,10 +144,115 @@ def jax_rates(steps: int, scan: int, repeats: int) -> dict:
         xla_flops = float(cost.get("flops")) / BATCH if cost and cost.get("flops") else None
     except Exception:  # cost analysis is backend dependent
         pass
-    return {"single_step_examples_per_s": single, "scan_examples_per_s": scanned, "xla_flops_per_example": xla_flops}
+    return {"single": run_single, "scan": run_scan}, xla_flops
 
 
-def torch_rate(steps: int, repeats: int) -> float | None:
+def breakdown(scan: int, repeats: int) -> dict:
+    """Milliseconds per step (wall, and process CPU) of ablations of the training step, each in its own jitted scan.
+
+    Every variant runs ``scan`` steps over the same batches with the parameters carried (and changed) from step to
+    step, and returns per-step outputs, so nothing is loop-invariant or dead. Variants:
+      full      ``method.train_step`` (Adam, all metrics), as (b);
+      no_norm   the same without the grad-norm metric;
+      sgd       loss gradients + a plain SGD update (no Adam, no grad norm);
+      networks  encoder + decoder forward and backward + SGD on the same shapes (the decoder fed thresholded
+                codes), without sampling, likelihood or estimator;
+      dots      the same 13 matmuls with no activations, bias or likelihood (a linear network's fwd + bwd);
+      forward   the loss and metrics only (no gradient).
+    """
+    method = build_method()
+    rng = np.random.default_rng(0)
+    data = jnp.asarray((rng.random((scan, BATCH, 28, 28, 1)) < 0.13).astype(np.float32))
+    state0 = jax.jit(method.init)(jax.random.key(0), data[0])
+    train_key = jax.random.key(1)
+
+    def sgd(params, grads):
+        return jax.tree.map(lambda p, g: p - 1e-4 * g, params, grads)
+
+    def train_step_without_norm(state, x, key):
+        (_, metrics), grads = jax.value_and_grad(method.loss, has_aux=True)(state["params"], x, key)
+        updates, opt_state = method.optimizer.update(grads, state["opt_state"], state["params"])
+        params = optax.apply_updates(state["params"], updates)
+        return {"params": params, "opt_state": opt_state, "step": state["step"] + 1}, metrics
+
+    def sgd_step(state, x, key):
+        (_, metrics), grads = jax.value_and_grad(method.loss, has_aux=True)(state["params"], x, key)
+        return {**state, "params": sgd(state["params"], grads), "step": state["step"] + 1}, metrics
+
+    def networks_step(state, x, key):
+        def loss(params):
+            logits = method.encode(params, x)
+            codes = jnp.broadcast_to((logits > 0).astype(jnp.float32), (K,) + logits.shape)
+            out = method.decode_float(params, codes).reshape(K, BATCH, D)
+            return jnp.mean(out * x.reshape(1, BATCH, D)) + jnp.mean(logits)
+        value, grads = jax.value_and_grad(loss)(state["params"])
+        return {**state, "params": sgd(state["params"], grads), "step": state["step"] + 1}, value
+
+    def dense(a, layer):      # the contraction nn.Dense runs in nets.mlp, bias and activation left out
+        return mlp.dense_dot_general(a, layer["kernel"], (((a.ndim - 1,), (0,)), ((), ())))
+
+    def dots_step(state, x, key):
+        def loss(params):
+            enc, dec = params["encoder"], params["decoder"]
+            logits = dense(dense(x.reshape(BATCH, D), enc["hidden_0"]), enc["logits"])
+            codes = jnp.broadcast_to((logits > 0).astype(jnp.float32), (K,) + logits.shape)
+            out = dense(dense(dense(codes, dec["hidden_0"]), dec["hidden_1"]), dec["outputs"])
+            return jnp.mean(out * x.reshape(1, BATCH, D)) + jnp.mean(logits)
+        value, grads = jax.value_and_grad(loss)(state["params"])
+        return {**state, "params": sgd(state["params"], grads), "step": state["step"] + 1}, value
+
+    def forward_step(state, x, key):
+        _, metrics = method.loss(state["params"], x, key)
+        return {**state, "step": state["step"] + 1}, metrics
+
+    variants = {"full": method.train_step, "no_norm": train_step_without_norm, "sgd": sgd_step,
+                "networks": networks_step, "dots": dots_step, "forward": forward_step}
+    fns = {}
+    for name, body in variants.items():
+        def chunk(state, xs, body=body):
+            return jax.lax.scan(lambda s, x: body(s, x, jax.random.fold_in(train_key, s["step"])), state, xs)
+        compiled = jax.jit(chunk)
+        jax.block_until_ready(compiled(state0, data))
+
+        def run(compiled=compiled):
+            jax.block_until_ready(compiled(state0, data))
+            return scan
+        fns[name] = run
+    rates = interleaved_best(fns, repeats)
+    out = {name: {"ms_per_step": 1e3 / rate, "cpu_ms_per_step": 1e3 * ratio / rate}
+           for name, (rate, ratio) in rates.items()}
+
+    def diff(a, b, key):
+        return out[a][key] - out[b][key]
+
+    parts = [
+        ("matmuls (13 dots)", lambda k: out["dots"][k]),
+        ("networks' elementwise work (activations, bias, layout copies)", lambda k: diff("networks", "dots", k)),
+        ("sampling + log q + likelihood + VIMCO + metrics (fwd and bwd)", lambda k: diff("sgd", "networks", k)),
+        ("Adam update (minus an SGD update)", lambda k: diff("no_norm", "sgd", k)),
+        ("grad-norm metric", lambda k: diff("full", "no_norm", k)),
+    ]
+    print(f"\nBreakdown of one training step (each variant in its own jitted lax.scan of {scan} steps, "
+          f"best of {repeats}):")
+    print(f"{'variant':10s} {'ms/step':>8s} {'cpu ms/step':>12s}")
+    for name, row in out.items():
+        print(f"{name:10s} {row['ms_per_step']:8.2f} {row['cpu_ms_per_step']:12.2f}")
+    print("(cpu ms/step: process CPU time, robust to other jobs; ms/step: wall time, what an idle machine gives)")
+    print(f"{'component (by difference of variants; within noise when near 0)':64s} {'ms/step':>8s} "
+          f"{'cpu ms':>8s} {'share':>6s}")
+    total = out["full"]["ms_per_step"]
+    components = {}
+    for name, fn in parts:
+        ms, cpu = fn("ms_per_step"), fn("cpu_ms_per_step")
+        components[name] = {"ms_per_step": ms, "cpu_ms_per_step": cpu}
+        print(f"{name:64s} {ms:8.2f} {cpu:8.2f} {ms / total:6.1%}")
+    print(f"{'forward only (loss and metrics, no gradient)':64s} {out['forward']['ms_per_step']:8.2f} "
+          f"{out['forward']['cpu_ms_per_step']:8.2f}")
+    return {"variants": out, "components": components}
+
+
+def torch_fn(steps: int):
+    """A timed callable running ``steps`` eager PyTorch training steps (None without PyTorch)."""
     try:
         import torch
     except ImportError:
@@ -183,7 +309,7 @@ def torch_rate(steps: int, repeats: int) -> float | None:
             step(data[i % 16])
         return steps * BATCH
 
-    return best_rate(run, repeats)
+    return run
 
 
 def main():
@@ -193,41 +319,58 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default="", help="write the results to this JSON file")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--breakdown", action="store_true", help="also time ablations of the step (see above)")
     args = parser.parse_args()
 
-    peak = matmul_peak()
+    load_before = os.getloadavg()
     flops = analytic_flops_per_example()
-    res = jax_rates(args.steps, args.scan, args.repeats)
-    torch_eps = None if args.no_torch else torch_rate(min(args.steps, 300), args.repeats)
+    jfns, xla_flops = jax_fns(args.steps, args.scan)
+    fns = {"peak": matmul_peak_fn(), "single": jfns["single"], "scan": jfns["scan"]}
+    tfn = None if args.no_torch else torch_fn(min(args.steps, 300))
+    if tfn is not None:
+        fns["torch"] = tfn
+    best = interleaved_best(fns, args.repeats)
+    peak = best["peak"][0]
+    torch_eps = best["torch"][0] if tfn is not None else None
+    load_after = os.getloadavg()
 
     rows = [
-        ("(a) JAX, 1 jitted step / call", res["single_step_examples_per_s"]),
-        ("(b) JAX, lax.scan on device", res["scan_examples_per_s"]),
+        ("(a) JAX, 1 jitted step / call", "single"),
+        ("(b) JAX, lax.scan on device", "scan"),
     ]
     if torch_eps is not None:
-        rows.append(("PyTorch eager", torch_eps))
-    print(f"JAX {jax.__version__} on {jax.devices()[0].platform} ({os.cpu_count()} cores), batch {BATCH}, K={K}")
+        rows.append(("PyTorch eager", "torch"))
+    print(f"JAX {jax.__version__} on {jax.devices()[0].platform} ({os.cpu_count()} cores), batch {BATCH}, K={K}; "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print(f"analytic model FLOPs/example: {flops / 1e6:.2f} M; XLA cost analysis: "
-          f"{(res['xla_flops_per_example'] or float('nan')) / 1e6:.2f} M; matmul peak {peak / 1e9:.1f} GFLOP/s")
-    print(f"{'variant':34s} {'examples/s':>12s} {'MFU':>7s} {'vs torch':>9s}")
-    for name, rate in rows:
+          f"{(xla_flops or float('nan')) / 1e6:.2f} M; matmul peak {peak / 1e9:.1f} GFLOP/s "
+          f"(cpu/wall {best['peak'][1]:.2f})")
+    print(f"{'variant':34s} {'examples/s':>12s} {'MFU':>7s} {'vs torch':>9s} {'cpu/wall':>9s}")
+    for name, key in rows:
+        rate, ratio = best[key]
         mfu = rate * flops / peak
-        ratio = f"{rate / torch_eps:.2f}x" if torch_eps else "-"
-        print(f"{name:34s} {rate:12.0f} {mfu:7.1%} {ratio:>9s}")
+        vs = f"{rate / torch_eps:.2f}x" if torch_eps else "-"
+        print(f"{name:34s} {rate:12.0f} {mfu:7.1%} {vs:>9s} {ratio:9.2f}")
     out = {
         "jax_version": jax.__version__,
         "platform": platform.platform(),
         "cores": os.cpu_count(),
+        "load_average_before": load_before[0],
+        "load_average_after": load_after[0],
         "batch": BATCH, "K": K, "bits": M,
         "analytic_flops_per_example": flops,
-        "xla_flops_per_example": res["xla_flops_per_example"],
+        "xla_flops_per_example": xla_flops,
         "matmul_peak_flops": peak,
-        "single_step_examples_per_s": res["single_step_examples_per_s"],
-        "scan_examples_per_s": res["scan_examples_per_s"],
+        "single_step_examples_per_s": best["single"][0],
+        "scan_examples_per_s": best["scan"][0],
         "torch_eager_examples_per_s": torch_eps,
-        "scan_mfu": res["scan_examples_per_s"] * flops / peak,
-        "scan_vs_torch": (res["scan_examples_per_s"] / torch_eps) if torch_eps else None,
+        "cpu_over_wall": {key: best[key][1] for key in fns},
+        "scan_mfu": best["scan"][0] * flops / peak,
+        "scan_vs_torch": (best["scan"][0] / torch_eps) if torch_eps else None,
     }
+    if args.breakdown:
+        # shorter scans and more rounds than (b): the best of many short runs is less exposed to other jobs
+        out["breakdown"] = breakdown(min(args.scan, 50), max(2 * args.repeats, 6))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

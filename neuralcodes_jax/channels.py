@@ -429,20 +429,29 @@ def register_channel(cls: type["BinaryInputChannel"]) -> type["BinaryInputChanne
 
 
 def _take_symbols(symbol_log_probs: Array, y: Array) -> Array:
-    """``symbol_log_probs[..., y]`` per element; ``symbol_log_probs`` ``[..., S]`` and ``y`` broadcast together."""
+    """``symbol_log_probs[..., y]`` per element; ``symbol_log_probs`` ``[..., S]`` and ``y`` broadcast together.
+
+    A chain of ``S - 1`` selects rather than a gather: with the few symbols of these channels it is exact, fuses
+    with its neighbours, and its gradient is a select too (a gather's gradient is a scatter-add, which XLA:CPU
+    runs element by element).
+    """
     y = jnp.asarray(y)
-    num_symbols = symbol_log_probs.shape[-1]
-    shape = jnp.broadcast_shapes(y.shape, symbol_log_probs.shape[:-1])
-    table = jnp.broadcast_to(symbol_log_probs, shape + (num_symbols,))
-    idx = jnp.broadcast_to(y.astype(jnp.int32), shape)[..., None]
-    return jnp.take_along_axis(table, idx, axis=-1)[..., 0]
+    out = symbol_log_probs[..., 0]
+    for s in range(1, symbol_log_probs.shape[-1]):
+        out = jnp.where(y == s, symbol_log_probs[..., s], out)
+    return jnp.broadcast_to(out, jnp.broadcast_shapes(y.shape, out.shape))
 
 
 def _inverse_cdf_sample(key: Array, cdf: Array, shape: tuple[int, ...]) -> Array:
-    """Symbols ``sum_s [u >= cdf_s]`` (``s < S-1``) with one uniform ``u`` per output element."""
+    """Symbols ``sum_s [u >= cdf_s]`` (``s < S-1``) with one uniform ``u`` per output element.
+
+    The sum over ``s`` is unrolled (no trailing symbol axis of size ``S - 1``, which XLA:CPU would not vectorise).
+    """
     u = jax.random.uniform(key, shape, cdf.dtype)
-    cdf = jnp.broadcast_to(cdf, shape + cdf.shape[-1:])
-    return jnp.sum(u[..., None] >= cdf[..., :-1], axis=-1).astype(jnp.int32)
+    y = jnp.zeros(shape, jnp.int32)
+    for s in range(cdf.shape[-1] - 1):
+        y = y + (u >= cdf[..., s]).astype(jnp.int32)
+    return y
 
 
 @dataclasses.dataclass(frozen=True)
