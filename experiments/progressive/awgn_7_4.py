@@ -1,0 +1,30 @@
+"""(7,4) learned code over BPSK-AWGN with a soft-decision decoder, against Hamming(7,4) soft ML.
+
+Paper: arXiv 2511.09221, third next check ("AWGN channels with soft decision decoding"). Stage 1 sends the
+continuous symbols ``1 - 2c`` over the AWGN channel itself; after binarization the decoder is fine-tuned on
+BPSK of the hard codewords. Evaluation is Monte Carlo at ``eval.ebn0_db`` (Wilson intervals): the learned
+codebook with its neural decoder and with exact soft ML (correlation with all 16 codewords), and
+Hamming(7,4) with exact soft ML, on the same noise. The codebooks also get the exact BSC (hard-decision) report.
+
+Commands:
+  python -m launch.progressive --config=experiments/progressive/awgn_7_4.py --workdir=/tmp/prog_awgn
+  python -m launch.progressive --config=experiments/progressive/awgn_7_4.py:smoke --workdir=/tmp/smoke
+Variants: ``smoke``.
+"""
+
+from experiments import common
+from experiments.progressive import base
+
+
+def get_config(arg=None):
+    variant = common.parse_variant(arg, ("smoke",))
+    c = base.base_config()
+    c.name = "progressive_awgn_7_4"
+    c.code.n, c.code.k = 7, 4
+    c.channel.name = "awgn"
+    c.channel.train_ebn0_db = 4.0
+    c.eval.reference = "Hamming(7,4)"
+    c.eval.neural_table = False       # the neural decoder expects soft inputs: Monte Carlo instead
+    if "smoke" in variant:
+        base.apply_smoke(c)
+    return c

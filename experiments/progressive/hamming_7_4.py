@@ -1,0 +1,27 @@
+"""(7,4) binary code learned over the BSC, 20 seeds: progressive training, straight-through, Gumbel-softmax.
+
+Paper: arXiv 2511.09221 (Ninkovic & Vukobratovic), the (7,4) BSC experiment: continuous pretraining, direct
+binarization and decoder fine-tuning; the paper reports a codebook equivalent to Hamming(7,4) (a coset of it)
+with the Hamming ML block error rate ``1 - (1-p)^7 - 7p(1-p)^6``, which equals the finite-blocklength
+converse for n = 7, M = 16 (coding-anchors Sec. 2.2/2.5). The "next checks" of the paper (straight-through,
+Gumbel-softmax) are trained with the same network and seeds.
+
+Commands:
+  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py --workdir=/tmp/prog74
+  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py:smoke --workdir=/tmp/smoke  # seconds
+Variants: ``smoke`` (2 seeds, a few steps).
+"""
+
+from experiments import common
+from experiments.progressive import base
+
+
+def get_config(arg=None):
+    variant = common.parse_variant(arg, ("smoke",))
+    c = base.base_config()
+    c.name = "progressive_7_4"
+    c.code.n, c.code.k = 7, 4
+    c.eval.reference = "Hamming(7,4)"
+    if "smoke" in variant:
+        base.apply_smoke(c)
+    return c

@@ -1,0 +1,872 @@
+"""Binary autoencoder codes learned by progressive training (arXiv 2511.09221), with STE and Gumbel baselines.
+
+Model (paper Sec. "Architecture"): a message ``m in {0..M-1}``, ``M = 2^k``, carrying the ``k``-bit label of
+``m`` (most significant bit first, as everywhere in :mod:`neuralcodes_jax.codes`) ->
+encoder MLP -> ``n`` logits ``a`` -> codeword -> channel -> decoder MLP -> message.
+
+Representations (documented choices; the paper does not give them):
+
+* **Message input** (``message_input``): ``"one_hot"`` (default; the ``M``-way one-hot vector, computed as a row
+  gather of the first kernel, which is the same product) or ``"bits"`` (the ``k`` label bits as ``+-1``).
+* **Encoder output**: soft bit ``c = sigmoid(a) in [0, 1]``; the binarized bit is ``b = 1[a > 0]`` (the hard
+  threshold of ``c`` at 1/2). On the channel a bit is sent as the BPSK symbol ``x = 1 - 2c`` (``0 -> +1``,
+  ``1 -> -1``, the convention of :mod:`neuralcodes_jax.channels`), so ``x = -tanh(a / 2) in [-1, 1]``.
+* **Decoder input**: the signed received value. On the BSC a received bit ``y`` is fed as ``1 - 2y in {-1, +1}``;
+  on the AWGN channel the soft value ``r = (1 - 2b) + sigma * noise``.
+* **Message decoder** (``decoder_output``): ``"softmax"`` (default; ``M`` logits, cross-entropy, decision
+  = argmax) or ``"bitwise"`` (``k`` logits of the label bits, summed binary cross-entropies, decision = the
+  thresholded bits). With ``"softmax"`` even a linear decoder can be exactly ML on the BSC: the Hamming
+  distance to codeword ``m`` is ``(n - <z, 1 - 2 x_m>) / 2`` for ``z = 1 - 2y``.
+
+Trainings (``training``):
+
+* ``"progressive"`` (the paper's method):
+
+  - **Stage 1** (continuous pretraining, ``stage1_steps``): the soft codeword ``c`` goes through a
+    differentiable surrogate of the channel. For the BSC(p) (``relaxation``):
+
+    + ``"flip_gauss"`` (default, the "soft BSC"): ``z = (1 - 2c)(1 - 2e) + sigma_r n`` with exact
+      Bernoulli(p) flips ``e`` and ``n ~ N(0, 1)``. The flip is the multilinear extension of XOR,
+      ``c + e - 2ce``, so on binary ``c`` and ``sigma_r = 0`` this *is* the BSC, the flips are sampled exactly
+      (nothing is relaxed), and the channel is linear in ``c`` given the noise. The Gaussian term
+      (``relax_sigma``) is needed: a sign flip keeps ``|x|``, so without it a continuous encoder can hide the
+      message in the amplitudes ``|x_j|`` (e.g. soft bits parked at 1/2), which no flip disturbs and which
+      binarization destroys.
+    + ``"awgn"``: ``z = (1 - 2c) + sigma_p n`` with ``sigma_p = 1 / Q^-1(p)``, the BPSK-AWGN channel whose
+      hard decisions form the BSC(p) (a soft-decision objective; it gave worse codes).
+    + ``"exact"`` (``n <= 12``): the soft bit is sent as a ``Bernoulli(c)`` bit over the BSC and the expected
+      loss is computed exactly by enumerating the ``2^n`` received words (a polynomial in ``c``). From the
+      uninformative start ``c ~ 1/2`` it collapses codewords (documented negative result).
+
+    **Progressive binarization** (``logit_penalty``): the stage-1 loss carries ``lambda (1 - t/T) mean(a^2)``
+    on the encoder logits. It keeps the soft codewords inside the cube early on and fades linearly to 0, so
+    they reach the corners only gradually. This is what makes stage 1 find good codes: with a bounded output,
+    every corner of the cube is a local minimum of the relaxed loss once the sigmoid saturates (at a corner
+    the derivative along coordinate ``j`` comes only from codewords on the other side of ``j``, which push
+    it outward), so an encoder that saturates early keeps the nearly random code it had after a few hundred
+    steps. The slower the fade (longer stage 1), the more often the code found is Hamming-equivalent
+    (``results/progressive_7_4.md``). A low training crossover (``train_p`` about 0.01-0.02) works best: the
+    loss is then dominated by the closest codeword pairs.
+
+    For the AWGN channel stage 1 is the AWGN channel itself with the continuous symbols ``1 - 2c``.
+  - **Binarization**: ``b = 1[a > 0]`` for every message gives the codebook ``[M, n]``.
+  - **Stage 2** (``stage2_steps``): fine-tuning with the outputs binarized and *no gradient approximation*.
+    The hard threshold has zero derivative almost everywhere, so the exact gradient of the loss with respect
+    to the encoder is zero: the codebook is frozen from the moment of binarization, and stage 2 trains the
+    decoder only, on the exact channel (hard codewords through real BSC flips, or real AWGN noise). What stage 2
+    refines is the decoder, toward the ML decoder of the frozen codebook (the minimiser of the expected
+    cross-entropy is the posterior ``P(m | y)``, whose argmax is the ML decision). It works because stage 1 has
+    already placed the soft codewords near the corners: the code's quality (distances, BLER under ML) is fixed
+    at binarization time, and stage 2 only removes the mismatch between the decoder trained on soft inputs
+    and the hard channel outputs it now sees.
+* ``"straight_through"``: the same network trained from scratch on the exact channel with hard codewords in the
+  forward pass; backward pass through ``c_soft`` (``ste_gradient``: ``"sigmoid"`` uses ``dc/da = sigmoid'(a)``,
+  ``"identity"`` uses ``dc/da = 1``), i.e. ``c = c_soft + stop_gradient(b - c_soft)``.
+* ``"gumbel"``: binary Concrete (Gumbel-softmax) relaxation of ``b ~ Bernoulli(sigmoid(a))``,
+  ``c = sigmoid((a + L) / tau)`` with logistic noise ``L`` and a temperature annealed geometrically from
+  ``gumbel_tau_start`` to ``gumbel_tau_end``; the relaxed bits go through the exact flips above.
+  ``gumbel_hard=True`` sends ``1[c > 1/2]`` forward (straight-through Gumbel). The codebook is the mode
+  ``1[a > 0]``.
+
+Both baselines end with the same decoder-only stage 2 as progressive training, so their neural decoders are
+comparable; their codebooks are fixed when stage 1 ends.
+
+Many seeds are trained as one program: :func:`train_seeds` is ``jit(vmap(train_seed))`` over the seed keys, and
+each seed runs initialisation, stage 1 and stage 2 as ``lax.scan`` loops.
+
+Evaluation helpers: :func:`decoder_table` (the neural decoder's decision for each of the ``2^n`` received
+words, for the exact evaluators of :mod:`neuralcodes_jax.codes.exact`), :func:`codebook_report` (structure,
+equivalence to a reference code, exact BLER/BER of the ML and of the neural decoder on a grid of ``p``),
+:func:`soft_ml_decode` and :func:`awgn_monte_carlo` (BPSK-AWGN soft-decision Monte Carlo with confidence
+intervals).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from scipy import stats
+
+from neuralcodes_jax import channels
+from neuralcodes_jax.codes import analysis as codes_analysis
+from neuralcodes_jax.codes import bounds as codes_bounds
+from neuralcodes_jax.codes import exact as codes_exact
+from neuralcodes_jax.codes import gf2
+
+PyTree = Any
+
+TRAININGS = ("progressive", "straight_through", "gumbel")
+CHANNELS = ("bsc", "awgn")
+RELAXATIONS = ("exact", "flip_gauss", "awgn")
+MESSAGE_INPUTS = ("one_hot", "bits")
+DECODER_OUTPUTS = ("softmax", "bitwise")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "linear")
+STE_GRADIENTS = ("sigmoid", "identity")
+LR_SCHEDULES = ("constant", "cosine")
+
+#: Largest ``k`` for the ``M = 2^k``-way one-hot input or softmax output.
+MAX_ONE_HOT_BITS = 16
+#: Largest ``n`` for which :func:`decoder_table` enumerates all received words.
+MAX_TABLE_BITS = 24
+#: Largest ``n`` of ``relaxation="exact"`` (every step enumerates the ``2^n`` received words).
+MAX_EXACT_RELAXATION_BITS = 12
+
+
+# ---------------------------------------------------------------------------------------------- spec
+
+
+def _check_choice(field: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{field} must be one of {list(allowed)}, got {value!r}")
+
+
+def _check_int(field: str, value: Any, lo: int, hi: Optional[int] = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{field} must be an int, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{field} must be {rng}, got {value!r}")
+
+
+def _check_real(field: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise ValueError(f"{field} must be a finite real number, got {value!r}")
+
+
+def _check_bool(field: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{field} must be a bool, got {value!r}")
+
+
+def _check_positive(field: str, value: Any, allow_zero: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{field} must be a real number, got {value!r}")
+    ok = value >= 0 if allow_zero else value > 0
+    if not (ok and math.isfinite(value)):
+        raise ValueError(f"{field} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgressiveSpec:
+    """Static description of one training run (hashable: a static argument of the jitted trainers).
+
+    Attributes:
+      n, k: code length and number of message bits (``1 <= k < n``); ``M = 2^k`` messages.
+      training: ``"progressive"``, ``"straight_through"`` or ``"gumbel"`` (module docstring).
+      channel: ``"bsc"`` or ``"awgn"`` (BPSK, soft-decision decoder input).
+      train_p: BSC crossover probability used for training, in ``[0, 0.5]``.
+      train_ebn0_db: AWGN training Eb/N0 in dB (``sigma`` from :func:`channels.snr_db_to_sigma` at rate k/n).
+      relaxation: stage-1 surrogate of the BSC: ``"flip_gauss"``, ``"awgn"`` or ``"exact"`` (module docstring).
+      relax_sigma: standard deviation of the Gaussian term of ``"flip_gauss"`` (``>= 0``).
+      train_p_start: if ``> 0``, the stage-1 crossover of progressive training goes geometrically from
+        ``train_p_start`` to ``train_p`` over the first half of stage 1 (then stays at ``train_p``).
+      message_input: ``"one_hot"`` or ``"bits"``.
+      decoder_output: ``"softmax"`` or ``"bitwise"``.
+      encoder_hidden, decoder_hidden: hidden widths of the two MLPs (may be empty).
+      activation: hidden activation, one of :data:`ACTIVATIONS` (``"leaky_relu"`` has slope 0.2).
+      init_scale: multiplies the glorot-uniform kernels at initialisation.
+      stage1_steps: steps of stage 1 (the whole encoder training for the baselines), ``>= 1``.
+      stage2_steps: decoder-only steps after binarization, ``>= 0``.
+      batch_size: messages per step, ``>= 1``.
+      full_batch: every stage-1 batch holds each message ``batch_size // M`` times (instead of uniform draws).
+      lr, stage2_lr: Adam learning rates of stage 1 and stage 2.
+      lr_schedule: ``"constant"`` or ``"cosine"`` (decay to 0 over each stage).
+      encoder_lr_scale: multiplies the encoder's Adam updates in stage 1 (two time scales when ``< 1``).
+      logit_penalty: weight ``lambda`` of the stage-1 penalty ``lambda (1 - t/T) mean(a^2)`` on the encoder
+        logits (every training method). It keeps the soft codewords away from the corners early on (where
+        the sigmoid saturates and every corner is a local minimum of the relaxed loss) and fades to 0.
+      logit_noise: progressive only: Gaussian noise of this scale added to the encoder logits in stage 1,
+        fading linearly to 0 at 3/4 of stage 1 (Gaussian smoothing of the encoder landscape).
+      ste_gradient: surrogate derivative of the straight-through estimator, ``"sigmoid"`` or ``"identity"``.
+      gumbel_tau_start, gumbel_tau_end: binary-Concrete temperature, annealed geometrically over stage 1.
+      gumbel_hard: straight-through Gumbel (hard forward pass) when True.
+    """
+
+    n: int
+    k: int
+    training: str = "progressive"
+    channel: str = "bsc"
+    train_p: float = 0.02
+    train_ebn0_db: float = 4.0
+    relaxation: str = "flip_gauss"
+    relax_sigma: float = 0.4
+    train_p_start: float = 0.0
+    message_input: str = "one_hot"
+    decoder_output: str = "softmax"
+    encoder_hidden: tuple[int, ...] = (128,)
+    decoder_hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    init_scale: float = 1.0
+    stage1_steps: int = 16000
+    stage2_steps: int = 1000
+    batch_size: int = 256
+    full_batch: bool = False
+    lr: float = 3e-3
+    stage2_lr: float = 1e-3
+    lr_schedule: str = "constant"
+    encoder_lr_scale: float = 1.0
+    logit_penalty: float = 3.0
+    logit_noise: float = 0.0
+    ste_gradient: str = "sigmoid"
+    gumbel_tau_start: float = 1.0
+    gumbel_tau_end: float = 0.1
+    gumbel_hard: bool = False
+
+    def __post_init__(self) -> None:
+        _check_int("n", self.n, 2)
+        _check_int("k", self.k, 1)
+        if self.k >= self.n:
+            raise ValueError(f"k must be < n, got k={self.k}, n={self.n}")
+        _check_choice("training", self.training, TRAININGS)
+        _check_choice("channel", self.channel, CHANNELS)
+        channels.check_prob("train_p", self.train_p, 0.0, 0.5)
+        _check_real("train_ebn0_db", self.train_ebn0_db)
+        _check_choice("relaxation", self.relaxation, RELAXATIONS)
+        if self.relaxation == "exact" and self.n > MAX_EXACT_RELAXATION_BITS:
+            raise ValueError(f"n must be <= {MAX_EXACT_RELAXATION_BITS} with relaxation='exact' "
+                             f"(2^n received words per step), got n={self.n}")
+        if self.relaxation == "awgn" and self.channel == "bsc" and not 0.0 < self.train_p < 0.5:
+            raise ValueError(f"train_p must be in (0, 0.5) with relaxation='awgn', got {self.train_p!r}")
+        _check_positive("relax_sigma", self.relax_sigma, allow_zero=True)
+        if self.train_p_start != 0:
+            channels.check_prob("train_p_start", self.train_p_start, 0.0, 0.5)
+            if self.relaxation == "awgn" and not self.train_p_start < 0.5:
+                raise ValueError(f"train_p_start must be < 0.5 with relaxation='awgn', got {self.train_p_start!r}")
+        _check_choice("message_input", self.message_input, MESSAGE_INPUTS)
+        _check_choice("decoder_output", self.decoder_output, DECODER_OUTPUTS)
+        if (self.message_input == "one_hot" or self.decoder_output == "softmax") and self.k > MAX_ONE_HOT_BITS:
+            raise ValueError(f"k must be <= {MAX_ONE_HOT_BITS} with one-hot messages or a softmax decoder "
+                             f"(M = 2^k classes), got k={self.k}")
+        for field in ("encoder_hidden", "decoder_hidden"):
+            widths = getattr(self, field)
+            if not isinstance(widths, tuple):
+                raise ValueError(f"{field} must be a tuple of ints, got {widths!r}")
+            for w in widths:
+                _check_int(field, w, 1)
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_positive("init_scale", self.init_scale)
+        _check_int("stage1_steps", self.stage1_steps, 1)
+        _check_int("stage2_steps", self.stage2_steps, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_bool("full_batch", self.full_batch)
+        if self.full_batch and self.batch_size % self.num_messages:
+            raise ValueError(f"batch_size must be a multiple of M = {self.num_messages} with full_batch, "
+                             f"got {self.batch_size}")
+        _check_positive("lr", self.lr)
+        _check_positive("stage2_lr", self.stage2_lr)
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _check_positive("encoder_lr_scale", self.encoder_lr_scale)
+        _check_positive("logit_penalty", self.logit_penalty, allow_zero=True)
+        _check_positive("logit_noise", self.logit_noise, allow_zero=True)
+        _check_choice("ste_gradient", self.ste_gradient, STE_GRADIENTS)
+        _check_positive("gumbel_tau_start", self.gumbel_tau_start)
+        _check_positive("gumbel_tau_end", self.gumbel_tau_end)
+        _check_bool("gumbel_hard", self.gumbel_hard)
+
+    @property
+    def num_messages(self) -> int:
+        return 1 << self.k
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n
+
+    @property
+    def awgn_sigma(self) -> float:
+        """Noise standard deviation of the AWGN training channel (unit-energy BPSK at ``train_ebn0_db``)."""
+        return float(channels.snr_db_to_sigma(float(self.train_ebn0_db), self.rate))
+
+
+#: ProgressiveSpec field -> config path (``experiments/progressive``).
+CONFIG_PATHS = {
+    "n": "code.n", "k": "code.k", "channel": "channel.name", "train_p": "channel.train_p",
+    "train_ebn0_db": "channel.train_ebn0_db", "relaxation": "channel.relaxation",
+    "relax_sigma": "channel.relax_sigma", "train_p_start": "channel.train_p_start",
+    "message_input": "model.message_input", "decoder_output": "model.decoder_output",
+    "encoder_hidden": "model.encoder_hidden", "decoder_hidden": "model.decoder_hidden",
+    "activation": "model.activation", "init_scale": "model.init_scale",
+    "stage1_steps": "train.stage1_steps", "stage2_steps": "train.stage2_steps",
+    "batch_size": "train.batch_size", "full_batch": "train.full_batch", "lr": "train.lr",
+    "stage2_lr": "train.stage2_lr", "lr_schedule": "train.lr_schedule",
+    "encoder_lr_scale": "train.encoder_lr_scale", "logit_penalty": "train.logit_penalty",
+    "logit_noise": "train.logit_noise", "ste_gradient": "straight_through.gradient",
+    "gumbel_tau_start": "gumbel.tau_start", "gumbel_tau_end": "gumbel.tau_end", "gumbel_hard": "gumbel.hard",
+}
+
+
+#: Fields a training method's own config section may override (e.g. ``gumbel.logit_penalty``).
+PER_TRAINING_FIELDS = ("logit_penalty", "lr", "stage1_steps")
+
+
+def spec_from_config(config: Any, training: str) -> ProgressiveSpec:
+    """Builds a :class:`ProgressiveSpec` for ``training`` from an ``experiments/progressive`` config.
+
+    The method's own section (``straight_through`` or ``gumbel``; ``progressive`` has none) may override the
+    shared fields of :data:`PER_TRAINING_FIELDS` (``None`` = use the shared value). Errors name the config
+    path of the offending field (e.g. ``code.k must be < n ...``).
+    """
+    paths = dict(CONFIG_PATHS)
+    section = {"straight_through": "straight_through", "gumbel": "gumbel"}.get(training)
+    if section is not None and section in config:
+        for field in PER_TRAINING_FIELDS:
+            if field in config[section] and config[section][field] is not None:
+                paths[field] = f"{section}.{field}"
+    kwargs: dict[str, Any] = {}
+    for field, path in paths.items():
+        node = config
+        for part in path.split("."):
+            node = node[part]
+        if field in ("encoder_hidden", "decoder_hidden"):
+            try:
+                node = tuple(int(w) if isinstance(w, (int, np.integer)) and not isinstance(w, bool) else w
+                             for w in node)
+            except TypeError:
+                raise ValueError(f"{path} must be a sequence of ints, got {node!r}") from None
+        kwargs[field] = node
+    kwargs["training"] = training
+    try:
+        return ProgressiveSpec(**kwargs)
+    except ValueError as err:
+        msg = str(err)
+        field = msg.split(" ", 1)[0]
+        if field in paths:
+            msg = paths[field] + msg[len(field):]
+        elif field == "training":
+            msg = "trainings entry" + msg[len(field):]
+        raise ValueError(msg) from None
+
+
+# ------------------------------------------------------------------------------------------- network
+
+
+def _activation(name: str):
+    return {
+        "relu": jax.nn.relu,
+        "leaky_relu": lambda x: jax.nn.leaky_relu(x, 0.2),
+        "elu": jax.nn.elu,
+        "tanh": jnp.tanh,
+        "linear": lambda x: x,
+    }[name]
+
+
+def _dense_init(key: jax.Array, fan_in: int, fan_out: int, scale: float) -> dict[str, jax.Array]:
+    """Glorot-uniform kernel (times ``scale``) and zero bias."""
+    limit = scale * math.sqrt(6.0 / (fan_in + fan_out))
+    w = jax.random.uniform(key, (fan_in, fan_out), jnp.float32, -limit, limit)
+    return {"w": w, "b": jnp.zeros((fan_out,), jnp.float32)}
+
+
+def _mlp_init(key: jax.Array, sizes: Sequence[int], scale: float) -> list[dict[str, jax.Array]]:
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [_dense_init(kk, a, b, scale) for kk, a, b in zip(keys, sizes[:-1], sizes[1:])]
+
+
+def init_params(key: jax.Array, spec: ProgressiveSpec) -> PyTree:
+    """``{"encoder": [layers], "decoder": [layers]}``, each layer ``{"w": [in, out], "b": [out]}``."""
+    k_enc, k_dec = jax.random.split(key)
+    enc_in = spec.num_messages if spec.message_input == "one_hot" else spec.k
+    dec_out = spec.num_messages if spec.decoder_output == "softmax" else spec.k
+    return {
+        "encoder": _mlp_init(k_enc, (enc_in, *spec.encoder_hidden, spec.n), spec.init_scale),
+        "decoder": _mlp_init(k_dec, (spec.n, *spec.decoder_hidden, dec_out), spec.init_scale),
+    }
+
+
+def message_bits(messages: jax.Array, k: int) -> jax.Array:
+    """The ``k``-bit labels (most significant bit first) of integer messages, ``int32 [..., k]``."""
+    shifts = jnp.arange(k - 1, -1, -1, dtype=jnp.int32)
+    return (jnp.asarray(messages, jnp.int32)[..., None] >> shifts) & 1
+
+
+def _apply_mlp(layers: Sequence[dict[str, jax.Array]], h: jax.Array, act, first_is_gather: bool) -> jax.Array:
+    for i, layer in enumerate(layers):
+        if i > 0:
+            h = act(h)
+        if i == 0 and first_is_gather:
+            h = layer["w"][h] + layer["b"]   # one-hot(h) @ w, as a row gather
+        else:
+            h = h @ layer["w"] + layer["b"]
+    return h
+
+
+def encoder_logits(params: PyTree, messages: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """Encoder logits ``a`` ``[..., n]`` of integer messages ``[...]``; the soft bits are ``sigmoid(a)``."""
+    act = _activation(spec.activation)
+    if spec.message_input == "one_hot":
+        return _apply_mlp(params["encoder"], jnp.asarray(messages, jnp.int32), act, True)
+    u = 1.0 - 2.0 * message_bits(messages, spec.k).astype(jnp.float32)
+    return _apply_mlp(params["encoder"], u, act, False)
+
+
+def decoder_logits(decoder_params: PyTree, z: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """Decoder logits of signed channel outputs ``z [..., n]``: ``[..., M]`` (softmax) or ``[..., k]`` (bitwise)."""
+    return _apply_mlp(decoder_params, z, _activation(spec.activation), False)
+
+
+def decode(decoder_params: PyTree, z: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """Decided message index ``int32 [...]`` of signed channel outputs ``z [..., n]``."""
+    logits = decoder_logits(decoder_params, z, spec)
+    if spec.decoder_output == "softmax":
+        return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+    weights = 1 << jnp.arange(spec.k - 1, -1, -1, dtype=jnp.int32)
+    return jnp.sum((logits > 0).astype(jnp.int32) * weights, axis=-1)
+
+
+def all_messages(spec: ProgressiveSpec) -> jax.Array:
+    return jnp.arange(spec.num_messages, dtype=jnp.int32)
+
+
+def binary_codebook(params: PyTree, spec: ProgressiveSpec) -> jax.Array:
+    """The hard codebook ``uint8 [M, n]``: row ``m`` is ``1[a(m) > 0]`` (message order)."""
+    return (encoder_logits(params, all_messages(spec), spec) > 0).astype(jnp.uint8)
+
+
+def soft_codebook(params: PyTree, spec: ProgressiveSpec) -> jax.Array:
+    """The soft codebook ``sigmoid(a) [M, n]`` (what stage 1 transmits)."""
+    return jax.nn.sigmoid(encoder_logits(params, all_messages(spec), spec))
+
+
+# ------------------------------------------------------------------------------------------ training
+
+
+def _message_loss(logits: jax.Array, messages: jax.Array, spec: ProgressiveSpec) -> tuple[jax.Array, jax.Array]:
+    """Mean loss and block error rate of a batch."""
+    if spec.decoder_output == "softmax":
+        loss = optax.softmax_cross_entropy_with_integer_labels(logits, messages)
+        wrong = jnp.argmax(logits, axis=-1) != messages
+    else:
+        bits = message_bits(messages, spec.k).astype(logits.dtype)
+        loss = jnp.sum(optax.sigmoid_binary_cross_entropy(logits, bits), axis=-1)
+        wrong = jnp.any((logits > 0) != (bits > 0.5), axis=-1)
+    return jnp.mean(loss), jnp.mean(wrong.astype(jnp.float32))
+
+
+def _bsc_flip(key: jax.Array, c: jax.Array, p: float) -> jax.Array:
+    """Signed BSC output ``(1 - 2c)(1 - 2e)``, ``e ~ Bernoulli(p)``: exact for binary ``c``, linear in ``c``."""
+    e = jax.random.bernoulli(key, p, c.shape).astype(c.dtype)
+    return (1.0 - 2.0 * c) * (1.0 - 2.0 * e)
+
+
+def _channel_hard(key: jax.Array, bits: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """The real channel on hard codewords, as decoder input (signed)."""
+    if spec.channel == "bsc":
+        y = channels.bsc(key, bits.astype(jnp.float32), spec.train_p)
+        return 1.0 - 2.0 * y
+    return channels.awgn_bpsk(key, bits.astype(jnp.float32), spec.awgn_sigma)
+
+
+def _channel_exact_soft(key: jax.Array, c: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """The real channel applied to (possibly relaxed) soft bits ``c`` without any added relaxation noise."""
+    if spec.channel == "bsc":
+        return _bsc_flip(key, c, spec.train_p)
+    return channels.awgn_bpsk(key, c, spec.awgn_sigma)
+
+
+def stage1_crossover(step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """Stage-1 BSC crossover of progressive training at ``step`` (``train_p`` unless ``train_p_start > 0``)."""
+    if spec.train_p_start <= 0:
+        return jnp.asarray(spec.train_p, jnp.float32)
+    frac = jnp.minimum(jnp.asarray(step, jnp.float32) / max(0.5 * spec.stage1_steps, 1.0), 1.0)
+    return spec.train_p_start * (spec.train_p / spec.train_p_start) ** frac
+
+
+def relax_awgn_sigma(p: Any) -> Any:
+    """``1 / Q^-1(p)``: the BPSK-AWGN noise whose hard decisions form the BSC(p), ``0 < p < 1/2``."""
+    return -1.0 / jax.scipy.special.ndtri(jnp.asarray(p, jnp.float32))
+
+
+def _channel_stage1(key: jax.Array, c: jax.Array, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """Stage-1 differentiable channel surrogate for continuous soft bits (module docstring)."""
+    if spec.channel == "awgn":
+        return channels.awgn_bpsk(key, c, spec.awgn_sigma)
+    p = stage1_crossover(step, spec)
+    if spec.relaxation == "awgn":
+        return channels.awgn_bpsk(key, c, relax_awgn_sigma(p))
+    k_flip, k_noise = jax.random.split(key)
+    z = _bsc_flip(k_flip, c, p)
+    if spec.relax_sigma > 0:
+        z = z + spec.relax_sigma * jax.random.normal(k_noise, z.shape, z.dtype)
+    return z
+
+
+def all_words(n: int) -> jax.Array:
+    """All ``2^n`` words as bits ``int32 [2^n, n]`` (row ``y`` is the binary expansion of ``y``, MSB first)."""
+    return message_bits(jnp.arange(1 << n, dtype=jnp.int32), n)
+
+
+def _exact_noisy_encoder_loss(params: PyTree, step: jax.Array,
+                              spec: ProgressiveSpec) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Exact expected loss when soft bit ``c`` is sent as ``Bernoulli(c)`` over the BSC(p), all ``y`` enumerated.
+
+    Returns ``(loss, block error rate of the decoder's decisions, encoder logits [M, n])``.
+    """
+    a = encoder_logits(params, all_messages(spec), spec)            # [M, n]
+    p = stage1_crossover(step, spec)
+    log_q1, log_q0 = channels.bsc_noisy_log_probs(a, p)              # log P(y_j = 1 | m), log P(y_j = 0 | m)
+    words = all_words(spec.n).astype(jnp.float32)                   # [Y, n]
+    log_py = words @ log_q1.T + (1.0 - words) @ log_q0.T            # [Y, M]
+    logits = decoder_logits(params["decoder"], 1.0 - 2.0 * words, spec)
+    if spec.decoder_output == "softmax":
+        nll = -jax.nn.log_softmax(logits, axis=-1)                 # [Y, M]
+        wrong = (jnp.argmax(logits, axis=-1)[:, None] != all_messages(spec)[None, :]).astype(jnp.float32)
+    else:
+        bits = message_bits(all_messages(spec), spec.k).astype(jnp.float32)   # [M, k]
+        nll = (jax.nn.softplus(logits) @ jnp.ones((spec.k, 1)) - logits @ bits.T)   # [Y, M]
+        dec = (logits > 0).astype(jnp.float32)
+        wrong = (jnp.abs(dec[:, None, :] - bits[None]).sum(-1) > 0).astype(jnp.float32)
+    py = jnp.exp(log_py)
+    m = spec.num_messages
+    return jnp.sum(py * nll) / m, jax.lax.stop_gradient(jnp.sum(py * wrong) / m), a
+
+
+def gumbel_temperature(step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """Geometric annealing from ``gumbel_tau_start`` (step 0) to ``gumbel_tau_end`` (last stage-1 step)."""
+    frac = jnp.asarray(step, jnp.float32) / max(spec.stage1_steps - 1, 1)
+    return spec.gumbel_tau_start * (spec.gumbel_tau_end / spec.gumbel_tau_start) ** frac
+
+
+def _stage1_inputs(params: PyTree, messages: jax.Array, key: jax.Array, step: jax.Array,
+                   spec: ProgressiveSpec) -> jax.Array:
+    """Decoder inputs of stage 1 for each training method."""
+    a = encoder_logits(params, messages, spec)
+    k_relax, k_chan = jax.random.split(key)
+    if spec.training == "progressive":
+        a_in = a
+        if spec.logit_noise > 0:
+            frac = jnp.maximum(1.0 - jnp.asarray(step, jnp.float32) / (0.75 * spec.stage1_steps), 0.0)
+            a_in = a + spec.logit_noise * frac * jax.random.normal(k_relax, a.shape, a.dtype)
+        return _channel_stage1(k_chan, jax.nn.sigmoid(a_in), step, spec), a
+    hard = (a > 0).astype(a.dtype)
+    if spec.training == "straight_through":
+        soft = jax.nn.sigmoid(a) if spec.ste_gradient == "sigmoid" else a
+        c = soft + jax.lax.stop_gradient(hard - soft)
+        return _channel_exact_soft(k_chan, c, spec), a
+    # gumbel: binary Concrete sample of Bernoulli(sigmoid(a)).
+    tau = gumbel_temperature(step, spec)
+    logistic = jax.random.logistic(k_relax, a.shape, a.dtype)
+    c = jax.nn.sigmoid((a + logistic) / tau)
+    if spec.gumbel_hard:
+        c = c + jax.lax.stop_gradient((c > 0.5).astype(c.dtype) - c)
+    return _channel_exact_soft(k_chan, c, spec), a
+
+
+def _optimizer(lr: float, steps: int, schedule: str) -> optax.GradientTransformation:
+    if schedule == "cosine":
+        return optax.adam(optax.cosine_decay_schedule(lr, max(steps, 1)))
+    return optax.adam(lr)
+
+
+def train_seed(key: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
+    """Trains one seed: initialisation, stage 1 (``lax.scan``), binarization, stage 2 (decoder only).
+
+    Returns a dict of arrays: ``params`` (final), ``stage1_params``, ``codebook`` (``uint8 [M, n]``),
+    ``soft_codebook`` (``sigmoid(a)`` after stage 1), ``stage1_loss``/``stage1_bler`` (``[stage1_steps]``, batch
+    values), ``stage2_loss``/``stage2_bler`` (``[stage2_steps]``), ``stage2_codebook`` (the binarized encoder
+    after stage 2, equal to ``codebook`` because the encoder is not trained in stage 2).
+    """
+    k_init, k_stage1, k_stage2 = jax.random.split(key, 3)
+    params = init_params(k_init, spec)
+    m = spec.num_messages
+
+    opt1 = _optimizer(spec.lr, spec.stage1_steps, spec.lr_schedule)
+
+    def loss1(p, step_key, step):
+        if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
+            loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
+        else:
+            k_msg, k_ch = jax.random.split(step_key)
+            if spec.full_batch:
+                msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
+            else:
+                msgs = jax.random.randint(k_msg, (spec.batch_size,), 0, m)
+            z, a = _stage1_inputs(p, msgs, k_ch, step, spec)
+            loss, bler = _message_loss(decoder_logits(p["decoder"], z, spec), msgs, spec)
+        if spec.logit_penalty > 0:
+            fade = 1.0 - jnp.asarray(step, jnp.float32) / spec.stage1_steps
+            loss = loss + spec.logit_penalty * fade * jnp.mean(jnp.square(a))
+        return loss, bler
+
+    def step1(state, inp):
+        p, opt_state = state
+        step_key, step = inp
+        (loss, bler), grads = jax.value_and_grad(loss1, has_aux=True)(p, step_key, step)
+        updates, opt_state = opt1.update(grads, opt_state, p)
+        if spec.encoder_lr_scale != 1.0:
+            updates = {"encoder": jax.tree_util.tree_map(lambda u: u * spec.encoder_lr_scale, updates["encoder"]),
+                       "decoder": updates["decoder"]}
+        return (optax.apply_updates(p, updates), opt_state), (loss, bler)
+
+    steps1 = jnp.arange(spec.stage1_steps, dtype=jnp.int32)
+    (params, _), (loss_1, bler_1) = jax.lax.scan(
+        step1, (params, opt1.init(params)), (jax.random.split(k_stage1, spec.stage1_steps), steps1))
+    stage1_params = params
+    codebook = binary_codebook(params, spec)
+    hard = codebook.astype(jnp.float32)
+
+    # Stage 2: the encoder output is the hard threshold, whose exact gradient is zero; only the decoder moves.
+    opt2 = _optimizer(spec.stage2_lr, spec.stage2_steps, spec.lr_schedule)
+
+    def loss2(dec, step_key):
+        k_msg, k_ch = jax.random.split(step_key)
+        msgs = jax.random.randint(k_msg, (spec.batch_size,), 0, m)
+        z = _channel_hard(k_ch, hard[msgs], spec)
+        return _message_loss(decoder_logits(dec, z, spec), msgs, spec)
+
+    def step2(state, step_key):
+        dec, opt_state = state
+        (loss, bler), grads = jax.value_and_grad(loss2, has_aux=True)(dec, step_key)
+        updates, opt_state = opt2.update(grads, opt_state, dec)
+        return (optax.apply_updates(dec, updates), opt_state), (loss, bler)
+
+    decoder = params["decoder"]
+    if spec.stage2_steps > 0:
+        (decoder, _), (loss_2, bler_2) = jax.lax.scan(
+            step2, (decoder, opt2.init(decoder)), jax.random.split(k_stage2, spec.stage2_steps))
+    else:
+        loss_2 = bler_2 = jnp.zeros((0,), jnp.float32)
+    params = {"encoder": params["encoder"], "decoder": decoder}
+    return {
+        "params": params, "stage1_params": stage1_params, "codebook": codebook,
+        "soft_codebook": soft_codebook(stage1_params, spec), "stage2_codebook": binary_codebook(params, spec),
+        "stage1_loss": loss_1, "stage1_bler": bler_1, "stage2_loss": loss_2, "stage2_bler": bler_2,
+    }
+
+
+train_seed_jit = jax.jit(train_seed, static_argnums=1)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def train_seeds(keys: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
+    """:func:`train_seed` for a batch of seed keys ``[S]`` as one vmapped, jitted program (leading axis S)."""
+    return jax.vmap(lambda key: train_seed(key, spec))(keys)
+
+
+def seed_keys(seed: int, num_seeds: int) -> jax.Array:
+    """``num_seeds`` independent keys derived from an integer seed."""
+    _check_int("num_seeds", num_seeds, 1)
+    return jax.random.split(jax.random.key(seed), num_seeds)
+
+
+def unstack(tree: PyTree, i: int) -> PyTree:
+    """Seed ``i`` of a vmapped result."""
+    return jax.tree_util.tree_map(lambda x: x[i], tree)
+
+
+# ---------------------------------------------------------------------------------------- evaluation
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _decoder_table_chunk(decoder_params: PyTree, spec: ProgressiveSpec, start: int, size: int) -> jax.Array:
+    ints = start + jnp.arange(size, dtype=jnp.int32)
+    shifts = jnp.arange(spec.n - 1, -1, -1, dtype=jnp.int32)
+    z = 1.0 - 2.0 * ((ints[:, None] >> shifts) & 1).astype(jnp.float32)
+    return decode(decoder_params, z, spec)
+
+
+def decoder_table(decoder_params: PyTree, spec: ProgressiveSpec, chunk: Optional[int] = None) -> np.ndarray:
+    """Neural decoder decision (message index) for each received word ``y`` of the BSC, ``int64 [2^n]``.
+
+    Word ``y`` is the integer ``sum_j y_j 2^(n-1-j)`` and enters the decoder as ``1 - 2y``. For the bitwise
+    decoder the decided label bits are converted to the message index (labels are the default ones), so the
+    table can be passed to :func:`codes.exact.decoder_bler_bsc` / ``decoder_ber_bsc`` as row indices.
+    """
+    if spec.n > MAX_TABLE_BITS:
+        raise ValueError(f"n must be <= {MAX_TABLE_BITS} for a decoder table, got {spec.n}")
+    total = 1 << spec.n
+    if chunk is None:   # about 2^24 floats per layer activation
+        widest = max((spec.n, *spec.decoder_hidden,
+                      spec.num_messages if spec.decoder_output == "softmax" else spec.k))
+        chunk = max(1 << 10, 1 << max(0, (1 << 24) // widest).bit_length() - 1)
+    size = min(int(chunk), total)
+    parts = [np.asarray(_decoder_table_chunk(decoder_params, spec, start, size))
+             for start in range(0, total, size)]
+    return np.concatenate(parts).astype(np.int64)
+
+
+def bit_strings(codebook: Any) -> list[str]:
+    """Rows of a 0/1 codebook as strings like ``"0110100"``."""
+    bits = np.asarray(codebook, np.uint8)
+    return ["".join("1" if b else "0" for b in row) for row in bits]
+
+
+def check_p_grid(p_grid: Any, name: str = "eval.p_grid") -> np.ndarray:
+    """A non-empty 1-D grid of crossover probabilities in ``[0, 0.5]`` as float64."""
+    arr = np.asarray(p_grid, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
+    return codes_exact.check_probability(arr, name)
+
+
+def _poly_dict(poly: codes_exact.WeightPolynomial, p_grid: np.ndarray) -> dict[str, Any]:
+    return {"values": [float(v) for v in np.atleast_1d(poly(p_grid))], "polynomial": poly.to_dict()}
+
+
+def codebook_report(codebook: Any, p_grid: Any, decoder: Any = None,
+                    references: Optional[Mapping[str, Any]] = None,
+                    reference_bler: Optional[codes_exact.WeightPolynomial] = None,
+                    converse: Optional[np.ndarray] = None, p_ratio: float = 0.05,
+                    tol: float = 1e-12) -> dict[str, Any]:
+    """Structure and exact BSC error rates of a codebook in message order (JSON-ready).
+
+    Args:
+      codebook: ``[M, n]`` bits, ``M = 2^k``, row ``m`` = codeword of message ``m`` (repeated rows allowed).
+      p_grid: crossover probabilities in ``[0, 0.5]``.
+      decoder: optional neural decoder as a table ``[2^n]`` of message indices (:func:`decoder_table`).
+      references: name -> reference codebook for the equivalence search (default: classical codes of the
+        same ``n`` and ``M``, :func:`codes.analysis.reference_codes`).
+      reference_bler: optional BLER polynomial of the reference (classical ML); the report then says whether
+        the codebook's ML BLER equals it at every grid point to ``tol`` and as a polynomial.
+      converse: optional converse values on ``p_grid``; gives ``ml.ratio_to_converse``.
+      p_ratio: the ``p`` at which a single ratio to the converse is reported (must be in ``p_grid``).
+
+    Returns:
+      ``codewords`` (bit strings), the keys of :func:`codes.analysis.summarize_codebook` (with
+      ``distance_spectrum`` = ``distance_distribution``), ``ml`` (``bler``/``ber`` value lists on ``p_grid``
+      and their exact polynomials), ``neural_decoder`` (same, if ``decoder`` is given), comparisons.
+    """
+    p_grid = check_p_grid(p_grid, "p_grid")
+    bits = gf2.as_binary_matrix(codebook, "codebook")
+    m, n = bits.shape
+    if m < 2 or m & (m - 1):
+        raise ValueError(f"codebook must have 2^k >= 2 rows, got {m}")
+    summary = codes_analysis.summarize_codebook(bits, references=references)
+    out: dict[str, Any] = {"codewords": bit_strings(bits)}
+    out.update(summary)
+    out["distance_spectrum"] = summary["distance_distribution"]
+    ml_bler = codes_exact.ml_bler_bsc(bits, allow_repeated=True)
+    ml_ber = codes_exact.ml_ber_bsc(bits, allow_repeated=True)
+    out["ml"] = {"bler": _poly_dict(ml_bler, p_grid), "ber": _poly_dict(ml_ber, p_grid)}
+    if decoder is not None:
+        table = np.asarray(decoder)
+        if table.shape != (1 << n,):
+            raise ValueError(f"decoder must be a table of shape ({1 << n},), got {table.shape}")
+        if table.min() < 0 or table.max() >= m:
+            raise ValueError(f"decoder entries must be message indices in [0, {m}), got "
+                             f"[{table.min()}, {table.max()}]")
+        d_bler = codes_exact.decoder_bler_bsc(bits, table, allow_repeated=True)
+        d_ber = codes_exact.decoder_ber_bsc(bits, table, allow_repeated=True)
+        out["neural_decoder"] = {"bler": _poly_dict(d_bler, p_grid), "ber": _poly_dict(d_ber, p_grid),
+                                 "equals_ml_bler": bool(d_bler == ml_bler)}
+    ml_vals = np.asarray(out["ml"]["bler"]["values"])
+    if reference_bler is not None:
+        ref_vals = np.atleast_1d(reference_bler(p_grid))
+        out["ml"]["max_abs_diff_to_reference_bler"] = float(np.max(np.abs(ml_vals - ref_vals)))
+        out["ml"]["bler_equals_reference"] = bool(np.all(np.abs(ml_vals - ref_vals) <= tol))
+        out["ml"]["bler_polynomial_equals_reference"] = bool(ml_bler == reference_bler)
+    if converse is not None:
+        conv = np.asarray(converse, np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(conv > 0, ml_vals / conv, np.nan)
+        out["ml"]["ratio_to_converse"] = [None if not np.isfinite(r) else float(r) for r in ratio]
+        hit = np.flatnonzero(np.isclose(p_grid, p_ratio))
+        if hit.size:
+            r = ratio[hit[0]]
+            out["ml"][f"ratio_to_converse_at_{p_ratio:g}"] = None if not np.isfinite(r) else float(r)
+    return out
+
+
+def reference_curves(n: int, k: int, p_grid: Any, reference: Any = None) -> dict[str, Any]:
+    """Uncoded, converse and (if given) classical-code ML BLER/BER on ``p_grid`` for the report and plot."""
+    p_grid = check_p_grid(p_grid, "p_grid")
+    out: dict[str, Any] = {
+        "p_grid": p_grid.tolist(),
+        "uncoded_bler": [float(v) for v in np.atleast_1d(codes_exact.uncoded_bler(k, p_grid))],
+        "converse_bler": [float(v) for v in np.atleast_1d(codes_bounds.bsc_converse(n, k, p_grid))],
+    }
+    if reference is not None:
+        name, code = reference
+        cw = code.codewords() if hasattr(code, "codewords") else np.asarray(code)
+        out["reference_name"] = name
+        out["reference_bler"] = _poly_dict(codes_exact.ml_bler_bsc(cw), p_grid)
+        out["reference_ber"] = _poly_dict(codes_exact.ml_ber_bsc(cw), p_grid)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- AWGN
+
+
+def soft_ml_decode(codebook: Any, r: jax.Array) -> jax.Array:
+    """Exact soft ML decoding on BPSK-AWGN: ``argmax_m <r, 1 - 2 x_m>`` over all ``M`` codewords, ``int32 [...]``.
+
+    Equal-energy BPSK codewords make the Gaussian likelihood a monotone function of the correlation, so this
+    enumerates every codeword for every received vector (ties -> lowest index).
+    """
+    s = 1.0 - 2.0 * jnp.asarray(codebook, jnp.float32)
+    return jnp.argmax(jnp.asarray(r, jnp.float32) @ s.T, axis=-1).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _awgn_batch(key, codebooks, decoder_params, sigma, spec, batch):
+    """Block and bit errors of a batch for: neural decoder, soft ML of each codebook in ``codebooks``."""
+    k_msg, k_noise = jax.random.split(key)
+    msgs = jax.random.randint(k_msg, (batch,), 0, spec.num_messages)
+    noise = sigma * jax.random.normal(k_noise, (batch, spec.n), jnp.float32)
+    labels = message_bits(msgs, spec.k)
+    results = []
+    for i in range(codebooks.shape[0]):
+        r = 1.0 - 2.0 * codebooks[i][msgs].astype(jnp.float32) + noise
+        decided = [soft_ml_decode(codebooks[i], r)]
+        if i == 0 and decoder_params is not None:
+            decided.append(decode(decoder_params, r, spec))
+        for d in decided:
+            bit_err = jnp.sum(message_bits(d, spec.k) != labels)
+            results.append((jnp.sum(d != msgs), bit_err))
+    return results
+
+
+def awgn_monte_carlo(key: jax.Array, spec: ProgressiveSpec, codebook: Any, decoder_params: PyTree,
+                     reference_codebook: Any, ebn0_db: Sequence[float], target_block_errors: int = 200,
+                     max_blocks: int = 1_000_000, batch: int = 20_000,
+                     confidence: float = 0.95) -> list[dict[str, Any]]:
+    """BPSK-AWGN Monte Carlo of a learned code and a reference code at several Eb/N0 (dB, rate ``k/n``).
+
+    The same messages and noise are used for every decoder: the learned codebook with its neural decoder and
+    with exact soft ML (:func:`soft_ml_decode`), and ``reference_codebook`` with exact soft ML. Each Eb/N0 runs
+    batches until every decoder has ``target_block_errors`` block errors or ``max_blocks`` blocks were sent.
+
+    Returns:
+      one dict per Eb/N0 with ``sigma``, ``blocks`` and, for ``neural``, ``learned_ml``, ``reference_ml``:
+      ``block_errors``, ``bler``, ``bler_ci`` (Wilson), ``bit_errors``, ``ber``.
+    """
+    _check_int("target_block_errors", target_block_errors, 1)
+    _check_int("max_blocks", max_blocks, 1)
+    _check_int("batch", batch, 1)
+    books = jnp.stack([jnp.asarray(codebook, jnp.uint8), jnp.asarray(reference_codebook, jnp.uint8)])
+    if books.shape[1:] != (spec.num_messages, spec.n):
+        raise ValueError(f"codebooks must have shape ({spec.num_messages}, {spec.n}), got {books.shape[1:]}")
+    names = ("learned_ml", "neural", "reference_ml")
+    out = []
+    for j, ebn0 in enumerate(ebn0_db):
+        sigma = float(channels.snr_db_to_sigma(float(ebn0), spec.rate))
+        counts = np.zeros((3, 2), np.int64)
+        blocks = 0
+        sub = jax.random.fold_in(key, j)
+        i = 0
+        while blocks < max_blocks and counts[:, 0].min() < target_block_errors:
+            res = _awgn_batch(jax.random.fold_in(sub, i), books, decoder_params, sigma, spec, batch)
+            counts += np.asarray([[int(a), int(b)] for a, b in res], np.int64)
+            blocks += batch
+            i += 1
+        row: dict[str, Any] = {"ebn0_db": float(ebn0), "sigma": sigma, "blocks": blocks}
+        for name, (be, bits) in zip(names, counts):
+            row[name] = {"block_errors": int(be), "bler": be / blocks,
+                         "bler_ci": list(codes_exact.wilson_interval(int(be), blocks, confidence)),
+                         "bit_errors": int(bits), "ber": bits / (blocks * spec.k)}
+        out.append(row)
+    return out
+
+
+def uncoded_awgn_bler(k: int, ebn0_db: Any) -> np.ndarray:
+    """BLER ``1 - (1 - Q(sqrt(2 Eb/N0)))^k`` of ``k`` uncoded BPSK bits."""
+    ebn0 = 10.0 ** (np.asarray(ebn0_db, np.float64) / 10.0)
+    pb = stats.norm.sf(np.sqrt(2.0 * ebn0))
+    return 1.0 - (1.0 - pb) ** k

@@ -1,0 +1,247 @@
+"""Progressive training of binary autoencoder codes (neuralcodes_jax.methods.progressive, launch.progressive).
+
+Training runs are tiny (a few dozen steps of small networks): the tests check plumbing and exact invariants
+(frozen codebook in stage 2, vmapped == per-seed training, exact report values), not code quality. Every
+training compile is shared through one module-scoped smoke run.
+"""
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.progressive import hamming_7_4, longer
+from launch import progressive as launcher
+from neuralcodes_jax.codes import analysis, exact, gf2, linear
+from neuralcodes_jax.methods import progressive as prog
+
+HAMMING = linear.hamming_code(3).codewords()
+
+
+def _smoke_config():
+    c = hamming_7_4.get_config("smoke")
+    c.model.encoder_hidden = (8,)
+    c.model.decoder_hidden = (16,)
+    c.train.stage1_steps = 40
+    c.train.stage2_steps = 300        # long enough for stage 2 to train the decoder on the hard code
+    c.train.stage2_lr = 1e-2
+    c.train.batch_size = 32
+    return c
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("progressive"))
+    config = _smoke_config()
+    report = launcher.run(config, workdir, command="test", verbose=False)
+    return config, workdir, report
+
+
+def _scrambled_hamming(seed):
+    """Hamming(7,4) codewords, columns permuted, translated by a nonzero word, rows (messages) shuffled."""
+    rng = np.random.default_rng(seed)
+    t = np.zeros(7, np.uint8)
+    t[rng.integers(7)] = 1
+    return (HAMMING[:, rng.permutation(7)] ^ t)[rng.permutation(16)]
+
+
+# ------------------------------------------------------------------------------------------ report
+def test_smoke_report_structure(smoke):
+    config, workdir, report = smoke
+    for name in ("codebook_report.json", "bler_vs_p.png", "summary.md"):
+        assert os.path.getsize(os.path.join(workdir, name)) > 0
+    with open(os.path.join(workdir, "codebook_report.json")) as f:
+        on_disk = json.load(f)
+    assert set(on_disk["trainings"]) == {"progressive", "straight_through", "gumbel"}
+    grid = list(config.eval.p_grid)
+    assert on_disk["p_grid"] == grid
+    refs = on_disk["references"]
+    assert refs["reference_name"] == "Hamming(7,4)" and len(refs["converse_bler"]) == len(grid)
+    # Hamming(7,4) is perfect: its ML BLER is the converse (coding-anchors Sec. 2.5).
+    np.testing.assert_allclose(refs["reference_bler"]["values"], refs["converse_bler"], rtol=1e-9)
+    for name, entry in on_disk["trainings"].items():
+        assert len(entry["seeds"]) == config.num_seeds
+        for s in entry["seeds"]:
+            assert len(s["codewords"]) == 16 and all(len(w) == 7 and set(w) <= {"0", "1"}
+                                                      for w in s["codewords"])
+            for key in ("minimum_distance", "distance_spectrum", "is_linear", "is_coset_of_linear",
+                        "equivalent_to", "equivalence", "is_perfect"):
+                assert key in s
+            for block in (s["ml"], s["neural_decoder"]):
+                assert len(block["bler"]["values"]) == len(grid) and len(block["ber"]["values"]) == len(grid)
+            # The stored polynomial reproduces the stored values and the codewords' exact ML BLER.
+            bits = np.array([[int(ch) for ch in w] for w in s["codewords"]], np.uint8)
+            ml = exact.ml_bler_bsc(bits, allow_repeated=True)
+            np.testing.assert_allclose(ml(np.asarray(grid)), s["ml"]["bler"]["values"], rtol=1e-12)
+            assert ml.to_dict() == s["ml"]["bler"]["polynomial"]
+            # No decoder beats ML on its own codebook.
+            assert all(nd >= m - 1e-12 for nd, m in zip(s["neural_decoder"]["bler"]["values"],
+                                                         s["ml"]["bler"]["values"]))
+        assert entry["summary"]["num_seeds"] == config.num_seeds
+    assert "| progressive |" in open(os.path.join(workdir, "summary.md")).read()
+
+
+def test_stage2_freezes_codebook_and_does_not_worsen_decoder(smoke):
+    config, _, report = smoke
+    for entry in report["trainings"].values():
+        assert entry["summary"]["stage2_codebook_unchanged"]
+        for s in entry["seeds"]:
+            assert s["stage2_codebook_unchanged"]
+            assert s["stage2_improved_neural_bler"]
+    # Recompute one case by hand: the stage-1 decoder vs the stage-2 decoder on the binarized codebook.
+    spec = prog.spec_from_config(config, "progressive")
+    out = prog.train_seeds(prog.seed_keys(config.seed, config.num_seeds), spec)   # cached compile
+    for i in range(config.num_seeds):
+        cb = np.asarray(out["codebook"][i])
+        np.testing.assert_array_equal(cb, np.asarray(out["stage2_codebook"][i]))
+        # The encoder parameters are untouched by stage 2 (bit for bit).
+        for a, b in zip(jax.tree_util.tree_leaves(out["params"]["encoder"]),
+                        jax.tree_util.tree_leaves(out["stage1_params"]["encoder"])):
+            np.testing.assert_array_equal(np.asarray(a[i]), np.asarray(b[i]))
+        before = exact.decoder_bler_bsc(cb, prog.decoder_table(
+            prog.unstack(out["stage1_params"], i)["decoder"], spec), allow_repeated=True)
+        after = exact.decoder_bler_bsc(cb, prog.decoder_table(
+            prog.unstack(out["params"], i)["decoder"], spec), allow_repeated=True)
+        assert after(spec.train_p) <= before(spec.train_p) + 1e-12
+        assert after(spec.train_p) >= exact.ml_bler_bsc(cb, allow_repeated=True)(spec.train_p) - 1e-12
+
+
+def test_vmapped_training_equals_per_seed_training(smoke):
+    config, _, _ = smoke
+    spec = prog.spec_from_config(config, "progressive")
+    keys = prog.seed_keys(config.seed, 2)
+    batched = prog.train_seeds(keys, spec)
+    for i in range(2):
+        single = prog.train_seed_jit(keys[i], spec)
+        np.testing.assert_array_equal(np.asarray(batched["codebook"][i]), np.asarray(single["codebook"]))
+        # Same program up to the batching of the matrix products: float32 rounding differences only.
+        for a, b in zip(jax.tree_util.tree_leaves(batched["params"]), jax.tree_util.tree_leaves(single["params"])):
+            np.testing.assert_allclose(np.asarray(a[i]), np.asarray(b), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(batched["stage1_loss"][i]), np.asarray(single["stage1_loss"]),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_straight_through_and_gumbel_paths_run(smoke):
+    _, _, report = smoke
+    for name in ("straight_through", "gumbel"):
+        entry = report["trainings"][name]
+        assert entry["spec"]["training"] == name
+        losses = [s["stage1_loss_curve"] for s in entry["seeds"]]
+        assert all(np.all(np.isfinite(c)) and len(c) > 0 for c in losses)
+
+
+def test_gumbel_temperature_schedule():
+    spec = prog.ProgressiveSpec(n=7, k=4, training="gumbel", stage1_steps=11, gumbel_tau_start=2.0,
+                                gumbel_tau_end=0.02)
+    taus = np.asarray([prog.gumbel_temperature(t, spec) for t in range(11)])
+    np.testing.assert_allclose(taus[[0, 5, 10]], [2.0, 0.2, 0.02], rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------ hand-built codebook
+def test_hand_built_hamming_codebook_is_recognised():
+    cb = _scrambled_hamming(3)
+    grid = np.array([0.001, 0.01, 0.05, 0.1, 0.3, 0.5])
+    ham_bler = exact.ml_bler_bsc(HAMMING)
+    table = exact.ml_decoder_table(cb)
+    rep = prog.codebook_report(cb, grid, decoder=table, reference_bler=ham_bler,
+                               references={"Hamming(7,4)": HAMMING}, p_ratio=0.05,
+                               converse=np.array([0.0] + [1.0] * 5))
+    assert rep["equivalent_to"] == "Hamming(7,4)" and rep["is_perfect"] and rep["minimum_distance"] == 3
+    assert rep["is_coset_of_linear"] and not rep["is_linear"]          # translated by a weight-1 word
+    assert rep["distance_spectrum"] == [1, 0, 0, 7, 7, 0, 0, 1]
+    assert rep["ml"]["bler_equals_reference"] and rep["ml"]["bler_polynomial_equals_reference"]
+    assert rep["ml"]["ratio_to_converse"][0] is None                   # converse 0: no ratio
+    assert rep["neural_decoder"]["equals_ml_bler"]
+    # The returned permutation and translation map the codebook onto Hamming(7,4).
+    eq = rep["equivalence"]
+    mapped = cb[:, np.asarray(eq["permutation"])] ^ np.asarray(eq["translation"], np.uint8)
+    assert set(gf2.bits_to_int(mapped).tolist()) == set(gf2.bits_to_int(HAMMING).tolist())
+    # Closed form of coding-anchors Sec. 2.2 at every grid point.
+    closed = 1 - (1 - grid) ** 7 - 7 * grid * (1 - grid) ** 6
+    np.testing.assert_allclose(rep["ml"]["bler"]["values"], closed, rtol=0, atol=1e-12)
+    assert [w for w in rep["codewords"]] == ["".join(map(str, r)) for r in cb]
+    # A same-size codebook with minimum distance 2 is not recognised.
+    bad = cb.copy()
+    bad[0] ^= np.array([1, 1, 0, 0, 0, 0, 0], np.uint8)
+    if len({tuple(r) for r in bad}) == 16:
+        rep_bad = prog.codebook_report(bad, grid, reference_bler=ham_bler, references={"Hamming(7,4)": HAMMING})
+        assert rep_bad["equivalent_to"] is None and not rep_bad["ml"]["bler_equals_reference"]
+
+
+def test_decoder_table_softmax_and_bitwise():
+    """A linear softmax decoder with weights = BPSK codewords decodes by correlation, i.e. exactly ML."""
+    for output in ("softmax", "bitwise"):
+        spec = prog.ProgressiveSpec(n=7, k=4, decoder_hidden=(), decoder_output=output)
+        params = prog.init_params(jax.random.key(0), spec)
+        if output == "softmax":
+            dec = [{"w": jnp.asarray(1.0 - 2.0 * HAMMING.T, jnp.float32), "b": jnp.zeros(16)}]
+            table = prog.decoder_table(dec, spec)
+            assert exact.decoder_bler_bsc(HAMMING, table) == exact.ml_bler_bsc(HAMMING)
+        else:
+            table = prog.decoder_table(params["decoder"], spec)
+            words = gf2.int_to_bits(np.arange(128), 7)
+            logits = np.asarray(prog.decoder_logits(params["decoder"], 1.0 - 2.0 * words.astype(np.float32), spec))
+            np.testing.assert_array_equal(table, gf2.bits_to_int((logits > 0).astype(np.uint8)))
+
+
+def test_soft_ml_and_awgn_monte_carlo():
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=(50, 7)).astype(np.float32)
+    brute = np.argmin(((r[:, None, :] - (1.0 - 2.0 * HAMMING[None].astype(np.float32))) ** 2).sum(-1), axis=1)
+    np.testing.assert_array_equal(np.asarray(prog.soft_ml_decode(HAMMING, r)), brute)
+    spec = prog.ProgressiveSpec(n=7, k=4, channel="awgn", decoder_hidden=())
+    dec = [{"w": jnp.asarray(1.0 - 2.0 * HAMMING.T, jnp.float32), "b": jnp.zeros(16)}]
+    rows = prog.awgn_monte_carlo(jax.random.key(1), spec, HAMMING, dec, HAMMING, (3.0,),
+                                 target_block_errors=50, max_blocks=20_000, batch=5_000)
+    row = rows[0]
+    # Same noise and the same codebook: the learned-ML, correlation-decoder and reference-ML counts coincide.
+    assert row["learned_ml"]["block_errors"] == row["reference_ml"]["block_errors"] == row["neural"]["block_errors"]
+    lo, hi = row["reference_ml"]["bler_ci"]
+    assert lo <= row["reference_ml"]["bler"] <= hi and row["blocks"] <= 20_000
+
+
+# ------------------------------------------------------------------------------------- bad inputs
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(n=4, k=4), "k must be < n"),
+    (dict(n=7, k=4, train_p=0.7), "train_p"),
+    (dict(n=7, k=4, train_p=-0.1), "train_p"),
+    (dict(n=7, k=4, decoder_output="argmax"), "decoder_output"),
+    (dict(n=7, k=4, message_input="ascii"), "message_input"),
+    (dict(n=7, k=4, training="reinforce"), "training"),
+    (dict(n=7, k=4, relaxation="sigmoid"), "relaxation"),
+    (dict(n=7, k=4, encoder_hidden=[8]), "encoder_hidden"),
+    (dict(n=20, k=4, relaxation="exact"), "relaxation='exact'"),
+    (dict(n=7, k=4, stage1_steps=0), "stage1_steps"),
+])
+def test_bad_spec_raises(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        prog.ProgressiveSpec(**kwargs)
+
+
+def test_bad_config_names_the_field():
+    c = hamming_7_4.get_config("smoke")
+    c.code.k = 7
+    with pytest.raises(ValueError, match=r"code.k must be < n"):
+        prog.spec_from_config(c, "progressive")
+    c = hamming_7_4.get_config("smoke")
+    c.channel.train_p = 0.6
+    with pytest.raises(ValueError, match=r"channel.train_p must be in \[0, 0.5\]"):
+        prog.spec_from_config(c, "progressive")
+    c = hamming_7_4.get_config("smoke")
+    c.model.decoder_output = "argmax"
+    with pytest.raises(ValueError, match=r"model.decoder_output must be one of"):
+        prog.spec_from_config(c, "progressive")
+    c = hamming_7_4.get_config("smoke")
+    c.trainings = ("progressive", "annealing")
+    with pytest.raises(ValueError, match="trainings entries"):
+        launcher.run(c, "/nonexistent-not-created", verbose=False)
+    c = hamming_7_4.get_config("smoke")
+    c.eval.p_grid = (0.01, 0.6)
+    with pytest.raises(ValueError, match=r"eval.p_grid must be in \[0, 0.5\]"):
+        launcher.run(c, "/nonexistent-not-created", verbose=False)
+    with pytest.raises(ValueError, match="config variant"):
+        longer.get_config("15_11,23_12")
+    with pytest.raises(ValueError, match="p_grid"):
+        prog.codebook_report(HAMMING, [0.1, 0.7])
