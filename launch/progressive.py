@@ -107,7 +107,9 @@ def summarize_training(seeds: list[dict[str, Any]], num_messages: int, p_ratio: 
     return out
 
 
-def _plot_bsc(report: dict[str, Any], path: str, polys: dict[str, list]) -> None:
+def plot_bsc(report: dict[str, Any], path: str) -> None:
+    """BLER vs p (log axes), one panel per training: learned codes under ML and under their neural decoders,
+    the classical reference under ML, uncoded bits and the converse (curves from the exact polynomials)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,26 +125,28 @@ def _plot_bsc(report: dict[str, Any], path: str, polys: dict[str, list]) -> None
     ref = report["references"]
     ref_poly = exact.WeightPolynomial(**_poly_args(ref["reference_bler"]["polynomial"]))
     for ax, name in zip(axes[0], trainings):
-        for i, (ml, nd) in enumerate(polys[name]):
-            ax.loglog(p, np.maximum(ml(p), 1e-12), color="tab:blue", lw=0.8, alpha=0.5,
-                      label="learned, ML decoder" if i == 0 else None)
-            if nd is not None:
-                ax.loglog(p, np.maximum(nd(p), 1e-12), color="tab:orange", lw=0.6, ls="--", alpha=0.5,
-                          label="learned, neural decoder" if i == 0 else None)
-        ax.loglog(p, ref_poly(p), color="black", lw=2, label=f"{ref['reference_name']} ML")
-        ax.loglog(p, exact.uncoded_bler(k, p), color="gray", lw=1.5, label=f"uncoded {k} bits")
-        ax.loglog(p, bounds.bsc_converse(n, k, p), color="red", lw=1.2, ls=":", label="converse (PPV)")
+        for i, seed in enumerate(report["trainings"][name]["seeds"]):
+            ml = exact.WeightPolynomial(**_poly_args(seed["ml"]["bler"]["polynomial"]))
+            ax.loglog(p, np.maximum(ml(p), 1e-12), color="tab:blue", lw=1.0, alpha=0.6,
+                      label="learned code, ML decoder" if i == 0 else None)
+            if "neural_decoder" in seed:
+                nd = exact.WeightPolynomial(**_poly_args(seed["neural_decoder"]["bler"]["polynomial"]))
+                ax.loglog(p, np.maximum(nd(p), 1e-12), color="tab:orange", lw=0.8, ls=(0, (2, 2)), alpha=0.7,
+                          label="learned code, neural decoder" if i == 0 else None)
+        ax.loglog(p, ref_poly(p), color="black", lw=2.2, label=f"{ref['reference_name']}, ML")
+        ax.loglog(p, bounds.bsc_converse(n, k, p), color="red", lw=1.3, ls=":", label="converse (PPV)")
+        ax.loglog(p, exact.uncoded_bler(k, p), color="tab:green", lw=1.3, ls="-.", label=f"uncoded {k} bits")
         s = report["trainings"][name]["summary"]
-        ax.set_title(f"{name}: {s['equivalent_to_reference']}/{s['num_seeds']} equivalent to reference",
-                     fontsize=9)
+        ax.set_title(f"{name}: {s['equivalent_to_reference']}/{s['num_seeds']} equivalent to "
+                     f"{ref['reference_name']}", fontsize=9)
         ax.set_xlabel("BSC crossover p")
         ax.set_ylim(1e-6, 1.0)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("block error rate")
+    axes[0][0].set_ylabel("block error rate (exact)")
     axes[0][0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"({n},{k}) learned codes, exact BSC BLER ({report['name']})", fontsize=10)
+    fig.suptitle(f"({n},{k}) learned codes on the BSC ({report['name']})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
@@ -253,7 +257,6 @@ def run(config, workdir: str, command: Optional[str] = None, verbose: bool = Tru
         "config": config.to_dict(), "references": refs, "trainings": {},
         "jax": {"version": jax.__version__, "backend": jax.default_backend(), "devices": jax.device_count()},
     }
-    polys: dict[str, list] = {}
     awgn_out: dict[str, Any] = {}
     for name, spec in specs.items():
         t0 = time.time()
@@ -264,7 +267,7 @@ def run(config, workdir: str, command: Optional[str] = None, verbose: bool = Tru
         t0 = time.time()
         codebooks = np.asarray(out["codebook"])
         stage2_books = np.asarray(out["stage2_codebook"])
-        seeds, polys[name] = [], []
+        seeds = []
         for i in range(int(config.num_seeds)):
             table = None
             if config.eval.neural_table and spec.channel == "bsc":
@@ -279,19 +282,14 @@ def run(config, workdir: str, command: Optional[str] = None, verbose: bool = Tru
             rep["stage2_loss_curve"] = _downsample(np.asarray(out["stage2_loss"][i]))
             rep["soft_codebook_mean_distance_to_binary"] = float(
                 np.mean(np.minimum(np.asarray(out["soft_codebook"][i]), 1 - np.asarray(out["soft_codebook"][i]))))
-            ml_poly = exact.WeightPolynomial(**_poly_args(rep["ml"]["bler"]["polynomial"]))
-            nd_poly = None
-            if table is not None:
-                nd_poly = exact.WeightPolynomial(**_poly_args(rep["neural_decoder"]["bler"]["polynomial"]))
             if table is not None and config.eval.stage2_check:
                 # The decoder before stage 2 (stage-1 decoder on the binarized codebook), for the stage-2 check.
                 table1 = progressive.decoder_table(
                     progressive.unstack(out["stage1_params"], i)["decoder"], spec)
                 before = exact.decoder_bler_bsc(codebooks[i], table1, allow_repeated=True)
                 rep["stage1_decoder_bler"] = [float(v) for v in np.atleast_1d(before(p_grid))]
-                rep["stage2_improved_neural_bler"] = bool(
-                    nd_poly(spec.train_p) <= before(spec.train_p) + 1e-12)
-            polys[name].append((ml_poly, nd_poly))
+                after = exact.WeightPolynomial(**_poly_args(rep["neural_decoder"]["bler"]["polynomial"]))
+                rep["stage2_improved_neural_bler"] = bool(after(spec.train_p) <= before(spec.train_p) + 1e-12)
             seeds.append(rep)
         entry = {"spec": dataclasses.asdict(spec), "train_seconds": train_s, "seeds": seeds,
                  "summary": summarize_training(seeds, m, float(config.eval.p_ratio))}
@@ -318,7 +316,7 @@ def run(config, workdir: str, command: Optional[str] = None, verbose: bool = Tru
         report["awgn"] = {"ebn0_db": [float(e) for e in config.eval.ebn0_db], "trainings": awgn_out}
     with open(os.path.join(workdir, "codebook_report.json"), "w") as f:
         json.dump(report, f, indent=1)
-    _plot_bsc(report, os.path.join(workdir, "bler_vs_p.png"), polys)
+    plot_bsc(report, os.path.join(workdir, "bler_vs_p.png"))
     if awgn_out:
         _plot_awgn(report, os.path.join(workdir, "bler_vs_ebn0.png"))
     with open(os.path.join(workdir, "summary.md"), "w") as f:

@@ -22,6 +22,7 @@ HAMMING = linear.hamming_code(3).codewords()
 
 def _smoke_config():
     c = hamming_7_4.get_config("smoke")
+    c.trainings = ("progressive",)      # the baselines are compiled once each below, single-seed
     c.model.encoder_hidden = (8,)
     c.model.decoder_hidden = (16,)
     c.train.stage1_steps = 40
@@ -54,7 +55,7 @@ def test_smoke_report_structure(smoke):
         assert os.path.getsize(os.path.join(workdir, name)) > 0
     with open(os.path.join(workdir, "codebook_report.json")) as f:
         on_disk = json.load(f)
-    assert set(on_disk["trainings"]) == {"progressive", "straight_through", "gumbel"}
+    assert set(on_disk["trainings"]) == {"progressive"}
     grid = list(config.eval.p_grid)
     assert on_disk["p_grid"] == grid
     refs = on_disk["references"]
@@ -85,6 +86,7 @@ def test_smoke_report_structure(smoke):
 
 def test_stage2_freezes_codebook_and_does_not_worsen_decoder(smoke):
     config, _, report = smoke
+    assert list(report["trainings"]) == ["progressive"]
     for entry in report["trainings"].values():
         assert entry["summary"]["stage2_codebook_unchanged"]
         for s in entry["seeds"]:
@@ -123,13 +125,20 @@ def test_vmapped_training_equals_per_seed_training(smoke):
                                    rtol=1e-4, atol=1e-5)
 
 
-def test_straight_through_and_gumbel_paths_run(smoke):
-    _, _, report = smoke
-    for name in ("straight_through", "gumbel"):
-        entry = report["trainings"][name]
-        assert entry["spec"]["training"] == name
-        losses = [s["stage1_loss_curve"] for s in entry["seeds"]]
-        assert all(np.all(np.isfinite(c)) and len(c) > 0 for c in losses)
+@pytest.mark.parametrize("training", ["straight_through", "gumbel"])
+def test_straight_through_and_gumbel_paths_run(smoke, training):
+    config, _, _ = smoke
+    config = config.copy_and_resolve_references()
+    config.train.stage2_steps = 20
+    spec = prog.spec_from_config(config, training)
+    assert spec.training == training
+    assert spec.logit_penalty == (0.3 if training == "gumbel" else config.train.logit_penalty)
+    out = prog.train_seed_jit(prog.seed_keys(config.seed, 1)[0], spec)
+    assert np.all(np.isfinite(np.asarray(out["stage1_loss"]))) and np.all(np.isfinite(np.asarray(out["stage2_loss"])))
+    cb = np.asarray(out["codebook"])
+    assert cb.shape == (16, 7) and set(np.unique(cb)) <= {0, 1}
+    np.testing.assert_array_equal(cb, np.asarray(out["stage2_codebook"]))
+    np.testing.assert_array_equal(cb, (np.asarray(prog.encoder_logits(out["params"], jnp.arange(16), spec)) > 0))
 
 
 def test_gumbel_temperature_schedule():
