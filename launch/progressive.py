@@ -168,15 +168,17 @@ def _plot_awgn(report: dict[str, Any], path: str) -> None:
             for key, color, style, label in (("learned_ml", "tab:blue", "-", "learned, soft ML"),
                                              ("neural", "tab:orange", "--", "learned, neural decoder")):
                 b = np.array([r[key]["bler"] for r in rows])
-                ax.semilogy(ebn0, np.maximum(b, 1e-7), color=color, ls=style, lw=0.7, alpha=0.5,
+                ax.semilogy(ebn0, np.maximum(b, 1e-7), color=color, ls=style, lw=0.7, alpha=0.5, marker=".",
                             label=label if i == 0 else None)
         rows = seeds[0]
         ref = np.array([r["reference_ml"]["bler"] for r in rows])
         lo = np.array([r["reference_ml"]["bler_ci"][0] for r in rows])
         hi = np.array([r["reference_ml"]["bler_ci"][1] for r in rows])
-        ax.errorbar(ebn0, ref, yerr=[ref - lo, hi - ref], color="black", lw=2, capsize=3,
-                    label="Hamming(7,4) soft ML")
-        ax.semilogy(ebn0, progressive.uncoded_awgn_bler(report["k"], ebn0), color="gray", label="uncoded BPSK")
+        ax.errorbar(ebn0, ref, yerr=[ref - lo, hi - ref], color="black", lw=2, capsize=3, marker="o", ms=3,
+                    label="Hamming(7,4) soft ML (95% CI)")
+        ax.semilogy(ebn0, progressive.uncoded_awgn_bler(report["k"], ebn0), color="tab:green", ls="-.",
+                    marker="s", ms=3, label=f"uncoded BPSK, {report['k']} bits")
+        ax.set_yscale("log")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("Eb/N0 (dB)")
         ax.grid(True, which="both", alpha=0.3)

@@ -125,13 +125,15 @@ def test_vmapped_training_equals_per_seed_training(smoke):
                                    rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("training", ["straight_through", "gumbel"])
-def test_straight_through_and_gumbel_paths_run(smoke, training):
+@pytest.mark.parametrize("training, channel", [("straight_through", "bsc"), ("gumbel", "bsc"),
+                                               ("progressive", "awgn")])
+def test_straight_through_gumbel_and_awgn_paths_run(smoke, training, channel):
     config, _, _ = smoke
     config = config.copy_and_resolve_references()
     config.train.stage2_steps = 20
+    config.channel.name = channel
     spec = prog.spec_from_config(config, training)
-    assert spec.training == training
+    assert spec.training == training and spec.channel == channel
     assert spec.logit_penalty == (0.3 if training == "gumbel" else config.train.logit_penalty)
     out = prog.train_seed_jit(prog.seed_keys(config.seed, 1)[0], spec)
     assert np.all(np.isfinite(np.asarray(out["stage1_loss"]))) and np.all(np.isfinite(np.asarray(out["stage2_loss"])))

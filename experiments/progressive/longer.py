@@ -20,7 +20,11 @@ Commands:
       --config.trainings="('straight_through', 'gumbel')" --config.num_seeds=10
   python -m launch.progressive --config=experiments/progressive/longer.py:8_4 --workdir=/tmp/prog8
   python -m launch.progressive --config=experiments/progressive/longer.py:15_11,smoke --workdir=/tmp/smoke
-Variants: exactly one of ``15_11``, ``23_12``, ``8_4`` (default ``15_11``), optionally ``smoke``.
+  python -m launch.progressive --config=experiments/progressive/longer.py:23_12,softmax --workdir=/tmp/prog23s \
+      --config.num_seeds=5
+Variants: exactly one of ``15_11``, ``23_12``, ``8_4`` (default ``15_11``), optionally ``smoke``; ``softmax``
+(with ``23_12``): a 4096-way linear softmax decoder instead of the bitwise one (the neural decoder is then
+not tabulated; only the learned codebooks are evaluated exactly).
 """
 
 from experiments import common
@@ -30,7 +34,7 @@ LENGTHS = ("15_11", "23_12", "8_4")
 
 
 def get_config(arg=None):
-    variant = common.parse_variant(arg, LENGTHS + ("smoke",))
+    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke"))
     lengths = [v for v in LENGTHS if v in variant]
     if len(lengths) > 1:
         raise ValueError(f"config variant must name at most one length of {list(LENGTHS)}, got {lengths}")
@@ -51,6 +55,11 @@ def get_config(arg=None):
         c.train.stage1_steps = 4000
         c.train.stage2_steps = 500
         c.eval.stage2_check = False
+        if "softmax" in variant:
+            # 4096-way linear softmax (correlation) decoder; too costly to tabulate over 2^23 words.
+            c.model.decoder_output = "softmax"
+            c.model.decoder_hidden = ()
+            c.eval.neural_table = False
     else:
         c.code.n, c.code.k = 8, 4
         c.eval.reference = "extended Hamming(8,4)"

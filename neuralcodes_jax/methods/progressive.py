@@ -283,8 +283,12 @@ class ProgressiveSpec:
 
     @property
     def awgn_sigma(self) -> float:
-        """Noise standard deviation of the AWGN training channel (unit-energy BPSK at ``train_ebn0_db``)."""
-        return float(channels.snr_db_to_sigma(float(self.train_ebn0_db), self.rate))
+        """Noise standard deviation of the AWGN training channel (unit-energy BPSK at ``train_ebn0_db``).
+
+        ``sigma^2 = 1 / (2 R Eb/N0)`` as in :func:`channels.snr_db_to_sigma`, computed in Python so that it
+        stays a constant inside traced code.
+        """
+        return ebn0_db_to_sigma(float(self.train_ebn0_db), self.rate)
 
 
 #: ProgressiveSpec field -> config path (``experiments/progressive``).
@@ -306,6 +310,11 @@ CONFIG_PATHS = {
 
 #: Fields a training method's own config section may override (e.g. ``gumbel.logit_penalty``).
 PER_TRAINING_FIELDS = ("logit_penalty", "lr", "stage1_steps")
+
+
+def ebn0_db_to_sigma(ebn0_db: float, rate: float) -> float:
+    """``sqrt(1 / (2 R 10^(Eb/N0 / 10)))`` as a Python float (unit-energy BPSK, code rate ``R``)."""
+    return math.sqrt(1.0 / (2.0 * rate * 10.0 ** (ebn0_db / 10.0)))
 
 
 def spec_from_config(config: Any, training: str) -> ProgressiveSpec:
@@ -847,7 +856,7 @@ def awgn_monte_carlo(key: jax.Array, spec: ProgressiveSpec, codebook: Any, decod
     names = ("learned_ml", "neural", "reference_ml")
     out = []
     for j, ebn0 in enumerate(ebn0_db):
-        sigma = float(channels.snr_db_to_sigma(float(ebn0), spec.rate))
+        sigma = ebn0_db_to_sigma(float(ebn0), spec.rate)
         counts = np.zeros((3, 2), np.int64)
         blocks = 0
         sub = jax.random.fold_in(key, j)
