@@ -29,9 +29,9 @@ the released code, trained with the Gaussian (SSE) decoder; CIFAR10 from TFDS wi
 Commands:
   python -m launch.reproduce --table=iabf_table1 --workdir=workdirs/iabf_table1 --datasets=binary_mnist \
       --data_root=../shared/data --budget_epochs=200
-  python -m launch.main --config=experiments/iabf/table1.py:binary_mnist,iabf --workdir=/tmp/iabf_bmnist \
+  python -m launch.main --config=experiments/iabf/table1.py:binary_mnist,iabf --workdir=workdirs/iabf_bmnist \
       --config.data.source=local --config.data.data_dir=../shared/data/binarized_mnist --config.channel.eps=0.2
-  python -m launch.main --config=experiments/iabf/table1.py:smoke --workdir=/tmp/smoke   # seconds, CPU
+  python -m launch.main --config=experiments/iabf/table1.py:smoke --workdir=workdirs/smoke   # seconds, CPU
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ noise 0.0 ... 0.5) and Song et al. 2020 (IABF), Table 1 NECST row (0.116 / 0.150
 Training noise is ``channel.eps`` (0.1 by default; the tables train one model per noise level).
 
 Commands:
-  python -m launch.main --config=experiments/necst/binary_mnist.py --workdir=/tmp/necst_bmnist \
+  python -m launch.main --config=experiments/necst/binary_mnist.py --workdir=workdirs/necst_bmnist \
       --config.data.source=local --config.data.data_dir=../shared/data/binarized_mnist
-  python -m launch.main --config=experiments/necst/binary_mnist.py:smoke --workdir=/tmp/smoke   # seconds, CPU
+  python -m launch.main --config=experiments/necst/binary_mnist.py:smoke --workdir=workdirs/smoke   # seconds, CPU
 Variants: ``smoke`` (seconds on a CPU), ``bec`` (binary erasure channel instead of BSC).
 """
 

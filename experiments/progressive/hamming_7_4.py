@@ -7,8 +7,8 @@ converse for n = 7, M = 16 (coding-anchors Sec. 2.2/2.5). The "next checks" of t
 Gumbel-softmax) are trained with the same network and seeds.
 
 Commands:
-  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py --workdir=/tmp/prog74
-  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py:smoke --workdir=/tmp/smoke  # seconds
+  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py --workdir=workdirs/prog74
+  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py:smoke --workdir=workdirs/smoke  # seconds
 Variants: ``smoke`` (2 seeds, a few steps).
 """
 

@@ -13,14 +13,14 @@ correlation decoder: exact ML on hard inputs is within its reach) and bitwise de
 results/progressive_longer.md.
 
 Commands:
-  python -m launch.progressive --config=experiments/progressive/longer.py:15_11 --workdir=/tmp/prog15
-  python -m launch.progressive --config=experiments/progressive/longer.py:23_12 --workdir=/tmp/prog23 \
+  python -m launch.progressive --config=experiments/progressive/longer.py:15_11 --workdir=workdirs/prog15
+  python -m launch.progressive --config=experiments/progressive/longer.py:23_12 --workdir=workdirs/prog23 \
       --config.trainings="('progressive',)"
-  python -m launch.progressive --config=experiments/progressive/longer.py:23_12 --workdir=/tmp/prog23b \
+  python -m launch.progressive --config=experiments/progressive/longer.py:23_12 --workdir=workdirs/prog23b \
       --config.trainings="('straight_through', 'gumbel')" --config.num_seeds=10
-  python -m launch.progressive --config=experiments/progressive/longer.py:8_4 --workdir=/tmp/prog8
-  python -m launch.progressive --config=experiments/progressive/longer.py:15_11,smoke --workdir=/tmp/smoke
-  python -m launch.progressive --config=experiments/progressive/longer.py:23_12,softmax --workdir=/tmp/prog23s \
+  python -m launch.progressive --config=experiments/progressive/longer.py:8_4 --workdir=workdirs/prog8
+  python -m launch.progressive --config=experiments/progressive/longer.py:15_11,smoke --workdir=workdirs/smoke
+  python -m launch.progressive --config=experiments/progressive/longer.py:23_12,softmax --workdir=workdirs/prog23s \
       --config.num_seeds=5
 Variants: exactly one of ``15_11``, ``23_12``, ``8_4`` (default ``15_11``), optionally ``smoke``; ``softmax``
 (with ``23_12``): a 4096-way linear softmax decoder instead of the bitwise one (the neural decoder is then
