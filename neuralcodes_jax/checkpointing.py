@@ -38,8 +38,12 @@ def abstract_like(tree: PyTree) -> PyTree:
 class _Series:
     """One ``CheckpointManager`` over ``state`` + ``meta`` items."""
 
-    def __init__(self, directory: str, keep: int):
-        options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    def __init__(self, directory: str, keep: int, name: str):
+        # In a multi-process run Orbax synchronises the processes with barriers named after the step; two series
+        # saving the same step (latest and best at an epoch end) need their own prefix, or the barriers collide.
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=keep, create=True,
+            multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=f"nc_{name}"))
         self._manager = ocp.CheckpointManager(
             os.path.abspath(directory), options=options, item_names=("state", "meta"))
 
@@ -73,15 +77,17 @@ class _Series:
 class Checkpointer:
     """Latest + best-by-validation checkpoints of one run.
 
-    All processes of a multi-host run must call every method (Orbax coordinates the writes).
+    All processes of a multi-host run must call every method, in the same order, with the same steps (Orbax
+    coordinates the writes: every process writes the shards it owns, process 0 the metadata; the workdir must be
+    on a filesystem all processes see).
     """
 
     def __init__(self, workdir: str, keep: int = 2):
         if keep < 1:
             raise ValueError(f"checkpoint keep must be >= 1, got {keep}")
         root = os.path.join(workdir, "checkpoints")
-        self.latest = _Series(os.path.join(root, "latest"), keep)
-        self.best = _Series(os.path.join(root, "best"), 1)
+        self.latest = _Series(os.path.join(root, "latest"), keep, "latest")
+        self.best = _Series(os.path.join(root, "best"), 1, "best")
 
     def latest_step(self) -> int | None:
         return self.latest.latest_step()

@@ -15,6 +15,17 @@ Data flow of one host call (see WORKSPACE.md for the picture):
 
 Chunks never cross an epoch boundary, and every random draw is a function of (seed, step) or (seed, epoch), so a
 run resumed from any checkpoint computes exactly what the uninterrupted run would have.
+
+Multi-process (multi-host) runs execute the same loop in every process over one global mesh (``jax.distributed``,
+see ``distributed.py``). Every process loads the splits and holds the device-resident training set on its own
+devices; the permutation and the gathered batches are the global ones, each device computing its shard of the batch,
+so a run with P processes of D devices computes what one process with P * D devices computes. Host-gathered data and
+evaluation batches are built from each process's rows only. All processes save and restore checkpoints (Orbax
+coordinates them); only process 0 writes metrics, TensorBoard, config and evaluation reports.
+
+Preemption: SIGTERM or SIGINT makes the loop stop at the next chunk boundary (all processes agree on the step),
+write a checkpoint there (mid-epoch if need be) and raise ``Preempted``; the next start resumes from it and computes
+what the uninterrupted run would have.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import time
 from typing import Any
@@ -35,6 +47,7 @@ from jax.sharding import PartitionSpec as P
 
 from neuralcodes_jax import checkpointing
 from neuralcodes_jax import data as data_lib
+from neuralcodes_jax import distributed
 from neuralcodes_jax import evaluation
 from neuralcodes_jax import methods
 from neuralcodes_jax import metrics_writer
@@ -48,6 +61,18 @@ class NonFiniteLossError(FloatingPointError):
     """Raised when a training loss becomes NaN or infinite; the last good checkpoint is kept."""
 
 
+class Preempted(Exception):
+    """Raised after a stop signal (SIGTERM, SIGINT): a checkpoint at ``step`` is on disk; rerun to resume."""
+
+    def __init__(self, step: int, workdir: str, cause: str | None = None):
+        self.step = step
+        self.workdir = workdir
+        self.cause = cause
+        cause = f" ({cause})" if cause else ""
+        super().__init__(f"preempted at step {step}{cause}; checkpoint saved in {workdir}; run again with the same "
+                         f"config and workdir to resume")
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Mesh and sharding.
 
@@ -56,6 +81,9 @@ def make_mesh(num_devices: int = 0) -> jax.sharding.Mesh:
     devices = jax.devices()
     if num_devices < 0 or num_devices > len(devices):
         raise ValueError(f"train.num_devices must be in [0, {len(devices)}] (0 = all devices), got {num_devices}")
+    if jax.process_count() > 1 and num_devices not in (0, len(devices)):
+        raise ValueError(f"train.num_devices must be 0 or {len(devices)} (all devices) in a run of "
+                         f"{jax.process_count()} processes, got {num_devices}")
     devices = devices[:num_devices] if num_devices else devices
     return jax.sharding.Mesh(np.asarray(devices), (DATA_AXIS,))
 
@@ -120,7 +148,8 @@ def make_batched_eval(fn, mesh, batch_size: int):
     """Apply a per-example function (params, x, key) -> pytree of [B] arrays over a dataset, in sharded batches.
 
     The dataset is padded to a multiple of ``batch_size``; padded rows are dropped from the result. Each batch gets
-    the key ``fold_in(key, batch_index)``.
+    the key ``fold_in(key, batch_index)``. In a multi-process run every process passes the whole dataset, puts only
+    its rows of each batch on its devices, and gets the whole result back.
     """
     batch_sharding = NamedSharding(mesh, P(DATA_AXIS))
     jitted = jax.jit(fn, out_shardings=batch_sharding)
@@ -128,15 +157,17 @@ def make_batched_eval(fn, mesh, batch_size: int):
     def run(params, x: np.ndarray, key: jax.Array):
         n = x.shape[0]
         outs = []
+        global_shape = (batch_size,) + x.shape[1:]
+        rows = distributed.local_rows(batch_sharding, global_shape, 0)
         for i, start in enumerate(range(0, n, batch_size)):
             batch = x[start:start + batch_size]
             valid = batch.shape[0]
             if valid < batch_size:
                 pad = np.zeros((batch_size - valid,) + batch.shape[1:], batch.dtype)
                 batch = np.concatenate([batch, pad])
-            batch = jax.device_put(batch, batch_sharding)
-            res = jitted(params, batch, jax.random.fold_in(key, i))
-            outs.append(jax.tree.map(lambda a, v=valid: np.asarray(a)[:v], res))
+            batch = distributed.put_global(batch[rows], batch_sharding, global_shape)
+            res = distributed.to_host(jitted(params, batch, jax.random.fold_in(key, i)))
+            outs.append(jax.tree.map(lambda a, v=valid: a[:v], res))
         return jax.tree.map(lambda *a: np.concatenate(a), *outs)
 
     return run
@@ -171,19 +202,23 @@ def _run_info(config) -> dict:
     return info
 
 
-def train_and_evaluate(config, workdir: str) -> dict:
+def train_and_evaluate(config, workdir: str, *, handle_signals: bool = True) -> dict:
     """Train ``config.method`` on ``config.data``, checkpointing into ``workdir``; then evaluate.
 
     Resumes automatically from the newest checkpoint in ``workdir``. Returns a dict with the final training
     state (``state``), the evaluation results (``eval``, also written to ``WORKDIR/eval.json`` and
     ``WORKDIR/eval.md``) and the best validation score.
+
+    With ``handle_signals`` (and when called from the main thread), SIGTERM and SIGINT during training stop the run
+    at the next chunk boundary with a checkpoint, raising ``Preempted``; a second SIGINT interrupts at once. In a
+    multi-process run every process must call this function with the same config and workdir.
     """
     _validate_config(config)
     os.makedirs(workdir, exist_ok=True)
     mesh = make_mesh(int(config.train.get("num_devices", 0)))
     batch_size = int(config.train.batch_size)
     check_batch_size(batch_size, mesh)
-    is_main = jax.process_index() == 0
+    is_main = distributed.is_main_process()
 
     splits = data_lib.load_from_config(config.data)
     method = methods.build(config, splits.shape, splits.is_binary)
@@ -216,77 +251,106 @@ def train_and_evaluate(config, workdir: str) -> dict:
         meta = {"epoch": 0, "best_valid": math.inf, "best_step": -1}
     else:
         state, meta = restored
+        meta.pop("preempted", None)
     start_step = int(jax.device_get(state["step"]))
-    if start_step % steps_per_epoch and start_step < total_steps:
-        # Only possible when the batch size or dataset changed between runs of one workdir.
+    if start_step % steps_per_epoch and start_step < total_steps and (
+            meta.get("steps_per_epoch") != steps_per_epoch or meta.get("batch_size") != batch_size):
+        # A mid-epoch checkpoint (written on preemption) resumes only with the batches it was cut from.
         raise ValueError(f"workdir {workdir} holds a checkpoint at step {start_step}, which is not an epoch "
-                         f"boundary for {steps_per_epoch} steps per epoch; use a fresh workdir")
+                         f"boundary for {steps_per_epoch} steps per epoch of batch size {batch_size} (the checkpoint "
+                         f"has {meta.get('steps_per_epoch')} of batch size {meta.get('batch_size')}); use the "
+                         f"original batch size and training set, or a fresh workdir")
+    meta = dict(meta, steps_per_epoch=steps_per_epoch, batch_size=batch_size)
 
     on_device = config.train.get("data_on_device", "auto")
     if on_device == "auto":
         on_device = "always" if splits.train.nbytes <= int(config.train.get("max_device_bytes", 2 << 30)) \
             else "never"
-    train_x_dev = jax.device_put(splits.train, repl) if on_device == "always" else None
+    # The training set, replicated on every device (each process copies its own; nothing crosses processes).
+    train_x_dev = distributed.put_replicated(splits.train, mesh) if on_device == "always" else None
     batch_sharding = NamedSharding(mesh, P(None, DATA_AXIS))
 
     run_chunk = make_run_chunk(method, mesh)
     gathers: dict[int, Any] = {}
-    valid_fn = make_batched_eval(method.valid_loss, mesh, int(config.eval.get("batch_size", 1000)))
+    n_dev = mesh.devices.size
+    valid_batch = int(config.eval.get("batch_size", 1000))
+    valid_fn = make_batched_eval(method.valid_loss, mesh, max(n_dev, valid_batch - valid_batch % n_dev))
 
     writer = metrics_writer.MetricWriter(workdir, enabled=is_main,
                                          tensorboard=bool(config.train.get("tensorboard", True)))
     progress = metrics_writer.Progress(total_steps, start_step, enabled=is_main and config.train.get(
         "progress", True))
+    stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
+
+    def preempt(step: int) -> None:
+        """Checkpoint at ``step`` (unless one is already there) and stop; called by all processes together."""
+        if ckpt.latest_step() != step:
+            ckpt.save_latest(step, state, dict(meta, step=step, preempted=True))
+        if stop.signum is not None:
+            cause = signal.Signals(stop.signum).name
+        else:
+            cause = "stop requested" if stop.requested else "another process was asked to stop"
+        raise Preempted(step, workdir, cause)
+
     t_start = time.time()
     step = start_step
-    try:
-        while step < total_steps:
-            epoch = step // steps_per_epoch
-            perm = epoch_permutation(keys["data"], epoch, n_train)
-            perm_host = None if on_device == "always" else np.asarray(perm)
-            epoch_end = (epoch + 1) * steps_per_epoch
-            while step < epoch_end:
-                n_steps = min(steps_per_call, epoch_end - step)
-                offset = (step % steps_per_epoch) * batch_size
-                if on_device == "always":
-                    if n_steps not in gathers:
-                        gathers[n_steps] = make_gather(mesh, batch_size, n_steps)
-                    xs = gathers[n_steps](train_x_dev, perm, offset)
-                else:
-                    idx = perm_host[offset:offset + n_steps * batch_size]
-                    xs = jax.device_put(
-                        splits.train[idx].reshape((n_steps, batch_size) + splits.shape), batch_sharding)
-                new_state, metrics = run_chunk(state, xs, keys["train"])
-                metrics = jax.device_get(metrics)
-                if not np.all(np.isfinite(metrics["loss"])):
-                    bad = int(np.argmin(np.isfinite(metrics["loss"])))
-                    raise NonFiniteLossError(
-                        f"non-finite training loss at step {step + bad} (epoch {epoch}); the last good checkpoint "
-                        f"(step {ckpt.latest_step()}) is kept in {workdir}. Lower optim.lr or check the data.")
-                state = new_state
-                step += n_steps
-                progress.update(n_steps, float(metrics["loss"][-1]))
-                if step % int(config.train.get("log_every_steps", 100)) < n_steps or step == epoch_end:
-                    writer.write_scalars(step, {f"train/{k}": float(np.mean(v)) for k, v in metrics.items()})
-            # End of epoch: validation and checkpoints.
-            valid = valid_fn(state["params"], splits.valid, jax.random.fold_in(keys["valid"], epoch))
-            valid_score = float(np.mean(valid))
-            meta = dict(meta, epoch=epoch + 1, valid=valid_score, step=step)
-            improved = valid_score < meta["best_valid"]
-            if improved:
-                meta.update(best_valid=valid_score, best_step=step)
-            writer.write_scalars(step, {"valid/loss": valid_score, "valid/best": meta["best_valid"],
-                                        "epoch": epoch + 1,
-                                        "examples_per_sec": (step - start_step) * batch_size
-                                        / max(time.time() - t_start, 1e-9)})
-            if improved:
-                ckpt.save_best(step, state, meta)
-            if (epoch + 1) % int(config.train.get("checkpoint_every_epochs", 1)) == 0 or step == total_steps:
-                ckpt.save_latest(step, state, meta)
-    finally:
-        ckpt.wait()           # asynchronous saves reach the disk even when the loop raised
-        progress.close()
-        writer.flush()
+    with stop:          # stop signals are caught until the last checkpoint is on disk
+        try:
+            while step < total_steps:
+                epoch = step // steps_per_epoch
+                perm = epoch_permutation(keys["data"], epoch, n_train)
+                perm_host = None if on_device == "always" else np.asarray(perm)
+                epoch_end = (epoch + 1) * steps_per_epoch
+                while step < epoch_end:
+                    n_steps = min(steps_per_call, epoch_end - step)
+                    offset = (step % steps_per_epoch) * batch_size
+                    if on_device == "always":
+                        if n_steps not in gathers:
+                            gathers[n_steps] = make_gather(mesh, batch_size, n_steps)
+                        xs = gathers[n_steps](train_x_dev, perm, offset)
+                    else:
+                        # Each process gathers only the batch rows of its own devices.
+                        global_shape = (n_steps, batch_size) + splits.shape
+                        rows = distributed.local_rows(batch_sharding, global_shape, 1)
+                        idx = perm_host[offset:offset + n_steps * batch_size].reshape(n_steps, batch_size)
+                        xs = distributed.put_global(splits.train[idx[:, rows]], batch_sharding, global_shape)
+                    new_state, metrics = run_chunk(state, xs, keys["train"])
+                    metrics = jax.device_get(metrics)
+                    if not np.all(np.isfinite(metrics["loss"])):
+                        bad = int(np.argmin(np.isfinite(metrics["loss"])))
+                        raise NonFiniteLossError(
+                            f"non-finite training loss at step {step + bad} (epoch {epoch}); the last good "
+                            f"checkpoint (step {ckpt.latest_step()}) is kept in {workdir}. Lower optim.lr or check "
+                            f"the data.")
+                    state = new_state
+                    step += n_steps
+                    progress.update(n_steps, float(metrics["loss"][-1]))
+                    if step % int(config.train.get("log_every_steps", 100)) < n_steps or step == epoch_end:
+                        writer.write_scalars(step, {f"train/{k}": float(np.mean(v)) for k, v in metrics.items()})
+                    if step < epoch_end and stop.agreed():
+                        preempt(step)
+                # End of epoch: validation and checkpoints.
+                valid = valid_fn(state["params"], splits.valid, jax.random.fold_in(keys["valid"], epoch))
+                valid_score = float(np.mean(valid))
+                meta = dict(meta, epoch=epoch + 1, valid=valid_score, step=step)
+                improved = valid_score < meta["best_valid"]
+                if improved:
+                    meta.update(best_valid=valid_score, best_step=step)
+                writer.write_scalars(step, {"valid/loss": valid_score, "valid/best": meta["best_valid"],
+                                            "epoch": epoch + 1,
+                                            "examples_per_sec": (step - start_step) * batch_size
+                                            / max(time.time() - t_start, 1e-9)})
+                writer.flush()
+                if improved:
+                    ckpt.save_best(step, state, meta)
+                if (epoch + 1) % int(config.train.get("checkpoint_every_epochs", 1)) == 0 or step == total_steps:
+                    ckpt.save_latest(step, state, meta)
+                if stop.agreed():
+                    preempt(step)
+        finally:
+            ckpt.wait()           # asynchronous saves reach the disk even when the loop raised
+            progress.close()
+            writer.flush()
 
     # Evaluation on the best-by-validation parameters (or the final ones).
     params = state["params"]

@@ -1,0 +1,202 @@
+"""Multi-process (multi-host) runs: start-up, per-process input slices, and an agreed stop on preemption.
+
+JAX runs one Python process per host (multi-controller). Every process executes the same jitted programs in the same
+order over one global mesh; a process can only address its own devices and supplies the data of those devices only.
+This module holds the few pieces the trainer needs for that:
+
+* ``initialize``: ``jax.distributed.initialize`` with argument checks (no arguments on Cloud TPU, Slurm, Open MPI;
+  coordinator address, process count and process id for a manual cluster, e.g. several processes on one machine).
+* ``local_rows`` / ``put_global`` / ``put_replicated``: build global ``jax.Array`` s from what each process holds.
+  A batch sharded along an axis is built from this process's rows only (``jax.make_array_from_process_local_data``);
+  a replicated array (the device-resident training set) from this process's full copy, with no traffic between
+  processes. In a single-process run these give exactly what ``jax.device_put`` gives. ``to_host`` brings a
+  sharded result back whole to every process.
+* ``StopSignals``: SIGTERM / SIGINT become a stop request that the training loop checks at step-chunk boundaries;
+  ``agreed()`` ORs the requests of all processes, so every process stops after the same step.
+
+Why not Orbax's ``CheckpointManager.reached_preemption(step)``: it forwards to JAX's preemption sync manager
+(``multihost_utils.reached_preemption_sync_point``), which exists only in ``jax.distributed`` runs (so a
+single-process run never sees the signal), handles SIGTERM only, and picks the stop point as "largest call counter
+reported by any process + 1", returning True only when called with exactly that value. The trainer reaches the host
+once per chunk of S scanned steps, so passing the training step (as ``reached_preemption(step)`` does) skips the
+sync point whenever S > 1. One tiny all-gather of a flag per chunk (multi-process runs only; the chunk's metrics are
+read on the host at the same point anyway) works the same with one process or many, for SIGTERM and SIGINT.
+Note that JAX's preemption notifier catches SIGTERM in multi-process runs and does not stop the process;
+``StopSignals`` replaces that handler while training runs. A SIGTERM that arrives before the training loop (data
+loading, restore, compilation) is therefore swallowed in multi-process runs and kills a single-process run; either
+way nothing saved is lost (the newest checkpoint is the one just restored).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Start-up.
+
+def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
+               process_id: int | None = None, local_device_ids: Sequence[int] | None = None) -> None:
+    """Connect this process to the others (``jax.distributed.initialize``); call before JAX touches a device.
+
+    With no arguments JAX detects the cluster (Cloud TPU, Slurm, Open MPI, ...). For a manual cluster pass
+    ``coordinator_address`` ("host:port" of process 0, which runs the coordinator), ``num_processes`` and this
+    process's ``process_id`` in [0, num_processes). ``local_device_ids`` restricts the devices this process uses
+    (e.g. one GPU per process). On CPU, cross-process collectives go through Gloo over TCP.
+    """
+    if num_processes is not None and num_processes < 1:
+        raise ValueError(f"num_processes must be >= 1, got {num_processes}")
+    if process_id is not None:
+        if process_id < 0:
+            raise ValueError(f"process_id must be >= 0, got {process_id}")
+        if num_processes is not None and process_id >= num_processes:
+            raise ValueError(f"process_id must be in [0, num_processes={num_processes}), got {process_id}")
+    if coordinator_address is not None and ":" not in coordinator_address:
+        raise ValueError(f"coordinator_address must be 'host:port', got {coordinator_address!r}")
+    try:  # CPU collectives: Gloo is JAX's default; make sure an unset flag does not leave them disabled.
+        if not jax.config.jax_cpu_collectives_implementation:
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    except AttributeError:
+        pass
+    kwargs = {}
+    if local_device_ids is not None:
+        kwargs["local_device_ids"] = [int(i) for i in local_device_ids]
+    jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
+                               process_id=process_id, **kwargs)
+
+
+def is_main_process() -> bool:
+    """Process 0 writes the run's files (metrics, TensorBoard, evaluation reports)."""
+    return jax.process_index() == 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Global arrays from per-process data.
+
+def local_rows(sharding: jax.sharding.Sharding, global_shape: tuple[int, ...], axis: int) -> np.ndarray:
+    """Indices along ``axis`` of the global array that this process's devices hold, ascending.
+
+    For the usual batch sharding over a process-contiguous device order this is one contiguous range, of length
+    ``global_shape[axis] * local_device_count / device_count``. ``put_global`` expects the process-local data in
+    this order.
+    """
+    rows: set[int] = set()
+    size = global_shape[axis]
+    for index in sharding.addressable_devices_indices_map(tuple(global_shape)).values():
+        sl = index[axis] if index is not None else slice(None)
+        rows.update(range(*sl.indices(size)))
+    return np.asarray(sorted(rows), dtype=np.int64)
+
+
+def put_global(local_data: np.ndarray, sharding: jax.sharding.Sharding,
+               global_shape: tuple[int, ...]) -> jax.Array:
+    """A global array of ``global_shape`` whose rows on this process's devices are ``local_data``.
+
+    ``local_data`` holds, along each sharded axis, the rows ``local_rows(sharding, global_shape, axis)`` (all rows
+    along replicated axes). Nothing is sent between processes.
+    """
+    return jax.make_array_from_process_local_data(sharding, np.asarray(local_data), tuple(global_shape))
+
+
+def put_replicated(x: np.ndarray, mesh: jax.sharding.Mesh) -> jax.Array:
+    """``x`` (the same on every process) replicated on every device of ``mesh``, each process copying its own.
+
+    Unlike ``jax.device_put`` onto a multi-process sharding, this does not all-gather ``x`` to check that the
+    processes agree.
+    """
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, NamedSharding(mesh, P()), lambda index: x[index])
+
+
+def to_host(tree):
+    """numpy copies of the (global) arrays of ``tree``, whole on every process.
+
+    Single-process: ``np.asarray``. Multi-process: arrays sharded over other processes' devices are all-gathered
+    first (a collective: every process must call it).
+    """
+    if jax.process_count() == 1:
+        return jax.tree.map(np.asarray, tree)
+    from jax.experimental import multihost_utils
+
+    def leaf(a):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable and not a.is_fully_replicated:
+            return multihost_utils.process_allgather(a, tiled=True)
+        return np.asarray(a)
+
+    return jax.tree.map(leaf, tree)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Preemption.
+
+class StopSignals:
+    """Turn SIGTERM (and SIGINT) into a stop request that the training loop acts on at a chunk boundary.
+
+    Use as a context manager around the training loop; the previous handlers come back on exit. Handlers can only be
+    installed from the main thread; elsewhere the object still works through ``request()``. A second SIGINT (Ctrl-C
+    pressed twice) gets the previous behaviour (``KeyboardInterrupt``).
+    """
+
+    def __init__(self, signals: Sequence[int] = (signal.SIGTERM, signal.SIGINT),
+                 message: Callable[[int], str] | None = None):
+        self._signals = tuple(signals)
+        self._previous: dict[int, object] = {}
+        self._message = message
+        self.signum: int | None = None
+        self._requested = False
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for s in self._signals:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            # None: the previous handler was not installed from Python (e.g. JAX's preemption notifier); the
+            # process is about to finish training, so the default action is the sensible one to leave behind.
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _handle(self, signum, frame) -> None:
+        first = not self._requested
+        self._requested = True
+        if self.signum is None:
+            self.signum = signum
+        if signum == signal.SIGINT and signum in self._previous:
+            previous = self._previous.pop(signum)
+            signal.signal(signum, previous if previous is not None else signal.default_int_handler)
+        if first:
+            text = (self._message(signum) if self._message is not None else
+                    f"received {signal.Signals(signum).name}: stopping at the next step-chunk boundary")
+            os.write(2, (text + "\n").encode())   # async-signal-safe, unlike print
+
+    def request(self) -> None:
+        """Ask for a stop from code (as a signal would)."""
+        self._requested = True
+
+    @property
+    def requested(self) -> bool:
+        """This process was asked to stop (not yet agreed with the others)."""
+        return self._requested
+
+    def agreed(self) -> bool:
+        """True on every process once any process was asked to stop.
+
+        In a multi-process run this is a collective (an all-gather of one int per process): every process must call
+        it at the same points of the program, which the training loop does at each chunk boundary.
+        """
+        if jax.process_count() == 1:
+            return self._requested
+        from jax.experimental import multihost_utils
+
+        flags = multihost_utils.process_allgather(np.int32(self._requested))
+        return bool(np.any(flags))
