@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from neuralcodes_jax.methods import iabf
 from neuralcodes_jax.methods import necst
+from neuralcodes_jax.methods import vae
 
 _BUILDERS = {
     "necst": necst.build,
     "iabf": iabf.build,
+    "vae": vae.build,
 }
 
 

@@ -1,0 +1,894 @@
+"""Separation baselines of NECST (Choi et al. 2019): WebP + ideal channel code (Fig. 2) and VAE + LDPC (Fig. 3 left).
+
+Both replace NECST's joint source-channel code with a source code followed by a channel code.
+
+**WebP + ideal channel code** (NECST section 5.2, Fig. 2). Each test image is compressed with WebP (Pillow,
+``method=6``) over a quality grid and losslessly; the *payload* of a file is what :func:`webp_payload_bits` counts:
+the data of the image chunks (``VP8 ``, ``VP8L``, ``ALPH``), i.e. the file minus the 12-byte RIFF header, every
+8-byte chunk header, chunk padding and the metadata chunks (``VP8X``, ``ICCP``, ``EXIF``, ``XMP ``, ...). For the
+simple files Pillow writes for small images (one ``VP8 `` or ``VP8L`` chunk) this is ``8 (len(file) - 20)`` bits.
+With ``exclude_frame_header=True`` the fixed-size frame header is dropped as well (``VP8 ``: 3-byte frame tag and
+7-byte key-frame header; ``VP8L``: 5-byte signature and size header), a generous count for a receiver that knows the
+image size. For a NECST operating point (m bits, distortion D at noise eps) the smallest payload ``b`` whose
+reconstruction reaches D is found per image (:func:`smallest_bits_at_distortion`), and the channel bits follow from
+the capacity ``C = 1 - H_b(eps)`` (:func:`ideal_channel_bits`, ``b / C``; NECST section 5.2) or from the
+finite-blocklength limits of ``codes.bounds`` at a target block error rate (:func:`fbl_channel_bits`).
+
+**VAE + LDPC** (NECST section 5.3, Fig. 3 left). A discrete VAE (``methods/vae.py``) maps x to k bits; a rate-1/2
+LDPC code (Gallager (d_v, d_c) from ``codes.ldpc``) maps them to n = 2k channel bits; the BSC flips them; belief
+propagation decodes; the k source bits are read from the systematic positions of BP's hard decision and the VAE
+decoder reconstructs x. When BP fails (no valid codeword after ``max_iters``), the VAE decoder gets the hard decision
+of the systematic bits at the last iteration (:class:`LdpcLink`). At eps = 0 the codeword is received intact and BP
+is not run.
+
+Distortion metrics (per image, then averaged; the same definitions as ``likelihoods`` / ``evaluation``):
+``pixel_error_rate`` (fraction of pixels with ``round(x_hat) != round(x)``; NECST Fig. 3 left) and
+``mse_per_pixel`` (mean of ``(x_hat - x)^2``, x_hat the decoder mean or the decoded WebP image in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import pathlib
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from neuralcodes_jax.codes import bounds
+
+PyTree = Any
+
+WEBP_IMAGE_CHUNKS = ("VP8 ", "VP8L", "ALPH")
+"""Chunks whose data is counted as payload; every other chunk (VP8X, ICCP, EXIF, XMP, ANIM, ...) is metadata."""
+
+WEBP_FRAME_HEADER_BYTES = {"VP8 ": 10, "VP8L": 5}
+"""Fixed-size frame headers removed by ``exclude_frame_header`` (VP8: frame tag 3 + start code 3 + size 4;
+VP8L: signature 1 + size/alpha/version 4)."""
+
+IMAGE_METRICS = ("pixel_error_rate", "mse_per_pixel")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# WebP: encoding, container parsing, payload bits.
+
+
+def _image_mode(shape: tuple[int, ...]) -> str:
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] == 1):
+        return "L"
+    if len(shape) == 3 and shape[2] == 3:
+        return "RGB"
+    raise ValueError(f"image must have shape [H, W], [H, W, 1] or [H, W, 3], got {shape}")
+
+
+def to_uint8_image(image: Any) -> np.ndarray:
+    """A float image in [0, 1] (or uint8) as uint8 ``[H, W]`` (grey) or ``[H, W, 3]`` (RGB)."""
+    arr = np.asarray(image)
+    _image_mode(arr.shape)
+    if arr.dtype == np.uint8:
+        out = arr
+    else:
+        arr = arr.astype(np.float64)
+        if arr.size and (not np.all(np.isfinite(arr)) or arr.min() < 0.0 or arr.max() > 1.0):
+            raise ValueError(f"image values must be in [0, 1], got range [{arr.min()}, {arr.max()}]")
+        out = np.round(arr * 255.0).astype(np.uint8)
+    if out.ndim == 3 and out.shape[2] == 1:
+        out = out[:, :, 0]
+    return out
+
+
+def webp_encode(image: Any, *, quality: int | None = None, lossless: bool = False, method: int = 6) -> bytes:
+    """WebP bytes of ``image`` (float in [0, 1] or uint8; grey or RGB) written by Pillow.
+
+    Args:
+      quality: 0..100 for lossy coding (required unless ``lossless``).
+      lossless: WebP lossless (VP8L); ``quality`` is then the effort (default 100).
+      method: encoder effort 0..6 (6: slowest, smallest).
+    """
+    from PIL import Image, features
+
+    if not features.check("webp"):
+        raise RuntimeError("this Pillow build has no WebP support")
+    if not isinstance(method, int) or not 0 <= method <= 6:
+        raise ValueError(f"method must be an int in [0, 6], got {method!r}")
+    if lossless:
+        quality = 100 if quality is None else quality
+    elif quality is None:
+        raise ValueError("quality must be given for lossy WebP (an int in [0, 100])")
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 100:
+        raise ValueError(f"quality must be an int in [0, 100], got {quality!r}")
+    arr = to_uint8_image(image)
+    buf = io.BytesIO()
+    Image.fromarray(arr, _image_mode(arr.shape)).save(
+        buf, format="WEBP", quality=int(quality), lossless=bool(lossless), method=method)
+    return buf.getvalue()
+
+
+def webp_decode(data: bytes, mode: str = "L") -> np.ndarray:
+    """Decode WebP bytes to float64 in [0, 1]: ``[H, W]`` for ``mode='L'``, ``[H, W, 3]`` for ``'RGB'``."""
+    from PIL import Image
+
+    if mode not in ("L", "RGB"):
+        raise ValueError(f"mode must be one of ['L', 'RGB'], got {mode!r}")
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert(mode), dtype=np.float64) / 255.0
+
+
+def webp_chunks(data: bytes) -> list[tuple[str, int, int]]:
+    """The chunks of a WebP (RIFF) file: ``[(fourcc, data_offset, data_size), ...]``.
+
+    Raises:
+      ValueError: not a RIFF/WEBP file, or a truncated or inconsistent chunk list.
+    """
+    data = bytes(data)
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise ValueError("data must be a WebP file (RIFF....WEBP header), got "
+                         f"{data[:12]!r}")
+    riff_size = struct.unpack("<I", data[4:8])[0]
+    end = 8 + riff_size
+    if end > len(data):
+        raise ValueError(f"data is truncated: RIFF size says {end} bytes, got {len(data)}")
+    chunks = []
+    pos = 12
+    while pos < end:
+        if pos + 8 > end:
+            raise ValueError(f"data has a truncated chunk header at byte {pos}")
+        fourcc = data[pos:pos + 4].decode("latin-1")
+        size = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        if pos + 8 + size > end:
+            raise ValueError(f"data chunk {fourcc!r} at byte {pos} (size {size}) runs past the RIFF end {end}")
+        chunks.append((fourcc, pos + 8, size))
+        pos += 8 + size + (size & 1)
+    return chunks
+
+
+def webp_payload_bits(data: bytes, *, exclude_frame_header: bool = False) -> int:
+    """Payload bits of a WebP file: ``8 x`` the data bytes of its image chunks (see the module docstring).
+
+    Headers not counted: the RIFF header (12 bytes), each chunk header (8 bytes), pad bytes, metadata chunks, and
+    with ``exclude_frame_header`` the fixed frame header of ``VP8 `` (10 bytes) / ``VP8L`` (5 bytes).
+
+    Raises:
+      ValueError: not a WebP file, or no image chunk.
+    """
+    total = 0
+    found = False
+    for fourcc, _, size in webp_chunks(data):
+        if fourcc in WEBP_IMAGE_CHUNKS:
+            found = True
+            total += size
+            if exclude_frame_header and fourcc in WEBP_FRAME_HEADER_BYTES:
+                total -= min(size, WEBP_FRAME_HEADER_BYTES[fourcc])
+    if not found:
+        raise ValueError(f"data has no image chunk (one of {list(WEBP_IMAGE_CHUNKS)})")
+    return 8 * total
+
+
+def image_distortion(recon: Any, x: Any, metric: str) -> np.ndarray:
+    """Per-image distortion of reconstructions ``recon`` (values in [0, 1]) of images ``x``, ``[N, ...] -> [N]``.
+
+    ``pixel_error_rate``: mean of ``round(recon) != round(x)`` (round half to even, as ``likelihoods``);
+    ``mse_per_pixel``: mean of ``(recon - x)^2``.
+    """
+    recon = np.asarray(recon, np.float64)
+    x = np.asarray(x, np.float64)
+    if recon.shape != x.shape or recon.ndim < 2:
+        raise ValueError(f"recon and x must have the same shape [N, ...], got {recon.shape} and {x.shape}")
+    axes = tuple(range(1, x.ndim))
+    if metric == "pixel_error_rate":
+        return np.mean(np.round(recon) != np.round(x), axis=axes)
+    if metric == "mse_per_pixel":
+        return np.mean(np.square(recon - x), axis=axes)
+    raise ValueError(f"metric must be one of {list(IMAGE_METRICS)}, got {metric!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class WebpSweep:
+    """WebP over a grid of settings for N images.
+
+    Attributes:
+      settings: setting labels, e.g. ``('q0', 'q5', ..., 'lossless')``.
+      chunk_bits: ``[N, S]`` payload bits, :func:`webp_payload_bits` (image chunk data, frame header included).
+      frame_header_bits: ``[N, S]`` bits of the fixed frame header inside ``chunk_bits``.
+      file_bytes: ``[N, S]`` whole file sizes in bytes.
+      distortion: metric name -> ``[N, S]`` per-image distortion of the decoded image.
+    """
+
+    settings: tuple[str, ...]
+    chunk_bits: np.ndarray
+    frame_header_bits: np.ndarray
+    file_bytes: np.ndarray
+    distortion: dict[str, np.ndarray]
+
+    def payload_bits(self, exclude_frame_header: bool = False) -> np.ndarray:
+        """``[N, S]`` payload bits under the chosen rule (see :func:`webp_payload_bits`)."""
+        return self.chunk_bits - self.frame_header_bits if exclude_frame_header else self.chunk_bits
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per setting: mean payload bits (both rules), mean file bytes and mean distortions over the images."""
+        rows = []
+        for j, name in enumerate(self.settings):
+            row = {"setting": name, "mean_payload_bits": float(self.chunk_bits[:, j].mean()),
+                   "mean_payload_bits_no_frame_header": float(self.payload_bits(True)[:, j].mean()),
+                   "mean_file_bytes": float(self.file_bytes[:, j].mean())}
+            row.update({m: float(d[:, j].mean()) for m, d in self.distortion.items()})
+            rows.append(row)
+        return rows
+
+
+def _resize(image_u8: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of a uint8 grey/RGB image to ``size = (H, W)`` (Pillow)."""
+    from PIL import Image
+
+    if image_u8.shape[:2] == size:
+        return image_u8
+    im = Image.fromarray(image_u8, _image_mode(image_u8.shape))
+    return np.asarray(im.resize((size[1], size[0]), Image.Resampling.BILINEAR))
+
+
+def webp_sweep(images: Any, qualities: Sequence[int] = tuple(range(0, 101, 5)), *, lossless: bool = True,
+               method: int = 6, scales: Sequence[float] = (1.0,),
+               metrics: Sequence[str] = IMAGE_METRICS) -> WebpSweep:
+    """Compress every image at every quality (and losslessly) and measure payload and distortion.
+
+    Args:
+      images: ``[N, H, W]``, ``[N, H, W, 1]`` or ``[N, H, W, 3]`` floats in [0, 1].
+      qualities: lossy qualities (ints in [0, 100]); may be empty when ``lossless``.
+      method: WebP encoder effort (0..6).
+      scales: image scales in (0, 1]; below 1 the image is shrunk (bilinear) to ``round(scale H) x round(scale W)``
+        before coding and the decoded image is enlarged back (bilinear), which lets WebP trade distortion for
+        rate below its smallest full-size file. Setting labels then read ``q10@14x14``.
+      metrics: distortions to measure (:data:`IMAGE_METRICS`).
+    """
+    images = np.asarray(images)
+    if images.ndim < 3:
+        raise ValueError(f"images must have shape [N, H, W(, C)], got {images.shape}")
+    qualities = [int(q) for q in qualities]
+    if not qualities and not lossless:
+        raise ValueError("qualities must not be empty unless lossless=True")
+    for m in metrics:
+        if m not in IMAGE_METRICS:
+            raise ValueError(f"metrics entries must be in {list(IMAGE_METRICS)}, got {m!r}")
+    height, width = images.shape[1:3]
+    sizes = []
+    for sc in scales:
+        if not (isinstance(sc, (int, float)) and 0.0 < sc <= 1.0):
+            raise ValueError(f"scales entries must be in (0, 1], got {sc!r}")
+        sizes.append((max(1, round(sc * height)), max(1, round(sc * width))))
+    settings = []
+    for size in sizes:
+        tag = "" if size == (height, width) else f"@{size[0]}x{size[1]}"
+        settings += [(f"q{q}{tag}", size, dict(quality=q)) for q in qualities]
+        if lossless:
+            settings.append((f"lossless{tag}", size, dict(lossless=True)))
+    n = images.shape[0]
+    mode = _image_mode(images.shape[1:])
+    chunk = np.zeros((n, len(settings)), np.int64)
+    header = np.zeros((n, len(settings)), np.int64)
+    sizes_bytes = np.zeros((n, len(settings)), np.int64)
+    recon = np.zeros((len(settings),) + images.shape, np.float64)
+    for i in range(n):
+        full = to_uint8_image(images[i])
+        shrunk = {size: _resize(full, size) for size in set(sizes)}
+        for j, (_, size, kw) in enumerate(settings):
+            data = webp_encode(shrunk[size], method=method, **kw)
+            chunk[i, j] = webp_payload_bits(data)
+            header[i, j] = chunk[i, j] - webp_payload_bits(data, exclude_frame_header=True)
+            sizes_bytes[i, j] = len(data)
+            decoded = webp_decode(data, mode)
+            if size != (height, width):
+                decoded = _resize(np.round(decoded * 255).astype(np.uint8), (height, width)) / 255.0
+            recon[j, i] = decoded.reshape(images.shape[1:])
+    distortion = {m: np.stack([image_distortion(recon[j], images, m) for j in range(len(settings))], axis=1)
+                  for m in metrics}
+    return WebpSweep(tuple(s for s, _, _ in settings), chunk, header, sizes_bytes, distortion)
+
+
+def smallest_bits_at_distortion(bits: Any, distortion: Any, target: Any, *, tol: float = 1e-12) -> np.ndarray:
+    """Per image, the fewest payload bits among settings whose distortion is ``<= target`` (inf if none).
+
+    Args:
+      bits, distortion: ``[N, S]``.
+      target: a scalar (one target for every image) or ``[N]`` (one per image).
+    """
+    bits = np.asarray(bits, np.float64)
+    distortion = np.asarray(distortion, np.float64)
+    if bits.ndim != 2 or bits.shape != distortion.shape:
+        raise ValueError(f"bits and distortion must both be [N, S], got {bits.shape} and {distortion.shape}")
+    target = np.asarray(target, np.float64)
+    if target.ndim == 0:
+        target = np.full(bits.shape[0], float(target))
+    if target.shape != (bits.shape[0],):
+        raise ValueError(f"target must be a scalar or [N] = [{bits.shape[0]}], got shape {target.shape}")
+    ok = distortion <= target[:, None] + tol
+    return np.where(ok, bits, np.inf).min(axis=1)
+
+
+def fixed_setting_bits(bits: Any, distortion: Any, target: float) -> tuple[float, int | None]:
+    """The fewest *mean* payload bits of one setting used for every image whose *mean* distortion is ``<= target``.
+
+    Returns ``(mean_bits, setting_index)``, ``(inf, None)`` when no setting reaches the target on average.
+    """
+    bits = np.asarray(bits, np.float64)
+    distortion = np.asarray(distortion, np.float64)
+    mean_bits, mean_d = bits.mean(axis=0), distortion.mean(axis=0)
+    ok = np.flatnonzero(mean_d <= target + 1e-12)
+    if ok.size == 0:
+        return math.inf, None
+    j = int(ok[np.argmin(mean_bits[ok])])
+    return float(mean_bits[j]), j
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Channel bits for a payload: ideal code and finite blocklength.
+
+
+def _check_bsc_eps(eps: Any) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)):
+        raise ValueError(f"eps must be a number in [0, 0.5), got {eps!r}")
+    eps = float(eps)
+    if not (0.0 <= eps < 0.5):
+        raise ValueError(f"eps must be in [0, 0.5) (the BSC capacity is 0 at 0.5), got {eps}")
+    return eps
+
+
+def ideal_channel_bits(payload_bits: Any, eps: float) -> Any:
+    """Channel uses of an ideal (capacity-achieving) code for ``payload_bits``: ``b / (1 - H_b(eps))``.
+
+    NECST section 5.2. Not rounded (an average over images of a real-valued rate); ``eps`` in [0, 0.5).
+    """
+    eps = _check_bsc_eps(eps)
+    b = np.asarray(payload_bits, np.float64)
+    if np.any(~(b >= 0)):
+        raise ValueError(f"payload_bits must be >= 0, got {b[~(b >= 0)].flat[0]}")
+    out = b / bounds.bsc_capacity(eps)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+FBL_BOUNDS = ("normal", "converse")
+
+
+def _normal_log2m_array(n: np.ndarray, block_error: float, eps: float) -> np.ndarray:
+    c, v = bounds.bsc_capacity(eps), bounds.bsc_dispersion(eps)
+    return n * c - np.sqrt(n * v) * stats.norm.isf(block_error) + 0.5 * np.log2(n)
+
+
+def fbl_channel_bits(payload_bits: int, eps: float, *, block_error: float = 1e-3, bound: str = "normal",
+                     n_max: int = 10_000_000) -> int:
+    """The smallest blocklength n at which a code of ``payload_bits`` bits reaches ``block_error`` on BSC(eps).
+
+    ``bound='normal'``: the normal approximation with the third-order term (PPV Thm. 52,
+    ``bounds.bsc_normal_approximation_log2m(n, block_error, eps) >= k``), the usual estimate of the best code.
+    ``bound='converse'``: the PPV meta-converse (``bounds.bsc_converse(n, k, eps) <= block_error``), below which no
+    code exists: a lower bound on n. At eps = 0 no redundancy is needed (n = k).
+
+    Raises:
+      ValueError: ``payload_bits`` not a non-negative int, ``eps`` outside [0, 0.5), ``block_error`` outside
+        (0, 1), unknown ``bound``, or no n <= ``n_max``.
+    """
+    if isinstance(payload_bits, bool) or not isinstance(payload_bits, (int, np.integer)) or payload_bits < 0:
+        raise ValueError(f"payload_bits must be a non-negative int, got {payload_bits!r}")
+    eps = _check_bsc_eps(eps)
+    if not (0.0 < block_error < 1.0):
+        raise ValueError(f"block_error must be in (0, 1), got {block_error}")
+    if bound not in FBL_BOUNDS:
+        raise ValueError(f"bound must be one of {list(FBL_BOUNDS)}, got {bound!r}")
+    k = int(payload_bits)
+    if k == 0:
+        return 0
+    if eps == 0.0:
+        return k
+    if bound == "normal":
+        # Scan every n up to the first that meets the target: the smallest n, with no monotonicity assumption.
+        start, size = 1, 4096
+        while start <= n_max:
+            n = np.arange(start, min(start + size, n_max + 1), dtype=np.float64)
+            hit = np.flatnonzero(_normal_log2m_array(n, block_error, eps) >= k)
+            if hit.size:
+                found = int(n[hit[0]])
+                assert bounds.bsc_normal_approximation_log2m(found, block_error, eps) >= k - 1e-9
+                return found
+            start += size
+            size *= 2
+        raise ValueError(f"no n <= n_max={n_max} carries {k} bits at block error {block_error} on BSC({eps})")
+
+    def ok(n: int) -> bool:
+        return n >= k and bounds.bsc_converse(n, k, eps) <= block_error
+
+    hi = max(k, int(math.ceil(k / bounds.bsc_capacity(eps))))
+    while not ok(hi):
+        hi *= 2
+        if hi > n_max:
+            raise ValueError(f"no n <= n_max={n_max} carries {k} bits at block error {block_error} on BSC({eps})")
+    lo = k - 1                        # ok(lo) is False: fewer channel uses than bits
+    while hi - lo > 1:               # the converse decreases with n: bisection
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def fbl_channel_bits_many(payload_bits: Any, eps: float, **kw: Any) -> np.ndarray:
+    """:func:`fbl_channel_bits` for an array of payloads (each distinct value computed once)."""
+    b = np.asarray(payload_bits)
+    if not np.all(np.isfinite(b.astype(np.float64))):
+        raise ValueError("payload_bits must be finite (an image with no WebP setting reaching the target?)")
+    values = {int(v): fbl_channel_bits(int(v), eps, **kw) for v in np.unique(b.astype(np.int64))}
+    return np.vectorize(lambda v: values[int(v)], otypes=[np.int64])(b.astype(np.int64))
+
+
+def webp_ideal_rows(sweep: WebpSweep, operating_points: Sequence[dict[str, Any]], *, metric: str,
+                    block_error: float = 1e-3, own_targets: dict[float, np.ndarray] | None = None,
+                    exclude_frame_header: bool = False) -> list[dict]:
+    """The WebP + ideal code table: one row per NECST operating point (NECST Fig. 2).
+
+    Args:
+      sweep: :func:`webp_sweep` of the test images.
+      operating_points: dicts with ``eps``, ``bits`` (NECST's m) and ``distortion`` (NECST's mean ``metric``).
+      metric: the distortion both sides use.
+      block_error: target block error rate of the finite-blocklength estimates.
+      own_targets: optional eps -> ``[N]`` NECST per-image distortions (same images as the sweep) for the
+        per-image-target variant.
+      exclude_frame_header: payload rule (:meth:`WebpSweep.payload_bits`).
+
+    Each row: the target, and for three matching rules (``mean_target``: each image must reach NECST's mean
+    distortion; ``own_target``: each image must reach NECST's distortion on that image; ``fixed_setting``: one
+    WebP setting for all images with mean distortion <= target) the mean payload bits; for ``mean_target`` also
+    the ideal-code bits ``b / C``, the finite-blocklength bits (normal approximation and meta-converse, per image,
+    averaged) and the additional bits over NECST's m.
+    """
+    if metric not in sweep.distortion:
+        raise ValueError(f"metric must be one of {sorted(sweep.distortion)}, got {metric!r}")
+    dist = sweep.distortion[metric]
+    payload = sweep.payload_bits(exclude_frame_header)
+    rows = []
+    for op in operating_points:
+        eps, m, target = float(op["eps"]), int(op["bits"]), float(op["distortion"])
+        b = smallest_bits_at_distortion(payload, dist, target)
+        row: dict[str, Any] = {"eps": eps, "necst_bits": m, "necst_distortion": target, "metric": metric,
+                               "exclude_frame_header": bool(exclude_frame_header),
+                               "capacity": float(bounds.bsc_capacity(eps)),
+                               "webp_payload_bits": float(b.mean()),
+                               "webp_payload_bits_min": float(b.min()), "webp_payload_bits_max": float(b.max())}
+        settings_used = np.asarray(sweep.settings)[np.argmax(
+            (payload == b[:, None]) & (dist <= target + 1e-12), axis=1)]
+        row["lossless_fraction"] = float(np.mean(settings_used == "lossless"))
+        ideal = ideal_channel_bits(b, eps)
+        row["ideal_channel_bits"] = float(np.mean(ideal))
+        row["ideal_additional_bits"] = row["ideal_channel_bits"] - m
+        for name in FBL_BOUNDS:
+            n_fbl = fbl_channel_bits_many(b, eps, block_error=block_error, bound=name)
+            row[f"fbl_{name}_channel_bits"] = float(np.mean(n_fbl))
+        row["fbl_block_error"] = block_error
+        fixed, j = fixed_setting_bits(payload, dist, target)
+        row["fixed_setting_payload_bits"] = fixed
+        row["fixed_setting"] = None if j is None else sweep.settings[j]
+        row["fixed_setting_ideal_channel_bits"] = (ideal_channel_bits(fixed, eps) if math.isfinite(fixed)
+                                                   else math.inf)
+        if own_targets is not None and eps in own_targets:
+            own = smallest_bits_at_distortion(payload, dist, own_targets[eps])
+            row["own_target_payload_bits"] = float(own.mean())
+            row["own_target_ideal_channel_bits"] = float(np.mean(ideal_channel_bits(own, eps)))
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# VAE + LDPC.
+
+
+LDPC_CONSTRUCTIONS = ("peg", "gallager")
+
+
+def peg_regular(n: int, d_v: int, d_c: int, *, seed: int) -> np.ndarray:
+    """A regular ``(d_v, d_c)`` parity-check matrix by progressive edge growth (Hu, Eleftheriou, Arnold 2005).
+
+    ``m = n d_v / d_c`` checks (``n d_v`` must be a multiple of ``d_c``; unlike Gallager's band construction, n
+    need not be). Variable nodes are connected one edge at a time; each new edge goes to a check that is not yet
+    reachable from the variable in the current graph, else to one at the largest distance (which makes the
+    shortest cycle it closes as long as possible), among checks with fewer than ``d_c`` edges, lowest degree
+    first, ties broken at random by ``seed``. Every column has weight ``d_v`` and every row weight ``d_c``.
+
+    Raises:
+      ValueError: bad degrees or ``n d_v`` not a multiple of ``d_c``.
+    """
+    for name, v, lo in (("n", n, 2), ("d_v", d_v, 1), ("d_c", d_c, 2)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    if d_v >= d_c or (n * d_v) % d_c or d_c > n:
+        raise ValueError(f"need d_v < d_c <= n and n*d_v a multiple of d_c, got n={n}, d_v={d_v}, d_c={d_c}")
+    m = n * d_v // d_c
+    rng = np.random.default_rng(int(seed))
+    var_checks: list[list[int]] = [[] for _ in range(n)]
+    check_vars: list[list[int]] = [[] for _ in range(m)]
+    degree = np.zeros(m, np.int64)
+    for v in range(n):
+        for _ in range(d_v):
+            open_ = degree < d_c
+            open_[var_checks[v]] = False
+            # Breadth-first search from v: depth of every reachable check.
+            depth = np.full(m, -1, np.int64)
+            frontier = list(var_checks[v])
+            depth[frontier] = 0
+            seen_vars = {v}
+            d = 0
+            last_layer = list(frontier)
+            while frontier:
+                d += 1
+                nxt = []
+                for c in frontier:
+                    for u in check_vars[c]:
+                        if u in seen_vars:
+                            continue
+                        seen_vars.add(u)
+                        for c2 in var_checks[u]:
+                            if depth[c2] < 0:
+                                depth[c2] = d
+                                nxt.append(c2)
+                if nxt:
+                    last_layer = nxt
+                frontier = nxt
+            candidates = np.flatnonzero(open_ & (depth < 0))
+            if candidates.size == 0:
+                layer = np.zeros(m, bool)
+                layer[last_layer] = True
+                candidates = np.flatnonzero(open_ & layer)
+            if candidates.size == 0:
+                reach = depth[open_]
+                candidates = np.flatnonzero(open_ & (depth == reach.max()))
+            low = candidates[degree[candidates] == degree[candidates].min()]
+            c = int(low[rng.integers(low.size)])
+            var_checks[v].append(c)
+            check_vars[c].append(v)
+            degree[c] += 1
+    h = np.zeros((m, n), np.uint8)
+    for v, cs in enumerate(var_checks):
+        h[cs, v] = 1
+    return h
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LdpcLink:
+    """A systematic LDPC link carrying ``num_source_bits`` source bits in ``n`` channel bits.
+
+    The code's generator is systematic (``LdpcCode.generator``): message bit i is codeword bit
+    ``message_positions[i]``. Source bits fill the first ``num_source_bits`` message bits. When the code's dimension
+    exceeds ``num_source_bits`` (regular LDPC matrices often have dependent rows), the extra message bits are
+    fixed to 0 and known to the receiver, which gives their positions the LLR ``+known_llr``; they still occupy
+    channel bits, so the source rate is ``num_source_bits / n`` exactly.
+
+    Attributes:
+      code: the ``codes.ldpc.LdpcCode``.
+      num_source_bits: k, the bits the VAE sends.
+      description: how the code was made, for reports.
+      known_llr: LLR of the known (fixed-zero) message positions.
+    """
+
+    code: Any
+    num_source_bits: int
+    description: str = ""
+    known_llr: float = 20.0
+
+    def __post_init__(self):
+        k = self.num_source_bits
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"num_source_bits must be a positive int, got {k!r}")
+        if k > self.code.k:
+            raise ValueError(f"num_source_bits ({k}) exceeds the code dimension k={self.code.k} "
+                             f"(n={self.code.n}); use a longer code")
+
+    @property
+    def n(self) -> int:
+        return int(self.code.n)
+
+    @property
+    def message_positions(self) -> np.ndarray:
+        return np.asarray(self.code.information_positions, np.int64)
+
+    @property
+    def source_rate(self) -> float:
+        return self.num_source_bits / self.n
+
+    def encode(self, source_bits: Any) -> np.ndarray:
+        """``[N, k]`` source bits -> ``[N, n]`` uint8 codewords (padding message bits are 0)."""
+        s = np.asarray(source_bits)
+        if s.ndim != 2 or s.shape[1] != self.num_source_bits:
+            raise ValueError(f"source_bits must have shape [N, {self.num_source_bits}], got {s.shape}")
+        if np.any((s != 0) & (s != 1)):
+            raise ValueError("source_bits must be 0/1")
+        msg = np.zeros((s.shape[0], self.code.k), np.uint8)
+        msg[:, :self.num_source_bits] = s
+        return np.asarray(self.code.encode(msg), np.uint8)
+
+    def extract(self, bits: Any) -> np.ndarray:
+        """The source bits at the systematic positions of ``[N, n]`` words, ``[N, k]`` uint8."""
+        bits = np.asarray(bits)
+        if bits.ndim != 2 or bits.shape[1] != self.n:
+            raise ValueError(f"bits must have shape [N, {self.n}], got {bits.shape}")
+        return bits[:, self.message_positions[:self.num_source_bits]].astype(np.uint8)
+
+    def decode_bsc(self, received: Any, eps: float, *, algorithm: str = "sum_product", max_iters: int = 50,
+                   **bp_kw: Any) -> dict[str, np.ndarray]:
+        """BP decoding of BSC outputs ``[N, n]``: ``{'bits' [N, n], 'converged' [N], 'iterations' [N]}``.
+
+        At eps = 0 the received words are returned as they are (BP is not run); at eps = 0.5 the channel LLRs are
+        0 and BP's decision is the all-zero word. ``bits`` is BP's hard decision after the last iteration, whether
+        or not it converged.
+        """
+        from neuralcodes_jax.codes import ldpc
+
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0.0 <= eps <= 0.5:
+            raise ValueError(f"eps must be in [0, 0.5], got {eps!r}")
+        eps = float(eps)
+        y = np.asarray(received)
+        if y.ndim != 2 or y.shape[1] != self.n:
+            raise ValueError(f"received must have shape [N, {self.n}], got {y.shape}")
+        if eps == 0.0:
+            return {"bits": y.astype(np.uint8), "converged": np.ones(y.shape[0], bool),
+                    "iterations": np.zeros(y.shape[0], np.int32)}
+        if eps == 0.5:
+            llr = np.zeros(y.shape, np.float32)
+        else:
+            llr = np.asarray(ldpc.channel_llr("bsc", y, eps), np.float32).copy()
+        pad = self.message_positions[self.num_source_bits:]
+        if pad.size:
+            llr[:, pad] = self.known_llr
+        res = ldpc.bp_decode(self.code, llr, algorithm=algorithm, max_iters=max_iters, **bp_kw)
+        return {"bits": np.asarray(res.bits).astype(np.uint8), "converged": np.asarray(res.converged, bool),
+                "iterations": np.asarray(res.iterations, np.int32)}
+
+
+def make_ldpc_link(n: int, num_source_bits: int, *, d_v: int = 3, d_c: int = 6, seed: int = 0,
+                   construction: str = "peg", max_seed_tries: int = 100) -> LdpcLink:
+    """A regular (d_v, d_c) LDPC code of length n carrying ``num_source_bits`` source bits.
+
+    ``construction='peg'``: :func:`peg_regular` (any n with ``n d_v`` a multiple of ``d_c``, e.g. n = 100 for
+    (3, 6)) with the first seed from ``seed`` on whose graph has no 4-cycle; ``'gallager'``:
+    ``codes.ldpc.gallager_regular`` with 4-cycles removed (n a multiple of ``d_c``).
+
+    Raises:
+      ValueError: unknown construction, invalid n / degrees, or a code dimension below ``num_source_bits``.
+    """
+    from neuralcodes_jax.codes import ldpc
+
+    if construction not in LDPC_CONSTRUCTIONS:
+        raise ValueError(f"construction must be one of {list(LDPC_CONSTRUCTIONS)}, got {construction!r}")
+    if construction == "peg":
+        # The degree cap can force a 4-cycle on the last edges; take the first seed >= ``seed`` without one.
+        for used in range(int(seed), int(seed) + max_seed_tries):
+            h = peg_regular(n, d_v, d_c, seed=used)
+            if ldpc.count_4cycles(h) == 0:
+                break
+        else:
+            raise ValueError(f"no 4-cycle-free PEG matrix for n={n}, ({d_v},{d_c}) with seeds {seed} ... "
+                             f"{seed + max_seed_tries - 1}; raise max_seed_tries")
+        seed = used
+        label = "progressive edge growth"
+    else:
+        h = ldpc.gallager_regular(int(n), int(d_v), int(d_c), seed=int(seed), remove_4cycles=True)
+        label = "Gallager's construction, 4-cycles removed"
+    code = ldpc.LdpcCode(h, f"({d_v},{d_c}) {construction} n={n} seed={seed}")
+    girth = code.girth()
+    extra = code.k - int(num_source_bits) if isinstance(num_source_bits, (int, np.integer)) else 0
+    desc = (f"regular ({d_v},{d_c}) LDPC by {label}, n={code.n}, {code.m} checks of rank {code.rank}, dimension "
+            f"k={code.k}, girth {girth if girth is not None else '> 12'}, seed {seed}; {num_source_bits} source bits"
+            + (f" ({extra} message bit(s) fixed to 0, known to the decoder)" if extra > 0 else ""))
+    return LdpcLink(code=code, num_source_bits=int(num_source_bits), description=desc,
+                    known_llr=float(ldpc.DEFAULT_LLR_CLIP))
+
+
+def _metric_fns(method) -> Callable:
+    import jax
+    import jax.numpy as jnp
+
+    from neuralcodes_jax import likelihoods
+
+    nd = len(method.output_shape)
+
+    def metrics(params, z, x):
+        out = method.decode_float(params, z.astype(jnp.float32))
+        return {
+            "pixel_error_rate": likelihoods.pixel_error_rate(out, x, event_ndim=nd),
+            "mse_per_pixel": likelihoods.per_pixel_mse(out, x, event_ndim=nd),
+            "bce_per_pixel_nats": likelihoods.per_pixel_bce(out, x, event_ndim=nd),
+            "sse_per_image": likelihoods.per_image_sse(out, x, event_ndim=nd),
+        }
+
+    return jax.jit(metrics)
+
+
+def vae_latents(method, params, x: np.ndarray, key, mode: str, batch_size: int = 2000) -> np.ndarray:
+    """The VAE's k bits for images x: ``'threshold'`` (1[q > 1/2]) or ``'sample'`` (z ~ q(z|x)), ``[N, k]``."""
+    import jax
+
+    if mode not in ("threshold", "sample"):
+        raise ValueError(f"encoder mode must be one of ['threshold', 'sample'], got {mode!r}")
+    encode = jax.jit(method.encode)
+    out = []
+    for i, start in enumerate(range(0, x.shape[0], batch_size)):
+        logits = np.asarray(encode(params, x[start:start + batch_size]))
+        if mode == "threshold":
+            out.append((logits > 0).astype(np.uint8))
+        else:
+            u = np.asarray(jax.random.uniform(jax.random.fold_in(key, i), logits.shape))
+            out.append((u < 1.0 / (1.0 + np.exp(-logits))).astype(np.uint8))
+    return np.concatenate(out)
+
+
+def vae_ldpc_evaluate(method, params, link: LdpcLink, x: Any, key, noise_levels: Sequence[float], *,
+                      encoder: str = "threshold", num_draws: int = 1, algorithm: str = "sum_product",
+                      max_iters: int = 50, batch_size: int = 2000,
+                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """VAE + LDPC over the BSC at each noise level: distortion and BP statistics.
+
+    For every image and each of ``num_draws`` channel draws: VAE bits (``encoder`` mode; a fresh sample per draw
+    for ``'sample'``) -> :meth:`LdpcLink.encode` -> BSC(eps) -> BP -> systematic bits -> VAE decoder.
+
+    Returns ``{'rows': [...], 'noiseless': {...}, ...}``: each row has per metric the mean and standard error over
+    images (of the per-image mean over draws), and ``frame_error_rate`` (decoded word != sent codeword),
+    ``bp_failure_rate`` (no valid codeword), ``undetected_error_rate`` (valid but wrong codeword),
+    ``source_bit_error_rate`` (VAE bits in error after decoding), ``mean_iterations``. ``noiseless`` is the VAE
+    decoded from its own bits (no channel).
+    """
+    import jax
+
+    x = np.asarray(x, np.float32)
+    if x.shape[1:] != tuple(method.output_shape):
+        raise ValueError(f"x must have shape [N, *{tuple(method.output_shape)}], got {x.shape}")
+    if num_draws < 1:
+        raise ValueError(f"num_draws must be >= 1, got {num_draws}")
+    levels = [float(e) for e in noise_levels]
+    for eps in levels:
+        if not 0.0 <= eps <= 0.5:
+            raise ValueError(f"noise_levels entries must be in [0, 0.5], got {eps}")
+    metrics_fn = _metric_fns(method)
+    n_img = x.shape[0]
+
+    def distortion(z):
+        acc = []
+        for start in range(0, n_img, batch_size):
+            acc.append({k: np.asarray(v, np.float64) for k, v in
+                        metrics_fn(params, z[start:start + batch_size], x[start:start + batch_size]).items()})
+        return {k: np.concatenate([a[k] for a in acc]) for k in acc[0]}
+
+    def summarise(per_image):
+        out = {}
+        for k, v in per_image.items():
+            out[k] = float(v.mean())
+            out[k + "_se"] = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+        return out
+
+    k_enc, k_chan = jax.random.split(key)
+    z_fixed = vae_latents(method, params, x, k_enc, encoder) if encoder == "threshold" else None
+    noiseless = summarise(distortion(z_fixed if z_fixed is not None
+                                     else vae_latents(method, params, x, jax.random.fold_in(k_enc, 0), encoder)))
+    rows = []
+    for li, eps in enumerate(levels):
+        sums: dict[str, np.ndarray] = {}
+        fer = fail = undetected = bit_err = iters = 0.0
+        for d in range(num_draws):
+            z = z_fixed if z_fixed is not None else vae_latents(method, params, x, jax.random.fold_in(k_enc, d),
+                                                                encoder)
+            c = link.encode(z)
+            flips = np.asarray(jax.random.bernoulli(jax.random.fold_in(jax.random.fold_in(k_chan, li), d), eps,
+                                                    c.shape), np.uint8)
+            res = link.decode_bsc(c ^ flips, eps, algorithm=algorithm, max_iters=max_iters)
+            z_hat = link.extract(res["bits"])
+            wrong_word = np.any(res["bits"] != c, axis=1)
+            fer += wrong_word.mean()
+            fail += (~res["converged"]).mean()
+            undetected += (wrong_word & res["converged"]).mean()
+            bit_err += (z_hat != z).mean()
+            iters += res["iterations"].mean()
+            for k, v in distortion(z_hat).items():
+                sums[k] = sums.get(k, 0.0) + v
+        row = {"eps": eps, **summarise({k: v / num_draws for k, v in sums.items()}),
+               "frame_error_rate": fer / num_draws, "bp_failure_rate": fail / num_draws,
+               "undetected_error_rate": undetected / num_draws, "source_bit_error_rate": bit_err / num_draws,
+               "mean_iterations": iters / num_draws}
+        rows.append(row)
+        if log:
+            log(f"  eps={eps:g}: pixel error {row['pixel_error_rate']:.4f}, FER {row['frame_error_rate']:.4f}, "
+                f"BP failures {row['bp_failure_rate']:.4f}, {row['mean_iterations']:.1f} iterations")
+    return {"encoder": encoder, "num_draws": int(num_draws), "num_examples": int(n_img), "algorithm": algorithm,
+            "max_iters": int(max_iters), "code": link.description, "n": link.n,
+            "num_source_bits": link.num_source_bits, "noiseless": noiseless, "rows": rows}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Trained models from workdirs.
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A method restored from a ``train.train_and_evaluate`` workdir."""
+
+    config: Any
+    method: Any
+    params: PyTree
+    splits: Any
+    step: int
+
+
+def load_config_json(workdir: str | os.PathLike) -> Any:
+    """The ``ConfigDict`` a run wrote to ``WORKDIR/config.json``."""
+    import ml_collections
+
+    path = pathlib.Path(workdir) / "config.json"
+    if not path.is_file():
+        raise ValueError(f"workdir must hold a finished run's config.json, not found: {path}")
+    return ml_collections.ConfigDict(json.loads(path.read_text()))
+
+
+def load_trained(workdir: str | os.PathLike, *, which: str = "best", splits=None) -> TrainedModel:
+    """Restore the ``best`` (by validation) or ``latest`` parameters of a run, with its method and data.
+
+    ``splits`` may be passed to skip loading the data again (it must be the run's dataset).
+    """
+    import jax
+
+    from neuralcodes_jax import checkpointing, data as data_lib, methods, train
+
+    if which not in ("best", "latest"):
+        raise ValueError(f"which must be one of ['best', 'latest'], got {which!r}")
+    config = load_config_json(workdir)
+    if splits is None:
+        splits = data_lib.load_from_config(config.data)
+    method = methods.build(config, splits.shape, splits.is_binary)
+    mesh = train.make_mesh(1)
+    repl = train.replicated(mesh)
+    keys = train.rng_streams(int(config.seed))
+    example = np.asarray(splits.train[:1])
+    abstract = jax.eval_shape(method.init, keys["init"], example)
+    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), abstract)
+    ckpt = checkpointing.Checkpointer(str(workdir))
+    try:
+        restored = (ckpt.restore_best if which == "best" else ckpt.restore_latest)(abstract)
+    finally:
+        ckpt.close()
+    if restored is None:
+        raise ValueError(f"workdir {workdir} has no {which} checkpoint")
+    state, _ = restored
+    return TrainedModel(config=config, method=method, params=state["params"], splits=splits,
+                        step=int(jax.device_get(state["step"])))
+
+
+def read_eval_row(workdir: str | os.PathLike, eps: float | None = None) -> dict[str, Any]:
+    """The row of ``WORKDIR/eval.json`` at test noise ``eps`` (default: the run's training noise)."""
+    path = pathlib.Path(workdir) / "eval.json"
+    if not path.is_file():
+        raise ValueError(f"workdir must hold eval.json, not found: {path}")
+    results = json.loads(path.read_text())
+    eps = float(results["train_eps"]) if eps is None else float(eps)
+    for row in results["rows"]:
+        if abs(float(row["eps"]) - eps) < 1e-9:
+            return dict(row, num_examples=results["num_examples"],
+                        num_channel_samples=results.get("num_channel_samples", 1))
+    raise ValueError(f"{path} has no row at eps={eps}; rows: {[r['eps'] for r in results['rows']]}")
+
+
+def necst_per_image_distortion(model: TrainedModel, x: Any, key, eps: float, metric: str, *,
+                               num_draws: int = 5, batch_size: int = 2000) -> np.ndarray:
+    """A trained NECST model's per-image distortion at test noise eps (mean over ``num_draws`` channel draws)."""
+    import functools
+
+    import jax
+
+    if metric not in ("pixel_error_rate", "mse_per_pixel", "bce_per_pixel_nats", "sse_per_image"):
+        raise ValueError(f"metric must be a NECST eval metric, got {metric!r}")
+    method = dataclasses.replace(model.method, eval_num_samples=int(num_draws))
+    fn = jax.jit(functools.partial(method.eval_batch, eps=float(eps)))
+    x = np.asarray(x, np.float32)
+    out = []
+    for i, start in enumerate(range(0, x.shape[0], batch_size)):
+        res = fn(model.params, x[start:start + batch_size], jax.random.fold_in(key, i))
+        out.append(np.asarray(res[metric], np.float64))
+    return np.concatenate(out)
