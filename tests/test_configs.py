@@ -61,12 +61,14 @@ def test_bec_training_runs(tmp_path):
     assert set(np.unique(np.asarray(y)).tolist()) <= {0, 1, 2}
 
 
-def test_cifar10_through_tfds_mock(tmp_path):
+def test_cifar10_iabf_through_tfds_mock(tmp_path):
+    """IABF Table 1's CIFAR10 row (conv nets, 500 bits, flips + infomax) end to end through the TFDS path."""
     pytest.importorskip("tensorflow", reason="tfds.testing.mock_data needs TensorFlow (the 'test' extra)")
     import tensorflow_datasets as tfds
-    from experiments.necst import cifar10
+    from experiments.iabf import table1
 
-    c = cifar10.get_config("smoke")
+    c = table1.get_config("cifar10,iabf,smoke")
+    assert c.method == "iabf" and c.model.encoder == "conv_cifar10"
     c.data.name = "cifar10"
     c.data.source = "tfds"
     del c.data["shape"]
