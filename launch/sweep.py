@@ -1,0 +1,189 @@
+"""Run a sweep: every point of a config's ``get_sweep()`` (or of a ``--grid``) as its own run in ``DIR/<point name>``.
+
+    python -m launch.sweep --config=experiments/iabf/table1.py --workdir=DIR [--set=train.num_epochs=20]
+    python -m launch.sweep --config=experiments/necst/mnist.py:embedded --workdir=DIR \\
+        --grid=seed=0:4 --grid=channel.eps=0.1,0.2 [--parallel=2 | --vmap] [--dry_run]
+    python -m launch.sweep --config=experiments/progressive/hamming_7_4.py --workdir=DIR \\
+        --grid=seed=0:16 --set=num_seeds=1 --vmap
+
+Points (``neuralcodes_jax/sweeps.py``): a sweep entry is a dict of dotted config overrides, with optional
+``'config'`` (the point's own ``file.py:variant``) and ``'name'``; ``--grid=field=v1,v2`` / ``field=start:stop``
+multiplies the entries by a product grid; ``--set=field=value`` applies to every point; ``--only=name,...``
+keeps the points whose names start with one of the given prefixes. A point's name comes from the fields that vary
+(``eps0.2_seed3``).
+
+Modes:
+
+* default: the points run one after another, each as ``python -m launch.main --config=... --workdir=DIR/<name>
+  --config.x=y`` (``launch.progressive`` for learned-code configs), output in ``DIR/<name>/log.txt``;
+* ``--parallel=N``: N such processes at a time;
+* ``--vmap``: points that differ only in the seed or the channel noise (same shapes) are trained as one vmapped
+  program on the devices (``sweeps.train_group`` / ``sweeps.train_progressive_group``); ``--max_group`` caps the
+  group size.
+
+Every finished point has ``DIR/<name>/result.json`` (status, mode, metrics, wall time); re-running skips finished
+points, and a process-mode point that was interrupted resumes from its last checkpoint. ``DIR/sweep.md`` tabulates
+the results and ``DIR/sweep.json`` lists the points with their commands. ``--multihost`` appends ``--multihost``
+to every point's command (one point at a time on every host of a TPU pod; see ``launch/tpu_vm.py``).
+``--dry_run`` prints the commands (or the vmapped groups) and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from neuralcodes_jax import sweeps
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Flags, defined only when run as a program (absl flags are global; tests import this module)."""
+    flags.DEFINE_string("config", None, "Config file of the sweep (file.py or file.py:variant); its get_sweep() "
+                        "gives the points unless --grid does.")
+    flags.DEFINE_string("workdir", None, "Root directory of the sweep (one sub-directory per point).")
+    flags.DEFINE_multi_string("grid", [], "field=v1,v2,... or field=start:stop[:step]; several give a product grid.")
+    flags.DEFINE_multi_string("set", [], "field=value applied to every point, e.g. train.num_epochs=5.")
+    flags.DEFINE_list("only", None, "Run only the points whose names start with one of these prefixes.")
+    flags.DEFINE_integer("parallel", 1, "Number of point processes at a time.")
+    flags.DEFINE_bool("vmap", False, "Train points that differ only in seed / channel noise as one vmapped program.")
+    flags.DEFINE_integer("max_group", 0, "With --vmap: at most this many points per program (0 = no cap).")
+    flags.DEFINE_bool("multihost", False, "Append --multihost to every point's command (multi-host TPU runs).")
+    flags.DEFINE_string("python", None, "Python interpreter of the point processes (default: this one).")
+    flags.DEFINE_bool("dry_run", False, "Print the commands (or the vmapped groups) and exit.")
+
+
+def plan(config: str, workdir: str | os.PathLike, *, grid: Sequence[str] = (), settings: Sequence[str] = (),
+         only: Sequence[str] | None = None) -> list[sweeps.Point]:
+    """The sweep's points (configs built and validated, nothing run)."""
+    entries = sweeps.sweep_entries(config, [sweeps.parse_grid(g) for g in grid])
+    points = sweeps.make_points(config, entries, dict(sweeps.parse_setting(s) for s in settings))
+    if only:
+        points = [p for p in points if any(p.name.startswith(prefix) for prefix in only)]
+        if not points:
+            raise ValueError(f"--only={','.join(only)} matches no point of the sweep")
+    return points
+
+
+def run_processes(points: Sequence[sweeps.Point], root: str | os.PathLike, *, parallel: int = 1,
+                  python: str = "python", extra: Sequence[str] = (), log: Callable[[str], None] = print,
+                  poll_seconds: float = 0.5) -> list[dict | None]:
+    """Runs the unfinished points as processes, at most ``parallel`` at a time; writes each ``result.json``.
+
+    Each process writes its output to ``<point workdir>/log.txt``. Returns the results in point order.
+    """
+    if parallel < 1:
+        raise ValueError(f"parallel must be >= 1, got {parallel}")
+    todo = []
+    for p in points:
+        if sweeps.is_done(p, root):
+            log(f"[skip] {p.name}: finished")
+        else:
+            todo.append(p)
+    running: list[tuple[sweeps.Point, subprocess.Popen, float, object]] = []
+    queue = list(todo)
+    while queue or running:
+        while queue and len(running) < parallel:
+            p = queue.pop(0)
+            workdir = pathlib.Path(p.workdir(root))
+            workdir.mkdir(parents=True, exist_ok=True)
+            argv = p.command(root, python=python, extra=extra)
+            log(f"[run] {p.name}: {shlex.join(argv)}")
+            out = open(workdir / "log.txt", "a")
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+            running.append((p, proc, time.time(), out))
+        still = []
+        for p, proc, t0, out in running:
+            code = proc.poll()
+            if code is None:
+                still.append((p, proc, t0, out))
+                continue
+            out.close()
+            wall = time.time() - t0
+            sweeps.collect_process_result(p, root, wall, code)
+            if code == 0:
+                log(f"[done] {p.name}: {wall:.0f} s")
+            else:
+                log(f"[failed] {p.name}: exit code {code}, see {os.path.join(p.workdir(root), 'log.txt')}")
+        running = still
+        if running:
+            time.sleep(poll_seconds)
+    return [sweeps.read_result(p.workdir(root)) for p in points]
+
+
+def write_summary(points: Sequence[sweeps.Point], root: str | os.PathLike, command: str,
+                  python: str = "python", extra: Sequence[str] = ()) -> str:
+    """``ROOT/sweep.json`` (points, identities, commands) and ``ROOT/sweep.md`` (results table)."""
+    root = pathlib.Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    listing = {"command": command, "points": [
+        {"name": p.name, "kind": p.kind, "identity": p.identity,
+         "command": shlex.join(p.command(root, python=python, extra=extra))} for p in points]}
+    (root / "sweep.json").write_text(json.dumps(listing, indent=2, default=str))
+    md = sweeps.summary_markdown(points, root, command)
+    (root / "sweep.md").write_text(md)
+    return md
+
+
+def run_sweep(config: str, workdir: str | os.PathLike, *, grid: Sequence[str] = (), settings: Sequence[str] = (),
+              only: Sequence[str] | None = None, parallel: int = 1, vmap: bool = False, max_group: int = 0,
+              multihost: bool = False, python: str = "python", dry_run: bool = False, command: str | None = None,
+              log: Callable[[str], None] = print) -> list[dict | None]:
+    """Plans and runs (or, with ``dry_run``, prints) a sweep; returns the points' results (empty for a dry run)."""
+    if vmap and (parallel != 1 or multihost):
+        raise ValueError("--vmap runs each group in this process: it cannot be combined with --parallel or "
+                         "--multihost")
+    if multihost and parallel != 1:
+        raise ValueError("--multihost runs one point at a time on every host: use --parallel=1")
+    points = plan(config, workdir, grid=grid, settings=settings, only=only)
+    if multihost:
+        single = sorted({p.program for p in points if p.program != sweeps.DEFAULT_PROGRAM})
+        if single:
+            raise ValueError(f"--multihost needs points run by {sweeps.DEFAULT_PROGRAM}; {single} run on one host")
+    extra = ["--multihost"] if multihost else []
+    if dry_run:
+        for line in sweeps.describe(points, workdir, vmap=vmap, max_group=max_group, python=python, extra=extra):
+            log(line)
+        return []
+    command = command or f"python -m launch.sweep --config={config} --workdir={workdir}"
+    write_summary(points, workdir, command, python=python, extra=extra)
+    if vmap:
+        results = sweeps.run_vmapped(points, workdir, max_group=max_group, log=log)
+    else:
+        results = run_processes(points, workdir, parallel=parallel, python=python, extra=extra, log=log)
+    md = write_summary(points, workdir, command, python=python, extra=extra)
+    log(md)
+    return results
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if FLAGS.config is None or FLAGS.workdir is None:
+        raise app.UsageError("--config and --workdir are required")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+    command = "python -m launch.sweep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    results = run_sweep(FLAGS.config, FLAGS.workdir, grid=FLAGS.grid, settings=FLAGS.set, only=FLAGS.only,
+                        parallel=FLAGS.parallel, vmap=FLAGS.vmap, max_group=FLAGS.max_group,
+                        multihost=FLAGS.multihost, python=FLAGS.python or sys.executable, dry_run=FLAGS.dry_run,
+                        command=command)
+    failed = [r["name"] for r in results if r is not None and r.get("status") != "ok"]
+    if failed:
+        raise SystemExit(f"{len(failed)} point(s) did not finish: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
