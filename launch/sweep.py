@@ -47,6 +47,9 @@ from neuralcodes_jax import sweeps
 
 FLAGS = flags.FLAGS
 
+#: Exit code of a preempted ``launch.main`` run (``launch/main.py``; os.EX_TEMPFAIL).
+PREEMPTED_EXIT_CODE = 75
+
 
 def define_flags() -> None:
     """Flags, defined only when run as a program (absl flags are global; tests import this module)."""
@@ -114,6 +117,11 @@ def run_processes(points: Sequence[sweeps.Point], root: str | os.PathLike, *, pa
             sweeps.collect_process_result(p, root, wall, code)
             if code == 0:
                 log(f"[done] {p.name}: {wall:.0f} s")
+            elif code == PREEMPTED_EXIT_CODE:
+                # The point saved a checkpoint and stopped on SIGTERM: the machine is going away, so start nothing
+                # new; rerunning the sweep resumes this point and runs the rest.
+                log(f"[preempted] {p.name}: checkpoint written, rerun the sweep to resume; no new points started")
+                queue.clear()
             else:
                 log(f"[failed] {p.name}: exit code {code}, see {os.path.join(p.workdir(root), 'log.txt')}")
         running = still
