@@ -46,6 +46,7 @@ from absl import flags
 from absl import logging
 
 from neuralcodes_jax import paper_tables
+from neuralcodes_jax.sweeps import apply_overrides  # noqa: F401  (also used by launch/baselines.py)
 
 FLAGS = flags.FLAGS
 
@@ -84,18 +85,6 @@ def parse_setting(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def apply_overrides(config, overrides: Mapping[str, Any]) -> None:
-    """Set dotted fields of a ConfigDict in place; an unknown field raises ValueError naming it."""
-    for key, value in overrides.items():
-        node = config
-        *path, last = key.split(".")
-        for part in path:
-            if part not in node:
-                raise ValueError(f"unknown config field {key!r} (no {part!r})")
-            node = node[part]
-        if last not in node:
-            raise ValueError(f"unknown config field {key!r}")
-        node[last] = value
 
 
 def local_data_overrides(dataset: str, data_root: str | os.PathLike | None) -> tuple[dict[str, Any], str]:

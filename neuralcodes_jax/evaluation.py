@@ -44,10 +44,8 @@ def check_noise_levels(levels, channel_name: str) -> list[float]:
     return out
 
 
-def evaluate_noise_grid(method, params, splits, eval_cfg, mesh, key) -> dict:
-    """Evaluate ``method.eval_batch`` at every ``eval_cfg.noise_levels`` on ``eval_cfg.split``."""
-    from neuralcodes_jax.train import make_batched_eval  # local import: train imports this module
-
+def eval_inputs(splits, eval_cfg):
+    """The evaluation images: ``eval.split`` of ``splits`` (default 'test'), the first ``eval.max_examples`` if set."""
     split = eval_cfg.get("split", "test")
     if split not in ("train", "valid", "test"):
         raise ValueError(f"eval.split must be one of ['train', 'valid', 'test'], got {split!r}")
@@ -55,6 +53,14 @@ def evaluate_noise_grid(method, params, splits, eval_cfg, mesh, key) -> dict:
     limit = int(eval_cfg.get("max_examples", 0))
     if limit:
         x = x[:limit]
+    return x
+
+
+def evaluate_noise_grid(method, params, splits, eval_cfg, mesh, key) -> dict:
+    """Evaluate ``method.eval_batch`` at every ``eval_cfg.noise_levels`` on ``eval_cfg.split``."""
+    from neuralcodes_jax.train import make_batched_eval  # local import: train imports this module
+
+    x = eval_inputs(splits, eval_cfg)
     levels = check_noise_levels(eval_cfg.noise_levels, method.channel.name)
     batch_size = int(eval_cfg.get("batch_size", 1000))
     n_dev = mesh.devices.size
@@ -71,7 +77,7 @@ def evaluate_noise_grid(method, params, splits, eval_cfg, mesh, key) -> dict:
                 row[name + "_se"] = float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
         rows.append(row)
     return {
-        "split": split,
+        "split": eval_cfg.get("split", "test"),
         "num_examples": int(x.shape[0]),
         "channel": method.channel.name,
         "train_eps": float(method.channel.eps),

@@ -841,13 +841,7 @@ def _evaluate_points(point_methods, configs, params, splits, eval_keys, points: 
         return []
     config = configs[points[0]]
     eval_cfg = config.eval
-    split = eval_cfg.get("split", "test")
-    if split not in ("train", "valid", "test"):
-        raise ValueError(f"eval.split must be one of ['train', 'valid', 'test'], got {split!r}")
-    x = getattr(splits, split)
-    limit = int(eval_cfg.get("max_examples", 0))
-    if limit:
-        x = x[:limit]
+    x = evaluation.eval_inputs(splits, eval_cfg)
     levels = {p: evaluation.check_noise_levels(configs[p].eval.noise_levels, point_methods[p].channel.name)
               for p in points}
     n_dev = train_lib.make_mesh(int(config.train.get("num_devices", 0))).devices.size
@@ -892,7 +886,7 @@ def _evaluate_points(point_methods, configs, params, splits, eval_keys, points: 
                     row[name + "_se"] = float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
             rows.append(row)
         out.append({
-            "split": split,
+            "split": eval_cfg.get("split", "test"),
             "num_examples": int(x.shape[0]),
             "channel": m.channel.name,
             "train_eps": float(m.channel.eps),
