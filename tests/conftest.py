@@ -31,3 +31,37 @@ def shared_data():
     if path is None:
         pytest.skip("../shared/data is absent and NEURALCODES_SHARED_DATA is not set")
     return path
+
+
+# A small NECST run on random bits for the preemption and multi-host tests: 160 examples, batch 16 -> 10 steps per
+# epoch in chunks of 5; 8 epochs = 80 steps. The epochs after the first one (whose validation line is the signal to
+# send SIGTERM) leave seconds of training in which the signal lands.
+SMALL_RUN_OVERRIDES = {
+    "model.bits": 8,
+    "data.limit.train": 160,
+    "data.limit.valid": 40,
+    "data.limit.test": 40,
+    "train.batch_size": 16,
+    "train.steps_per_call": 5,
+    "train.num_epochs": 8,
+    "train.log_every_steps": 5,
+    "train.tensorboard": False,
+    "eval.batch_size": 40,
+    "eval.noise_levels": (0.1,),
+}
+SMALL_RUN_TOTAL_STEPS = 80
+PREEMPTED_EXIT_CODE = 75   # launch/main.py default
+
+
+def small_run_config(overrides=None):
+    """``experiments/necst/random_bits.py:smoke`` with ``SMALL_RUN_OVERRIDES`` (or ``overrides``) applied."""
+    from experiments.necst import random_bits
+
+    c = random_bits.get_config("smoke")
+    for k, v in (SMALL_RUN_OVERRIDES if overrides is None else overrides).items():
+        node = c
+        *path, last = k.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = v
+    return c

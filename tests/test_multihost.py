@@ -24,29 +24,13 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
-from experiments.necst import random_bits
+from conftest import PREEMPTED_EXIT_CODE, REPO_ROOT, SMALL_RUN_OVERRIDES, SMALL_RUN_TOTAL_STEPS, small_run_config
 from neuralcodes_jax import checkpointing
 from neuralcodes_jax import methods
 from neuralcodes_jax import train
 
-# 160 examples, batch 16 -> 10 steps per epoch in chunks of 5; 8 epochs = 80 steps. The epochs after the first one
-# (whose validation line is the signal to send SIGTERM) leave seconds of training in which the signal lands.
-OVERRIDES = {
-    "model.bits": 8,
-    "data.limit.train": 160,
-    "data.limit.valid": 40,
-    "data.limit.test": 40,
-    "train.batch_size": 16,
-    "train.steps_per_call": 5,
-    "train.num_epochs": 8,
-    "train.log_every_steps": 5,
-    "train.tensorboard": False,
-    "eval.batch_size": 40,
-    "eval.noise_levels": (0.1,),
-}
-TOTAL_STEPS = 80
-PREEMPTED_EXIT_CODE = 75   # launch/main.py default
+OVERRIDES = SMALL_RUN_OVERRIDES
+TOTAL_STEPS = SMALL_RUN_TOTAL_STEPS
 
 
 def _cli_overrides():
@@ -58,14 +42,7 @@ def _cli_overrides():
 
 
 def _config():
-    c = random_bits.get_config("smoke")
-    for k, v in OVERRIDES.items():
-        node = c
-        *path, last = k.split(".")
-        for p in path:
-            node = node[p]
-        node[last] = v
-    return c
+    return small_run_config()
 
 
 def _free_port() -> int:

@@ -24,43 +24,16 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
-from experiments.necst import random_bits
+from conftest import PREEMPTED_EXIT_CODE, REPO_ROOT, SMALL_RUN_OVERRIDES, SMALL_RUN_TOTAL_STEPS, small_run_config
 from neuralcodes_jax import checkpointing
 from neuralcodes_jax import distributed
 from neuralcodes_jax import methods
 from neuralcodes_jax import metrics_writer
 from neuralcodes_jax import train
 
-PREEMPTED_EXIT_CODE = 75   # launch/main.py default
-
-# 160 examples, batch 16 -> 10 steps per epoch in chunks of 5, 8 epochs = 80 steps: SIGTERM is sent when the first
-# epoch is logged, leaving seven epochs (with their checkpoints) in which it lands.
-CLI_OVERRIDES = {
-    "model.bits": 8,
-    "data.limit.train": 160,
-    "data.limit.valid": 40,
-    "data.limit.test": 40,
-    "train.batch_size": 16,
-    "train.steps_per_call": 5,
-    "train.num_epochs": 8,
-    "train.log_every_steps": 5,
-    "train.tensorboard": False,
-    "eval.batch_size": 40,
-    "eval.noise_levels": (0.1,),
-}
-CLI_TOTAL_STEPS = 80
-
-
-def _config(overrides):
-    c = random_bits.get_config("smoke")
-    for k, v in overrides.items():
-        node = c
-        *path, last = k.split(".")
-        for p in path:
-            node = node[p]
-        node[last] = v
-    return c
+CLI_OVERRIDES = SMALL_RUN_OVERRIDES
+CLI_TOTAL_STEPS = SMALL_RUN_TOTAL_STEPS
+_config = small_run_config
 
 
 def _restore_latest(workdir, config, step):
