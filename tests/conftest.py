@@ -65,3 +65,24 @@ def small_run_config(overrides=None):
             node = node[part]
         node[last] = v
     return c
+
+
+def restore_small_run(workdir, config, step):
+    """``(state, meta)`` of the latest checkpoint of a small-run workdir (on host), asserting it is at ``step``."""
+    import jax
+    import numpy as np
+
+    from neuralcodes_jax import checkpointing
+    from neuralcodes_jax import methods
+
+    method = methods.build(config, (100,), True)
+    sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    abstract = jax.eval_shape(method.init, jax.random.key(0), jax.ShapeDtypeStruct((1, 100), np.float32))
+    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract)
+    ckpt = checkpointing.Checkpointer(str(workdir))
+    try:
+        assert ckpt.latest_step() == step
+        state, meta = ckpt.restore_latest(abstract)
+    finally:
+        ckpt.close()
+    return jax.device_get(state), meta

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from conftest import PREEMPTED_EXIT_CODE, REPO_ROOT, SMALL_RUN_OVERRIDES, SMALL_RUN_TOTAL_STEPS, small_run_config
-from neuralcodes_jax import checkpointing
+from conftest import restore_small_run
 from neuralcodes_jax import methods
 from neuralcodes_jax import train
 
@@ -100,19 +100,9 @@ def _wait_for_validation_line(metrics_path, procs, timeout=600):
 
 
 def _final_params(workdir):
-    config = _config()
-    method = methods.build(config, (100,), True)
-    sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = jax.eval_shape(method.init, jax.random.key(0), jax.ShapeDtypeStruct((1, 100), np.float32))
-    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract)
-    ckpt = checkpointing.Checkpointer(str(workdir))
-    try:
-        assert ckpt.latest_step() == TOTAL_STEPS
-        state, meta = ckpt.restore_latest(abstract)
-    finally:
-        ckpt.close()
+    state, meta = restore_small_run(workdir, _config(), TOTAL_STEPS)
     assert int(state["step"]) == TOTAL_STEPS
-    return jax.device_get(state["params"]), meta
+    return state["params"], meta
 
 
 def _initial_params():

@@ -25,9 +25,8 @@ import numpy as np
 import pytest
 
 from conftest import PREEMPTED_EXIT_CODE, REPO_ROOT, SMALL_RUN_OVERRIDES, SMALL_RUN_TOTAL_STEPS, small_run_config
-from neuralcodes_jax import checkpointing
+from conftest import restore_small_run
 from neuralcodes_jax import distributed
-from neuralcodes_jax import methods
 from neuralcodes_jax import metrics_writer
 from neuralcodes_jax import train
 
@@ -36,18 +35,7 @@ CLI_TOTAL_STEPS = SMALL_RUN_TOTAL_STEPS
 _config = small_run_config
 
 
-def _restore_latest(workdir, config, step):
-    method = methods.build(config, (100,), True)
-    sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = jax.eval_shape(method.init, jax.random.key(0), jax.ShapeDtypeStruct((1, 100), np.float32))
-    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract)
-    ckpt = checkpointing.Checkpointer(str(workdir))
-    try:
-        assert ckpt.latest_step() == step
-        state, meta = ckpt.restore_latest(abstract)
-    finally:
-        ckpt.close()
-    return jax.device_get(state), meta
+_restore_latest = restore_small_run
 
 
 def _train_losses(workdir):
