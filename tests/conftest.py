@@ -86,3 +86,17 @@ def restore_small_run(workdir, config, step):
     finally:
         ckpt.close()
     return jax.device_get(state), meta
+
+
+def small_run_losses(workdir):
+    """``{step: train/loss}`` from a workdir's metrics.jsonl, asserting that no step is logged twice."""
+    import json
+
+    out = {}
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        for line in f:
+            rec = json.loads(line)
+            if "train/loss" in rec:
+                assert rec["step"] not in out, f"step {rec['step']} logged twice"
+                out[rec["step"]] = rec["train/loss"]
+    return out

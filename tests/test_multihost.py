@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from conftest import PREEMPTED_EXIT_CODE, REPO_ROOT, SMALL_RUN_OVERRIDES, SMALL_RUN_TOTAL_STEPS, small_run_config
-from conftest import restore_small_run
+from conftest import restore_small_run, small_run_losses
 from neuralcodes_jax import methods
 from neuralcodes_jax import train
 
@@ -112,15 +112,7 @@ def _initial_params():
     return jax.device_get(state["params"])
 
 
-def _train_losses(workdir):
-    out = {}
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        for line in f:
-            rec = json.loads(line)
-            if "train/loss" in rec:
-                assert rec["step"] not in out, f"step {rec['step']} logged twice"
-                out[rec["step"]] = rec["train/loss"]
-    return out
+_train_losses = small_run_losses
 
 
 @pytest.fixture
