@@ -213,6 +213,105 @@ def test_soft_ml_and_awgn_monte_carlo():
     assert lo <= row["reference_ml"]["bler"] <= hi and row["blocks"] <= 20_000
 
 
+# ------------------------------------------------------------- random draws, layer layouts, batch encoder
+def test_samplers_from_one_bits_draw_equal_jax_random():
+    """The per-step draws are jax.random's own transforms of one bits array: bit-equal for the same key."""
+    key = jax.random.key(3)
+    shape = (64, 9)
+    bits = jax.random.bits(key, shape)
+    np.testing.assert_array_equal(prog.uniform_from_bits(bits), jax.random.uniform(key, shape))
+    np.testing.assert_array_equal(prog.normal_from_bits(bits), jax.random.normal(key, shape))
+    np.testing.assert_array_equal(prog.logistic_from_bits(bits), jax.random.logistic(key, shape))
+    np.testing.assert_array_equal(prog.bernoulli_from_bits(bits, 0.3), jax.random.bernoulli(key, 0.3, shape))
+
+
+def test_sample_messages_uniform_and_checked():
+    bits = jax.random.bits(jax.random.key(0), (64_000,))
+    m = np.asarray(prog.sample_messages(bits, 4))
+    np.testing.assert_array_equal(m, np.asarray(bits) >> 28)
+    counts = np.bincount(m, minlength=16)
+    assert counts.size == 16
+    chi2 = float(((counts - 4000.0) ** 2 / 4000.0).sum())
+    assert chi2 < 37.7, chi2          # 99.9% quantile of chi-square with 15 degrees of freedom
+    with pytest.raises(ValueError, match=r"k must be in \[1, 30\]"):
+        prog.sample_messages(bits, 31)
+
+
+def test_training_channels_flip_and_noise_at_their_rates():
+    """Stage-2 BSC flips at train_p and AWGN noise of std awgn_sigma, from one bits draw (fixed key; 5 sigma)."""
+    b, n = 20_000, 7
+    zeros = jnp.zeros((n, b), jnp.float32)                # per-example arrays are [n, B]
+    bits = jax.random.bits(jax.random.key(5), (n, b))
+    spec = prog.ProgressiveSpec(n=n, k=4, train_p=0.1)
+    z = np.asarray(prog._channel_exact(prog._Columns(bits), zeros, spec))
+    assert set(np.unique(z)) == {-1.0, 1.0}
+    rate = float(np.mean(z < 0))
+    assert abs(rate - 0.1) < 5 * np.sqrt(0.09 / z.size), rate
+    spec = prog.ProgressiveSpec(n=n, k=4, channel="awgn", train_ebn0_db=2.0)
+    r = np.asarray(prog._channel_exact(prog._Columns(bits), zeros, spec)) - 1.0
+    assert abs(r.mean()) < 5 * spec.awgn_sigma / np.sqrt(r.size)
+    assert abs(r.std() / spec.awgn_sigma - 1.0) < 5 / np.sqrt(2 * r.size)
+
+
+@pytest.mark.parametrize("message_input", ["one_hot", "bits"])
+def test_layer_layouts_and_encoder_table(message_input):
+    """Kernels narrower than they are deep are stored transposed ('wt'); the network is the plain MLP either way."""
+    spec = prog.ProgressiveSpec(n=7, k=4, message_input=message_input, encoder_hidden=(32, 5),
+                                decoder_hidden=(64,))
+    params = prog.init_params(jax.random.key(1), spec)
+    assert [sorted(layer) for layer in params["encoder"]] == [["b", "w"], ["b", "wt"], ["b", "w"]]
+    assert [sorted(layer) for layer in params["decoder"]] == [["b", "w"], ["b", "wt"]]
+    enc_in = 16 if message_input == "one_hot" else 4
+    shapes = [prog.layer_kernel(layer).shape for layer in params["encoder"] + params["decoder"]]
+    assert shapes == [(enc_in, 32), (32, 5), (5, 7), (7, 64), (64, 16)]
+    msgs = np.arange(16)
+    x = np.eye(16) if message_input == "one_hot" else 1.0 - 2.0 * ((msgs[:, None] >> np.arange(3, -1, -1)) & 1)
+    for i, layer in enumerate(params["encoder"]):     # float64 reference with the [in, out] kernels
+        x = (np.maximum(x, 0.0) if i else x) @ np.asarray(prog.layer_kernel(layer), np.float64) + \
+            np.asarray(layer["b"], np.float64)
+    np.testing.assert_allclose(prog.encoder_table(params, spec), x, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(prog.encoder_logits(params, jnp.asarray(msgs), spec), x, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_encoder_selection_equals_per_example_encoder():
+    """M <= B: encoder once per message, rows selected by one_hot @ table; same values and gradients."""
+    spec = prog.ProgressiveSpec(n=7, k=4)
+    params = prog.init_params(jax.random.key(2), spec)
+    for batch in (64, 8):                                 # 8 < M = 16: the per-example path
+        msgs = jax.random.randint(jax.random.key(batch), (batch,), 0, 16)
+        one_hot = jax.nn.one_hot(msgs, 16)
+        weights = jax.random.normal(jax.random.key(7), (batch, 7))
+
+        def batched(p):
+            return jnp.sum(weights * jnp.tanh(prog._batch_encoder_logits(p, msgs, one_hot, spec)))
+
+        def per_example(p):
+            return jnp.sum(weights * jnp.tanh(prog.encoder_logits(p, msgs, spec)))
+
+        v1, g1 = jax.value_and_grad(batched)(params)
+        v2, g2 = jax.value_and_grad(per_example)(params)
+        np.testing.assert_allclose(v1, v2, rtol=1e-5)
+        for a, b in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(g2)):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"channel.relaxation": "awgn"}, {"train.logit_noise": 0.5}, {"train.full_batch": True},
+    {"channel.relax_sigma": 0.0, "model.decoder_output": "bitwise"},
+])
+def test_stage1_variants_draw_what_they_use(smoke, overrides):
+    """Every stage-1 variant consumes exactly the random columns it draws (the trainer checks it while tracing)."""
+    config, _, _ = smoke
+    config = config.copy_and_resolve_references()
+    config.train.stage1_steps, config.train.stage2_steps = 30, 5
+    for k, v in overrides.items():
+        section, field = k.split(".")
+        config[section][field] = v
+    spec = prog.spec_from_config(config, "progressive")
+    out = prog.train_seed_jit(prog.seed_keys(0, 1)[0], spec)
+    assert np.all(np.isfinite(np.asarray(out["stage1_loss"]))) and np.all(np.isfinite(np.asarray(out["stage2_loss"])))
+
+
 # ------------------------------------------------------------------------------------- bad inputs
 @pytest.mark.parametrize("kwargs, field", [
     (dict(n=4, k=4), "k must be < n"),
@@ -225,6 +324,7 @@ def test_soft_ml_and_awgn_monte_carlo():
     (dict(n=7, k=4, encoder_hidden=[8]), "encoder_hidden"),
     (dict(n=20, k=4, relaxation="exact"), "relaxation='exact'"),
     (dict(n=7, k=4, stage1_steps=0), "stage1_steps"),
+    (dict(n=40, k=31, message_input="bits", decoder_output="bitwise"), r"k must be in \[1, 30\]"),
 ])
 def test_bad_spec_raises(kwargs, field):
     with pytest.raises(ValueError, match=field):

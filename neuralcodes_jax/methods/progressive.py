@@ -73,7 +73,19 @@ comparable; their codebooks are fixed when stage 1 ends. The annealed ``logit_pe
 method (the configs give each baseline its own value, see :func:`spec_from_config`).
 
 Many seeds are trained as one program: :func:`train_seeds` is ``jit(vmap(train_seed))`` over the seed keys, and
-each seed runs initialisation, stage 1 and stage 2 as ``lax.scan`` loops.
+each seed runs initialisation, stage 1 and stage 2 as ``lax.scan`` loops (``sweeps.train_progressive_seeds`` also
+splits the seeds over the devices). The step is written for that batched form on XLA:CPU, where the (7,4) model's
+kernels are tiny; each choice below is the same function and was measured in ``results/sweep_vmap.md``:
+
+* all the step's randomness is one ``jax.random.bits`` draw ``[width, B]``, converted with ``jax.random``'s own
+  transforms (:func:`uniform_from_bits`, :func:`normal_from_bits`, ...; messages are the top ``k`` bits), and the
+  per-example arrays up to the decoder input are ``[n, B]``: XLA:CPU vectorizes elementwise loops along the minor
+  axis only;
+* with no more messages than examples the encoder runs once per message (:func:`encoder_table`) and the batch
+  rows are selected by a one-hot matmul, and the softmax loss takes one-hot labels: no gather, whose gradient
+  would be a scatter;
+* kernels are stored with their wider dimension last (``"w"`` ``[in, out]`` or ``"wt"`` ``[out, in]``,
+  :func:`layer_kernel`), which makes the batched weight-gradient products 2-3x faster.
 
 Evaluation helpers: :func:`decoder_table` (the neural decoder's decision for each of the ``2^n`` received
 words, for the exact evaluators of :mod:`neuralcodes_jax.codes.exact`), :func:`codebook_report` (structure,
@@ -119,6 +131,8 @@ MAX_ONE_HOT_BITS = 16
 MAX_TABLE_BITS = 24
 #: Largest ``n`` of ``relaxation="exact"`` (every step enumerates the ``2^n`` received words).
 MAX_EXACT_RELAXATION_BITS = 12
+#: Largest ``k``: a training message is the top ``k`` bits of one uniform 32-bit word (:func:`sample_messages`).
+MAX_MESSAGE_BITS = 30
 
 
 # ---------------------------------------------------------------------------------------------- spec
@@ -224,7 +238,7 @@ class ProgressiveSpec:
 
     def __post_init__(self) -> None:
         _check_int("n", self.n, 2)
-        _check_int("k", self.k, 1)
+        _check_int("k", self.k, 1, MAX_MESSAGE_BITS)
         if self.k >= self.n:
             raise ValueError(f"k must be < n, got k={self.k}, n={self.n}")
         _check_choice("training", self.training, TRAININGS)
@@ -369,10 +383,28 @@ def _activation(name: str):
 
 
 def _dense_init(key: jax.Array, fan_in: int, fan_out: int, scale: float) -> dict[str, jax.Array]:
-    """Glorot-uniform kernel (times ``scale``) and zero bias."""
+    """Glorot-uniform kernel (times ``scale``) and zero bias.
+
+    The kernel is stored with its wider dimension last: ``{"w": [in, out]}`` when ``out >= in``, else
+    ``{"wt": [out, in]}`` (the transpose of the same draw, so both layouts are the same function at init). On
+    XLA:CPU the weight-gradient product of a batch of seeds, ``[S, B, in]^T [S, B, out]``, is 2-3x faster with
+    the wide dimension minor (``results/sweep_vmap.md``); use :func:`layer_kernel` for the ``[in, out]`` matrix.
+    """
     limit = scale * math.sqrt(6.0 / (fan_in + fan_out))
     w = jax.random.uniform(key, (fan_in, fan_out), jnp.float32, -limit, limit)
-    return {"w": w, "b": jnp.zeros((fan_out,), jnp.float32)}
+    b = jnp.zeros((fan_out,), jnp.float32)
+    return {"w": w, "b": b} if fan_out >= fan_in else {"wt": w.T, "b": b}
+
+
+def layer_kernel(layer: Mapping[str, jax.Array]) -> jax.Array:
+    """The ``[in, out]`` kernel of a layer in either stored layout (``"w"`` or ``"wt"``)."""
+    return layer["w"] if "w" in layer else jnp.swapaxes(layer["wt"], -1, -2)
+
+
+def _dense(layer: Mapping[str, jax.Array], h: jax.Array) -> jax.Array:
+    if "w" in layer:
+        return h @ layer["w"] + layer["b"]
+    return h @ layer["wt"].T + layer["b"]
 
 
 def _mlp_init(key: jax.Array, sizes: Sequence[int], scale: float) -> list[dict[str, jax.Array]]:
@@ -381,7 +413,8 @@ def _mlp_init(key: jax.Array, sizes: Sequence[int], scale: float) -> list[dict[s
 
 
 def init_params(key: jax.Array, spec: ProgressiveSpec) -> PyTree:
-    """``{"encoder": [layers], "decoder": [layers]}``, each layer ``{"w": [in, out], "b": [out]}``."""
+    """``{"encoder": [layers], "decoder": [layers]}``, each layer ``{"w": [in, out] | "wt": [out, in], "b": [out]}``
+    (:func:`_dense_init`)."""
     k_enc, k_dec = jax.random.split(key)
     enc_in = spec.num_messages if spec.message_input == "one_hot" else spec.k
     dec_out = spec.num_messages if spec.decoder_output == "softmax" else spec.k
@@ -402,9 +435,9 @@ def _apply_mlp(layers: Sequence[dict[str, jax.Array]], h: jax.Array, act, first_
         if i > 0:
             h = act(h)
         if i == 0 and first_is_gather:
-            h = layer["w"][h] + layer["b"]   # one-hot(h) @ w, as a row gather
+            h = layer_kernel(layer)[h] + layer["b"]   # one-hot(h) @ w, as a row gather
         else:
-            h = h @ layer["w"] + layer["b"]
+            h = _dense(layer, h)
     return h
 
 
@@ -415,6 +448,35 @@ def encoder_logits(params: PyTree, messages: jax.Array, spec: ProgressiveSpec) -
         return _apply_mlp(params["encoder"], jnp.asarray(messages, jnp.int32), act, True)
     u = 1.0 - 2.0 * message_bits(messages, spec.k).astype(jnp.float32)
     return _apply_mlp(params["encoder"], u, act, False)
+
+
+def encoder_table(params: PyTree, spec: ProgressiveSpec) -> jax.Array:
+    """Encoder logits of every message in order, ``[M, n]`` (``encoder_logits`` of ``0..M-1``).
+
+    With one-hot messages the first layer's output is its kernel plus bias (the one-hot vectors of all
+    messages form the identity), so no gather (and no scatter in the gradient) is needed.
+    """
+    if spec.message_input != "one_hot":
+        return encoder_logits(params, all_messages(spec), spec)
+    act = _activation(spec.activation)
+    first, *rest = params["encoder"]
+    h = layer_kernel(first) + first["b"]
+    for layer in rest:
+        h = _dense(layer, act(h))
+    return h
+
+
+def _batch_encoder_logits(params: PyTree, messages: jax.Array, one_hot: jax.Array,
+                          spec: ProgressiveSpec) -> jax.Array:
+    """Encoder logits of a training batch ``[B, n]``.
+
+    When there are no more messages than examples (``M <= B``) the encoder runs once per message and the rows
+    are selected with the one-hot matrix (``one_hot @ table``: an exact selection, whose gradient is a matmul
+    rather than a scatter); otherwise it runs on the batch. Both are the same function.
+    """
+    if spec.num_messages <= messages.shape[0]:
+        return one_hot @ encoder_table(params, spec)
+    return encoder_logits(params, messages, spec)
 
 
 def decoder_logits(decoder_params: PyTree, z: jax.Array, spec: ProgressiveSpec) -> jax.Array:
@@ -448,10 +510,13 @@ def soft_codebook(params: PyTree, spec: ProgressiveSpec) -> jax.Array:
 # ------------------------------------------------------------------------------------------ training
 
 
-def _message_loss(logits: jax.Array, messages: jax.Array, spec: ProgressiveSpec) -> tuple[jax.Array, jax.Array]:
-    """Mean loss and block error rate of a batch."""
+def _message_loss(logits: jax.Array, messages: jax.Array, one_hot: jax.Array,
+                  spec: ProgressiveSpec) -> tuple[jax.Array, jax.Array]:
+    """Mean loss and block error rate of a batch (``one_hot``: ``[B, M]`` one-hot of ``messages``)."""
     if spec.decoder_output == "softmax":
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, messages)
+        # The one-hot form (not integer labels): its gradient is elementwise, where the integer-label form
+        # differentiates a gather into a scatter, slow when many seeds are vmapped on XLA:CPU.
+        loss = optax.softmax_cross_entropy(logits, one_hot)
         wrong = jnp.argmax(logits, axis=-1) != messages
     else:
         bits = message_bits(messages, spec.k).astype(logits.dtype)
@@ -460,25 +525,87 @@ def _message_loss(logits: jax.Array, messages: jax.Array, spec: ProgressiveSpec)
     return jnp.mean(loss), jnp.mean(wrong.astype(jnp.float32))
 
 
-def _bsc_flip(key: jax.Array, c: jax.Array, p: float) -> jax.Array:
-    """Signed BSC output ``(1 - 2c)(1 - 2e)``, ``e ~ Bernoulli(p)``: exact for binary ``c``, linear in ``c``."""
-    e = jax.random.bernoulli(key, p, c.shape).astype(c.dtype)
-    return (1.0 - 2.0 * c) * (1.0 - 2.0 * e)
+# ------------------------------------------------------------------- random draws from one array of bits
+#
+# A training step draws all its randomness as one ``jax.random.bits`` array ``[width, B]`` and converts the
+# rows with the transforms ``jax.random`` itself applies to its bits (the tests check bit equality with
+# ``jax.random.uniform`` / ``normal`` / ``logistic`` / ``bernoulli`` of the same key). One draw instead of
+# five key splits and four sampler calls per step: on XLA:CPU every ``jax.random`` call is a rolled
+# threefry loop whose per-call overhead dominated the step of the small (7,4) model.
 
 
-def _channel_hard(key: jax.Array, bits: jax.Array, spec: ProgressiveSpec) -> jax.Array:
-    """The real channel on hard codewords, as decoder input (signed)."""
+def uniform_from_bits(bits: jax.Array, minval: Any = 0.0, maxval: Any = 1.0) -> jax.Array:
+    """``jax.random.uniform`` (float32) of uniform 32-bit words: the top 23 bits as the mantissa of [1, 2)."""
+    fl = jax.lax.bitcast_convert_type((bits >> np.uint32(9)) | np.uint32(0x3F800000), jnp.float32) - 1.0
+    minval = jnp.asarray(minval, jnp.float32)
+    maxval = jnp.asarray(maxval, jnp.float32)
+    return jnp.maximum(minval, fl * (maxval - minval) + minval)
+
+
+def normal_from_bits(bits: jax.Array) -> jax.Array:
+    """``jax.random.normal`` (float32) of uniform 32-bit words: ``sqrt(2) erfinv(u)``, ``u`` uniform on (-1, 1)."""
+    lo = np.nextafter(np.float32(-1.0), np.float32(0.0))
+    return np.float32(np.sqrt(2)) * jax.lax.erf_inv(uniform_from_bits(bits, lo, 1.0))
+
+
+def logistic_from_bits(bits: jax.Array) -> jax.Array:
+    """``jax.random.logistic`` (float32) of uniform 32-bit words: ``log(u) - log(1 - u)``."""
+    x = uniform_from_bits(bits, np.finfo(np.float32).tiny, 1.0)
+    return jnp.log(x) - jnp.log1p(-x)
+
+
+def bernoulli_from_bits(bits: jax.Array, p: Any) -> jax.Array:
+    """``jax.random.bernoulli(key, p)`` of uniform 32-bit words: ``u < p``."""
+    return uniform_from_bits(bits) < p
+
+
+def sample_messages(bits: jax.Array, k: int) -> jax.Array:
+    """Uniform messages on ``0..2^k-1`` (``int32``) from uniform 32-bit words: their top ``k`` bits (exact)."""
+    _check_int("k", k, 1, MAX_MESSAGE_BITS)
+    return (bits >> np.uint32(32 - k)).astype(jnp.int32)
+
+
+class _Columns:
+    """Hands out consecutive row blocks of a ``[width, B]`` bits array; :meth:`done` checks all were used.
+
+    The batch is the minor axis: XLA:CPU vectorizes elementwise loops (threefry, the samplers, the channel) along
+    the minor axis only, and a code length ``n`` of 7 would leave most vector lanes empty.
+    """
+
+    def __init__(self, bits: jax.Array):
+        self.bits, self.pos = bits, 0
+
+    def take(self, rows: int) -> jax.Array:
+        out = self.bits[self.pos:self.pos + rows]
+        self.pos += rows
+        return out
+
+    def done(self) -> None:
+        if self.pos != self.bits.shape[0]:
+            raise AssertionError(f"drew {self.bits.shape[0]} random rows, used {self.pos}")
+
+
+def _flip_signed(c: jax.Array, flips: jax.Array) -> jax.Array:
+    """Signed BSC output ``(1 - 2c)(1 - 2e)``: exact for binary ``c`` (``1 - 2 (c XOR e)``), linear in ``c``."""
+    return (1.0 - 2.0 * c) * (1.0 - 2.0 * flips.astype(c.dtype))
+
+
+def _channel_width(spec: ProgressiveSpec) -> int:
+    """Random rows of the real channel (BSC flips or AWGN noise), one per code bit."""
+    return spec.n
+
+
+def _channel_exact(cols: _Columns, c: jax.Array, spec: ProgressiveSpec, p: Any = None) -> jax.Array:
+    """The real channel on (possibly relaxed) bits ``c`` ``[n, B]``, as signed decoder input, without relaxation
+    noise.
+
+    BSC(``p``, default ``train_p``): :func:`_flip_signed` with Bernoulli flips (``channels.bsc`` for binary
+    ``c``); AWGN: ``(1 - 2c) + sigma n`` (``channels.awgn_bpsk``).
+    """
+    noise = cols.take(_channel_width(spec))
     if spec.channel == "bsc":
-        y = channels.bsc(key, bits.astype(jnp.float32), spec.train_p)
-        return 1.0 - 2.0 * y
-    return channels.awgn_bpsk(key, bits.astype(jnp.float32), spec.awgn_sigma)
-
-
-def _channel_exact_soft(key: jax.Array, c: jax.Array, spec: ProgressiveSpec) -> jax.Array:
-    """The real channel applied to (possibly relaxed) soft bits ``c`` without any added relaxation noise."""
-    if spec.channel == "bsc":
-        return _bsc_flip(key, c, spec.train_p)
-    return channels.awgn_bpsk(key, c, spec.awgn_sigma)
+        return _flip_signed(c, bernoulli_from_bits(noise, spec.train_p if p is None else p))
+    return (1.0 - 2.0 * c) + spec.awgn_sigma * normal_from_bits(noise)
 
 
 def stage1_crossover(step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
@@ -494,17 +621,22 @@ def relax_awgn_sigma(p: Any) -> Any:
     return -1.0 / jax.scipy.special.ndtri(jnp.asarray(p, jnp.float32))
 
 
-def _channel_stage1(key: jax.Array, c: jax.Array, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+def _stage1_channel_width(spec: ProgressiveSpec) -> int:
+    if spec.channel == "bsc" and spec.relaxation == "flip_gauss" and spec.relax_sigma > 0:
+        return 2 * spec.n
+    return spec.n
+
+
+def _channel_stage1(cols: _Columns, c: jax.Array, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
     """Stage-1 differentiable channel surrogate for continuous soft bits (module docstring)."""
     if spec.channel == "awgn":
-        return channels.awgn_bpsk(key, c, spec.awgn_sigma)
+        return _channel_exact(cols, c, spec)
     p = stage1_crossover(step, spec)
     if spec.relaxation == "awgn":
-        return channels.awgn_bpsk(key, c, relax_awgn_sigma(p))
-    k_flip, k_noise = jax.random.split(key)
-    z = _bsc_flip(k_flip, c, p)
+        return (1.0 - 2.0 * c) + relax_awgn_sigma(p) * normal_from_bits(cols.take(spec.n))
+    z = _channel_exact(cols, c, spec, p)
     if spec.relax_sigma > 0:
-        z = z + spec.relax_sigma * jax.random.normal(k_noise, z.shape, z.dtype)
+        z = z + spec.relax_sigma * normal_from_bits(cols.take(spec.n))
     return z
 
 
@@ -544,29 +676,35 @@ def gumbel_temperature(step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
     return spec.gumbel_tau_start * (spec.gumbel_tau_end / spec.gumbel_tau_start) ** frac
 
 
-def _stage1_inputs(params: PyTree, messages: jax.Array, key: jax.Array, step: jax.Array,
-                   spec: ProgressiveSpec) -> jax.Array:
-    """Decoder inputs of stage 1 for each training method."""
-    a = encoder_logits(params, messages, spec)
-    k_relax, k_chan = jax.random.split(key)
+def _stage1_width(spec: ProgressiveSpec) -> int:
+    """Random 32-bit words per example of a stage-1 step (messages, relaxation and channel noise)."""
+    width = 0 if spec.full_batch else 1
+    if spec.training == "progressive":
+        return width + (spec.n if spec.logit_noise > 0 else 0) + _stage1_channel_width(spec)
+    if spec.training == "straight_through":
+        return width + _channel_width(spec)
+    return width + spec.n + _channel_width(spec)    # gumbel: logistic noise, then the channel
+
+
+def _stage1_inputs(a: jax.Array, cols: _Columns, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """Decoder inputs ``[n, B]`` of stage 1 for each training method, from the encoder logits ``a`` ``[n, B]``."""
     if spec.training == "progressive":
         a_in = a
         if spec.logit_noise > 0:
             frac = jnp.maximum(1.0 - jnp.asarray(step, jnp.float32) / (0.75 * spec.stage1_steps), 0.0)
-            a_in = a + spec.logit_noise * frac * jax.random.normal(k_relax, a.shape, a.dtype)
-        return _channel_stage1(k_chan, jax.nn.sigmoid(a_in), step, spec), a
+            a_in = a + spec.logit_noise * frac * normal_from_bits(cols.take(spec.n))
+        return _channel_stage1(cols, jax.nn.sigmoid(a_in), step, spec)
     hard = (a > 0).astype(a.dtype)
     if spec.training == "straight_through":
         soft = jax.nn.sigmoid(a) if spec.ste_gradient == "sigmoid" else a
         c = soft + jax.lax.stop_gradient(hard - soft)
-        return _channel_exact_soft(k_chan, c, spec), a
+        return _channel_exact(cols, c, spec)
     # gumbel: binary Concrete sample of Bernoulli(sigmoid(a)).
     tau = gumbel_temperature(step, spec)
-    logistic = jax.random.logistic(k_relax, a.shape, a.dtype)
-    c = jax.nn.sigmoid((a + logistic) / tau)
+    c = jax.nn.sigmoid((a + logistic_from_bits(cols.take(spec.n))) / tau)
     if spec.gumbel_hard:
         c = c + jax.lax.stop_gradient((c > 0.5).astype(c.dtype) - c)
-    return _channel_exact_soft(k_chan, c, spec), a
+    return _channel_exact(cols, c, spec)
 
 
 def _optimizer(lr: float, steps: int, schedule: str) -> optax.GradientTransformation:
@@ -593,13 +731,17 @@ def train_seed(key: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
         if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
             loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
         else:
-            k_msg, k_ch = jax.random.split(step_key)
+            # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _Columns.
+            cols = _Columns(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
             if spec.full_batch:
                 msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
             else:
-                msgs = jax.random.randint(k_msg, (spec.batch_size,), 0, m)
-            z, a = _stage1_inputs(p, msgs, k_ch, step, spec)
-            loss, bler = _message_loss(decoder_logits(p["decoder"], z, spec), msgs, spec)
+                msgs = sample_messages(cols.take(1)[0], spec.k)
+            one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+            a = _batch_encoder_logits(p, msgs, one_hot, spec).T
+            z = _stage1_inputs(a, cols, step, spec)
+            cols.done()
+            loss, bler = _message_loss(decoder_logits(p["decoder"], z.T, spec), msgs, one_hot, spec)
         if spec.logit_penalty > 0:
             fade = 1.0 - jnp.asarray(step, jnp.float32) / spec.stage1_steps
             loss = loss + spec.logit_penalty * fade * jnp.mean(jnp.square(a))
@@ -626,10 +768,12 @@ def train_seed(key: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
     opt2 = _optimizer(spec.stage2_lr, spec.stage2_steps, spec.lr_schedule)
 
     def loss2(dec, step_key):
-        k_msg, k_ch = jax.random.split(step_key)
-        msgs = jax.random.randint(k_msg, (spec.batch_size,), 0, m)
-        z = _channel_hard(k_ch, hard[msgs], spec)
-        return _message_loss(decoder_logits(dec, z, spec), msgs, spec)
+        cols = _Columns(jax.random.bits(step_key, (1 + _channel_width(spec), spec.batch_size)))
+        msgs = sample_messages(cols.take(1)[0], spec.k)
+        one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+        z = _channel_exact(cols, (one_hot @ hard).T, spec)    # rows of the hard codebook (exact selection)
+        cols.done()
+        return _message_loss(decoder_logits(dec, z.T, spec), msgs, one_hot, spec)
 
     def step2(state, step_key):
         dec, opt_state = state
