@@ -36,6 +36,8 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (file.py or file.py:variant).",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for codebook_report.json, the PNG and summary.md.")
+flags.DEFINE_integer("cpu_devices", 0, "CPU devices to split the seeds over on a CPU-only host (0: one per core; "
+                     "distributed.use_cpu_cores).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -236,6 +238,7 @@ def run(config, workdir: str, command: Optional[str] = None, verbose: bool = Tru
     import jax
     import numpy as np
 
+    from neuralcodes_jax import sweeps
     from neuralcodes_jax.codes import exact
     from neuralcodes_jax.methods import progressive
 
@@ -262,7 +265,7 @@ def run(config, workdir: str, command: Optional[str] = None, verbose: bool = Tru
     awgn_out: dict[str, Any] = {}
     for name, spec in specs.items():
         t0 = time.time()
-        out = jax.block_until_ready(progressive.train_seeds(keys, spec))
+        out = jax.block_until_ready(sweeps.train_progressive_seeds(keys, spec))
         train_s = time.time() - t0
         if verbose:
             print(f"[{name}] trained {config.num_seeds} seeds in {train_s:.1f} s", flush=True)
@@ -336,6 +339,9 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
+    from neuralcodes_jax import distributed
+
+    distributed.use_cpu_cores(FLAGS.cpu_devices)
     command = "python -m launch.progressive " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     t0 = time.time()
     report = run(FLAGS.config, FLAGS.workdir, command=command)

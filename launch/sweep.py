@@ -62,6 +62,8 @@ def define_flags() -> None:
     flags.DEFINE_integer("parallel", 1, "Number of point processes at a time.")
     flags.DEFINE_bool("vmap", False, "Train points that differ only in seed / channel noise as one vmapped program.")
     flags.DEFINE_integer("max_group", 0, "With --vmap: at most this many points per program (0 = no cap).")
+    flags.DEFINE_integer("cpu_devices", 0, "With --vmap on a CPU-only host: CPU devices to split each group over "
+                         "(0: one per core; distributed.use_cpu_cores).")
     flags.DEFINE_bool("multihost", False, "Append --multihost to every point's command (multi-host TPU runs).")
     flags.DEFINE_string("python", None, "Python interpreter of the point processes (default: this one).")
     flags.DEFINE_bool("dry_run", False, "Print the commands (or the vmapped groups) and exit.")
@@ -182,6 +184,10 @@ def main(argv):
         raise app.UsageError("--config and --workdir are required")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
+    if FLAGS.vmap and not FLAGS.dry_run:
+        from neuralcodes_jax import distributed
+
+        distributed.use_cpu_cores(FLAGS.cpu_devices)
     command = "python -m launch.sweep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     results = run_sweep(FLAGS.config, FLAGS.workdir, grid=FLAGS.grid, settings=FLAGS.set, only=FLAGS.only,
                         parallel=FLAGS.parallel, vmap=FLAGS.vmap, max_group=FLAGS.max_group,

@@ -73,6 +73,32 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
                                process_id=process_id, **kwargs)
 
 
+def use_cpu_cores(num_devices: int = 0) -> int:
+    """Expose ``num_devices`` CPU devices (0: one per core) so that sharded independent programs use every core.
+
+    XLA:CPU runs a device's program on one core at a time, so on a CPU-only machine a vmapped sweep group
+    (``sweeps.points_mesh``: the points split over the devices, no communication) uses all cores only if the
+    host has that many CPU devices. Call before JAX initializes its backends (first in a launcher's ``main``).
+    Leaves alone a device count already given in ``XLA_FLAGS`` (``--xla_force_host_platform_device_count``) or
+    by ``jax_num_cpu_devices``; hosts with an accelerator are unaffected (their default backend is the
+    accelerator). Returns the CPU device count requested, or 0 when nothing was changed.
+    """
+    if num_devices < 0:
+        raise ValueError(f"cpu_devices must be >= 0 (0: one per core), got {num_devices}")
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return 0
+    current = getattr(jax.config, "jax_num_cpu_devices", None)
+    if current is None or current > 0:
+        return 0
+    count = num_devices or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    try:
+        jax.config.update("jax_num_cpu_devices", int(count))
+    except RuntimeError as err:
+        raise RuntimeError("use_cpu_cores must run before JAX initializes its backends (before any JAX "
+                           "operation)") from err
+    return int(count)
+
+
 def is_main_process() -> bool:
     """Process 0 writes the run's files (metrics, TensorBoard, evaluation reports)."""
     return jax.process_index() == 0

@@ -915,11 +915,20 @@ def _train_seeds_train_p():
 
 def train_progressive_seeds(keys, spec, train_ps: Sequence[float] | None = None) -> dict[str, Any]:
     """``progressive.train_seed`` for keys ``[S]`` as one vmapped program; ``train_ps`` (``[S]``) gives every key its
-    own training crossover (else ``spec.train_p``, which is ``progressive.train_seeds``)."""
+    own training crossover (else ``spec.train_p``, which is ``progressive.train_seeds``).
+
+    The seeds are split over the devices (:func:`points_mesh`; they never communicate), so on a host with several
+    CPU devices (``distributed.use_cpu_cores``) every core trains a share of them.
+    """
+    import jax
     import jax.numpy as jnp
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
 
     from neuralcodes_jax.methods import progressive
 
+    on_points = NamedSharding(points_mesh(int(keys.shape[0])), P("points"))
+    keys = jax.device_put(keys, on_points)
     if train_ps is None or len(set(float(p) for p in train_ps)) == 1:
         if train_ps is not None and float(train_ps[0]) != spec.train_p:
             spec = dataclasses.replace(spec, train_p=float(train_ps[0]))
@@ -928,7 +937,7 @@ def train_progressive_seeds(keys, spec, train_ps: Sequence[float] | None = None)
         from neuralcodes_jax import channels
 
         channels.check_prob("channel.train_p", float(p), 0.0, 0.5)
-    return _train_seeds_train_p()(keys, jnp.asarray(train_ps, jnp.float32), spec)
+    return _train_seeds_train_p()(keys, jax.device_put(jnp.asarray(train_ps, jnp.float32), on_points), spec)
 
 
 def progressive_seed_report(out: Mapping[str, Any], i: int, spec, config, reference, reference_bler,

@@ -4,6 +4,9 @@ The trainings are tiny (16-bit random strings, 8 code bits, a few steps; a (7,4)
 the tests check that a vmapped group computes what its points compute one by one, exactly or to float rounding.
 """
 import json
+import os
+import subprocess
+import sys
 import textwrap
 
 import jax
@@ -178,6 +181,7 @@ def test_progressive_group_equals_single_seeds(tmp_path):
         "train.stage2_steps": 6, "train.batch_size": 16, "eval.p_grid": (0.05,)}) for s, p in ((0, 0.02), (1, 0.1))]
     out = sweeps.train_progressive_group(configs, [tmp_path / "a", tmp_path / "b"])
     got = out["outputs"]["progressive"]
+    assert len(got["codebook"].sharding.device_set) == 2       # one point per device (points_mesh)
     ref = prog.train_seed_jit(prog.seed_keys(1, 1)[0], prog.spec_from_config(configs[1], "progressive"))
     np.testing.assert_array_equal(np.asarray(got["codebook"][1]), np.asarray(ref["codebook"]))
     for name in ("stage1_loss", "stage2_loss"):
@@ -190,3 +194,33 @@ def test_progressive_group_equals_single_seeds(tmp_path):
     metrics = sweeps.progressive_metrics(report)
     assert metrics["progressive/num_seeds"] == 1
     assert metrics["progressive/minimum_distance_histogram"] == {str(seed["minimum_distance"]): 1}
+
+
+_CPU_CORES = """
+import jax
+from neuralcodes_jax import distributed
+if {late}:
+    jax.devices()
+try:
+    print(distributed.use_cpu_cores({arg}), jax.device_count())
+except RuntimeError as err:
+    print("error:", err)
+"""
+
+
+@pytest.mark.parametrize("arg, xla_flags, late, expected", [
+    (3, "", False, "3 3"),                                                      # an explicit count
+    (0, "", False, f"{len(os.sched_getaffinity(0))} {len(os.sched_getaffinity(0))}"),   # one per core
+    (3, "--xla_force_host_platform_device_count=2", False, "0 2"),            # a count in XLA_FLAGS wins
+    (3, "", True, "error: use_cpu_cores must run before JAX initializes its backends (before any JAX operation)"),
+])
+def test_use_cpu_cores(arg, xla_flags, late, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("JAX_NUM_CPU_DEVICES", "XLA_FLAGS")}
+    env.update(JAX_PLATFORMS="cpu", XLA_FLAGS=xla_flags)
+    out = subprocess.run([sys.executable, "-c", _CPU_CORES.format(arg=arg, late=late)], env=env,
+                         capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == expected
+    from neuralcodes_jax import distributed
+    with pytest.raises(ValueError, match="cpu_devices must be >= 0"):
+        distributed.use_cpu_cores(-1)
