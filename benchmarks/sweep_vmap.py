@@ -1,14 +1,17 @@
 """Vmapped sweeps against sequential runs: wall time (compilation included) and speedup.
 
     python benchmarks/sweep_vmap.py [--json out.json] [--only progressive,necst] [--seeds 16]
-        [--stage1_steps N --stage2_steps N] [--necst_seeds 4 --necst_epochs 2] [--processes]
+        [--stage1_steps N --stage2_steps N] [--necst_seeds 4 --necst_epochs 2] [--processes [--parallel N]]
+        [--cpu_devices N]
 
-Two sweeps, each run both ways in this one process (cold JAX caches before every measured run, so every run pays
-its own compilation, as a separate process would):
+The process first exposes one CPU device per core (``distributed.use_cpu_cores``, ``--cpu_devices``), as the
+launchers do, so that a vmapped program is split over the cores. Two sweeps, each run both ways in this one process
+(cold JAX caches before every measured run, so every run pays its own compilation, as a separate process would):
 
 * **(7,4) learned code** (``experiments/progressive/hamming_7_4.py``, progressive training, the config's steps
   unless ``--stage1_steps`` / ``--stage2_steps``): ``--seeds`` points differing in the seed.
-  *vmapped*: all seeds as one program (``sweeps.train_progressive_seeds`` = ``progressive.train_seeds``).
+  *vmapped*: all seeds as one program (``progressive.train_seeds`` on keys split over the devices, which is
+  ``sweeps.train_progressive_seeds``), and the same program on one device.
   *sequential, compile per run*: ``progressive.train_seed_jit`` once per seed with the caches cleared before each
   (what one process per seed pays, without interpreter start-up and imports).
   *sequential, one compile*: the same measurements with a single compilation (a Python loop over seeds in one
@@ -20,10 +23,11 @@ its own compilation, as a separate process would):
   runs; it also writes Orbax checkpoints, which the vmapped group does not).
 
 ``--processes`` adds the end-to-end commands a user runs: ``python -m launch.sweep`` without ``--vmap`` (one
-process per point: interpreter, imports, compilation, training, evaluation each time) against the same command
-with ``--vmap`` (one process). Reported per row: wall seconds, process CPU seconds (this process and its
-children; on a shared machine the CPU ratio is the steadier one), compile seconds where measured, and the speedup
-of the vmapped run over the sequential one.
+process per point: interpreter, imports, compilation, training, evaluation each time), for the (7,4) sweep also
+with ``--parallel=N`` (default: one process per core), against the same command with ``--vmap`` (one process).
+Reported per row: wall seconds, process CPU seconds (this process and its children), compile seconds where
+measured, and the speedup: in-process rows against the in-process vmapped row, command rows against
+``launch.sweep --vmap``.
 """
 
 from __future__ import annotations
@@ -44,8 +48,11 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 import jax  # noqa: E402
+from jax.sharding import NamedSharding  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
 
 from experiments.progressive import hamming_7_4  # noqa: E402
+from neuralcodes_jax import distributed  # noqa: E402
 from neuralcodes_jax import sweeps  # noqa: E402
 from neuralcodes_jax import train  # noqa: E402
 from neuralcodes_jax.methods import progressive  # noqa: E402
@@ -85,14 +92,21 @@ def bench_progressive(num_seeds: int, spec, log) -> dict:
     stacked = jax.numpy.stack(keys)
     rows = []
 
-    jax.clear_caches()
-    with Clock() as total:
-        with Clock() as comp:
-            compiled = progressive.train_seeds.lower(stacked, spec).compile()
-        out = jax.block_until_ready(compiled(stacked))
-    vmapped_books = jax.device_get(out["codebook"])
-    rows.append(_row(f"vmapped ({num_seeds} seeds, one program)", total.wall, total.cpu, comp.wall))
-    log(f"  vmapped: {total.wall:.1f} s (compile {comp.wall:.1f} s)")
+    def vmapped(mesh, mode):
+        sharded = jax.device_put(stacked, NamedSharding(mesh, P("points")))
+        jax.clear_caches()
+        with Clock() as total:
+            with Clock() as comp:
+                compiled = progressive.train_seeds.lower(sharded, spec).compile()
+            out = jax.block_until_ready(compiled(sharded))
+        rows.append(_row(mode, total.wall, total.cpu, comp.wall))
+        log(f"  {mode}: {total.wall:.1f} s (compile {comp.wall:.1f} s)")
+        return jax.device_get(out["codebook"])
+
+    mesh = sweeps.points_mesh(num_seeds)
+    vmapped_books = vmapped(mesh, f"vmapped ({num_seeds} seeds, one program, {mesh.devices.size} device(s))")
+    if mesh.devices.size > 1:
+        vmapped(sweeps.points_mesh(num_seeds, max_devices=1), f"vmapped ({num_seeds} seeds, one program, 1 device)")
 
     compile_s, exec_s, cpu_s, same = [], [], [], 0
     for i, key in enumerate(keys):
@@ -154,10 +168,14 @@ def sweep_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "launch.sweep", *args]
 
 
-def bench_processes(name: str, args: list[str], workroot: str, log) -> list[dict]:
+def bench_processes(name: str, args: list[str], workroot: str, log, parallel: int = 1) -> list[dict]:
+    modes = [("launch.sweep, one process per point", [])]
+    if parallel > 1:
+        modes.append((f"launch.sweep --parallel={parallel}", [f"--parallel={parallel}"]))
+    modes.append(("launch.sweep --vmap", ["--vmap"]))
     rows = []
-    for mode, extra in (("launch.sweep, one process per point", []), ("launch.sweep --vmap", ["--vmap"])):
-        workdir = os.path.join(workroot, name + ("_vmap" if extra else "_proc"))
+    for mode, extra in modes:
+        workdir = os.path.join(workroot, name + "_" + (extra[0].strip("-").replace("=", "") if extra else "proc"))
         cmd = sweep_command(args + [f"--workdir={workdir}"] + extra)
         with Clock() as c:
             subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
@@ -168,11 +186,11 @@ def bench_processes(name: str, args: list[str], workroot: str, log) -> list[dict
 
 # ----------------------------------------------------------------------------------------------- report
 
-def speedups(rows: list[dict]) -> None:
-    """Each sequential row of ``rows`` gets the speedup of its vmapped row (wall and CPU)."""
-    ref = next((r for r in rows if "vmap" in r["mode"]), None)
+def speedups(rows: list[dict], ref_mode: str) -> None:
+    """Every row of ``rows`` that is not vmapped gets its time divided by that of the row ``ref_mode``."""
+    ref = next(r for r in rows if r["mode"] == ref_mode)
     for r in rows:
-        if "vmap" in r["mode"] or ref is None:
+        if "vmap" in r["mode"]:
             continue
         r["speedup_wall"] = r["wall_s"] / ref["wall_s"]
         r["speedup_cpu"] = r["cpu_s"] / ref["cpu_s"] if r["cpu_s"] else None
@@ -200,7 +218,13 @@ def main() -> None:
     parser.add_argument("--necst_seeds", type=int, default=4, help="NECST seeds (x 2 noise levels = points)")
     parser.add_argument("--necst_epochs", type=int, default=2, help="NECST epochs of 40 steps")
     parser.add_argument("--processes", action="store_true", help="also time the launch.sweep commands")
+    parser.add_argument("--parallel", type=int, default=0,
+                        help="with --processes: also time launch.sweep --parallel=N for the (7,4) sweep "
+                             "(default: one process per core)")
+    parser.add_argument("--cpu_devices", type=int, default=0,
+                        help="CPU devices the vmapped programs are split over (0: one per core)")
     args = parser.parse_args()
+    distributed.use_cpu_cores(args.cpu_devices)
     only = set(args.only.split(","))
 
     def log(s):
@@ -215,26 +239,29 @@ def main() -> None:
             spec = progressive_spec(args.stage1_steps, args.stage2_steps)
             log(f"(7,4) progressive, {args.seeds} seeds, {spec.stage1_steps} + {spec.stage2_steps} steps")
             res = bench_progressive(args.seeds, spec, log)
+            speedups(res["rows"], res["rows"][0]["mode"])
             if args.processes:
                 grid = ["--config=experiments/progressive/hamming_7_4.py", f"--grid=seed=0:{args.seeds}",
                         "--set=num_seeds=1", "--set=trainings=('progressive',)",
                         f"--set=train.stage1_steps={spec.stage1_steps}",
                         f"--set=train.stage2_steps={spec.stage2_steps}"]
-                res["rows"] += bench_processes("progressive", grid, workroot, log)
-            speedups(res["rows"][:3])
-            speedups(res["rows"][3:])
+                procs = bench_processes("progressive", grid, workroot, log,
+                                        parallel=args.parallel or os.cpu_count() or 1)
+                speedups(procs, "launch.sweep --vmap")
+                res["rows"] += procs
             result["progressive"] = res
             log(table(f"(7,4) code, {args.seeds} seeds:", res["rows"]))
         if "necst" in only:
             log(f"NECST embedded MNIST, {2 * args.necst_seeds} points, {args.necst_epochs} epochs")
             res = bench_necst(args.necst_seeds, args.necst_epochs, workroot, log)
+            speedups(res["rows"], res["rows"][0]["mode"])
             if args.processes:
                 grid = ["--config=experiments/necst/mnist.py:embedded", f"--grid=seed=0:{args.necst_seeds}",
                         "--grid=channel.eps=0.1,0.2", f"--set=train.num_epochs={args.necst_epochs}",
                         *[f"--set={k}={sweeps.cli_value(v)}" for k, v in NECST_SETTINGS.items()]]
-                res["rows"] += bench_processes("necst", grid, workroot, log)
-            speedups(res["rows"][:2])
-            speedups(res["rows"][2:])
+                procs = bench_processes("necst", grid, workroot, log)
+                speedups(procs, "launch.sweep --vmap")
+                res["rows"] += procs
             result["necst"] = res
             log(table(f"NECST, {res['points']} points x {res['steps_per_point']} steps:", res["rows"]))
     finally:

@@ -224,3 +224,21 @@ def test_use_cpu_cores(arg, xla_flags, late, expected):
     from neuralcodes_jax import distributed
     with pytest.raises(ValueError, match="cpu_devices must be >= 0"):
         distributed.use_cpu_cores(-1)
+
+
+def test_sweep_vmap_benchmark_runs_and_reports(tmp_path):
+    """The benchmark's (7,4) part on a tiny schedule: rows, speedups against the vmapped row, JSON."""
+    out = tmp_path / "bench.json"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "benchmarks/sweep_vmap.py", "--only", "progressive", "--seeds", "2",
+                    "--stage1_steps", "4", "--stage2_steps", "2", "--json", str(out)],
+                   cwd=root, check=True, capture_output=True, text=True)
+    res = json.loads(out.read_text())["progressive"]
+    modes = [r["mode"] for r in res["rows"]]
+    assert modes[0].startswith("vmapped (2 seeds, one program") and "sequential, compile per run" in modes
+    ref = res["rows"][0]["wall_s"]
+    for r in res["rows"]:
+        assert r["wall_s"] > 0
+        if "vmap" not in r["mode"]:
+            assert r["speedup_wall"] == pytest.approx(r["wall_s"] / ref)
+    assert 0 <= res["same_codebook"] <= 2 and len(res["per_seed"]["exec_s"]) == 2
