@@ -104,10 +104,12 @@ def test_training_one_vs_eight_devices(tmp_path):
     r1 = train.train_and_evaluate(small_config(**{"train.num_devices": 1}), str(tmp_path / "one"))
     r8 = train.train_and_evaluate(small_config(**{"train.num_devices": 8}), str(tmp_path / "eight"))
     # Reductions differ between 1 and 8 devices in the last float32 bits; Adam divides by sqrt(v) and so magnifies
-    # such differences for the few weights whose gradients are ~0. Compare each leaf as a whole (relative norm)
-    # and bound every weight by a few Adam steps (lr 1e-3).
+    # such differences for the few weights whose gradients are ~0. Compare each leaf as a whole (relative norm, plus
+    # an RMS difference of 1e-5, 1% of one Adam step, for small-norm leaves such as biases: JAX 0.12 differs there
+    # by a relative 5e-4) and bound every weight by a few Adam steps (lr 1e-3). A wrong batch split or a missing
+    # all-reduce moves weights by whole steps.
     def close(a, b):
-        assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(a) + 1e-6
+        assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(a) + 1e-5 * np.sqrt(a.size)
         assert np.abs(a - b).max() <= 3e-3
 
     jax.tree.map(close, params_of(r1), params_of(r8))
