@@ -25,8 +25,9 @@ axis:
   Python float (``channels.BinaryInputChannel``), and their training-time operations (``sample``, ``log_prob``
   through ``bsc_noisy_log_probs`` / ``bec_noisy_log_probs``) accept an array, so :func:`with_channel_eps` gives the
   method a copy of its channel whose ``eps`` is the traced value (only inside the vmapped step; evaluation uses
-  each point's own method). IABF reads ``channel.eps`` in Python (``flips_enabled``), so its groups vary the seed
-  only.
+  each point's own method). IABF gets the same copy inside its NECST base; where its flip decision needs the
+  noise (``IABF.flips_enabled``: no flips at noise 0) a traced noise gives a traced decision, so the flips are
+  computed for every point and zeroed where ``eps = 0``.
 * progressive codes (:func:`train_progressive_group`): ``methods.progressive.train_seed`` under ``jax.vmap`` over
   the seed keys of all points of the group (``config.seed`` -> ``seed_keys(seed, num_seeds)``), with the training
   crossover ``channel.train_p`` per key as a traced value (:func:`with_train_p`); without varying ``train_p``
@@ -65,7 +66,7 @@ PyTree = Any
 #: noise where the method takes it as an array, and the test noise levels (evaluated per point).
 VMAP_FIELDS: dict[str, tuple[str, ...]] = {
     "necst": ("seed", "channel.eps", "eval.noise_levels"),
-    "iabf": ("seed", "eval.noise_levels"),
+    "iabf": ("seed", "channel.eps", "eval.noise_levels"),
     "progressive": ("seed", "channel.train_p"),
 }
 
@@ -539,6 +540,8 @@ def with_channel_eps(method, eps):
     while its Python-side helpers (``transition_matrix``, ``capacity``, ``noisy``) need a float. The copy skips
     the channel's range check, so ``eps`` must come from validated configs.
     """
+    if not any(f.name == "channel" for f in dataclasses.fields(method)):    # IABF: the channel of its NECST base
+        return dataclasses.replace(method, base=with_channel_eps(method.base, eps))
     channel = copy.copy(method.channel)
     object.__setattr__(channel, "eps", eps)
     return dataclasses.replace(method, channel=channel)

@@ -115,10 +115,11 @@ def test_grouping_by_vmappable_fields(tiny_config):
     assert [[p.name for p in g] for g in sweeps.group_points(points)] == [
         [points[0].name, points[1].name], [points[2].name], [points[3].name]]
     assert [len(g) for g in sweeps.group_points(points[:2], max_group=1)] == [1, 1]
-    # IABF reads the training noise in Python: its groups vary the seed only.
+    # IABF: seed and training noise too (its flip decision is traced in a group), not the flip rule.
     iabf = sweeps.make_points("experiments/iabf/table1.py:smoke", [
-        {"seed": 0, "channel.eps": 0.1}, {"seed": 1, "channel.eps": 0.1}, {"seed": 0, "channel.eps": 0.2}])
-    assert [len(g) for g in sweeps.group_points(iabf)] == [2, 1]
+        {"seed": 0, "channel.eps": 0.1}, {"seed": 1, "channel.eps": 0.1}, {"seed": 0, "channel.eps": 0.2},
+        {"seed": 0, "channel.eps": 0.2, "iabf.flip_rule": "reference"}])
+    assert [len(g) for g in sweeps.group_points(iabf)] == [3, 1]
     # Learned codes: seed and training crossover.
     codes = sweeps.make_points("experiments/progressive/hamming_7_4.py:smoke", [
         {"seed": 0, "channel.train_p": 0.01}, {"seed": 1, "channel.train_p": 0.05}, {"seed": 2, "code.k": 3}])
@@ -168,6 +169,31 @@ def test_vmapped_group_equals_points_one_by_one(tiny_config, tmp_path):
     assert [r["eps"] for r in evaluated["rows"]] == [0.0, 0.2] and evaluated["train_eps"] == 0.1
     lines = (tmp_path / "g" / "third" / "metrics.jsonl").read_text().splitlines()
     assert sum("valid/loss" in json.loads(line) for line in lines) == 2
+
+
+IABF_TINY = {"data.limit.train": 64, "data.limit.valid": 32, "data.limit.test": 16, "model.bits": 8,
+             "iabf.disc_hidden": (16,), "necst.num_samples": 3, "train.batch_size": 16, "train.num_epochs": 1,
+             "train.steps_per_call": 4, "train.num_devices": 1, "train.progress": False, "train.tensorboard": False,
+             "eval.batch_size": 16, "eval.noise_levels": (0.2,)}
+
+
+@pytest.mark.parametrize("flip_rule", ["paper", "reference"])
+def test_iabf_group_varying_training_noise_equals_single_runs(flip_rule, tmp_path):
+    """IABF points at training noise 0 and 0.2 in one vmapped program (the flip decision traced: flips computed
+    for both, zeroed at noise 0) equal ``train.train_and_evaluate`` of each point, which takes NECST's channel at
+    noise 0 and the adversarial flips at 0.2. Same tolerances as the NECST group test."""
+    points = sweeps.make_points("experiments/iabf/table1.py:smoke", [
+        {**IABF_TINY, "seed": s, "channel.eps": e, "iabf.flip_rule": flip_rule} for s, e in ((0, 0.0), (1, 0.2))])
+    assert [len(g) for g in sweeps.group_points(points)] == [2]
+    configs = [p.load_config() for p in points]
+    group = sweeps.train_group(configs, evaluate=False)
+    assert [m["status"] for m in group.metrics] == ["ok"] * 2
+    for i, c in enumerate(configs):
+        ref = train.train_and_evaluate(c, str(tmp_path / str(i)))
+        for a, b in zip(_leaves(group.state["params"], i), _leaves(ref["state"]["params"])):
+            assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(b) + 1e-7
+        assert group.metrics[i]["meta"]["best_step"] == ref["meta"]["best_step"]
+        np.testing.assert_allclose(group.metrics[i]["meta"]["best_valid"], ref["meta"]["best_valid"], rtol=1e-5)
 
 
 def test_progressive_group_equals_single_seeds(tmp_path):

@@ -84,6 +84,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 
 from neuralcodes_jax import channels as channels_lib
@@ -126,15 +127,17 @@ def waterfill_noise(scores: jax.Array, total: float) -> jax.Array:
 
     Args:
       scores: ``[..., M]`` non-negative weights (``|dL/dy_i|``).
-      total: the budget ``M eps``, a Python float in [0, M].
+      total: the budget ``M eps``, in [0, M]: a Python number (checked) or a traced scalar (a vmapped sweep's
+        per-point training noise; the caller checks it).
 
     Returns:
       ``[..., M]`` noise levels in [0, 1] summing to ``total`` along the last axis (to float rounding).
     """
     num_bits = scores.shape[-1]
-    total = float(total)
-    if not 0.0 <= total <= num_bits:
-        raise ValueError(f"total must be in [0, {num_bits}] (the number of bits), got {total}")
+    if isinstance(total, (int, float, np.integer, np.floating)):
+        total = float(total)
+        if not 0.0 <= total <= num_bits:
+            raise ValueError(f"total must be in [0, {num_bits}] (the number of bits), got {total}")
     w = jnp.asarray(scores, jnp.result_type(scores.dtype, jnp.float32))
     s = -jnp.sort(-w, axis=-1)                                        # descending
     tail = jnp.cumsum(s[..., ::-1], axis=-1)[..., ::-1]               # tail[j] = sum_{i >= j} s_i (0-based)
@@ -322,9 +325,19 @@ class IABF:
         return self.base.effective_test_eps(eps)
 
     @property
-    def flips_enabled(self) -> bool:
-        """Whether the VIMCO samples come from p_adv (no flips at training noise 0, as in the reference)."""
-        return self.flip_rule != "none" and self.base.channel.eps > 0
+    def flips_enabled(self) -> bool | jax.Array:
+        """Whether the VIMCO samples come from p_adv (no flips at training noise 0, as in the reference).
+
+        A traced training noise (a point of a vmapped sweep, ``sweeps.with_channel_eps``) gives a traced boolean:
+        the step then computes the flips for every point and zeroes them where ``eps = 0``, which is NECST's
+        channel at noise 0 (the samples of :meth:`adversarial_reconstruction_loss` with ``eps* = eps``).
+        """
+        if self.flip_rule == "none":
+            return False
+        eps = self.base.channel.eps
+        if isinstance(eps, (int, float, np.integer, np.floating)):
+            return bool(eps > 0)
+        return jnp.asarray(eps) > 0
 
     # ----------------------------------------------------------------------------------------------------------
     # Pieces of a step.
@@ -353,9 +366,12 @@ class IABF:
             return 1.0 / (batch * math.prod(self.base.output_shape))
         return 2.0 * self.base.sigma2 / batch          # -log p = SSE / (2 sigma2) + const
 
-    def flip_noise(self, params: PyTree, x: jax.Array, y: jax.Array,
-                   key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
-        """Per-bit noise ``eps*`` [B, M] of Eq. 30 (paper rule) or the reference mask, and flip statistics."""
+    def flip_noise(self, params: PyTree, x: jax.Array, y: jax.Array, key: jax.Array,
+                   active: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Per-bit noise ``eps*`` [B, M] of Eq. 30 (paper rule) or the reference mask, and flip statistics.
+
+        ``active`` (a traced boolean, see :attr:`flips_enabled`) zeroes the flips where it is false.
+        """
         grad = self.reconstruction_gradient(params, x, y)
         num_bits = y.shape[-1]
         if self.flip_rule == "paper":
@@ -369,6 +385,9 @@ class IABF:
             mask, _ = reference_flip_mask(key, grad, y, self.num_flips, self.flip_direction)
             eps_star = mask.astype(jnp.float32)
             extra = {}
+        if active is not None:
+            mask = mask & active
+            eps_star = jnp.where(active, eps_star, 0.0)
         metrics = {"flip_rate": jnp.mean(eps_star),
                    "flip_mask_frac": jnp.mean(mask.astype(jnp.float32)),
                    "flip_expected_bits": jnp.mean(jnp.sum(eps_star, axis=-1)), **extra}
@@ -505,8 +524,10 @@ class IABF:
         disc_params, disc_opt_state, disc_metrics = self.discriminator_update(
             state["disc_params"], state["disc_opt_state"], disc_codes, jax.random.fold_in(key, _PERM_STREAM))
         eps_star, flip_metrics = None, {}
-        if self.flips_enabled:
-            eps_star, flip_metrics = self.flip_noise(params, x, y_clean, jax.random.fold_in(key, _GUMBEL_STREAM))
+        flips = self.flips_enabled
+        if flips is not False:
+            eps_star, flip_metrics = self.flip_noise(params, x, y_clean, jax.random.fold_in(key, _GUMBEL_STREAM),
+                                                     active=None if flips is True else flips)
         (_, metrics), grads = jax.value_and_grad(self.loss, has_aux=True)(
             params, disc_params, x, key, y_clean, eps_star)
         updates, opt_state = self.base.optimizer.update(grads, state["opt_state"], params)
