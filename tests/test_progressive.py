@@ -243,12 +243,12 @@ def test_training_channels_flip_and_noise_at_their_rates():
     zeros = jnp.zeros((n, b), jnp.float32)                # per-example arrays are [n, B]
     bits = jax.random.bits(jax.random.key(5), (n, b))
     spec = prog.ProgressiveSpec(n=n, k=4, train_p=0.1)
-    z = np.asarray(prog._channel_exact(prog._Columns(bits), zeros, spec))
+    z = np.asarray(prog._channel_exact(prog._BitRows(bits), zeros, spec))
     assert set(np.unique(z)) == {-1.0, 1.0}
     rate = float(np.mean(z < 0))
     assert abs(rate - 0.1) < 5 * np.sqrt(0.09 / z.size), rate
     spec = prog.ProgressiveSpec(n=n, k=4, channel="awgn", train_ebn0_db=2.0)
-    r = np.asarray(prog._channel_exact(prog._Columns(bits), zeros, spec)) - 1.0
+    r = np.asarray(prog._channel_exact(prog._BitRows(bits), zeros, spec)) - 1.0
     assert abs(r.mean()) < 5 * spec.awgn_sigma / np.sqrt(r.size)
     assert abs(r.std() / spec.awgn_sigma - 1.0) < 5 / np.sqrt(2 * r.size)
 

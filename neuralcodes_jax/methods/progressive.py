@@ -565,7 +565,7 @@ def sample_messages(bits: jax.Array, k: int) -> jax.Array:
     return (bits >> np.uint32(32 - k)).astype(jnp.int32)
 
 
-class _Columns:
+class _BitRows:
     """Hands out consecutive row blocks of a ``[width, B]`` bits array; :meth:`done` checks all were used.
 
     The batch is the minor axis: XLA:CPU vectorizes elementwise loops (threefry, the samplers, the channel) along
@@ -595,7 +595,7 @@ def _channel_width(spec: ProgressiveSpec) -> int:
     return spec.n
 
 
-def _channel_exact(cols: _Columns, c: jax.Array, spec: ProgressiveSpec, p: Any = None) -> jax.Array:
+def _channel_exact(cols: _BitRows, c: jax.Array, spec: ProgressiveSpec, p: Any = None) -> jax.Array:
     """The real channel on (possibly relaxed) bits ``c`` ``[n, B]``, as signed decoder input, without relaxation
     noise.
 
@@ -627,7 +627,7 @@ def _stage1_channel_width(spec: ProgressiveSpec) -> int:
     return spec.n
 
 
-def _channel_stage1(cols: _Columns, c: jax.Array, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+def _channel_stage1(cols: _BitRows, c: jax.Array, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
     """Stage-1 differentiable channel surrogate for continuous soft bits (module docstring)."""
     if spec.channel == "awgn":
         return _channel_exact(cols, c, spec)
@@ -686,7 +686,7 @@ def _stage1_width(spec: ProgressiveSpec) -> int:
     return width + spec.n + _channel_width(spec)    # gumbel: logistic noise, then the channel
 
 
-def _stage1_inputs(a: jax.Array, cols: _Columns, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+def _stage1_inputs(a: jax.Array, cols: _BitRows, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
     """Decoder inputs ``[n, B]`` of stage 1 for each training method, from the encoder logits ``a`` ``[n, B]``."""
     if spec.training == "progressive":
         a_in = a
@@ -731,8 +731,8 @@ def train_seed(key: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
         if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
             loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
         else:
-            # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _Columns.
-            cols = _Columns(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
+            # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
+            cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
             if spec.full_batch:
                 msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
             else:
@@ -768,7 +768,7 @@ def train_seed(key: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
     opt2 = _optimizer(spec.stage2_lr, spec.stage2_steps, spec.lr_schedule)
 
     def loss2(dec, step_key):
-        cols = _Columns(jax.random.bits(step_key, (1 + _channel_width(spec), spec.batch_size)))
+        cols = _BitRows(jax.random.bits(step_key, (1 + _channel_width(spec), spec.batch_size)))
         msgs = sample_messages(cols.take(1)[0], spec.k)
         one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
         z = _channel_exact(cols, (one_hot @ hard).T, spec)    # rows of the hard codebook (exact selection)
