@@ -667,12 +667,8 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike] | 
     if vary_eps and "channel.eps" not in VMAP_FIELDS[kind]:
         raise ValueError(f"channel.eps cannot vary inside a vmapped group of method {kind!r}")
     n_train = splits.train.shape[0]
-    steps_per_epoch = n_train // batch_size
-    if steps_per_epoch < 1:
-        raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} examples)")
     num_epochs = int(c0.train.num_epochs)
-    total_steps = num_epochs * steps_per_epoch
-    steps_per_call = min(int(c0.train.steps_per_call), steps_per_epoch)
+    steps_per_epoch, total_steps, steps_per_call = train_lib.schedule(n_train, batch_size, c0.train)
 
     mesh = points_mesh(num, int(c0.train.get("num_devices", 0)))
     on_points = NamedSharding(mesh, P("points"))
@@ -712,11 +708,7 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike] | 
     def batched_valid(params, x_np, keys):
         """valid_loss of every point on x_np in batches (train.make_batched_eval's padding and keys)."""
         outs = []
-        for i, start in enumerate(range(0, x_np.shape[0], eval_bs)):
-            batch = x_np[start:start + eval_bs]
-            n_valid = batch.shape[0]
-            if n_valid < eval_bs:
-                batch = np.concatenate([batch, np.zeros((eval_bs - n_valid,) + batch.shape[1:], batch.dtype)])
+        for i, batch, n_valid in train_lib.padded_batches(x_np, eval_bs):
             res = valid_fn(params, jax.device_put(batch, repl), keys, i, eps_arr)
             outs.append(np.asarray(res)[:, :n_valid])
         return np.concatenate(outs, axis=1)
@@ -866,11 +858,7 @@ def _evaluate_points(point_methods, configs, params, splits, eval_keys, points: 
         mk = eval_keys[idx]
         mli = jnp.asarray([li for _, li in members], jnp.int32)
         outs = []
-        for b, start in enumerate(range(0, x.shape[0], bs)):
-            batch = x[start:start + bs]
-            n_valid = batch.shape[0]
-            if n_valid < bs:
-                batch = np.concatenate([batch, np.zeros((bs - n_valid,) + batch.shape[1:], batch.dtype)])
+        for b, batch, n_valid in train_lib.padded_batches(np.asarray(x), bs):
             res = fn(mp, jax.device_put(jnp.asarray(batch), repl), mk, mli, b)
             outs.append({k: np.asarray(v)[:, :n_valid] for k, v in res.items()})
         merged = {k: np.concatenate([o[k] for o in outs], axis=1) for k in outs[0]}

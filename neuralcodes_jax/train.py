@@ -144,6 +144,26 @@ def epoch_permutation(data_key: jax.Array, epoch: int, n: int) -> jax.Array:
     return jax.random.permutation(jax.random.fold_in(data_key, epoch), n)
 
 
+def padded_batches(x: np.ndarray, batch_size: int):
+    """Consecutive batches of ``x``, the last one zero-padded to ``batch_size``: yields
+    ``(batch index, batch, number of real rows)``."""
+    for i, start in enumerate(range(0, x.shape[0], batch_size)):
+        batch = x[start:start + batch_size]
+        valid = batch.shape[0]
+        if valid < batch_size:
+            batch = np.concatenate([batch, np.zeros((batch_size - valid,) + batch.shape[1:], batch.dtype)])
+        yield i, batch, valid
+
+
+def schedule(n_train: int, batch_size: int, train_config) -> tuple[int, int, int]:
+    """``(steps per epoch, total steps, steps per jitted call)`` of a run on ``n_train`` examples."""
+    steps_per_epoch = n_train // batch_size
+    if steps_per_epoch < 1:
+        raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} examples)")
+    total_steps = int(train_config.num_epochs) * steps_per_epoch
+    return steps_per_epoch, total_steps, min(int(train_config.steps_per_call), steps_per_epoch)
+
+
 def make_batched_eval(fn, mesh, batch_size: int):
     """Apply a per-example function (params, x, key) -> pytree of [B] arrays over a dataset, in sharded batches.
 
@@ -155,16 +175,10 @@ def make_batched_eval(fn, mesh, batch_size: int):
     jitted = jax.jit(fn, out_shardings=batch_sharding)
 
     def run(params, x: np.ndarray, key: jax.Array):
-        n = x.shape[0]
         outs = []
         global_shape = (batch_size,) + x.shape[1:]
         rows = distributed.local_rows(batch_sharding, global_shape, 0)
-        for i, start in enumerate(range(0, n, batch_size)):
-            batch = x[start:start + batch_size]
-            valid = batch.shape[0]
-            if valid < batch_size:
-                pad = np.zeros((batch_size - valid,) + batch.shape[1:], batch.dtype)
-                batch = np.concatenate([batch, pad])
+        for i, batch, valid in padded_batches(x, batch_size):
             batch = distributed.put_global(batch[rows], batch_sharding, global_shape)
             res = distributed.to_host(jitted(params, batch, jax.random.fold_in(key, i)))
             outs.append(jax.tree.map(lambda a, v=valid: a[:v], res))
@@ -223,12 +237,8 @@ def train_and_evaluate(config, workdir: str, *, handle_signals: bool = True) -> 
     splits = data_lib.load_from_config(config.data)
     method = methods.build(config, splits.shape, splits.is_binary)
     n_train = splits.train.shape[0]
-    steps_per_epoch = n_train // batch_size
-    if steps_per_epoch < 1:
-        raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} examples)")
     num_epochs = int(config.train.num_epochs)
-    total_steps = num_epochs * steps_per_epoch
-    steps_per_call = min(int(config.train.steps_per_call), steps_per_epoch)
+    steps_per_epoch, total_steps, steps_per_call = schedule(n_train, batch_size, config.train)
 
     if is_main:
         with open(os.path.join(workdir, "config.json"), "w") as f:
