@@ -40,6 +40,7 @@ matrix; override ``symbol_log_probs``, ``decoder_input`` or ``capacity`` for clo
 from __future__ import annotations
 
 import abc
+import copy
 import dataclasses
 import functools
 import math
@@ -471,6 +472,9 @@ class BinaryInputChannel(abc.ABC):
     num_symbols: ClassVar[int] = 2
     eps_max: ClassVar[float] = 0.5
     eps_max_inclusive: ClassVar[bool] = True
+    #: Whether :meth:`sample` and :meth:`log_prob` accept ``eps`` as a traced array (a group of runs that varies
+    #: the training noise needs it); the generic ops read ``eps`` through NumPy and do not.
+    traced_noise: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         eps = check_prob(f"eps (channel {self.name!r})", self.eps, 0.0, self.eps_max,
@@ -542,6 +546,26 @@ class BinaryInputChannel(abc.ABC):
         """The same channel (same options) at another noise level ``eps`` (validated)."""
         return dataclasses.replace(self, eps=eps)
 
+    @classmethod
+    def check_eps(cls, field: str, eps: Any) -> float:
+        """``eps`` as a float if it is in this channel's noise range, else a ``ValueError`` naming ``field``."""
+        return check_prob(field, eps, 0.0, cls.eps_max, hi_inclusive=cls.eps_max_inclusive)
+
+    def with_traced_eps(self, eps: Any) -> "BinaryInputChannel":
+        """A copy whose ``eps`` is ``eps``, possibly a traced scalar (inside a vmapped training step only).
+
+        Only the training-time ops (:meth:`sample`, :meth:`log_prob`, :meth:`decoder_input`) may be used on the
+        copy; it skips the range check, so ``eps`` must come from validated configs. Raises ``ValueError`` for
+        channels whose ops need a Python float (``traced_noise`` False).
+        """
+        if not self.traced_noise:
+            raise ValueError(f"channel {self.name!r} cannot take its noise level as a traced value, so "
+                             f"channel.eps cannot vary inside a group of runs; run the noise levels as separate "
+                             f"groups")
+        out = copy.copy(self)
+        object.__setattr__(out, "eps", eps)
+        return out
+
     @property
     def capacity(self) -> float:
         """Capacity in bits per channel use (generic: :func:`binary_input_capacity`)."""
@@ -560,6 +584,7 @@ class BSC(BinaryInputChannel):
     num_symbols: ClassVar[int] = 2
     eps_max: ClassVar[float] = 0.5
     eps_max_inclusive: ClassVar[bool] = True
+    traced_noise: ClassVar[bool] = True
 
     def transition_matrix(self) -> np.ndarray:
         e = self.eps
@@ -593,6 +618,7 @@ class BEC(BinaryInputChannel):
     num_symbols: ClassVar[int] = 3
     eps_max: ClassVar[float] = 1.0
     eps_max_inclusive: ClassVar[bool] = False
+    traced_noise: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -50,6 +50,9 @@ class _Series:
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
 
+    def all_steps(self) -> list[int]:
+        return sorted(int(s) for s in self._manager.all_steps())
+
     def save(self, step: int, state: PyTree, meta: dict) -> None:
         self._manager.save(
             int(step),
@@ -85,6 +88,7 @@ class Checkpointer:
     def __init__(self, workdir: str, keep: int = 2):
         if keep < 1:
             raise ValueError(f"checkpoint keep must be >= 1, got {keep}")
+        self.workdir = workdir
         root = os.path.join(workdir, "checkpoints")
         self.latest = _Series(os.path.join(root, "latest"), keep, "latest")
         self.best = _Series(os.path.join(root, "best"), 1, "best")
@@ -98,9 +102,13 @@ class Checkpointer:
     def save_best(self, step: int, state: PyTree, meta: dict) -> None:
         self.best.save(step, state, meta)
 
-    def restore_latest(self, abstract_state: PyTree) -> tuple[PyTree, dict] | None:
-        """The newest saved state and its meta, or None when the workdir has no checkpoint."""
-        return self.latest.restore(abstract_state)
+    def restore_latest(self, abstract_state: PyTree, step: int | None = None) -> tuple[PyTree, dict] | None:
+        """The newest saved state (or the one at ``step``) and its meta, or None when the workdir has none."""
+        return self.latest.restore(abstract_state, step)
+
+    def latest_steps(self) -> list[int]:
+        """Steps of the kept latest checkpoints, ascending."""
+        return self.latest.all_steps()
 
     def restore_best(self, abstract_state: PyTree) -> tuple[PyTree, dict] | None:
         return self.best.restore(abstract_state)
