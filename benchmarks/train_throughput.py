@@ -37,6 +37,7 @@ import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 
 from experiments.necst import binary_mnist  # noqa: E402
+from neuralcodes_jax import methods  # noqa: E402
 from neuralcodes_jax.methods import necst  # noqa: E402
 from neuralcodes_jax.nets import mlp  # noqa: E402
 
@@ -94,7 +95,7 @@ def matmul_peak_fn(n: int = 1024, iters: int = 20):
 
 def build_method():
     config = binary_mnist.get_config()
-    return necst.build(config, (28, 28, 1), is_binary=True)
+    return necst.build(config, methods.DataSpec((28, 28, 1), True))
 
 
 def jax_fns(steps: int, scan: int) -> tuple[dict, float | None]:

@@ -24,6 +24,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.name = "necst"
     c.method = "necst"
     c.seed = 0
+    c.num_seeds = 1                 # launch.main trains seeds seed .. seed+num_seeds-1 as one group (WORKDIR/seed<s>)
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "random_bits"
@@ -83,6 +84,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.test_noise_rule = "paper"  # 'paper' | 'reference' (no test noise if trained at eps=0)
     c.eval.use_best = True          # evaluate the best-by-validation checkpoint
     c.eval.max_examples = 0
+    c.eval.evaluator = "distortion"  # evaluators/<name>.py
     return c
 
 

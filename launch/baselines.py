@@ -119,9 +119,11 @@ def run_vae_ldpc(config, workdir: str | os.PathLike, *, data_root: str | None = 
     """Train (or reuse) the VAE, evaluate VAE + LDPC, write JSON / markdown / PNG. Returns the result dict."""
     import jax
 
-    from launch.reproduce import apply_overrides, local_data_overrides
     from neuralcodes_jax import train
+    from neuralcodes_jax.analysis import model_io
     from neuralcodes_jax.analysis import separation
+    from neuralcodes_jax.config_utils import apply_overrides
+    from neuralcodes_jax.data import local_data_overrides
 
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -144,7 +146,7 @@ def run_vae_ldpc(config, workdir: str | os.PathLike, *, data_root: str | None = 
     log(f"[train] VAE, {k} bits, {config.train.num_epochs} epochs -> {vae_dir}")
     out = train.train_and_evaluate(config, str(vae_dir))
     train_wall = time.time() - t0
-    model = separation.load_trained(vae_dir, which="best")
+    model = model_io.load_model(str(vae_dir), kind="best")
     x = model.splits.test
     if int(s.max_examples):
         x = x[:int(s.max_examples)]
@@ -161,7 +163,8 @@ def run_vae_ldpc(config, workdir: str | os.PathLike, *, data_root: str | None = 
     necst = necst_reference(necst_workdirs, s.noise_levels, metric)
     result = {
         "task": "vae_ldpc", "dataset": dataset, "data": repr(model.splits), "data_note": data_note,
-        "vae_bits": k, "kl_weight": float(model.method.kl_weight), "channel_bits": n, "code": link.description, "bp_algorithm": s.bp_algorithm,
+        "vae_bits": k, "kl_weight": float(model.method.kl_weight), "channel_bits": n, "code": link.description,
+        "bp_algorithm": s.bp_algorithm,
         "bp_max_iters": int(s.bp_max_iters), "epochs": int(config.train.num_epochs),
         "steps": int(jax.device_get(out["state"]["step"])), "best_step": model.step,
         "best_valid_neg_elbo": out.get("best_valid"), "train_wall_seconds": train_wall,
@@ -291,6 +294,7 @@ def run_webp(config, workdir: str | os.PathLike, *, necst_workdirs: str | None =
     import jax
     import numpy as np
 
+    from neuralcodes_jax.analysis import model_io
     from neuralcodes_jax.analysis import separation
 
     workdir = pathlib.Path(workdir)
@@ -304,7 +308,7 @@ def run_webp(config, workdir: str | os.PathLike, *, necst_workdirs: str | None =
             raise ValueError(f"necst_workdirs: no finished NECST run at eps={eps:g} ({wd}/eval.json missing)")
         runs[eps] = wd
     t0 = time.time()
-    first = separation.load_trained(runs[levels[0]])
+    first = model_io.load_model(runs[levels[0]])
     splits = first.splits
     x = splits.test[:int(config.max_examples)] if int(config.max_examples) else splits.test
     log(f"[webp] {x.shape[0]} test images of {splits.name}, {len(config.qualities)} qualities x "
@@ -315,7 +319,7 @@ def run_webp(config, workdir: str | os.PathLike, *, necst_workdirs: str | None =
     t1 = time.time()
     necst_full, points, own = {}, {metric: [] for metric in config.metrics}, {metric: {} for metric in config.metrics}
     for i, eps in enumerate(levels):
-        model = first if i == 0 else separation.load_trained(runs[eps], splits=splits)
+        model = first if i == 0 else model_io.load_model(runs[eps], splits=splits)
         necst_full[eps] = separation.read_eval_row(runs[eps])
         for metric in config.metrics:
             per_image = separation.necst_per_image_distortion(
@@ -363,7 +367,7 @@ def webp_markdown(result: dict, figure: str | None = None) -> str:
              f"{result['block_error']:g} (normal approximation; meta-converse = no code below it), per image, "
              f"averaged. NECST distortion: mean over the same images and {result['necst_draws']} channel draws "
              f"(its full-test-set value in parentheses).", ""]
-    for key, rows in result["tables"].items():
+    for rows in result["tables"].values():
         metric = rows[0]["metric"]
         lines += [f"**{metric}, payload {'without' if rows[0]['exclude_frame_header'] else 'with'} frame header**",
                   "", "| eps | NECST bits | NECST distortion | WebP payload b (min–max) | lossless share | "

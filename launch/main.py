@@ -1,5 +1,8 @@
 """Command line: ``python -m launch.main --config=experiments/necst/binary_mnist.py[:variant] --workdir=DIR``.
 
+Trains the config's run with ``train.train_group``, the one loop: one seed in ``DIR``, or (``num_seeds > 1``) the
+seeds ``seed .. seed + num_seeds - 1`` as one vmapped group in ``DIR/seed<s>`` with the evaluator's summary over
+seeds in ``DIR``. Every method goes this way (NECST, IABF, the VAE, learned codes: ``experiments/progressive``).
 Any config field can be overridden with ``--config.a.b=value`` (types are checked against the config file).
 
 Multi-host: ``--multihost`` calls ``jax.distributed.initialize()`` before JAX touches a device. On Cloud TPU, Slurm or
@@ -18,6 +21,7 @@ step, a checkpoint is written, "preempted at step N" is printed and the process 
 checkpoint and gives the result of an uninterrupted run. Ctrl-C twice interrupts at once.
 """
 
+import os
 import sys
 
 from absl import app
@@ -40,6 +44,8 @@ flags.DEFINE_integer("process_id", None, "With --multihost: this process's id in
 flags.DEFINE_list("local_device_ids", None, "With --multihost: devices this process uses (e.g. one GPU each).")
 flags.DEFINE_integer("preempted_exit_code", PREEMPTED_EXIT_CODE,
                      "Exit code after a stop signal (SIGTERM/SIGINT) once the checkpoint is written.")
+flags.DEFINE_integer("cpu_devices", 0, "On a CPU-only host, the CPU devices to expose (0: one per core when the run "
+                     "has several seeds, else JAX's default; distributed.use_cpu_cores).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -52,9 +58,13 @@ def main(argv):
                                                    "local_device_ids") if FLAGS[name].value is not None}
     if manual and not FLAGS.multihost:
         raise app.UsageError(f"--{', --'.join(manual)}: only with --multihost")
-    import jax  # after flag parsing, so --help stays fast
-
     from neuralcodes_jax import distributed
+    from neuralcodes_jax import sweeps
+
+    configs, workdirs, summaries = sweeps.seed_members(FLAGS.config, FLAGS.workdir)
+    if not FLAGS.multihost and (len(configs) > 1 or FLAGS.cpu_devices):
+        distributed.use_cpu_cores(FLAGS.cpu_devices)    # a group of seeds splits over the cores
+    import jax  # after flag parsing, so --help stays fast
 
     if FLAGS.multihost:
         try:
@@ -67,15 +77,19 @@ def main(argv):
         print(f"JAX {jax.__version__}, {jax.process_count()} process(es), {jax.device_count()} device(s): "
               f"{jax.devices()[0].platform}", flush=True)
     try:
-        result = train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+        out = train.train_group(configs, workdirs, summaries=summaries)
     except train.Preempted as e:
         print(f"process {jax.process_index()}: {e}", flush=True)
         sys.exit(FLAGS.preempted_exit_code)
     if jax.process_index() == 0:
-        from neuralcodes_jax import evaluation
-
-        print(evaluation.markdown_table(result["eval"]))
-        print(f"(written to {FLAGS.workdir}/eval.md and eval.json)")
+        for name in ("summary.md", "eval_summary.md", "eval.md", "codebook_report.json"):
+            path = os.path.join(FLAGS.workdir, name)
+            if os.path.isfile(path):
+                if name.endswith(".md"):
+                    print(open(path).read())
+                print(f"(written to {path})")
+                break
+        print(f"{len(configs)} run(s) in {out['seconds']['total']:.0f} s; reports in {FLAGS.workdir}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ Without it every dataset comes from its config's default source (TFDS for the im
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime
 import importlib
@@ -35,6 +34,7 @@ import json
 import math
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 import time
@@ -46,7 +46,8 @@ from absl import flags
 from absl import logging
 
 from neuralcodes_jax import paper_tables
-from neuralcodes_jax.sweeps import apply_overrides  # noqa: F401  (also used by launch/baselines.py)
+from neuralcodes_jax.config_utils import apply_overrides, cli_value, parse_setting
+from neuralcodes_jax.data import local_data_overrides
 
 FLAGS = flags.FLAGS
 
@@ -73,57 +74,6 @@ def define_flags() -> None:
 # ----------------------------------------------------------------------------------------------------------------
 # Configs.
 
-def parse_setting(text: str) -> tuple[str, Any]:
-    """``'a.b=value'`` -> ``('a.b', value)``; the value is a Python literal when it parses as one, else a string."""
-    if "=" not in text:
-        raise ValueError(f"--set entries must look like field=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
-    return key.strip(), value
-
-
-
-
-def local_data_overrides(dataset: str, data_root: str | os.PathLike | None) -> tuple[dict[str, Any], str]:
-    """Config overrides reading ``dataset`` from ``data_root`` when its files are there, and a note on what is used.
-
-    Returns ``({}, note)`` when the dataset is not available locally (its config's default source is used).
-    """
-    if data_root is None:
-        return {}, ""
-    root = pathlib.Path(data_root)
-
-    def has(folder: pathlib.Path, *names: str) -> bool:
-        return all((folder / n).is_file() or (folder / (n + ".gz")).is_file() for n in names)
-
-    if dataset == "binary_mnist":
-        folder = root / "binarized_mnist"
-        if folder.is_dir():
-            return {"data.source": "local", "data.data_dir": str(folder)}, ""
-    elif dataset == "mnist":
-        folder = root / "mnist"
-        if has(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
-            return {"data.source": "local", "data.data_dir": str(folder)}, ""
-        if has(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-            return ({"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "test_only"},
-                    "only the 10k MNIST test images are available: train/valid/test is a 6000/2000/2000 split of "
-                    "them (the paper trains on 50k), so absolute numbers are not comparable")
-    elif dataset == "omniglot":
-        folder = root / "omniglot"
-        if has(folder, "images_background.zip", "images_evaluation.zip"):
-            return {"data.source": "local", "data.data_dir": str(folder)}, ""
-        if has(folder, "images_background_small1.zip"):
-            return ({"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "small1"},
-                    "only Omniglot 'images_background_small1' is available (split 'small1'); the paper uses the "
-                    "IWAE split (23k train / 8k test), so absolute numbers are not comparable")
-        if has(folder, "chardata.mat"):
-            return {"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "iwae"}, ""
-    return {}, f"no local files for {dataset} under the data root; the config's default source is used"
-
-
 def load_config(run: paper_tables.Run, smoke: bool):
     module = importlib.import_module(run.config_module)
     variant = ",".join(v for v in (run.config_variant, "smoke" if smoke else "") if v)
@@ -147,15 +97,9 @@ class Plan:
                           "overrides": self.overrides})
 
     def command(self) -> str:
-        sets = " ".join(f"--config.{k}={_cli_value(v)}" for k, v in self.overrides.items())
+        sets = " ".join(f"--config.{k}={shlex.quote(cli_value(v))}" for k, v in self.overrides.items())
         return (f"python -m launch.main --config={self.run.config_ref(self.smoke)} --workdir={self.rundir} "
                 f"--config.train.num_epochs={self.budget_epochs} {sets}")
-
-
-def _cli_value(v: Any) -> str:
-    if isinstance(v, tuple):
-        return "'(" + ",".join(str(x) for x in v) + ",)'"
-    return str(v)
 
 
 def _jsonable(obj: Any) -> Any:

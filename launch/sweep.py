@@ -10,16 +10,18 @@ Points (``neuralcodes_jax/sweeps.py``): a sweep entry is a dict of dotted config
 ``'config'`` (the point's own ``file.py:variant``) and ``'name'``; ``--grid=field=v1,v2`` / ``field=start:stop``
 multiplies the entries by a product grid; ``--set=field=value`` applies to every point; ``--only=name,...``
 keeps the points whose names start with one of the given prefixes. A point's name comes from the fields that vary
-(``eps0.2_seed3``).
+(``eps0.2_seed3``). Every point runs ``python -m launch.main``.
 
 Modes:
 
 * default: the points run one after another, each as ``python -m launch.main --config=... --workdir=DIR/<name>
-  --config.x=y`` (``launch.progressive`` for learned-code configs), output in ``DIR/<name>/log.txt``;
+  --config.x=y``, output in ``DIR/<name>/log.txt``;
 * ``--parallel=N``: N such processes at a time;
-* ``--vmap``: points that differ only in the seed or the channel noise (same shapes) are trained as one vmapped
-  program on the devices (``sweeps.train_group`` / ``sweeps.train_progressive_group``); ``--max_group`` caps the
-  group size.
+* ``--vmap``: points whose configs differ only in what a group may vary (the seed, the test grid and the method's
+  ``group_fields``, e.g. the training noise) are trained as one group by ``train.train_group``, the same loop as
+  ``launch.main``: one vmapped program, checkpoints in every point's directory, resumable after a crash or
+  SIGTERM (exit 75 once the checkpoints are written; rerun the sweep to resume). ``--max_group`` caps the number of
+  runs per group (a point with ``num_seeds`` seeds counts as that many runs and is never split).
 
 Every finished point has ``DIR/<name>/result.json`` (status, mode, metrics, wall time); re-running skips finished
 points, and a process-mode point that was interrupted resumes from its last checkpoint. ``DIR/sweep.md`` tabulates
@@ -81,6 +83,18 @@ def plan(config: str, workdir: str | os.PathLike, *, grid: Sequence[str] = (), s
     return points
 
 
+def unfinished(points: Sequence[sweeps.Point], root: str | os.PathLike,
+               log: Callable[[str], None]) -> list[sweeps.Point]:
+    """The points without a finished ``result.json`` (the others are logged as skipped)."""
+    todo = []
+    for p in points:
+        if sweeps.is_done(p, root):
+            log(f"[skip] {p.name}: finished")
+        else:
+            todo.append(p)
+    return todo
+
+
 def run_processes(points: Sequence[sweeps.Point], root: str | os.PathLike, *, parallel: int = 1,
                   python: str = "python", extra: Sequence[str] = (), log: Callable[[str], None] = print,
                   poll_seconds: float = 0.5) -> list[dict | None]:
@@ -90,12 +104,7 @@ def run_processes(points: Sequence[sweeps.Point], root: str | os.PathLike, *, pa
     """
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
-    todo = []
-    for p in points:
-        if sweeps.is_done(p, root):
-            log(f"[skip] {p.name}: finished")
-        else:
-            todo.append(p)
+    todo = unfinished(points, root, log)
     running: list[tuple[sweeps.Point, subprocess.Popen, float, object]] = []
     queue = list(todo)
     while queue or running:
@@ -132,6 +141,80 @@ def run_processes(points: Sequence[sweeps.Point], root: str | os.PathLike, *, pa
     return [sweeps.read_result(p.workdir(root)) for p in points]
 
 
+def group_points(points: Sequence[sweeps.Point], max_group: int = 0) -> list[list[sweeps.Point]]:
+    """Points that train as one group, in sweep order: the same config except for the fields a group may vary
+    (``methods.ALWAYS_GROUPABLE`` and the method's ``group_fields``). ``max_group > 0`` caps the runs per group
+    (a point counts ``num_seeds`` runs; its seeds are never split)."""
+    from neuralcodes_jax import config_utils
+    from neuralcodes_jax import methods
+
+    if max_group < 0:
+        raise ValueError(f"max_group must be >= 0 (0 = no cap), got {max_group}")
+    groups: dict[str, list[list[sweeps.Point]]] = {}
+    for p in points:
+        config = p.load_config()
+        allowed = set(methods.ALWAYS_GROUPABLE) | set(methods.method_class(config.method).group_fields)
+        flat = {k: v for k, v in config_utils.flatten(config).items() if k not in allowed}
+        key = json.dumps(flat, sort_keys=True, default=str)
+        runs = int(config.get("num_seeds", 1))
+        chunks = groups.setdefault(key, [[]])
+        size = sum(int(q.load_config().get("num_seeds", 1)) for q in chunks[-1])
+        if chunks[-1] and max_group and size + runs > max_group:
+            chunks.append([])
+        chunks[-1].append(p)
+    return [g for chunks in groups.values() for g in chunks]
+
+
+def run_groups(points: Sequence[sweeps.Point], root: str | os.PathLike, *, max_group: int = 0,
+               log: Callable[[str], None] = print) -> list[dict | None]:
+    """Runs the unfinished points, one ``train.train_group`` call per group (:func:`group_points`); writes every
+    point's ``result.json``. A preempted group raises ``train.Preempted`` (its checkpoints are on disk)."""
+    from neuralcodes_jax import train
+
+    todo = unfinished(points, root, log)
+    for group in group_points(todo, max_group):
+        configs, workdirs, summaries = [], [], []
+        for p in group:
+            c, w, s = sweeps.seed_members(p.load_config(), p.workdir(root))
+            summaries += [(d, [len(configs) + i for i in members]) for d, members in s]
+            configs += c
+            workdirs += w
+        log(f"[group] {len(configs)} run(s): {', '.join(p.name for p in group)}")
+        t0 = time.time()
+        try:
+            out = train.train_group(configs, workdirs, summaries=summaries)
+        except train.NonFiniteLossError as err:
+            log(f"[failed] {', '.join(p.name for p in group)}: {err}")
+            for p in group:
+                sweeps.write_result(p, root, {}, mode="group", wall_seconds=time.time() - t0, status="nonfinite",
+                                    extra={"error": str(err)})
+            continue
+        wall = time.time() - t0
+        for p in group:
+            sweeps.write_result(p, root, sweeps.read_metrics(p.workdir(root)), mode="group", wall_seconds=wall,
+                                extra={"group_size": len(configs), "group_seconds": out["seconds"]})
+        log(f"[done] {len(group)} point(s), {len(configs)} run(s) in {wall:.1f} s")
+    return [sweeps.read_result(p.workdir(root)) for p in points]
+
+
+def describe(points: Sequence[sweeps.Point], root: str | os.PathLike, vmap: bool = False, max_group: int = 0,
+             python: str = "python", extra: Sequence[str] = ()) -> list[str]:
+    """Lines of a dry run: one command per point, or (``vmap``) the groups and their points."""
+    lines = []
+    if vmap:
+        groups = group_points(points, max_group)
+        lines.append(f"{len(points)} point(s) in {len(groups)} group(s) under {root}:")
+        for i, g in enumerate(groups):
+            lines.append(f"group {i + 1} ({g[0].kind}, {len(g)} point(s)):")
+            for p in g:
+                lines.append(f"  {p.name}: {shlex.join(p.args(root))}")
+    else:
+        lines.append(f"{len(points)} point(s) under {root}:")
+        for p in points:
+            lines.append(shlex.join(p.command(root, python=python, extra=extra)))
+    return lines
+
+
 def write_summary(points: Sequence[sweeps.Point], root: str | os.PathLike, command: str,
                   python: str = "python", extra: Sequence[str] = ()) -> str:
     """``ROOT/sweep.json`` (points, identities, commands) and ``ROOT/sweep.md`` (results table)."""
@@ -157,19 +240,15 @@ def run_sweep(config: str, workdir: str | os.PathLike, *, grid: Sequence[str] = 
     if multihost and parallel != 1:
         raise ValueError("--multihost runs one point at a time on every host: use --parallel=1")
     points = plan(config, workdir, grid=grid, settings=settings, only=only)
-    if multihost:
-        single = sorted({p.program for p in points if p.program != sweeps.DEFAULT_PROGRAM})
-        if single:
-            raise ValueError(f"--multihost needs points run by {sweeps.DEFAULT_PROGRAM}; {single} run on one host")
     extra = ["--multihost"] if multihost else []
     if dry_run:
-        for line in sweeps.describe(points, workdir, vmap=vmap, max_group=max_group, python=python, extra=extra):
+        for line in describe(points, workdir, vmap=vmap, max_group=max_group, python=python, extra=extra):
             log(line)
         return []
     command = command or f"python -m launch.sweep --config={config} --workdir={workdir}"
     write_summary(points, workdir, command, python=python, extra=extra)
     if vmap:
-        results = sweeps.run_vmapped(points, workdir, max_group=max_group, log=log)
+        results = run_groups(points, workdir, max_group=max_group, log=log)
     else:
         results = run_processes(points, workdir, parallel=parallel, python=python, extra=extra, log=log)
     md = write_summary(points, workdir, command, python=python, extra=extra)
@@ -189,10 +268,16 @@ def main(argv):
 
         distributed.use_cpu_cores(FLAGS.cpu_devices)
     command = "python -m launch.sweep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    results = run_sweep(FLAGS.config, FLAGS.workdir, grid=FLAGS.grid, settings=FLAGS.set, only=FLAGS.only,
-                        parallel=FLAGS.parallel, vmap=FLAGS.vmap, max_group=FLAGS.max_group,
-                        multihost=FLAGS.multihost, python=FLAGS.python or sys.executable, dry_run=FLAGS.dry_run,
-                        command=command)
+    from neuralcodes_jax import train
+
+    try:
+        results = run_sweep(FLAGS.config, FLAGS.workdir, grid=FLAGS.grid, settings=FLAGS.set, only=FLAGS.only,
+                            parallel=FLAGS.parallel, vmap=FLAGS.vmap, max_group=FLAGS.max_group,
+                            multihost=FLAGS.multihost, python=FLAGS.python or sys.executable,
+                            dry_run=FLAGS.dry_run, command=command)
+    except train.Preempted as err:
+        print(f"[preempted] {err}; rerun the sweep to resume", flush=True)
+        sys.exit(PREEMPTED_EXIT_CODE)
     failed = [r["name"] for r in results if r is not None and r.get("status") != "ok"]
     if failed:
         raise SystemExit(f"{len(failed)} point(s) did not finish: {', '.join(failed)}")

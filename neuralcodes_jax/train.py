@@ -1,35 +1,46 @@
-"""``train_and_evaluate(config, workdir)``: the one training loop of the framework.
+"""The one training loop: ``train_group(configs, workdirs)`` trains a group of P runs as one program.
 
-Data flow of one host call (see WORKSPACE.md for the picture):
+A *group* is P runs whose configs are equal except for the seed, the test grid and the fields the method declares
+in ``group_fields`` (``methods/base.py``); a single run is a group of one (:func:`train_and_evaluate`).
+``launch.main``, ``launch.sweep --vmap``, the notebooks and the benchmarks all come here.
 
-1. At the start of each epoch a permutation of the training set is drawn on the device from
-   ``fold_in(data_stream, epoch)``.
-2. ``gather`` (jitted) cuts the next S batches out of the device-resident training set by that permutation, giving
-   ``xs`` [S, B, ...] sharded over the ``'data'`` mesh axis (the batch axis). Datasets too large for the device are
-   gathered on the host instead and put on the devices with the same sharding: the same batches either way.
-3. ``run_chunk`` (jitted, state donated) runs ``lax.scan`` over the S batches; step t uses the key
-   ``fold_in(train_stream, t)``. Parameters and optimizer state are replicated (``P()``), the batch is sharded
-   (``P('data')``), and XLA inserts the gradient all-reduce: data parallelism without pmap.
-4. The host checks the chunk's losses are finite, logs the metrics (JSON lines, TensorBoard, progress bar).
-5. At the end of each epoch: validation, latest checkpoint, best checkpoint when validation improved.
+Data flow of one host call (WORKSPACE.md has the picture):
 
-Chunks never cross an epoch boundary, and every random draw is a function of (seed, step) or (seed, epoch), so a
-run resumed from any checkpoint computes exactly what the uninterrupted run would have.
+1. The state is a pure array pytree with a leading points axis ``[P, ...]``, sharded over the ``'points'`` axis of
+   a 2-D device mesh ``('points', 'data')``; every run keeps its own RNG streams ``fold_in(key(seed_p), i)``.
+2. Methods with a dataset: at the start of each epoch every run draws its permutation of the training set from
+   ``fold_in(data_stream_p, epoch)``; ``gather`` (jitted) cuts the next S batches out of the device-resident
+   training set, giving ``xs`` ``[P, S, B, ...]`` sharded ``P('points', None, 'data')`` (data parallelism over the
+   batch axis). Sets too large for the devices are gathered on the host with the same permutations: the same
+   batches either way. Methods without a dataset (learned codes) draw their own inputs from the step key.
+3. ``run_chunk`` (jitted, state donated) runs ``lax.scan`` over S steps of ``method.train_step`` with the step key
+   ``fold_in(train_stream_p, step)``, under ``jax.vmap`` over the points (a group of one runs unbatched). Group
+   fields that differ between runs (the training noise, ...) enter as traced scalars through ``method.bind``.
+4. The host checks the losses are finite, logs every run's metrics (JSON lines, TensorBoard), moves the progress
+   bar.
+5. At each block end (an epoch; for step stages every ``train.checkpoint_every_steps`` steps and at stage ends):
+   validation of every run, its best checkpoint when its score improved, the latest checkpoint of every run.
 
-Multi-process (multi-host) runs execute the same loop in every process over one global mesh (``jax.distributed``,
-see ``distributed.py``). Every process loads the splits and holds the device-resident training set on its own
-devices; the permutation and the gathered batches are the global ones, each device computing its shard of the batch,
-so a run with P processes of D devices computes what one process with P * D devices computes. Host-gathered data and
-evaluation batches are built from each process's rows only. All processes save and restore checkpoints (Orbax
-coordinates them); only process 0 writes metrics, TensorBoard, config and evaluation reports.
+Host calls never cross a block or stage boundary, and every random draw is a function of (seed, step) or (seed,
+epoch), so a group resumed from its checkpoints computes what the uninterrupted group would have, and run p of a
+group computes what the same run alone would have (up to float rounding of the batched program).
+
+Checkpoints: one Orbax series per run directory (``checkpointing.py``), written for all runs at the same step; a
+group resumes from the newest step every run has. Evaluation: the config's evaluator (``evaluators/``), on each
+run's best-by-validation parameters (or its final ones), then per-run-set summaries (e.g. over seeds).
+
+Multi-process (multi-host) runs execute the same loop in every process over one global mesh whose points axis has
+size 1 (the group is vmapped, the batch sharded over every device). Every process holds the training set on its own
+devices; host-gathered and evaluation batches are built from each process's rows only. All processes save and
+restore checkpoints (Orbax coordinates them); only process 0 writes metrics, TensorBoard, configs and reports.
 
 Preemption: SIGTERM or SIGINT makes the loop stop at the next chunk boundary (all processes agree on the step),
-write a checkpoint there (mid-epoch if need be) and raise ``Preempted``; the next start resumes from it and computes
-what the uninterrupted run would have.
+write every run's checkpoint there (mid-epoch if need be) and raise ``Preempted``; the next start resumes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -37,6 +48,7 @@ import platform
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -46,23 +58,25 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from neuralcodes_jax import checkpointing
+from neuralcodes_jax import config_utils
 from neuralcodes_jax import data as data_lib
 from neuralcodes_jax import distributed
-from neuralcodes_jax import evaluation
+from neuralcodes_jax import evaluators
 from neuralcodes_jax import methods
 from neuralcodes_jax import metrics_writer
 
 PyTree = Any
 
+POINTS_AXIS = "points"
 DATA_AXIS = "data"
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Raised when a training loss becomes NaN or infinite; the last good checkpoint is kept."""
+    """Raised when a training loss becomes NaN or infinite; the last good checkpoints are kept."""
 
 
 class Preempted(Exception):
-    """Raised after a stop signal (SIGTERM, SIGINT): a checkpoint at ``step`` is on disk; rerun to resume."""
+    """Raised after a stop signal (SIGTERM, SIGINT): checkpoints at ``step`` are on disk; rerun to resume."""
 
     def __init__(self, step: int, workdir: str, cause: str | None = None):
         self.step = step
@@ -76,8 +90,13 @@ class Preempted(Exception):
 # ----------------------------------------------------------------------------------------------------------------
 # Mesh and sharding.
 
-def make_mesh(num_devices: int = 0) -> jax.sharding.Mesh:
-    """A one-axis ('data',) mesh over the first ``num_devices`` global devices (0 = all)."""
+def make_mesh(num_points: int = 1, num_devices: int = 0) -> jax.sharding.Mesh:
+    """A 2-D ``('points', 'data')`` mesh over the first ``num_devices`` global devices (0 = all).
+
+    The points axis is the largest divisor of ``num_points`` that divides the device count (runs never
+    communicate, so they split over devices first); the rest is the data axis. One run: ``(1, devices)``, plain
+    data parallelism. A multi-process mesh keeps the points axis at 1.
+    """
     devices = jax.devices()
     if num_devices < 0 or num_devices > len(devices):
         raise ValueError(f"train.num_devices must be in [0, {len(devices)}] (0 = all devices), got {num_devices}")
@@ -85,17 +104,25 @@ def make_mesh(num_devices: int = 0) -> jax.sharding.Mesh:
         raise ValueError(f"train.num_devices must be 0 or {len(devices)} (all devices) in a run of "
                          f"{jax.process_count()} processes, got {num_devices}")
     devices = devices[:num_devices] if num_devices else devices
-    return jax.sharding.Mesh(np.asarray(devices), (DATA_AXIS,))
+    d = len(devices)
+    p = 1
+    if jax.process_count() == 1:
+        p = max(k for k in range(1, d + 1) if num_points % k == 0 and d % k == 0)
+    return jax.sharding.Mesh(np.asarray(devices).reshape(p, d // p), (POINTS_AXIS, DATA_AXIS))
 
 
 def replicated(mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
 
 
-def check_batch_size(batch_size: int, mesh) -> None:
-    n = mesh.devices.size
+def on_points(mesh) -> NamedSharding:
+    return NamedSharding(mesh, P(POINTS_AXIS))
+
+
+def check_batch_size(batch_size: int, mesh, field: str = "train.batch_size") -> None:
+    n = mesh.shape[DATA_AXIS]
     if batch_size < 1 or batch_size % n:
-        raise ValueError(f"train.batch_size must be a positive multiple of the device count ({n}), "
+        raise ValueError(f"{field} must be a positive multiple of the data-parallel device count ({n}), "
                          f"got {batch_size}")
 
 
@@ -110,32 +137,149 @@ def rng_streams(seed: int) -> dict[str, jax.Array]:
     return {name: jax.random.fold_in(root, i) for i, name in enumerate(STREAMS)}
 
 
+def group_streams(seeds: Sequence[int], sharding=None) -> dict[str, jax.Array]:
+    """The streams of every run, stacked ``[P]`` (on ``sharding`` if given; computed by a jitted program, so the
+    sharding may span several processes). Stream ``p`` equals ``rng_streams(seeds[p])``."""
+    seeds = np.asarray([int(s) for s in seeds], np.int32)
+    return jax.jit(jax.vmap(rng_streams), out_shardings=sharding)(seeds)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Schedules.
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """Where a run's steps go: stage ends, block ends (validation and checkpoints), host-call length.
+
+    ``blocks`` are the steps at which a block ends (validation), ascending, the last being ``total_steps``; every
+    stage end is a block end. ``saves`` are the block ends at which the latest checkpoints are written.
+    ``steps_per_epoch`` is set when a stage runs epochs (its blocks are epochs).
+    """
+
+    stage_names: tuple[str, ...]
+    stage_ends: tuple[int, ...]
+    blocks: tuple[int, ...]
+    saves: frozenset[int]
+    steps_per_call: int
+    steps_per_epoch: int | None = None
+
+    @property
+    def total_steps(self) -> int:
+        return self.stage_ends[-1]
+
+    def stage_at(self, step: int) -> int:
+        return next(i for i, end in enumerate(self.stage_ends) if step < end)
+
+    def block_at(self, step: int) -> int:
+        """Index of the block that contains ``step``."""
+        return next(i for i, end in enumerate(self.blocks) if step < end)
+
+    def chunk(self, step: int) -> int:
+        """Steps of the host call starting at ``step`` (never crossing a block end)."""
+        return min(self.steps_per_call, self.blocks[self.block_at(step)] - step)
+
+
+def make_schedule(method, train_cfg, n_train: int | None, batch_size: int | None) -> Schedule:
+    """The schedule of ``method.stages()`` under ``config.train``.
+
+    An epoch stage (``steps=None``) runs ``train.num_epochs`` epochs of ``n_train // batch_size`` steps, blocks
+    being epochs (latest checkpoint every ``train.checkpoint_every_epochs``); a step stage runs its steps in blocks
+    of ``train.checkpoint_every_steps``, with a checkpoint at each (0: one block per stage). The last step always
+    gets a checkpoint.
+    """
+    stages = method.stages()
+    if not stages:
+        raise ValueError(f"method {method.name!r} declares no training stage")
+    steps_per_call = int(train_cfg.steps_per_call)
+    if steps_per_call < 1:
+        raise ValueError(f"train.steps_per_call must be >= 1, got {steps_per_call}")
+    names, ends, blocks, saves = [], [], [], []
+    steps_per_epoch = None
+    step = 0
+    for stage in stages:
+        if stage.steps is None:
+            if n_train is None:
+                raise ValueError(f"stage {stage.name!r} of method {method.name!r} runs epochs, but the config has "
+                                 f"no dataset")
+            num_epochs = int(train_cfg.num_epochs)
+            if num_epochs < 1:
+                raise ValueError(f"train.num_epochs must be >= 1, got {num_epochs}")
+            steps_per_epoch = n_train // batch_size
+            if steps_per_epoch < 1:
+                raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} "
+                                 f"examples)")
+            every = int(train_cfg.get("checkpoint_every_epochs", 1))
+            if every < 1:
+                raise ValueError(f"train.checkpoint_every_epochs must be >= 1, got {every}")
+            blocks += [step + (e + 1) * steps_per_epoch for e in range(num_epochs)]
+            saves += [step + (e + 1) * steps_per_epoch for e in range(every - 1, num_epochs, every)]
+            step += num_epochs * steps_per_epoch
+        else:
+            steps = stage.steps
+            if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+                raise ValueError(f"stage {stage.name!r} of method {method.name!r} must have >= 1 steps, got "
+                                 f"{steps!r} (check the config's step counts)")
+            every = int(train_cfg.get("checkpoint_every_steps", 0))
+            if every < 0:
+                raise ValueError(f"train.checkpoint_every_steps must be >= 0 (0: at the end only), got {every}")
+            marks = [step + b for b in range(every, int(steps), every)] if every else []
+            blocks += marks + [step + int(steps)]
+            saves += marks
+            step += int(steps)
+        names.append(stage.name)
+        ends.append(step)
+    return Schedule(tuple(names), tuple(ends), tuple(sorted(set(blocks))), frozenset(saves) | {step}, steps_per_call,
+                    steps_per_epoch)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Jitted pieces.
 
-def make_run_chunk(method, mesh):
-    """jit(scan(train_step)) over a chunk of batches; state donated; state replicated in and out."""
-    repl = replicated(mesh)
+def _squeeze(tree):
+    return jax.tree.map(lambda a: a[0], tree)
 
-    def run_chunk(state, xs, train_key):
+
+def _expand(tree):
+    return jax.tree.map(lambda a: a[None], tree)
+
+
+def per_point(fn: Callable, num_points: int, in_axes: tuple) -> Callable:
+    """``fn`` applied to every run of a group: ``jax.vmap`` over the points, or unbatched for a group of one (the
+    program a single run compiles, with the points axis added back to the outputs)."""
+    if num_points > 1:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def one(*args):
+        return _expand(fn(*[_squeeze(a) if ax == 0 else a for a, ax in zip(args, in_axes)]))
+
+    return one
+
+
+def make_run_chunk(method, mesh, num_points: int, stage: int, num_steps: int, with_data: bool):
+    """``jit(vmap(scan(train_step)))`` over ``num_steps`` steps of ``stage``; state donated, on the points axis."""
+
+    def run(state, xs, train_key, values):
+        m = method.bind(values)
+
         def body(state, x):
             key = jax.random.fold_in(train_key, state["step"])
-            state, metrics = method.train_step(state, x, key)
-            return state, metrics
+            return m.train_step(state, x, key, stage)
 
-        return jax.lax.scan(body, state, xs)
+        return jax.lax.scan(body, state, xs, length=num_steps)
 
-    return jax.jit(run_chunk, donate_argnums=(0,), out_shardings=(repl, repl))
+    fn = per_point(run, num_points, (0, 0 if with_data else None, 0, 0))
+    sharding = on_points(mesh)
+    return jax.jit(fn, donate_argnums=(0,), out_shardings=(sharding, sharding))
 
 
 def make_gather(mesh, batch_size: int, num_steps: int):
-    """Device-side batch gathering: xs[s, b] = train_x[perm[offset + s * B + b]]."""
-    out = NamedSharding(mesh, P(None, DATA_AXIS))
+    """Device-side batch gathering: ``xs[p, s, b] = train_x[perm[p, offset + s * B + b]]``."""
+    out = NamedSharding(mesh, P(POINTS_AXIS, None, DATA_AXIS))
 
-    def gather(train_x, perm, offset):
-        idx = jax.lax.dynamic_slice(perm, (offset,), (num_steps * batch_size,))
-        xs = jnp.take(train_x, idx, axis=0)
-        return xs.reshape((num_steps, batch_size) + train_x.shape[1:])
+    def gather(train_x, perms, offset):
+        idx = jax.lax.dynamic_slice_in_dim(perms, offset, num_steps * batch_size, axis=1)
+        xs = jnp.take(train_x, idx.reshape(-1), axis=0)
+        return xs.reshape((perms.shape[0], num_steps, batch_size) + train_x.shape[1:])
 
     return jax.jit(gather, out_shardings=out)
 
@@ -155,53 +299,114 @@ def padded_batches(x: np.ndarray, batch_size: int):
         yield i, batch, valid
 
 
-def schedule(n_train: int, batch_size: int, train_config) -> tuple[int, int, int]:
-    """``(steps per epoch, total steps, steps per jitted call)`` of a run on ``n_train`` examples."""
-    steps_per_epoch = n_train // batch_size
-    if steps_per_epoch < 1:
-        raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} examples)")
-    total_steps = int(train_config.num_epochs) * steps_per_epoch
-    return steps_per_epoch, total_steps, min(int(train_config.steps_per_call), steps_per_epoch)
+def eval_batch_size(requested: int, mesh) -> int:
+    """``requested`` rounded down to a multiple of the data-parallel device count (at least that count)."""
+    n = mesh.shape[DATA_AXIS]
+    return max(n, int(requested) - int(requested) % n)
 
 
-def make_batched_eval(fn, mesh, batch_size: int):
-    """Apply a per-example function (params, x, key) -> pytree of [B] arrays over a dataset, in sharded batches.
-
-    The dataset is padded to a multiple of ``batch_size``; padded rows are dropped from the result. Each batch gets
-    the key ``fold_in(key, batch_index)``. In a multi-process run every process passes the whole dataset, puts only
-    its rows of each batch on its devices, and gets the whole result back.
+def make_batched_apply(fn: Callable, mesh, batch_size: int, num_points: int):
+    """Apply a per-example function ``fn(params, x, key, values) -> pytree of [B]`` of every run of a group over a
+    dataset, in batches sharded over the data axis: returns ``run(params [P, ...], x, keys [P], values) -> pytree
+    of [P, N]`` (NumPy). Batch ``b`` of run ``p`` gets the key ``fold_in(keys[p], b)``; the last batch is padded
+    and the padding dropped. In a multi-process run every process passes the whole dataset and puts only its rows
+    of each batch on its devices.
     """
     batch_sharding = NamedSharding(mesh, P(DATA_AXIS))
-    jitted = jax.jit(fn, out_shardings=batch_sharding)
 
-    def run(params, x: np.ndarray, key: jax.Array):
+    def with_batch_key(params, x, key, values, b):
+        return fn(params, x, jax.random.fold_in(key, b), values)
+
+    jitted = jax.jit(per_point(with_batch_key, num_points, (0, None, 0, 0, None)),
+                     out_shardings=NamedSharding(mesh, P(POINTS_AXIS, DATA_AXIS)))
+
+    def run(params, x: np.ndarray, keys: jax.Array, values: dict | None = None):
         outs = []
         global_shape = (batch_size,) + x.shape[1:]
         rows = distributed.local_rows(batch_sharding, global_shape, 0)
         for i, batch, valid in padded_batches(x, batch_size):
             batch = distributed.put_global(batch[rows], batch_sharding, global_shape)
-            res = distributed.to_host(jitted(params, batch, jax.random.fold_in(key, i)))
-            outs.append(jax.tree.map(lambda a, v=valid: a[:v], res))
-        return jax.tree.map(lambda *a: np.concatenate(a), *outs)
+            res = distributed.to_host(jitted(params, batch, keys, values or {}, i))
+            outs.append(jax.tree.map(lambda a, v=valid: a[:, :v], res))
+        return jax.tree.map(lambda *a: np.concatenate(a, axis=1), *outs)
 
     return run
 
 
+def abstract_state(method, example_x, sharding=None) -> PyTree:
+    """``jax.ShapeDtypeStruct`` leaves of one run's training state (with ``sharding``): what checkpoints restore
+    onto (the trainer and the model loader)."""
+    abstract = jax.eval_shape(method.init, jax.random.key(0), example_x)
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract)
+
+
 # ----------------------------------------------------------------------------------------------------------------
-# The loop.
+# Groups.
 
-def _validate_config(config) -> None:
-    t = config.train
-    if t.num_epochs < 1:
-        raise ValueError(f"train.num_epochs must be >= 1, got {t.num_epochs}")
-    if t.steps_per_call < 1:
-        raise ValueError(f"train.steps_per_call must be >= 1, got {t.steps_per_call}")
-    if t.get("data_on_device", "auto") not in ("auto", "always", "never"):
-        raise ValueError(f"train.data_on_device must be one of ['auto', 'always', 'never'], "
-                         f"got {t.data_on_device!r}")
+def group_values(configs: Sequence[Any], method) -> dict[str, np.ndarray]:
+    """The group fields of ``method`` whose values differ between ``configs``, as ``{field: float32 [P]}``; raises
+    ``ValueError`` if the configs differ in any field a group may not vary (naming the field and two values)."""
+    allowed = set(methods.ALWAYS_GROUPABLE) | set(method.group_fields)
+    flat = [config_utils.flatten(c) for c in configs]
+    keys = set().union(*flat)
+    for key in sorted(keys):
+        vals = [f.get(key, "<missing>") for f in flat]
+        if any(v != vals[0] for v in vals) and not any(key == a or key.startswith(a + ".") for a in allowed):
+            other = next(v for v in vals if v != vals[0])
+            raise ValueError(f"the runs of a group may differ only in {sorted(allowed)} (method "
+                             f"{method.name!r}); field {key!r} differs: {vals[0]!r} vs {other!r}")
+    out = {}
+    for field in method.group_fields:
+        vals = [f.get(field) for f in flat]
+        if any(v != vals[0] for v in vals):
+            out[field] = np.asarray(vals, np.float32)
+    return out
 
 
-def _run_info(config) -> dict:
+#: Config fields a resumed run may change (prefixes end with '.'): run length, logging, checkpoint frequency,
+#: devices, where the data lives, evaluation. Any other change (method, model, data, channel, seed, optimizer, ...)
+#: alters shapes or meaning and stops the resume.
+SAFE_RESUME_CHANGES = ("name", "num_seeds", "train.num_epochs", "train.steps_per_call", "train.log_every_steps",
+                       "train.progress", "train.tensorboard", "train.checkpoint_every_epochs",
+                       "train.checkpoint_every_steps", "train.keep_checkpoints", "train.num_devices",
+                       "train.data_on_device", "train.max_device_bytes", "train.batch_size", "data.data_dir",
+                       "eval.")
+
+
+def check_resume_config(config, workdir: str, step: int, record: bool = True) -> dict:
+    """Compares ``config`` with the ``config.json`` of a workdir that holds checkpoints.
+
+    A difference outside :data:`SAFE_RESUME_CHANGES` raises ``ValueError`` listing every such field with its two
+    values; safe differences are returned and (``record``) appended to ``WORKDIR/config_changes.json``.
+    """
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        old = config_utils.flatten(json.load(f))
+    new = config_utils.flatten(json.loads(config.to_json_best_effort()))
+    diffs = {k: (old.get(k, "<absent>"), new.get(k, "<absent>")) for k in sorted(set(old) | set(new))
+             if old.get(k, "<absent>") != new.get(k, "<absent>")}
+
+    def safe(key):
+        return any(key == s or (s.endswith(".") and key.startswith(s)) for s in SAFE_RESUME_CHANGES)
+
+    unsafe = {k: v for k, v in diffs.items() if not safe(k)}
+    if unsafe:
+        listing = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in unsafe.items())
+        raise ValueError(f"workdir {workdir} holds checkpoints (step {step}) of a run whose config differs in fields "
+                         f"that change shapes or meaning: {listing}. Use the original values or a fresh workdir.")
+    if diffs and record:
+        log_path = os.path.join(workdir, "config_changes.json")
+        history = json.load(open(log_path)) if os.path.isfile(log_path) else []
+        history.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "changes": {k: list(v) for k, v in diffs.items()}})
+        with open(log_path, "w") as f:
+            json.dump(history, f, indent=1, default=str)
+    return diffs
+
+
+def _run_info() -> dict:
     info = {
         "jax": jax.__version__,
         "python": platform.python_version(),
@@ -216,162 +421,341 @@ def _run_info(config) -> dict:
     return info
 
 
-def train_and_evaluate(config, workdir: str, *, handle_signals: bool = True) -> dict:
-    """Train ``config.method`` on ``config.data``, checkpointing into ``workdir``; then evaluate.
+def _load_data(config):
+    if "data" not in config or config.data is None:
+        return None
+    return data_lib.load_from_config(config.data)
 
-    Resumes automatically from the newest checkpoint in ``workdir``. Returns a dict with the final training
-    state (``state``), the evaluation results (``eval``, also written to ``WORKDIR/eval.json`` and
-    ``WORKDIR/eval.md``) and the best validation score.
 
-    With ``handle_signals`` (and when called from the main thread), SIGTERM and SIGINT during training stop the run
-    at the next chunk boundary with a checkpoint, raising ``Preempted``; a second SIGINT interrupts at once. In a
-    multi-process run every process must call this function with the same config and workdir.
+@dataclasses.dataclass
+class GroupRun:
+    """What the evaluators get after training: the group's configs, workdirs, methods, parameters, data, mesh."""
+
+    configs: list
+    workdirs: list[str]
+    methods: list                    # per run: the method built from its config (Python noise values)
+    method: Any                      # the method of run 0 (the program every run shares)
+    values: dict[str, np.ndarray]    # traced group fields that differ between runs, [P] each
+    state: PyTree                    # final states [P, ...]
+    params: PyTree                   # evaluation parameters [P, ...] (best by validation, else final)
+    metas: list[dict]
+    splits: Any                      # data_lib.Splits or None
+    mesh: Any
+    eval_keys: jax.Array             # [P]
+    is_main: bool
+    train_seconds: float = 0.0
+
+    @property
+    def num_points(self) -> int:
+        return len(self.configs)
+
+    def batched_apply(self, fn: Callable, batch_size: int):
+        return make_batched_apply(fn, self.mesh, eval_batch_size(batch_size, self.mesh), self.num_points)
+
+    def point(self, tree: PyTree, p: int) -> PyTree:
+        """Run ``p``'s slice of a stacked pytree, as NumPy arrays."""
+        return jax.tree.map(lambda a: np.asarray(a)[p], distributed.to_host(tree))
+
+
+def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *,
+                summaries: Sequence[tuple[str, Sequence[int]]] = (), handle_signals: bool = True,
+                evaluate: bool = True) -> dict:
+    """Trains the runs ``configs`` as one group, checkpointing into ``workdirs`` (one per run); then evaluates.
+
+    Resumes automatically from the newest step at which every run has a checkpoint. ``summaries`` lists
+    ``(directory, run indices)`` sets (the seeds of one experiment) that the evaluator summarizes after evaluation.
+    Returns ``{'runs': [per run {'state', 'eval', 'best_valid', 'meta'}], 'summaries': [...], 'seconds': ...}``.
+
+    With ``handle_signals`` (and from the main thread), SIGTERM and SIGINT stop training at the next chunk boundary
+    with checkpoints, raising ``Preempted``. In a multi-process run every process calls this with the same
+    arguments.
     """
-    _validate_config(config)
-    os.makedirs(workdir, exist_ok=True)
-    mesh = make_mesh(int(config.train.get("num_devices", 0)))
-    batch_size = int(config.train.batch_size)
-    check_batch_size(batch_size, mesh)
+    configs = list(configs)
+    workdirs = [str(w) for w in workdirs]
+    if not configs:
+        raise ValueError("a group needs at least one run")
+    if len(workdirs) != len(configs):
+        raise ValueError(f"a group needs one workdir per run ({len(configs)}), got {len(workdirs)}")
+    if len(set(os.path.abspath(w) for w in workdirs)) != len(workdirs):
+        raise ValueError(f"the runs of a group need distinct workdirs, got {workdirs}")
+    num = len(configs)
+    c0 = configs[0]
+    t_start = time.time()
+    for w in workdirs:
+        if os.path.exists(w) and not os.path.isdir(w):
+            raise ValueError(f"workdir {w} exists and is not a directory")
+        os.makedirs(w, exist_ok=True)
     is_main = distributed.is_main_process()
 
-    splits = data_lib.load_from_config(config.data)
-    method = methods.build(config, splits.shape, splits.is_binary)
-    n_train = splits.train.shape[0]
-    num_epochs = int(config.train.num_epochs)
-    steps_per_epoch, total_steps, steps_per_call = schedule(n_train, batch_size, config.train)
+    splits = _load_data(c0)
+    data = methods.DataSpec(tuple(splits.shape), splits.is_binary) if splits is not None else None
+    point_methods = [methods.build(c, data) for c in configs]
+    method = point_methods[0]
+    values_np = group_values(configs, method)
+    uses_data = method.uses_data
+    batch_size = int(c0.train.batch_size) if uses_data else None
+    n_train = splits.train.shape[0] if uses_data else None
+    sched = make_schedule(method, c0.train, n_train, batch_size)
+    total_steps = sched.total_steps
 
+    mesh = make_mesh(num, int(c0.train.get("num_devices", 0)))
+    if uses_data:
+        check_batch_size(batch_size, mesh)
+    pts, repl = on_points(mesh), replicated(mesh)
+    streams = group_streams([int(c.seed) for c in configs], pts)
+    values = {k: jax.make_array_from_callback(v.shape, pts, lambda idx, v=v: v[idx]) for k, v in values_np.items()}
+
+    keep = int(c0.train.get("keep_checkpoints", 2))
+    ckpts = [checkpointing.Checkpointer(w, keep=keep) for w in workdirs]
+    for c, w, ck in zip(configs, workdirs, ckpts):
+        if ck.latest_steps():
+            check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
     if is_main:
-        with open(os.path.join(workdir, "config.json"), "w") as f:
-            f.write(config.to_json_best_effort(indent=2))
-        with open(os.path.join(workdir, "run_info.json"), "w") as f:
-            json.dump(_run_info(config), f, indent=2)
+        for c, w in zip(configs, workdirs):
+            with open(os.path.join(w, "config.json"), "w") as f:
+                f.write(c.to_json_best_effort(indent=2))
+            with open(os.path.join(w, "run_info.json"), "w") as f:
+                json.dump(dict(_run_info(), group_size=num, group=workdirs), f, indent=2)
 
-    keys = rng_streams(int(config.seed))
-    repl = replicated(mesh)
-    example = jnp.asarray(splits.train[:1])
-    init_fn = jax.jit(method.init, out_shardings=repl)
-    abstract_state = jax.eval_shape(init_fn, keys["init"], example)
-    abstract_state = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), abstract_state)
+    example = jnp.asarray(splits.train[:1]) if uses_data else None
+    single_abstract = abstract_state(method, example, repl)
+    init_fn = jax.jit(per_point(method.init, num, (0, None)), out_shardings=pts)
+    stack = jax.jit(lambda *trees: jax.tree.map(lambda *a: jnp.stack(a), *trees), out_shardings=pts)
+    take = jax.jit(lambda tree, i: jax.tree.map(lambda a: a[i], tree), out_shardings=repl)
 
-    ckpt = checkpointing.Checkpointer(workdir, keep=int(config.train.get("keep_checkpoints", 2)))
-    restored = ckpt.restore_latest(abstract_state)
-    if restored is None:
-        state = init_fn(keys["init"], example)
-        meta = {"epoch": 0, "best_valid": math.inf, "best_step": -1}
-    else:
-        state, meta = restored
-        meta.pop("preempted", None)
-    start_step = int(jax.device_get(state["step"]))
-    if start_step % steps_per_epoch and start_step < total_steps and (
-            meta.get("steps_per_epoch") != steps_per_epoch or meta.get("batch_size") != batch_size):
-        # A mid-epoch checkpoint (written on preemption) resumes only with the batches it was cut from.
-        raise ValueError(f"workdir {workdir} holds a checkpoint at step {start_step}, which is not an epoch "
-                         f"boundary for {steps_per_epoch} steps per epoch of batch size {batch_size} (the checkpoint "
-                         f"has {meta.get('steps_per_epoch')} of batch size {meta.get('batch_size')}); use the "
-                         f"original batch size and training set, or a fresh workdir")
-    meta = dict(meta, steps_per_epoch=steps_per_epoch, batch_size=batch_size)
+    state, metas = _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched,
+                                    batch_size)
+    start_step = int(jax.device_get(state["step"])[0])
 
-    on_device = config.train.get("data_on_device", "auto")
-    if on_device == "auto":
-        on_device = "always" if splits.train.nbytes <= int(config.train.get("max_device_bytes", 2 << 30)) \
-            else "never"
-    # The training set, replicated on every device (each process copies its own; nothing crosses processes).
-    train_x_dev = distributed.put_replicated(splits.train, mesh) if on_device == "always" else None
-    batch_sharding = NamedSharding(mesh, P(None, DATA_AXIS))
+    on_device = "never"
+    train_x_dev = None
+    if uses_data:
+        on_device = c0.train.get("data_on_device", "auto")
+        if on_device not in ("auto", "always", "never"):
+            raise ValueError(f"train.data_on_device must be one of ['auto', 'always', 'never'], got {on_device!r}")
+        if on_device == "auto":
+            on_device = "always" if splits.train.nbytes <= int(c0.train.get("max_device_bytes", 2 << 30)) \
+                else "never"
+        if on_device == "always":
+            train_x_dev = distributed.put_replicated(splits.train, mesh)
+    batch_sharding = NamedSharding(mesh, P(POINTS_AXIS, None, DATA_AXIS))
+    perms_fn = jax.jit(jax.vmap(lambda k, e: epoch_permutation(k, e, n_train), in_axes=(0, None)),
+                       out_shardings=pts) if uses_data else None
 
-    run_chunk = make_run_chunk(method, mesh)
+    fold_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)), out_shardings=pts)
+    chunks: dict[tuple[int, int], Any] = {}
     gathers: dict[int, Any] = {}
-    n_dev = mesh.devices.size
-    valid_batch = int(config.eval.get("batch_size", 1000))
-    valid_fn = make_batched_eval(method.valid_loss, mesh, max(n_dev, valid_batch - valid_batch % n_dev))
+    valid_fn = None
+    if method.has_validation and uses_data:
+        valid_fn = make_batched_apply(lambda p, x, k, v: method.bind(v).valid_loss(p, x, k), mesh,
+                                      eval_batch_size(c0.eval.get("batch_size", 1000), mesh), num)
 
-    writer = metrics_writer.MetricWriter(workdir, enabled=is_main,
-                                         tensorboard=bool(config.train.get("tensorboard", True)))
-    progress = metrics_writer.Progress(total_steps, start_step, enabled=is_main and config.train.get(
-        "progress", True))
+    writers = [metrics_writer.MetricWriter(w, enabled=is_main, tensorboard=bool(c0.train.get("tensorboard", True)))
+               for w in workdirs]
+    progress = metrics_writer.Progress(total_steps, start_step, enabled=is_main and c0.train.get("progress", True))
     stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
+    log_every = int(c0.train.get("log_every_steps", 100))
+
+    def host_point(tree, p: int):
+        """Run ``p``'s slice as NumPy arrays: saving host arrays costs Orbax less than device arrays, which
+        matters for groups of many small runs."""
+        return jax.tree.map(lambda a: a[p], tree)
+
+    def save_latest(step: int, extra: dict | None = None) -> None:
+        host = distributed.to_host(state)
+        for p, ck in enumerate(ckpts):
+            if ck.latest_step() != step:
+                ck.save_latest(step, host_point(host, p), dict(metas[p], step=step, **(extra or {})))
 
     def preempt(step: int) -> None:
-        """Checkpoint at ``step`` (unless one is already there) and stop; called by all processes together."""
-        if ckpt.latest_step() != step:
-            ckpt.save_latest(step, state, dict(meta, step=step, preempted=True))
+        save_latest(step, {"preempted": True})
         if stop.signum is not None:
             cause = signal.Signals(stop.signum).name
         else:
             cause = "stop requested" if stop.requested else "another process was asked to stop"
-        raise Preempted(step, workdir, cause)
+        raise Preempted(step, workdirs[0] if num == 1 else os.path.commonpath(workdirs), cause)
 
-    t_start = time.time()
+    t_train = time.time()
     step = start_step
+    perms = perm_host = None
+    perm_epoch = None
     with stop:          # stop signals are caught until the last checkpoint is on disk
         try:
             while step < total_steps:
-                epoch = step // steps_per_epoch
-                perm = epoch_permutation(keys["data"], epoch, n_train)
-                perm_host = None if on_device == "always" else np.asarray(perm)
-                epoch_end = (epoch + 1) * steps_per_epoch
-                while step < epoch_end:
-                    n_steps = min(steps_per_call, epoch_end - step)
-                    offset = (step % steps_per_epoch) * batch_size
+                block = sched.block_at(step)
+                stage = sched.stage_at(step)
+                n_steps = sched.chunk(step)
+                xs = None
+                if uses_data:
+                    epoch = (step - _stage_start(sched, stage)) // sched.steps_per_epoch
+                    if perm_epoch != epoch:
+                        perms = perms_fn(streams["data"], epoch)
+                        perm_host = None if on_device == "always" else np.asarray(distributed.to_host(perms))
+                        perm_epoch = epoch
+                    offset = ((step - _stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
                     if on_device == "always":
                         if n_steps not in gathers:
                             gathers[n_steps] = make_gather(mesh, batch_size, n_steps)
-                        xs = gathers[n_steps](train_x_dev, perm, offset)
-                    else:
-                        # Each process gathers only the batch rows of its own devices.
-                        global_shape = (n_steps, batch_size) + splits.shape
-                        rows = distributed.local_rows(batch_sharding, global_shape, 1)
-                        idx = perm_host[offset:offset + n_steps * batch_size].reshape(n_steps, batch_size)
-                        xs = distributed.put_global(splits.train[idx[:, rows]], batch_sharding, global_shape)
-                    new_state, metrics = run_chunk(state, xs, keys["train"])
-                    metrics = jax.device_get(metrics)
-                    if not np.all(np.isfinite(metrics["loss"])):
-                        bad = int(np.argmin(np.isfinite(metrics["loss"])))
-                        raise NonFiniteLossError(
-                            f"non-finite training loss at step {step + bad} (epoch {epoch}); the last good "
-                            f"checkpoint (step {ckpt.latest_step()}) is kept in {workdir}. Lower optim.lr or check "
-                            f"the data.")
-                    state = new_state
-                    step += n_steps
-                    progress.update(n_steps, float(metrics["loss"][-1]))
-                    if step % int(config.train.get("log_every_steps", 100)) < n_steps or step == epoch_end:
-                        writer.write_scalars(step, {f"train/{k}": float(np.mean(v)) for k, v in metrics.items()})
-                    if step < epoch_end and stop.agreed():
+                        xs = gathers[n_steps](train_x_dev, perms, offset)
+                    else:       # each process gathers only the batch rows of its own devices
+                        global_shape = (num, n_steps, batch_size) + tuple(splits.shape)
+                        rows = distributed.local_rows(batch_sharding, global_shape, 2)
+                        idx = perm_host[:, offset:offset + n_steps * batch_size].reshape(num, n_steps, batch_size)
+                        xs = distributed.put_global(splits.train[idx[:, :, rows]], batch_sharding, global_shape)
+                if (stage, n_steps) not in chunks:
+                    chunks[(stage, n_steps)] = make_run_chunk(method, mesh, num, stage, n_steps, uses_data)
+                new_state, metrics = chunks[(stage, n_steps)](state, xs, streams["train"], values)
+                metrics = distributed.to_host(metrics)
+                loss = np.asarray(metrics["loss"]).reshape(num, n_steps)
+                if not np.all(np.isfinite(loss)):
+                    bad = [(p, step + int(np.argmin(np.isfinite(loss[p])))) for p in range(num)
+                           if not np.all(np.isfinite(loss[p]))]
+                    where = ", ".join(f"{workdirs[p]} at step {s}" for p, s in bad)
+                    raise NonFiniteLossError(
+                        f"non-finite training loss: {where}; the last good checkpoints (step "
+                        f"{ckpts[0].latest_step()}) are kept. Lower optim.lr or check the data.")
+                state = new_state
+                step += n_steps
+                progress.update(n_steps, float(np.mean(loss[:, -1])))
+                block_end = sched.blocks[block]
+                if step % log_every < n_steps or step == block_end:
+                    for p, w in enumerate(writers):
+                        w.write_scalars(step, {f"train/{k}": float(np.mean(np.asarray(v)[p])) for k, v in
+                                               metrics.items()})
+                if step < block_end:
+                    if stop.agreed():
                         preempt(step)
-                # End of epoch: validation and checkpoints.
-                valid = valid_fn(state["params"], splits.valid, jax.random.fold_in(keys["valid"], epoch))
-                valid_score = float(np.mean(valid))
-                meta = dict(meta, epoch=epoch + 1, valid=valid_score, step=step)
-                improved = valid_score < meta["best_valid"]
-                if improved:
-                    meta.update(best_valid=valid_score, best_step=step)
-                writer.write_scalars(step, {"valid/loss": valid_score, "valid/best": meta["best_valid"],
-                                            "epoch": epoch + 1,
-                                            "examples_per_sec": (step - start_step) * batch_size
-                                            / max(time.time() - t_start, 1e-9)})
-                writer.flush()
-                if improved:
-                    ckpt.save_best(step, state, meta)
-                if (epoch + 1) % int(config.train.get("checkpoint_every_epochs", 1)) == 0 or step == total_steps:
-                    ckpt.save_latest(step, state, meta)
+                    continue
+                # End of a block: validation, checkpoints.
+                improved = np.zeros(num, bool)
+                scores = None
+                if valid_fn is not None:
+                    vkeys = fold_keys(streams["valid"], block)
+                    scores = np.mean(valid_fn(state["params"], splits.valid, vkeys, values), axis=1)
+                elapsed = max(time.time() - t_train, 1e-9)
+                for p in range(num):
+                    meta = dict(metas[p], block=block + 1, step=step)
+                    if sched.steps_per_epoch:
+                        meta["epoch"] = block + 1
+                    if scores is not None:
+                        meta["valid"] = float(scores[p])
+                        if scores[p] < meta["best_valid"]:
+                            improved[p] = True
+                            meta.update(best_valid=float(scores[p]), best_step=step)
+                    metas[p] = meta
+                    row = {"block": block + 1}
+                    if sched.steps_per_epoch:
+                        row["epoch"] = block + 1
+                    if scores is not None:
+                        row.update({"valid/loss": float(scores[p]), "valid/best": meta["best_valid"]})
+                    if uses_data:
+                        row["examples_per_sec"] = (step - start_step) * batch_size / elapsed
+                    writers[p].write_scalars(step, row)
+                    writers[p].flush()
+                if improved.any():
+                    host = distributed.to_host(state)
+                    for p in np.flatnonzero(improved):
+                        ckpts[p].save_best(step, host_point(host, int(p)), metas[p])
+                if step in sched.saves:
+                    save_latest(step)
                 if stop.agreed():
                     preempt(step)
         finally:
-            ckpt.wait()           # asynchronous saves reach the disk even when the loop raised
+            for ck in ckpts:
+                ck.wait()        # asynchronous saves reach the disk even when the loop raised
             progress.close()
-            writer.flush()
+            for w in writers:
+                w.flush()
+    seconds = {"train": time.time() - t_train}
 
-    # Evaluation on the best-by-validation parameters (or the final ones).
+    # Evaluation parameters: each run's best-by-validation checkpoint, else its final state.
     params = state["params"]
-    if config.eval.get("use_best", True) and ckpt.best.latest_step() is not None:
-        best = ckpt.restore_best(abstract_state)
-        params = best[0]["params"]
-    ckpt.close()
-    results = evaluation.evaluate_noise_grid(
-        method, params, splits, config.eval, mesh, keys["eval"])
+    use_best = bool(c0.eval.get("use_best", True))
+    if use_best and any(ck.best.latest_step() is not None for ck in ckpts):
+        trees = []
+        for p, ck in enumerate(ckpts):
+            if ck.best.latest_step() is not None:
+                trees.append(ck.restore_best(single_abstract)[0]["params"])
+            else:
+                trees.append(take(state, p)["params"])
+        params = stack(*trees)
+    for ck in ckpts:
+        ck.close()
+    for w in writers:
+        w.close()
+    out_runs = [{"meta": metas[p], "best_valid": metas[p].get("best_valid"), "eval": None} for p in range(num)]
+    out = {"state": state, "runs": out_runs, "summaries": [], "seconds": seconds}
+    if not evaluate:
+        return out
+    t_eval = time.time()
+    run = GroupRun(configs=configs, workdirs=workdirs, methods=point_methods, method=method, values=values,
+                   state=state, params=params, metas=metas, splits=splits, mesh=mesh, eval_keys=streams["eval"],
+                   is_main=is_main, train_seconds=seconds["train"])
+    evaluator = evaluators.get(c0.eval.get("evaluator", None) or method.evaluator)
+    results = evaluator.evaluate(run)
+    for p, res in enumerate(results):
+        out_runs[p]["eval"] = res
+        _write_metrics(workdirs[p], evaluator.metrics(res), is_main)
+    for directory, members in summaries:
+        members = list(members)
+        summary = evaluator.summarize(run, [results[i] for i in members], members, str(directory))
+        out["summaries"].append(summary)
+        _write_metrics(str(directory), evaluator.metrics(summary), is_main)
+    seconds["eval"] = time.time() - t_eval
+    seconds["total"] = time.time() - t_start
+    return out
+
+
+#: The evaluator's flat metrics of a run (or of a run of several seeds), read by sweeps (``sweeps.read_metrics``).
+METRICS_FILE = "result_metrics.json"
+
+
+def _write_metrics(directory: str, metrics: dict, is_main: bool) -> None:
     if is_main:
-        evaluation.write_results(results, workdir, title=config.get("name", config.method),
-                                 context=evaluation.describe_run(config, splits, meta))
-    writer.close()
-    return {"state": state, "eval": results, "best_valid": meta.get("best_valid"), "meta": meta}
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, METRICS_FILE), "w") as f:
+            json.dump(metrics, f, indent=1, default=float)
+
+
+def _stage_start(sched: Schedule, stage: int) -> int:
+    return 0 if stage == 0 else sched.stage_ends[stage - 1]
+
+
+def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
+    """The group's state (fresh, or restored at the newest step every run has) and per-run metas."""
+    steps = [set(ck.latest_steps()) for ck in ckpts]
+    fresh_meta = {"best_valid": math.inf, "best_step": -1, "steps_per_epoch": sched.steps_per_epoch,
+                  "batch_size": batch_size}
+    if not any(steps):
+        return init_fn(streams["init"], example), [dict(fresh_meta) for _ in ckpts]
+    common = set.intersection(*steps)
+    if not common:
+        have = {w: sorted(s) for w, s in zip(workdirs, steps)}
+        raise ValueError(f"the runs of this group hold no checkpoint at a common step ({have}); a group resumes "
+                         f"only from a step every run saved: use the original group or fresh workdirs")
+    step = max(common)
+    trees, metas = [], []
+    for ck in ckpts:
+        tree, meta = ck.restore_latest(single_abstract, step)
+        meta.pop("preempted", None)
+        trees.append(tree)
+        metas.append(dict(fresh_meta, **{k: v for k, v in meta.items() if k not in ("steps_per_epoch",
+                                                                                     "batch_size")}))
+        old = (meta.get("steps_per_epoch"), meta.get("batch_size"))
+        if sched.steps_per_epoch and step < sched.total_steps and step not in sched.blocks \
+                and old != (sched.steps_per_epoch, batch_size):
+            # A mid-epoch checkpoint (written on preemption) resumes only with the batches it was cut from.
+            raise ValueError(f"workdir {ck.workdir} holds a checkpoint at step {step}, which is not an epoch "
+                             f"boundary for {sched.steps_per_epoch} steps per epoch of batch size {batch_size} "
+                             f"(the checkpoint has {old[0]} of batch size {old[1]}); use the original batch size "
+                             f"and training set, or a fresh workdir")
+    return stack(*trees), metas
+
+
+def train_and_evaluate(config, workdir: str, *, handle_signals: bool = True) -> dict:
+    """Trains and evaluates one run (a group of one) in ``workdir``; returns ``{'state', 'eval', 'best_valid',
+    'meta'}`` with the state without its points axis. See :func:`train_group`."""
+    out = train_group([config], [workdir], handle_signals=handle_signals)
+    run = out["runs"][0]
+    return {"state": _squeeze(out["state"]), "eval": run["eval"], "best_valid": run["best_valid"],
+            "meta": run["meta"]}

@@ -33,7 +33,7 @@ def test_config_builds(name):
     assert full.train.batch_size == 100 and full.optim.lr == 1e-3
     smoke = module.get_config("smoke")
     assert smoke.train.num_epochs <= 2
-    method = methods.build(full, SHAPES[name], is_binary=name in ("binary_mnist", "random_bits"))
+    method = methods.build(full, methods.DataSpec(SHAPES[name], name in ("binary_mnist", "random_bits")))
     assert method.channel.eps == full.channel.eps
     with pytest.raises(ValueError, match="variant"):
         module.get_config("nosuchvariant")
@@ -53,7 +53,7 @@ def test_bec_training_runs(tmp_path):
     assert result["eval"]["channel"] == "bec"
     assert all(np.isfinite(r["bce_per_pixel_nats"]) for r in result["eval"]["rows"])
     # the evaluation path really erases: at test eps 0.9 about 90% of the received symbols are erasures (2)
-    method = methods.build(c, (100,), is_binary=True)
+    method = methods.build(c, methods.DataSpec((100,), True))
     x = jnp.zeros((400, 100))
     y = method.transmit(result["state"]["params"], x, jax.random.key(0), 0.9, 1)
     frac = float(jnp.mean(y == 2))

@@ -17,6 +17,7 @@ from neuralcodes_jax.data import (
     list_datasets,
     load_from_config,
     load_splits,
+    local_data_overrides,
     read_idx,
     split_indices,
 )
@@ -365,6 +366,34 @@ def test_local_omniglot_iwae_mat(tmp_path):
     np.testing.assert_allclose(s.valid[:, 5, 0, 0], data[5, 23845:], rtol=1e-6)
     np.testing.assert_array_equal(s.train_labels, np.argmax(target, axis=0)[:50])
     np.testing.assert_array_equal(s.test_labels, [7] * 4)
+
+
+def test_local_data_overrides_pick_the_split_scheme_that_fits(tmp_path):
+    assert local_data_overrides("mnist", None) == ({}, "")
+    overrides, note = local_data_overrides("mnist", tmp_path)
+    assert overrides == {} and "default source" in note
+    (tmp_path / "binarized_mnist").mkdir()
+    assert local_data_overrides("binary_mnist", tmp_path) == (
+        {"data.source": "local", "data.data_dir": str(tmp_path / "binarized_mnist")}, "")
+    (tmp_path / "mnist").mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte"):
+        (tmp_path / "mnist" / name).write_bytes(b"")
+    overrides, note = local_data_overrides("mnist", str(tmp_path))
+    assert overrides == {"data.source": "local", "data.data_dir": str(tmp_path / "mnist"),
+                         "data.split_scheme": "test_only"} and "not comparable" in note
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte.gz"):
+        (tmp_path / "mnist" / name).write_bytes(b"")
+    assert local_data_overrides("mnist", tmp_path) == (
+        {"data.source": "local", "data.data_dir": str(tmp_path / "mnist")}, "")
+    (tmp_path / "omniglot").mkdir()
+    (tmp_path / "omniglot" / "images_background_small1.zip").write_bytes(b"")
+    overrides, note = local_data_overrides("omniglot", tmp_path)
+    assert overrides["data.split_scheme"] == "small1" and "small1" in note
+    (tmp_path / "omniglot" / "chardata.mat").write_bytes(b"")
+    assert local_data_overrides("omniglot", tmp_path)[0]["data.split_scheme"] == "small1"   # the zip comes first
+    (tmp_path / "omniglot" / "images_background_small1.zip").unlink()
+    assert local_data_overrides("omniglot", tmp_path) == (
+        {"data.source": "local", "data.data_dir": str(tmp_path / "omniglot"), "data.split_scheme": "iwae"}, "")
 
 
 # ---------------------------------------------------------------------------------------------------------------

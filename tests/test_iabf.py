@@ -33,7 +33,7 @@ def small_config(variant="binary_mnist,iabf,smoke", **overrides):
 
 
 def build(variant="binary_mnist,iabf,smoke", **overrides):
-    return methods.build(small_config(variant, **overrides), SHAPE, is_binary=True)
+    return methods.build(small_config(variant, **overrides), methods.DataSpec(SHAPE, True))
 
 
 def batch(n=16, seed=0):
@@ -121,13 +121,13 @@ def test_flip_noise_is_waterfill_times_mask(paper_method):
 
     @jax.jit
     def run(params):
-        y = method.clean_code(method.base.encode(params, x), jax.random.key(1))
+        y = method.clean_code(method.encode(params, x), jax.random.key(1))
         eps_star, metrics = method.flip_noise(params, x, y, jax.random.key(2))
         g = method.reconstruction_gradient(params, x, y)
         one = method.reconstruction_gradient(params, x[3:4], y[3:4])
         # Eq. 30 with eps_i* = eps on every bit is NECST's noisy encoder (same samples for the same key)
         uniform = method.adversarial_reconstruction_loss(params, x, key, jnp.full((16, 12), 0.3))[0]
-        return y, eps_star, metrics, g, one, uniform, method.base.loss(params, x, key)[0]
+        return y, eps_star, metrics, g, one, uniform, method.necst_loss(params, x, key)[0]
 
     y, eps_star, metrics, g, one, uniform, necst_loss = run(state["params"])
     expected = iabf.waterfill_noise(jnp.abs(g), 12 * 0.3) * iabf.flip_direction_mask(y, g)
@@ -145,8 +145,8 @@ def test_flip_noise_is_waterfill_times_mask(paper_method):
 
 def test_lambda0_without_flips_is_necst_exactly():
     config = small_config("binary_mnist,abf,smoke", **{"iabf.flip_rule": "none", "channel.eps": 0.2})
-    method = methods.build(config, SHAPE, True)
-    base = necst.build(config, SHAPE, True)
+    method = methods.build(config, methods.DataSpec(SHAPE, True))
+    base = necst.build(config, methods.DataSpec(SHAPE, True))
     x = batch(24)
     key = jax.random.key(7)
     # one program per comparison (fewer compiles): both inits, both losses and gradients, both steps
@@ -155,7 +155,8 @@ def test_lambda0_without_flips_is_necst_exactly():
 
     @jax.jit
     def losses_and_grads(params, disc_params):
-        ours = jax.value_and_grad(method.loss, has_aux=True)(params, disc_params, x, key, jnp.zeros((24, 12)), None)
+        ours = jax.value_and_grad(method.iabf_loss, has_aux=True)(params, disc_params, x, key, jnp.zeros((24, 12)),
+                                                                  None)
         return ours, jax.value_and_grad(base.loss, has_aux=True)(params, x, key)
 
     ((loss, _), grads), ((ref_loss, _), ref_grads) = losses_and_grads(state["params"], state["disc_params"])
@@ -345,7 +346,7 @@ def test_reference_flip_rule_gives_hard_flips():
 
     @jax.jit
     def run(params):
-        y = method.clean_code(method.base.encode(params, x), jax.random.key(1))
+        y = method.clean_code(method.encode(params, x), jax.random.key(1))
         return method.flip_noise(params, x, y, jax.random.key(2))
 
     eps_star, _ = run(state["params"])
@@ -359,11 +360,11 @@ def test_clean_decoder_term_trains_only_the_decoder(paper_method):
 
     @jax.jit
     def run(params, disc_params):
-        y = plain.clean_code(plain.base.encode(params, x), jax.random.key(1))
+        y = plain.clean_code(plain.encode(params, x), jax.random.key(1))
         eps_star, _ = plain.flip_noise(params, x, y, jax.random.key(2))
         key = jax.random.key(3)
-        out0 = jax.value_and_grad(plain.loss, has_aux=True)(params, disc_params, x, key, y, eps_star)
-        out1 = jax.value_and_grad(denw.loss, has_aux=True)(params, disc_params, x, key, y, eps_star)
+        out0 = jax.value_and_grad(plain.iabf_loss, has_aux=True)(params, disc_params, x, key, y, eps_star)
+        out1 = jax.value_and_grad(denw.iabf_loss, has_aux=True)(params, disc_params, x, key, y, eps_star)
         return out0, out1
 
     ((l0, _), g0), ((l1, m1), g1) = run(state["params"], state["disc_params"])
@@ -429,6 +430,8 @@ def test_reproduce_dry_run_lists_the_grid(tmp_path):
     names = [p.run.name for p in out["plans"]]
     assert len(names) == 20 and len(set(names)) == 20          # 4 NECST + 4 ABF + 4 x 3 IABF
     assert "binary_mnist/iabf/eps0.3_infomax_weight0.001" in names
+    first = out["plans"][0]
+    assert f"--config.eval.noise_levels='({first.run.noise!r},)'" in first.command()   # one shell word
     pinned = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["mnist"], settings=["iabf.infomax_weight=0.01"])
     assert len(pinned) == 12 and all(p.overrides["iabf.infomax_weight"] == 0.01 for p in pinned
                                      if p.run.method == "iabf")
@@ -437,10 +440,6 @@ def test_reproduce_dry_run_lists_the_grid(tmp_path):
     assert extra[0].run.config_ref() == "experiments/iabf/table1.py:mnist,abf,ref_flip"
     fig3 = reproduce.plan_runs("necst_fig3", tmp_path)
     assert len(fig3) == 18 and {p.run.method for p in fig3} == {"necst"}
-    local = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["binary_mnist"], methods=["necst"],
-                                data_root=REPO_ROOT.parent / "shared" / "data")
-    if (REPO_ROOT.parent / "shared" / "data" / "binarized_mnist").is_dir():
-        assert local[0].overrides["data.source"] == "local"
     with pytest.raises(ValueError, match="datasets"):
         reproduce.plan_runs("iabf_table1", tmp_path, datasets=["svhn"])
     cli = subprocess.run([sys.executable, "-m", "launch.reproduce", "--table=iabf_table1", f"--workdir={tmp_path}",
@@ -448,6 +447,14 @@ def test_reproduce_dry_run_lists_the_grid(tmp_path):
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert "8 run(s)" in cli.stdout
+
+
+@pytest.mark.shared_data
+def test_reproduce_reads_the_shared_data(tmp_path, shared_data):
+    local = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["binary_mnist"], methods=["necst"],
+                                data_root=shared_data)
+    assert local and all(p.overrides["data.source"] == "local" and p.data_note == "" for p in local)
+    assert local[0].overrides["data.data_dir"] == str(shared_data / "binarized_mnist")
 
 
 def test_reproduce_smoke_sweep_writes_the_table(tmp_path):

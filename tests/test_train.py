@@ -15,6 +15,7 @@ from jax.sharding import PartitionSpec as P
 from conftest import REPO_ROOT
 from experiments.necst import random_bits
 from neuralcodes_jax import train
+from neuralcodes_jax import methods
 from neuralcodes_jax.methods import necst
 
 
@@ -81,7 +82,7 @@ def test_resume_equals_uninterrupted(tmp_path):
 def test_one_vs_eight_devices_same_loss_and_grads():
     assert jax.device_count() == 8, "tests run with JAX_NUM_CPU_DEVICES=8 (see conftest.py)"
     config = small_config()
-    method = necst.build(config, (100,), is_binary=True)
+    method = necst.build(config, methods.DataSpec((100,), True))
     x = (np.random.default_rng(0).random((32, 100)) < 0.5).astype(np.float32)
     state = method.init(jax.random.key(0), jnp.asarray(x[:1]))
     key = jax.random.key(3)
@@ -121,19 +122,18 @@ def test_training_one_vs_eight_devices(tmp_path):
 def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
     real_build = necst.build
 
-    def poisoned_build(config, shape, is_binary):
-        method = real_build(config, shape, is_binary)
+    def poisoned_build(config, data):
+        method = real_build(config, data)
         real_step = method.train_step
 
-        def step(state, x, key):
+        def step(state, x, key, stage=0):
             x = jnp.where(state["step"] >= 13, jnp.nan, x)   # epoch 2 (steps 10..19) goes bad at step 13
-            return real_step(state, x, key)
+            return real_step(state, x, key, stage)
 
         object.__setattr__(method, "train_step", step)
         return method
 
     monkeypatch.setattr(necst, "build", poisoned_build)
-    monkeypatch.setitem(train.methods._BUILDERS, "necst", poisoned_build)
     with pytest.raises(train.NonFiniteLossError, match="step 13"):
         train.train_and_evaluate(small_config(), str(tmp_path))
     assert sorted(os.listdir(tmp_path / "checkpoints" / "latest")) == ["10"]

@@ -8,8 +8,8 @@ codebook with its neural decoder and with exact soft ML (correlation with all 16
 Hamming(7,4) with exact soft ML, on the same noise. The codebooks also get the exact BSC (hard-decision) report.
 
 Commands:
-  python -m launch.progressive --config=experiments/progressive/awgn_7_4.py --workdir=workdirs/progressive_awgn_7_4
-  python -m launch.progressive --config=experiments/progressive/awgn_7_4.py:smoke --workdir=workdirs/smoke
+  python -m launch.main --config=experiments/progressive/awgn_7_4.py --workdir=workdirs/progressive_awgn_7_4
+  python -m launch.main --config=experiments/progressive/awgn_7_4.py:smoke --workdir=workdirs/smoke
 Variants: ``smoke``.
 """
 
@@ -18,15 +18,19 @@ from experiments.progressive import base
 
 
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke",))
+    variant = common.parse_variant(arg, ("smoke",) + base.TRAININGS)
     c = base.base_config()
     c.name = "progressive_awgn_7_4"
     c.code.n, c.code.k = 7, 4
     c.channel.name = "awgn"
-    c.channel.train_ebn0_db = 8.0     # 4 dB: 1/20 seeds Hamming-equivalent, 8 dB: 17-19/20 (results/progressive_longer.md)
+    # 4 dB: 1/20 seeds Hamming-equivalent, 8 dB: 17-19/20 (results/progressive_longer.md)
+    c.channel.train_ebn0_db = 8.0
     c.eval.reference = "Hamming(7,4)"
     c.eval.neural_table = False       # the neural decoder expects soft inputs: Monte Carlo instead
     c.eval.mc_seeds = 5               # Monte Carlo for the first 5 seeds of each training
-    if "smoke" in variant:
-        base.apply_smoke(c)
+    base.apply_variant(c, variant)
     return c
+
+
+def get_sweep():
+    return base.trainings_sweep()

@@ -1,4 +1,4 @@
-"""Shared config of the learned-binary-code experiments (``python -m launch.progressive``).
+"""Shared config of the learned-binary-code experiments (``config.method = 'progressive'``, ``python -m launch.main``).
 
 Paper: Ninkovic & Vukobratovic, "Learning Binary Autoencoder-Based Codes with Progressive Training",
 arXiv 2511.09221 (TELFOR 2025). The paper gives neither layer sizes, optimizer settings nor the training
@@ -6,8 +6,10 @@ crossover probability; the defaults below are this project's choices (see ``neur
 and ``results/progressive_7_4.md`` for how they were picked).
 
 Every field of :class:`neuralcodes_jax.methods.progressive.ProgressiveSpec` has a config path
-(``progressive.CONFIG_PATHS``); the launcher builds one spec per entry of ``trainings`` and trains
-``num_seeds`` seeds of each as one vmapped program, with the same seed keys for every training.
+(``progressive.CONFIG_PATHS``). ``training`` picks the training method; ``launch.main`` trains ``num_seeds`` seeds
+(``seed``, ``seed + 1``, ...) as one vmapped group, each in ``WORKDIR/seed<s>``, and writes the summary over
+seeds into ``WORKDIR``. Variants ``straight_through`` / ``gumbel`` (:func:`apply_variant`) pick the baselines,
+and each config's ``get_sweep()`` lists the three trainings for ``launch.sweep``.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ P_GRID = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.name = "progressive"
+    c.method = "progressive"
     c.seed = 0
     c.num_seeds = 20
-    c.trainings = ("progressive", "straight_through", "gumbel")
+    c.training = "progressive"        # 'progressive' | 'straight_through' | 'gumbel'
 
     c.code = ml_collections.ConfigDict()
     c.code.n = 7
@@ -57,11 +60,20 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.encoder_lr_scale = 1.0
     c.train.logit_penalty = 3.0     # progressive binarization: lambda of lambda (1 - t/T) mean(a^2)
     c.train.logit_noise = 0.0
+    # The loop (train.py): host calls of steps_per_call steps; checkpoints every checkpoint_every_steps steps.
+    c.train.steps_per_call = 1000
+    c.train.checkpoint_every_steps = 8000
+    c.train.keep_checkpoints = 2
+    c.train.num_devices = 0
+    c.train.log_every_steps = 500
+    c.train.progress = True
+    c.train.tensorboard = False
 
     # The baselines' own sections may override train.logit_penalty / train.lr / train.stage1_steps
     # (None = the shared value; progressive.PER_TRAINING_FIELDS).
     c.straight_through = ml_collections.ConfigDict()
-    c.straight_through.gradient = "identity"  # 'sigmoid' | 'identity' (identity: 1/20 vs 0/20 Hamming, (7,4), tuned at commit 65b49d4)
+    # 'sigmoid' | 'identity' (identity: 1/20 vs 0/20 Hamming-equivalent seeds at (7,4), tuned at commit 65b49d4)
+    c.straight_through.gradient = "identity"
     c.straight_through.logit_penalty = placeholder(float)
     c.straight_through.lr = placeholder(float)
     c.straight_through.stage1_steps = placeholder(int)
@@ -86,7 +98,28 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.mc_max_blocks = 400_000
     c.eval.mc_batch = 20_000
     c.eval.mc_seeds = 0                   # AWGN: Monte Carlo for the first mc_seeds seeds (0 = all)
+    c.eval.use_best = False               # no validation: the final state is evaluated
     return c
+
+
+TRAININGS = ("progressive", "straight_through", "gumbel")
+
+
+def apply_variant(c: ml_collections.ConfigDict, variant: set[str]) -> None:
+    """The training named in the variant (``straight_through`` or ``gumbel``; default progressive) and
+    ``smoke``."""
+    chosen = [t for t in TRAININGS if t in variant]
+    if len(chosen) > 1:
+        raise ValueError(f"config variant must name at most one training of {list(TRAININGS)}, got {chosen}")
+    if chosen:
+        c.training = chosen[0]
+    if "smoke" in variant:
+        apply_smoke(c)
+
+
+def trainings_sweep() -> list[dict]:
+    """``get_sweep()`` of the learned-code configs: the three trainings, each a point named after it."""
+    return [{"training": t, "name": t} for t in TRAININGS]
 
 
 def apply_smoke(c: ml_collections.ConfigDict) -> None:
@@ -95,6 +128,9 @@ def apply_smoke(c: ml_collections.ConfigDict) -> None:
     c.train.stage1_steps = 60
     c.train.stage2_steps = 20
     c.train.batch_size = 64
+    c.train.steps_per_call = 20
+    c.train.checkpoint_every_steps = 40
+    c.train.progress = False
     c.eval.p_grid = (0.01, 0.05, 0.1)
     c.eval.ebn0_db = (2.0,)
     c.eval.mc_target_errors = 20

@@ -7,9 +7,12 @@ converse for n = 7, M = 16 (coding-anchors Sec. 2.2/2.5). The "next checks" of t
 Gumbel-softmax) are trained with the same network and seeds.
 
 Commands:
-  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py --workdir=workdirs/prog74
-  python -m launch.progressive --config=experiments/progressive/hamming_7_4.py:smoke --workdir=workdirs/smoke  # seconds
-Variants: ``smoke`` (2 seeds, a few steps).
+  python -m launch.main --config=experiments/progressive/hamming_7_4.py --workdir=workdirs/prog74
+  python -m launch.main --config=experiments/progressive/hamming_7_4.py:gumbel --workdir=workdirs/prog74_gumbel
+  python -m launch.sweep --config=experiments/progressive/hamming_7_4.py --workdir=workdirs/prog74_all --vmap
+  python -m launch.main --config=experiments/progressive/hamming_7_4.py:smoke --workdir=workdirs/smoke  # seconds
+Variants: ``straight_through`` or ``gumbel`` (the baselines; default progressive training), ``smoke`` (2 seeds,
+a few steps). ``get_sweep()``: the three trainings.
 """
 
 from experiments import common
@@ -17,11 +20,14 @@ from experiments.progressive import base
 
 
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke",))
+    variant = common.parse_variant(arg, ("smoke",) + base.TRAININGS)
     c = base.base_config()
     c.name = "progressive_7_4"
     c.code.n, c.code.k = 7, 4
     c.eval.reference = "Hamming(7,4)"
-    if "smoke" in variant:
-        base.apply_smoke(c)
+    base.apply_variant(c, variant)
     return c
+
+
+def get_sweep():
+    return base.trainings_sweep()

@@ -13,14 +13,13 @@ correlation decoder: exact ML on hard inputs is within its reach) and bitwise de
 results/progressive_longer.md.
 
 Commands:
-  python -m launch.progressive --config=experiments/progressive/longer.py:15_11 --workdir=workdirs/prog15
-  python -m launch.progressive --config=experiments/progressive/longer.py:23_12 --workdir=workdirs/prog23 \
-      --config.trainings="('progressive',)"
-  python -m launch.progressive --config=experiments/progressive/longer.py:23_12 --workdir=workdirs/prog23b \
-      --config.trainings="('straight_through', 'gumbel')" --config.num_seeds=10
-  python -m launch.progressive --config=experiments/progressive/longer.py:8_4 --workdir=workdirs/prog8
-  python -m launch.progressive --config=experiments/progressive/longer.py:15_11,smoke --workdir=workdirs/smoke
-  python -m launch.progressive --config=experiments/progressive/longer.py:23_12,softmax --workdir=workdirs/prog23s \
+  python -m launch.main --config=experiments/progressive/longer.py:15_11 --workdir=workdirs/prog15
+  python -m launch.main --config=experiments/progressive/longer.py:23_12 --workdir=workdirs/prog23
+  python -m launch.main --config=experiments/progressive/longer.py:23_12,gumbel --workdir=workdirs/prog23g \
+      --config.num_seeds=10
+  python -m launch.main --config=experiments/progressive/longer.py:8_4 --workdir=workdirs/prog8
+  python -m launch.main --config=experiments/progressive/longer.py:15_11,smoke --workdir=workdirs/smoke
+  python -m launch.main --config=experiments/progressive/longer.py:23_12,softmax --workdir=workdirs/prog23s \
       --config.num_seeds=5
 Variants: exactly one of ``15_11``, ``23_12``, ``8_4`` (default ``15_11``), optionally ``smoke``; ``softmax``
 (with ``23_12``): a 4096-way linear softmax decoder instead of the bitwise one (the neural decoder is then
@@ -34,7 +33,7 @@ LENGTHS = ("15_11", "23_12", "8_4")
 
 
 def get_config(arg=None):
-    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke"))
+    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke") + base.TRAININGS)
     lengths = [v for v in LENGTHS if v in variant]
     if len(lengths) > 1:
         raise ValueError(f"config variant must name at most one length of {list(LENGTHS)}, got {lengths}")
@@ -63,6 +62,9 @@ def get_config(arg=None):
     else:
         c.code.n, c.code.k = 8, 4
         c.eval.reference = "extended Hamming(8,4)"
-    if "smoke" in variant:
-        base.apply_smoke(c)
+    base.apply_variant(c, variant)
     return c
+
+
+def get_sweep():
+    return base.trainings_sweep()

@@ -4,10 +4,13 @@ A training run (``train.train_and_evaluate``) leaves in its workdir ``config.jso
 Orbax checkpoint series, ``checkpoints/latest/<step>`` and ``checkpoints/best/<step>`` (``checkpointing.py``).
 :func:`load_model` rebuilds the method from the saved config (``methods.build``), reloads the data the config
 names (the analyses need its test images and labels), and restores the best-by-validation state (or the latest)
-onto a single device. Nothing is retrained and nothing random is involved: loading twice gives the same arrays.
+onto a single device, with the abstract state the trainer restores onto (``train.abstract_state``). Nothing is
+retrained and nothing random is involved: loading twice gives the same arrays. It is the one loader of trained
+models: the representation studies (``launch/analyze.py``) and the separation baselines (``launch/baselines.py``)
+both use it.
 
-The analyses only need NECST's building blocks (``encode``, ``decode``, ``channel``, ``likelihood``); an IABF
-model exposes them through its ``base`` NECST, which :attr:`LoadedModel.coder` returns for either method.
+The analyses only need NECST's building blocks (``encode``, ``decode``, ``channel``, ``likelihood``); IABF and the
+discrete VAE are NECST subclasses, so :attr:`LoadedModel.coder` is the method itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 from neuralcodes_jax import checkpointing
 from neuralcodes_jax import data as data_lib
 from neuralcodes_jax import methods
+from neuralcodes_jax import train
 
 PyTree = Any
 
@@ -53,7 +57,7 @@ class LoadedModel:
     Attributes:
       workdir: where it was loaded from.
       config: the saved config (with any data overrides applied).
-      method: the method object (``methods.build``), e.g. NECST or IABF.
+      method: the method object (``methods.build``), e.g. NECST, IABF or the discrete VAE.
       params: the restored parameters ``state['params']``.
       meta: the checkpoint's meta dict (epoch, validation score, ``best_step`` ...).
       step: the training step of the restored checkpoint.
@@ -72,8 +76,8 @@ class LoadedModel:
 
     @property
     def coder(self):
-        """The NECST object holding encoder, decoder and channel (IABF's ``base``; NECST itself)."""
-        return getattr(self.method, "base", self.method)
+        """The object holding encoder, decoder and channel: the method itself (NECST or a NECST subclass)."""
+        return self.method
 
     @property
     def eps(self) -> float:
@@ -140,12 +144,6 @@ def batched_apply(fn: Callable, params: PyTree, x: np.ndarray, batch: int = EVAL
     return np.concatenate(outs)
 
 
-def _abstract_state(method, shape: tuple[int, ...]) -> PyTree:
-    sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = jax.eval_shape(method.init, jax.random.key(0), jnp.zeros((1,) + tuple(shape), jnp.float32))
-    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract)
-
-
 def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
                splits: data_lib.Splits | None = None) -> LoadedModel:
     """Rebuild the method of a training run from ``WORKDIR/config.json`` and restore its checkpoint.
@@ -170,10 +168,11 @@ def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
         raise ValueError(f"workdir {workdir} has no '{kind}' checkpoint ({series} holds no step directory)")
     if splits is None:
         splits = data_lib.load_from_config(config.data)
-    method = methods.build(config, splits.shape, splits.is_binary)
+    method = methods.build(config, methods.DataSpec(tuple(splits.shape), splits.is_binary))
+    example = jax.ShapeDtypeStruct((1,) + tuple(splits.shape), jnp.float32)
+    abstract = train.abstract_state(method, example, jax.sharding.SingleDeviceSharding(jax.devices()[0]))
     ckpt = checkpointing.Checkpointer(workdir, keep=int(config.train.get("keep_checkpoints", 2)))
     try:
-        abstract = _abstract_state(method, splits.shape)
         restored = ckpt.restore_best(abstract) if kind == "best" else ckpt.restore_latest(abstract)
     finally:
         ckpt.close()

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from neuralcodes_jax.analysis import model_io
 from neuralcodes_jax.codes import bounds
 
 PyTree = Any
@@ -488,73 +489,6 @@ def webp_ideal_rows(sweep: WebpSweep, operating_points: Sequence[dict[str, Any]]
 LDPC_CONSTRUCTIONS = ("peg", "gallager")
 
 
-def peg_regular(n: int, d_v: int, d_c: int, *, seed: int) -> np.ndarray:
-    """A regular ``(d_v, d_c)`` parity-check matrix by progressive edge growth (Hu, Eleftheriou, Arnold 2005).
-
-    ``m = n d_v / d_c`` checks (``n d_v`` must be a multiple of ``d_c``; unlike Gallager's band construction, n
-    need not be). Variable nodes are connected one edge at a time; each new edge goes to a check that is not yet
-    reachable from the variable in the current graph, else to one at the largest distance (which makes the
-    shortest cycle it closes as long as possible), among checks with fewer than ``d_c`` edges, lowest degree
-    first, ties broken at random by ``seed``. Every column has weight ``d_v`` and every row weight ``d_c``.
-
-    Raises:
-      ValueError: bad degrees or ``n d_v`` not a multiple of ``d_c``.
-    """
-    for name, v, lo in (("n", n, 2), ("d_v", d_v, 1), ("d_c", d_c, 2)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
-    if d_v >= d_c or (n * d_v) % d_c or d_c > n:
-        raise ValueError(f"need d_v < d_c <= n and n*d_v a multiple of d_c, got n={n}, d_v={d_v}, d_c={d_c}")
-    m = n * d_v // d_c
-    rng = np.random.default_rng(int(seed))
-    var_checks: list[list[int]] = [[] for _ in range(n)]
-    check_vars: list[list[int]] = [[] for _ in range(m)]
-    degree = np.zeros(m, np.int64)
-    for v in range(n):
-        for _ in range(d_v):
-            open_ = degree < d_c
-            open_[var_checks[v]] = False
-            # Breadth-first search from v: depth of every reachable check.
-            depth = np.full(m, -1, np.int64)
-            frontier = list(var_checks[v])
-            depth[frontier] = 0
-            seen_vars = {v}
-            d = 0
-            last_layer = list(frontier)
-            while frontier:
-                d += 1
-                nxt = []
-                for c in frontier:
-                    for u in check_vars[c]:
-                        if u in seen_vars:
-                            continue
-                        seen_vars.add(u)
-                        for c2 in var_checks[u]:
-                            if depth[c2] < 0:
-                                depth[c2] = d
-                                nxt.append(c2)
-                if nxt:
-                    last_layer = nxt
-                frontier = nxt
-            candidates = np.flatnonzero(open_ & (depth < 0))
-            if candidates.size == 0:
-                layer = np.zeros(m, bool)
-                layer[last_layer] = True
-                candidates = np.flatnonzero(open_ & layer)
-            if candidates.size == 0:
-                reach = depth[open_]
-                candidates = np.flatnonzero(open_ & (depth == reach.max()))
-            low = candidates[degree[candidates] == degree[candidates].min()]
-            c = int(low[rng.integers(low.size)])
-            var_checks[v].append(c)
-            check_vars[c].append(v)
-            degree[c] += 1
-    h = np.zeros((m, n), np.uint8)
-    for v, cs in enumerate(var_checks):
-        h[cs, v] = 1
-    return h
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class LdpcLink:
     """A systematic LDPC link carrying ``num_source_bits`` source bits in ``n`` channel bits.
@@ -650,7 +584,7 @@ def make_ldpc_link(n: int, num_source_bits: int, *, d_v: int = 3, d_c: int = 6, 
                    construction: str = "peg", max_seed_tries: int = 100) -> LdpcLink:
     """A regular (d_v, d_c) LDPC code of length n carrying ``num_source_bits`` source bits.
 
-    ``construction='peg'``: :func:`peg_regular` (any n with ``n d_v`` a multiple of ``d_c``, e.g. n = 100 for
+    ``construction='peg'``: ``codes.ldpc.peg_regular`` (any n with ``n d_v`` a multiple of ``d_c``, e.g. n = 100 for
     (3, 6)) with the first seed from ``seed`` on whose graph has no 4-cycle; ``'gallager'``:
     ``codes.ldpc.gallager_regular`` with 4-cycles removed (n a multiple of ``d_c``).
 
@@ -664,7 +598,7 @@ def make_ldpc_link(n: int, num_source_bits: int, *, d_v: int = 3, d_c: int = 6, 
     if construction == "peg":
         # The degree cap can force a 4-cycle on the last edges; take the first seed >= ``seed`` without one.
         for used in range(int(seed), int(seed) + max_seed_tries):
-            h = peg_regular(n, d_v, d_c, seed=used)
+            h = ldpc.peg_regular(n, d_v, d_c, seed=used)
             if ldpc.count_4cycles(h) == 0:
                 break
         else:
@@ -804,61 +738,7 @@ def vae_ldpc_evaluate(method, params, link: LdpcLink, x: Any, key, noise_levels:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Trained models from workdirs.
-
-
-@dataclasses.dataclass
-class TrainedModel:
-    """A method restored from a ``train.train_and_evaluate`` workdir."""
-
-    config: Any
-    method: Any
-    params: PyTree
-    splits: Any
-    step: int
-
-
-def load_config_json(workdir: str | os.PathLike) -> Any:
-    """The ``ConfigDict`` a run wrote to ``WORKDIR/config.json``."""
-    import ml_collections
-
-    path = pathlib.Path(workdir) / "config.json"
-    if not path.is_file():
-        raise ValueError(f"workdir must hold a finished run's config.json, not found: {path}")
-    return ml_collections.ConfigDict(json.loads(path.read_text()))
-
-
-def load_trained(workdir: str | os.PathLike, *, which: str = "best", splits=None) -> TrainedModel:
-    """Restore the ``best`` (by validation) or ``latest`` parameters of a run, with its method and data.
-
-    ``splits`` may be passed to skip loading the data again (it must be the run's dataset).
-    """
-    import jax
-
-    from neuralcodes_jax import checkpointing, data as data_lib, methods, train
-
-    if which not in ("best", "latest"):
-        raise ValueError(f"which must be one of ['best', 'latest'], got {which!r}")
-    config = load_config_json(workdir)
-    if splits is None:
-        splits = data_lib.load_from_config(config.data)
-    method = methods.build(config, splits.shape, splits.is_binary)
-    mesh = train.make_mesh(1)
-    repl = train.replicated(mesh)
-    keys = train.rng_streams(int(config.seed))
-    example = np.asarray(splits.train[:1])
-    abstract = jax.eval_shape(method.init, keys["init"], example)
-    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), abstract)
-    ckpt = checkpointing.Checkpointer(str(workdir))
-    try:
-        restored = (ckpt.restore_best if which == "best" else ckpt.restore_latest)(abstract)
-    finally:
-        ckpt.close()
-    if restored is None:
-        raise ValueError(f"workdir {workdir} has no {which} checkpoint")
-    state, _ = restored
-    return TrainedModel(config=config, method=method, params=state["params"], splits=splits,
-                        step=int(jax.device_get(state["step"])))
+# Trained NECST runs (loaded by ``model_io.load_model``).
 
 
 def read_eval_row(workdir: str | os.PathLike, eps: float | None = None) -> dict[str, Any]:
@@ -875,9 +755,10 @@ def read_eval_row(workdir: str | os.PathLike, eps: float | None = None) -> dict[
     raise ValueError(f"{path} has no row at eps={eps}; rows: {[r['eps'] for r in results['rows']]}")
 
 
-def necst_per_image_distortion(model: TrainedModel, x: Any, key, eps: float, metric: str, *,
+def necst_per_image_distortion(model: model_io.LoadedModel, x: Any, key, eps: float, metric: str, *,
                                num_draws: int = 5, batch_size: int = 2000) -> np.ndarray:
-    """A trained NECST model's per-image distortion at test noise eps (mean over ``num_draws`` channel draws)."""
+    """A trained NECST model's (``model_io.load_model``) per-image distortion at test noise eps (mean over
+    ``num_draws`` channel draws)."""
     import functools
 
     import jax

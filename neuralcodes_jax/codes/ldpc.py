@@ -1,10 +1,12 @@
-"""LDPC codes: Gallager's regular construction, alist I/O, channel LLRs and a batched jitted BP decoder.
+"""LDPC codes: Gallager and PEG regular constructions, alist I/O, channel LLRs and a batched jitted BP decoder.
 
 Construction (Gallager 1962, "Low-density parity-check codes", sec. II): a regular ``(d_v, d_c)`` parity-check
 matrix of ``m = n d_v / d_c`` rows is ``d_v`` stacked bands of ``n / d_c`` rows. The first band has row ``i`` equal
 to ones on columns ``i d_c ... (i + 1) d_c - 1``; every other band is a random column permutation of the first.
 Optionally, 4-cycles (two columns sharing two rows) are broken by swapping columns inside a band, which keeps every
-row and column weight (:func:`gallager_regular`).
+row and column weight (:func:`gallager_regular`). Progressive edge growth (Hu, Eleftheriou, Arnold 2005) builds a
+regular matrix edge by edge, each new edge closing the longest cycle it can (:func:`peg_regular`; ``n`` need not be
+a multiple of ``d_c``).
 
 The matrix is almost never of full rank (each band sums to the all-ones row, so ``rank <= m - d_v + 1``):
 :class:`LdpcCode` reports the true rank, ``k = n - rank`` and the true rate (coding-anchors sec. 1.2: a (3,6) code
@@ -75,8 +77,8 @@ from neuralcodes_jax import channels
 from neuralcodes_jax.codes import gf2
 
 __all__ = [
-    "gallager_regular", "LdpcCode", "TannerGraph", "count_4cycles", "read_alist", "write_alist", "channel_llr",
-    "bp_decode", "BpResult", "ALGORITHMS", "CHANNELS", "DEFAULT_LLR_CLIP", "DEFAULT_MIN_SUM_ALPHA",
+    "gallager_regular", "peg_regular", "LdpcCode", "TannerGraph", "count_4cycles", "read_alist", "write_alist",
+    "channel_llr", "bp_decode", "BpResult", "ALGORITHMS", "CHANNELS", "DEFAULT_LLR_CLIP", "DEFAULT_MIN_SUM_ALPHA",
 ]
 
 ALGORITHMS = ("sum_product", "min_sum")
@@ -119,7 +121,7 @@ def _check_real(name: str, value: Any, lo: float, hi: float, lo_open: bool, hi_o
     return out
 
 
-# ------------------------------------------------------------------------------------------ Gallager codes
+# ----------------------------------------------------------------------------------- regular constructions
 def _col_rows_to_matrix(col_rows: np.ndarray, m: int) -> np.ndarray:
     n = col_rows.shape[0]
     h = np.zeros((m, n), dtype=np.uint8)
@@ -232,6 +234,73 @@ def gallager_regular(n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: b
     if remaining:
         warnings.warn(f"gallager_regular(n={n}, d_v={d_v}, d_c={d_c}, seed={seed}): {remaining} 4-cycles remain "
                       f"after max_tries={max_tries} column swaps", RuntimeWarning, stacklevel=2)
+    return h
+
+
+def peg_regular(n: int, d_v: int, d_c: int, *, seed: int) -> np.ndarray:
+    """A regular ``(d_v, d_c)`` parity-check matrix by progressive edge growth (Hu, Eleftheriou, Arnold 2005).
+
+    ``m = n d_v / d_c`` checks (``n d_v`` must be a multiple of ``d_c``; unlike Gallager's band construction, n
+    need not be). Variable nodes are connected one edge at a time; each new edge goes to a check that is not yet
+    reachable from the variable in the current graph, else to one at the largest distance (which makes the
+    shortest cycle it closes as long as possible), among checks with fewer than ``d_c`` edges, lowest degree
+    first, ties broken at random by ``seed``. Every column has weight ``d_v`` and every row weight ``d_c``.
+
+    Raises:
+      ValueError: bad degrees or ``n d_v`` not a multiple of ``d_c``.
+    """
+    for name, v, lo in (("n", n, 2), ("d_v", d_v, 1), ("d_c", d_c, 2)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    if d_v >= d_c or (n * d_v) % d_c or d_c > n:
+        raise ValueError(f"need d_v < d_c <= n and n*d_v a multiple of d_c, got n={n}, d_v={d_v}, d_c={d_c}")
+    m = n * d_v // d_c
+    rng = np.random.default_rng(int(seed))
+    var_checks: list[list[int]] = [[] for _ in range(n)]
+    check_vars: list[list[int]] = [[] for _ in range(m)]
+    degree = np.zeros(m, np.int64)
+    for v in range(n):
+        for _ in range(d_v):
+            open_ = degree < d_c
+            open_[var_checks[v]] = False
+            # Breadth-first search from v: depth of every reachable check.
+            depth = np.full(m, -1, np.int64)
+            frontier = list(var_checks[v])
+            depth[frontier] = 0
+            seen_vars = {v}
+            d = 0
+            last_layer = list(frontier)
+            while frontier:
+                d += 1
+                nxt = []
+                for c in frontier:
+                    for u in check_vars[c]:
+                        if u in seen_vars:
+                            continue
+                        seen_vars.add(u)
+                        for c2 in var_checks[u]:
+                            if depth[c2] < 0:
+                                depth[c2] = d
+                                nxt.append(c2)
+                if nxt:
+                    last_layer = nxt
+                frontier = nxt
+            candidates = np.flatnonzero(open_ & (depth < 0))
+            if candidates.size == 0:
+                layer = np.zeros(m, bool)
+                layer[last_layer] = True
+                candidates = np.flatnonzero(open_ & layer)
+            if candidates.size == 0:
+                reach = depth[open_]
+                candidates = np.flatnonzero(open_ & (depth == reach.max()))
+            low = candidates[degree[candidates] == degree[candidates].min()]
+            c = int(low[rng.integers(low.size)])
+            var_checks[v].append(c)
+            check_vars[c].append(v)
+            degree[c] += 1
+    h = np.zeros((m, n), np.uint8)
+    for v, cs in enumerate(var_checks):
+        h[cs, v] = 1
     return h
 
 

@@ -17,7 +17,7 @@ from neuralcodes_jax.data.core import (
     register,
     split_indices,
 )
-from neuralcodes_jax.data.local import read_idx, read_omniglot_zip
+from neuralcodes_jax.data.local import local_data_overrides, read_idx, read_omniglot_zip
 from neuralcodes_jax.data.sources import load_from_config, load_splits
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "list_datasets",
     "load_from_config",
     "load_splits",
+    "local_data_overrides",
     "make_splits",
     "read_idx",
     "read_omniglot_zip",

@@ -1,24 +1,50 @@
-"""Methods: one module per paper method. ``build(config, data_shape, is_binary)`` picks one by ``config.method``.
+"""Methods, found by module name: ``config.method = "x"`` is built by ``neuralcodes_jax/methods/x.py:build``.
 
-To add a method: write ``methods/<name>.py`` with a class following ``methods/base.Method`` and a
-``build(config, data_shape, is_binary)`` function, then add it to ``_BUILDERS`` below.
+To add a method, write ``methods/<name>.py`` with a subclass of :class:`base.Method`, a ``build(config, data)``
+function (``data``: a :class:`base.DataSpec`, or ``None`` when the method draws its own inputs) and
+``METHOD = <the class>`` (what a sweep reads before building anything); no other file changes. See
+``methods/base.py`` for the contract and WORKSPACE.md for a walk-through.
 """
 
 from __future__ import annotations
 
-from neuralcodes_jax.methods import iabf
-from neuralcodes_jax.methods import necst
-from neuralcodes_jax.methods import vae
+import importlib
+import pkgutil
 
-_BUILDERS = {
-    "necst": necst.build,
-    "iabf": iabf.build,
-    "vae": vae.build,
-}
+from neuralcodes_jax.methods.base import ALWAYS_GROUPABLE, DataSpec, Method, Stage  # noqa: F401
+
+_NOT_METHODS = frozenset({"base"})
 
 
-def build(config, data_shape, is_binary):
-    name = config.method
-    if name not in _BUILDERS:
-        raise ValueError(f"method must be one of {sorted(_BUILDERS)}, got {name!r}")
-    return _BUILDERS[name](config, tuple(data_shape), is_binary)
+def available() -> list[str]:
+    """Names of the method modules of this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_METHODS
+                  and not m.name.startswith("_"))
+
+
+def module(name: str):
+    """The module of method ``name`` (``ValueError`` naming the available ones if there is none)."""
+    if not isinstance(name, str) or name not in available():
+        raise ValueError(f"method must be one of {available()}, got {name!r}")
+    mod = importlib.import_module(f"{__name__}.{name}")
+    if not callable(getattr(mod, "build", None)):
+        raise ValueError(f"method module {mod.__name__} has no build(config, data) function")
+    return mod
+
+
+def method_class(name: str) -> type[Method]:
+    """The class of method ``name`` (its ``METHOD``), e.g. for its ``group_fields`` before any data is loaded."""
+    cls = getattr(module(name), "METHOD", None)
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise ValueError(f"method module {name!r} must define METHOD, its methods.base.Method subclass")
+    return cls
+
+
+def build(config, data: DataSpec | None) -> Method:
+    """The method ``config.method`` built from ``config`` and the dataset's :class:`DataSpec` (or ``None``)."""
+    method = module(config.method).build(config, data)
+    if not isinstance(method, Method):
+        raise TypeError(f"{config.method}.build returned {type(method).__name__}, not a methods.base.Method")
+    if method.uses_data and data is None:
+        raise ValueError(f"method {config.method!r} trains on a dataset: the config needs a 'data' section")
+    return method

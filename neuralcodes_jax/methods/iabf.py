@@ -251,12 +251,13 @@ def bsc_per_bit_log_probs(logits: jax.Array, eps_bits: jax.Array) -> tuple[jax.A
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class IABF:
+class IABF(necst_lib.NECST):
     """IABF / ABF as a trainer method (see ``methods/base.py`` for the contract and the module docstring).
 
-    Attributes:
-      base: the NECST method providing encoder, decoder, channel (its eps is the training noise and the budget
-        of the flips), likelihood, estimator, encoder L2 and evaluation.
+    A subclass of NECST: encoder, decoder, channel (its eps is the training noise and the budget of the flips),
+    likelihood, estimator, encoder L2 and evaluation are NECST's; :meth:`necst_loss` is NECST's loss.
+
+    Attributes (besides NECST's):
       discriminator: the TC discriminator (``nets.make_discriminator``), codes [..., M] -> 2 logits.
       disc_optimizer: its optax optimizer.
       infomax_weight: lambda of Eq. 29 (0 = ABF).
@@ -269,9 +270,8 @@ class IABF:
       clean_decoder_weight: the reference's ``denw`` (0 = paper).
     """
 
-    base: necst_lib.NECST
-    discriminator: Any
-    disc_optimizer: optax.GradientTransformation
+    discriminator: Any = None
+    disc_optimizer: optax.GradientTransformation | None = None
     infomax_weight: float = 0.01
     flip_rule: str = "paper"
     flip_direction: str = "paper"
@@ -282,6 +282,9 @@ class IABF:
     name: str = "iabf"
 
     def __post_init__(self):
+        super().__post_init__()
+        if self.discriminator is None or self.disc_optimizer is None:
+            raise ValueError("IABF needs a discriminator and its optimizer (methods.iabf.build makes them)")
         _check_choice("iabf.flip_rule", self.flip_rule, FLIP_RULES)
         _check_choice("iabf.flip_direction", self.flip_direction, FLIP_DIRECTIONS)
         _check_choice("iabf.disc_input", self.disc_input, DISC_INPUTS)
@@ -297,32 +300,10 @@ class IABF:
             raise ValueError(f"iabf.clean_decoder_weight must be a finite number >= 0, "
                              f"got {self.clean_decoder_weight}")
         needs_bsc = self.flip_rule != "none" or self.clean_decoder_weight > 0
-        if needs_bsc and self.base.channel.name != "bsc":
+        if needs_bsc and self.channel.name != "bsc":
             raise ValueError(f"channel.name must be 'bsc' for IABF bit flips (iabf.flip_rule={self.flip_rule!r}) "
-                             f"and the clean-decoding term; got {self.base.channel.name!r} (use "
+                             f"and the clean-decoding term; got {self.channel.name!r} (use "
                              f"iabf.flip_rule='none' and iabf.clean_decoder_weight=0 for other channels)")
-
-    # ----------------------------------------------------------------------------------------------------------
-    # What the trainer and the evaluation read from a method.
-
-    @property
-    def channel(self):
-        return self.base.channel
-
-    @property
-    def eval_encoder(self) -> str:
-        return self.base.eval_encoder
-
-    @property
-    def eval_num_samples(self) -> int:
-        return self.base.eval_num_samples
-
-    @property
-    def output_shape(self) -> tuple[int, ...]:
-        return self.base.output_shape
-
-    def effective_test_eps(self, eps: float) -> float:
-        return self.base.effective_test_eps(eps)
 
     @property
     def flips_enabled(self) -> bool | jax.Array:
@@ -334,7 +315,7 @@ class IABF:
         """
         if self.flip_rule == "none":
             return False
-        eps = self.base.channel.eps
+        eps = self.channel.eps
         if isinstance(eps, (int, float, np.integer, np.floating)):
             return bool(eps > 0)
         return jnp.asarray(eps) > 0
@@ -355,16 +336,16 @@ class IABF:
         dec = {"decoder": jax.lax.stop_gradient(params["decoder"])}
 
         def loss_of_codes(y_in):
-            out = self.base.decode_float(dec, y_in)
-            return -jnp.sum(self.base.log_likelihood(out, x))
+            out = self.decode_float(dec, y_in)
+            return -jnp.sum(self.log_likelihood(out, x))
 
-        return jax.grad(loss_of_codes)(self.base.channel.decoder_input(y))
+        return jax.grad(loss_of_codes)(self.channel.decoder_input(y))
 
     def _reference_gradient_scale(self, batch: int) -> float:
         """Factor turning the per-example NLL gradient into the reference's batch-mean loss gradient."""
-        if self.base.likelihood == "bernoulli":
-            return 1.0 / (batch * math.prod(self.base.output_shape))
-        return 2.0 * self.base.sigma2 / batch          # -log p = SSE / (2 sigma2) + const
+        if self.likelihood == "bernoulli":
+            return 1.0 / (batch * math.prod(self.output_shape))
+        return 2.0 * self.sigma2 / batch          # -log p = SSE / (2 sigma2) + const
 
     def flip_noise(self, params: PyTree, x: jax.Array, y: jax.Array, key: jax.Array,
                    active: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -375,7 +356,7 @@ class IABF:
         grad = self.reconstruction_gradient(params, x, y)
         num_bits = y.shape[-1]
         if self.flip_rule == "paper":
-            eps_bits = waterfill_noise(jnp.abs(grad), num_bits * self.base.channel.eps)
+            eps_bits = waterfill_noise(jnp.abs(grad), num_bits * self.channel.eps)
             mask = flip_direction_mask(y, grad)
             eps_star = eps_bits * mask
             extra = {"flip_eps_max": jnp.mean(jnp.max(eps_bits, axis=-1)),
@@ -400,7 +381,7 @@ class IABF:
         The samples use the same inverse-CDF rule as ``channels.BSC.sample`` (``y = [u >= P(y = 0)]``), so with
         ``eps_i* = eps`` everywhere they equal NECST's samples for the same key.
         """
-        base = self.base
+        base = self
         logits = base.encode(params, x)
         log_q1, log_q0 = bsc_per_bit_log_probs(logits, eps_star)                           # [B, M]
         u = jax.random.uniform(key, (base.num_samples,) + logits.shape, log_q0.dtype)
@@ -423,9 +404,9 @@ class IABF:
 
     def clean_decoder_loss(self, params: PyTree, x: jax.Array, probs: jax.Array) -> jax.Array:
         """The reference's extra decoder term (``denw``): decode the clean probabilities p against x."""
-        out = self.base.decode_float(params, jax.lax.stop_gradient(probs))
-        nd = len(self.base.output_shape)
-        if self.base.likelihood == "bernoulli":
+        out = self.decode_float(params, jax.lax.stop_gradient(probs))
+        nd = len(self.output_shape)
+        if self.likelihood == "bernoulli":
             return jnp.mean(likelihoods.per_pixel_bce(out, x, event_ndim=nd))
         return x.shape[0] * jnp.mean(likelihoods.per_pixel_mse(out, x, event_ndim=nd))   # sum over the batch axis
 
@@ -465,17 +446,17 @@ class IABF:
         tc = jnp.mean(t)
         return tc, tc + surrogate - jax.lax.stop_gradient(surrogate)
 
-    def loss(self, params: PyTree, disc_params: PyTree, x: jax.Array, key: jax.Array, y_clean: jax.Array,
+    def iabf_loss(self, params: PyTree, disc_params: PyTree, x: jax.Array, key: jax.Array, y_clean: jax.Array,
              eps_star: jax.Array | None) -> tuple[jax.Array, dict[str, jax.Array]]:
         """``-(L_rec + lambda L_info)`` (Eq. 29) plus encoder L2 (and the optional ``denw`` term), and metrics.
 
         ``eps_star=None`` uses NECST's channel (its loss function, unchanged) for the reconstruction term.
         """
         if eps_star is None:
-            recon, metrics = self.base.loss(params, x, key)
+            recon, metrics = self.necst_loss(params, x, key)
         else:
             recon, metrics = self.adversarial_reconstruction_loss(params, x, key, eps_star)
-        logits = self.base.encode(params, x)
+        logits = self.encode(params, x)
         stats = code_statistics(logits)
         tc, tc_objective = self.tc_term(disc_params, logits, y_clean)
         loss = recon
@@ -507,18 +488,23 @@ class IABF:
 
     def init(self, key: jax.Array, example_x: jax.Array) -> PyTree:
         """NECST's state (same parameters as ``base.init(key, ...)``) plus the discriminator and its optimizer."""
-        state = self.base.init(key, example_x)
-        num_bits = self.base.encode(state["params"], example_x).shape[-1]
+        state = super().init(key, example_x)
+        num_bits = self.encode(state["params"], example_x).shape[-1]
         disc_params = self.discriminator.init(jax.random.fold_in(key, 1),
                                               jnp.zeros((1, num_bits), jnp.float32))["params"]
         state["disc_params"] = disc_params
         state["disc_opt_state"] = self.disc_optimizer.init(disc_params)
         return state
 
-    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array) -> tuple[PyTree, dict[str, jax.Array]]:
+    def necst_loss(self, params: PyTree, x: jax.Array, key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """NECST's loss (Eq. 6 of NECST with the uniform channel noise)."""
+        return necst_lib.NECST.loss(self, params, x, key)
+
+    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array,
+                   stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
         """Discriminator step, then the encoder/decoder step with the updated discriminator (Algorithm 1)."""
         params = state["params"]
-        logits = jax.lax.stop_gradient(self.base.encode(params, x))
+        logits = jax.lax.stop_gradient(self.encode(params, x))
         y_clean = self.clean_code(logits, jax.random.fold_in(key, _CLEAN_STREAM))
         disc_codes = y_clean if self.disc_input == "sample" else jax.nn.sigmoid(logits)
         disc_params, disc_opt_state, disc_metrics = self.discriminator_update(
@@ -528,9 +514,9 @@ class IABF:
         if flips is not False:
             eps_star, flip_metrics = self.flip_noise(params, x, y_clean, jax.random.fold_in(key, _GUMBEL_STREAM),
                                                      active=None if flips is True else flips)
-        (_, metrics), grads = jax.value_and_grad(self.loss, has_aux=True)(
+        (_, metrics), grads = jax.value_and_grad(self.iabf_loss, has_aux=True)(
             params, disc_params, x, key, y_clean, eps_star)
-        updates, opt_state = self.base.optimizer.update(grads, state["opt_state"], params)
+        updates, opt_state = self.optimizer.update(grads, state["opt_state"], params)
         params = optax.apply_updates(params, updates)
         metrics.update(disc_metrics)
         metrics.update(flip_metrics)
@@ -541,14 +527,10 @@ class IABF:
 
     def valid_loss(self, params: PyTree, x: jax.Array, key: jax.Array) -> jax.Array:
         """NECST's criterion: -log p(x|y) for one BSC(eps) sample at the training noise, per example."""
-        return self.base.valid_loss(params, x, key)
-
-    def eval_batch(self, params: PyTree, x: jax.Array, key: jax.Array, eps: float) -> dict[str, jax.Array]:
-        """NECST's evaluation: the ordinary channel at test noise eps (no flips at test time)."""
-        return self.base.eval_batch(params, x, key, eps)
+        return super().valid_loss(params, x, key)
 
 
-def build(config, data_shape: tuple[int, ...], is_binary: bool) -> IABF:
+def build(config, data) -> IABF:
     """IABF from a config with NECST's fields plus ``config.iabf`` (``experiments/iabf/table1.py``).
 
     ``config.iabf`` fields (defaults = the paper): ``infomax_weight`` (lambda, 0.01), ``flip_rule`` ('paper'),
@@ -556,7 +538,6 @@ def build(config, data_shape: tuple[int, ...], is_binary: bool) -> IABF:
     ('per_dimension'), ``clean_decoder_weight`` (0.0), ``disc_hidden`` ((500,)), ``disc_lr`` (``optim.lr``).
     The discriminator's optimizer is ``config.optim`` with ``disc_lr``.
     """
-    base = necst_lib.build(config, data_shape, is_binary)
     cfg = config.get("iabf", None) or ml_collections.ConfigDict()
     bits = int(config.model.bits)
     num_flips = int(cfg.get("num_flips", 7))
@@ -566,8 +547,8 @@ def build(config, data_shape: tuple[int, ...], is_binary: bool) -> IABF:
     optim = ml_collections.ConfigDict(config.optim.to_dict())
     optim.lr = float(cfg.get("disc_lr", None) or config.optim.lr)
     hidden = tuple(int(h) for h in cfg.get("disc_hidden", (500,)))
-    return IABF(
-        base=base,
+    return necst_lib.build(
+        config, data, cls=IABF,
         discriminator=nets.make_discriminator(hidden=hidden),
         disc_optimizer=necst_lib.make_optimizer(optim),
         infomax_weight=float(cfg.get("infomax_weight", 0.01)),
@@ -578,3 +559,6 @@ def build(config, data_shape: tuple[int, ...], is_binary: bool) -> IABF:
         disc_shuffle=cfg.get("disc_shuffle", "per_dimension"),
         clean_decoder_weight=float(cfg.get("clean_decoder_weight", 0.0)),
     )
+
+
+METHOD = IABF

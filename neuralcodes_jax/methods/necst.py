@@ -31,6 +31,7 @@ from neuralcodes_jax import channels as channels_lib
 from neuralcodes_jax import estimators
 from neuralcodes_jax import likelihoods
 from neuralcodes_jax import nets
+from neuralcodes_jax.methods import base as base_lib
 
 PyTree = Any
 
@@ -66,8 +67,13 @@ def l2_of_kernels(params: PyTree) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class NECST:
-    """NECST as a trainer method (see ``methods/base.py`` for the contract).
+class NECST(base_lib.Method):
+    """NECST as a trainer method (see ``methods/base.py`` for the contract). Methods built on NECST (IABF, the
+    discrete VAE, the relaxed-bits NECST) subclass it and reuse :meth:`encode`, :meth:`decode` and
+    :meth:`log_likelihood`.
+
+    A group of runs may vary the training noise ``channel.eps``: :meth:`bind` gives the method a copy of its
+    channel whose ``eps`` is the run's traced value (the channel ops of the training step take it as an array).
 
     Attributes:
       encoder, decoder: Flax Linen modules (``nets``).
@@ -95,6 +101,8 @@ class NECST:
     eval_num_samples: int = 1
     test_noise_rule: str = "paper"
     name: str = "necst"
+
+    group_fields = ("channel.eps",)
 
     def __post_init__(self):
         if self.num_samples < 1:
@@ -171,7 +179,11 @@ class NECST:
         }
         return loss, metrics
 
-    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array) -> tuple[PyTree, dict[str, jax.Array]]:
+    def _bind(self, values) -> "NECST":
+        return dataclasses.replace(self, channel=self.channel.with_traced_eps(values["channel.eps"]))
+
+    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array,
+                   stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
         (_, metrics), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], x, key)
         updates, opt_state = self.optimizer.update(grads, state["opt_state"], state["params"])
         params = optax.apply_updates(state["params"], updates)
@@ -184,14 +196,14 @@ class NECST:
         y = self.channel.sample(key, logits, 1)
         return -self.log_likelihood(self.decode(params, y), x[None])[0]
 
-    def effective_test_eps(self, eps: float) -> float:
+    def test_eps(self, eps: float) -> float:
         if self.test_noise_rule == "reference" and self.channel.eps == 0:
             return 0.0
         return eps
 
     def transmit(self, params: PyTree, x: jax.Array, key: jax.Array, eps: float, num_samples: int) -> jax.Array:
         """Channel symbols received for x at test noise eps, [S, B, m]."""
-        channel = self.channel.noisy(self.effective_test_eps(eps))
+        channel = self.channel.noisy(self.test_eps(eps))
         logits = self.encode(params, x)
         if self.eval_encoder == "sample":
             return channel.sample(key, logits, num_samples)
@@ -213,14 +225,19 @@ class NECST:
         }
         return {k: jnp.mean(v, axis=0) for k, v in metrics.items()}
 
+    def eval_settings(self) -> dict[str, Any]:
+        return {"num_channel_samples": int(self.eval_num_samples), "encoder_mode": self.eval_encoder}
+
 
 def _binary_entropy_bits(p: jax.Array) -> jax.Array:
     p = jnp.clip(p, 1e-7, 1 - 1e-7)
     return -(p * jnp.log2(p) + (1 - p) * jnp.log2(1 - p))
 
 
-def build(config, data_shape: tuple[int, ...], is_binary: bool) -> NECST:
-    """NECST from a config (``experiments/necst/*.py``) and the data's per-example shape."""
+def build(config, data: base_lib.DataSpec, cls: type = NECST, **fields) -> NECST:
+    """NECST (or the subclass ``cls`` with extra ``fields``) from a config (``experiments/necst/*.py``) and the
+    dataset's :class:`methods.base.DataSpec`."""
+    data_shape, is_binary = tuple(data.shape), data.is_binary
     model = config.model
     m = int(model.bits)
     if m < 1:
@@ -237,7 +254,7 @@ def build(config, data_shape: tuple[int, ...], is_binary: bool) -> NECST:
         config.channel.name, float(config.channel.eps),
         erasure_input=config.channel.get("erasure_input", "signed"))
     necst_cfg = config.necst
-    return NECST(
+    return cls(
         encoder=nets.make_encoder(enc_name, m, **dict(model.get("encoder_kwargs", {}))),
         decoder=nets.make_decoder(dec_name, tuple(data_shape), **dict(model.get("decoder_kwargs", {}))),
         channel=channel,
@@ -251,4 +268,8 @@ def build(config, data_shape: tuple[int, ...], is_binary: bool) -> NECST:
         eval_encoder=config.eval.get("encoder", "sample"),
         eval_num_samples=int(config.eval.get("num_samples", 1)),
         test_noise_rule=config.eval.get("test_noise_rule", "paper"),
+        **fields,
     )
+
+
+METHOD = NECST

@@ -1,7 +1,7 @@
 """Binary autoencoder codes learned by progressive training (arXiv 2511.09221), with STE and Gumbel baselines.
 
-Model (arXiv 2511.09221, the (7,4) BSC autoencoder): a message ``m in {0..M-1}``, ``M = 2^k``, carrying the ``k``-bit label of
-``m`` (most significant bit first, as everywhere in :mod:`neuralcodes_jax.codes`) ->
+Model (arXiv 2511.09221, the (7,4) BSC autoencoder): a message ``m in {0..M-1}``, ``M = 2^k``, carrying the
+``k``-bit label of ``m`` (most significant bit first, as everywhere in :mod:`neuralcodes_jax.codes`) ->
 encoder MLP -> ``n`` logits ``a`` -> codeword -> channel -> decoder MLP -> message.
 
 Representations (documented choices; the paper does not give them):
@@ -97,22 +97,22 @@ intervals).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from scipy import stats
 
 from neuralcodes_jax import channels
-from neuralcodes_jax.codes import analysis as codes_analysis
-from neuralcodes_jax.codes import bounds as codes_bounds
-from neuralcodes_jax.codes import exact as codes_exact
-from neuralcodes_jax.codes import gf2
+from neuralcodes_jax.config_utils import check_bool as _check_bool
+from neuralcodes_jax.config_utils import check_choice as _check_choice
+from neuralcodes_jax.config_utils import check_int as _check_int
+from neuralcodes_jax.config_utils import check_positive as _check_positive
+from neuralcodes_jax.config_utils import check_real as _check_real
+from neuralcodes_jax.methods import base as base_lib
 
 PyTree = Any
 
@@ -136,38 +136,6 @@ MAX_MESSAGE_BITS = 30
 
 
 # ---------------------------------------------------------------------------------------------- spec
-
-
-def _check_choice(field: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{field} must be one of {list(allowed)}, got {value!r}")
-
-
-def _check_int(field: str, value: Any, lo: int, hi: Optional[int] = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{field} must be an int, got {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{field} must be {rng}, got {value!r}")
-
-
-def _check_real(field: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise ValueError(f"{field} must be a finite real number, got {value!r}")
-
-
-def _check_bool(field: str, value: Any) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{field} must be a bool, got {value!r}")
-
-
-def _check_positive(field: str, value: Any, allow_zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{field} must be a real number, got {value!r}")
-    ok = value >= 0 if allow_zero else value > 0
-    if not (ok and math.isfinite(value)):
-        raise ValueError(f"{field} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -365,7 +333,7 @@ def spec_from_config(config: Any, training: str) -> ProgressiveSpec:
         if field in paths:
             msg = paths[field] + msg[len(field):]
         elif field == "training":
-            msg = "trainings entry" + msg[len(field):]
+            msg = "training" + msg[len(field):]
         raise ValueError(msg) from None
 
 
@@ -713,314 +681,117 @@ def _optimizer(lr: float, steps: int, schedule: str) -> optax.GradientTransforma
     return optax.adam(lr)
 
 
-def train_seed(key: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
-    """Trains one seed: initialisation, stage 1 (``lax.scan``), binarization, stage 2 (decoder only).
-
-    Returns a dict of arrays: ``params`` (final), ``stage1_params``, ``codebook`` (``uint8 [M, n]``),
-    ``soft_codebook`` (``sigmoid(a)`` after stage 1), ``stage1_loss``/``stage1_bler`` (``[stage1_steps]``, batch
-    values), ``stage2_loss``/``stage2_bler`` (``[stage2_steps]``), ``stage2_codebook`` (the binarized encoder
-    after stage 2, equal to ``codebook`` because the encoder is not trained in stage 2).
-    """
-    k_init, k_stage1, k_stage2 = jax.random.split(key, 3)
-    params = init_params(k_init, spec)
+def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
+    """Stage-1 loss of a batch (with the annealed logit penalty) and its block error rate."""
     m = spec.num_messages
-
-    opt1 = _optimizer(spec.lr, spec.stage1_steps, spec.lr_schedule)
-
-    def loss1(p, step_key, step):
-        if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
-            loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
-        else:
-            # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
-            cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
-            if spec.full_batch:
-                msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
-            else:
-                msgs = sample_messages(cols.take(1)[0], spec.k)
-            one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
-            a = _batch_encoder_logits(p, msgs, one_hot, spec).T
-            z = _stage1_inputs(a, cols, step, spec)
-            cols.done()
-            loss, bler = _message_loss(decoder_logits(p["decoder"], z.T, spec), msgs, one_hot, spec)
-        if spec.logit_penalty > 0:
-            fade = 1.0 - jnp.asarray(step, jnp.float32) / spec.stage1_steps
-            loss = loss + spec.logit_penalty * fade * jnp.mean(jnp.square(a))
-        return loss, bler
-
-    def step1(state, inp):
-        p, opt_state = state
-        step_key, step = inp
-        (loss, bler), grads = jax.value_and_grad(loss1, has_aux=True)(p, step_key, step)
-        updates, opt_state = opt1.update(grads, opt_state, p)
-        if spec.encoder_lr_scale != 1.0:
-            updates = {"encoder": jax.tree_util.tree_map(lambda u: u * spec.encoder_lr_scale, updates["encoder"]),
-                       "decoder": updates["decoder"]}
-        return (optax.apply_updates(p, updates), opt_state), (loss, bler)
-
-    steps1 = jnp.arange(spec.stage1_steps, dtype=jnp.int32)
-    (params, _), (loss_1, bler_1) = jax.lax.scan(
-        step1, (params, opt1.init(params)), (jax.random.split(k_stage1, spec.stage1_steps), steps1))
-    stage1_params = params
-    codebook = binary_codebook(params, spec)
-    hard = codebook.astype(jnp.float32)
-
-    # Stage 2: the encoder output is the hard threshold, whose exact gradient is zero; only the decoder moves.
-    opt2 = _optimizer(spec.stage2_lr, spec.stage2_steps, spec.lr_schedule)
-
-    def loss2(dec, step_key):
-        cols = _BitRows(jax.random.bits(step_key, (1 + _channel_width(spec), spec.batch_size)))
-        msgs = sample_messages(cols.take(1)[0], spec.k)
-        one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
-        z = _channel_exact(cols, (one_hot @ hard).T, spec)    # rows of the hard codebook (exact selection)
-        cols.done()
-        return _message_loss(decoder_logits(dec, z.T, spec), msgs, one_hot, spec)
-
-    def step2(state, step_key):
-        dec, opt_state = state
-        (loss, bler), grads = jax.value_and_grad(loss2, has_aux=True)(dec, step_key)
-        updates, opt_state = opt2.update(grads, opt_state, dec)
-        return (optax.apply_updates(dec, updates), opt_state), (loss, bler)
-
-    decoder = params["decoder"]
-    if spec.stage2_steps > 0:
-        (decoder, _), (loss_2, bler_2) = jax.lax.scan(
-            step2, (decoder, opt2.init(decoder)), jax.random.split(k_stage2, spec.stage2_steps))
+    if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
+        loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
     else:
-        loss_2 = bler_2 = jnp.zeros((0,), jnp.float32)
-    params = {"encoder": params["encoder"], "decoder": decoder}
-    return {
-        "params": params, "stage1_params": stage1_params, "codebook": codebook,
-        "soft_codebook": soft_codebook(stage1_params, spec), "stage2_codebook": binary_codebook(params, spec),
-        "stage1_loss": loss_1, "stage1_bler": bler_1, "stage2_loss": loss_2, "stage2_bler": bler_2,
-    }
+        # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
+        cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
+        if spec.full_batch:
+            msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
+        else:
+            msgs = sample_messages(cols.take(1)[0], spec.k)
+        one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+        a = _batch_encoder_logits(p, msgs, one_hot, spec).T
+        z = _stage1_inputs(a, cols, step, spec)
+        cols.done()
+        loss, bler = _message_loss(decoder_logits(p["decoder"], z.T, spec), msgs, one_hot, spec)
+    if spec.logit_penalty > 0:
+        fade = 1.0 - jnp.asarray(step, jnp.float32) / spec.stage1_steps
+        loss = loss + spec.logit_penalty * fade * jnp.mean(jnp.square(a))
+    return loss, bler
 
 
-train_seed_jit = jax.jit(train_seed, static_argnums=1)
+def _stage2_loss(dec: PyTree, hard: jax.Array, step_key: jax.Array, spec: ProgressiveSpec):
+    """Stage-2 loss: the hard codebook ``hard`` ``[M, n]`` through the exact channel, decoder only."""
+    cols = _BitRows(jax.random.bits(step_key, (1 + _channel_width(spec), spec.batch_size)))
+    msgs = sample_messages(cols.take(1)[0], spec.k)
+    one_hot = jax.nn.one_hot(msgs, spec.num_messages, dtype=jnp.float32)
+    z = _channel_exact(cols, (one_hot @ hard).T, spec)    # rows of the hard codebook (exact selection)
+    cols.done()
+    return _message_loss(decoder_logits(dec, z.T, spec), msgs, one_hot, spec)
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def train_seeds(keys: jax.Array, spec: ProgressiveSpec) -> dict[str, Any]:
-    """:func:`train_seed` for a batch of seed keys ``[S]`` as one vmapped, jitted program (leading axis S)."""
-    return jax.vmap(lambda key: train_seed(key, spec))(keys)
+# ------------------------------------------------------------------------------------------- the method
 
 
-def seed_keys(seed: int, num_seeds: int) -> jax.Array:
-    """``num_seeds`` independent keys derived from an integer seed."""
-    _check_int("num_seeds", num_seeds, 1)
-    return jax.random.split(jax.random.key(seed), num_seeds)
+@dataclasses.dataclass(frozen=True, eq=False)
+class Progressive(base_lib.Method):
+    """Learned binary codes as a trainer method (``config.method = 'progressive'``; ``config.training`` picks
+    progressive training, straight-through or Gumbel-softmax, module docstring).
 
-
-def unstack(tree: PyTree, i: int) -> PyTree:
-    """Seed ``i`` of a vmapped result."""
-    return jax.tree_util.tree_map(lambda x: x[i], tree)
-
-
-# ---------------------------------------------------------------------------------------- evaluation
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _decoder_table_chunk(decoder_params: PyTree, spec: ProgressiveSpec, start: int, size: int) -> jax.Array:
-    ints = start + jnp.arange(size, dtype=jnp.int32)
-    shifts = jnp.arange(spec.n - 1, -1, -1, dtype=jnp.int32)
-    z = 1.0 - 2.0 * ((ints[:, None] >> shifts) & 1).astype(jnp.float32)
-    return decode(decoder_params, z, spec)
-
-
-def decoder_table(decoder_params: PyTree, spec: ProgressiveSpec, chunk: Optional[int] = None) -> np.ndarray:
-    """Neural decoder decision (message index) for each received word ``y`` of the BSC, ``int64 [2^n]``.
-
-    Word ``y`` is the integer ``sum_j y_j 2^(n-1-j)`` and enters the decoder as ``1 - 2y``. For the bitwise
-    decoder the decided label bits are converted to the message index (labels are the default ones), so the
-    table can be passed to :func:`codes.exact.decoder_bler_bsc` / ``decoder_ber_bsc`` as row indices.
+    Two stages (``stages()``): stage 1 trains encoder and decoder (``train.stage1_steps``); stage 2
+    (``train.stage2_steps``, omitted when 0) trains the decoder on the binarized codebook with its own Adam
+    (``opt2_state``). The inputs are messages drawn from the step key (no dataset). The state also keeps the
+    decoder as stage 1 left it (``stage1_decoder``), so the report can say whether stage 2 improved it. A group of
+    runs may vary the seed and the training crossover ``channel.train_p`` (traced). Evaluation: the ``codebook``
+    evaluator (exact report of every learned codebook).
     """
-    if spec.n > MAX_TABLE_BITS:
-        raise ValueError(f"n must be <= {MAX_TABLE_BITS} for a decoder table, got {spec.n}")
-    total = 1 << spec.n
-    if chunk is None:   # about 2^24 floats per layer activation
-        widest = max((spec.n, *spec.decoder_hidden,
-                      spec.num_messages if spec.decoder_output == "softmax" else spec.k))
-        chunk = max(1 << 10, 1 << max(0, (1 << 24) // widest).bit_length() - 1)
-    size = min(int(chunk), total)
-    parts = [np.asarray(_decoder_table_chunk(decoder_params, spec, start, size))
-             for start in range(0, total, size)]
-    return np.concatenate(parts).astype(np.int64)
+
+    spec: ProgressiveSpec
+    name: str = "progressive"
+
+    group_fields = ("channel.train_p",)
+    uses_data = False
+    has_validation = False
+    evaluator = "codebook"
+
+    @property
+    def channel(self):
+        """The training channel: ``channels.BSC(train_p)`` for the BSC; ``None`` for AWGN (no channel object)."""
+        if self.spec.channel == "bsc":
+            return channels.BSC(float(self.spec.train_p))
+        return None
+
+    def _bind(self, values) -> "Progressive":
+        spec = dataclasses.replace(self.spec)        # a copy: train_p may become a tracer (no validation)
+        object.__setattr__(spec, "train_p", values["channel.train_p"])
+        return dataclasses.replace(self, spec=spec)
+
+    def stages(self) -> tuple[base_lib.Stage, ...]:
+        out = (base_lib.Stage("stage1", self.spec.stage1_steps),)
+        if self.spec.stage2_steps > 0:
+            out += (base_lib.Stage("stage2", self.spec.stage2_steps),)
+        return out
+
+    def optimizers(self) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
+        s = self.spec
+        return (_optimizer(s.lr, s.stage1_steps, s.lr_schedule),
+                _optimizer(s.stage2_lr, s.stage2_steps, s.lr_schedule))
+
+    def init(self, key: jax.Array, example_x: Any = None) -> PyTree:
+        params = init_params(key, self.spec)
+        opt1, opt2 = self.optimizers()
+        return {"params": params, "opt_state": opt1.init(params), "opt2_state": opt2.init(params["decoder"]),
+                "stage1_decoder": params["decoder"], "step": jnp.zeros((), jnp.int32)}
+
+    def train_step(self, state: PyTree, x: Any, key: jax.Array, stage: int = 0) -> tuple[PyTree, dict]:
+        spec = self.spec
+        opt1, opt2 = self.optimizers()
+        params = state["params"]
+        new = dict(state, step=state["step"] + 1)
+        if stage == 0:
+            (loss, bler), grads = jax.value_and_grad(_stage1_loss, has_aux=True)(params, key, state["step"], spec)
+            updates, new["opt_state"] = opt1.update(grads, state["opt_state"], params)
+            if spec.encoder_lr_scale != 1.0:
+                updates = {"encoder": jax.tree.map(lambda u: u * spec.encoder_lr_scale, updates["encoder"]),
+                           "decoder": updates["decoder"]}
+            new["params"] = optax.apply_updates(params, updates)
+            new["stage1_decoder"] = new["params"]["decoder"]
+        else:
+            # The encoder output is the hard threshold, whose exact gradient is zero: only the decoder moves.
+            hard = binary_codebook(params, spec).astype(jnp.float32)
+            (loss, bler), grads = jax.value_and_grad(_stage2_loss, has_aux=True)(params["decoder"], hard, key, spec)
+            updates, new["opt2_state"] = opt2.update(grads, state["opt2_state"], params["decoder"])
+            new["params"] = {"encoder": params["encoder"], "decoder": optax.apply_updates(params["decoder"], updates)}
+        return new, {"loss": loss, "bler": bler}
 
 
-def bit_strings(codebook: Any) -> list[str]:
-    """Rows of a 0/1 codebook as strings like ``"0110100"``."""
-    bits = np.asarray(codebook, np.uint8)
-    return ["".join("1" if b else "0" for b in row) for row in bits]
+def build(config: Any, data: Any = None) -> Progressive:
+    """The method of an ``experiments/progressive`` config (``config.training`` picks the training)."""
+    return Progressive(spec=spec_from_config(config, config.training))
 
 
-def check_p_grid(p_grid: Any, name: str = "eval.p_grid") -> np.ndarray:
-    """A non-empty 1-D grid of crossover probabilities in ``[0, 0.5]`` as float64."""
-    arr = np.asarray(p_grid, dtype=np.float64)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
-    return codes_exact.check_probability(arr, name)
-
-
-def _poly_dict(poly: codes_exact.WeightPolynomial, p_grid: np.ndarray) -> dict[str, Any]:
-    return {"values": [float(v) for v in np.atleast_1d(poly(p_grid))], "polynomial": poly.to_dict()}
-
-
-def codebook_report(codebook: Any, p_grid: Any, decoder: Any = None,
-                    references: Optional[Mapping[str, Any]] = None,
-                    reference_bler: Optional[codes_exact.WeightPolynomial] = None,
-                    converse: Optional[np.ndarray] = None, p_ratio: float = 0.05,
-                    tol: float = 1e-12) -> dict[str, Any]:
-    """Structure and exact BSC error rates of a codebook in message order (JSON-ready).
-
-    Args:
-      codebook: ``[M, n]`` bits, ``M = 2^k``, row ``m`` = codeword of message ``m`` (repeated rows allowed).
-      p_grid: crossover probabilities in ``[0, 0.5]``.
-      decoder: optional neural decoder as a table ``[2^n]`` of message indices (:func:`decoder_table`).
-      references: name -> reference codebook for the equivalence search (default: classical codes of the
-        same ``n`` and ``M``, :func:`codes.analysis.reference_codes`).
-      reference_bler: optional BLER polynomial of the reference (classical ML); the report then says whether
-        the codebook's ML BLER equals it at every grid point to ``tol`` and as a polynomial.
-      converse: optional converse values on ``p_grid``; gives ``ml.ratio_to_converse``.
-      p_ratio: the ``p`` at which a single ratio to the converse is reported (must be in ``p_grid``).
-
-    Returns:
-      ``codewords`` (bit strings), the keys of :func:`codes.analysis.summarize_codebook` (with
-      ``distance_spectrum`` = ``distance_distribution``), ``ml`` (``bler``/``ber`` value lists on ``p_grid``
-      and their exact polynomials), ``neural_decoder`` (same, if ``decoder`` is given), comparisons.
-    """
-    p_grid = check_p_grid(p_grid, "p_grid")
-    bits = gf2.as_binary_matrix(codebook, "codebook")
-    m, n = bits.shape
-    if m < 2 or m & (m - 1):
-        raise ValueError(f"codebook must have 2^k >= 2 rows, got {m}")
-    summary = codes_analysis.summarize_codebook(bits, references=references)
-    out: dict[str, Any] = {"codewords": bit_strings(bits)}
-    out.update(summary)
-    out["distance_spectrum"] = summary["distance_distribution"]
-    ml_bler = codes_exact.ml_bler_bsc(bits, allow_repeated=True)
-    ml_ber = codes_exact.ml_ber_bsc(bits, allow_repeated=True)
-    out["ml"] = {"bler": _poly_dict(ml_bler, p_grid), "ber": _poly_dict(ml_ber, p_grid)}
-    if decoder is not None:
-        table = np.asarray(decoder)
-        if table.shape != (1 << n,):
-            raise ValueError(f"decoder must be a table of shape ({1 << n},), got {table.shape}")
-        if table.min() < 0 or table.max() >= m:
-            raise ValueError(f"decoder entries must be message indices in [0, {m}), got "
-                             f"[{table.min()}, {table.max()}]")
-        d_bler = codes_exact.decoder_bler_bsc(bits, table, allow_repeated=True)
-        d_ber = codes_exact.decoder_ber_bsc(bits, table, allow_repeated=True)
-        out["neural_decoder"] = {"bler": _poly_dict(d_bler, p_grid), "ber": _poly_dict(d_ber, p_grid),
-                                 "equals_ml_bler": bool(d_bler == ml_bler)}
-    ml_vals = np.asarray(out["ml"]["bler"]["values"])
-    if reference_bler is not None:
-        ref_vals = np.atleast_1d(reference_bler(p_grid))
-        out["ml"]["max_abs_diff_to_reference_bler"] = float(np.max(np.abs(ml_vals - ref_vals)))
-        out["ml"]["bler_equals_reference"] = bool(np.all(np.abs(ml_vals - ref_vals) <= tol))
-        out["ml"]["bler_polynomial_equals_reference"] = bool(ml_bler == reference_bler)
-    if converse is not None:
-        conv = np.asarray(converse, np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(conv > 0, ml_vals / conv, np.nan)
-        out["ml"]["ratio_to_converse"] = [None if not np.isfinite(r) else float(r) for r in ratio]
-        hit = np.flatnonzero(np.isclose(p_grid, p_ratio))
-        if hit.size:
-            r = ratio[hit[0]]
-            out["ml"][f"ratio_to_converse_at_{p_ratio:g}"] = None if not np.isfinite(r) else float(r)
-    return out
-
-
-def reference_curves(n: int, k: int, p_grid: Any, reference: Any = None) -> dict[str, Any]:
-    """Uncoded, converse and (if given) classical-code ML BLER/BER on ``p_grid`` for the report and plot."""
-    p_grid = check_p_grid(p_grid, "p_grid")
-    out: dict[str, Any] = {
-        "p_grid": p_grid.tolist(),
-        "uncoded_bler": [float(v) for v in np.atleast_1d(codes_exact.uncoded_bler(k, p_grid))],
-        "converse_bler": [float(v) for v in np.atleast_1d(codes_bounds.bsc_converse(n, k, p_grid))],
-    }
-    if reference is not None:
-        name, code = reference
-        cw = code.codewords() if hasattr(code, "codewords") else np.asarray(code)
-        out["reference_name"] = name
-        out["reference_bler"] = _poly_dict(codes_exact.ml_bler_bsc(cw), p_grid)
-        out["reference_ber"] = _poly_dict(codes_exact.ml_ber_bsc(cw), p_grid)
-    return out
-
-
-# --------------------------------------------------------------------------------------------- AWGN
-
-
-def soft_ml_decode(codebook: Any, r: jax.Array) -> jax.Array:
-    """Exact soft ML decoding on BPSK-AWGN: ``argmax_m <r, 1 - 2 x_m>`` over all ``M`` codewords, ``int32 [...]``.
-
-    Equal-energy BPSK codewords make the Gaussian likelihood a monotone function of the correlation, so this
-    enumerates every codeword for every received vector (ties -> lowest index).
-    """
-    s = 1.0 - 2.0 * jnp.asarray(codebook, jnp.float32)
-    return jnp.argmax(jnp.asarray(r, jnp.float32) @ s.T, axis=-1).astype(jnp.int32)
-
-
-@functools.partial(jax.jit, static_argnums=(4, 5))
-def _awgn_batch(key, codebooks, decoder_params, sigma, spec, batch):
-    """Block and bit errors of a batch for: neural decoder, soft ML of each codebook in ``codebooks``."""
-    k_msg, k_noise = jax.random.split(key)
-    msgs = jax.random.randint(k_msg, (batch,), 0, spec.num_messages)
-    noise = sigma * jax.random.normal(k_noise, (batch, spec.n), jnp.float32)
-    labels = message_bits(msgs, spec.k)
-    results = []
-    for i in range(codebooks.shape[0]):
-        r = 1.0 - 2.0 * codebooks[i][msgs].astype(jnp.float32) + noise
-        decided = [soft_ml_decode(codebooks[i], r)]
-        if i == 0 and decoder_params is not None:
-            decided.append(decode(decoder_params, r, spec))
-        for d in decided:
-            bit_err = jnp.sum(message_bits(d, spec.k) != labels)
-            results.append((jnp.sum(d != msgs), bit_err))
-    return results
-
-
-def awgn_monte_carlo(key: jax.Array, spec: ProgressiveSpec, codebook: Any, decoder_params: PyTree,
-                     reference_codebook: Any, ebn0_db: Sequence[float], target_block_errors: int = 200,
-                     max_blocks: int = 1_000_000, batch: int = 20_000,
-                     confidence: float = 0.95) -> list[dict[str, Any]]:
-    """BPSK-AWGN Monte Carlo of a learned code and a reference code at several Eb/N0 (dB, rate ``k/n``).
-
-    The same messages and noise are used for every decoder: the learned codebook with its neural decoder and
-    with exact soft ML (:func:`soft_ml_decode`), and ``reference_codebook`` with exact soft ML. Each Eb/N0 runs
-    batches until every decoder has ``target_block_errors`` block errors or ``max_blocks`` blocks were sent.
-
-    Returns:
-      one dict per Eb/N0 with ``sigma``, ``blocks`` and, for ``neural``, ``learned_ml``, ``reference_ml``:
-      ``block_errors``, ``bler``, ``bler_ci`` (Wilson), ``bit_errors``, ``ber``.
-    """
-    _check_int("target_block_errors", target_block_errors, 1)
-    _check_int("max_blocks", max_blocks, 1)
-    _check_int("batch", batch, 1)
-    books = jnp.stack([jnp.asarray(codebook, jnp.uint8), jnp.asarray(reference_codebook, jnp.uint8)])
-    if books.shape[1:] != (spec.num_messages, spec.n):
-        raise ValueError(f"codebooks must have shape ({spec.num_messages}, {spec.n}), got {books.shape[1:]}")
-    names = ("learned_ml", "neural", "reference_ml")
-    out = []
-    for j, ebn0 in enumerate(ebn0_db):
-        sigma = ebn0_db_to_sigma(float(ebn0), spec.rate)
-        counts = np.zeros((3, 2), np.int64)
-        blocks = 0
-        sub = jax.random.fold_in(key, j)
-        i = 0
-        while blocks < max_blocks and counts[:, 0].min() < target_block_errors:
-            res = _awgn_batch(jax.random.fold_in(sub, i), books, decoder_params, sigma, spec, batch)
-            counts += np.asarray([[int(a), int(b)] for a, b in res], np.int64)
-            blocks += batch
-            i += 1
-        row: dict[str, Any] = {"ebn0_db": float(ebn0), "sigma": sigma, "blocks": blocks}
-        for name, (be, bits) in zip(names, counts):
-            row[name] = {"block_errors": int(be), "bler": be / blocks,
-                         "bler_ci": list(codes_exact.wilson_interval(int(be), blocks, confidence)),
-                         "bit_errors": int(bits), "ber": bits / (blocks * spec.k)}
-        out.append(row)
-    return out
-
-
-def uncoded_awgn_bler(k: int, ebn0_db: Any) -> np.ndarray:
-    """BLER ``1 - (1 - Q(sqrt(2 Eb/N0)))^k`` of ``k`` uncoded BPSK bits."""
-    ebn0 = 10.0 ** (np.asarray(ebn0_db, np.float64) / 10.0)
-    pb = stats.norm.sf(np.sqrt(2.0 * ebn0))
-    return 1.0 - (1.0 - pb) ** k
+METHOD = Progressive

@@ -70,6 +70,8 @@ class DiscreteVAE(necst.NECST):
     kl_weight: float = 1.0
     name: str = "vae"
 
+    group_fields = ()      # trained without channel noise: a group varies the seed (and the test grid) only
+
     def __post_init__(self):
         super().__post_init__()
         if not (isinstance(self.kl_weight, (int, float)) and 0.0 <= self.kl_weight):
@@ -156,7 +158,7 @@ class DiscreteVAE(necst.NECST):
         return -(log_lik - self.kl_weight * kl_to_uniform(logits))
 
 
-def build(config, data_shape: tuple[int, ...], is_binary: bool) -> DiscreteVAE:
+def build(config, data) -> DiscreteVAE:
     """The VAE from a config (``experiments/baselines/vae.py``): ``model.bits`` latent bits, noiseless channel.
 
     Networks, likelihood, optimizer and the estimator settings (``config.necst``: estimator, num_samples,
@@ -165,8 +167,9 @@ def build(config, data_shape: tuple[int, ...], is_binary: bool) -> DiscreteVAE:
     """
     if config.channel.name != "bsc":
         raise ValueError(f"channel.name must be 'bsc' for the VAE (latents are bits), got {config.channel.name!r}")
-    base = necst.build(config, data_shape, is_binary)
-    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base) if f.name != "name"}
     vae_cfg = config.get("vae", None)
     kl_weight = float(vae_cfg.get("kl_weight", 1.0)) if vae_cfg is not None else 1.0
-    return DiscreteVAE(**fields, kl_weight=kl_weight)
+    return necst.build(config, data, cls=DiscreteVAE, kl_weight=kl_weight)
+
+
+METHOD = DiscreteVAE
