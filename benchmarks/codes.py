@@ -74,8 +74,8 @@ def bench_decoders(batch_size: int, repeats: int, seed: int = 0) -> list[dict[st
         dec = linear.SyndromeDecoder(code)
         received = rng.integers(0, 2, (batch_size, code.n)).astype(np.uint8)
         on_device = jax.device_put(received)
-        jax_cps = _throughput(lambda: dec.decode(on_device).block_until_ready(), batch_size, repeats)
-        np_cps = _throughput(lambda: dec.decode_numpy(received), batch_size, repeats)
+        jax_cps = _throughput(lambda d=dec, r=on_device: d.decode(r).block_until_ready(), batch_size, repeats)
+        np_cps = _throughput(lambda d=dec, r=received: d.decode_numpy(r), batch_size, repeats)
         same = bool(np.array_equal(np.asarray(dec.decode(on_device)), dec.decode_numpy(received)))
         rows.append({"code": code.name, "n": code.n, "k": code.k, "batch_size": batch_size,
                      "jax_jit_codewords_per_s": jax_cps, "numpy_codewords_per_s": np_cps,

@@ -15,8 +15,9 @@ timing dataset):
 
 Received words are random codewords through BSC(eps). At small eps BP stops after a few iterations; at eps = 0.2 a
 rate-1/2 code of this length never converges, so every word runs all ``--max-iters`` iterations (the paper's "50
-iterations"). The table gives codewords/s (median over ``--repeats`` interleaved timed passes over at least ``--min-words``
-words, i.e. many calls for batch 1), the mean BP iteration count, the agreement of the two BP implementations, and NECST's speed ratio to each. Ratios are measured in the same
+iterations"). The table gives codewords/s (median over ``--repeats`` interleaved timed passes over at least
+``--min-words`` words, i.e. many calls for batch 1), the mean BP iteration count, the agreement of the two BP
+implementations, and NECST's speed ratio to each. Ratios are measured in the same
 run, so they stay meaningful on a busy machine.
 
 Usage:

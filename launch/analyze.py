@@ -72,8 +72,9 @@ def define_flags() -> None:
 def analyze(workdirs: Sequence[str], analyses: Sequence[str] = ANALYSES, *, labels: Sequence[str] | None = None,
             out: str | None = None, data_dir: str | None = None, checkpoint: str = "best", seed: int = 0,
             interpolation_kw: dict | None = None, classification_kw: dict | None = None,
-            markov_kw: dict | None = None, log=functools.partial(print, flush=True)) -> dict:
+            markov_kw: dict | None = None, log=None) -> dict:
     """Load every workdir's model and run the requested analyses; returns ``{analysis: result dict}``."""
+    log = log or functools.partial(print, flush=True)
     from neuralcodes_jax.analysis import classification, interpolation, markov_chain, model_io
 
     if not workdirs:

@@ -170,7 +170,7 @@ def test_stable_log_probs_at_extreme_logits():
     for name in ("bsc", "bec"):
         ch = channels.make_channel(name, 0.0)
         for y in (jnp.zeros(logits.shape, jnp.int32), jnp.ones(logits.shape, jnp.int32)):
-            value, grad = jax.value_and_grad(lambda a: ch.log_prob(y[None], a).sum())(logits)
+            value, grad = jax.value_and_grad(lambda a, ch=ch, y=y: ch.log_prob(y[None], a).sum())(logits)
             assert np.isfinite(value) and np.all(np.isfinite(grad)), (name, value, grad)
 
 

@@ -115,7 +115,7 @@ def test_gallager_exponent_regimes():
     for rate in (0.0, 0.1, 0.9 * r_crit):  # straight-line part: E_r = R_0 - R
         assert abs(bounds.gallager_exponent(rate, p) - (r0 - rate)) < 1e-9
     for rate in (0.35, 0.5, 0.65):  # sphere-packing part: E_r = D(delta || p), h(delta) = 1 - R
-        delta = optimize.brentq(lambda d: bounds.binary_entropy(d) - (1 - rate), p, 0.5)
+        delta = optimize.brentq(lambda d, rate=rate: bounds.binary_entropy(d) - (1 - rate), p, 0.5)
         div = delta * math.log2(delta / p) + (1 - delta) * math.log2((1 - delta) / (1 - p))
         assert abs(bounds.gallager_exponent(rate, p) - div) < 1e-8
     assert bounds.gallager_exponent(bounds.bsc_capacity(p) + 0.01, p) == 0.0

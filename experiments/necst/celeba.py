@@ -4,7 +4,8 @@ Paper: NECST section 5.2 / Fig. 2 (WebP + ideal channel code vs NECST at fixed m
 Fixed-variance Gaussian decoder, per-image SSE as the reference's distortion.
 
 Commands:
-  python -m launch.main --config=experiments/necst/celeba.py --workdir=workdirs/necst_celeba --config.data.data_dir=TFDS_DIR
+  python -m launch.main --config=experiments/necst/celeba.py --workdir=workdirs/necst_celeba \
+      --config.data.data_dir=TFDS_DIR
   python -m launch.main --config=experiments/necst/celeba.py:smoke --workdir=workdirs/smoke   # synthetic, seconds
 Variants: ``smoke`` (a few random images of the right shape, two short epochs), ``bec``.
 """

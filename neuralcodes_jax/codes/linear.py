@@ -441,7 +441,7 @@ class SyndromeDecoder:
 
         A decoder lookup table for :mod:`neuralcodes_jax.codes.exact` (``n <= 24``).
         """
-        n, k = self.code.n, self.code.k
+        n = self.code.n
         if n > MAX_ENUMERATION_BITS:
             raise ValueError(f"code.n must be <= {MAX_ENUMERATION_BITS} for a full decoder table, got {n}")
         syndromes = _xor_map_table(_column_ints(self.code.parity_check), n)
