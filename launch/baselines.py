@@ -100,7 +100,7 @@ def necst_reference(pattern: str | None, noise_levels: Sequence[float], metric: 
 
 
 def _paper_block(dataset: str):
-    from neuralcodes_jax import paper_tables
+    from experiments import paper_tables
 
     try:
         return paper_tables.get_table("necst_fig3").block(dataset)

@@ -4,7 +4,7 @@
         [--noise_levels=0.1,0.2] [--budget_epochs=N] [--data_root=../shared/data] [--set=iabf.infomax_weight=0.01]
         [--out=results/iabf_table1_binary_mnist.md] [--smoke] [--dry_run]
 
-Tables and their grids are data (``neuralcodes_jax/paper_tables.py``): ``iabf_table1`` (IABF Table 1: NECST / ABF /
+Tables and their grids are data (``experiments/paper_tables.py``): ``iabf_table1`` (IABF Table 1: NECST / ABF /
 IABF, lambda chosen on validation) and ``necst_fig3`` (NECST Fig. 3 left). Each run trains one model at one
 training noise (``train.train_and_evaluate`` in ``DIR/<dataset>/<method>/<run>``), then evaluates its
 best-by-validation checkpoint on the test set at the same noise with the table's metric. Runs are sequential and
@@ -45,7 +45,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from neuralcodes_jax import paper_tables
+from experiments import paper_tables
 from neuralcodes_jax.config_utils import apply_overrides, cli_value, parse_setting
 from neuralcodes_jax.data import local_data_overrides
 

@@ -19,20 +19,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import jax
 import orbax.checkpoint as ocp
 
 PyTree = Any
-
-
-def abstract_like(tree: PyTree) -> PyTree:
-    """ShapeDtypeStructs (with shardings) for every array leaf of ``tree``."""
-
-    def leaf(x):
-        sharding = getattr(x, "sharding", None)
-        return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
-
-    return jax.tree.map(leaf, tree)
 
 
 class _Series:

@@ -86,13 +86,6 @@ def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def get_field(config: Any, field: str) -> Any:
-    node = config
-    for part in field.split("."):
-        node = node[part]
-    return node
-
-
 def unknown_field_error(config: Any, key: str) -> ValueError:
     """The error for an unknown dotted field: names it and the closest existing fields."""
     close = difflib.get_close_matches(key, list(flatten(config)), n=3, cutoff=0.6)

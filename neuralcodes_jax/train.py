@@ -4,36 +4,20 @@ A *group* is P runs whose configs are equal except for the seed, the test grid a
 in ``group_fields`` (``methods/base.py``); a single run is a group of one (:func:`train_and_evaluate`).
 ``launch.main``, ``launch.sweep --vmap``, the notebooks and the benchmarks all come here.
 
-Data flow of one host call (WORKSPACE.md has the picture):
+The state has a leading points axis ``[P, ...]`` sharded over the ``'points'`` axis of a 2-D mesh
+``('points', 'data')``; each run keeps its RNG streams ``fold_in(key(seed_p), i)``. A host call gathers S batches
+per run from the device-resident training set by the run's epoch permutation (``xs [P, S, B, ...]``, the batch
+sharded over ``'data'``; methods without data draw their inputs from the step key) and runs ``lax.scan`` over S
+steps of ``method.train_step`` with the step key ``fold_in(train_p, step)``, vmapped over the runs (a group of one
+runs unbatched); group fields that differ between runs enter as traced scalars through ``method.bind``. Host calls
+never cross a block (epoch, or ``train.checkpoint_every_steps``) or stage boundary; at block ends every run is
+validated and checkpointed (one Orbax series per run directory, all at the same step). Every random draw is a
+function of (seed, step) or (seed, epoch), so a resumed group computes what the uninterrupted group would have and
+run p of a group what the run alone would have (up to float rounding of the batched program). WORKSPACE.md has
+the picture.
 
-1. The state is a pure array pytree with a leading points axis ``[P, ...]``, sharded over the ``'points'`` axis of
-   a 2-D device mesh ``('points', 'data')``; every run keeps its own RNG streams ``fold_in(key(seed_p), i)``.
-2. Methods with a dataset: at the start of each epoch every run draws its permutation of the training set from
-   ``fold_in(data_stream_p, epoch)``; ``gather`` (jitted) cuts the next S batches out of the device-resident
-   training set, giving ``xs`` ``[P, S, B, ...]`` sharded ``P('points', None, 'data')`` (data parallelism over the
-   batch axis). Sets too large for the devices are gathered on the host with the same permutations: the same
-   batches either way. Methods without a dataset (learned codes) draw their own inputs from the step key.
-3. ``run_chunk`` (jitted, state donated) runs ``lax.scan`` over S steps of ``method.train_step`` with the step key
-   ``fold_in(train_stream_p, step)``, under ``jax.vmap`` over the points (a group of one runs unbatched). Group
-   fields that differ between runs (the training noise, ...) enter as traced scalars through ``method.bind``.
-4. The host checks the losses are finite, logs every run's metrics (JSON lines, TensorBoard), moves the progress
-   bar.
-5. At each block end (an epoch; for step stages every ``train.checkpoint_every_steps`` steps and at stage ends):
-   validation of every run, its best checkpoint when its score improved, the latest checkpoint of every run.
-
-Host calls never cross a block or stage boundary, and every random draw is a function of (seed, step) or (seed,
-epoch), so a group resumed from its checkpoints computes what the uninterrupted group would have, and run p of a
-group computes what the same run alone would have (up to float rounding of the batched program).
-
-Checkpoints: one Orbax series per run directory (``checkpointing.py``), written for all runs at the same step; a
-group resumes from the newest step every run has. Evaluation: the config's evaluator (``evaluators/``), on each
-run's best-by-validation parameters (or its final ones), then per-run-set summaries (e.g. over seeds).
-
-Multi-process (multi-host) runs execute the same loop in every process over one global mesh whose points axis has
-size 1 (the group is vmapped, the batch sharded over every device). Every process holds the training set on its own
-devices; host-gathered and evaluation batches are built from each process's rows only. All processes save and
-restore checkpoints (Orbax coordinates them); only process 0 writes metrics, TensorBoard, configs and reports.
-
+Multi-process runs execute the same loop in every process over one global mesh whose points axis has size 1;
+host-gathered and evaluation batches come from each process's rows; only process 0 writes files.
 Preemption: SIGTERM or SIGINT makes the loop stop at the next chunk boundary (all processes agree on the step),
 write every run's checkpoint there (mid-epoch if need be) and raise ``Preempted``; the next start resumes.
 """

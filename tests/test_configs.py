@@ -39,6 +39,7 @@ def test_config_builds(name):
         module.get_config("nosuchvariant")
 
 
+@pytest.mark.slow
 def test_bec_training_runs(tmp_path):
     from experiments.necst import random_bits
 
@@ -61,6 +62,7 @@ def test_bec_training_runs(tmp_path):
     assert set(np.unique(np.asarray(y)).tolist()) <= {0, 1, 2}
 
 
+@pytest.mark.slow
 def test_cifar10_iabf_through_tfds_mock(tmp_path):
     """IABF Table 1's CIFAR10 row (conv nets, 500 bits, flips + infomax) end to end through the TFDS path."""
     pytest.importorskip("tensorflow", reason="tfds.testing.mock_data needs TensorFlow (the 'test' extra)")

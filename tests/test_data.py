@@ -187,9 +187,9 @@ def test_unknown_dataset_source_option_and_bad_arguments():
         load_splits("random_bits", binarize="dynamic")
     with pytest.raises(ValueError, match="limit key must be one of"):
         load_splits("random_bits", limit={"training": 3})
-    with pytest.raises(ValueError, match=r"limit\['train'\] must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"limit\['train'\] must be >= 1, got 0"):
         load_splits("random_bits", limit={"train": 0})
-    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         load_splits("random_bits", seed=-1)
     with pytest.raises(ValueError, match="split_scheme must be one of"):
         load_splits("mnist", source="local", data_dir=".", split_scheme="all")

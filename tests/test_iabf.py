@@ -457,6 +457,7 @@ def test_reproduce_reads_the_shared_data(tmp_path, shared_data):
     assert local[0].overrides["data.data_dir"] == str(shared_data / "binarized_mnist")
 
 
+@pytest.mark.slow
 def test_reproduce_smoke_sweep_writes_the_table(tmp_path):
     settings = ["data.name=digits", "model.bits=8", "data.limit.train=80", "data.limit.valid=40", "data.limit.test=40",
                 "train.batch_size=40", "eval.batch_size=40", "train.tensorboard=False", "iabf.disc_hidden=(16,)",

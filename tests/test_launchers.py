@@ -119,6 +119,7 @@ def test_sweep_processes_in_parallel_collect_results_and_resume(sweep_config, tm
     assert "[skip] seed0_eps0.1: finished" in logs and not any(line.startswith("[skip] seed1") for line in logs)
 
 
+@pytest.mark.slow
 def test_vmapped_sweep_end_to_end(tmp_path):
     """Two (7,4) points (seeds) as one group through the real loop: every point gets its checkpoints, report and
     result, the sweep its table; a second run skips both."""

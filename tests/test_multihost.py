@@ -126,6 +126,7 @@ def started():
             p.wait()
 
 
+@pytest.mark.slow
 def test_two_processes_preempted_and_resumed_equal_one_process(tmp_path, started):
     cache = tmp_path / "jax_cache"
     logs = tmp_path / "logs"

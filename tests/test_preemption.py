@@ -85,6 +85,7 @@ def reference(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_exits_and_resume_equals_uninterrupted(tmp_path, reference):
     cache, full_dir, part_dir = reference / "jax_cache", reference / "full", tmp_path / "part"
     part = _start(part_dir, cache, tmp_path / "part1")
@@ -120,6 +121,7 @@ def test_sigterm_checkpoints_exits_and_resume_equals_uninterrupted(tmp_path, ref
 # ----------------------------------------------------------------------------------------------------------------
 # In process: a signal at a chosen step, mid-epoch.
 
+@pytest.mark.slow
 def test_signal_mid_epoch_resumes_exactly(tmp_path, reference, monkeypatch):
     config = _config(dict(CLI_OVERRIDES, **{"train.num_devices": 2}))
     real_write = metrics_writer.MetricWriter.write_scalars

@@ -109,6 +109,7 @@ def test_smoke_report_structure(smoke):
     assert metrics["progressive/num_seeds"] == config.num_seeds
 
 
+@pytest.mark.slow
 def test_stage2_freezes_encoder_and_does_not_worsen_decoder(smoke, tmp_path):
     config, _, out = smoke
     spec = prog.spec_from_config(config, "progressive")
@@ -133,6 +134,7 @@ def test_stage2_freezes_encoder_and_does_not_worsen_decoder(smoke, tmp_path):
         assert after(spec.train_p) >= exact.ml_bler_bsc(cb, allow_repeated=True)(spec.train_p) - 1e-12
 
 
+@pytest.mark.slow
 def test_group_equals_runs_one_by_one(smoke, tmp_path):
     """Seed 1 of the smoke group (vmapped over 2 seeds) equals seed 1 trained alone by the same loop: identical
     codebook, parameters to float32 rounding of the batched products."""
@@ -145,6 +147,7 @@ def test_group_equals_runs_one_by_one(smoke, tmp_path):
         np.testing.assert_allclose(np.asarray(a)[1], np.asarray(b)[0], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_sigterm_halfway_resumes_to_the_same_codebooks(smoke, tmp_path, monkeypatch):
     """The launch.main path (seed_members + train_group) stopped by a real SIGTERM in the middle of stage 1,
     then run again: the same codebooks and parameters as the uninterrupted smoke run, bit for bit."""
@@ -173,6 +176,7 @@ def test_sigterm_halfway_resumes_to_the_same_codebooks(smoke, tmp_path, monkeypa
 
 @pytest.mark.parametrize("training, channel", [("straight_through", "bsc"), ("gumbel", "bsc"),
                                                ("progressive", "awgn")])
+@pytest.mark.slow
 def test_straight_through_gumbel_and_awgn_paths_run(tmp_path, training, channel):
     config = _smoke_config(**{"training": training, "channel.name": channel, "num_seeds": 1,
                               "train.stage2_steps": 20, "eval.neural_table": channel == "bsc", "eval.mc_seeds": 1})

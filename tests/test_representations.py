@@ -190,6 +190,7 @@ def _tiny_config(config):
     return config
 
 
+@pytest.mark.slow
 def test_load_model_reproduces_the_trained_model_and_the_command_runs(tmp_path):
     config = _tiny_config(mnist_configs.get_config("smoke"))
     workdir = str(tmp_path / "necst")

@@ -178,6 +178,7 @@ def _signal_at(monkeypatch, at_step):
     monkeypatch.setattr(metrics_writer.MetricWriter, "write_scalars", write_and_signal)
 
 
+@pytest.mark.slow
 def test_group_equals_single_runs_of_the_loop_after_resume(tiny_config, tmp_path, monkeypatch):
     """Three points (seeds 0-2, training noise 0.1 / 0.2 / 0.1 as a traced per-point scalar, their own test
     levels) trained as one group, preempted by SIGTERM after the first epoch and resumed, equal the same points
@@ -221,6 +222,7 @@ def test_group_equals_single_runs_of_the_loop_after_resume(tiny_config, tmp_path
         == evaluated["rows"][1]["bce_per_pixel_nats"]
 
 
+@pytest.mark.slow
 def test_resume_with_a_changed_shape_field_names_it(tiny_config, tmp_path):
     config = sweeps.load_config(tiny_config, {"train.num_epochs": 1})
     train.train_and_evaluate(config, str(tmp_path))
@@ -238,6 +240,7 @@ IABF_TINY = {"data.limit.train": 64, "data.limit.valid": 32, "data.limit.test": 
              "eval.batch_size": 16, "eval.noise_levels": (0.2,)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flip_rule", ["paper", "reference"])
 def test_iabf_group_varying_training_noise_equals_single_runs(flip_rule, tmp_path):
     """IABF points at training noise 0 and 0.2 in one group (the flip decision traced: flips computed for both,
@@ -256,6 +259,7 @@ def test_iabf_group_varying_training_noise_equals_single_runs(flip_rule, tmp_pat
         np.testing.assert_allclose(group["runs"][i]["meta"]["best_valid"], ref["meta"]["best_valid"], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_sweep_vmap_checkpoints_every_point_and_resumes_after_sigterm(tiny_config, tmp_path, monkeypatch):
     """``launch.sweep --vmap`` on a NECST config: one group, a checkpoint in every point's directory when SIGTERM
     stops it, and the rerun finishes every point with the results of an uninterrupted group, bit for bit."""
@@ -293,6 +297,7 @@ except RuntimeError as err:
     (3, "--xla_force_host_platform_device_count=2", False, "0 2"),            # a count in XLA_FLAGS wins
     (3, "", True, "error: use_cpu_cores must run before JAX initializes its backends (before any JAX operation)"),
 ])
+@pytest.mark.slow
 def test_use_cpu_cores(arg, xla_flags, late, expected):
     env = {k: v for k, v in os.environ.items() if k not in ("JAX_NUM_CPU_DEVICES", "XLA_FLAGS")}
     env.update(JAX_PLATFORMS="cpu", XLA_FLAGS=xla_flags)
@@ -305,6 +310,7 @@ def test_use_cpu_cores(arg, xla_flags, late, expected):
         distributed.use_cpu_cores(-1)
 
 
+@pytest.mark.slow
 def test_sweep_vmap_benchmark_runs_and_reports(tmp_path):
     """The benchmark's (7,4) part on a tiny schedule: the modes through ``train.train_group``, speedups against the
     vmapped row, codebook agreement, JSON."""

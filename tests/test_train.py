@@ -63,6 +63,7 @@ def test_smoke_run_writes_outputs(tmp_path):
     assert os.listdir(tmp_path / "checkpoints" / "best")
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(tmp_path):
     full = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(tmp_path / "full"))
     part = tmp_path / "part"
@@ -101,6 +102,7 @@ def test_one_vs_eight_devices_same_loss_and_grads():
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), g1, g8)
 
 
+@pytest.mark.slow
 def test_training_one_vs_eight_devices(tmp_path):
     r1 = train.train_and_evaluate(small_config(**{"train.num_devices": 1}), str(tmp_path / "one"))
     r8 = train.train_and_evaluate(small_config(**{"train.num_devices": 8}), str(tmp_path / "eight"))
@@ -159,6 +161,7 @@ def test_missing_tfds_data_gives_clear_error(tmp_path):
         train.train_and_evaluate(config, str(tmp_path / "wd"))
 
 
+@pytest.mark.slow
 def test_command_line_smoke(tmp_path):
     env = dict(os.environ, JAX_NUM_CPU_DEVICES="2")
     cmd = [sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",

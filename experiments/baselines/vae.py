@@ -3,7 +3,7 @@
 Paper: Choi et al. 2019 (NECST), section 5.3 and Fig. 3 left: a discrete VAE with a uniform prior encodes x to k bits,
 a rate-1/2 LDPC code doubles them to NECST's m channel bits (Binary MNIST k = 50 -> m = 100, Binary Omniglot
 100 -> 200, random bits 25 -> 50), BP decodes, the VAE decoder reconstructs. Metric: per-pixel error rate of the
-rounded output (``pixel_error_rate``; see ``neuralcodes_jax/paper_tables.py``, table ``necst_fig3``).
+rounded output (``pixel_error_rate``; see ``experiments/paper_tables.py``, table ``necst_fig3``).
 
 The VAE (``methods/vae.py``) uses NECST's networks for the dataset, no channel noise, and the K = 5 VIMCO estimator
 of NECST on the K-sample bound (``config.necst``). ``config.separation`` holds the LDPC link and its evaluation;

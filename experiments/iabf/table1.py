@@ -13,7 +13,7 @@ Paper: Song et al. 2020 (IABF), Table 1 (test distortion at the training noise; 
     MNIST (100 bits, per-image SSE)         NECST 14.439 22.556 34.377 48.291 | ABF 13.369 22.013 33.319 48.041 |
                                             IABF 13.251 22.026 33.176 46.555
 
-The numbers live in ``neuralcodes_jax/paper_tables.py``; ``get_sweep()`` gives the grid of the table.
+The numbers live in ``experiments/paper_tables.py``; ``get_sweep()`` gives the grid of the table.
 
 ``get_config("<dataset>,<method>[,...]")``: dataset one of binary_mnist (default), mnist, omniglot, cifar10; method
 one of necst, abf, iabf (default). NECST runs the NECST method on the same data and budget. ABF is IABF with
@@ -115,7 +115,7 @@ def get_sweep(datasets=DATASETS, methods=METHODS, noise_levels=None) -> list[dic
 
     IABF runs once per lambda in {0.1, 0.01, 0.001}; the harness keeps the best by validation.
     """
-    from neuralcodes_jax import paper_tables
+    from experiments import paper_tables
 
     runs = paper_tables.grid("iabf_table1", datasets=datasets, methods=methods, noise_levels=noise_levels)
     return [dict(config=r.config_ref(), **r.overrides) for r in runs]

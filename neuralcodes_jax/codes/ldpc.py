@@ -75,6 +75,7 @@ import scipy.sparse
 
 from neuralcodes_jax import channels
 from neuralcodes_jax.codes import gf2
+from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
     "gallager_regular", "peg_regular", "LdpcCode", "TannerGraph", "count_4cycles", "read_alist", "write_alist",
@@ -99,17 +100,6 @@ _EXACT = jax.lax.Precision.HIGHEST
 
 
 # ------------------------------------------------------------------------------------------------ validation
-def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        bound = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
-    value = int(value)
-    if value < lo or (hi is not None and value > hi):
-        bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
-
-
 def _check_real(name: str, value: Any, lo: float, hi: float, lo_open: bool, hi_open: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.generic)):
         raise ValueError(f"{name} must be a real number, got {value!r}")

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from neuralcodes_jax.codes import gf2
+from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
     "LinearCode", "hamming_code", "extended_hamming_code", "golay_code", "extended_golay_code",
@@ -285,14 +286,6 @@ def _extend(code: LinearCode, name: str) -> LinearCode:
     g = code.generator
     parity = (g.sum(axis=1) & 1).astype(np.uint8)[:, None]
     return LinearCode.from_generator(np.concatenate([g, parity], axis=1), name)
-
-
-def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    if not lo <= int(value) <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-    return int(value)
 
 
 # ------------------------------------------------------------------------------- syndrome decoding

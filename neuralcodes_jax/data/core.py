@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from neuralcodes_jax.config_utils import check_choice, check_int
+
 SPLIT_NAMES: tuple[str, ...] = ("train", "valid", "test")
 """The three splits of every dataset, in this order."""
 
@@ -204,20 +206,6 @@ def loader_options(fn: Loader) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------------
 # Argument checks.
 
-def check_choice(field: str, value: Any, allowed: Sequence[Any]) -> Any:
-    """Return ``value`` if it is in ``allowed``, else ValueError naming the field and the allowed values."""
-    if value not in allowed:
-        raise ValueError(f"{field} must be one of {tuple(allowed)}, got {value!r}")
-    return value
-
-
-def check_int(field: str, value: Any, *, minimum: int = 0) -> int:
-    """Return ``value`` as a Python int if it is an integer >= ``minimum`` (bools rejected), else ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{field} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def normalize_limit(limit: int | Mapping[str, int | None] | None) -> dict[str, int | None]:
     """Validate ``limit`` into ``{split: max examples or None}``.
 
@@ -228,13 +216,13 @@ def normalize_limit(limit: int | Mapping[str, int | None] | None) -> dict[str, i
     if limit is None:
         return out
     if isinstance(limit, (int, np.integer)) and not isinstance(limit, bool):
-        n = check_int("limit", limit, minimum=1)
+        n = check_int("limit", limit, 1)
         return {s: n for s in SPLIT_NAMES}
     if not hasattr(limit, "items"):
         raise ValueError(f"limit must be None, a positive int or a dict with keys in {SPLIT_NAMES}, got {limit!r}")
     for key, value in limit.items():
         check_choice("limit key", key, SPLIT_NAMES)
-        out[key] = None if value is None else check_int(f"limit[{key!r}]", value, minimum=1)
+        out[key] = None if value is None else check_int(f"limit[{key!r}]", value, 1)
     return out
 
 
@@ -268,10 +256,10 @@ def split_indices(n: int, counts: Sequence[int], *, seed: int, labels: np.ndarra
 
     The generator is ``np.random.default_rng([seed, stream])``.
     """
-    counts = [check_int("split size", c) for c in counts]
+    counts = [check_int("split size", c, 0) for c in counts]
     if sum(counts) > n:
         raise ValueError(f"split sizes {counts} exceed the {n} available examples")
-    rng = np.random.default_rng([check_int("seed", seed), stream])
+    rng = np.random.default_rng([check_int("seed", seed, 0), stream])
     if labels is None:
         order = rng.permutation(n)
     else:
@@ -322,7 +310,7 @@ def binarize(x: np.ndarray, mode: str, *, seed: int = 0, stream: int = 0) -> np.
         return x
     if mode == "threshold":
         return (x > 0.5).astype(np.float32)
-    rng = np.random.default_rng([check_int("seed", seed), 0xB1, stream])
+    rng = np.random.default_rng([check_int("seed", seed, 0), 0xB1, stream])
     return (rng.random(x.shape) < x).astype(np.float32)
 
 

@@ -38,7 +38,7 @@ def load_random_bits(*, data_dir: pathlib.Path | None, seed: int, limits: dict[s
                      input_dim: int = 100) -> Splits:
     """Uniform random bit vectors of length ``input_dim``, 5000/1000/1000, binary, no labels."""
     del data_dir
-    input_dim = check_int("input_dim", input_dim, minimum=1)
+    input_dim = check_int("input_dim", input_dim, 1)
     rng = np.random.RandomState(seed)  # Legacy generator: frozen stream, matches the reference script.
     parts = {split: (rng.randint(0, 2, (n, input_dim)), None)
              for split, n in zip(("train", "valid", "test"), RANDOM_BITS_SIZES)}

@@ -193,7 +193,7 @@ def _check_mnist(images: np.ndarray, labels: np.ndarray, what: str) -> tuple[np.
 def mnist_standard_parts(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
                          num_valid: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Reference MNIST split: the first ``num_valid`` training images validate, the rest train."""
-    num_valid = check_int("num_valid", num_valid, minimum=1)
+    num_valid = check_int("num_valid", num_valid, 1)
     if num_valid >= len(train_x):
         raise ValueError(f"num_valid={num_valid} must be smaller than the {len(train_x)} MNIST training images")
     return {"train": (train_x[num_valid:], train_y[num_valid:]), "valid": (train_x[:num_valid], train_y[:num_valid]),
@@ -257,7 +257,7 @@ def read_omniglot_zip(path: str | os.PathLike, image_size: int = 28,
     only when the zip's byte size matches).
     """
     path = pathlib.Path(path)
-    image_size = check_int("image_size", image_size, minimum=1)
+    image_size = check_int("image_size", image_size, 1)
     zip_size = path.stat().st_size
     cache = None
     if cache_dir is not None:
@@ -310,7 +310,7 @@ def load_omniglot_local(*, data_dir: pathlib.Path | None, seed: int, limits: dic
                         cache_dir: str | None = None) -> Splits:
     """Omniglot from the original zips ('standard', 'small1') or IWAE ``chardata.mat`` ('iwae')."""
     check_choice("split_scheme", split_scheme, OMNIGLOT_SPLIT_SCHEMES)
-    image_size = check_int("image_size", image_size, minimum=1)
+    image_size = check_int("image_size", image_size, 1)
     root = _require_dir(data_dir, "omniglot")
     if split_scheme == "iwae":
         if image_size != 28:

@@ -105,7 +105,7 @@ def load_splits(name: str, *, source: str = "auto", data_dir: str | os.PathLike 
         dataset, the places searched and what to do.
     """
     canonical = canonical_name(name)
-    seed = check_int("seed", seed)
+    seed = check_int("seed", seed, 0)
     check_choice("binarize", binarize, BINARIZE_MODES)
     limits = normalize_limit(limit)
     directory = None if data_dir is None else pathlib.Path(os.fspath(data_dir)).expanduser()

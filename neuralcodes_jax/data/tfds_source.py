@@ -192,7 +192,7 @@ def load_mnist_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[st
                     split_scheme: str = "standard", num_valid: int = 10000) -> Splits:
     """TFDS ``mnist``: 'standard' 50k/10k/10k (first ``num_valid`` of train validate) or 'test_only' 6k/2k/2k."""
     check_choice("split_scheme", split_scheme, MNIST_SPLIT_SCHEMES)
-    num_valid = check_int("num_valid", num_valid, minimum=1)
+    num_valid = check_int("num_valid", num_valid, 1)
     convert = _image_label("label")
     if split_scheme == "test_only":
         reader = _SplitReader("mnist", "mnist", "test", data_dir)
@@ -229,7 +229,7 @@ def load_cifar10_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[
                       num_valid: int = 10000) -> Splits:
     """TFDS ``cifar10``: 40k/10k/10k, the last ``num_valid`` training images validate."""
     del seed
-    num_valid = check_int("num_valid", num_valid, minimum=1)
+    num_valid = check_int("num_valid", num_valid, 1)
 
     def plan(n: dict[str, int]) -> Plan:
         _check_holdout("cifar10", "train", n["train"], num_valid)
@@ -263,7 +263,7 @@ def load_omniglot_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict
                        split_scheme: str = "standard", image_size: int = 28) -> Splits:
     """TFDS ``omniglot``: 'standard' (train 90/10 + test) or 'small1' (80/10/10), 28x28 strokes = 1."""
     check_choice("split_scheme (TFDS omniglot; 'iwae' needs source='local')", split_scheme, OMNIGLOT_TFDS_SCHEMES)
-    image_size = check_int("image_size", image_size, minimum=1)
+    image_size = check_int("image_size", image_size, 1)
 
     def convert(ex: Mapping[str, Any]) -> tuple[np.ndarray, int]:
         return omniglot_to_strokes(np.asarray(ex["image"]), image_size)[..., None], int(ex["alphabet"])

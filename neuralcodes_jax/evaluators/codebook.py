@@ -342,6 +342,21 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
     return report
 
 
+def merge_summaries(directories: Sequence[str]) -> dict[str, Any]:
+    """One report with the trainings of several ``codebook_summary.json`` (e.g. the three trainings of a sweep)."""
+    reports = []
+    for d in directories:
+        with open(os.path.join(d, "codebook_summary.json")) as f:
+            reports.append(json.load(f))
+    out = dict(reports[0], trainings={}, workdirs=[])
+    for r in reports:
+        if (r["n"], r["k"], r["p_grid"]) != (out["n"], out["k"], out["p_grid"]):
+            raise ValueError(f"summaries of different codes or grids cannot be merged: {list(directories)}")
+        out["trainings"].update(r["trainings"])
+        out["workdirs"] += r["workdirs"]
+    return out
+
+
 def metrics(result: Mapping[str, Any]) -> dict[str, Any]:
     """Flat numbers of one run's report (``minimum_distance``, ...) or of a summary (counts per training)."""
     if "trainings" not in result:

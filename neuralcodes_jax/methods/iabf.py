@@ -92,6 +92,7 @@ from neuralcodes_jax import estimators
 from neuralcodes_jax import likelihoods
 from neuralcodes_jax import nets
 from neuralcodes_jax.methods import necst as necst_lib
+from neuralcodes_jax.config_utils import check_choice as _check_choice
 
 PyTree = Any
 
@@ -104,11 +105,6 @@ DISC_SHUFFLES = ("per_dimension", "none")
 _CLEAN_STREAM, _PERM_STREAM, _GUMBEL_STREAM = 1, 2, 3
 # A batch marginal outside [0.01, 0.99] counts as a saturated (nearly constant) bit in the logs.
 _SATURATION = 0.01
-
-
-def _check_choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{field} must be one of {list(allowed)}, got {value!r}")
 
 
 # ----------------------------------------------------------------------------------------------------------------

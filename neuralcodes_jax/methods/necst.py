@@ -32,16 +32,12 @@ from neuralcodes_jax import estimators
 from neuralcodes_jax import likelihoods
 from neuralcodes_jax import nets
 from neuralcodes_jax.methods import base as base_lib
+from neuralcodes_jax.config_utils import check_choice as _check_choice
 
 PyTree = Any
 
 ENCODER_MODES = ("sample", "threshold")
 TEST_NOISE_RULES = ("paper", "reference")
-
-
-def _check_choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{field} must be one of {list(allowed)}, got {value!r}")
 
 
 def make_optimizer(cfg) -> optax.GradientTransformation:

@@ -72,26 +72,14 @@ Both baselines end with the same decoder-only stage 2 as progressive training, s
 comparable; their codebooks are fixed when stage 1 ends. The annealed ``logit_penalty`` applies to every
 method (the configs give each baseline its own value, see :func:`spec_from_config`).
 
-Many seeds are trained as one program: :func:`train_seeds` is ``jit(vmap(train_seed))`` over the seed keys, and
-each seed runs initialisation, stage 1 and stage 2 as ``lax.scan`` loops (``sweeps.train_progressive_seeds`` also
-splits the seeds over the devices). The step is written for that batched form on XLA:CPU, where the (7,4) model's
-kernels are tiny; each choice below is the same function and was measured in ``results/sweep_vmap.md``:
-
-* all the step's randomness is one ``jax.random.bits`` draw ``[width, B]``, converted with ``jax.random``'s own
-  transforms (:func:`uniform_from_bits`, :func:`normal_from_bits`, ...; messages are the top ``k`` bits), and the
-  per-example arrays up to the decoder input are ``[n, B]``: XLA:CPU vectorizes elementwise loops along the minor
-  axis only;
-* with no more messages than examples the encoder runs once per message (:func:`encoder_table`) and the batch
-  rows are selected by a one-hot matmul, and the softmax loss takes one-hot labels: no gather, whose gradient
-  would be a scatter;
-* kernels are stored with their wider dimension last (``"w"`` ``[in, out]`` or ``"wt"`` ``[out, in]``,
-  :func:`layer_kernel`), which makes the batched weight-gradient products 2-3x faster.
-
-Evaluation helpers: :func:`decoder_table` (the neural decoder's decision for each of the ``2^n`` received
-words, for the exact evaluators of :mod:`neuralcodes_jax.codes.exact`), :func:`codebook_report` (structure,
-equivalence to a reference code, exact BLER/BER of the ML and of the neural decoder on a grid of ``p``),
-:func:`soft_ml_decode` and :func:`awgn_monte_carlo` (BPSK-AWGN soft-decision Monte Carlo with confidence
-intervals).
+As a method (:class:`Progressive`), stage 1 and stage 2 are the two stages of the one training loop
+(``train.train_group``), which vmaps the seeds of a group and splits them over the devices; the exact report of
+the learned codebooks is the ``codebook`` evaluator (``evaluators/codebook.py``). The step is written for the
+vmapped form on XLA:CPU, where the (7,4) model's kernels are tiny (each choice is the same function; measured in
+``results/sweep_vmap.md``): all of a step's randomness is one ``jax.random.bits`` draw ``[width, B]`` converted
+with ``jax.random``'s own transforms, per-example arrays are ``[n, B]`` (XLA:CPU vectorizes along the minor axis
+only); the encoder runs once per message and rows are selected by one-hot matmuls (a gather's gradient is a
+scatter); kernels are stored with their wider dimension last (:func:`layer_kernel`).
 """
 
 from __future__ import annotations

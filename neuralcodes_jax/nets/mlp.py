@@ -141,6 +141,18 @@ def split_leading(y: jax.Array, lead: tuple[int, ...]) -> jax.Array:
     return y.reshape(lead + y.shape[1:])
 
 
+def dense_stack(module: nn.Module, h: jax.Array, out_features: int, out_name: str) -> jax.Array:
+    """The layers of the MLPs below, created inside ``module``'s compact call: hidden ``Dense`` layers
+    ``hidden_i`` (``module.hidden`` widths, ``hidden_bias``) each followed by a leaky ReLU, then the output layer
+    ``out_name`` (``output_bias``); every kernel product is :func:`dense_dot_general`."""
+    for i, width in enumerate(module.hidden):
+        h = nn.Dense(width, use_bias=module.hidden_bias, kernel_init=module.kernel_init, bias_init=module.bias_init,
+                     dot_general=dense_dot_general, name=f"hidden_{i}")(h)
+        h = nn.leaky_relu(h, negative_slope=module.negative_slope)
+    return nn.Dense(out_features, use_bias=module.output_bias, kernel_init=module.kernel_init,
+                    bias_init=module.bias_init, dot_general=dense_dot_general, name=out_name)(h)
+
+
 class MLPEncoder(nn.Module):
     """MLP encoder ``x [B, *input_shape] -> logits [B, m]`` (NECST Sec. 3.1, ``f_phi``).
 
@@ -174,14 +186,7 @@ class MLPEncoder(nn.Module):
         x = as_float(x)
         if x.ndim < 2:
             raise ValueError(f"x must have shape [B, *input_shape], got shape {x.shape}")
-        h = x.reshape(x.shape[0], -1)
-        for i, width in enumerate(self.hidden):
-            h = nn.Dense(width, use_bias=self.hidden_bias, kernel_init=self.kernel_init,
-                         bias_init=self.bias_init, dot_general=dense_dot_general,
-                         name=f"hidden_{i}")(h)
-            h = nn.leaky_relu(h, negative_slope=self.negative_slope)
-        return nn.Dense(self.m, use_bias=self.output_bias, kernel_init=self.kernel_init,
-                        bias_init=self.bias_init, dot_general=dense_dot_general, name="logits")(h)
+        return dense_stack(self, x.reshape(x.shape[0], -1), self.m, "logits")
 
 
 class MLPDecoder(nn.Module):
@@ -218,18 +223,10 @@ class MLPDecoder(nn.Module):
         if y.ndim < 1:
             raise ValueError(f"y must have shape [..., m], got shape {y.shape}")
         out_shape = tuple(self.output_shape)
-        h = y
-        for i, width in enumerate(self.hidden):
-            h = nn.Dense(width, use_bias=self.hidden_bias, kernel_init=self.kernel_init,
-                         bias_init=self.bias_init, dot_general=dense_dot_general,
-                         name=f"hidden_{i}")(h)
-            h = nn.leaky_relu(h, negative_slope=self.negative_slope)
         size = 1
         for d in out_shape:
             size *= d
-        h = nn.Dense(size, use_bias=self.output_bias, kernel_init=self.kernel_init,
-                     bias_init=self.bias_init, dot_general=dense_dot_general, name="outputs")(h)
-        return h.reshape(y.shape[:-1] + out_shape)
+        return dense_stack(self, y, size, "outputs").reshape(y.shape[:-1] + out_shape)
 
 
 class Discriminator(nn.Module):
@@ -267,11 +264,4 @@ class Discriminator(nn.Module):
         h = as_float(codes)
         if h.ndim < 1:
             raise ValueError(f"codes must have shape [..., m], got shape {h.shape}")
-        for i, width in enumerate(self.hidden):
-            h = nn.Dense(width, use_bias=self.hidden_bias, kernel_init=self.kernel_init,
-                         bias_init=self.bias_init, dot_general=dense_dot_general,
-                         name=f"hidden_{i}")(h)
-            h = nn.leaky_relu(h, negative_slope=self.negative_slope)
-        return nn.Dense(self.num_classes, use_bias=self.output_bias,
-                        kernel_init=self.kernel_init, bias_init=self.bias_init,
-                        dot_general=dense_dot_general, name="logits")(h)
+        return dense_stack(self, h, self.num_classes, "logits")
