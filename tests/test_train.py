@@ -175,3 +175,54 @@ def test_command_line_smoke(tmp_path):
     bad = subprocess.run(cmd[:-1] + ["--config.model.bits=abc"], cwd=REPO_ROOT, env=env, capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode != 0
+
+
+# ----------------------------------------------------------------------------------------- schedules, meshes
+
+class _StagedMethod:
+    """Just what make_schedule reads: a name and stages()."""
+
+    name = "staged"
+
+    def __init__(self, *stages):
+        self._stages = stages
+
+    def stages(self):
+        return self._stages
+
+
+def _train_cfg(**fields):
+    import ml_collections
+
+    return ml_collections.ConfigDict(dict({"steps_per_call": 4, "num_epochs": 2}, **fields))
+
+
+def test_schedule_blocks_saves_and_chunks():
+    from neuralcodes_jax.methods import Stage
+
+    # epochs: blocks are epochs, the latest checkpoint every 2nd epoch and at the end
+    s = train.make_schedule(_StagedMethod(Stage("train")), _train_cfg(num_epochs=5, checkpoint_every_epochs=2),
+                            n_train=100, batch_size=10)
+    assert s.blocks == (10, 20, 30, 40, 50) and sorted(s.saves) == [20, 40, 50] and s.steps_per_epoch == 10
+    assert [s.chunk(t) for t in (0, 4, 8, 18)] == [4, 4, 2, 2]          # never across an epoch end
+    # steps: two stages, blocks every 3 steps within each, stage ends are block ends
+    s = train.make_schedule(_StagedMethod(Stage("one", 7), Stage("two", 2)), _train_cfg(checkpoint_every_steps=3),
+                            n_train=None, batch_size=None)
+    assert s.stage_ends == (7, 9) and s.blocks == (3, 6, 7, 9) and sorted(s.saves) == [3, 6, 9]
+    assert [s.stage_at(t) for t in (0, 6, 7, 8)] == [0, 0, 1, 1] and s.chunk(6) == 1
+    with pytest.raises(ValueError, match="stage 'two' of method 'staged' must have >= 1 steps, got 0"):
+        train.make_schedule(_StagedMethod(Stage("one", 7), Stage("two", 0)), _train_cfg(), None, None)
+    with pytest.raises(ValueError, match="runs epochs, but the config has no dataset"):
+        train.make_schedule(_StagedMethod(Stage("train")), _train_cfg(), None, None)
+    with pytest.raises(ValueError, match="train.steps_per_call must be >= 1"):
+        train.make_schedule(_StagedMethod(Stage("one", 7)), _train_cfg(steps_per_call=0), None, None)
+
+
+def test_mesh_splits_points_first():
+    assert dict(train.make_mesh(1).shape) == {"points": 1, "data": 8}
+    assert dict(train.make_mesh(4).shape) == {"points": 4, "data": 2}
+    assert dict(train.make_mesh(12).shape) == {"points": 4, "data": 2}
+    assert dict(train.make_mesh(3).shape) == {"points": 1, "data": 8}
+    assert dict(train.make_mesh(16, num_devices=2).shape) == {"points": 2, "data": 1}
+    with pytest.raises(ValueError, match=r"train.num_devices must be in \[0, 8\]"):
+        train.make_mesh(1, num_devices=9)
