@@ -19,6 +19,10 @@ Preemption: SIGTERM (or Ctrl-C) stops training at the next step-chunk boundary; 
 step, a checkpoint is written, "preempted at step N" is printed and the process exits with ``--preempted_exit_code``
 (default 75, EX_TEMPFAIL: "temporary failure, run again"). Running the same command again resumes from that
 checkpoint and gives the result of an uninterrupted run. Ctrl-C twice interrupts at once.
+
+Exit codes: 0 done; 75 preempted (rerun to resume); 3 diverged (a non-finite loss or gradient norm, or a loss above
+``train.max_loss``: the last good checkpoint is kept, nothing is evaluated); 1 any other error, e.g. a workdir held
+by another live run (``WORKDIR/run.lock`` names it).
 """
 
 import os
@@ -30,6 +34,7 @@ from absl import logging
 from ml_collections import config_flags
 
 PREEMPTED_EXIT_CODE = 75   # os.EX_TEMPFAIL
+DIVERGED_EXIT_CODE = 3     # a loss or gradient norm became non-finite (or exceeded train.max_loss)
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (file.py or file.py:variant).",
@@ -81,6 +86,11 @@ def main(argv):
     except train.Preempted as e:
         print(f"process {jax.process_index()}: {e}", flush=True)
         sys.exit(FLAGS.preempted_exit_code)
+    except train.NonFiniteLossError as e:
+        print(f"process {jax.process_index()}: {e}", file=sys.stderr, flush=True)
+        sys.exit(DIVERGED_EXIT_CODE)
+    except train.WorkdirLocked as e:
+        raise app.UsageError(str(e)) from None
     if jax.process_index() == 0:
         for name in ("summary.md", "eval_summary.md", "eval.md", "codebook_report.json"):
             path = os.path.join(FLAGS.workdir, name)

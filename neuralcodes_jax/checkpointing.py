@@ -110,3 +110,76 @@ class Checkpointer:
     def close(self) -> None:
         self.latest.close()
         self.best.close()
+
+
+class WorkdirLock:
+    """A run's hold on its workdir: ``WORKDIR/run.lock`` (JSON: host, pid, start time, command).
+
+    ``acquire()`` creates the file atomically; if another run holds it, ``acquire`` raises ``error_cls`` naming the
+    holder, unless the holder is a process of this host that no longer exists (a crash, SIGKILL): then the lock
+    is taken over and ``on_takeover`` gets a message. A lock held by another host cannot be checked and is
+    refused. ``release()`` removes the file if this process holds it.
+    """
+
+    FILE = "run.lock"
+
+    def __init__(self, workdir: str, error_cls: type[Exception] = RuntimeError):
+        self.path = os.path.join(workdir, self.FILE)
+        self.error_cls = error_cls
+        self.held = False
+
+    def _record(self) -> dict:
+        import socket
+        import sys
+        import time
+
+        return {"host": socket.gethostname(), "pid": os.getpid(),
+                "start_time": time.strftime("%Y-%m-%dT%H:%M:%S"), "command": " ".join(sys.argv)}
+
+    def acquire(self, on_takeover=None) -> None:
+        import json
+        import socket
+
+        record = self._record()
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    with open(self.path) as f:
+                        holder = json.load(f)
+                except (OSError, ValueError):
+                    holder = {}
+                same_host = holder.get("host") == socket.gethostname()
+                pid = holder.get("pid")
+                if same_host and pid == os.getpid():
+                    break                  # this process already holds it (a group of runs sharing a directory)
+                if same_host and isinstance(pid, int) and not _pid_alive(pid):
+                    if on_takeover is not None:
+                        on_takeover(f"taking over the lock of {self.path}: its holder (pid {pid}, started "
+                                    f"{holder.get('start_time')}, `{holder.get('command')}`) no longer runs")
+                    os.remove(self.path)
+                    continue
+                raise self.error_cls(
+                    f"workdir {os.path.dirname(self.path)} is in use by another run: host {holder.get('host')}, "
+                    f"pid {pid}, started {holder.get('start_time')}, command `{holder.get('command')}`. Wait for "
+                    f"it to end, use another workdir, or delete {self.path} if that run is gone.") from None
+            with os.fdopen(fd, "w") as f:
+                json.dump(record, f)
+            break
+        self.held = True
+
+    def release(self) -> None:
+        if self.held and os.path.exists(self.path):
+            os.remove(self.path)
+        self.held = False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

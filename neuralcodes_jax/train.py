@@ -31,6 +31,7 @@ import os
 import platform
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,7 +57,12 @@ DATA_AXIS = "data"
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Raised when a training loss becomes NaN or infinite; the last good checkpoints are kept."""
+    """Raised when training diverges: a loss or gradient norm becomes NaN or infinite, or the loss exceeds
+    ``train.max_loss``. The last good checkpoints are kept and nothing is evaluated."""
+
+
+class WorkdirLocked(RuntimeError):
+    """Raised when another live run holds a workdir's lock."""
 
 
 class Preempted(Exception):
@@ -462,14 +468,30 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *
         raise ValueError(f"a group needs one workdir per run ({len(configs)}), got {len(workdirs)}")
     if len(set(os.path.abspath(w) for w in workdirs)) != len(workdirs):
         raise ValueError(f"the runs of a group need distinct workdirs, got {workdirs}")
-    num = len(configs)
-    c0 = configs[0]
     t_start = time.time()
     for w in workdirs:
         if os.path.exists(w) and not os.path.isdir(w):
             raise ValueError(f"workdir {w} exists and is not a directory")
-        os.makedirs(w, exist_ok=True)
+        try:
+            os.makedirs(w, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"workdir {w} cannot be created: {err.strerror}") from None
+        if not os.access(w, os.W_OK):
+            raise ValueError(f"workdir {w} is not writable")
     is_main = distributed.is_main_process()
+    locks = [checkpointing.WorkdirLock(w, WorkdirLocked) for w in workdirs] if is_main else []
+    try:
+        for lock in locks:
+            lock.acquire(on_takeover=lambda msg: print(msg, file=sys.stderr, flush=True))
+        return _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main, t_start)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main, t_start) -> dict:
+    num = len(configs)
+    c0 = configs[0]
 
     splits = _load_data(c0)
     data = methods.DataSpec(tuple(splits.shape), splits.is_binary) if splits is not None else None
@@ -539,6 +561,9 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *
     progress = metrics_writer.Progress(total_steps, start_step, enabled=is_main and c0.train.get("progress", True))
     stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
     log_every = int(c0.train.get("log_every_steps", 100))
+    max_loss = c0.train.get("max_loss", None)
+    if max_loss is not None:
+        max_loss = config_utils.check_real("train.max_loss", max_loss)
 
     def host_point(tree, p: int):
         """Run ``p``'s slice as NumPy arrays: saving host arrays costs Orbax less than device arrays, which
@@ -591,13 +616,7 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *
                 new_state, metrics = chunks[(stage, n_steps)](state, xs, streams["train"], values)
                 metrics = distributed.to_host(metrics)
                 loss = np.asarray(metrics["loss"]).reshape(num, n_steps)
-                if not np.all(np.isfinite(loss)):
-                    bad = [(p, step + int(np.argmin(np.isfinite(loss[p])))) for p in range(num)
-                           if not np.all(np.isfinite(loss[p]))]
-                    where = ", ".join(f"{workdirs[p]} at step {s}" for p, s in bad)
-                    raise NonFiniteLossError(
-                        f"non-finite training loss: {where}; the last good checkpoints (step "
-                        f"{ckpts[0].latest_step()}) are kept. Lower optim.lr or check the data.")
+                _check_divergence(metrics, num, n_steps, step, max_loss, workdirs, ckpts[0].latest_step())
                 state = new_state
                 step += n_steps
                 progress.update(n_steps, float(np.mean(loss[:, -1])))
@@ -699,6 +718,28 @@ def _write_metrics(directory: str, metrics: dict, is_main: bool) -> None:
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, METRICS_FILE), "w") as f:
             json.dump(metrics, f, indent=1, default=float)
+
+
+def _check_divergence(metrics: dict, num: int, n_steps: int, step: int, max_loss: float | None,
+                      workdirs: Sequence[str], last_good: int | None) -> None:
+    """Raises ``NonFiniteLossError`` naming each diverged run and the first bad step of the chunk that started at
+    ``step``: a non-finite loss or gradient norm, or (``max_loss``) a loss above the bound."""
+    bad = []
+    for name in ("loss", "grad_norm"):
+        if name not in metrics:
+            continue
+        values = np.asarray(metrics[name], np.float64).reshape(num, n_steps)
+        wrong = ~np.isfinite(values)
+        what = f"non-finite {name}"
+        if name == "loss" and max_loss is not None:
+            wrong |= values > max_loss
+            what = f"{name} non-finite or above train.max_loss={max_loss:g}"
+        for p in np.flatnonzero(wrong.any(axis=1)):
+            t = int(np.argmax(wrong[p]))
+            bad.append(f"{workdirs[p]}: {what} at step {step + t} ({name} = {values[p, t]:.4g})")
+    if bad:
+        raise NonFiniteLossError(f"training diverged: {'; '.join(bad)}. The last good checkpoints (step "
+                                 f"{last_good}) are kept and nothing was evaluated; lower optim.lr or check the data.")
 
 
 def _stage_start(sched: Schedule, stage: int) -> int:

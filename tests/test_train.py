@@ -226,3 +226,54 @@ def test_mesh_splits_points_first():
     assert dict(train.make_mesh(16, num_devices=2).shape) == {"points": 2, "data": 1}
     with pytest.raises(ValueError, match=r"train.num_devices must be in \[0, 8\]"):
         train.make_mesh(1, num_devices=9)
+
+
+# ----------------------------------------------------------------------------------------------- faults
+
+def test_divergence_stops_on_grad_norm_or_max_loss(tmp_path):
+    """A finite blow-up (lr 1e9) stops at train.max_loss; no evaluation is written; the launcher exits 3."""
+    with pytest.raises(train.NonFiniteLossError, match=r"above train.max_loss=1000") as info:
+        train.train_and_evaluate(small_config(**{"optim.lr": 1e9, "train.max_loss": 1e3}), str(tmp_path / "a"))
+    assert "nothing was evaluated" in str(info.value)
+    assert not (tmp_path / "a" / "eval.json").exists()
+    metrics = {"loss": np.ones((1, 4)), "grad_norm": np.array([[1.0, np.inf, 1.0, 1.0]])}
+    with pytest.raises(train.NonFiniteLossError, match=r"w: non-finite grad_norm at step 11 \(grad_norm = inf\)"):
+        train._check_divergence(metrics, 1, 4, 10, None, ["w"], 8)
+    train._check_divergence(dict(metrics, grad_norm=np.ones((1, 4))), 1, 4, 10, 2.0, ["w"], 8)   # all fine
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES="1")
+    out = subprocess.run([sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",
+                          f"--workdir={tmp_path / 'cli'}", "--config.optim.lr=1e9", "--config.train.max_loss=1e3",
+                          "--config.model.bits=8"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 3, out.stderr[-2000:]
+    assert "training diverged" in out.stderr
+
+
+def test_workdir_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
+    from neuralcodes_jax import checkpointing
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = tmp_path / "run.lock"
+        lock.write_text(json.dumps({"host": __import__("socket").gethostname(), "pid": holder.pid,
+                                    "start_time": "2026-01-01T00:00:00", "command": "python -m launch.main X"}))
+        with pytest.raises(train.WorkdirLocked, match=rf"pid {holder.pid}, started 2026-01-01T00:00:00, "
+                                                      r"command `python -m launch.main X`"):
+            train.train_and_evaluate(small_config(), str(tmp_path))
+        assert lock.exists() and not (tmp_path / "checkpoints").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    messages = []
+    taken = checkpointing.WorkdirLock(str(tmp_path))
+    taken.acquire(on_takeover=messages.append)
+    assert "no longer runs" in messages[0] and json.loads(lock.read_text())["pid"] == os.getpid()
+    taken.release()
+    assert not lock.exists()
+    # a run holds the lock while it trains and gives it back at the end, also when it fails
+    with pytest.raises(ValueError, match="model.bits"):
+        train.train_and_evaluate(small_config(**{"model.bits": 0}), str(tmp_path))
+    assert not lock.exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="exists and is not a directory"):
+        train.train_and_evaluate(small_config(), str(tmp_path / "file"))
