@@ -391,3 +391,22 @@ def test_new_channel_by_one_class_and_registration():
         channels.CHANNELS.pop("z_test", None)
     with pytest.raises(ValueError, match="z_test"):
         channels.make_channel("z_test", 0.2)
+
+
+def test_traced_noise_and_test_grid_follow_the_channel_class():
+    """BSC and BEC take a traced noise level inside a vmapped step (their log-probs equal the Python-float ones);
+    a channel whose generic ops need a float (the Z channel above) refuses it by name; the evaluator's test grid
+    is checked against the class's range."""
+    from neuralcodes_jax.evaluators import distortion
+
+    logits = jnp.asarray([[0.5, -1.0, 3.0]])
+    y = jnp.asarray([[1, 0, 1]])
+    for name in ("bsc", "bec"):
+        ch = channels.make_channel(name, 0.3)
+        traced = jax.jit(lambda e, ch=ch: ch.with_traced_eps(e).log_prob(y, logits))(jnp.float32(0.3))
+        np.testing.assert_allclose(traced, ch.log_prob(y, logits), rtol=1e-6)
+    with pytest.raises(ValueError, match="channel 'z_test' cannot take its noise level as a traced value"):
+        _ZChannel(0.2).with_traced_eps(jnp.float32(0.2))
+    assert distortion.check_noise_levels((0.0, 0.9), channels.make_channel("bec", 0.1)) == [0.0, 0.9]
+    with pytest.raises(ValueError, match=r"eval.noise_levels entries must be in \[0, 0.5\]"):
+        distortion.check_noise_levels((0.0, 0.9), channels.make_channel("bsc", 0.1))
