@@ -78,9 +78,34 @@ class Checkpointer:
         if keep < 1:
             raise ValueError(f"checkpoint keep must be >= 1, got {keep}")
         self.workdir = workdir
-        root = os.path.join(workdir, "checkpoints")
-        self.latest = _Series(os.path.join(root, "latest"), keep, "latest")
-        self.best = _Series(os.path.join(root, "best"), 1, "best")
+        self.keep = keep
+        self.root = os.path.join(workdir, "checkpoints")
+        self._open()
+
+    def _open(self) -> None:
+        self.latest = _Series(os.path.join(self.root, "latest"), self.keep, "latest")
+        self.best = _Series(os.path.join(self.root, "best"), 1, "best")
+
+    def set_aside_after(self, step: int) -> list[str]:
+        """Moves the checkpoints of both series newer than ``step`` to ``checkpoints/set_aside/`` (after a resume
+        from an older checkpoint because the newer ones could not be read); returns where they went."""
+        moved = []
+        for name, series in (("latest", self.latest), ("best", self.best)):
+            for t in series.all_steps():
+                if t > step:
+                    dst = os.path.join(self.root, "set_aside", f"{name}-{t}")
+                    while os.path.exists(dst):
+                        dst += "+"
+                    os.makedirs(os.path.dirname(dst), exist_ok=True)
+                    try:
+                        os.rename(os.path.join(self.root, name, str(t)), dst)
+                    except FileNotFoundError:     # another process of the run moved it
+                        continue
+                    moved.append(dst)
+        if moved:
+            self.close()
+            self._open()
+        return moved
 
     def latest_step(self) -> int | None:
         return self.latest.latest_step()

@@ -277,3 +277,31 @@ def test_workdir_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="exists and is not a directory"):
         train.train_and_evaluate(small_config(), str(tmp_path / "file"))
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_older_one(tmp_path, capfd):
+    """Truncated data files in the newest checkpoint (a full disk, a dying node): the run reports that step and
+    resumes from the older checkpoint, ending with the parameters of an uninterrupted run; when no checkpoint can
+    be read it stops with one error naming the steps."""
+    part = tmp_path / "part"
+    train.train_and_evaluate(small_config(), str(part))                       # checkpoints at steps 10 and 20
+    latest = part / "checkpoints" / "latest"
+    assert sorted(os.listdir(latest)) == ["10", "20"]
+
+    def damage(step):
+        for root, _, files in os.walk(latest / step / "state"):
+            for name in files:
+                if name not in ("_METADATA", "_CHECKPOINT_METADATA"):
+                    with open(os.path.join(root, name), "r+b") as f:
+                        f.truncate(3)
+
+    damage("20")
+    resumed = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(part))
+    assert "checkpoint at step 20" in capfd.readouterr().err
+    full = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(tmp_path / "full"))
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(full["state"]["params"]),
+                 jax.device_get(resumed["state"]["params"]))
+    for step in sorted(os.listdir(latest)):
+        damage(step)
+    with pytest.raises(train.CheckpointError, match="no checkpoint of .* can be read: step 30"):
+        train.train_and_evaluate(small_config(**{"train.num_epochs": 4}), str(part))
