@@ -15,7 +15,12 @@ the variant kept busy (2 on an idle 2-core machine; near 1 when other jobs hold 
   matmuls (the step's 13 dots, no elementwise work), the networks' elementwise work (activations, bias, layout
   copies), sampling + likelihood + VIMCO (forward and backward), the Adam update and the grad-norm metric.
 
-Usage:  python benchmarks/train_throughput.py [--steps 600] [--scan 100] [--repeats 3] [--breakdown] [--json out.json]
+``--loop`` also times the training loop itself (``train.train_and_evaluate``, a group of one run) on the same step,
+between the end of its first epoch and its last (validation and an end-of-epoch checkpoint included);
+``--loop_only`` times only that, which also runs against another checkout of the package (its ``PYTHONPATH``).
+
+Usage:  python benchmarks/train_throughput.py [--steps 600] [--scan 100] [--repeats 3] [--breakdown] [--loop]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -313,6 +318,40 @@ def torch_fn(steps: int):
     return run
 
 
+def loop_throughput(epochs: int = 5, train_examples: int = 20000, workdir: str | None = None) -> dict:
+    """Examples/s of the training loop itself, ``train.train_and_evaluate`` (a group of one run), on the same
+    network and step as (b): 784 random bits, 100 code bits, batch 100, 100 steps per host call, an epoch of
+    ``train_examples // 100`` steps with its validation and checkpoint. Measured from the metric rows' times
+    between the end of epoch 1 (compilation is behind) and the last epoch end. Only ``train_and_evaluate`` and the
+    random-bits config are used, so the same function times another checkout of the package."""
+    import tempfile
+
+    from experiments.necst import random_bits
+    from neuralcodes_jax import train
+
+    c = random_bits.get_config("smoke")
+    overrides = {"data.input_dim": 784, "data.limit.train": train_examples, "data.limit.valid": 200,
+                 "data.limit.test": 200, "model.bits": M, "train.batch_size": BATCH, "train.steps_per_call": 100,
+                 "train.num_epochs": epochs, "train.log_every_steps": 100, "train.progress": False,
+                 "train.tensorboard": False, "eval.noise_levels": (0.1,), "eval.batch_size": 200}
+    for key, value in overrides.items():
+        node = c
+        *path, last = key.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    workdir = workdir or tempfile.mkdtemp()
+    t0 = time.time()
+    train.train_and_evaluate(c, workdir)
+    wall = time.time() - t0
+    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    ends = [r for r in rows if "valid/loss" in r]
+    first, last = ends[0], ends[-1]
+    rate = (last["step"] - first["step"]) * BATCH / (last["time"] - first["time"])
+    return {"loop_examples_per_s": rate, "loop_epochs": epochs, "loop_steps_per_epoch": train_examples // BATCH,
+            "loop_wall_s": wall}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=600, help="training steps per timed repeat")
@@ -321,7 +360,17 @@ def main():
     parser.add_argument("--json", default="", help="write the results to this JSON file")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--breakdown", action="store_true", help="also time ablations of the step (see above)")
+    parser.add_argument("--loop", action="store_true", help="also time train.train_and_evaluate (loop_throughput)")
+    parser.add_argument("--loop_only", action="store_true", help="time train.train_and_evaluate only")
     args = parser.parse_args()
+    if args.loop_only:
+        out = loop_throughput()
+        print(f"(c) train.train_and_evaluate loop: {out['loop_examples_per_s']:.0f} examples/s "
+              f"({out['loop_epochs']} epochs of {out['loop_steps_per_epoch']} steps, {out['loop_wall_s']:.1f} s)")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(out, f, indent=2)
+        return out
 
     load_before = os.getloadavg()
     flops = analytic_flops_per_example()
@@ -369,6 +418,10 @@ def main():
         "scan_mfu": best["scan"][0] * flops / peak,
         "scan_vs_torch": (best["scan"][0] / torch_eps) if torch_eps else None,
     }
+    if args.loop:
+        out.update(loop_throughput())
+        print(f"{'(c) train.train_and_evaluate loop':34s} {out['loop_examples_per_s']:12.0f} "
+              f"{out['loop_examples_per_s'] * flops / peak:7.1%}")
     if args.breakdown:
         # shorter scans and more rounds than (b): the best of many short runs is less exposed to other jobs
         out["breakdown"] = breakdown(min(args.scan, 50), max(2 * args.repeats, 6))
