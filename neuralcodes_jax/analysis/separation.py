@@ -2,28 +2,25 @@
 
 Both replace NECST's joint source-channel code with a source code followed by a channel code.
 
-**WebP + ideal channel code** (NECST section 5.2, Fig. 2). Each test image is compressed with WebP (Pillow,
-``method=6``) over a quality grid and losslessly; the *payload* of a file is what :func:`webp_payload_bits` counts:
-the data of the image chunks (``VP8 ``, ``VP8L``, ``ALPH``), i.e. the file minus the 12-byte RIFF header, every
-8-byte chunk header, chunk padding and the metadata chunks (``VP8X``, ``ICCP``, ``EXIF``, ``XMP ``, ...). For the
-simple files Pillow writes for small images (one ``VP8 `` or ``VP8L`` chunk) this is ``8 (len(file) - 20)`` bits.
-With ``exclude_frame_header=True`` the fixed-size frame header is dropped as well (``VP8 ``: 3-byte frame tag and
-7-byte key-frame header; ``VP8L``: 5-byte signature and size header), a generous count for a receiver that knows the
-image size. For a NECST operating point (m bits, distortion D at noise eps) the smallest payload ``b`` whose
-reconstruction reaches D is found per image (:func:`smallest_bits_at_distortion`), and the channel bits follow from
-the capacity ``C = 1 - H_b(eps)`` (:func:`ideal_channel_bits`, ``b / C``; NECST section 5.2) or from the
-finite-blocklength limits of ``codes.bounds`` at a target block error rate (:func:`fbl_channel_bits`).
+**WebP + ideal channel code** (NECST section 5.2, Fig. 2). Test images are compressed with WebP (Pillow,
+``method=6``) over a quality grid and losslessly. The *payload* (:func:`webp_payload_bits`) is the data of the image
+chunks (``VP8 ``, ``VP8L``, ``ALPH``): the file minus the 12-byte RIFF header, 8-byte chunk headers, padding and
+metadata chunks (``VP8X``, ``ICCP``, ``EXIF``, ``XMP ``, ...), i.e. ``8 (len(file) - 20)`` bits for Pillow's
+one-chunk files of small images. ``exclude_frame_header=True`` also drops the fixed frame header (``VP8 ``: 3-byte
+frame tag + 7-byte key-frame header; ``VP8L``: 5-byte signature and size), a generous count for a receiver that knows
+the image size. For a NECST operating point (m bits, distortion D at noise eps) the smallest payload ``b`` reaching D
+is found per image (:func:`smallest_bits_at_distortion`); channel bits are ``b / C``, ``C = 1 - H_b(eps)``
+(:func:`ideal_channel_bits`), or the finite-blocklength limits of ``codes.bounds`` at a target block error rate
+(:func:`fbl_channel_bits`).
 
-**VAE + LDPC** (NECST section 5.3, Fig. 3 left). A discrete VAE (``methods/vae.py``) maps x to k bits; a rate-1/2
-LDPC code (Gallager (d_v, d_c) from ``codes.ldpc``) maps them to n = 2k channel bits; the BSC flips them; belief
-propagation decodes; the k source bits are read from the systematic positions of BP's hard decision and the VAE
-decoder reconstructs x. When BP fails (no valid codeword after ``max_iters``), the VAE decoder gets the hard decision
-of the systematic bits at the last iteration (:class:`LdpcLink`). At eps = 0 the codeword is received intact and BP
-is not run.
+**VAE + LDPC** (NECST section 5.3, Fig. 3 left). A discrete VAE (``methods/vae.py``) maps x to k bits, a rate-1/2
+regular LDPC code (``codes.ldpc``) maps them to n = 2k channel bits, the BSC flips them, BP decodes, and the VAE
+decoder reconstructs x from the systematic bits of BP's hard decision, also when BP fails (the last iteration's
+decision; :class:`LdpcLink`). At eps = 0 BP is not run.
 
-Distortion metrics (per image, then averaged; the same definitions as ``likelihoods`` / ``evaluation``):
-``pixel_error_rate`` (fraction of pixels with ``round(x_hat) != round(x)``; NECST Fig. 3 left) and
-``mse_per_pixel`` (mean of ``(x_hat - x)^2``, x_hat the decoder mean or the decoded WebP image in [0, 1]).
+Distortion (per image, then averaged; as in ``likelihoods`` / ``evaluation``): ``pixel_error_rate`` (fraction of
+pixels with ``round(x_hat) != round(x)``; NECST Fig. 3 left) and ``mse_per_pixel`` (mean ``(x_hat - x)^2``, x_hat
+the decoder mean or the decoded WebP image in [0, 1]).
 """
 
 from __future__ import annotations
@@ -87,10 +84,8 @@ def to_uint8_image(image: Any) -> np.ndarray:
 def webp_encode(image: Any, *, quality: int | None = None, lossless: bool = False, method: int = 6) -> bytes:
     """WebP bytes of ``image`` (float in [0, 1] or uint8; grey or RGB) written by Pillow.
 
-    Args:
-      quality: 0..100 for lossy coding (required unless ``lossless``).
-      lossless: WebP lossless (VP8L); ``quality`` is then the effort (default 100).
-      method: encoder effort 0..6 (6: slowest, smallest).
+    ``quality`` 0..100 is required for lossy coding; with ``lossless`` (VP8L) it is the effort (default 100).
+    ``method``: encoder effort 0..6 (6: slowest, smallest).
     """
     from PIL import Image, features
 
@@ -122,11 +117,7 @@ def webp_decode(data: bytes, mode: str = "L") -> np.ndarray:
 
 
 def webp_chunks(data: bytes) -> list[tuple[str, int, int]]:
-    """The chunks of a WebP (RIFF) file: ``[(fourcc, data_offset, data_size), ...]``.
-
-    Raises:
-      ValueError: not a RIFF/WEBP file, or a truncated or inconsistent chunk list.
-    """
+    """The chunks of a WebP (RIFF) file, ``[(fourcc, data_offset, data_size), ...]``; ValueError if malformed."""
     data = bytes(data)
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise ValueError("data must be a WebP file (RIFF....WEBP header), got "
@@ -150,13 +141,10 @@ def webp_chunks(data: bytes) -> list[tuple[str, int, int]]:
 
 
 def webp_payload_bits(data: bytes, *, exclude_frame_header: bool = False) -> int:
-    """Payload bits of a WebP file: ``8 x`` the data bytes of its image chunks (see the module docstring).
+    """Payload bits of a WebP file: ``8 x`` the data bytes of its image chunks (module docstring).
 
-    Headers not counted: the RIFF header (12 bytes), each chunk header (8 bytes), pad bytes, metadata chunks, and
-    with ``exclude_frame_header`` the fixed frame header of ``VP8 `` (10 bytes) / ``VP8L`` (5 bytes).
-
-    Raises:
-      ValueError: not a WebP file, or no image chunk.
+    With ``exclude_frame_header`` minus the frame header of ``VP8 `` (10 bytes) / ``VP8L`` (5 bytes). Raises
+    ValueError for a non-WebP file or one without an image chunk.
     """
     total = 0
     found = False
@@ -238,14 +226,11 @@ def webp_sweep(images: Any, qualities: Sequence[int] = tuple(range(0, 101, 5)), 
                metrics: Sequence[str] = IMAGE_METRICS) -> WebpSweep:
     """Compress every image at every quality (and losslessly) and measure payload and distortion.
 
-    Args:
-      images: ``[N, H, W]``, ``[N, H, W, 1]`` or ``[N, H, W, 3]`` floats in [0, 1].
-      qualities: lossy qualities (ints in [0, 100]); may be empty when ``lossless``.
-      method: WebP encoder effort (0..6).
-      scales: image scales in (0, 1]; below 1 the image is shrunk (bilinear) to ``round(scale H) x round(scale W)``
-        before coding and the decoded image is enlarged back (bilinear), which lets WebP trade distortion for
-        rate below its smallest full-size file. Setting labels then read ``q10@14x14``.
-      metrics: distortions to measure (:data:`IMAGE_METRICS`).
+    ``images``: ``[N, H, W]``, ``[N, H, W, 1]`` or ``[N, H, W, 3]`` floats in [0, 1]; ``qualities``: lossy qualities
+    in [0, 100], may be empty when ``lossless``; ``method``: encoder effort 0..6; ``metrics``: from
+    :data:`IMAGE_METRICS`. ``scales`` in (0, 1]: below 1 the image is shrunk (bilinear) to
+    ``round(scale H) x round(scale W)`` before coding and enlarged back after decoding (rates below the smallest
+    full-size file); labels then read ``q10@14x14``.
     """
     images = np.asarray(images)
     if images.ndim < 3:
@@ -294,9 +279,7 @@ def webp_sweep(images: Any, qualities: Sequence[int] = tuple(range(0, 101, 5)), 
 def smallest_bits_at_distortion(bits: Any, distortion: Any, target: Any, *, tol: float = 1e-12) -> np.ndarray:
     """Per image, the fewest payload bits among settings whose distortion is ``<= target`` (inf if none).
 
-    Args:
-      bits, distortion: ``[N, S]``.
-      target: a scalar (one target for every image) or ``[N]`` (one per image).
+    ``bits``, ``distortion``: ``[N, S]``; ``target``: a scalar (one for every image) or ``[N]`` (one per image).
     """
     bits = np.asarray(bits, np.float64)
     distortion = np.asarray(distortion, np.float64)
@@ -312,9 +295,9 @@ def smallest_bits_at_distortion(bits: Any, distortion: Any, target: Any, *, tol:
 
 
 def fixed_setting_bits(bits: Any, distortion: Any, target: float) -> tuple[float, int | None]:
-    """The fewest *mean* payload bits of one setting used for every image whose *mean* distortion is ``<= target``.
+    """``(mean_bits, setting_index)`` of the setting with fewest mean bits whose mean distortion is ``<= target``.
 
-    Returns ``(mean_bits, setting_index)``, ``(inf, None)`` when no setting reaches the target on average.
+    ``(inf, None)`` when no setting reaches the target on average.
     """
     bits = np.asarray(bits, np.float64)
     distortion = np.asarray(distortion, np.float64)
@@ -340,10 +323,7 @@ def _check_bsc_eps(eps: Any) -> float:
 
 
 def ideal_channel_bits(payload_bits: Any, eps: float) -> Any:
-    """Channel uses of an ideal (capacity-achieving) code for ``payload_bits``: ``b / (1 - H_b(eps))``.
-
-    NECST section 5.2. Not rounded (an average over images of a real-valued rate); ``eps`` in [0, 0.5).
-    """
+    """Channel uses ``b / (1 - H_b(eps))`` of a capacity-achieving code (NECST 5.2); not rounded, eps in [0, 0.5)."""
     eps = _check_bsc_eps(eps)
     b = np.asarray(payload_bits, np.float64)
     if np.any(~(b >= 0)):
@@ -364,14 +344,13 @@ def fbl_channel_bits(payload_bits: int, eps: float, *, block_error: float = 1e-3
                      n_max: int = 10_000_000) -> int:
     """The smallest blocklength n at which a code of ``payload_bits`` bits reaches ``block_error`` on BSC(eps).
 
-    ``bound='normal'``: the normal approximation with the third-order term (PPV Thm. 52,
+    ``bound='normal'``: normal approximation with the third-order term (PPV Thm. 52,
     ``bounds.bsc_normal_approximation_log2m(n, block_error, eps) >= k``), the usual estimate of the best code.
-    ``bound='converse'``: the PPV meta-converse (``bounds.bsc_converse(n, k, eps) <= block_error``), below which no
-    code exists: a lower bound on n. At eps = 0 no redundancy is needed (n = k).
+    ``bound='converse'``: PPV meta-converse (``bounds.bsc_converse(n, k, eps) <= block_error``), a lower bound on n.
+    At eps = 0, n = k.
 
-    Raises:
-      ValueError: ``payload_bits`` not a non-negative int, ``eps`` outside [0, 0.5), ``block_error`` outside
-        (0, 1), unknown ``bound``, or no n <= ``n_max``.
+    Raises ValueError for ``payload_bits`` not a non-negative int, ``eps`` outside [0, 0.5), ``block_error`` outside
+    (0, 1), an unknown ``bound``, or no n <= ``n_max``.
     """
     if isinstance(payload_bits, bool) or not isinstance(payload_bits, (int, np.integer)) or payload_bits < 0:
         raise ValueError(f"payload_bits must be a non-negative int, got {payload_bits!r}")
@@ -436,15 +415,13 @@ def webp_ideal_rows(sweep: WebpSweep, operating_points: Sequence[dict[str, Any]]
       operating_points: dicts with ``eps``, ``bits`` (NECST's m) and ``distortion`` (NECST's mean ``metric``).
       metric: the distortion both sides use.
       block_error: target block error rate of the finite-blocklength estimates.
-      own_targets: optional eps -> ``[N]`` NECST per-image distortions (same images as the sweep) for the
-        per-image-target variant.
+      own_targets: optional eps -> ``[N]`` NECST per-image distortions (the sweep's images) for ``own_target``.
       exclude_frame_header: payload rule (:meth:`WebpSweep.payload_bits`).
 
-    Each row: the target, and for three matching rules (``mean_target``: each image must reach NECST's mean
-    distortion; ``own_target``: each image must reach NECST's distortion on that image; ``fixed_setting``: one
-    WebP setting for all images with mean distortion <= target) the mean payload bits; for ``mean_target`` also
-    the ideal-code bits ``b / C``, the finite-blocklength bits (normal approximation and meta-converse, per image,
-    averaged) and the additional bits over NECST's m.
+    Each row: the target and the mean payload bits under three rules (``mean_target``: each image reaches NECST's
+    mean distortion; ``own_target``: NECST's distortion on that image; ``fixed_setting``: one WebP setting with mean
+    distortion <= target); for ``mean_target`` also the ideal-code bits ``b / C``, the finite-blocklength bits
+    (normal approximation and meta-converse, per image, averaged) and the additional bits over NECST's m.
     """
     if metric not in sweep.distortion:
         raise ValueError(f"metric must be one of {sorted(sweep.distortion)}, got {metric!r}")
@@ -493,11 +470,9 @@ LDPC_CONSTRUCTIONS = ("peg", "gallager")
 class LdpcLink:
     """A systematic LDPC link carrying ``num_source_bits`` source bits in ``n`` channel bits.
 
-    The code's generator is systematic (``LdpcCode.generator``): message bit i is codeword bit
-    ``message_positions[i]``. Source bits fill the first ``num_source_bits`` message bits. When the code's dimension
-    exceeds ``num_source_bits`` (regular LDPC matrices often have dependent rows), the extra message bits are
-    fixed to 0 and known to the receiver, which gives their positions the LLR ``+known_llr``; they still occupy
-    channel bits, so the source rate is ``num_source_bits / n`` exactly.
+    Message bit i is codeword bit ``message_positions[i]`` (systematic ``LdpcCode.generator``); source bits fill the
+    first ``num_source_bits``. Extra message bits (dependent rows of ``H``) are fixed to 0, known to the receiver
+    (LLR ``+known_llr``) and still sent, so the source rate is exactly ``num_source_bits / n``.
 
     Attributes:
       code: the ``codes.ldpc.LdpcCode``.
@@ -553,9 +528,8 @@ class LdpcLink:
                    **bp_kw: Any) -> dict[str, np.ndarray]:
         """BP decoding of BSC outputs ``[N, n]``: ``{'bits' [N, n], 'converged' [N], 'iterations' [N]}``.
 
-        At eps = 0 the received words are returned as they are (BP is not run); at eps = 0.5 the channel LLRs are
-        0 and BP's decision is the all-zero word. ``bits`` is BP's hard decision after the last iteration, whether
-        or not it converged.
+        At eps = 0 BP is not run (received words returned); at eps = 0.5 the LLRs are 0 (decision: all zeros).
+        ``bits`` is BP's last hard decision, converged or not.
         """
         from neuralcodes_jax.codes import ldpc
 
@@ -584,12 +558,10 @@ def make_ldpc_link(n: int, num_source_bits: int, *, d_v: int = 3, d_c: int = 6, 
                    construction: str = "peg", max_seed_tries: int = 100) -> LdpcLink:
     """A regular (d_v, d_c) LDPC code of length n carrying ``num_source_bits`` source bits.
 
-    ``construction='peg'``: ``codes.ldpc.peg_regular`` (any n with ``n d_v`` a multiple of ``d_c``, e.g. n = 100 for
-    (3, 6)) with the first seed from ``seed`` on whose graph has no 4-cycle; ``'gallager'``:
-    ``codes.ldpc.gallager_regular`` with 4-cycles removed (n a multiple of ``d_c``).
-
-    Raises:
-      ValueError: unknown construction, invalid n / degrees, or a code dimension below ``num_source_bits``.
+    ``construction='peg'``: ``codes.ldpc.peg_regular`` (``n d_v`` a multiple of ``d_c``) with the first seed
+    ``>= seed`` giving no 4-cycle; ``'gallager'``: ``codes.ldpc.gallager_regular``, 4-cycles removed (n a multiple
+    of ``d_c``). Raises ValueError for an unknown construction, bad n / degrees, or a dimension below
+    ``num_source_bits``.
     """
     from neuralcodes_jax.codes import ldpc
 
@@ -663,14 +635,13 @@ def vae_ldpc_evaluate(method, params, link: LdpcLink, x: Any, key, noise_levels:
                       log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """VAE + LDPC over the BSC at each noise level: distortion and BP statistics.
 
-    For every image and each of ``num_draws`` channel draws: VAE bits (``encoder`` mode; a fresh sample per draw
-    for ``'sample'``) -> :meth:`LdpcLink.encode` -> BSC(eps) -> BP -> systematic bits -> VAE decoder.
+    Per image and each of ``num_draws`` draws: VAE bits (``encoder`` mode; a fresh sample per draw for ``'sample'``)
+    -> :meth:`LdpcLink.encode` -> BSC(eps) -> BP -> systematic bits -> VAE decoder.
 
-    Returns ``{'rows': [...], 'noiseless': {...}, ...}``: each row has per metric the mean and standard error over
-    images (of the per-image mean over draws), and ``frame_error_rate`` (decoded word != sent codeword),
-    ``bp_failure_rate`` (no valid codeword), ``undetected_error_rate`` (valid but wrong codeword),
-    ``source_bit_error_rate`` (VAE bits in error after decoding), ``mean_iterations``. ``noiseless`` is the VAE
-    decoded from its own bits (no channel).
+    Returns ``{'rows': [...], 'noiseless': {...}, ...}``: per row, each metric's mean and standard error over images
+    (of the per-image mean over draws), ``frame_error_rate`` (decoded word != sent codeword), ``bp_failure_rate``
+    (no valid codeword), ``undetected_error_rate`` (valid but wrong codeword), ``source_bit_error_rate``,
+    ``mean_iterations``. ``noiseless``: the VAE decoded from its own bits.
     """
     import jax
 
@@ -757,8 +728,7 @@ def read_eval_row(workdir: str | os.PathLike, eps: float | None = None) -> dict[
 
 def necst_per_image_distortion(model: model_io.LoadedModel, x: Any, key, eps: float, metric: str, *,
                                num_draws: int = 5, batch_size: int = 2000) -> np.ndarray:
-    """A trained NECST model's (``model_io.load_model``) per-image distortion at test noise eps (mean over
-    ``num_draws`` channel draws)."""
+    """Per-image distortion of a NECST model (``model_io.load_model``) at test noise eps, mean over ``num_draws``."""
     import functools
 
     import jax

@@ -1,27 +1,22 @@
 """Codebook analysis: distances, linearity, perfection, and equivalence to a reference code.
 
-A codebook is an array ``[M, n]`` of bits (``n <= 62``), one codeword per row, linear or not (the
-learned codes of arXiv 2511.09221 are checked with these functions: 16 distinct codewords, minimum
-distance 3, linearity, perfection; coding-anchors Sec. 2.4).
+A codebook is ``[M, n]`` bits (``n <= 62``), one codeword per row, linear or not (the learned codes of arXiv
+2511.09221 are checked with these functions: 16 distinct codewords, minimum distance 3, linearity, perfection;
+coding-anchors Sec. 2.4).
 
-* Distance distribution ``A_d = (1/M) #{(m, m') : d(x_m, x_m') = d}`` (ordered pairs, ``A_0 = 1``
-  for distinct codewords). For a linear code, or a coset of one, it equals the weight distribution
-  of the linear code (distances from any codeword look the same).
-* Linear: the rows are distinct and form a subspace (closed under XOR, contain 0). Coset of a linear
-  code: ``x_0 + L`` for a linear ``L``, i.e. ``{x + x_0}`` is linear for a (any) codeword ``x_0``.
-* Perfect: distinct rows with ``M * sum_{i<=t} C(n,i) = 2^n``, ``t = floor((d-1)/2)`` (the radius-t
-  balls tile the space).
-* Equivalence: ``codebook`` is equivalent to ``reference`` when some coordinate permutation
-  followed by a translation maps its codeword set onto the reference's. :func:`find_equivalence`
-  returns ``perm`` and ``t`` with ``{x[perm] ^ t : x in codebook} == reference`` (as sets).
+* Distance distribution ``A_d = (1/M) #{(m, m') : d(x_m, x_m') = d}`` (ordered pairs, ``A_0 = 1`` for distinct
+  codewords); for a linear code, or a coset of one, the weight distribution of the linear code.
+* Linear: distinct rows forming a subspace (closed under XOR, containing 0). Coset of a linear code: ``x_0 + L``,
+  i.e. ``{x + x_0}`` is linear for any codeword ``x_0``.
+* Perfect: distinct rows with ``M * sum_{i<=t} C(n,i) = 2^n``, ``t = floor((d-1)/2)`` (radius-t balls tile the space).
+* Equivalence: a coordinate permutation followed by a translation maps the codeword set onto the reference's;
+  :func:`find_equivalence` returns ``perm`` and ``t`` with ``{x[perm] ^ t : x in codebook} == reference`` (as sets).
 
-The equivalence search fixes the translation by matching one codeword to candidates of the
-reference with the same distance profile (a single candidate when the reference is a coset of a
-linear code), then searches coordinate permutations by individualisation and refinement: word and
-coordinate colours (hashes of word weights, then iterated hashes of the colours on each word's
-support and on each coordinate's words, with already matched coordinates individualised) must
-agree as multisets; a coordinate with the fewest candidates is matched next, backtracking on
-failure. Colour matching only prunes; every answer is verified exactly.
+The equivalence search fixes the translation by matching one codeword to reference codewords with the same distance
+profile (a single candidate when the reference is a coset of a linear code), then searches coordinate permutations by
+individualisation and refinement: word and coordinate colours (iterated hashes, matched coordinates individualised)
+must agree as multisets; a coordinate with the fewest candidates is matched next, backtracking on failure. Colours
+only prune; every answer is verified exactly.
 """
 from __future__ import annotations
 
@@ -112,11 +107,7 @@ def weight_distribution(codebook: Any) -> np.ndarray:
 
 
 def minimum_distance(codebook: Any) -> int:
-    """Minimum distance between two different rows (0 if a codeword repeats).
-
-    Raises:
-      ValueError: if the codebook has fewer than 2 rows.
-    """
+    """Minimum distance between two different rows (0 if a codeword repeats); ValueError for fewer than 2 rows."""
     bits, ints = _codebook(codebook)
     if ints.size < 2:
         raise ValueError(f"codebook must have at least 2 codewords for a minimum distance, got {ints.size}")
@@ -149,9 +140,8 @@ def is_coset_of_linear(codebook: Any) -> bool:
 def coset_decomposition(codebook: Any) -> Optional[tuple[np.ndarray, Optional[LinearCode]]]:
     """``(x_0, L)`` with codebook ``= x_0 + L`` if the rows are a coset of a linear code, else None.
 
-    ``x_0`` is the lexicographically smallest codeword (the coset's minimum as an integer; all
-    zeros for a linear code). ``L`` is None when it is ``{0}`` or the whole space (no
-    :class:`LinearCode` with ``1 <= k < n``).
+    ``x_0`` is the smallest codeword as an integer (all zeros for a linear code). ``L`` is None when it is ``{0}`` or
+    the whole space (no :class:`LinearCode` with ``1 <= k < n``).
     """
     bits, ints = _codebook(codebook)
     if not is_coset_of_linear(bits):
@@ -191,8 +181,7 @@ class Equivalence:
     Attributes:
       permutation: ``int64 [n]``; column ``c`` of the mapped codebook is column ``permutation[c]``.
       translation: ``uint8 [n]``, added (XOR) after permuting.
-      codeword_map: ``int64 [M]``; row ``i`` of the codebook maps to row ``codeword_map[i]`` of the
-        reference.
+      codeword_map: ``int64 [M]``; row ``i`` of the codebook maps to row ``codeword_map[i]`` of the reference.
     """
 
     permutation: np.ndarray
@@ -224,8 +213,7 @@ def _mix(x: Any) -> np.ndarray:
 class _PermutationSearch:
     """Finds a coordinate permutation mapping word set ``a`` onto word set ``b`` (both ``[M, n]``).
 
-    ``word_keys_a/b`` are permutation-invariant word invariants (hashes of each word's distance
-    profile within its set), combined with the word weights as the initial word colours.
+    ``word_keys_a/b``: hashes of each word's distance profile in its set; with the weights, the initial word colours.
     """
 
     max_rounds = 8
@@ -276,8 +264,8 @@ class _PermutationSearch:
     def _coordinate_update(x64: np.ndarray, wc: np.ndarray, cc: np.ndarray) -> np.ndarray:
         """New coordinate colours from the words on each coordinate and on each coordinate pair.
 
-        ``pair[i, j]`` hashes the multiset of colours of the words with ones at both ``i`` and ``j``;
-        coordinate ``j`` collects the multiset of ``(colour of i, pair[i, j])`` over ``i``.
+        ``pair[i, j]`` hashes the colours of the words with ones at ``i`` and ``j``; coordinate ``j`` collects the
+        multiset of ``(colour of i, pair[i, j])`` over ``i``.
         """
         single = _mix(x64.T @ wc)
         pair = _mix((x64.T * _mix(wc ^ np.uint64(0x5bd1e995))) @ x64)
@@ -332,14 +320,8 @@ def _set_hash(ints: np.ndarray) -> int:
 def find_equivalence(codebook: Any, reference: Any, max_nodes: int = 100_000) -> Optional[Equivalence]:
     """A permutation and translation mapping ``codebook`` onto ``reference``, or None if there is none.
 
-    Args:
-      codebook: ``[M, n]`` distinct rows.
-      reference: ``[M', n']`` distinct rows (None is returned when the shapes differ).
-      max_nodes: budget of search nodes (each costs a few ``O(M n)`` products).
-
-    Raises:
-      ValueError: if either input is not binary or has repeated rows.
-      EquivalenceSearchError: if the budget runs out before a decision.
+    None also when the shapes differ. ``max_nodes``: search budget (a node costs a few ``O(M n)`` products). Raises
+    ValueError if an input is not binary or has repeated rows, EquivalenceSearchError if the budget runs out.
     """
     a_bits, a_ints = _codebook(codebook, "codebook")
     b_bits, b_ints = _codebook(reference, "reference")
@@ -374,8 +356,7 @@ def find_equivalence(codebook: Any, reference: Any, max_nodes: int = 100_000) ->
                 kept.append(int(b))
         candidates = np.array(kept, dtype=np.int64)
     shifted_a = a_bits ^ a_bits[a0]
-    # Two passes: first a small node budget per translation candidate (the right one usually
-    # succeeds along the first branch), then the full budget for the undecided ones.
+    # Two passes: a small node budget per translation candidate (usually enough), then the full one for the rest.
     perm, b = None, -1
     undecided = list(candidates)
     for budget in (min(_FIRST_PASS_NODES, max_nodes), max_nodes):
@@ -432,12 +413,10 @@ def summarize_codebook(codebook: Any, references: Optional[Mapping[str, Any]] = 
     """JSON-ready structural summary of a codebook.
 
     Keys: ``n``, ``num_codewords``, ``num_distinct``, ``minimum_distance``, ``distance_distribution``,
-    ``weight_distribution``, ``is_linear``, ``is_coset_of_linear``, ``is_perfect``, ``equivalent_to``
-    (name of the first equivalent reference or None) and ``equivalence`` (its :meth:`Equivalence.to_dict`).
-
-    Args:
-      references: name -> codebook ``[M, n]`` (or :class:`LinearCode`); by default the classical codes
-        of :func:`reference_codes` with the same ``n`` and ``M``.
+    ``weight_distribution``, ``is_linear``, ``is_coset_of_linear``, ``is_perfect``, ``equivalent_to`` (the first
+    equivalent reference's name or None) and ``equivalence`` (its :meth:`Equivalence.to_dict`).
+    ``references``: name -> codebook ``[M, n]`` (or :class:`LinearCode`), by default the :func:`reference_codes` with
+    the same ``n`` and ``M``.
     """
     bits, ints = _codebook(codebook)
     m, n = bits.shape

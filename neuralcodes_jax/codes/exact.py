@@ -1,49 +1,37 @@
 """Exact BSC/BEC error rates of any binary codebook by enumeration, and Monte Carlo with confidence intervals.
 
-Exact evaluation (coding-anchors Sec. 2.4; NumPy on the host, no JAX)
----------------------------------------------------------------------
-Counts are exact integers (int64 / Python int); polynomials are evaluated in float64. The only
-floating-point arithmetic before that is in Walsh-Hadamard transforms of integer data whose every
-partial sum is an integer the format represents exactly (float32 below ``2^24``, float64 below
-``2^53``), so no rounding occurs anywhere in the enumeration.
+Exact evaluation (coding-anchors Sec. 2.4; NumPy on the host, no JAX): counts are exact integers, polynomials are
+evaluated in float64, and the Walsh-Hadamard transforms only see integer data whose partial sums the format holds
+exactly (float32 below ``2^24``, float64 below ``2^53``), so the enumeration never rounds.
 
-A codebook is an array ``[M, n]`` of bits (linear or not, ``n <= 24``); row ``m`` is the codeword
-of message ``m``. Messages carry ``k``-bit labels ``u_m`` (``labels [M, k]``; by default, when
-``M = 2^k``, ``u_m`` is the most-significant-bit-first binary expansion of ``m``). Received words
-``y`` are enumerated as the integers ``0 .. 2^n - 1`` (bit ``j`` of the word is bit ``n-1-j`` of the
-integer, see :mod:`neuralcodes_jax.codes.gf2`).
+A codebook is ``[M, n]`` bits (linear or not, ``n <= 24``); row ``m`` is the codeword of message ``m``, whose ``k``-bit
+label is ``u_m`` (``labels [M, k]``; default for ``M = 2^k``: the MSB-first binary expansion of ``m``). Received
+words ``y`` are the integers ``0 .. 2^n - 1`` (bit ``j`` of the word is bit ``n-1-j`` of the integer, see
+:mod:`neuralcodes_jax.codes.gf2`). Every BSC(p) error rate is returned as a :class:`WeightPolynomial`
 
-Every error rate on the BSC(p) is a polynomial in ``p`` that this module returns in the form
+    value(p) = sum_{w=0}^{n} counts[w] p^w (1-p)^(n-w) / denominator
 
-    value(p) = sum_{w=0}^{n} counts[w] p^w (1-p)^(n-w) / denominator        (a :class:`WeightPolynomial`)
+with exact non-negative integer ``counts`` (stable for every ``p``; one enumeration serves any number of ``p``):
 
-with exact integer ``counts`` (non-negative, so evaluation is numerically stable for every ``p``),
-so evaluating 50 (or 5000) values of ``p`` costs nothing after one enumeration:
+* ML BLER ``1 - (1/M) sum_y max_m P(y|x_m)``: for ``p <= 1/2`` the max is ``p^d (1-p)^(n-d)``, ``d`` the distance
+  from ``y`` to the nearest codeword (whatever the tie-breaking), from a separable distance transform over the
+  hypercube (``O(n 2^n)``, independent of ``M``).
+* BLER of a decoder ``dec`` (a function or a table): ``1 - (1/M) sum_y P(y | x_dec(y))``.
+* BER of a decoder under the labelling, ``(1/(kM)) sum_m sum_y P(y|x_m) d_H(u_m, u_dec(y))``: an XOR-correlation on
+  the hypercube, exact via Walsh-Hadamard transforms (``O(k n 2^n)``; float32 BLAS on 0/1 data with partial sums
+  below ``2^24``, int64 products, a float64 three-limb inverse), grouped by error weight.
 
-* ML block error rate: ``P_B^ML = 1 - (1/M) sum_y max_m P(y|x_m)``. For ``p <= 1/2`` the max is
-  ``p^d (1-p)^(n-d)`` with ``d`` the distance from ``y`` to the nearest codeword, whatever the
-  tie-breaking; ``d`` is computed for all ``2^n`` words at once with a separable distance transform
-  over the hypercube (``O(n 2^n)``, independent of ``M``).
-* BLER of a given decoder ``dec`` (a function or a table): ``1 - (1/M) sum_y P(y | x_dec(y))``.
-* BER of a decoder under the labelling: ``(1/(kM)) sum_m sum_y P(y|x_m) d_H(u_m, u_dec(y))``.
-  The double sum is an XOR-correlation on the hypercube, computed exactly with Walsh-Hadamard
-  transforms (``O(k n 2^n)``; float32 BLAS products on 0/1 data whose partial sums stay below
-  ``2^24``, int64 products, a float64 three-limb inverse), then grouped by error weight.
+Linear codes with syndrome decoding have fast coset-leader formulas (:func:`syndrome_bler_bsc`,
+:func:`syndrome_ber_bsc`; coding-anchors Sec. 2.2).
 
-Linear codes with syndrome decoding also have the fast coset-leader formulas
-(:func:`syndrome_bler_bsc`, :func:`syndrome_ber_bsc`; coding-anchors Sec. 2.2).
+BEC(delta) (:func:`ml_bler_bec`): an erasure pattern leaves ``c`` codewords that agree with the sent one on the
+unerased positions; ``c = 1`` decodes correctly, ``c > 1`` needs a guess. ``guess="uniform"`` (default; true ML with
+random tie-breaking) fails with probability ``1 - 1/c`` (``c = 2^(k - rank)`` for a linear code);
+``guess="failure"`` counts any ambiguity as a block error (an erasure-declaring decoder, the convention of
+coding-anchors Sec. 2.6 for Hamming(7,4)).
 
-BEC(delta) (:func:`ml_bler_bec`): an erasure pattern ``E`` leaves the codewords that agree with the
-sent one on the unerased positions. With ``c = 1`` consistent codeword the ML decoder is right; with
-``c > 1`` it must guess among them. Two named conventions:
-
-* ``guess="uniform"`` (default): a guess succeeds with probability ``1/c``, so the failure probability
-  is ``1 - 1/c`` (true ML decoding with random tie-breaking; for a linear code ``c = 2^(k - rank)``).
-* ``guess="failure"``: any ambiguity (``c > 1``) counts as a block error (an erasure-declaring decoder;
-  the convention of coding-anchors Sec. 2.6 for Hamming(7,4)).
-
-Monte Carlo (:func:`monte_carlo`) runs any JAX encoder/decoder pair over a channel until a target
-number of block errors or a maximum number of blocks, with Wilson and Clopper-Pearson intervals.
+:func:`monte_carlo` runs a JAX encoder/decoder pair over a channel until a target number of block errors or a
+maximum number of blocks, with Wilson and Clopper-Pearson intervals.
 """
 from __future__ import annotations
 
@@ -91,9 +79,8 @@ def validate_codebook(codebook: Any, name: str = "codebook", allow_repeated: boo
                       max_n: int = MAX_ENUMERATION_BITS) -> tuple[np.ndarray, np.ndarray]:
     """Checks a codebook ``[M, n]`` of bits and returns ``(bits uint8 [M, n], ints int64 [M])``.
 
-    Raises:
-      ValueError: naming ``name`` for non-binary entries, a wrong shape, ``n > max_n``, or repeated
-        rows (unless ``allow_repeated``).
+    Raises ValueError (naming ``name``) for non-binary entries, a wrong shape, ``n > max_n``, or repeated rows
+    (unless ``allow_repeated``).
     """
     bits = gf2.as_binary_matrix(codebook, name)
     m, n = bits.shape
@@ -139,12 +126,9 @@ def _validate_labels(labels: Any, m: int) -> np.ndarray:
 class WeightPolynomial:
     """``value(x) = sum_w counts[w] x^w (1-x)^(n-w) / denominator`` with exact integer counts.
 
-    Stored in reduced form (``gcd(counts, denominator) = 1``), so ``==`` tests equality of the
-    polynomials.
-
-    ``x`` is the BSC crossover probability ``p`` (``variable="p"``, domain ``[0, 0.5]``) or the BEC
-    erasure probability (``variable="delta"``, domain ``[0, 1]``); ``counts[w]`` collects the
-    (weighted) events with ``w`` flipped/erased positions.
+    Stored reduced (``gcd(counts, denominator) = 1``), so ``==`` tests equality of the polynomials. ``x`` is the BSC
+    crossover ``p`` (``variable="p"``, domain ``[0, 0.5]``) or the BEC erasure probability (``variable="delta"``,
+    domain ``[0, 1]``); ``counts[w]`` collects the (weighted) events with ``w`` flipped/erased positions.
     """
 
     n: int
@@ -206,10 +190,8 @@ def _failure_from_success_counts(success: np.ndarray, n: int, scale: int) -> tup
 def _distance_transform(ints: np.ndarray, n: int, with_index: bool) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """Distance from every word of ``{0,1}^n`` to the nearest codeword (and that codeword's row).
 
-    Separable transform: after processing positions ``0..j`` the entry of ``y`` is the minimum over
-    codewords that agree with ``y`` on the other positions of the number of disagreements, which
-    for ``j = n - 1`` is the Hamming distance to the codebook. With ``with_index`` the pair
-    ``(distance, row)`` is minimised lexicographically, so ties go to the lowest row index.
+    Separable transform over positions ``0..n-1``. With ``with_index`` the pair ``(distance, row)`` is minimised
+    lexicographically, so ties go to the lowest row index.
     """
     size = 1 << n
     unreached = np.uint8(64)  # > n, and 64 + n fits in uint8
@@ -261,11 +243,9 @@ def _single_thread_blas() -> Any:
 
 
 def _fwht(x: np.ndarray, n: int, dtype: Any = np.float64, block_bits: int = 4) -> np.ndarray:
-    """Unnormalised Walsh-Hadamard transform of a length-``2^n`` vector, computed in ``dtype``.
+    """Unnormalised Walsh-Hadamard transform of a length-``2^n`` vector in ``dtype``, by Kronecker-factor BLAS products.
 
-    Applies ``H_{2^n} = H_{2^b1} (x) ... (x) H_{2^bj}`` factor by factor as BLAS matrix products.
-    Exact for integer-valued input whenever ``sum |x|`` is at most ``2^24`` (float32) or ``2^53``
-    (float64): every partial sum is then an integer the format represents exactly.
+    Exact for integer input with ``sum |x|`` at most ``2^24`` (float32) or ``2^53`` (float64).
     """
     y = np.asarray(x, dtype=dtype).reshape(-1)
     done = 0
@@ -287,8 +267,7 @@ def _fwht(x: np.ndarray, n: int, dtype: Any = np.float64, block_bits: int = 4) -
 def _fwht_int_exact(x: np.ndarray, n: int) -> np.ndarray:
     """Exact Walsh-Hadamard transform of an int64 vector whose result fits in int64 (``n <= 24``).
 
-    ``x`` is split into three 21-bit limbs, each transformed exactly in float64 (``|limb| < 2^21``,
-    so every partial sum stays below ``2^45``), and recombined modulo ``2^64``.
+    Three 21-bit limbs, each transformed exactly in float64 (partial sums below ``2^45``), recombined modulo ``2^64``.
     """
     x = np.asarray(x, dtype=np.int64)
     mask = np.int64((1 << 21) - 1)
@@ -310,10 +289,7 @@ def nearest_codeword_distances(codebook: Any, allow_repeated: bool = False) -> n
 
 
 def ml_decoder_table(codebook: Any, allow_repeated: bool = False) -> np.ndarray:
-    """Minimum-distance (= ML on the BSC, p < 1/2) decoder table ``int64 [2^n]`` of row indices.
-
-    Ties between equally near codewords go to the lowest row index.
-    """
+    """Minimum-distance (= ML on the BSC, p < 1/2) decoder table ``int64 [2^n]`` of row indices; ties -> lowest row."""
     bits, ints = validate_codebook(codebook, allow_repeated=allow_repeated)
     return _distance_transform(ints, bits.shape[1], with_index=True)[1].astype(np.int64)
 
@@ -331,16 +307,10 @@ def decoder_decisions(decoder: Decoder, codebook_ints: np.ndarray, n: int, label
                       chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
     """Runs a decoder on all ``2^n`` received words.
 
-    Args:
-      decoder: a table (``[2^n]`` row indices, or ``[2^n, k]`` label bits) indexed by the received
-        word's integer, or a function mapping received bits ``uint8 [B, n]`` to row indices ``[B]`` or
-        label bits ``[B, k]`` (NumPy or JAX output).
-      codebook_ints: codeword integers ``[M]``.
-      labels: ``[M, k]`` message labels.
-
-    Returns:
-      ``(rows, decided_labels)``: ``int64 [2^n]`` row of the decided message (-1 when the decided
-      label belongs to no message) and ``int64 [2^n]`` integer of the decided label.
+    ``decoder``: a table (``[2^n]`` row indices or ``[2^n, k]`` label bits) indexed by the received word's integer, or
+    a function mapping received bits ``uint8 [B, n]`` to row indices ``[B]`` or label bits ``[B, k]`` (NumPy or JAX).
+    ``codebook_ints``: ``[M]``; ``labels``: ``[M, k]``. Returns ``(rows, decided_labels)``, ``int64 [2^n]`` each: the
+    decided message's row (-1 if the decided label belongs to no message) and the decided label's integer.
     """
     m = codebook_ints.size
     k = labels.shape[1]
@@ -375,10 +345,7 @@ def decoder_decisions(decoder: Decoder, codebook_ints: np.ndarray, n: int, label
 
 def decoder_bler_bsc(codebook: Any, decoder: Decoder, labels: Any = None,
                      allow_repeated: bool = False) -> WeightPolynomial:
-    """Exact BLER of a given decoder on the BSC: ``1 - (1/M) sum_y P(y | x_dec(y))``.
-
-    ``labels`` matter only when the decoder outputs label bits (see :func:`decoder_decisions`).
-    """
+    """Exact BLER ``1 - (1/M) sum_y P(y | x_dec(y))`` of a decoder on the BSC (``labels`` matter for label output)."""
     bits, ints = validate_codebook(codebook, allow_repeated=allow_repeated)
     m, n = bits.shape
     if labels is not None:
@@ -406,10 +373,9 @@ def decoder_ber_bsc(codebook: Any, decoder: Decoder, labels: Any = None,
                     allow_repeated: bool = False) -> WeightPolynomial:
     """Exact BER ``(1/(kM)) sum_m sum_y P(y|x_m) d_H(u_m, u_dec(y))`` of a decoder on the BSC.
 
-    Writes the bit-error count of error pattern ``e`` as ``sum_m |u_m| + sum_y c(y+e) |u_dec(y)|
-    - 2 sum_i sum_y a_i(y+e) b_i(y)`` (``c`` = codeword indicator, ``a_i`` = codewords whose label
-    bit ``i`` is 1, ``b_i`` = decided label bit ``i``); the XOR-correlations come from ``2k + 1``
-    forward Walsh-Hadamard transforms and one inverse, all exact in integer arithmetic.
+    Bit errors of error pattern ``e``: ``sum_m |u_m| + sum_y c(y+e) |u_dec(y)| - 2 sum_i sum_y a_i(y+e) b_i(y)``
+    (``c`` codeword indicator, ``a_i`` codewords with label bit ``i`` = 1, ``b_i`` decided label bit ``i``), from
+    ``2k + 1`` forward Walsh-Hadamard transforms and one inverse, all exact.
     """
     bits, ints = validate_codebook(codebook, allow_repeated=allow_repeated)
     m, n = bits.shape
@@ -481,10 +447,8 @@ def _as_decoder(code: Union[LinearCode, SyndromeDecoder]) -> SyndromeDecoder:
 
 
 def syndrome_bler_bsc(code: Union[LinearCode, SyndromeDecoder]) -> WeightPolynomial:
-    """BLER of syndrome (= ML) decoding, ``1 - sum_i alpha_i p^i (1-p)^(n-i)`` (coding-anchors 2.2).
-
-    ``alpha_i`` is the number of coset leaders of weight ``i``; no enumeration of received words.
-    """
+    """BLER of syndrome (= ML) decoding, ``1 - sum_i alpha_i p^i (1-p)^(n-i)``, ``alpha_i`` = coset leaders of weight
+    ``i`` (coding-anchors 2.2)."""
     dec = _as_decoder(code)
     n = dec.code.n
     return WeightPolynomial(n, _failure_from_success_counts(dec.leader_weight_distribution, n, 1), 1)
@@ -493,8 +457,7 @@ def syndrome_bler_bsc(code: Union[LinearCode, SyndromeDecoder]) -> WeightPolynom
 def syndrome_ber_bsc(code: Union[LinearCode, SyndromeDecoder], codeword_bits: bool = False) -> WeightPolynomial:
     """BER of syndrome decoding with the code's own labelling (``c = u G``); ``n <= 24``.
 
-    Decoding is translation invariant, so an error ``e`` leaves the decoded-codeword error
-    ``e + leader(s(e))`` whatever was sent; its message (a linear map of it) gives the bit errors.
+    Decoding is translation invariant: error ``e`` leaves the codeword error ``e + leader(s(e))`` whatever was sent.
     ``codeword_bits=True`` counts errors over the ``n`` codeword bits instead of the ``k`` message bits.
     """
     dec = _as_decoder(code)
@@ -534,16 +497,11 @@ def ml_bler_bec(codebook: Any, guess: str = "uniform", allow_repeated: bool = Fa
                 method: str = "auto", max_work: int = 1 << 31) -> WeightPolynomial:
     """Exact ML block error rate on the BEC(delta), as a polynomial in ``delta``.
 
-    Args:
-      codebook: ``[M, n]`` bits, ``n <= 24``.
-      guess: ``"uniform"`` (ambiguity among ``c`` consistent codewords fails with probability
-        ``1 - 1/c``) or ``"failure"`` (any ambiguity is a block error); see the module docstring.
-      method: ``"linear"`` (the codebook must be a coset of a linear code: the number of consistent
-        codewords is the number of codewords of the linear code supported inside the erasure
-        pattern, from one subset-sum transform, ``O(n 2^n)``), ``"enumerate"`` (sort the ``M``
-        projections for each of the ``2^n`` erasure patterns, ``O(M 2^n log M)``), or ``"auto"``
-        (linear when possible).
-      max_work: refuse ``"enumerate"`` when ``M 2^n`` exceeds this.
+    ``codebook``: ``[M, n]`` bits, ``n <= 24``; ``guess``: ``"uniform"`` or ``"failure"`` (module docstring).
+    ``method``: ``"linear"`` (codebook a coset of a linear code; consistent codewords counted by one subset-sum
+    transform over erasure patterns, ``O(n 2^n)``), ``"enumerate"`` (sort the ``M`` projections for each of the
+    ``2^n`` erasure patterns, ``O(M 2^n log M)``; refused when ``M 2^n > max_work``), or ``"auto"`` (linear when
+    possible).
     """
     if guess not in BEC_GUESS_OPTIONS:
         raise ValueError(f"guess must be one of {BEC_GUESS_OPTIONS}, got {guess!r}")
@@ -608,10 +566,8 @@ def bounded_distance_bler(n: int, t: int, p: Any) -> Any:
 
 
 def hamming_ber(r: int, p: Any) -> Any:
-    """Closed-form BER of Hamming(2^r-1) syndrome decoding (coding-anchors Sec. 2.3).
-
-    ``P_b = p + [q - N q^(N-1) + (N-1) q^(N+1)] / (n+1)`` with ``q = 1-2p``, ``N = (n+1)/2``.
-    """
+    """Closed-form BER of Hamming(2^r-1) syndrome decoding (coding-anchors Sec. 2.3):
+    ``P_b = p + [q - N q^(N-1) + (N-1) q^(N+1)] / (n+1)`` with ``q = 1-2p``, ``N = (n+1)/2``."""
     p = check_probability(p)
     n = (1 << r) - 1
     big_n = (n + 1) // 2
@@ -688,16 +644,12 @@ def monte_carlo(encode: Callable[[jax.Array], jax.Array], decode: Callable[[jax.
                 batch_size: int = 10_000, confidence: float = 0.95) -> MonteCarloResult:
     """Monte Carlo BLER/BER of an encoder/decoder pair over a channel.
 
-    Each batch draws uniform ``k``-bit messages, encodes them (``encode: uint8 [B, k] -> [B, n]``),
-    sends them through the channel and decodes (``decode: [B, n] -> uint8 [B, k]`` message bits).
-    Stops after the batch in which the block errors reach ``target_block_errors``, or at exactly
-    ``max_blocks`` blocks (the last batch is shortened).
-
-    Args:
-      eps: channel parameter (BSC crossover or BEC erasure probability).
-      key: a ``jax.random.key`` or an integer seed.
-      channel: ``"bsc"``, ``"bec"`` (erasures are the symbol 2, as in :mod:`neuralcodes_jax.channels`)
-        or a function ``(key, codewords, eps) -> received``.
+    Each batch draws uniform ``k``-bit messages, encodes (``encode: uint8 [B, k] -> [B, n]``), sends them through
+    the channel and decodes (``decode: [B, n] -> uint8 [B, k]`` message bits). Stops after the batch in which block
+    errors reach ``target_block_errors``, or at exactly ``max_blocks`` blocks (the last batch is shortened).
+    ``eps``: BSC crossover or BEC erasure probability; ``key``: a ``jax.random.key`` or an integer seed; ``channel``:
+    ``"bsc"``, ``"bec"`` (erasure symbol 2, as in :mod:`neuralcodes_jax.channels`) or ``(key, codewords, eps) ->
+    received``.
     """
     if channel == "bsc":
         channels.check_prob("eps", eps, 0.0, 0.5)

@@ -1,62 +1,41 @@
 """LDPC codes: Gallager and PEG regular constructions, alist I/O, channel LLRs and a batched jitted BP decoder.
 
-Construction (Gallager 1962, "Low-density parity-check codes", sec. II): a regular ``(d_v, d_c)`` parity-check
-matrix of ``m = n d_v / d_c`` rows is ``d_v`` stacked bands of ``n / d_c`` rows. The first band has row ``i`` equal
-to ones on columns ``i d_c ... (i + 1) d_c - 1``; every other band is a random column permutation of the first.
-Optionally, 4-cycles (two columns sharing two rows) are broken by swapping columns inside a band, which keeps every
-row and column weight (:func:`gallager_regular`). Progressive edge growth (Hu, Eleftheriou, Arnold 2005) builds a
-regular matrix edge by edge, each new edge closing the longest cycle it can (:func:`peg_regular`; ``n`` need not be
-a multiple of ``d_c``).
+Gallager's construction (1962, sec. II): ``m = n d_v / d_c`` rows in ``d_v`` bands; in the first, row ``i`` has ones
+on columns ``i d_c ... (i + 1) d_c - 1``, the others are random column permutations of it; 4-cycles can be broken by
+weight-preserving column swaps inside a band (:func:`gallager_regular`). Progressive edge growth (Hu, Eleftheriou,
+Arnold 2005) adds edges one at a time, each closing the longest cycle it can (:func:`peg_regular`). Such ``H`` is
+almost never full rank (each band sums to the all-ones row, ``rank <= m - d_v + 1``): :class:`LdpcCode` reports the
+true rank, ``k = n - rank`` and rate (coding-anchors sec. 1.2: (3,6) with ``n = 1008`` has ``k = 506``, not 504).
 
-The matrix is almost never of full rank (each band sums to the all-ones row, so ``rank <= m - d_v + 1``):
-:class:`LdpcCode` reports the true rank, ``k = n - rank`` and the true rate (coding-anchors sec. 1.2: a (3,6) code
-with ``n = 1008`` has ``k = 506``, not 504).
+LLR sign (here and in :mod:`neuralcodes_jax.channels`): ``L = log P(x=0|y) / P(x=1|y)``, hard decision ``x = 1`` iff
+``L < 0``; AWGN with BPSK ``0 -> +1, 1 -> -1`` gives ``L = 2 y / sigma^2`` (:func:`channel_llr`). Sionna uses the
+opposite sign (logits of a 1).
 
-LLR sign convention (used by every function here and by :mod:`neuralcodes_jax.channels`)::
+BP (:func:`bp_decode`, coding-anchors sec. 1.3) floods from ``m_{v->c} = L_v``; iteration ``t = 1, 2, ...`` is: check
+update, sum-product ``m_{c->v} = 2 atanh(prod_{v' != v} tanh(m_{v'->c} / 2))`` or normalised min-sum
+``alpha prod_{v' != v} sign(m_{v'->c}) min_{v' != v} |m_{v'->c}|``; posterior ``L_v + sum_c m_{c->v}``, hard
+decision and syndrome test (a word with zero syndrome is *converged*: decision and iteration count frozen); then
+``m_{v->c}`` = posterior minus ``m_{c->v}``. This is the C++ ``ldpc.BpDecoder`` schedule (``schedule='parallel'``:
+iterations counted from 1, decision after the check update).
 
-    L = log P(x = 0 | y) / P(x = 1 | y)        positive means "0", hard decision x = 1 iff L < 0
+Sum-product numerics: float32 ``tanh(|m| / 2)`` rounds to 1 beyond ``|m| ~ 17`` (against the float64 C++ decoder this
+changed some hard words), so the update uses ``u = 1 - tanh(|m| / 2) = 2 / (e^|m| + 1)``: leave-one-out
+``1 - w = prod (1 - u)`` by prefix/suffix combinations ``w = b + a (1 - b)`` (no division, no cancellation for small
+``u``, exact for zero messages such as BEC erasures, ``u = 1``), magnitude ``log(2 / w - 1)`` clipped to
+``llr_clip`` (``w = 0`` gives ``+inf``; no NaN), sign the parity of the negative inputs. The log-domain ``phi`` rule
+is as accurate but 3x slower on XLA:CPU.
 
-with BPSK ``0 -> +1, 1 -> -1`` on the AWGN channel, so ``L = 2 y / sigma^2`` (:func:`channel_llr`). Sionna uses the
-opposite orientation (logits of a 1).
+Layout (XLA:CPU): batch on the minor axis; messages ``[d_c m, W]`` with slot-major edges (``e = j m + c`` is the
+``j``-th one of check ``c``), so check updates scan ``d_c`` contiguous ``[m, W]`` slices and the two gathers per
+iteration move whole rows (no scatter-add). Words go in cache-sized tiles of at most ``tile``; a tile stops once at
+most ``1/compaction`` of its words are active, and those are pooled across tiles and decoded on in smaller tiles, so
+work follows each word's own iteration count. Outputs do not depend on the tiling.
 
-Belief propagation (:func:`bp_decode`), flooding schedule, iteration ``t = 1, 2, ...`` (coding-anchors sec. 1.3):
-
-* check to variable, sum-product: ``m_{c->v} = 2 atanh( prod_{v' != v} tanh(m_{v'->c} / 2) )``;
-* check to variable, normalised min-sum: ``m_{c->v} = alpha prod_{v' != v} sign(m_{v'->c}) min_{v' != v} |m_{v'->c}|``;
-* posterior ``L_v + sum_c m_{c->v}``, hard decision, syndrome test; a word whose syndrome is zero is *converged*:
-  its decision and iteration count are frozen (per-codeword early stopping);
-* variable to check ``m_{v->c} = L_v + sum_{c' != c} m_{c'->v}`` (posterior minus the incoming message).
-
-Messages start at ``m_{v->c} = L_v``. This is the schedule of the C++ ``ldpc.BpDecoder`` (``schedule='parallel'``),
-whose iteration count also starts at 1 and whose decision is also taken after the check update.
-
-The sum-product update works on complements ``u = 1 - tanh(|m| / 2) = 2 / (e^|m| + 1)``: the leave-one-out product
-``1 - w = prod_{v' != v} (1 - u)`` is formed by prefix and suffix combinations ``w = b + a (1 - b)`` (no division;
-exact when an input is a zero message such as a BEC erasure, ``u = 1``; no cancellation for small ``u``), the
-magnitude is ``2 atanh(1 - w) = log(2 / w - 1)`` clipped to ``llr_clip``, and the sign is the parity of the negative
-inputs. Why: in float32 ``tanh(|m| / 2)`` rounds to 1 beyond ``|m| ~ 17``, so the plain tanh rule quantises and
-saturates the large messages (against the double-precision C++ decoder it changed the outcome of some hard words);
-the complement is accurate down to ``e^-|m|`` for every clipped message. The log-domain rule with
-``phi(x) = -log tanh(x / 2) = log1p(2 / expm1(x))`` is as accurate but three times slower on XLA:CPU (``expm1`` and
-``log1p`` twice per message). No NaN can arise: ``u`` and ``w`` stay in ``[0, 1]``, and ``w = 0`` gives ``+inf``,
-which is clipped.
-
-Layout for XLA:CPU: the batch is the minor axis. Messages are ``[d_c m, W]`` arrays with slot-major edges (edge
-``e = j m + c`` is the ``j``-th one of check ``c``), so the check update works on ``d_c`` contiguous ``[m, W]`` slices
-with prefix and suffix products (or minima), every elementwise operation is vectorised across codewords (the
-"inter-frame SIMD" of software decoders), and the two gathers of an iteration (edges -> variables through an
-``[n, d_v]`` table of edge numbers, summed; then variables -> edges) move whole rows of ``W`` values; no scatter-add.
-Words are decoded in tiles of at most ``tile`` words, which keeps a tile's messages in cache. A tile stops once at
-most ``1/compaction`` of its words are still active; the active words of all tiles are pooled and decoded on in
-smaller tiles, repeatedly, so that the work follows each word's own iteration count rather than the slowest word of
-the batch (a one-word-at-a-time decoder such as the C++ one stops per word too). A word's arithmetic does not depend
-on its batch, so the outputs do not depend on the tiling.
-
-Agreement with the C++ ``ldpc.BpDecoder`` (``tests/test_ldpc.py``): that decoder works in double precision, does not
-clip, and in ``input_vector_type='received_vector'`` mode decodes the error pattern from the syndrome, deciding
-"error" on a posterior ``<= 0``; the decoders here work in float32 on the codeword LLRs. On the n = 1008 code over
-BSC(0.05) and BSC(0.07), 3000 words each, convergence flags, decisions and iteration counts coincided on all words
-but at most one per setting (rounding at the edge of convergence); non-converged words may end on other bits.
+Against the C++ ``ldpc.BpDecoder`` (``tests/test_ldpc.py``; float64, no clipping, and in
+``input_vector_type='received_vector'`` mode it decodes the error pattern from the syndrome, "error" iff posterior
+``<= 0``; here float32 on codeword LLRs): n = 1008, BSC(0.05) and BSC(0.07), 3000 words each, convergence flags,
+decisions and iteration counts matched on all but at most one word per setting (rounding at the edge of
+convergence); non-converged words may end on other bits.
 """
 from __future__ import annotations
 
@@ -89,9 +68,8 @@ CHANNELS = ("bsc", "bec", "awgn")
 """Channels of :func:`channel_llr`."""
 
 DEFAULT_LLR_CLIP = 40.0
-"""Default magnitude bound of channel LLRs and messages. Large enough to rarely bind (the C++ decoder does not clip;
-a bound of 20, Sionna's ``llr_max``, delayed convergence by one iteration on ~0.2% of the words at n = 1008), small
-enough that ``e^-40`` is a normal float32."""
+"""Default bound on channel LLR and message magnitudes: rarely binding (20, Sionna's ``llr_max``, delayed convergence
+by one iteration on ~0.2% of the words at n = 1008), and ``e^-40`` is still a normal float32."""
 
 DEFAULT_MIN_SUM_ALPHA = 0.75
 """Default normalisation of min-sum. Plain min-sum (1.0) breaks down on the BSC (coding-anchors sec. 0)."""
@@ -129,10 +107,7 @@ def _overlap(h: np.ndarray) -> scipy.sparse.csr_matrix:
 
 
 def count_4cycles(parity_check: Any) -> int:
-    """Number of 4-cycles of the Tanner graph of ``H``: ``sum_{i<j} C(o_ij, 2)``, ``o = H^T H`` off the diagonal.
-
-    Two columns sharing ``o`` rows close ``C(o, 2)`` cycles of length 4.
-    """
+    """Number of 4-cycles of the Tanner graph of ``H``: ``sum_{i<j} C(o_ij, 2)``, ``o = H^T H`` off the diagonal."""
     h = gf2.as_binary_matrix(parity_check, "parity_check")
     o = _overlap(h)
     v = o.data.astype(np.int64)
@@ -155,23 +130,13 @@ def _local_cycles(h: np.ndarray, a: int, b: int) -> int:
 
 def gallager_regular(n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: bool = True,
                      max_tries: int = 20000) -> np.ndarray:
-    """Regular ``(d_v, d_c)`` parity-check matrix by Gallager's construction (see the module docstring).
+    """Regular ``(d_v, d_c)`` parity-check matrix by Gallager's construction (module docstring).
 
-    Args:
-      n: block length, a multiple of ``d_c``.
-      d_v: column weight, ``1 <= d_v < d_c``.
-      d_c: row weight, ``>= 2``.
-      seed: seed of the NumPy generator drawing the band permutations (the result is a function of the arguments).
-      remove_4cycles: break 4-cycles by swapping two columns inside one band (bands 2..d_v), a swap being kept only
-        when it lowers the number of 4-cycles through the two columns. Row and column weights are unchanged.
-      max_tries: number of swaps attempted before giving up.
-
-    Returns:
-      ``uint8 [n d_v / d_c, n]``, bands stacked (rows ``b n/d_c ... (b+1) n/d_c - 1`` are band ``b``).
-
-    Warns:
-      RuntimeWarning: if ``remove_4cycles`` and 4-cycles remain after ``max_tries`` swaps (the count is in the
-        message; :func:`count_4cycles` gives it too).
+    Block length ``n`` a multiple of the row weight ``d_c >= 2``; column weight ``1 <= d_v < d_c``; ``seed`` seeds
+    NumPy (the result is a function of the arguments). ``remove_4cycles`` breaks 4-cycles by column swaps inside a band
+    (bands 2..d_v), kept only if they lower the 4-cycles through the two columns (weights unchanged), for at most
+    ``max_tries`` swaps; a RuntimeWarning gives the count of 4-cycles left. Returns ``uint8 [n d_v / d_c, n]``, rows
+    ``b n/d_c ... (b+1) n/d_c - 1`` being band ``b``.
     """
     d_c = _check_int("d_c", d_c, 2)
     d_v = _check_int("d_v", d_v, 1, d_c - 1)
@@ -230,14 +195,9 @@ def gallager_regular(n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: b
 def peg_regular(n: int, d_v: int, d_c: int, *, seed: int) -> np.ndarray:
     """A regular ``(d_v, d_c)`` parity-check matrix by progressive edge growth (Hu, Eleftheriou, Arnold 2005).
 
-    ``m = n d_v / d_c`` checks (``n d_v`` must be a multiple of ``d_c``; unlike Gallager's band construction, n
-    need not be). Variable nodes are connected one edge at a time; each new edge goes to a check that is not yet
-    reachable from the variable in the current graph, else to one at the largest distance (which makes the
-    shortest cycle it closes as long as possible), among checks with fewer than ``d_c`` edges, lowest degree
-    first, ties broken at random by ``seed``. Every column has weight ``d_v`` and every row weight ``d_c``.
-
-    Raises:
-      ValueError: bad degrees or ``n d_v`` not a multiple of ``d_c``.
+    ``m = n d_v / d_c`` checks (``n d_v`` must be a multiple of ``d_c``; n need not be). Each new edge of a variable
+    goes to a check not yet reachable from it, else to one at the largest distance, among checks with fewer than
+    ``d_c`` edges, lowest degree first, ties broken at random by ``seed``. Raises ValueError on bad degrees.
     """
     for name, v, lo in (("n", n, 2), ("d_v", d_v, 1), ("d_c", d_c, 2)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -383,13 +343,9 @@ def _gf2_encode(messages: Any, generator: np.ndarray) -> Any:
 class LdpcCode:
     """The binary linear code ``{c : H c = 0}`` of a (sparse) parity-check matrix ``H``, kept as given for BP.
 
-    ``H`` may have dependent rows (Gallager matrices always do): ``rank`` is its GF(2) rank, ``k = n - rank``.
-    The generator is systematic on the :attr:`information_positions` (the non-pivot columns of ``H``'s reduced row
-    echelon form): message bit ``i`` is codeword bit ``information_positions[i]``.
-
-    Attributes:
-      parity_check: ``uint8 [m, n]``, read-only.
-      name: label for reports.
+    ``parity_check`` (``uint8 [m, n]``, read-only) may have dependent rows: ``k = n - rank``. The generator is
+    systematic on :attr:`information_positions` (non-pivot columns of ``H``'s RREF): message bit ``i`` is codeword
+    bit ``information_positions[i]``. ``name``: label for reports.
     """
 
     parity_check: np.ndarray
@@ -480,8 +436,7 @@ class LdpcCode:
 
     # ------------------------------------------------------------------------------------------ operations
     def encode(self, messages: Any) -> Any:
-        """``messages [..., k]`` (0/1) -> codewords ``[..., n]`` (``uint8``); NumPy in NumPy out, JAX (jit-safe) in
-        JAX out."""
+        """``messages [..., k]`` (0/1) -> codewords ``[..., n]`` (``uint8``); NumPy or JAX (jit-safe) in and out."""
         if not isinstance(messages, jax.Array):
             messages = gf2.as_bits(messages, "messages")
         if messages.shape[-1] != self.k:
@@ -511,10 +466,8 @@ class LdpcCode:
     def girth(self, max_girth: int = 12) -> int | None:
         """Length of the shortest cycle of the Tanner graph, or None if there is none of length ``<= max_girth``.
 
-        Breadth-first search from every variable node (every cycle passes through one) with parent tracking: a
-        non-tree edge ``(u, w)`` met at depth ``d`` closes a cycle of length ``depth(u) + depth(w) + 1``; the minimum
-        over all sources is the girth. The search from a source stops at depth ``max_girth / 2`` (or earlier once a
-        shorter cycle is known). Pure Python: about a second for ``n = 1000``.
+        Breadth-first search from every variable node; a non-tree edge ``(u, w)`` closes a cycle of length
+        ``depth(u) + depth(w) + 1``. Pure Python: about a second for ``n = 1000``.
         """
         max_girth = _check_int("max_girth", max_girth, 4)
         n = self.n
@@ -565,13 +518,8 @@ def read_alist(path_or_text: Any) -> np.ndarray:
         n lines: the row indices of each column's ones (padded with 0 to max_column_weight)
         m lines: the column indices of each row's ones (padded with 0 to max_row_weight)
 
-    Zero padding is optional (files of regular codes often omit it). Both halves must describe the same matrix.
-
-    Args:
-      path_or_text: a path (``str`` without a newline or ``os.PathLike``) or the file's text.
-
-    Raises:
-      ValueError: on malformed content, naming what is wrong.
+    Zero padding is optional. Both halves must describe the same matrix; ValueError on malformed content.
+    ``path_or_text``: a path (``str`` without a newline or ``os.PathLike``) or the file's text.
     """
     if isinstance(path_or_text, os.PathLike) or (isinstance(path_or_text, str) and "\n" not in path_or_text):
         with open(path_or_text, "r", encoding="ascii") as fh:
@@ -663,16 +611,15 @@ def channel_llr(channel: str, y: Any, param: Any = None, *, erasures: Any = None
     Args:
       channel: ``'bsc'``: ``y`` bits, ``param`` = crossover ``p`` in (0, 0.5); ``L = (1 - 2y) log((1-p)/p)``.
         ``'bec'``: ``y`` symbols in {0, 1, 2} with 2 = erasure (:data:`channels.ERASURE`), or bits with a boolean
-        ``erasures`` mask; ``param`` = erasure probability in [0, 1) (optional, only validated: the LLR does not
-        depend on it); ``L = +-known_llr`` for received bits (``+`` for 0) and 0 for erasures.
+        ``erasures`` mask; ``param`` = erasure probability in [0, 1), optional and only validated;
+        ``L = +-known_llr`` for received bits (``+`` for 0) and 0 for erasures.
         ``'awgn'``: ``y`` real, BPSK ``0 -> +1, 1 -> -1``, ``param`` = noise std ``sigma > 0``; ``L = 2y/sigma^2``.
       y: channel output, any shape (``[B, n]`` for the decoder). NumPy in NumPy out, JAX in JAX out (float32).
       param: the channel parameter above (a Python number, validated).
       erasures: BEC only, optional boolean mask of erased positions (shape of ``y``).
       known_llr: BEC only, the magnitude given to received bits (> 0; the decoder clips at its ``llr_clip``).
 
-    Raises:
-      ValueError: unknown channel, out-of-range parameter, or BEC symbols outside {0, 1, 2}.
+    Raises ValueError for an unknown channel, an out-of-range parameter, or BEC symbols outside {0, 1, 2}.
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
@@ -751,8 +698,8 @@ def _check_update(v2c: list[jax.Array], masks: list[jax.Array] | None, algorithm
                   clip: jax.Array) -> list[jax.Array]:
     """Check-to-variable messages, one ``[m, W]`` array per check slot, from the variable-to-check ones.
 
-    Padded slots of irregular codes enter as ``u = 0`` (sum-product) or ``|m| = inf`` (min-sum) with a positive sign,
-    the neutral elements; their outputs are never read.
+    Padded slots (irregular codes) enter as the neutral ``u = 0`` (sum-product) or ``|m| = inf`` (min-sum), sign +;
+    their outputs are never read.
     """
     if len(v2c) == 1:  # a check on one variable forces it to 0: empty product, 2 atanh(1) = +inf
         return [jnp.full_like(v2c[0], clip if algorithm == "sum_product" else alpha * clip)]
@@ -778,10 +725,8 @@ def _check_update(v2c: list[jax.Array], masks: list[jax.Array] | None, algorithm
 def _materialize(x: Any, it: jax.Array) -> Any:
     """``x`` itself, written to memory.
 
-    The boundary of a conditional (whose predicate ``it >= 0`` always holds but is not known to the compiler) keeps
-    XLA:CPU from fusing the computation of ``x`` into each of its consumers and recomputing it there: the check
-    update is read by ``d_v`` gathers and a subtraction, the posterior by a gather over all edges; fused, an
-    iteration was 2-3 times slower.
+    A conditional whose predicate (``it >= 0``) always holds, unknown to the compiler, keeps XLA:CPU from fusing
+    ``x`` into each consumer and recomputing it there (2-3x slower iterations).
     """
     return jax.lax.cond(it >= 0, lambda y: y, lambda y: jax.tree.map(jnp.negative, y), x)
 
@@ -853,21 +798,19 @@ def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", m
 
     Args:
       code_or_graph: an :class:`LdpcCode`, a :class:`TannerGraph` or a parity-check matrix ``[m, n]``.
-      llr: ``[B, n]`` channel LLRs ``log P(x=0|y) / P(x=1|y)`` (:func:`channel_llr`), NumPy or JAX. Clipped to
-        ``+-llr_clip`` on entry. May be traced (inside ``jax.jit``): then the whole batch is iterated until every
-        word has stopped, without tiling or compaction (same outputs).
+      llr: ``[B, n]`` channel LLRs ``log P(x=0|y) / P(x=1|y)`` (:func:`channel_llr`), NumPy or JAX, clipped to
+        ``+-llr_clip`` on entry. If traced (inside ``jax.jit``), the whole batch is iterated until every word has
+        stopped, without tiling or compaction (same outputs).
       algorithm: ``'sum_product'`` (tanh rule) or ``'min_sum'`` (normalised by ``alpha``).
       max_iters: maximum number of iterations, ``>= 1``.
       alpha: min-sum normalisation in (0, 1], default :data:`DEFAULT_MIN_SUM_ALPHA`; must be None for sum-product.
       llr_clip: bound on the magnitude of channel LLRs and of messages, > 0.
-      compaction: a tile stops iterating once at most ``1/compaction`` of its words are still active; those words
-        are pooled (across tiles) and decoded on in smaller tiles, repeatedly, so that the work follows each word's
-        own iteration count. ``None`` or 1 iterates each tile to the end.
-      tile: largest number of words iterated together (a power of two; smaller batches are padded to the next
-        power of two). Tiles keep the messages in cache; every tile width compiles once and is shared by all
-        batch sizes. ``max_iters``, ``alpha`` and ``llr_clip`` are traced and never recompile.
+      compaction: a tile stops once at most ``1/compaction`` of its words are active; those are pooled and decoded
+        on in smaller tiles (module docstring). ``None`` or 1 iterates each tile to the end.
+      tile: largest number of words iterated together, a power of two (smaller batches are padded to one). Each
+        tile width compiles once; ``max_iters``, ``alpha`` and ``llr_clip`` are traced and never recompile.
 
-    Outputs do not depend on ``compaction`` or ``tile``: every word's arithmetic is the same.
+    Outputs do not depend on ``compaction`` or ``tile``.
 
     Returns:
       :class:`BpResult` ``(bits [B, n] uint8, converged [B] bool, iterations [B] int32)`` (JAX arrays).

@@ -1,21 +1,18 @@
 """Binary linear block codes, classical constructions and syndrome-table (coset-leader) ML decoding.
 
-A :class:`LinearCode` holds a full-rank generator ``G [k, n]`` and parity-check matrix
-``H [n - k, n]`` (``G H^T = 0`` over GF(2)). Messages ``u`` (``k`` bits) are encoded as ``c = u G``;
-message ``i`` is the ``k``-bit, most-significant-bit-first binary expansion of ``i``, so
-``code.codewords()[i]`` is the codeword of message ``i`` (the labelling used by the exact
-evaluators in :mod:`neuralcodes_jax.codes.exact`).
+A :class:`LinearCode` holds a full-rank generator ``G [k, n]`` and parity-check matrix ``H [n - k, n]``
+(``G H^T = 0`` over GF(2)); messages ``u`` (``k`` bits) encode as ``c = u G``. Message ``i`` is the
+most-significant-bit-first ``k``-bit expansion of ``i``, so ``code.codewords()[i]`` is its codeword (the labelling
+of the exact evaluators in :mod:`neuralcodes_jax.codes.exact`).
 
-Syndrome decoding (coset-leader table) is exact maximum-likelihood decoding on the BSC with
-``p < 1/2`` (coding-anchors Sec. 1.4): for a received ``y`` with syndrome ``s = y H^T`` the decoder
-outputs ``y + e(s)`` where the coset leader ``e(s)`` is a minimum-weight word with syndrome ``s``.
-
-**Tie-breaking.** When a coset has several minimum-weight words, the leader is the one whose sorted
-support ``(i_1 < i_2 < ... < i_w)`` comes first in lexicographic order (the order of
-``itertools.combinations(range(n), w)``), i.e. the error that touches the earliest positions. Perfect
-codes (Hamming, Golay, odd repetition) have no ties. All ties give the same BLER; the BER may differ.
-
+Syndrome decoding is exact ML decoding on the BSC with ``p < 1/2`` (coding-anchors Sec. 1.4): ``y`` with syndrome
+``s = y H^T`` decodes to ``y + e(s)``, the coset leader ``e(s)`` being a minimum-weight word with syndrome ``s``.
 Syndromes are integers with the first row of ``H`` as the most significant bit.
+
+**Tie-breaking.** Among several minimum-weight words the leader is the one whose sorted support comes first
+lexicographically (the order of ``itertools.combinations(range(n), w)``), i.e. the error touching the earliest
+positions. Perfect codes (Hamming, Golay, odd repetition) have no ties. Ties leave the BLER unchanged; the BER may
+differ.
 """
 from __future__ import annotations
 
@@ -109,9 +106,8 @@ class LinearCode:
     def from_parity_check(cls, parity_check: Any, name: str = "") -> "LinearCode":
         """Null space of ``parity_check``; dependent rows are allowed (``k = n - rank(H)``).
 
-        The stored ``parity_check`` is the given matrix when it has full row rank, otherwise the
-        nonzero rows of its reduced row echelon form. The generator is systematic on the non-pivot
-        columns of ``H`` (see :func:`gf2.parity_check_to_generator`).
+        The stored ``parity_check`` is the given matrix if of full row rank, else the nonzero rows of its RREF. The
+        generator is systematic on the non-pivot columns of ``H`` (:func:`gf2.parity_check_to_generator`).
         """
         h = gf2.as_binary_matrix(parity_check, "parity_check")
         r, pivots = gf2.row_reduce(h, "parity_check")
@@ -141,9 +137,8 @@ class LinearCode:
     def information_set(self) -> np.ndarray:
         """``k`` columns ``J`` on which ``G`` is invertible.
 
-        If ``G`` contains the unit columns ``e_0, ..., e_{k-1}`` (a systematic code), ``J[i]`` is the
-        first column equal to ``e_i``, so message bit ``i`` is codeword bit ``J[i]``; otherwise ``J``
-        are the pivot columns of ``G``'s reduced row echelon form.
+        If ``G`` contains the unit columns ``e_0, ..., e_{k-1}`` (systematic), ``J[i]`` is the first column equal to
+        ``e_i`` (message bit ``i`` is codeword bit ``J[i]``); otherwise the pivot columns of ``G``'s RREF.
         """
         g = self.generator
         k = self.k
@@ -176,8 +171,7 @@ class LinearCode:
     def unencode(self, codewords: Any) -> Any:
         """Messages ``[..., k]`` of codewords ``[..., n]`` (inverse of :meth:`encode` on the code).
 
-        Reads the information set ``J``: ``u = c[J] (G[:, J])^-1``. For a non-codeword the result is
-        the message of no particular codeword.
+        ``u = c[J] (G[:, J])^-1`` on the information set ``J``; meaningless for a non-codeword.
         """
         cols = codewords[..., self.information_set]
         return _gf2_dot(cols, self._information_inverse)
@@ -213,9 +207,8 @@ class LinearCode:
 def hamming_code(r: int) -> LinearCode:
     """Hamming code ``(2^r - 1, 2^r - 1 - r)``, ``r >= 2``, minimum distance 3, perfect.
 
-    Column ``j`` of ``H`` is the ``r``-bit binary expansion of ``j + 1`` (most significant bit in the
-    first row), so the syndrome of a single error at position ``j`` is the integer ``j + 1``.
-    Parity bits sit at positions ``2^i - 1`` and message bits at the other positions, in order.
+    Column ``j`` of ``H`` is the ``r``-bit expansion of ``j + 1`` (MSB in the first row), so a single error at ``j``
+    has syndrome ``j + 1``. Parity bits sit at positions ``2^i - 1``, message bits at the others, in order.
     """
     r = _check_int("r", r, 2, 16)
     n = (1 << r) - 1
@@ -232,9 +225,8 @@ def extended_hamming_code(r: int) -> LinearCode:
 def golay_code() -> LinearCode:
     """Binary Golay code (23, 12), minimum distance 7, perfect (corrects every error of weight <= 3).
 
-    Cyclic code with generator polynomial :data:`GOLAY_GENERATOR_POLYNOMIAL`; the generator rows are
-    the 12 shifts of ``g(x)``, converted to systematic form on the first 12 positions (message bits
-    are codeword bits 0..11).
+    Cyclic, generator polynomial :data:`GOLAY_GENERATOR_POLYNOMIAL`, in systematic form: message bits are codeword
+    bits 0..11.
     """
     g = np.zeros((12, 23), dtype=np.uint8)
     for i in range(12):
@@ -264,12 +256,8 @@ def single_parity_check_code(n: int) -> LinearCode:
 def code_from_codewords(codewords: Any, name: str = "") -> LinearCode:
     """The linear code whose codeword set is exactly ``codewords`` (``[M, n]``, distinct rows).
 
-    The generator is the reduced row echelon basis of the rows, so the message labelling of the
-    result generally differs from the row order of ``codewords``.
-
-    Raises:
-      ValueError: if rows repeat, or the rows are not a linear subspace (``M`` must equal
-        ``2^rank`` and the set must be closed under XOR), or the code is trivial (``k = 0`` or ``n``).
+    The generator is the RREF basis of the rows, so the message labelling generally differs from the row order.
+    Raises ValueError if rows repeat, do not form a linear subspace, or the code is trivial (``k = 0`` or ``n``).
     """
     words = gf2.as_binary_matrix(codewords, "codewords")
     m, n = words.shape
@@ -297,17 +285,10 @@ def _column_ints(parity_check: np.ndarray) -> np.ndarray:
 def coset_leaders(parity_check: Any, max_redundancy: int = 20, chunk: int = 1 << 16) -> np.ndarray:
     """Coset-leader table: ``leaders[s]`` is the minimum-weight error with syndrome integer ``s``.
 
-    Errors are enumerated by increasing weight and, within a weight, in lexicographic order of their
-    sorted support; the first error reaching a syndrome becomes its leader (the documented
-    tie-break of this module).
-
-    Args:
-      parity_check: ``[r, n]`` parity-check matrix of full row rank ``r``.
-      max_redundancy: refuse tables larger than ``2^max_redundancy`` syndromes.
-      chunk: number of error patterns examined per vectorised step.
-
-    Returns:
-      ``uint8 [2^r, n]`` table indexed by syndrome integer.
+    Errors are enumerated by increasing weight, then lexicographic sorted support; the first to reach a syndrome is
+    its leader (the module's tie-break). ``parity_check``: ``[r, n]`` of full row rank ``r``; tables above
+    ``2^max_redundancy`` syndromes are refused; ``chunk`` error patterns per vectorised step. Returns ``uint8 [2^r, n]``
+    indexed by syndrome integer.
     """
     h = gf2.as_binary_matrix(parity_check, "parity_check")
     r, n = h.shape
@@ -346,8 +327,7 @@ _EXACT = jax.lax.Precision.HIGHEST
 @jax.jit
 def _jax_syndrome_decode(received: jax.Array, h_t: jax.Array, powers: jax.Array,
                          leaders: jax.Array) -> jax.Array:
-    # float32 matmuls are exact here: 0/1 and power-of-two entries, syndrome counts <= n and
-    # syndrome integers < 2^24.
+    # float32 matmuls are exact: 0/1 and power-of-two entries, syndrome counts <= n, syndrome integers < 2^24.
     y = received.astype(jnp.float32)
     s = jnp.mod(jnp.matmul(y, h_t, precision=_EXACT), 2.0)
     index = jnp.matmul(s, powers, precision=_EXACT).astype(jnp.int32)
@@ -365,15 +345,13 @@ def _jax_syndrome_decode_messages(received: jax.Array, h_t: jax.Array, powers: j
 class SyndromeDecoder:
     """Coset-leader (syndrome-table) ML decoder of a :class:`LinearCode` on the BSC.
 
-    ``decode`` / ``decode_messages`` are jitted JAX functions of a batch ``[..., n]`` of received bits
-    (table lookup by syndrome integer); ``decode_numpy`` / ``decode_messages_numpy`` are the plain
-    NumPy equivalents. Ties are broken as documented in the module docstring.
+    ``decode`` / ``decode_messages``: jitted JAX table lookup by syndrome integer on received bits ``[..., n]``;
+    ``decode_numpy`` / ``decode_messages_numpy``: NumPy equivalents. Ties as in the module docstring.
 
     Attributes:
       code: the code.
       leaders: ``uint8 [2^(n-k), n]`` coset leaders indexed by syndrome integer.
-      leader_weight_distribution: ``int64 [n + 1]``, ``alpha_i`` = number of coset leaders of weight i
-        (coding-anchors Sec. 2.2).
+      leader_weight_distribution: ``int64 [n + 1]``, ``alpha_i`` = coset leaders of weight i (coding-anchors 2.2).
     """
 
     def __init__(self, code: LinearCode, max_redundancy: int = 20):
@@ -430,10 +408,7 @@ class SyndromeDecoder:
         return self.code.unencode(self.decode_numpy(received))
 
     def table(self) -> np.ndarray:
-        """Decoded message index for every received word, ``int64 [2^n]`` indexed by the word's integer.
-
-        A decoder lookup table for :mod:`neuralcodes_jax.codes.exact` (``n <= 24``).
-        """
+        """Decoded message index per received word, ``int64 [2^n]`` (``n <= 24``): a table for ``codes.exact``."""
         n = self.code.n
         if n > MAX_ENUMERATION_BITS:
             raise ValueError(f"code.n must be <= {MAX_ENUMERATION_BITS} for a full decoder table, got {n}")
@@ -454,10 +429,7 @@ class SyndromeDecoder:
 
 
 def _xor_map_table(column_values: np.ndarray, n: int) -> np.ndarray:
-    """``out[y] = XOR of column_values[j] over the set bits j of y`` for every y in [0, 2^n).
-
-    Position ``j`` is bit ``n - 1 - j`` of ``y`` (most significant bit first). ``O(n 2^n)``.
-    """
+    """``out[y] = XOR of column_values[j]`` over set bits j of y (bit ``n - 1 - j``), y in [0, 2^n); ``O(n 2^n)``."""
     dtype = np.int32 if int(np.max(column_values, initial=0)) < 2 ** 31 else np.int64
     out = np.zeros(1 << n, dtype=dtype)
     for j in range(n):

@@ -1,29 +1,23 @@
 """Core data types, the dataset registry and helpers shared by every data source.
 
-Every dataset ends up as a :class:`Splits`: three in-memory float32 numpy arrays (train/valid/test) with values
-in [0, 1], images in HWC layout, plus optional int32 labels. Training code moves them to the device and samples
-batches there, so nothing in this package depends on JAX.
+Every dataset ends up as a :class:`Splits`: train/valid/test float32 numpy arrays with values in [0, 1] (images HWC)
+and optional int32 labels. Nothing here depends on JAX; training code moves the arrays to the device.
 
-A *loader* is a plain function registered for one ``(dataset name, source)`` pair with :func:`register`::
+A *loader* is a function registered for one ``(dataset name, source)`` pair with :func:`register`::
 
     @register("my_dataset", "local")
     def _my_dataset_local(*, data_dir, seed, limits, my_option=3):
-        ...
         return make_splits("my_dataset", {"train": (x_tr, y_tr), "valid": ..., "test": ...},
                            is_binary=False, limits=limits, scale=255.0)
 
-Loader contract:
-
-* keyword-only arguments ``data_dir`` (a :class:`pathlib.Path` or None), ``seed`` (int >= 0, the only source of
-  randomness: split permutations, generated data) and ``limits`` (a dict ``split -> int | None``, already
-  validated, see :func:`normalize_limit`); any further keyword-only arguments with defaults are the dataset's
-  options, passed through from ``load_splits(..., **options)`` (unknown options are rejected before the call);
-* it returns un-binarized data (``load_splits`` applies ``binarize``) with ``is_binary`` set when the data itself
-  is {0, 1};
-* ``limits`` keep a *prefix* of each split after the split has been made, so a capped smoke run sees exactly the
-  first examples of the full run's splits;
-* missing files / unprepared datasets raise :class:`DataNotFoundError` (which lets ``source='auto'`` fall back
-  to the next source); malformed data raises ``ValueError``.
+Contract: keyword-only ``data_dir`` (a :class:`pathlib.Path` or None), ``seed`` (int >= 0, the only source of
+randomness: split permutations, generated data) and ``limits`` (validated ``split -> int | None``, see
+:func:`normalize_limit`); further keyword-only arguments with defaults are dataset options from
+``load_splits(..., **options)`` (unknown ones are rejected before the call). A loader returns un-binarized data
+(``load_splits`` applies ``binarize``), with ``is_binary`` set when the data itself is {0, 1}. ``limits`` keep a
+*prefix* of each split after splitting, so a capped smoke run sees the first examples of the full run's splits.
+Missing files / unprepared datasets raise :class:`DataNotFoundError` (``source='auto'`` then falls back to the next
+source); malformed data raises ``ValueError``.
 """
 from __future__ import annotations
 
@@ -61,12 +55,10 @@ class Splits:
 
     Attributes:
       name: canonical dataset name (see :func:`list_datasets`).
-      train, valid, test: float32 arrays ``[N, *shape]`` with values in [0, 1]; images are HWC, e.g.
+      train, valid, test: read-only float32 arrays ``[N, *shape]`` with values in [0, 1]; images are HWC, e.g.
         (28, 28, 1), (32, 32, 3), (64, 64, 3); the random-bits source gives vectors (input_dim,).
       is_binary: True when every value is in {0, 1} (use a Bernoulli decoder), else grey/RGB intensities.
-      train_labels, valid_labels, test_labels: int32 ``[N]`` class labels when the source has labels, else None.
-
-    The arrays are made read-only; a copy is needed to modify them.
+      train_labels, valid_labels, test_labels: read-only int32 ``[N]`` labels when the source has labels, else None.
     """
 
     name: str
@@ -145,10 +137,7 @@ _ALIASES: dict[str, str] = {}
 
 
 def register(name: str, source: str, *, aliases: Sequence[str] = ()) -> Callable[[Loader], Loader]:
-    """Decorator registering ``fn`` as the loader of dataset ``name`` from ``source`` (see the module docstring).
-
-    ``aliases`` are extra names resolving to ``name`` (e.g. 'binary_mnist' -> 'binarized_mnist').
-    """
+    """Decorator registering a loader of dataset ``name`` from ``source``; ``aliases`` also resolve to ``name``."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
 
@@ -209,8 +198,8 @@ def loader_options(fn: Loader) -> dict[str, Any]:
 def normalize_limit(limit: int | Mapping[str, int | None] | None) -> dict[str, int | None]:
     """Validate ``limit`` into ``{split: max examples or None}``.
 
-    ``None`` keeps everything; an int caps every split; a mapping (dict or ConfigDict) caps the splits it names,
-    with keys among 'train', 'valid', 'test' and values positive ints or None.
+    ``None`` keeps everything; an int caps every split; a mapping (dict or ConfigDict) caps the splits it names
+    ('train', 'valid', 'test') with positive ints or None.
     """
     out: dict[str, int | None] = {s: None for s in SPLIT_NAMES}
     if limit is None:
@@ -248,13 +237,10 @@ def split_indices(n: int, counts: Sequence[int], *, seed: int, labels: np.ndarra
                   stream: int = 0) -> tuple[np.ndarray, ...]:
     """Seeded partition of ``range(n)`` into disjoint index sets of the given sizes (each in random order).
 
-    Without labels this is a uniform random permutation cut into consecutive pieces. With labels the split is
-    stratified: examples are ordered by their within-class quantile ``(rank + 1/2) / class_size`` (random rank
-    order, random tie-breaking), so every prefix - hence every piece - holds each class in proportion to its
-    frequency up to +-1 example (exactly, when classes have equal sizes that divide evenly). ``sum(counts)`` may
-    be < n (the remainder is unused).
-
-    The generator is ``np.random.default_rng([seed, stream])``.
+    Without labels: a uniform random permutation cut into consecutive pieces. With labels, stratified: examples are
+    ordered by within-class quantile ``(rank + 1/2) / class_size`` (random ranks and tie-breaks), so every prefix,
+    hence every piece, holds each class in proportion up to +-1 example. ``sum(counts)`` may be < n. The generator
+    is ``np.random.default_rng([seed, stream])``.
     """
     counts = [check_int("split size", c, 0) for c in counts]
     if sum(counts) > n:
@@ -284,8 +270,8 @@ def make_splits(name: str, parts: Mapping[str, tuple[np.ndarray, np.ndarray | No
                 limits: Mapping[str, int | None], scale: float) -> Splits:
     """Build a :class:`Splits` from ``{split: (raw_values, labels or None)}``.
 
-    Keeps the ``limits`` prefix of every split, converts values to float32 ``raw / scale`` (e.g. 255 for uint8
-    images, 16 for sklearn digits, 1 for data already in [0, 1]) and labels to int32.
+    Keeps the ``limits`` prefix of every split; values become float32 ``raw / scale`` (e.g. 255 for uint8 images),
+    labels int32.
     """
     fields: dict[str, Any] = {}
     for split in SPLIT_NAMES:
@@ -300,10 +286,9 @@ def make_splits(name: str, parts: Mapping[str, tuple[np.ndarray, np.ndarray | No
 def binarize(x: np.ndarray, mode: str, *, seed: int = 0, stream: int = 0) -> np.ndarray:
     """Binarize values in [0, 1] (float32 in, float32 {0, 1} out).
 
-    ``threshold``: ``1[x > 0.5]`` (equal to ``np.round``, which rounds the tie 0.5 to 0). ``stochastic``: one
-    Bernoulli(x) draw per value from ``np.random.default_rng([seed, 0xB1, stream])``, compared as ``u < x``
-    with ``u`` drawn in row-major order, so the sample for the first n rows does not depend on how many rows
-    follow (capped runs see the same binarization). ``none`` returns ``x`` unchanged.
+    ``threshold``: ``1[x > 0.5]`` (= ``np.round``, 0.5 -> 0). ``stochastic``: one Bernoulli(x) draw per value,
+    ``u < x`` with ``u`` from ``np.random.default_rng([seed, 0xB1, stream])`` in row-major order, so the first n rows
+    do not depend on how many follow (capped runs see the same binarization). ``none`` returns ``x`` unchanged.
     """
     check_choice("binarize", mode, BINARIZE_MODES)
     if mode == "none":

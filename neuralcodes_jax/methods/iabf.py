@@ -1,78 +1,62 @@
 """IABF and ABF: infomax adversarial bit flip (Song et al., AAAI 2020) on top of NECST.
 
 IABF keeps NECST's encoder, decoder, channel and K-sample VIMCO objective (``methods/necst.py``) and changes two
-things (paper Algorithm 1, objective Eq. 29: maximise ``L_rec + lambda L_info``):
+things (Algorithm 1; objective Eq. 29: maximise ``L_rec + lambda L_info``).
 
-**Adversarial bit flip (decoder side, Eq. 23-26, 30, 31).** For each example a clean code ``y ~ p_theta(y|x)``
-(one Bernoulli sample of the encoder, no channel) is decoded and the gradient ``g = dL/dy`` of the reconstruction
-loss ``L = -log q_phi(x|y)`` with respect to the decoder input is taken (Eq. 23; no parameter update comes from
-it). Per-bit noise levels follow the gradient magnitude,
+**Adversarial bit flip (decoder side, Eq. 23-26, 30, 31).** Per example, a clean code ``y ~ p_theta(y|x)`` (one
+encoder sample, no channel) is decoded and ``g = dL/dy`` of the reconstruction loss ``L = -log q_phi(x|y)`` is taken
+(Eq. 23; no parameter update). Per-bit noise ``eps_i`` proportional to ``|g_i|`` with ``sum_i eps_i = M eps``,
+``0 <= eps_i <= 1`` (text after Eq. 30) is solved exactly by water-filling (:func:`waterfill_noise`). Only bits whose
+flip increases the loss to first order may flip (Eq. 25, ``m = y XOR [g > 0]``; ``g = 0`` gives no flip;
+:func:`flip_direction_mask`): ``eps_i* = eps_i m_i``. The K = 5 VIMCO samples come from the per-bit BSC relaxation
+of Eq. 30, ``p_adv(y_i = 1|x) = p_i (1 - 2 eps_i*) + eps_i*``, ``p = sigmoid(f_theta(x))``; Eq. 31 is NECST's
+objective (NECST Eq. 6) under ``p_adv`` with ``eps*`` held fixed (stop-gradient). The masked budget
+``sum_i eps_i*`` is at most ``M eps`` (about half of it on average), logged as ``flip_rate``. Test channel: BSC(eps).
 
-    eps_i proportional to |g_i|,   sum_i eps_i = M eps,   0 <= eps_i <= 1          (text after Eq. 30)
+Reading of the paper: Eq. 23 writes ``L = log q_phi(x|y)`` but calls it the reconstruction *loss*, and the flips are
+meant to attack "the most vulnerable bits" (worst case, as in VAT); with the log-likelihood, Eq. 25 would flip the
+bits that *help*. The public code also differentiates the loss, so ``g`` is the gradient of the NLL here.
 
-solved exactly by water-filling (:func:`waterfill_noise`): ``eps_i = min(1, c |g_i|)`` with the unique ``c`` that
-meets the budget, found from the sorted magnitudes in O(M log M) (no iteration, no approximation). Only bits whose
-flip increases the loss to first order may flip, the mask of Eq. 25, ``m = y XOR [g > 0]`` (a 0 with g > 0 or a 1
-with g < 0; a zero gradient gives no direction and no flip; :func:`flip_direction_mask`), and
-``eps_i* = eps_i m_i``. The K = 5 VIMCO samples are drawn from the per-bit BSC relaxation of Eq. 30,
-``p_adv(y_i = 1|x) = p_i (1 - 2 eps_i*) + eps_i*`` with ``p = sigmoid(f_theta(x))``, and Eq. 31 is NECST's
-objective (Eq. 6 of NECST) under ``p_adv``; ``eps*`` is held fixed (stop-gradient) inside the objective. The
-masked budget ``sum_i eps_i*`` is at most ``M eps`` (about half of it on average: the mask keeps the bits whose
-gradient points away from their value), logged as ``flip_rate``. The test channel is the ordinary BSC(eps).
+**Infomax (encoder side, Eq. 10-14, 27).** ``L_info = sum_d [H(Y_d) - H(Y_d|X)] - TC(Y)`` (Eq. 27), with the batch
+statistics of Eq. 11 on the clean encoder probabilities (``H(Y_d) = h(mean_b p_bd)``, ``H(Y_d|X) = mean_b h(p_bd)``,
+nats; pathwise gradients). TC (Eq. 12) is estimated by the density-ratio trick (Eq. 13-14, Kim & Mnih 2018): a
+discriminator ``C_psi`` (``nets.make_discriminator``, 2 logits) tells codes ``y ~ p_theta(y)`` (class 0) from codes
+permuted across the batch in every dimension independently (class 1, :func:`permute_each_dimension`), and
+``TC ~= mean_b [D_0(y_b) - D_1(y_b)]``. It has its own optimizer and is updated in ``train_step`` *before* the
+encoder/decoder step, on the same clean codes (Algorithm 1, steps 5-8, then step 9); the state holds
+``disc_params`` and ``disc_opt_state`` besides NECST's ``params``/``opt_state``/``step``.
 
-Reading of the paper: Eq. 23 writes ``L = log q_phi(x|y)`` but calls it the reconstruction *loss*, and the flips
-are meant to attack "the most vulnerable bits" (the worst case, as in VAT), which only holds for the loss
-``-log q_phi(x|y)``; with the log-likelihood, Eq. 25 would flip the bits that *help*. The public code also
-differentiates the loss. Hence ``g`` is the gradient of the negative log-likelihood here.
+``disc_input='sample'`` (default; the paper defines TC on binary codes and Algorithm 1 trains ``C_psi`` on sampled
+codes): the discriminator sees the clean binary ``y``, and the encoder gradient of ``E[log r(y)]`` (``r`` the
+discriminator's density ratio, held fixed) is the score function ``E[(log r(y) - b) grad log q_theta(y|x)]`` with a
+leave-one-out batch baseline ``b``: exactly ``grad TC`` for the true ratio, no relaxation. ``'probs'`` (the
+reference code's choice): the discriminator sees the probabilities ``p`` and TC is differentiated pathwise.
 
-**Infomax (encoder side, Eq. 10-14, 27).** ``L_info = sum_d [H(Y_d) - H(Y_d|X)] - TC(Y)`` (Eq. 27) with the
-batch statistics of Eq. 11 on the clean encoder probabilities (``H(Y_d) = h(mean_b p_bd)``,
-``H(Y_d|X) = mean_b h(p_bd)``, nats; pathwise gradients), and the total correlation (Eq. 12) estimated by the
-density-ratio trick (Eq. 13-14, Kim & Mnih 2018): a discriminator ``C_psi`` (``nets.make_discriminator``, 2
-logits) is trained to tell codes ``y ~ p_theta(y)`` (class 0) from codes permuted across the batch independently
-in every dimension (class 1; samples of ``prod_j p_theta(y_j)``, :func:`permute_each_dimension`), and
-``TC ~= mean_b [D_0(y_b) - D_1(y_b)] = mean_b log C/(1 - C)``. The discriminator has its own optimizer and is
-updated inside ``train_step`` *before* the encoder/decoder step, on the same clean codes (Algorithm 1, steps
-5-8, then step 9 with the updated discriminator). The state therefore holds ``disc_params`` and
-``disc_opt_state`` besides NECST's ``params``/``opt_state``/``step``.
-
-What the discriminator sees (``disc_input``): the paper defines TC on the binary codes and Algorithm 1 trains
-``C_psi`` on sampled codes, so the default is ``'sample'``: the discriminator sees the clean binary sample ``y``.
-The encoder gradient of ``E_{x, y~q(y|x)}[log r(y)]`` (``r`` the discriminator's density ratio, held fixed) is then
-taken with the score function, ``E[(log r(y) - b) grad log q_theta(y|x)]`` with a leave-one-out batch baseline
-``b``. For the true ratio this is exactly ``grad TC`` (the term from differentiating ``log r`` itself has zero
-mean), so no relaxation is involved. ``'probs'`` is the reference code's choice: the discriminator sees the
-continuous probabilities ``p`` and the TC term is differentiated pathwise through ``p``.
-
-ABF is IABF with ``infomax_weight = 0`` (the discriminator is still trained, only to log the TC estimate).
-``flip_rule='none'`` with ``infomax_weight = 0`` and ``clean_decoder_weight = 0`` is NECST exactly (same loss,
-same gradients, same samples for the same key).
+ABF is IABF with ``infomax_weight = 0`` (the discriminator still trains, to log TC). ``flip_rule='none'`` with
+``infomax_weight = 0`` and ``clean_decoder_weight = 0`` is NECST exactly (same loss, gradients and samples per key).
 
 Reference-code behaviours (``MinkaiXu/neural-coding-IABF``; ``../shared/research/reference-impls.md`` section 2),
 each behind an option whose default is the paper:
 
-* ``flip_rule='reference'`` (section 2.1, steps 2-3, 5): positions are a Gumbel-top-k sample (k = ``num_flips``,
-  the ``flip_samples`` flag; README 7, code default 10) from ``softmax_bits(g^2)`` where ``g`` is the gradient of
-  the *batch-mean* loss (mean over B x D cross-entropies for binary data, mean over the batch of per-image SSE
-  otherwise); the ``int(eps M)`` count is ignored. Masked bits get ``eps_i* = 1`` (certain flip, ``1 - p``) and
-  all others ``eps_i* = 0`` (noise-free). The reference clips the probability to [1e-7, 1 - 1e-7]; here the
-  log-probabilities are computed in log space and need no clipping. Because batch-mean gradients are tiny, the
-  selection is effectively uniform (section 2.1, "effective behaviour"). No flips are drawn when ``eps = 0``
-  (for either rule), as in the reference.
-* ``flip_direction='reference'`` (section 2.1, step 4, the bug): the direction test compares the Gumbel noise
-  ``G`` instead of the bit with 1: ``mask = selected & ((g >= 0 & G < 1) | (g < 0 & G >= 1))``. Needs
-  ``flip_rule='reference'`` (the only rule that draws ``G``). With the default ``'paper'`` the reference selection
-  is combined with the Eq. 25 mask.
-* ``disc_shuffle='none'`` (section 2.2, the bug): the "permuted" codes are the codes themselves, so the
-  discriminator learns nothing and the TC term tends to 0.
-* ``disc_input='probs'`` (section 2.2): see above.
-* ``clean_decoder_weight`` (``denw``, section 2.3; reference 0.1, paper 0): the decoder loss gains
-  ``denw x`` a loss of decoding the clean probabilities ``p`` (stop-gradient) against ``x``: the mean per-pixel
-  cross-entropy for the Bernoulli decoder; for the Gaussian decoder the reference's sum over the *batch* axis
-  (a bug), i.e. ``B x`` the mean per-pixel squared error of the sigmoid mean. Only the decoder gets its gradient.
+* ``flip_rule='reference'`` (section 2.1, steps 2-3, 5): Gumbel-top-k positions (k = ``num_flips``, the
+  ``flip_samples`` flag; README 7, code default 10) from ``softmax_bits(g^2)``, ``g`` the gradient of the
+  *batch-mean* loss (mean over B x D cross-entropies for binary data, batch mean of per-image SSE otherwise);
+  ``int(eps M)`` is ignored. Masked bits get ``eps_i* = 1`` (certain flip, ``1 - p``), others 0 (the reference's
+  clipping to [1e-7, 1 - 1e-7] is unneeded in log space). Batch-mean gradients are tiny, so the selection is
+  effectively uniform (2.1, "effective behaviour"). No flips at ``eps = 0`` (either rule), as in the reference.
+* ``flip_direction='reference'`` (2.1, step 4, the bug): the direction test uses the Gumbel noise ``G`` instead of
+  the bit, ``mask = selected & ((g >= 0 & G < 1) | (g < 0 & G >= 1))``; needs ``flip_rule='reference'``. With
+  ``'paper'`` the reference selection is combined with the Eq. 25 mask.
+* ``disc_shuffle='none'`` (2.2, the bug): the "permuted" codes are the codes themselves, so the discriminator learns
+  nothing and the TC term tends to 0.
+* ``disc_input='probs'`` (2.2): see above.
+* ``clean_decoder_weight`` (``denw``, 2.3; reference 0.1, paper 0): the decoder loss gains ``denw x`` a loss of
+  decoding the clean ``p`` (stop-gradient) against ``x``: the mean per-pixel cross-entropy (Bernoulli decoder), or
+  for the Gaussian decoder the reference's sum over the *batch* axis (a bug), i.e. ``B x`` the mean per-pixel squared
+  error of the sigmoid mean. Only the decoder gets its gradient.
 
-The reference's separate optimizers for encoder and decoder are one Adam here (the same update, see
-``methods/necst.py``); its VIMCO on +loss is ``necst.estimator='vimco_reference'``.
+The reference's separate encoder and decoder optimizers are one Adam here (the same update, ``methods/necst.py``);
+its VIMCO on +loss is ``necst.estimator='vimco_reference'``.
 """
 
 from __future__ import annotations
@@ -114,20 +98,14 @@ _SATURATION = 0.01
 def waterfill_noise(scores: jax.Array, total: float) -> jax.Array:
     """Per-bit noise levels ``eps_i = min(1, c s_i)`` with ``sum_i eps_i = total`` (IABF, text after Eq. 30).
 
-    ``c`` is found exactly from the sorted scores: with ``s_(1) >= ... >= s_(M)`` and ``j`` bits capped at 1, the
-    uncapped bits share ``total - j`` in proportion to their scores, ``c_j = (total - j) / sum_{i > j} s_(i)``; the
-    right ``j`` is the smallest with ``c_j s_(j+1) <= 1`` (then every capped bit has ``c s >= 1`` and no uncapped
-    bit exceeds 1). When fewer than ``total`` bits have a positive score, proportionality cannot meet the budget:
-    those bits get 1 and the rest of the budget is spread evenly over the zero-score bits (so the sum and the
-    bounds still hold). Rows are independent.
+    Exact, ``O(M log M)``: with sorted scores ``s_(1) >= ... >= s_(M)`` and ``j`` bits capped at 1,
+    ``c_j = (total - j) / sum_{i > j} s_(i)``, for the smallest ``j`` with ``c_j s_(j+1) <= 1``. If fewer than
+    ``total`` bits have a positive score, those get 1 and the rest of the budget is spread evenly over the zero-score
+    bits. Rows are independent.
 
-    Args:
-      scores: ``[..., M]`` non-negative weights (``|dL/dy_i|``).
-      total: the budget ``M eps``, in [0, M]: a Python number (checked) or a traced scalar (a vmapped sweep's
-        per-point training noise; the caller checks it).
-
-    Returns:
-      ``[..., M]`` noise levels in [0, 1] summing to ``total`` along the last axis (to float rounding).
+    ``scores``: ``[..., M]`` non-negative weights (``|dL/dy_i|``). ``total``: the budget ``M eps`` in [0, M], a Python
+    number (checked) or a traced scalar (a vmapped sweep's training noise; the caller checks it). Returns ``[..., M]``
+    levels in [0, 1] summing to ``total`` along the last axis (to float rounding).
     """
     num_bits = scores.shape[-1]
     if isinstance(total, (int, float, np.integer, np.floating)):
@@ -152,8 +130,7 @@ def waterfill_noise(scores: jax.Array, total: float) -> jax.Array:
 def flip_direction_mask(y: jax.Array, grad: jax.Array) -> jax.Array:
     """Eq. 25: ``m = y XOR (sign(g)/2 + 1/2)``: flip a 0 whose gradient is positive or a 1 whose gradient is negative.
 
-    ``g`` is the gradient of the reconstruction *loss*, so a flip allowed by the mask increases the loss to first
-    order. ``g = 0`` (where ``sign(g)/2 + 1/2`` is not a bit) gives no flip. Returns a boolean array.
+    ``g`` is the gradient of the *loss*, so allowed flips increase it to first order; ``g = 0`` gives no flip. Boolean.
     """
     bit = y > 0.5
     return (~bit & (grad > 0)) | (bit & (grad < 0))
@@ -163,16 +140,10 @@ def reference_flip_mask(key: jax.Array, grad: jax.Array, y: jax.Array, num_flips
                         direction: str = "reference") -> tuple[jax.Array, jax.Array]:
     """The public code's flip positions (reference-impls section 2.1): Gumbel-top-k of ``softmax_bits(g^2)``.
 
-    Args:
-      key: PRNG key for the Gumbel noise.
-      grad: ``[..., M]`` gradient of the (batch-mean) loss with respect to the clean code.
-      y: ``[..., M]`` the clean code (0/1).
-      num_flips: k, the number of selected positions per code (static).
-      direction: ``'reference'``, the coded test ``(g >= 0 & G < 1) | (g < 0 & G >= 1)`` on the Gumbel noise G
-        (a bug: G overwrote the code), or ``'paper'``, the mask of Eq. 25 on the code.
-
-    Returns:
-      ``(mask, selected)``: boolean ``[..., M]`` arrays, ``mask`` a subset of ``selected`` (k per row).
+    ``grad``: ``[..., M]`` gradient of the (batch-mean) loss w.r.t. the clean code ``y`` (0/1); ``num_flips``: k per
+    code (static); ``direction``: ``'reference'``, the coded test ``(g >= 0 & G < 1) | (g < 0 & G >= 1)`` on the
+    Gumbel noise G (a bug: G overwrote the code), or ``'paper'``, the Eq. 25 mask on the code. Returns boolean
+    ``[..., M]`` arrays ``(mask, selected)``, ``mask`` a subset of ``selected`` (k per row).
     """
     _check_choice("direction", direction, FLIP_DIRECTIONS)
     gumbel = jax.random.gumbel(key, grad.shape, grad.dtype)
@@ -187,10 +158,9 @@ def reference_flip_mask(key: jax.Array, grad: jax.Array, y: jax.Array, num_flips
 
 
 def permute_each_dimension(key: jax.Array, codes: jax.Array) -> jax.Array:
-    """Codes ``[B, M]`` with every column permuted across the batch by its own uniform random permutation.
+    """Codes ``[B, M]``, each column permuted across the batch by its own uniform random permutation.
 
-    Samples of ``prod_j p(y_j)`` from samples of ``p(y)`` (IABF Algorithm 1, step 6; FactorVAE).
-    """
+    Turns samples of ``p(y)`` into samples of ``prod_j p(y_j)`` (IABF Algorithm 1, step 6; FactorVAE)."""
     batch, num_bits = codes.shape
     perms = jax.vmap(lambda k: jax.random.permutation(k, batch))(jax.random.split(key, num_bits))   # [M, B]
     return jnp.take_along_axis(codes, perms.T, axis=0)
@@ -305,9 +275,8 @@ class IABF(necst_lib.NECST):
     def flips_enabled(self) -> bool | jax.Array:
         """Whether the VIMCO samples come from p_adv (no flips at training noise 0, as in the reference).
 
-        A traced training noise (a point of a vmapped sweep, ``sweeps.with_channel_eps``) gives a traced boolean:
-        the step then computes the flips for every point and zeroes them where ``eps = 0``, which is NECST's
-        channel at noise 0 (the samples of :meth:`adversarial_reconstruction_loss` with ``eps* = eps``).
+        A traced noise (vmapped sweep, ``sweeps.with_channel_eps``) gives a traced boolean: flips are computed for
+        every point and zeroed where ``eps = 0``, which equals NECST's channel at noise 0.
         """
         if self.flip_rule == "none":
             return False
@@ -324,10 +293,9 @@ class IABF(necst_lib.NECST):
         return jax.random.bernoulli(key, jax.nn.sigmoid(logits)).astype(jnp.float32)
 
     def reconstruction_gradient(self, params: PyTree, x: jax.Array, y: jax.Array) -> jax.Array:
-        """Eq. 23: ``dL/dy`` of ``L = sum_b -log q_phi(x_b | y_b)`` at the clean codes ``y`` [B, M].
+        """Eq. 23: ``dL/dy`` of ``L = sum_b -log q_phi(x_b | y_b)`` at clean codes ``y`` [B, M]; row b is example b's.
 
-        Each example's loss depends only on its own code, so row b is the per-example gradient. Parameters are
-        held fixed (stop-gradient).
+        Parameters are held fixed (stop-gradient).
         """
         dec = {"decoder": jax.lax.stop_gradient(params["decoder"])}
 
@@ -345,10 +313,8 @@ class IABF(necst_lib.NECST):
 
     def flip_noise(self, params: PyTree, x: jax.Array, y: jax.Array, key: jax.Array,
                    active: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
-        """Per-bit noise ``eps*`` [B, M] of Eq. 30 (paper rule) or the reference mask, and flip statistics.
-
-        ``active`` (a traced boolean, see :attr:`flips_enabled`) zeroes the flips where it is false.
-        """
+        """Per-bit noise ``eps*`` [B, M] of Eq. 30 (or the reference mask) and flip statistics; ``active``: see
+        :attr:`flips_enabled`."""
         grad = self.reconstruction_gradient(params, x, y)
         num_bits = y.shape[-1]
         if self.flip_rule == "paper":
@@ -374,8 +340,7 @@ class IABF(necst_lib.NECST):
                                         eps_star: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Surrogate of ``-L^K_rec`` (Eq. 31) with K samples from ``p_adv`` (Eq. 30), plus encoder L2.
 
-        The samples use the same inverse-CDF rule as ``channels.BSC.sample`` (``y = [u >= P(y = 0)]``), so with
-        ``eps_i* = eps`` everywhere they equal NECST's samples for the same key.
+        Inverse-CDF samples as ``channels.BSC.sample``, so ``eps_i* = eps`` reproduces NECST's samples for a key.
         """
         base = self
         logits = base.encode(params, x)
@@ -426,8 +391,7 @@ class IABF(necst_lib.NECST):
     def tc_term(self, disc_params: PyTree, logits: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``(TC estimate, term to minimise)``: equal in value; the second carries the encoder gradient of TC.
 
-        ``'sample'``: score function with a leave-one-out batch baseline on the clean codes y; ``'probs'``:
-        pathwise through p. The discriminator parameters are constants here.
+        ``'sample'``: score function, leave-one-out baseline, on clean codes y; ``'probs'``: pathwise through p.
         """
         disc_params = jax.lax.stop_gradient(disc_params)
         if self.disc_input == "probs":
@@ -444,10 +408,8 @@ class IABF(necst_lib.NECST):
 
     def iabf_loss(self, params: PyTree, disc_params: PyTree, x: jax.Array, key: jax.Array, y_clean: jax.Array,
              eps_star: jax.Array | None) -> tuple[jax.Array, dict[str, jax.Array]]:
-        """``-(L_rec + lambda L_info)`` (Eq. 29) plus encoder L2 (and the optional ``denw`` term), and metrics.
-
-        ``eps_star=None`` uses NECST's channel (its loss function, unchanged) for the reconstruction term.
-        """
+        """``-(L_rec + lambda L_info)`` (Eq. 29) plus encoder L2 (and ``denw``), and metrics; ``eps_star=None``: NECST's
+        channel."""
         if eps_star is None:
             recon, metrics = self.necst_loss(params, x, key)
         else:
@@ -530,9 +492,9 @@ def build(config, data) -> IABF:
     """IABF from a config with NECST's fields plus ``config.iabf`` (``experiments/iabf/table1.py``).
 
     ``config.iabf`` fields (defaults = the paper): ``infomax_weight`` (lambda, 0.01), ``flip_rule`` ('paper'),
-    ``flip_direction`` ('paper'), ``num_flips`` (7), ``disc_input`` ('sample'), ``disc_shuffle``
-    ('per_dimension'), ``clean_decoder_weight`` (0.0), ``disc_hidden`` ((500,)), ``disc_lr`` (``optim.lr``).
-    The discriminator's optimizer is ``config.optim`` with ``disc_lr``.
+    ``flip_direction`` ('paper'), ``num_flips`` (7), ``disc_input`` ('sample'), ``disc_shuffle`` ('per_dimension'),
+    ``clean_decoder_weight`` (0.0), ``disc_hidden`` ((500,)), ``disc_lr`` (``optim.lr``; the discriminator's
+    optimizer is ``config.optim`` with it).
     """
     cfg = config.get("iabf", None) or ml_collections.ConfigDict()
     bits = int(config.model.bits)

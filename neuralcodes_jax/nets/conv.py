@@ -1,39 +1,22 @@
 """Convolutional encoders and decoders of the NECST reference code (Flax Linen).
 
-Three families, one per colour dataset of NECST (Choi et al. 2019, Sec. 3.1 and Sec. 6):
+One family per colour dataset of NECST (Choi et al. 2019, Sec. 3.1 and Sec. 6), layers in the class docstrings:
+CelebA 64x64x3 (ELU), SVHN 32x32x3 (ReLU + BN) and CIFAR10 32x32x3 (BN, ReLU, max-pool / nearest upsampling).
 
-* CelebA 64x64x3 (ELU):
-  encoder conv 32 k4 s2 SAME -> 32 k4 s2 -> 64 k4 s2 -> 64 k4 s2 -> 256 k4 VALID (1x1)
-  -> dense m (no bias); decoder dense 256 (ELU, no bias) -> 1x1x256 -> convT 256 k4 VALID
-  (4x4) -> convT 64 k4 s2 SAME -> 64 -> 32 -> C (64x64xC).
-* SVHN 32x32x3 (ReLU + BN):
-  encoder [conv k2 s2 VALID, ReLU, BN] x (128, 256, 512) -> flatten 4x4x512 -> dense m
-  (no bias); decoder dense 4x4x512 (ReLU, no bias) -> [convT k2 s2 VALID, ReLU, BN]
-  x (512, 256, 128) -> conv C k1.
-* CIFAR10 32x32x3:
-  encoder [conv 3x3 SAME, BN, ReLU, maxpool 2] x (64, 32, 16) -> flatten 4x4x16 -> dense m
-  (no bias); decoder dense 4x4x16 (linear, no bias) -> [conv 3x3 SAME, BN, ReLU,
-  nearest-neighbour upsample x2] x (16, 32, 64) -> conv C 3x3 -> BN.
+Convolutions keep their biases (the TF1 ``tf.layers`` default); dense layers into and out of the code have none.
+Kernels are glorot-uniform, biases zero. Transposed convolutions use ``transpose_kernel=True`` to compute exactly TF's
+``conv2d_transpose`` (gradient of a strided convolution, TF's SAME/VALID output sizes and pixel alignment); their
+kernels have the TF layout ``[kh, kw, out, in]``. Decoders return pre-sigmoid values: the reference applies a sigmoid
+for the mean of the fixed-variance Gaussian decoder (NECST Sec. 3.1); here the likelihood applies that link.
 
-Convolutions keep their biases (the TF1 ``tf.layers`` default); dense layers into and out of
-the code have none. Kernels are glorot-uniform, biases zero. Transposed convolutions use
-``transpose_kernel=True`` so that they compute exactly TF's ``conv2d_transpose`` (the
-gradient of a strided convolution, with TF's SAME/VALID output sizes and pixel alignment);
-their kernels have the TF layout ``[kh, kw, out, in]``.
+BatchNorm quirk: every ``batch_normalization`` call of the reference runs with the default ``training=False``, so the
+moving statistics stay at mean 0, variance 1 and BN is a learnable per-channel affine
+``gamma * x / sqrt(1 + 1e-3) + beta``. ``norm='frozen_affine'`` (default) reproduces exactly that as a stateless
+module with ``scale``/``bias`` in the plain ``params`` pytree (no ``batch_stats``); ``norm='none'`` removes the layers.
 
-Decoders return pre-sigmoid values: the reference applies a sigmoid to obtain the mean of the
-fixed-variance Gaussian decoder (NECST Sec. 3.1); here the likelihood applies that link.
-
-BatchNorm quirk. Every ``batch_normalization`` call in the reference runs with the default
-``training=False``, so the moving statistics stay at mean 0, variance 1 and BN acts as a
-learnable per-channel affine ``gamma * x / sqrt(1 + 1e-3) + beta``. ``norm='frozen_affine'``
-(default) reproduces exactly that, as a stateless module whose ``scale``/``bias`` live in the
-plain ``params`` pytree (no ``batch_stats`` collection); ``norm='none'`` removes the layers.
-
-Known reference quirk not reproduced: in the SVHN and CIFAR10 decoders the BN layers (and
-the final CIFAR10 conv) are unnamed, so inside the K-sample VIMCO loop of the reference each
-sample k gets its own copy of those parameters (test time uses sample 0's copy). Here all
-samples share one set of parameters.
+Reference quirk not reproduced: the SVHN and CIFAR10 decoders' BN layers (and the final CIFAR10 conv) are unnamed, so
+in the reference's K-sample VIMCO loop each sample k gets its own copy of those parameters (test time uses sample
+0's). Here all samples share one set of parameters.
 """
 
 from __future__ import annotations
@@ -65,11 +48,9 @@ NORMS = ("frozen_affine", "none")
 
 
 class FrozenAffineNorm(nn.Module):
-    """Inference-mode BatchNorm with moving statistics frozen at mean 0, variance 1.
+    """Inference-mode BatchNorm with moving statistics frozen at mean 0, variance 1 (as in the NECST reference).
 
-    ``y = scale * x / sqrt(1 + epsilon) + bias`` per channel (last axis), with ``scale``
-    initialised to 1 and ``bias`` to 0: what TF1 ``batch_normalization(training=False)``
-    computes when the moving averages are never updated, as in the NECST reference.
+    ``y = scale * x / sqrt(1 + epsilon) + bias`` per channel (last axis); ``scale`` starts at 1, ``bias`` at 0.
     """
 
     epsilon: float = BN_EPSILON
@@ -142,9 +123,8 @@ def _dense(features: int, name: str, kernel_init: Initializer) -> nn.Dense:
 class CelebAEncoder(nn.Module):
     """CelebA encoder ``x [B, 64, 64, C] -> logits [B, m]`` (reference ``complex_encoder``).
 
-    Four conv k4 s2 SAME layers (32, 32, 64, 64; ELU) take 64x64 to 4x4, a conv 256 k4 VALID
-    with ELU gives 1x1x256, then a dense layer without bias gives the m logits. Other sizes
-    divisible by 16 (at least 64) also work: the last feature map is flattened.
+    Four conv k4 s2 SAME (32, 32, 64, 64; ELU) take 64x64 to 4x4, conv 256 k4 VALID (ELU) gives 1x1x256, then
+    dense m without bias. Other sizes divisible by 16 (at least 64) work: the last feature map is flattened.
     """
 
     m: int
@@ -174,8 +154,8 @@ class CelebAEncoder(nn.Module):
 class CelebADecoder(nn.Module):
     """CelebA decoder ``y [..., m] -> pre-sigmoid [..., 64, 64, C]`` (``complex_decoder``).
 
-    Dense 256 (ELU, no bias) -> 1x1x256 -> convT 256 k4 VALID (4x4, ELU) -> convT k4 s2 SAME
-    64, 64, 32 (ELU) -> convT C k4 s2 SAME (64x64xC, pre-sigmoid).
+    Dense 256 (ELU, no bias) -> 1x1x256 -> convT 256 k4 VALID (4x4, ELU) -> convT k4 s2 SAME 64, 64, 32 (ELU) ->
+    convT C k4 s2 SAME (64x64xC, pre-sigmoid).
     """
 
     output_shape: tuple[int, ...] = (64, 64, 3)
@@ -208,8 +188,7 @@ class CelebADecoder(nn.Module):
 class SVHNEncoder(nn.Module):
     """SVHN encoder ``x [B, 32, 32, C] -> logits [B, m]`` (``convolutional_32_encoder``).
 
-    [conv k2 s2 VALID -> ReLU -> norm] with 128, 256, 512 filters (32 -> 4), flatten
-    (4*4*512), dense m without bias. Any H, W divisible by 8 works.
+    [conv k2 s2 VALID -> ReLU -> norm] x (128, 256, 512) (32 -> 4), flatten, dense m, no bias; H, W divisible by 8.
     """
 
     m: int
@@ -239,8 +218,7 @@ class SVHNEncoder(nn.Module):
 class SVHNDecoder(nn.Module):
     """SVHN decoder ``y [..., m] -> pre-sigmoid [..., 32, 32, C]`` (``convolutional_32_decoder``).
 
-    Dense (H/8)*(W/8)*512 (ReLU, no bias) -> reshape -> [convT k2 s2 VALID -> ReLU -> norm]
-    with 512, 256, 128 filters -> conv C k1 VALID (pre-sigmoid).
+    Dense (H/8)*(W/8)*512 (ReLU, no bias) -> [convT k2 s2 VALID -> ReLU -> norm] x (512, 256, 128) -> conv C k1.
     """
 
     output_shape: tuple[int, ...] = (32, 32, 3)
@@ -276,8 +254,8 @@ class SVHNDecoder(nn.Module):
 class CIFAR10Encoder(nn.Module):
     """CIFAR10 encoder ``x [B, 32, 32, C] -> logits [B, m]`` (``cifar10_convolutional_encoder``).
 
-    [conv 3x3 SAME -> norm -> ReLU -> maxpool 2x2 s2 SAME] with 64, 32, 16 filters
-    (32 -> 4), flatten (4*4*16 = 256), dense m without bias. Any H, W divisible by 8 works.
+    [conv 3x3 SAME -> norm -> ReLU -> maxpool 2x2 s2 SAME] x (64, 32, 16) (32 -> 4), flatten, dense m without bias;
+    any H, W divisible by 8.
     """
 
     m: int
@@ -306,11 +284,10 @@ class CIFAR10Encoder(nn.Module):
 
 
 class CIFAR10Decoder(nn.Module):
-    """CIFAR10 decoder ``y [..., m] -> pre-sigmoid [..., 32, 32, C]``.
+    """CIFAR10 decoder ``y [..., m] -> pre-sigmoid [..., 32, 32, C]`` (``cifar10_convolutional_decoder``).
 
-    Reference ``cifar10_convolutional_decoder``: dense (H/8)*(W/8)*16 (linear, no bias) ->
-    reshape -> [conv 3x3 SAME -> norm -> ReLU -> nearest upsample x2] with 16, 32, 64
-    filters -> conv C 3x3 SAME -> norm (pre-sigmoid).
+    Dense (H/8)*(W/8)*16 (linear, no bias) -> [conv 3x3 SAME -> norm -> ReLU -> nearest upsample x2] x (16, 32, 64)
+    -> conv C 3x3 SAME -> norm.
     """
 
     output_shape: tuple[int, ...] = (32, 32, 3)
