@@ -75,10 +75,11 @@ def restore_small_run(workdir, config, step):
     from neuralcodes_jax import checkpointing
     from neuralcodes_jax import methods
 
+    from neuralcodes_jax import train
+
     method = methods.build(config, methods.DataSpec((100,), True))
     sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = jax.eval_shape(method.init, jax.random.key(0), jax.ShapeDtypeStruct((1, 100), np.float32))
-    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract)
+    abstract = train.abstract_state(method, jax.ShapeDtypeStruct((1, 100), np.float32), sharding)
     ckpt = checkpointing.Checkpointer(str(workdir))
     try:
         assert ckpt.latest_step() == step

@@ -143,6 +143,7 @@ def test_flip_noise_is_waterfill_times_mask(paper_method):
 # NECST limit.
 
 
+@pytest.mark.slow
 def test_lambda0_without_flips_is_necst_exactly():
     config = small_config("binary_mnist,abf,smoke", **{"iabf.flip_rule": "none", "channel.eps": 0.2})
     method = methods.build(config, methods.DataSpec(SHAPE, True))

@@ -43,6 +43,7 @@ def test_hard_forward_pass_is_an_exact_sample_of_the_noisy_encoder(estimator, na
     assert np.all(np.isclose(inputs[..., None], values).any(-1))
 
 
+@pytest.mark.slow
 def test_gumbel_softmax_is_the_binary_concrete_and_its_gradients_are_finite():
     """On the BSC the relaxed input is sigmoid((l + L) / tau) of the noisy-encoder logit l; in (0, 1), it tends to
     the hard sample as tau -> 0; the loss gradient is finite."""

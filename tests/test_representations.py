@@ -142,6 +142,7 @@ def _fresh_necst(eps):
     return method, jax.jit(method.init)(jax.random.key(0), x[:1])["params"], x
 
 
+@pytest.mark.slow
 def test_transition_is_noisy_encoder_then_decoder():
     eps = 0.2
     method, params, x = _fresh_necst(eps)

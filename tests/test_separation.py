@@ -171,6 +171,7 @@ def _all_latents(num_bits):
     return jnp.asarray(np.array(list(itertools.product([0, 1], repeat=num_bits))), jnp.int32)   # [2^k, k]
 
 
+@pytest.mark.slow
 def test_vae_elbo_matches_exact_enumeration(x64):
     method = _tiny_vae()
     params, x = _params64(method), _data()

@@ -230,6 +230,7 @@ def test_mesh_splits_points_first():
 
 # ----------------------------------------------------------------------------------------------- faults
 
+@pytest.mark.slow
 def test_divergence_stops_on_grad_norm_or_max_loss(tmp_path):
     """A finite blow-up (lr 1e9) stops at train.max_loss; no evaluation is written; the launcher exits 3."""
     with pytest.raises(train.NonFiniteLossError, match=r"above train.max_loss=1000") as info:
@@ -279,6 +280,7 @@ def test_workdir_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
         train.train_and_evaluate(small_config(), str(tmp_path / "file"))
 
 
+@pytest.mark.slow
 def test_damaged_latest_checkpoint_falls_back_to_the_older_one(tmp_path, capfd):
     """Truncated data files in the newest checkpoint (a full disk, a dying node): the run reports that step and
     resumes from the older checkpoint, ending with the parameters of an uninterrupted run; when no checkpoint can
