@@ -102,5 +102,25 @@ def main(argv):
         print(f"{len(configs)} run(s) in {out['seconds']['total']:.0f} s; reports in {FLAGS.workdir}")
 
 
+def check_overrides(argv) -> None:
+    """Exits with one line naming an unknown ``--config.<field>`` and the closest existing fields, before the
+    config flag parser (which would raise a bare ``AttributeError``)."""
+    from neuralcodes_jax import config_utils
+    from neuralcodes_jax import sweeps
+
+    ref = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+    keys = [a[len("--config."):].split("=", 1)[0] for a in argv if a.startswith("--config.")]
+    if ref is None or not keys:
+        return
+    try:
+        flat = config_utils.flatten(sweeps.load_config(ref))
+    except Exception:  # noqa: BLE001 - a bad --config is reported by the flag parser itself
+        return
+    for key in keys:
+        if key not in flat and not any(k.startswith(key + ".") for k in flat):
+            sys.exit(f"error: --config.{key}: {config_utils.unknown_field_error(sweeps.load_config(ref), key)}")
+
+
 if __name__ == "__main__":
+    check_overrides(sys.argv[1:])
     app.run(main)

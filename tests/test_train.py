@@ -175,6 +175,13 @@ def test_command_line_smoke(tmp_path):
     bad = subprocess.run(cmd[:-1] + ["--config.model.bits=abc"], cwd=REPO_ROOT, env=env, capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode != 0
+    # a mistyped field is named, with the closest existing ones, in one line
+    typo = subprocess.run(cmd + ["--config.optim.lerning_rate=0.1"], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert typo.returncode != 0
+    assert typo.stderr.strip().splitlines() == [
+        "error: --config.optim.lerning_rate: unknown config field 'optim.lerning_rate'; did you mean optim.name, "
+        "optim.lr?"]
 
 
 # ----------------------------------------------------------------------------------------- schedules, meshes
