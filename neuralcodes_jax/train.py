@@ -249,19 +249,26 @@ def per_point(fn: Callable, num_points: int, in_axes: tuple) -> Callable:
     return one
 
 
-def make_run_chunk(method, mesh, num_points: int, stage: int, num_steps: int, with_data: bool):
-    """``jit(vmap(scan(train_step)))`` over ``num_steps`` steps of ``stage``; state donated, on the points axis."""
+def make_run_chunk(method, mesh, num_points: int, stage: int, num_steps: int, with_data: bool,
+                   masked: bool = False):
+    """``jit(vmap(scan(train_step)))`` over ``num_steps`` steps of ``stage``; state donated, on the points axis.
 
-    def run(state, xs, train_key, values):
+    ``masked``: the function takes a boolean ``active`` ``[P]`` last, and a run that is not active keeps its
+    state (its steps are computed and dropped; early stopping inside a group)."""
+
+    def run(state, xs, train_key, values, *active):
         m = method.bind(values)
 
         def body(state, x):
             key = jax.random.fold_in(train_key, state["step"])
             return m.train_step(state, x, key, stage)
 
-        return jax.lax.scan(body, state, xs, length=num_steps)
+        new, metrics = jax.lax.scan(body, state, xs, length=num_steps)
+        if masked:
+            new = jax.tree.map(lambda a, b: jnp.where(active[0], a, b), new, state)
+        return new, metrics
 
-    fn = per_point(run, num_points, (0, 0 if with_data else None, 0, 0))
+    fn = per_point(run, num_points, (0, 0 if with_data else None, 0, 0) + ((0,) if masked else ()))
     sharding = on_points(mesh)
     return jax.jit(fn, donate_argnums=(0,), out_shardings=(sharding, sharding))
 
@@ -553,6 +560,9 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                        out_shardings=pts) if uses_data else None
 
     fold_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)), out_shardings=pts)
+
+    def put_points(flags: np.ndarray) -> jax.Array:
+        return jax.make_array_from_callback(flags.shape, pts, lambda idx: flags[idx])
     chunks: dict[tuple[int, int], Any] = {}
     gathers: dict[int, Any] = {}
     valid_fn = None
@@ -568,6 +578,13 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     max_loss = c0.train.get("max_loss", None)
     if max_loss is not None:
         max_loss = config_utils.check_real("train.max_loss", max_loss)
+    patience = c0.train.get("patience", None)
+    if patience is not None:
+        patience = config_utils.check_int("train.patience", patience, 1)
+        if valid_fn is None:
+            raise ValueError(f"train.patience needs a validation score; method {method.name!r} has none "
+                             f"(or the config has no dataset)")
+    active = np.asarray([not m.get("stopped", False) for m in metas])
 
     # Each save costs Orbax a fixed ~40-60 ms of host time, less for NumPy than for device arrays, which matters
     # for groups of many small runs; large states are saved from the devices (written asynchronously).
@@ -602,7 +619,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     perm_epoch = None
     with stop:          # stop signals are caught until the last checkpoint is on disk
         try:
-            while step < total_steps:
+            while step < total_steps and active.any():
                 block = sched.block_at(step)
                 stage = sched.stage_at(step)
                 n_steps = sched.chunk(step)
@@ -624,19 +641,21 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                         idx = perm_host[:, offset:offset + n_steps * batch_size].reshape(num, n_steps, batch_size)
                         xs = distributed.put_global(splits.train[idx[:, :, rows]], batch_sharding, global_shape)
                 if (stage, n_steps) not in chunks:
-                    chunks[(stage, n_steps)] = make_run_chunk(method, mesh, num, stage, n_steps, uses_data)
-                new_state, metrics = chunks[(stage, n_steps)](state, xs, streams["train"], values)
+                    chunks[(stage, n_steps)] = make_run_chunk(method, mesh, num, stage, n_steps, uses_data,
+                                                              masked=patience is not None)
+                extra = (put_points(active),) if patience is not None else ()
+                new_state, metrics = chunks[(stage, n_steps)](state, xs, streams["train"], values, *extra)
                 metrics = distributed.to_host(metrics)
                 loss = np.asarray(metrics["loss"]).reshape(num, n_steps)
-                _check_divergence(metrics, num, n_steps, step, max_loss, workdirs, ckpts[0].latest_step())
+                _check_divergence(metrics, num, n_steps, step, max_loss, workdirs, ckpts[0].latest_step(), active)
                 state = new_state
                 step += n_steps
-                progress.update(n_steps, float(np.mean(loss[:, -1])))
+                progress.update(n_steps, float(np.mean(loss[active, -1])))
                 block_end = sched.blocks[block]
                 if step % log_every < n_steps or step == block_end:
-                    for p, w in enumerate(writers):
-                        w.write_scalars(step, {f"train/{k}": float(np.mean(np.asarray(v)[p])) for k, v in
-                                               metrics.items()})
+                    for p in np.flatnonzero(active):
+                        writers[p].write_scalars(step, {f"train/{k}": float(np.mean(np.asarray(v)[p]))
+                                                        for k, v in metrics.items()})
                 if step < block_end:
                     if stop.agreed():
                         preempt(step)
@@ -648,7 +667,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                     vkeys = fold_keys(streams["valid"], block)
                     scores = np.mean(valid_fn(state["params"], splits.valid, vkeys, values), axis=1)
                 elapsed = max(time.time() - t_train, 1e-9)
-                for p in range(num):
+                for p in np.flatnonzero(active):
                     meta = dict(metas[p], block=block + 1, step=step)
                     if sched.steps_per_epoch:
                         meta["epoch"] = block + 1
@@ -657,6 +676,12 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                         if scores[p] < meta["best_valid"]:
                             improved[p] = True
                             meta.update(best_valid=float(scores[p]), best_step=step)
+                    if patience is not None and not improved[p] and \
+                            block + 1 - meta.get("best_block", 0) >= patience:
+                        meta.update(stopped=True, stopped_at_block=block + 1)
+                        active[p] = False
+                    if improved[p]:
+                        meta["best_block"] = block + 1
                     metas[p] = meta
                     row = {"block": block + 1}
                     if sched.steps_per_epoch:
@@ -671,7 +696,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                     slice_of = run_states()
                     for p in np.flatnonzero(improved):
                         ckpts[p].save_best(step, slice_of(int(p)), metas[p])
-                if step in sched.saves:
+                if step in sched.saves or not active.any():
                     save_latest(step)
                 if stop.agreed():
                     preempt(step)
@@ -733,7 +758,7 @@ def _write_metrics(directory: str, metrics: dict, is_main: bool) -> None:
 
 
 def _check_divergence(metrics: dict, num: int, n_steps: int, step: int, max_loss: float | None,
-                      workdirs: Sequence[str], last_good: int | None) -> None:
+                      workdirs: Sequence[str], last_good: int | None, active: np.ndarray | None = None) -> None:
     """Raises ``NonFiniteLossError`` naming each diverged run and the first bad step of the chunk that started at
     ``step``: a non-finite loss or gradient norm, or (``max_loss``) a loss above the bound."""
     bad = []
@@ -746,6 +771,8 @@ def _check_divergence(metrics: dict, num: int, n_steps: int, step: int, max_loss
         if name == "loss" and max_loss is not None:
             wrong |= values > max_loss
             what = f"{name} non-finite or above train.max_loss={max_loss:g}"
+        if active is not None:
+            wrong &= active[:, None]          # the dropped steps of stopped runs do not count
         for p in np.flatnonzero(wrong.any(axis=1)):
             t = int(np.argmax(wrong[p]))
             bad.append(f"{workdirs[p]}: {what} at step {step + t} ({name} = {values[p, t]:.4g})")

@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -281,6 +282,7 @@ def test_sweep_vmap_checkpoints_every_point_and_resumes_after_sigterm(tiny_confi
 
 _CPU_CORES = """
 import jax
+import jax.numpy as jnp
 from neuralcodes_jax import distributed
 if {late}:
     jax.devices()
@@ -338,3 +340,34 @@ def test_sweep_vmap_benchmark_runs_and_reports(tmp_path):
     for key in ("wall_s", "compile_s", "train_s", "eval_s"):
         assert len(res["per_seed"][key]) == 2
         assert sum(res["per_seed"][key]) == pytest.approx(seq[key])
+
+
+@pytest.mark.slow
+def test_early_stopping_per_run_inside_a_group(tiny_config, tmp_path, monkeypatch):
+    """``train.patience``: a run whose validation score has not improved for that many epochs stops (its state
+    frozen, its best checkpoint kept) while the others of its group train on; it ends with what the run alone
+    trained for as many epochs computes. The validation score of the run at noise 0.1 is replaced by a constant
+    (best at epoch 1, stopped at epoch 4 with patience 3); the run at noise 0.2 keeps NECST's score (best at
+    epoch 3 of 5, so it trains to the end)."""
+    from neuralcodes_jax.methods import necst
+
+    real = necst.NECST.valid_loss
+
+    def valid_loss(self, params, x, key):
+        return jnp.where(self.channel.eps > 0.15, real(self, params, x, key), 0.0)
+
+    monkeypatch.setattr(necst.NECST, "valid_loss", valid_loss)
+    configs = [sweeps.load_config(tiny_config, {"seed": s, "channel.eps": e, "train.num_epochs": 5,
+                                                "train.patience": 3}) for s, e in ((0, 0.1), (1, 0.2))]
+    out = train.train_group(configs, [tmp_path / "a", tmp_path / "b"])
+    meta_a, meta_b = out["runs"][0]["meta"], out["runs"][1]["meta"]
+    assert meta_a["stopped"] and meta_a["stopped_at_block"] == 4 and meta_a["best_step"] == 4
+    assert not meta_b.get("stopped") and meta_b["step"] == 20 and meta_b["best_step"] == 12    # best at epoch 3
+    alone = train.train_and_evaluate(sweeps.load_config(tiny_config, {"seed": 0, "channel.eps": 0.1,
+                                                                     "train.num_epochs": 4}), str(tmp_path / "c"))
+    for a, b in zip(_leaves(out["state"]["params"], 0), _leaves(alone["state"]["params"])):
+        assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(b) + 1e-7
+    rows = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert max(r["step"] for r in rows) == 16          # nothing logged for run a after it stopped
+    again = train.train_group(configs, [tmp_path / "a", tmp_path / "b"])    # resumes: nothing left to train
+    assert again["runs"][0]["meta"]["stopped"] and again["runs"][1]["meta"]["step"] == 20
