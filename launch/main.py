@@ -113,12 +113,13 @@ def check_overrides(argv) -> None:
     if ref is None or not keys:
         return
     try:
-        flat = config_utils.flatten(sweeps.load_config(ref))
+        config = sweeps.load_config(ref)
     except Exception:  # noqa: BLE001 - a bad --config is reported by the flag parser itself
         return
+    flat = config_utils.flatten(config)
     for key in keys:
         if key not in flat and not any(k.startswith(key + ".") for k in flat):
-            sys.exit(f"error: --config.{key}: {config_utils.unknown_field_error(sweeps.load_config(ref), key)}")
+            sys.exit(f"error: --config.{key}: {config_utils.unknown_field_error(config, key)}")
 
 
 if __name__ == "__main__":

@@ -145,23 +145,22 @@ def group_points(points: Sequence[sweeps.Point], max_group: int = 0) -> list[lis
     """Points that train as one group, in sweep order: the same config except for the fields a group may vary
     (``methods.ALWAYS_GROUPABLE`` and the method's ``group_fields``). ``max_group > 0`` caps the runs per group
     (a point counts ``num_seeds`` runs; its seeds are never split)."""
-    from neuralcodes_jax import config_utils
     from neuralcodes_jax import methods
 
     if max_group < 0:
         raise ValueError(f"max_group must be >= 0 (0 = no cap), got {max_group}")
     groups: dict[str, list[list[sweeps.Point]]] = {}
+    sizes: dict[str, int] = {}            # runs in the last group of each key
     for p in points:
         config = p.load_config()
-        allowed = set(methods.ALWAYS_GROUPABLE) | set(methods.method_class(config.method).group_fields)
-        flat = {k: v for k, v in config_utils.flatten(config).items() if k not in allowed}
-        key = json.dumps(flat, sort_keys=True, default=str)
+        key = methods.group_key(config)
         runs = int(config.get("num_seeds", 1))
         chunks = groups.setdefault(key, [[]])
-        size = sum(int(q.load_config().get("num_seeds", 1)) for q in chunks[-1])
-        if chunks[-1] and max_group and size + runs > max_group:
+        if chunks[-1] and max_group and sizes[key] + runs > max_group:
             chunks.append([])
+            sizes[key] = 0
         chunks[-1].append(p)
+        sizes[key] = sizes.get(key, 0) + runs
     return [g for chunks in groups.values() for g in chunks]
 
 

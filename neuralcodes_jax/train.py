@@ -347,14 +347,14 @@ def abstract_state(method, example_x, sharding=None) -> PyTree:
 def group_values(configs: Sequence[Any], method) -> dict[str, np.ndarray]:
     """The group fields of ``method`` whose values differ between ``configs``, as ``{field: float32 [P]}``; raises
     ``ValueError`` if the configs differ in any field a group may not vary (naming the field and two values)."""
-    allowed = set(methods.ALWAYS_GROUPABLE) | set(method.group_fields)
     flat = [config_utils.flatten(c) for c in configs]
     keys = set().union(*flat)
     for key in sorted(keys):
         vals = [f.get(key, "<missing>") for f in flat]
-        if any(v != vals[0] for v in vals) and not any(key == a or key.startswith(a + ".") for a in allowed):
+        if any(v != vals[0] for v in vals) and not methods.may_vary(key, method.group_fields):
             other = next(v for v in vals if v != vals[0])
-            raise ValueError(f"the runs of a group may differ only in {sorted(allowed)} (method "
+            allowed = sorted(methods.ALWAYS_GROUPABLE + tuple(method.group_fields))
+            raise ValueError(f"the runs of a group may differ only in {allowed} (method "
                              f"{method.name!r}); field {key!r} differs: {vals[0]!r} vs {other!r}")
     out = {}
     for field in method.group_fields:
@@ -453,9 +453,9 @@ class GroupRun:
     def batched_apply(self, fn: Callable, batch_size: int):
         return make_batched_apply(fn, self.mesh, eval_batch_size(batch_size, self.mesh), self.num_points)
 
-    def point(self, tree: PyTree, p: int) -> PyTree:
-        """Run ``p``'s slice of a stacked pytree, as NumPy arrays."""
-        return jax.tree.map(lambda a: np.asarray(a)[p], distributed.to_host(tree))
+    def host(self, tree: PyTree) -> PyTree:
+        """A stacked ``[P, ...]`` pytree as NumPy arrays, whole on every process."""
+        return distributed.to_host(tree)
 
 
 def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *,

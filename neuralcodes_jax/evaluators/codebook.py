@@ -273,8 +273,8 @@ def evaluate(run) -> list[dict]:
     reference_bler = codes_exact.ml_bler_bsc(reference.codewords())
     converse = np.asarray(codes_bounds.bsc_converse(spec.n, spec.k, p_grid))
     ratio_index = int(np.flatnonzero(np.isclose(p_grid, config.eval.p_ratio))[0])
-    params = run.point(run.params, slice(None))
-    stage1_decoders = run.point(run.state["stage1_decoder"], slice(None))
+    params = run.host(run.params)
+    stage1_decoders = run.host(run.state["stage1_decoder"])
     mc_count = int(config.eval.mc_seeds) or run.num_points
     out = []
     for p in range(run.num_points):

@@ -40,6 +40,23 @@ def method_class(name: str) -> type[Method]:
     return cls
 
 
+def may_vary(field: str, group_fields: tuple[str, ...]) -> bool:
+    """Whether the runs of a group may differ in config ``field`` (or a field below it): the fields every group may
+    vary (:data:`ALWAYS_GROUPABLE`) and the method's ``group_fields``."""
+    return any(field == a or field.startswith(a + ".") for a in ALWAYS_GROUPABLE + tuple(group_fields))
+
+
+def group_key(config) -> str:
+    """What configs of one group share: every field of ``config`` a group may not vary (JSON, sorted)."""
+    import json
+
+    from neuralcodes_jax import config_utils
+
+    fields = method_class(config.method).group_fields
+    return json.dumps({k: v for k, v in config_utils.flatten(config).items() if not may_vary(k, fields)},
+                      sort_keys=True, default=str)
+
+
 def build(config, data: DataSpec | None) -> Method:
     """The method ``config.method`` built from ``config`` and the dataset's :class:`DataSpec` (or ``None``)."""
     method = module(config.method).build(config, data)
