@@ -29,7 +29,8 @@ import numpy as np
 from neuralcodes_jax.codes import gf2
 from neuralcodes_jax.codes.exact import nearest_codeword_distances
 from neuralcodes_jax.codes.linear import (
-    LinearCode, code_from_codewords, extended_golay_code, extended_hamming_code, golay_code, hamming_code)
+    BCH_GENERATOR_POLYNOMIALS, LinearCode, bch_code, code_from_codewords, extended_golay_code, extended_hamming_code,
+    golay_code, hamming_code, reed_muller_first_order)
 
 __all__ = [
     "distinct_codewords", "num_distinct_codewords", "distance_profiles", "distance_distribution",
@@ -390,21 +391,29 @@ def are_equivalent(codebook: Any, reference: Any, max_nodes: int = 100_000) -> b
 
 # ---------------------------------------------------------------------------------------- reports
 def reference_codes() -> dict[str, Callable[[], LinearCode]]:
-    """Named classical reference codes (constructors): Hamming, extended Hamming, Golay."""
+    """Named classical reference codes (constructors): Hamming and extended Hamming up to n = 32, Golay and extended
+    Golay, the primitive BCH codes of lengths 15 and 31 (``codes.linear.BCH_GENERATOR_POLYNOMIALS``) and first-order
+    Reed-Muller RM(1, 4)."""
     refs: dict[str, Callable[[], LinearCode]] = {}
-    for r in (2, 3, 4):
+    for r in (2, 3, 4, 5):
         n = (1 << r) - 1
         refs[f"Hamming({n},{n - r})"] = (lambda r=r: hamming_code(r))
         refs[f"extended Hamming({n + 1},{n - r})"] = (lambda r=r: extended_hamming_code(r))
     refs["Golay(23,12)"] = golay_code
     refs["extended Golay(24,12)"] = extended_golay_code
+    for (n, k), (_, d) in BCH_GENERATOR_POLYNOMIALS.items():
+        if d > 3:
+            refs[f"BCH({n},{k})"] = (lambda n=n, k=k: bch_code(n, k))
+    refs["Reed-Muller(1,4)"] = lambda: reed_muller_first_order(4)
     return refs
 
 
 _REFERENCE_SHAPES = {
     "Hamming(3,1)": (3, 1), "extended Hamming(4,1)": (4, 1), "Hamming(7,4)": (7, 4),
     "extended Hamming(8,4)": (8, 4), "Hamming(15,11)": (15, 11), "extended Hamming(16,11)": (16, 11),
-    "Golay(23,12)": (23, 12), "extended Golay(24,12)": (24, 12),
+    "Hamming(31,26)": (31, 26), "extended Hamming(32,26)": (32, 26),
+    "Golay(23,12)": (23, 12), "extended Golay(24,12)": (24, 12), "BCH(15,7)": (15, 7), "BCH(15,5)": (15, 5),
+    "BCH(31,21)": (31, 21), "BCH(31,16)": (31, 16), "Reed-Muller(1,4)": (16, 5),
 }
 
 

@@ -50,7 +50,7 @@ from scipy import stats
 from neuralcodes_jax import channels
 from neuralcodes_jax.codes import gf2
 from neuralcodes_jax.codes.linear import (
-    MAX_ENUMERATION_BITS, LinearCode, SyndromeDecoder, _column_ints, _xor_map_table)
+    MAX_ENUMERATION_BITS, LinearCode, SyndromeDecoder, _xor_map_table, krawtchouk_table)
 
 __all__ = [
     "WeightPolynomial", "BSCEvaluation", "validate_codebook", "default_labels", "check_probability",
@@ -455,29 +455,56 @@ def syndrome_bler_bsc(code: Union[LinearCode, SyndromeDecoder]) -> WeightPolynom
 
 
 def syndrome_ber_bsc(code: Union[LinearCode, SyndromeDecoder], codeword_bits: bool = False) -> WeightPolynomial:
-    """BER of syndrome decoding with the code's own labelling (``c = u G``); ``n <= 24``.
+    """BER of syndrome decoding with the code's own labelling (``c = u G``), exact for any ``n`` the syndrome table
+    allows (``n - k <= 20``), in ``O(k 2^(n-k) n)``.
 
-    Decoding is translation invariant: error ``e`` leaves the codeword error ``e + leader(s(e))`` whatever was sent.
+    Decoding is translation invariant: error ``e`` with syndrome ``s`` leaves the codeword error ``e + leader(s)``,
+    so message bit ``t`` is wrong iff ``f_t(e) != f_t(leader(s))`` for the linear functional ``f_t`` (word ->
+    message bit ``t``). The number of ``e`` of weight ``w`` with augmented syndrome ``(s, f_t(e))`` is the inverse
+    Walsh-Hadamard transform of the Krawtchouk values ``K_w(wt(sigma H'))`` over the dual words of ``H' = [H; f_t]``
+    (MacWilliams), so bit ``t`` costs one transform of size ``2^(n-k+1)``; integers throughout.
     ``codeword_bits=True`` counts errors over the ``n`` codeword bits instead of the ``k`` message bits.
     """
     dec = _as_decoder(code)
     n, k = dec.code.n, dec.code.k
-    if n > MAX_ENUMERATION_BITS:
-        raise ValueError(f"code.n must be <= {MAX_ENUMERATION_BITS} to enumerate errors, got {n}")
-    syndromes = _xor_map_table(_column_ints(dec.code.parity_check), n)
-    leader_ints = gf2.bits_to_int(dec.leaders)
-    words = np.arange(1 << n, dtype=np.int64)
+    r = n - k
+    if r + 1 > MAX_ENUMERATION_BITS:
+        raise ValueError(f"n - k must be < {MAX_ENUMERATION_BITS} for the BER transform, got {r}")
+    h_rows = gf2.bits_to_int(dec.code.parity_check).astype(np.int64)
+    dual_words = _xor_map_table(h_rows, r).astype(np.int64)          # sigma H for every sigma (first row = MSB)
+    leader_bits = dec.leaders.astype(np.int64)                         # [2^r, n]
     if codeword_bits:
-        errors = np.bitwise_count(words ^ leader_ints[syndromes])
+        functionals = [np.int64(1) << (n - 1 - t) for t in range(n)]
+        leader_values = [leader_bits[:, t] for t in range(n)]
         denominator = n
     else:
-        unit_msgs = dec._message_of_units()
-        msg = _xor_map_table(unit_msgs, n)
+        unit_msgs = dec._message_of_units().astype(np.int64)            # message of each unit vector
+        functionals = [gf2.bits_to_int(((unit_msgs >> (k - 1 - t)) & 1).astype(np.uint8)[None])[0]
+                       for t in range(k)]
         leader_msgs = np.bitwise_xor.reduce(np.where(dec.leaders.astype(bool), unit_msgs[None, :], 0), axis=1)
-        errors = np.bitwise_count(msg ^ leader_msgs[syndromes])
+        leader_values = [(leader_msgs >> (k - 1 - t)) & 1 for t in range(k)]
         denominator = k
-    per_weight = np.bincount(_weights_of_all_words(n), weights=errors.astype(np.float64), minlength=n + 1)
-    return WeightPolynomial(n, tuple(int(round(v)) for v in per_weight), denominator)
+    kraw = krawtchouk_table(n)
+    syndromes = np.arange(1 << r, dtype=np.int64)
+    total = np.zeros(n + 1, dtype=object)
+    # |g_hat| <= 2^r, so int64 sums of 2^(r+1) products are exact below this bound (else Python integers).
+    exact_int64 = (1 << r) * int(np.abs(kraw).max()) * (2 << r) < (1 << 62)
+    for f, lv in zip(functionals, leader_values):
+        # Augmented index sigma' = 2 sigma + b (the functional is the last, least significant row of H').
+        a = np.empty(2 << r, dtype=np.int64)
+        a[0::2] = np.bitwise_count(dual_words)
+        a[1::2] = np.bitwise_count(dual_words ^ np.int64(f))
+        wrong = np.zeros(2 << r, dtype=np.int64)
+        wrong[2 * syndromes + (1 - lv)] = 1                             # (s, f_t(e)) with f_t(e) != f_t(leader(s))
+        g_hat = _fwht_int_exact(wrong, r + 1)
+        if exact_int64:
+            total += (g_hat @ kraw[a]).astype(object)
+        else:
+            total += (g_hat.astype(object)[:, None] * kraw[a].astype(object)).sum(axis=0)
+    scale = 2 << r
+    if any(int(c) % scale for c in total):           # pragma: no cover - the transform is exact
+        raise ArithmeticError("BER transform is not integral")
+    return WeightPolynomial(n, tuple(int(c) // scale for c in total), denominator)
 
 
 # ------------------------------------------------------------------------------------------- BEC

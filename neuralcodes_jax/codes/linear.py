@@ -31,12 +31,21 @@ from neuralcodes_jax.config_utils import check_int as _check_int
 __all__ = [
     "LinearCode", "hamming_code", "extended_hamming_code", "golay_code", "extended_golay_code",
     "repetition_code", "single_parity_check_code", "code_from_codewords", "coset_leaders",
-    "SyndromeDecoder", "GOLAY_GENERATOR_POLYNOMIAL", "MAX_ENUMERATION_BITS",
+    "SyndromeDecoder", "GOLAY_GENERATOR_POLYNOMIAL", "MAX_ENUMERATION_BITS", "cyclic_code", "bch_code",
+    "BCH_GENERATOR_POLYNOMIALS", "reed_muller_first_order", "weight_enumerator", "krawtchouk_table",
+    "is_hamming_equivalent",
 ]
 
 # Coefficients of g(x) = 1 + x^2 + x^4 + x^5 + x^6 + x^10 + x^11 (x^0 first), a generator polynomial
 # of the cyclic binary Golay code of length 23 (a factor of x^23 - 1 over GF(2)).
 GOLAY_GENERATOR_POLYNOMIAL = (1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1)
+
+#: Generator polynomials (octal, highest degree first, the usual tables of primitive narrow-sense BCH codes with the
+#: primitive polynomials x^4 + x + 1 and x^5 + x^2 + 1) and the designed distance of each ``(n, k)``.
+BCH_GENERATOR_POLYNOMIALS = {
+    (15, 11): (0o23, 3), (15, 7): (0o721, 5), (15, 5): (0o2467, 7),
+    (31, 26): (0o45, 3), (31, 21): (0o3551, 5), (31, 16): (0o107657, 7),
+}
 
 # Listing all 2^k codewords, or all 2^n received words, is allowed up to this many bits.
 MAX_ENUMERATION_BITS = 24
@@ -239,6 +248,108 @@ def golay_code() -> LinearCode:
 def extended_golay_code() -> LinearCode:
     """Extended binary Golay code (24, 12): Golay(23,12) plus an overall parity bit (d = 8)."""
     return _extend(golay_code(), "extended Golay(24,12)")
+
+
+def cyclic_code(n: int, generator_polynomial: int, name: str = "") -> LinearCode:
+    """The cyclic ``(n, n - deg g)`` code of ``g(x)`` (an integer, bit ``i`` = coefficient of ``x^i``), in systematic
+    form (message bits first); ``g`` must divide ``x^n - 1`` over GF(2)."""
+    n = _check_int("n", n, 2, 64)
+    g = _check_int("generator_polynomial", generator_polynomial, 2)
+    deg = g.bit_length() - 1
+    if not 1 <= deg < n or not g & 1:
+        raise ValueError(f"generator_polynomial must have degree in [1, {n - 1}] and g(0) = 1, got {oct(g)}")
+    rem = (1 << n) | 1                       # x^n - 1 = x^n + 1 over GF(2)
+    while rem.bit_length() - 1 >= deg:
+        rem ^= g << (rem.bit_length() - 1 - deg)
+    if rem:
+        raise ValueError(f"generator_polynomial {oct(g)} does not divide x^{n} - 1 over GF(2)")
+    k = n - deg
+    coeffs = np.array([(g >> i) & 1 for i in range(deg + 1)], dtype=np.uint8)
+    rows = np.zeros((k, n), dtype=np.uint8)
+    for i in range(k):
+        rows[i, i: i + deg + 1] = coeffs
+    g_sys, perm = gf2.systematic_form(rows, "generator")
+    if not np.array_equal(perm, np.arange(n)):      # pragma: no cover - cyclic generators are systematic on 0..k-1
+        g_sys = g_sys[:, np.argsort(perm)]
+    return LinearCode.from_generator(g_sys, name or f"cyclic({n},{k})")
+
+
+def bch_code(n: int, k: int) -> LinearCode:
+    """The narrow-sense primitive BCH code ``(n, k)`` of :data:`BCH_GENERATOR_POLYNOMIALS` (``n`` = 15 or 31)."""
+    if (n, k) not in BCH_GENERATOR_POLYNOMIALS:
+        raise ValueError(f"(n, k) must be one of {sorted(BCH_GENERATOR_POLYNOMIALS)} for bch_code, got ({n}, {k})")
+    return cyclic_code(n, BCH_GENERATOR_POLYNOMIALS[(n, k)][0], f"BCH({n},{k})")
+
+
+def reed_muller_first_order(m: int) -> LinearCode:
+    """First-order Reed-Muller code ``RM(1, m)``: ``(2^m, m + 1)``, minimum distance ``2^(m-1)``.
+
+    Codewords are the evaluations of affine Boolean functions on the ``2^m`` points of GF(2)^m.
+    """
+    m = _check_int("m", m, 2, 10)
+    points = gf2.int_to_bits(np.arange(1 << m), m).T                # [m, 2^m]
+    g = np.concatenate([np.ones((1, 1 << m), dtype=np.uint8), points], axis=0)
+    g_sys, perm = gf2.systematic_form(g, "generator")
+    return LinearCode.from_generator(g_sys[:, np.argsort(perm)], f"Reed-Muller(1,{m})")
+
+
+@functools.lru_cache(maxsize=None)
+def krawtchouk_table(n: int) -> np.ndarray:
+    """``K[a, w]`` = coefficient of ``z^w`` in ``(1 + z)^(n - a) (1 - z)^a`` (Krawtchouk ``K_w(a)``), ``int64``."""
+    n = _check_int("n", n, 1, 62)
+    table = np.zeros((n + 1, n + 1), dtype=object)
+    for a in range(n + 1):
+        poly = [1]
+        for factor in [(1, 1)] * (n - a) + [(1, -1)] * a:
+            nxt = [0] * (len(poly) + 1)
+            for i, c in enumerate(poly):
+                nxt[i] += c * factor[0]
+                nxt[i + 1] += c * factor[1]
+            poly = nxt
+        table[a] = poly
+    out = table.astype(np.int64)
+    out.setflags(write=False)
+    return out
+
+
+def _span_weights(rows: np.ndarray) -> np.ndarray:
+    """Weight distribution ``[n + 1]`` of the span of the (independent) rows ``[r, n]``, by listing ``2^r`` words."""
+    r, n = rows.shape
+    words = _xor_map_table(gf2.bits_to_int(rows), r)
+    return np.bincount(np.bitwise_count(words.astype(np.int64)), minlength=n + 1).astype(np.int64)
+
+
+def weight_enumerator(code: LinearCode) -> np.ndarray:
+    """Exact weight distribution ``A[0..n]`` of a linear code (``A[w]`` = codewords of weight ``w``).
+
+    Lists the ``2^min(k, n-k)`` words of the code or of its dual; from the dual by the MacWilliams identity
+    ``A_w = 2^-(n-k) sum_a B_a K_w(a)`` (``B``: dual weights, ``K``: :func:`krawtchouk_table`), in exact integers.
+    """
+    if not isinstance(code, LinearCode):
+        raise ValueError(f"code must be a LinearCode, got {type(code).__name__}")
+    n, k = code.n, code.k
+    if min(k, n - k) > MAX_ENUMERATION_BITS:
+        raise ValueError(f"min(k, n - k) must be <= {MAX_ENUMERATION_BITS} for a weight enumerator, got "
+                         f"{min(k, n - k)}")
+    if k <= n - k:
+        return _span_weights(code.generator)
+    dual = _span_weights(code.parity_check).astype(object)
+    total = (dual[:, None] * krawtchouk_table(n).astype(object)).sum(axis=0)
+    scale = 1 << (n - k)
+    if any(int(t) % scale for t in total):          # pragma: no cover - the identity is exact
+        raise ArithmeticError("MacWilliams transform is not integral")
+    return np.array([int(t) // scale for t in total], dtype=np.int64)
+
+
+def is_hamming_equivalent(code: LinearCode) -> bool:
+    """Whether a linear code is equivalent to the Hamming code of its length: ``n = 2^r - 1``, ``k = n - r`` and the
+    columns of ``H`` are the ``n`` distinct nonzero vectors of GF(2)^r (exact; every such code is a column
+    permutation of :func:`hamming_code`)."""
+    r = code.n - code.k
+    if code.n != (1 << r) - 1:
+        return False
+    cols = _column_ints(code.parity_check)
+    return bool(np.all(cols > 0) and np.unique(cols).size == code.n)
 
 
 def repetition_code(n: int) -> LinearCode:

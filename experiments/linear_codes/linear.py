@@ -1,0 +1,126 @@
+"""Learned linear codes at the optimum: a relaxed systematic generator trained on a surrogate of its weight spectrum.
+
+Method: ``neuralcodes_jax/methods/linear_code.py`` (``config.method = 'linear_code'``); exact report:
+``evaluators/linear_code.py``. One row of ``results/learned_codes_optimal.md`` per variant: the code's length and
+dimension and the reference whose minimum distance is the target. ``launch.main`` trains ``num_seeds`` seeds as one
+vmapped, checkpointed group in ``WORKDIR/seed<s>`` and writes the summary over seeds into ``WORKDIR``.
+
+Commands:
+  python -m launch.main --config=experiments/linear_codes/linear.py:hamming_15_11 --workdir=workdirs/lc/hamming_15_11
+  python -m launch.main --config=experiments/linear_codes/linear.py:golay_23_12,softmin --workdir=workdirs/lc/g23s
+  python -m launch.sweep --config=experiments/linear_codes/linear.py --workdir=workdirs/lc_sweep   # every row
+
+Variants: one row of :data:`ROWS` (default ``hamming_15_11``), optionally one surrogate of
+``codes.relaxed.SURROGATES`` (default ``union``) and ``smoke`` (few steps and seeds).
+"""
+
+import ml_collections
+
+from experiments.progressive.base import P_GRID
+from experiments import common
+from neuralcodes_jax.codes import relaxed
+
+#: Row name -> (n, k, reference name, reference minimum distance).
+ROWS = {
+    "hamming_15_11": (15, 11, "Hamming(15,11)", 3),
+    "ext_hamming_16_11": (16, 11, "extended Hamming(16,11)", 4),
+    "golay_23_12": (23, 12, "Golay(23,12)", 7),
+    "ext_golay_24_12": (24, 12, "extended Golay(24,12)", 8),
+    "bch_15_7": (15, 7, "BCH(15,7)", 5),
+    "bch_15_5": (15, 5, "BCH(15,5)", 7),
+    "rm_16_5": (16, 5, "Reed-Muller(1,4)", 8),
+    "hamming_31_26": (31, 26, "Hamming(31,26)", 3),
+    "bch_31_21": (31, 21, "BCH(31,21)", 5),
+    "bch_31_16": (31, 16, "BCH(31,16)", 7),
+}
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.name = "linear_code"
+    c.method = "linear_code"
+    c.seed = 0
+    c.num_seeds = 20
+
+    c.code = ml_collections.ConfigDict()
+    c.code.n = 15
+    c.code.k = 11
+
+    c.surrogate = ml_collections.ConfigDict()
+    c.surrogate.name = "union"           # codes.relaxed.SURROGATES
+    c.surrogate.p = 0.01                 # BSC crossover of the union bound
+    c.surrogate.tau = 0.5                # softmin temperature
+    c.surrogate.distance = 3             # target distance of the 'distance' surrogate (set from the row)
+    c.surrogate.max_message_weight = 0   # 0: all nonzero messages; else messages of weight <= this
+
+    c.train = ml_collections.ConfigDict()
+    c.train.steps = 4000
+    c.train.lr = 0.05
+    c.train.init_scale = 0.1
+    c.train.logit_penalty = 3.0          # annealed lambda (1 - t / (anneal_fraction T)) mean(theta^2)
+    c.train.gradient_noise = 0.0
+    c.train.anneal_fraction = 0.8
+    c.train.steps_per_call = 500
+    c.train.checkpoint_every_steps = 2000
+    c.train.keep_checkpoints = 2
+    c.train.num_devices = 0
+    c.train.log_every_steps = 500
+    c.train.progress = True
+    c.train.tensorboard = False
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.evaluator = "linear_code"
+    c.eval.reference = "Hamming(15,11)"
+    c.eval.p_grid = P_GRID
+    c.eval.p_ratios = (0.01, 0.05)
+    c.eval.max_equivalence_k = 12        # coordinate-permutation search over the 2^k codewords up to this k
+    c.eval.max_equivalence_nodes = 100_000
+    c.eval.use_best = False
+    return c
+
+
+def set_row(c: ml_collections.ConfigDict, row: str) -> None:
+    if row not in ROWS:
+        raise ValueError(f"config row must be one of {sorted(ROWS)}, got {row!r}")
+    n, k, ref, d = ROWS[row]
+    c.name = f"linear_{row}"
+    c.code.n, c.code.k = n, k
+    c.eval.reference = ref
+    c.surrogate.distance = d
+    # Beyond 2^16 messages the surrogates use the messages of weight < d (every codeword lighter than d).
+    if relaxed.message_count(k, k) > relaxed.MAX_MESSAGES:
+        c.surrogate.max_message_weight = d - 1
+
+
+def get_config(arg=None):
+    variant = common.parse_variant(arg, tuple(ROWS) + relaxed.SURROGATES + ("smoke",))
+    rows = [v for v in ROWS if v in variant]
+    surrogates = [v for v in relaxed.SURROGATES if v in variant]
+    if len(rows) > 1 or len(surrogates) > 1:
+        raise ValueError(f"config variant must name at most one row of {list(ROWS)} and one surrogate of "
+                         f"{list(relaxed.SURROGATES)}, got {sorted(variant)}")
+    c = base_config()
+    set_row(c, rows[0] if rows else "hamming_15_11")
+    if surrogates:
+        c.surrogate.name = surrogates[0]
+        c.name += f"_{surrogates[0]}"
+    if "smoke" in variant:
+        c.num_seeds = 2
+        c.train.steps = 50
+        c.train.steps_per_call = 25
+        c.train.checkpoint_every_steps = 25
+        c.train.progress = False
+    return c
+
+
+def get_sweep():
+    """Every row with every surrogate (``launch.sweep``)."""
+    out = []
+    for r in ROWS:
+        c = base_config()
+        set_row(c, r)
+        out += [{"config.name": f"{c.name}_{s}", "config.code.n": c.code.n, "config.code.k": c.code.k,
+                 "config.eval.reference": c.eval.reference, "config.surrogate.distance": c.surrogate.distance,
+                 "config.surrogate.max_message_weight": c.surrogate.max_message_weight, "config.surrogate.name": s}
+                for s in relaxed.SURROGATES]
+    return out

@@ -1,0 +1,192 @@
+"""The linear-code evaluator (``methods/linear_code.py``): the exact report of every learned linear code.
+
+Per run (``WORKDIR/linear_code_report.json``): the binarized systematic generator, the exact weight enumerator
+(``codes.linear.weight_enumerator``) and minimum distance, the comparison with the reference code
+(``eval.reference``, a name of ``codes.analysis.reference_codes()``): whether the reference's minimum distance is
+reached, whether the weight enumerators are equal and whether the codes are equivalent (exact: the parity-check
+columns for Hamming codes, a coordinate-permutation search over the codebooks for ``k <= eval.max_equivalence_k``,
+otherwise not decided), and the exact BLER and BER polynomials of coset-leader ML decoding on the BSC with their
+values on ``eval.p_grid`` and the ratio to the finite-blocklength converse.
+
+Per set of runs (``DIR/linear_code_summary.json``, ``DIR/summary.md``): counts over seeds (distance reached,
+equivalent, same enumerator), the minimum-distance histogram, the ratio to the converse at ``eval.p_ratios``
+(median, min, max) and the training time.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from neuralcodes_jax.codes import analysis as codes_analysis
+from neuralcodes_jax.codes import bounds as codes_bounds
+from neuralcodes_jax.codes import exact as codes_exact
+from neuralcodes_jax.codes import linear as codes_linear
+from neuralcodes_jax.codes import relaxed
+from neuralcodes_jax.config_utils import check_int
+from neuralcodes_jax.evaluators.codebook import check_p_grid
+
+
+def reference(name: str, n: int, k: int) -> codes_linear.LinearCode:
+    """The reference code ``name`` (``codes.analysis.reference_codes()``), checked to be an ``(n, k)`` code."""
+    refs = codes_analysis.reference_codes()
+    if name not in refs:
+        raise ValueError(f"eval.reference must be one of {sorted(refs)}, got {name!r}")
+    code = refs[name]()
+    if (code.n, code.k) != (n, k):
+        raise ValueError(f"eval.reference must be an ({n},{k}) code, got {name!r} ({code.n},{code.k})")
+    return code
+
+
+def _poly(poly: codes_exact.WeightPolynomial, p_grid: np.ndarray) -> dict[str, Any]:
+    return {"values": [float(v) for v in np.atleast_1d(poly(p_grid))], "polynomial": poly.to_dict()}
+
+
+def equivalence(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, same_enumerator: bool,
+                max_k: int, max_nodes: int) -> dict[str, Any]:
+    """Whether ``code`` is equivalent to ``ref`` (``equivalent``: True / False / None = not decided) and how."""
+    if not same_enumerator:
+        return {"equivalent": False, "method": "weight enumerators differ"}
+    if codes_linear.is_hamming_equivalent(ref):
+        return {"equivalent": codes_linear.is_hamming_equivalent(code), "method": "parity-check columns"}
+    if code.k > max_k:
+        return {"equivalent": None, "method": f"not decided (k > eval.max_equivalence_k = {max_k})"}
+    try:
+        eq = codes_analysis.find_equivalence(code.codewords(), ref.codewords(), max_nodes)
+    except codes_analysis.EquivalenceSearchError as e:
+        return {"equivalent": None, "method": f"search stopped: {e}"}
+    out = {"equivalent": eq is not None, "method": "coordinate-permutation search"}
+    if eq is not None:
+        out["permutation"] = eq.to_dict()["permutation"]
+    return out
+
+
+def code_report(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, p_grid: np.ndarray,
+                p_ratios: tuple[float, ...], max_k: int = 12, max_nodes: int = 100_000) -> dict[str, Any]:
+    """Exact report of one linear code against the reference (module docstring)."""
+    n, k = code.n, code.k
+    enum = codes_linear.weight_enumerator(code)
+    ref_enum = codes_linear.weight_enumerator(ref)
+    d = int(np.flatnonzero(enum[1:])[0]) + 1
+    ref_d = int(np.flatnonzero(ref_enum[1:])[0]) + 1
+    same = bool(np.array_equal(enum, ref_enum))
+    dec = codes_linear.SyndromeDecoder(code)
+    bler = codes_exact.syndrome_bler_bsc(dec)
+    ber = codes_exact.syndrome_ber_bsc(dec)
+    ratios = {}
+    for p in p_ratios:
+        conv = float(codes_bounds.bsc_converse(n, k, p))
+        ratios[f"{p:g}"] = {"bler": float(bler(p)), "converse": conv, "ratio": float(bler(p)) / conv}
+    return {
+        "n": n, "k": k, "generator": ["".join(map(str, row)) for row in code.generator],
+        "weight_enumerator": enum.tolist(), "minimum_distance": d,
+        "reference": ref.name, "reference_distance": ref_d, "reached_distance": d >= ref_d,
+        "same_enumerator": same, **equivalence(code, ref, same, max_k, max_nodes),
+        "coset_leader_weights": dec.leader_weight_distribution.tolist(),
+        "bler": _poly(bler, p_grid), "ber": _poly(ber, p_grid), "p_grid": p_grid.tolist(),
+        "converse": [float(v) for v in np.atleast_1d(codes_bounds.bsc_converse(n, k, p_grid))],
+        "ratio_to_converse": ratios,
+    }
+
+
+def _settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int]:
+    p_grid = check_p_grid(config.eval.p_grid, "eval.p_grid")
+    p_ratios = tuple(float(p) for p in config.eval.p_ratios)
+    for p in p_ratios:
+        if not 0.0 < p < 0.5:
+            raise ValueError(f"eval.p_ratios must lie in (0, 0.5), got {config.eval.p_ratios!r}")
+    max_k = check_int("eval.max_equivalence_k", config.eval.max_equivalence_k, 1, 16)
+    nodes = check_int("eval.max_equivalence_nodes", config.eval.max_equivalence_nodes, 1)
+    return p_grid, p_ratios, max_k, nodes
+
+
+def evaluate(run) -> list[dict]:
+    """The exact report of every run's learned code (``linear_code_report.json`` in its workdir)."""
+    config = run.configs[0]
+    p_grid, p_ratios, max_k, nodes = _settings(config)
+    method = run.method
+    ref = reference(config.eval.reference, method.n, method.k)
+    theta = np.asarray(run.host(run.params)["theta"])
+    out = []
+    for i in range(run.num_points):
+        code = codes_linear.LinearCode.from_generator(relaxed.generator_from_logits(theta[i]))
+        rep = code_report(code, ref, p_grid, p_ratios, max_k, nodes)
+        rep.update(seed=int(run.configs[i].seed), step=int(run.metas[i].get("step", 0)),
+                   surrogate=method.surrogate)
+        if run.is_main:
+            with open(os.path.join(run.workdirs[i], "linear_code_report.json"), "w") as f:
+                json.dump(rep, f, indent=1)
+        out.append(rep)
+    return out
+
+
+def summarize_reports(reports: list[dict], p_ratios: tuple[float, ...]) -> dict[str, Any]:
+    """Counts over seeds: distance reached, equivalent (True / undecided), same enumerator, d_min histogram and
+    the ratio to the converse at each ``p_ratios`` (median, min, max)."""
+    dmins = collections.Counter(r["minimum_distance"] for r in reports)
+    out: dict[str, Any] = {
+        "num_seeds": len(reports),
+        "reached_distance": sum(r["reached_distance"] for r in reports),
+        "equivalent": sum(r["equivalent"] is True for r in reports),
+        "equivalence_undecided": sum(r["equivalent"] is None for r in reports),
+        "same_enumerator": sum(r["same_enumerator"] for r in reports),
+        "minimum_distance_histogram": {str(d): c for d, c in sorted(dmins.items(), reverse=True)},
+    }
+    for p in p_ratios:
+        vals = np.array([r["ratio_to_converse"][f"{p:g}"]["ratio"] for r in reports])
+        out[f"ratio_to_converse_at_{p:g}"] = {"median": float(np.median(vals)), "min": float(vals.min()),
+                                              "max": float(vals.max())}
+    return out
+
+
+def markdown_summary(summary: Mapping[str, Any]) -> str:
+    s = summary["summary"]
+    lines = [f"# {summary['name']}: learned ({summary['n']},{summary['k']}) linear codes vs {summary['reference']}",
+             "", f"Surrogate `{summary['surrogate']}`, {s['num_seeds']} seeds, "
+             f"training {summary['train_seconds']:.1f} s.",
+             "", "| seeds | reached d | equivalent | same enumerator | d_min histogram | ML BLER / converse |",
+             "|---|---|---|---|---|---|"]
+    ratios = "; ".join(f"p={k.rsplit('_', 1)[1]}: {v['median']:.4g} [{v['min']:.4g}, {v['max']:.4g}]"
+                       for k, v in s.items() if k.startswith("ratio_to_converse_at_"))
+    hist = ", ".join(f"{d} ({c})" for d, c in s["minimum_distance_histogram"].items())
+    lines.append(f"| {s['num_seeds']} | {s['reached_distance']} | {s['equivalent']} | {s['same_enumerator']} | "
+                 f"{hist} | {ratios} |")
+    return "\n".join(lines) + "\n"
+
+
+def summarize(run, results: list[dict], members: list[int], directory: str) -> dict:
+    """Counts over the seeds ``members`` (``linear_code_summary.json``, ``summary.md`` in ``directory``)."""
+    config = run.configs[members[0]]
+    _, p_ratios, _, _ = _settings(config)
+    method = run.methods[members[0]]
+    reports = [results[i] for i in members]
+    summary = {"name": config.get("name", "linear_code"), "n": method.n, "k": method.k,
+               "reference": config.eval.reference, "surrogate": method.surrogate, "config": config.to_dict(),
+               "train_seconds": float(run.train_seconds), "summary": summarize_reports(reports, p_ratios),
+               "seeds": reports, "workdirs": [run.workdirs[i] for i in members]}
+    if run.is_main:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "linear_code_summary.json"), "w") as f:
+            json.dump(summary, f, indent=1)
+        with open(os.path.join(directory, "summary.md"), "w") as f:
+            f.write(markdown_summary(summary))
+    return summary
+
+
+def metrics(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat numbers of one run's report or of a summary (for sweeps)."""
+    if "summary" not in result:
+        out = {"minimum_distance": result["minimum_distance"], "reached_distance": result["reached_distance"],
+               "equivalent": result["equivalent"]}
+        out.update({f"ratio_to_converse_at_{p}": v["ratio"] for p, v in result["ratio_to_converse"].items()})
+        return out
+    s = result["summary"]
+    out = {k: s[k] for k in ("num_seeds", "reached_distance", "equivalent", "same_enumerator")}
+    out["minimum_distance_histogram"] = s["minimum_distance_histogram"]
+    out.update({k: v["median"] for k, v in s.items() if k.startswith("ratio_to_converse_at_")})
+    return out
