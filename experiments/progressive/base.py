@@ -43,6 +43,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.model = ml_collections.ConfigDict()
     c.model.message_input = "one_hot"     # 'one_hot' | 'bits'
+    c.model.encoder = "mlp"               # 'mlp' (the paper) | 'linear' (relaxed systematic generator [I | P])
     c.model.decoder_output = "softmax"    # 'softmax' | 'bitwise'
     c.model.encoder_hidden = (128,)
     c.model.decoder_hidden = (128,)

@@ -21,7 +21,8 @@ Commands:
   python -m launch.main --config=experiments/progressive/longer.py:15_11,smoke --workdir=workdirs/smoke
   python -m launch.main --config=experiments/progressive/longer.py:23_12,softmax --workdir=workdirs/prog23s \
       --config.num_seeds=5
-Variants: exactly one of ``15_11``, ``23_12``, ``8_4`` (default ``15_11``), optionally ``smoke``; ``softmax``
+Variants: exactly one of ``15_11``, ``23_12``, ``8_4`` (default ``15_11``), optionally ``smoke``; ``linear`` (the
+encoder is the relaxed systematic generator ``[I | P]``, learned end to end through the channel); ``softmax``
 (with ``23_12``): a 4096-way linear softmax decoder instead of the bitwise one (the neural decoder is then
 not tabulated; only the learned codebooks are evaluated exactly).
 """
@@ -33,7 +34,7 @@ LENGTHS = ("15_11", "23_12", "8_4")
 
 
 def get_config(arg=None):
-    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke") + base.TRAININGS)
+    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke", "linear") + base.TRAININGS)
     lengths = [v for v in LENGTHS if v in variant]
     if len(lengths) > 1:
         raise ValueError(f"config variant must name at most one length of {list(LENGTHS)}, got {lengths}")
@@ -62,6 +63,10 @@ def get_config(arg=None):
     else:
         c.code.n, c.code.k = 8, 4
         c.eval.reference = "extended Hamming(8,4)"
+    if "linear" in variant:
+        # The relaxed systematic generator of codes/relaxed.py as the encoder, trained end to end.
+        c.model.encoder = "linear"
+        c.name += "_linear"
     base.apply_variant(c, variant)
     return c
 

@@ -95,6 +95,7 @@ import numpy as np
 import optax
 
 from neuralcodes_jax import channels
+from neuralcodes_jax.codes import relaxed
 from neuralcodes_jax.config_utils import check_bool as _check_bool
 from neuralcodes_jax.config_utils import check_choice as _check_choice
 from neuralcodes_jax.config_utils import check_int as _check_int
@@ -108,6 +109,7 @@ TRAININGS = ("progressive", "straight_through", "gumbel")
 CHANNELS = ("bsc", "awgn")
 RELAXATIONS = ("exact", "flip_gauss", "awgn")
 MESSAGE_INPUTS = ("one_hot", "bits")
+ENCODERS = ("mlp", "linear")
 DECODER_OUTPUTS = ("softmax", "bitwise")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "linear")
 STE_GRADIENTS = ("sigmoid", "identity")
@@ -141,6 +143,10 @@ class ProgressiveSpec:
       train_p_start: if ``> 0``, the stage-1 crossover of progressive training goes geometrically from
         ``train_p_start`` to ``train_p`` over the first half of stage 1 (then stays at ``train_p``).
       message_input: ``"one_hot"`` or ``"bits"``.
+      encoder: ``"mlp"`` (the paper's unstructured encoder) or ``"linear"``: the relaxed systematic generator
+        ``[I_k | P]`` of :mod:`neuralcodes_jax.codes.relaxed` (entry logits ``theta [k, n - k]``, parity logits by the
+        relaxed XOR), trained end to end through the channel with the decoder; its binarized codebook is the
+        linear code ``[I_k | 1[theta > 0]]``.
       decoder_output: ``"softmax"`` or ``"bitwise"``.
       encoder_hidden, decoder_hidden: hidden widths of the two MLPs (may be empty).
       activation: hidden activation, one of :data:`ACTIVATIONS` (``"leaky_relu"`` has slope 0.2).
@@ -172,6 +178,7 @@ class ProgressiveSpec:
     relax_sigma: float = 0.4
     train_p_start: float = 0.0
     message_input: str = "one_hot"
+    encoder: str = "mlp"
     decoder_output: str = "softmax"
     encoder_hidden: tuple[int, ...] = (128,)
     decoder_hidden: tuple[int, ...] = (128,)
@@ -213,8 +220,10 @@ class ProgressiveSpec:
             if self.relaxation == "awgn" and not self.train_p_start < 0.5:
                 raise ValueError(f"train_p_start must be < 0.5 with relaxation='awgn', got {self.train_p_start!r}")
         _check_choice("message_input", self.message_input, MESSAGE_INPUTS)
+        _check_choice("encoder", self.encoder, ENCODERS)
         _check_choice("decoder_output", self.decoder_output, DECODER_OUTPUTS)
-        if (self.message_input == "one_hot" or self.decoder_output == "softmax") and self.k > MAX_ONE_HOT_BITS:
+        one_hot = self.message_input == "one_hot" and self.encoder == "mlp"
+        if (one_hot or self.decoder_output == "softmax") and self.k > MAX_ONE_HOT_BITS:
             raise ValueError(f"k must be <= {MAX_ONE_HOT_BITS} with one-hot messages or a softmax decoder "
                              f"(M = 2^k classes), got k={self.k}")
         for field in ("encoder_hidden", "decoder_hidden"):
@@ -266,7 +275,7 @@ CONFIG_PATHS = {
     "n": "code.n", "k": "code.k", "channel": "channel.name", "train_p": "channel.train_p",
     "train_ebn0_db": "channel.train_ebn0_db", "relaxation": "channel.relaxation",
     "relax_sigma": "channel.relax_sigma", "train_p_start": "channel.train_p_start",
-    "message_input": "model.message_input", "decoder_output": "model.decoder_output",
+    "message_input": "model.message_input", "encoder": "model.encoder", "decoder_output": "model.decoder_output",
     "encoder_hidden": "model.encoder_hidden", "decoder_hidden": "model.decoder_hidden",
     "activation": "model.activation", "init_scale": "model.init_scale",
     "stage1_steps": "train.stage1_steps", "stage2_steps": "train.stage2_steps",
@@ -374,10 +383,13 @@ def init_params(key: jax.Array, spec: ProgressiveSpec) -> PyTree:
     k_enc, k_dec = jax.random.split(key)
     enc_in = spec.num_messages if spec.message_input == "one_hot" else spec.k
     dec_out = spec.num_messages if spec.decoder_output == "softmax" else spec.k
-    return {
-        "encoder": _mlp_init(k_enc, (enc_in, *spec.encoder_hidden, spec.n), spec.init_scale),
-        "decoder": _mlp_init(k_dec, (spec.n, *spec.decoder_hidden, dec_out), spec.init_scale),
-    }
+    if spec.encoder == "linear":
+        # Entry logits near 0 (entries near 1/2), the scale of the linear_code method's default init.
+        encoder = {"theta": 0.1 * spec.init_scale * jax.random.normal(k_enc, (spec.k, spec.n - spec.k))}
+    else:
+        encoder = _mlp_init(k_enc, (enc_in, *spec.encoder_hidden, spec.n), spec.init_scale)
+    return {"encoder": encoder,
+            "decoder": _mlp_init(k_dec, (spec.n, *spec.decoder_hidden, dec_out), spec.init_scale)}
 
 
 def message_bits(messages: jax.Array, k: int) -> jax.Array:
@@ -399,6 +411,10 @@ def _apply_mlp(layers: Sequence[dict[str, jax.Array]], h: jax.Array, act, first_
 
 def encoder_logits(params: PyTree, messages: jax.Array, spec: ProgressiveSpec) -> jax.Array:
     """Encoder logits ``a`` ``[..., n]`` of integer messages ``[...]``; the soft bits are ``sigmoid(a)``."""
+    if spec.encoder == "linear":
+        bits = message_bits(messages, spec.k)
+        systematic = relaxed.SYSTEMATIC_LOGIT * (2.0 * bits.astype(jnp.float32) - 1.0)
+        return jnp.concatenate([systematic, relaxed.xor_logits(params["encoder"]["theta"], bits)], axis=-1)
     act = _activation(spec.activation)
     if spec.message_input == "one_hot":
         return _apply_mlp(params["encoder"], jnp.asarray(messages, jnp.int32), act, True)
@@ -412,7 +428,7 @@ def encoder_table(params: PyTree, spec: ProgressiveSpec) -> jax.Array:
     With one-hot messages the first layer's output is its kernel plus bias (the one-hot vectors of all
     messages form the identity), so no gather (and no scatter in the gradient) is needed.
     """
-    if spec.message_input != "one_hot":
+    if spec.message_input != "one_hot" or spec.encoder == "linear":
         return encoder_logits(params, all_messages(spec), spec)
     act = _activation(spec.activation)
     first, *rest = params["encoder"]
@@ -479,6 +495,56 @@ def _message_loss(logits: jax.Array, messages: jax.Array, one_hot: jax.Array,
         loss = jnp.sum(optax.sigmoid_binary_cross_entropy(logits, bits), axis=-1)
         wrong = jnp.any((logits > 0) != (bits > 0.5), axis=-1)
     return jnp.mean(loss), jnp.mean(wrong.astype(jnp.float32))
+
+
+def ideal_decoder_loss(codebook: Any, spec: ProgressiveSpec, key: jax.Array, num_samples: int = 100_000,
+                       batch: int = 5_000) -> tuple[float, float]:
+    """The stage-1 objective of ``spec.training`` at a hard codebook ``[M, n]`` with the ideal decoder: the
+    cross-entropy of the exact posterior ``P(m | z)`` of the training channel, i.e. the conditional entropy
+    ``H(M | Z)`` in nats, by Monte Carlo over uniform messages and channel noise. Returns ``(mean, standard error)``.
+
+    The channel is what stage 1 sends a binary codeword through: for progressive training with
+    ``relaxation="flip_gauss"`` the BSC(``train_p``) flips plus the Gaussian term ``relax_sigma``
+    (``log p(z_j | s_j) = logaddexp(log(1-p) + s_j z_j / sigma^2, log p - s_j z_j / sigma^2) + const``); otherwise
+    (straight-through, Gumbel-softmax at the end of its annealing, the ``"exact"`` relaxation) the BSC itself.
+    The minimiser of each method's expected loss over decoders is this posterior, so no decoder reaches a lower
+    value on that codebook: the number tells whether the objective prefers one code to another.
+    """
+    if spec.channel != "bsc" or (spec.training == "progressive" and spec.relaxation == "awgn"):
+        raise ValueError("ideal_decoder_loss covers the BSC objectives (channel 'bsc', relaxation 'flip_gauss' or "
+                         f"'exact'), got channel={spec.channel!r}, relaxation={spec.relaxation!r}")
+    if not 0.0 < spec.train_p < 0.5:
+        raise ValueError(f"train_p must be in (0, 0.5) for the ideal-decoder loss, got {spec.train_p!r}")
+    _check_int("num_samples", num_samples, 1)
+    _check_int("batch", batch, 1)
+    book = jnp.asarray(codebook, jnp.float32)
+    if book.shape != (spec.num_messages, spec.n):
+        raise ValueError(f"codebook must have shape ({spec.num_messages}, {spec.n}), got {book.shape}")
+    s = 1.0 - 2.0 * book                                               # [M, n] BPSK codewords
+    sigma = spec.relax_sigma if (spec.training == "progressive" and spec.relaxation == "flip_gauss") else 0.0
+    log_keep, log_flip = math.log1p(-spec.train_p), math.log(spec.train_p)
+
+    @jax.jit
+    def losses(k):
+        k_m, k_e, k_n = jax.random.split(k, 3)
+        msgs = jax.random.randint(k_m, (batch,), 0, spec.num_messages)
+        flips = jax.random.bernoulli(k_e, spec.train_p, (batch, spec.n))
+        z = s[msgs] * (1.0 - 2.0 * flips.astype(jnp.float32))
+        if sigma > 0:
+            z = z + sigma * jax.random.normal(k_n, z.shape)
+            t = z / sigma ** 2
+            f_pos = jnp.logaddexp(log_keep + t, log_flip - t)          # log-likelihood term when s_j = +1
+            f_neg = jnp.logaddexp(log_keep - t, log_flip + t)          # when s_j = -1
+            logits = f_pos @ (s > 0).astype(jnp.float32).T + f_neg @ (s < 0).astype(jnp.float32).T
+        else:
+            agree = 0.5 * (z @ s.T + spec.n)
+            logits = log_keep * agree + log_flip * (spec.n - agree)
+        picked = jnp.take_along_axis(logits, msgs[:, None], axis=1)[:, 0]
+        return jax.nn.logsumexp(logits, axis=1) - picked
+
+    vals = np.concatenate([np.asarray(losses(jax.random.fold_in(key, i)), np.float64)
+                           for i in range(-(-num_samples // batch))])[:num_samples]
+    return float(vals.mean()), float(vals.std(ddof=1) / math.sqrt(vals.size))
 
 
 # ------------------------------------------------------------------- random draws from one array of bits
@@ -674,6 +740,7 @@ def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: Progress
     m = spec.num_messages
     if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
         loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
+        a = a.T                                                          # [n, M] like the batch path's [n, B]
     else:
         # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
         cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
@@ -688,7 +755,9 @@ def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: Progress
         loss, bler = _message_loss(decoder_logits(p["decoder"], z.T, spec), msgs, one_hot, spec)
     if spec.logit_penalty > 0:
         fade = 1.0 - jnp.asarray(step, jnp.float32) / spec.stage1_steps
-        loss = loss + spec.logit_penalty * fade * jnp.mean(jnp.square(a))
+        # The linear encoder's systematic logits are constants: the penalty acts on its parity logits.
+        penalized = a[spec.k:] if spec.encoder == "linear" else a
+        loss = loss + spec.logit_penalty * fade * jnp.mean(jnp.square(penalized))
     return loss, bler
 
 

@@ -1,0 +1,106 @@
+"""Rows of ``results/learned_codes_optimal.md`` from the summaries of finished runs.
+
+Usage:
+  python -m experiments.linear_codes.table WORKDIR [WORKDIR ...] [--golay_out FILE]
+
+Each WORKDIR holds either a ``linear_code_summary.json`` (the ``linear_code`` method) or a
+``codebook_summary.json`` (the ``progressive`` method: progressive / straight-through / Gumbel-softmax, MLP or
+linear encoder). Prints one markdown row per summary: seeds, seeds reaching the reference distance, seeds equivalent
+to the reference (verified exactly), the d_min histogram, the exact ML BLER / converse at p = 0.01 and 0.05 (median
+[min, max]) and the training wall time. ``--golay_out`` collects the generators of the learned codes equivalent to
+Golay(23,12) (for the test that checks them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+
+import numpy as np
+
+from neuralcodes_jax.codes import bounds as codes_bounds
+from neuralcodes_jax.codes import exact as codes_exact
+
+HEADER = ("| code | method | seeds | reached d | equivalent | d_min histogram | ML BLER / converse p=0.01 | "
+          "p=0.05 | train s |\n|---|---|---|---|---|---|---|---|---|")
+
+
+def _fmt(vals) -> str:
+    vals = np.asarray(vals, np.float64)
+    return f"{np.median(vals):.4g} [{vals.min():.4g}, {vals.max():.4g}]"
+
+
+def linear_row(summary: dict) -> tuple[str, list]:
+    s = summary["summary"]
+    seeds = summary["seeds"]
+    hist = ", ".join(f"{d} ({c})" for d, c in s["minimum_distance_histogram"].items())
+    ratios = [_fmt([r["ratio_to_converse"][p]["ratio"] for r in seeds]) for p in ("0.01", "0.05")]
+    undecided = f" (+{s['equivalence_undecided']} undecided)" if s["equivalence_undecided"] else ""
+    row = (f"| ({summary['n']},{summary['k']}) {summary['reference']} | linear, {summary['surrogate']} | "
+           f"{s['num_seeds']} | {s['reached_distance']} | {s['equivalent']}{undecided} | {hist} | {ratios[0]} | "
+           f"{ratios[1]} | {summary['train_seconds']:.0f} |")
+    golay = [r["generator"] for r in seeds if r["reference"] == "Golay(23,12)" and r["equivalent"]]
+    return row, golay
+
+
+def codebook_row(summary: dict, ref_distance: int) -> list[str]:
+    rows = []
+    n, k = summary["n"], summary["k"]
+    ref_name = next(iter(summary["references"].get("reference", {}).keys()), None) if isinstance(
+        summary["references"].get("reference"), dict) else None
+    for training, entry in summary["trainings"].items():
+        seeds = entry["seeds"]
+        dmins = collections.Counter(r["minimum_distance"] for r in seeds)
+        hist = ", ".join(f"{d} ({c})" for d, c in sorted(dmins.items(), reverse=True))
+        ratios = []
+        for p in (0.01, 0.05):
+            conv = float(codes_bounds.bsc_converse(n, k, p))
+            vals = [codes_exact.WeightPolynomial(**_poly_args(r["ml"]["bler"]["polynomial"]))(p) / conv
+                    for r in seeds]
+            ratios.append(_fmt(vals))
+        encoder = entry["spec"].get("encoder", "mlp")
+        reached = sum((r["minimum_distance"] or 0) >= ref_distance for r in seeds)
+        equivalent = sum(r["equivalent_to"] is not None for r in seeds)
+        rows.append(f"| ({n},{k}) {ref_name or summary['config']['eval']['reference']} | {training}, {encoder} "
+                    f"encoder | {len(seeds)} | {reached} | {equivalent} | {hist} | {ratios[0]} | {ratios[1]} | "
+                    f"{entry['train_seconds']:.0f} |")
+    return rows
+
+
+def _poly_args(d: dict) -> dict:
+    return {"n": d["n"], "counts": tuple(d["counts"]), "denominator": d["denominator"]}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("workdirs", nargs="+")
+    parser.add_argument("--golay_out", default=None)
+    args = parser.parse_args(argv)
+    print(HEADER)
+    golay = []
+    for d in args.workdirs:
+        lin = os.path.join(d, "linear_code_summary.json")
+        book = os.path.join(d, "codebook_summary.json")
+        if os.path.exists(lin):
+            row, found = linear_row(json.load(open(lin)))
+            print(row)
+            golay += found
+        elif os.path.exists(book):
+            summary = json.load(open(book))
+            ref = summary["config"]["eval"]["reference"]
+            ref_distance = {"Hamming(7,4)": 3, "Hamming(15,11)": 3, "Golay(23,12)": 7,
+                            "extended Hamming(8,4)": 4}[ref]
+            for row in codebook_row(summary, ref_distance):
+                print(row)
+        else:
+            print(f"| {d} | (no summary yet) |")
+    if args.golay_out:
+        with open(args.golay_out, "w") as f:
+            json.dump({"generators": golay}, f, indent=1)
+        print(f"{len(golay)} Golay generators -> {args.golay_out}")
+
+
+if __name__ == "__main__":
+    main()
