@@ -257,3 +257,22 @@ def test_progressive_linear_encoder_codebook_is_the_rounded_linear_code():
         book, linear.LinearCode.from_generator(relaxed.generator_from_logits(theta)).codewords())
     soft = np.asarray(prog.soft_codebook(params, spec))
     np.testing.assert_allclose(soft[:, :5], book[:, :5], atol=1e-5)      # systematic bits are (nearly) hard
+
+
+def test_restart_chains_train_independently_and_the_best_is_kept():
+    from neuralcodes_jax.methods import linear_code as lc
+    many = lc.LinearCodeMethod(n=10, k=5, restarts=3, steps=30, logit_penalty=1.0)
+    one = lc.LinearCodeMethod(n=10, k=5, restarts=1, steps=30, logit_penalty=1.0)
+    state_many = many.init(jax.random.key(0))
+    state_one = one.init(jax.random.key(1))
+    state_one = dict(state_one, params={"theta": state_many["params"]["theta"][1:2]},
+                     opt_state=one.optimizer().init({"theta": state_many["params"]["theta"][1:2]}))
+    step_many, step_one = jax.jit(many.train_step), jax.jit(one.train_step)
+    for i in range(30):
+        state_many, _ = step_many(state_many, None, jax.random.key(i))
+        state_one, _ = step_one(state_one, None, jax.random.key(i))
+    np.testing.assert_allclose(state_many["params"]["theta"][1], state_one["params"]["theta"][0], rtol=1e-5,
+                               atol=1e-5)
+    theta = state_many["params"]["theta"]
+    values = np.asarray(many.binarized_values(theta))
+    np.testing.assert_array_equal(many.generator(theta), relaxed.generator_from_logits(theta[int(values.argmin())]))

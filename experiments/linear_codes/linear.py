@@ -60,6 +60,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.logit_penalty = 3.0          # annealed lambda (1 - t / (anneal_fraction T)) mean(theta^2)
     c.train.gradient_noise = 0.0
     c.train.anneal_fraction = 0.8
+    c.train.restarts = 1                 # independent chains per run; the run keeps the best binarized one
     c.train.steps_per_call = 500
     c.train.checkpoint_every_steps = 2000
     c.train.keep_checkpoints = 2

@@ -27,7 +27,6 @@ from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import linear as codes_linear
-from neuralcodes_jax.codes import relaxed
 from neuralcodes_jax.config_utils import check_int
 from neuralcodes_jax.evaluators.codebook import check_p_grid
 
@@ -114,10 +113,10 @@ def evaluate(run) -> list[dict]:
     theta = np.asarray(run.host(run.params)["theta"])
     out = []
     for i in range(run.num_points):
-        code = codes_linear.LinearCode.from_generator(relaxed.generator_from_logits(theta[i]))
+        code = codes_linear.LinearCode.from_generator(run.methods[i].generator(theta[i]))
         rep = code_report(code, ref, p_grid, p_ratios, max_k, nodes)
         rep.update(seed=int(run.configs[i].seed), step=int(run.metas[i].get("step", 0)),
-                   surrogate=method.surrogate)
+                   surrogate=method.surrogate, restarts=method.restarts)
         if run.is_main:
             with open(os.path.join(run.workdirs[i], "linear_code_report.json"), "w") as f:
                 json.dump(rep, f, indent=1)

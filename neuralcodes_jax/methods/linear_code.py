@@ -5,7 +5,9 @@ The parameters are the entry logits ``theta [k, n - k]`` (``P_ij ~ Bernoulli(sig
 surrogate of the expected weight spectrum over the enumerated nonzero messages (:mod:`neuralcodes_jax.codes.relaxed`:
 ``union``, ``softmin`` or ``distance``), plus an optional annealed logit penalty ``lambda (1 - t / T') mean(theta^2)``
 (the progressive binarization of arXiv 2511.09221 applied to the entries; ``T' = anneal_fraction * steps``) and
-optional annealed Gaussian gradient noise of the same schedule. The learned code is ``[I_k | 1[theta > 0]]``, the
+optional annealed Gaussian gradient noise of the same schedule. ``train.restarts`` independent chains may run in
+one run; the run's code is the chain whose binarized code has the lowest surrogate (:meth:`generator`). The learned
+code is ``[I_k | 1[theta > 0]]``, the
 mode of the relaxed code, evaluated exactly by the ``linear_code`` evaluator (``evaluators/linear_code.py``).
 
 Training through the channel with a neural decoder (end to end) is the ``progressive`` method with
@@ -51,6 +53,7 @@ class LinearCodeMethod(base_lib.Method):
     logit_penalty: float = 0.0
     gradient_noise: float = 0.0
     anneal_fraction: float = 0.8
+    restarts: int = 1
     name: str = "linear_code"
 
     group_fields = ()
@@ -80,6 +83,7 @@ class LinearCodeMethod(base_lib.Method):
         check_positive("train.gradient_noise", self.gradient_noise, allow_zero=True)
         if not 0.0 < check_real("train.anneal_fraction", self.anneal_fraction) <= 1.0:
             raise ValueError(f"train.anneal_fraction must be in (0, 1], got {self.anneal_fraction!r}")
+        check_int("train.restarts", self.restarts, 1, 1024)
 
     @property
     def channel(self):
@@ -92,13 +96,26 @@ class LinearCodeMethod(base_lib.Method):
         return optax.adam(self.lr)
 
     def init(self, key: jax.Array, example_x: Any = None) -> PyTree:
-        theta = self.init_scale * jax.random.normal(key, (self.k, self.n - self.k), jnp.float32)
+        theta = self.init_scale * jax.random.normal(key, (self.restarts, self.k, self.n - self.k), jnp.float32)
         params = {"theta": theta}
         return {"params": params, "opt_state": self.optimizer().init(params), "step": jnp.zeros((), jnp.int32)}
 
     def surrogate_value(self, theta: jax.Array) -> jax.Array:
+        """The surrogate of entry logits ``theta [k, n - k]``."""
         spectrum = relaxed.expected_spectrum(theta, self.max_message_weight)
         return relaxed.surrogate_loss(spectrum, self.surrogate, p=self.p, tau=self.tau, distance=self.distance)
+
+    def binarized_values(self, theta: jax.Array) -> jax.Array:
+        """The surrogate of each chain's binarized code ``[I | 1[theta > 0]]`` (exact: a function of its weight
+        enumerator), ``[restarts]``."""
+        hard = jnp.where(theta > 0, 30.0, -30.0)
+        return jax.vmap(self.surrogate_value)(hard)
+
+    def generator(self, theta: Any) -> Any:
+        """The learned code of a run: the binarized chain with the lowest surrogate, ``uint8 [k, n]``."""
+        theta = jnp.asarray(theta)
+        best = int(jnp.argmin(self.binarized_values(theta)))
+        return relaxed.generator_from_logits(jax.device_get(theta[best]))
 
     def _fade(self, step: jax.Array) -> jax.Array:
         return jnp.maximum(1.0 - step.astype(jnp.float32) / (self.anneal_fraction * self.steps), 0.0)
@@ -107,8 +124,10 @@ class LinearCodeMethod(base_lib.Method):
         fade = self._fade(state["step"])
 
         def loss_fn(params):
-            value = self.surrogate_value(params["theta"])
-            return value + self.logit_penalty * fade * jnp.mean(jnp.square(params["theta"])), value
+            # Independent chains: a sum of their losses (Adam is elementwise, so each chain moves as if alone).
+            values = jax.vmap(self.surrogate_value)(params["theta"])
+            penalty = self.logit_penalty * fade * jnp.mean(jnp.square(params["theta"]), axis=(1, 2))
+            return jnp.sum(values + penalty), jnp.min(values)
 
         (loss, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
         if self.gradient_noise > 0:
