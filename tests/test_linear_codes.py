@@ -276,3 +276,15 @@ def test_restart_chains_train_independently_and_the_best_is_kept():
     theta = state_many["params"]["theta"]
     values = np.asarray(many.binarized_values(theta))
     np.testing.assert_array_equal(many.generator(theta), relaxed.generator_from_logits(theta[int(values.argmin())]))
+
+
+def test_soft_ml_awgn_repetition_code_matches_closed_form():
+    """(3,1) repetition under soft ML: BLER = Q(sqrt(2 Eb/N0)) (rate 1/3, three unit-energy symbols)."""
+    from scipy import stats
+
+    from neuralcodes_jax.evaluators.codebook import soft_ml_awgn
+    book = np.array([[0, 0, 0], [1, 1, 1]], np.uint8)
+    row = soft_ml_awgn(jax.random.key(0), [book], 1, [2.0], 10 ** 9, 200_000, 20_000)[0]
+    want = stats.norm.sf(np.sqrt(2 * 10 ** 0.2))
+    got = row["codes"][0]["bler"]
+    assert abs(got - want) < 4 * np.sqrt(want * (1 - want) / row["blocks"])

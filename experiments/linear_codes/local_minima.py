@@ -25,7 +25,6 @@ import numpy as np
 from neuralcodes_jax import methods
 from neuralcodes_jax.analysis.model_io import read_config
 from neuralcodes_jax.codes import linear as codes_linear
-from neuralcodes_jax.codes import relaxed
 
 
 def neighbours(p_bits: np.ndarray, pairs: bool) -> np.ndarray:

@@ -235,6 +235,44 @@ def awgn_monte_carlo(key: jax.Array, spec: prog.ProgressiveSpec, codebook: Any, 
     return out
 
 
+def soft_ml_awgn(key: jax.Array, codebooks: Sequence[Any], k: int, ebn0_db: Sequence[float],
+                 target_block_errors: int = 200, max_blocks: int = 1_000_000, batch: int = 10_000,
+                 confidence: float = 0.95) -> list[dict[str, Any]]:
+    """Soft-ML BLER of several ``(n, 2^k)`` codebooks on BPSK-AWGN at each Eb/N0 (dB, rate ``k/n``), all on the
+    same messages and noise; batches until each has ``target_block_errors`` errors or ``max_blocks`` blocks.
+    Returns one dict per Eb/N0 with ``blocks`` and per codebook ``block_errors``, ``bler``, ``bler_ci`` (Wilson)."""
+    check_int("target_block_errors", target_block_errors, 1)
+    check_int("max_blocks", max_blocks, 1)
+    books = jnp.stack([jnp.asarray(b, jnp.uint8) for b in codebooks])
+    n = books.shape[2]
+    if books.shape[1] != 1 << k:
+        raise ValueError(f"codebooks must have 2^k = {1 << k} rows, got {books.shape[1]}")
+    out = []
+    for j, ebn0 in enumerate(ebn0_db):
+        sigma = prog.ebn0_db_to_sigma(float(ebn0), k / n)
+        errors = np.zeros(books.shape[0], np.int64)
+        blocks, i = 0, 0
+        while blocks < max_blocks and errors.min() < target_block_errors:
+            errors += np.asarray(_sigma_batch(jax.random.fold_in(jax.random.fold_in(key, j), i), books,
+                                              jnp.float32(sigma), batch))
+            blocks += batch
+            i += 1
+        out.append({"ebn0_db": float(ebn0), "sigma": sigma, "blocks": blocks,
+                    "codes": [{"block_errors": int(e), "bler": e / blocks,
+                               "bler_ci": list(codes_exact.wilson_interval(int(e), blocks, confidence))}
+                              for e in errors]})
+    return out
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _sigma_batch(key, books, sigma, batch):
+    k_msg, k_noise = jax.random.split(key)
+    msgs = jax.random.randint(k_msg, (batch,), 0, books.shape[1])
+    noise = sigma * jax.random.normal(k_noise, (batch, books.shape[2]), jnp.float32)
+    return jnp.stack([jnp.sum(soft_ml_decode(b, 1.0 - 2.0 * b[msgs].astype(jnp.float32) + noise) != msgs)
+                      for b in books])
+
+
 def uncoded_awgn_bler(k: int, ebn0_db: Any) -> np.ndarray:
     """BLER ``1 - (1 - Q(sqrt(2 Eb/N0)))^k`` of ``k`` uncoded BPSK bits."""
     ebn0 = 10.0 ** (np.asarray(ebn0_db, np.float64) / 10.0)
