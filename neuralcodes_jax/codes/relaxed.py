@@ -89,7 +89,7 @@ def message_supports(k: int, max_message_weight: int) -> tuple[np.ndarray, np.nd
 def parity_probabilities(theta: jax.Array, max_message_weight: int) -> tuple[jax.Array, np.ndarray]:
     """Relaxed parity probabilities ``q [M, r]`` of the enumerated messages and their weights ``[M]``.
 
-    All messages (``max_message_weight = k``) are built by doubling (no gather); fewer by a gather of supports.
+    All messages (``max_message_weight = k``) are built by doubling; fewer as a product over dense 0/1 messages.
     """
     k, r = theta.shape
     x = -jnp.tanh(0.5 * theta)                                           # 1 - 2 pi, [k, r]
@@ -101,21 +101,34 @@ def parity_probabilities(theta: jax.Array, max_message_weight: int) -> tuple[jax
             weights = np.concatenate([weights, weights + 1])
         prods, weights = prods[1:], weights[1:]                          # drop the zero message
     else:
+        # Dense 0/1 messages U [M, k]: prod_i x_i^u_i = sign * exp(U @ log|x|), a matmul (a gather's gradient is a
+        # scatter and reduce_prod's is slow on XLA:CPU). The sign is piecewise constant (no gradient).
         supports, weights = message_supports(k, max_message_weight)
-        x_pad = jnp.concatenate([x, jnp.ones((1, r), theta.dtype)], axis=0)
-        prods = jnp.prod(x_pad[supports], axis=1)
+        bits = np.zeros((supports.shape[0], k + 1), np.float32)
+        np.put_along_axis(bits, supports, 1.0, axis=1)
+        u = jnp.asarray(bits[:, :k], theta.dtype)
+        log_abs = jnp.log(jnp.maximum(jnp.abs(x), 1e-30))
+        negatives = jax.lax.stop_gradient(u @ (x < 0).astype(theta.dtype))
+        sign = 1.0 - 2.0 * jnp.mod(negatives, 2.0)
+        prods = sign * jnp.exp(u @ log_abs)
     return 0.5 * (1.0 - prods), weights
 
 
 def poisson_binomial(q: jax.Array) -> jax.Array:
-    """``pmf[..., b]`` = P(sum of independent Bernoulli(q[..., j]) = b), ``[..., r + 1]``."""
+    """``pmf[m, b]`` = P(sum of independent Bernoulli(q[m, j]) = b), ``[M, r + 1]`` for ``q [M, r]``.
+
+    The recursion runs on rows ``[M]`` (messages on the minor axis, which XLA:CPU vectorizes).
+    """
     r = q.shape[-1]
-    pmf = jnp.zeros(q.shape[:-1] + (r + 1,), q.dtype).at[..., 0].set(1.0)
+    cols = q.T
+    rows = [jnp.ones_like(cols[0])]
     for j in range(r):
-        qj = q[..., j:j + 1]
-        shifted = jnp.concatenate([jnp.zeros_like(pmf[..., :1]), pmf[..., :-1]], axis=-1)
-        pmf = pmf * (1.0 - qj) + shifted * qj
-    return pmf
+        qj = cols[j]
+        nxt = [rows[0] * (1.0 - qj)]
+        nxt += [rows[b] * (1.0 - qj) + rows[b - 1] * qj for b in range(1, j + 1)]
+        nxt.append(rows[j] * qj)
+        rows = nxt
+    return jnp.stack(rows, axis=-1)
 
 
 def expected_spectrum(theta: jax.Array, max_message_weight: int | None = None) -> jax.Array:
