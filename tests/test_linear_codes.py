@@ -198,7 +198,8 @@ def test_linear_method_recovers_hamming_7_4(tmp_path):
 
 
 def test_committed_golay_codes_are_golay():
-    """Every learned Golay code in the results: the weight enumerator equals Golay's and the codes are equivalent."""
+    """Every learned Golay code in the results (the (23,12) rows and the punctured (24,12) union codes): the weight
+    enumerator equals Golay's and the codes are equivalent."""
     path = os.path.join(REPO, "results", "learned_codes", "golay_23_12_generators.json")
     if not os.path.exists(path):
         pytest.skip("no learned Golay codes committed")
