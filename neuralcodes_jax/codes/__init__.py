@@ -5,6 +5,7 @@ Modules:
             null space, G <-> H) and bit/integer conversions (most significant bit first).
   linear    :class:`LinearCode`, Hamming / extended Hamming / Golay / extended Golay / repetition /
             single-parity-check constructions, coset-leader syndrome decoding (jitted JAX and NumPy).
+  relaxed   (JAX) relaxed systematic generators: relaxed XOR, expected weight spectrum, surrogates.
   exact     exact BSC/BEC error rates of any codebook with n <= 24 by enumeration (polynomials in
             p), coset-leader formulas for linear codes, Monte Carlo with confidence intervals.
   bounds    capacity, dispersion, PPV meta-converse, RCU, normal approximation, Gallager exponent.
