@@ -22,6 +22,7 @@ import numpy as np
 
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
+from neuralcodes_jax.codes import gf2
 
 HEADER = ("| code | method | seeds | reached d | equivalent | d_min histogram | ML BLER / converse p=0.01 | "
           "p=0.05 | train s |\n|---|---|---|---|---|---|---|---|---|")
@@ -54,18 +55,13 @@ def punctured_golay(generator_rows: list[str]) -> int | None:
     target = codes_linear.weight_enumerator(golay)
     for j in range(g.shape[1]):
         punctured = np.delete(g, j, axis=1)
-        if gf2_rank(punctured) < g.shape[0]:
+        if gf2.rank(punctured) < g.shape[0]:
             continue
         code = codes_linear.LinearCode.from_generator(punctured)
         if np.array_equal(codes_linear.weight_enumerator(code), target) and \
                 codes_analysis.find_equivalence(code.codewords(), golay.codewords()) is not None:
             return j
     return None
-
-
-def gf2_rank(m: np.ndarray) -> int:
-    from neuralcodes_jax.codes import gf2
-    return gf2.rank(m)
 
 
 def linear_row(summary: dict) -> tuple[str, list]:
@@ -90,8 +86,7 @@ def linear_row(summary: dict) -> tuple[str, list]:
 def codebook_row(summary: dict, ref_distance: int) -> list[str]:
     rows = []
     n, k = summary["n"], summary["k"]
-    ref_name = next(iter(summary["references"].get("reference", {}).keys()), None) if isinstance(
-        summary["references"].get("reference"), dict) else None
+    ref_name = summary["config"]["eval"]["reference"]
     for training, entry in summary["trainings"].items():
         seeds = entry["seeds"]
         dmins = collections.Counter(r["minimum_distance"] for r in seeds)
@@ -105,7 +100,7 @@ def codebook_row(summary: dict, ref_distance: int) -> list[str]:
         encoder = entry["spec"].get("encoder", "mlp")
         reached = sum((r["minimum_distance"] or 0) >= ref_distance for r in seeds)
         equivalent = sum(r["equivalent_to"] is not None for r in seeds)
-        rows.append(f"| ({n},{k}) {ref_name or summary['config']['eval']['reference']} | {training}, {encoder} "
+        rows.append(f"| ({n},{k}) {ref_name} | {training}, {encoder} "
                     f"encoder | {len(seeds)} | {reached} | {equivalent} | {hist} | {ratios[0]} | {ratios[1]} | "
                     f"{entry['train_seconds']:.0f} |")
     return rows

@@ -28,18 +28,12 @@ from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import linear as codes_linear
 from neuralcodes_jax.config_utils import check_int
-from neuralcodes_jax.evaluators.codebook import check_p_grid
+from neuralcodes_jax.evaluators.codebook import check_p_grid, reference_code
 
 
 def reference(name: str, n: int, k: int) -> codes_linear.LinearCode:
     """The reference code ``name`` (``codes.analysis.reference_codes()``), checked to be an ``(n, k)`` code."""
-    refs = codes_analysis.reference_codes()
-    if name not in refs:
-        raise ValueError(f"eval.reference must be one of {sorted(refs)}, got {name!r}")
-    code = refs[name]()
-    if (code.n, code.k) != (n, k):
-        raise ValueError(f"eval.reference must be an ({n},{k}) code, got {name!r} ({code.n},{code.k})")
-    return code
+    return reference_code(name, n, k)
 
 
 def _poly(poly: codes_exact.WeightPolynomial, p_grid: np.ndarray) -> dict[str, Any]:
