@@ -408,3 +408,54 @@ def test_bad_config_names_the_field():
         longer.get_config("15_11,23_12")
     with pytest.raises(ValueError, match="p_grid"):
         cbe.codebook_report(HAMMING, [0.1, 0.7])
+
+
+# ------------------------------------------------------------------------------------- warm start
+@pytest.mark.parametrize("message_input", ["one_hot", "bits"])
+def test_warm_start_encoder_starts_at_the_code(message_input):
+    """The fitted MLP encoder's binarized codebook is the warm-start code, message by message (row m = bits(m) G),
+    for a reference name; the codebook's rows are exactly Hamming(7,4)'s span."""
+    spec = prog.ProgressiveSpec(n=7, k=4, message_input=message_input, encoder_hidden=(32,),
+                                warm_start="Hamming(7,4)", warm_start_steps=600)
+    params = prog.init_params(jax.random.PRNGKey(3), spec)
+    got = np.asarray(prog.binary_codebook(params, spec), np.uint8)
+    g = linear.hamming_code(3).generator.astype(int)
+    bits = (np.arange(16)[:, None] >> np.arange(3, -1, -1)) & 1
+    np.testing.assert_array_equal(got, (bits @ g) % 2)
+    cold = prog.init_params(jax.random.PRNGKey(3), prog.ProgressiveSpec(n=7, k=4, message_input=message_input,
+                                                                       encoder_hidden=(32,)))
+    assert not np.array_equal(np.asarray(prog.binary_codebook(cold, spec), np.uint8), got)
+
+
+def test_warm_start_from_a_generator_file(tmp_path):
+    """A JSON file of generators (``FILE.json:INDEX``): the encoder starts at the chosen one."""
+    g0 = linear.hamming_code(3).generator
+    g1 = np.concatenate([np.eye(4, dtype=np.uint8), np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]],
+                                                             np.uint8)], axis=1)
+    path = tmp_path / "gens.json"
+    path.write_text(json.dumps({"generators": [["".join(map(str, r)) for r in g] for g in (g0, g1)]}))
+    spec = prog.ProgressiveSpec(n=7, k=4, encoder_hidden=(32,), warm_start=f"{path}:1", warm_start_steps=600)
+    got = np.asarray(prog.binary_codebook(prog.init_params(jax.random.PRNGKey(0), spec), spec), np.uint8)
+    bits = (np.arange(16)[:, None] >> np.arange(3, -1, -1)) & 1
+    np.testing.assert_array_equal(got, (bits @ g1.astype(int)) % 2)
+
+
+def test_warm_start_bad_input_names_the_field(tmp_path):
+    c = hamming_7_4.get_config("smoke")
+    c.model.warm_start = "Hamming(15,11)"
+    with pytest.raises(ValueError, match=r"model.warm_start must be an \(7,4\) code"):
+        prog.build(c)
+    c.model.warm_start = "Hamming(7,5)"
+    with pytest.raises(ValueError, match=r"model.warm_start must be one of \[.*'Hamming\(7,4\)'"):
+        prog.build(c)
+    c.model.warm_start = str(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="model.warm_start names a missing file"):
+        prog.build(c)
+    (tmp_path / "one.json").write_text(json.dumps({"generators": [["1000110"]]}))
+    c.model.warm_start = str(tmp_path / "one.json") + ":3"
+    with pytest.raises(ValueError, match=r"model.warm_start index must be in \[0, 1\)"):
+        prog.build(c)
+    c.model.warm_start = "Hamming(7,4)"
+    c.model.encoder = "linear"
+    with pytest.raises(ValueError, match="model.warm_start needs encoder='mlp'"):
+        prog.build(c)

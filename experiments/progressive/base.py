@@ -49,6 +49,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.decoder_hidden = (128,)
     c.model.activation = "relu"
     c.model.init_scale = 1.0
+    # '' or a code (a reference name or a JSON file of generators): the MLP encoder starts fitted to it.
+    c.model.warm_start = ""
+    c.model.warm_start_scale = 4.0
+    c.model.warm_start_steps = 1000
 
     c.train = ml_collections.ConfigDict()
     c.train.stage1_steps = 16000

@@ -24,17 +24,27 @@ Commands:
 Variants: exactly one of ``15_11``, ``23_12``, ``8_4`` (default ``15_11``), optionally ``smoke``; ``linear`` (the
 encoder is the relaxed systematic generator ``[I | P]``, learned end to end through the channel); ``softmax``
 (with ``23_12``): a 4096-way linear softmax decoder instead of the bitwise one (the neural decoder is then
-not tabulated; only the learned codebooks are evaluated exactly).
+not tabulated; only the learned codebooks are evaluated exactly); ``warm`` (with ``15_11`` or ``23_12``): the MLP
+encoder starts fitted to a learned linear code equivalent to Hamming(15,11) / Golay (``results/learned_codes/``).
 """
+
+import os
 
 from experiments import common
 from experiments.progressive import base
 
 LENGTHS = ("15_11", "23_12", "8_4")
 
+_RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "results")
+#: The learned linear codes the ``warm`` variant starts the MLP encoder from (results/learned_codes/).
+WARM_START_CODES = {
+    "15_11": os.path.join(_RESULTS, "learned_codes", "hamming_15_11_generator.json"),
+    "23_12": os.path.join(_RESULTS, "learned_codes", "golay_23_12_generators.json") + ":0",
+}
+
 
 def get_config(arg=None):
-    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke", "linear") + base.TRAININGS)
+    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke", "linear", "warm") + base.TRAININGS)
     lengths = [v for v in LENGTHS if v in variant]
     if len(lengths) > 1:
         raise ValueError(f"config variant must name at most one length of {list(LENGTHS)}, got {lengths}")
@@ -67,6 +77,13 @@ def get_config(arg=None):
         # The relaxed systematic generator of codes/relaxed.py as the encoder, trained end to end.
         c.model.encoder = "linear"
         c.name += "_linear"
+    if "warm" in variant:
+        # The MLP encoder starts at a learned linear code equivalent to the reference (issue 13: does
+        # fine-tuning keep the optimum?).
+        if length not in WARM_START_CODES:
+            raise ValueError(f"config variant 'warm' needs a length of {sorted(WARM_START_CODES)}, got {length!r}")
+        c.model.warm_start = WARM_START_CODES[length]
+        c.name += "_warm"
     base.apply_variant(c, variant)
     return c
 

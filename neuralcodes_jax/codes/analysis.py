@@ -21,7 +21,9 @@ only prune; every answer is verified exactly.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
@@ -406,6 +408,46 @@ def reference_codes() -> dict[str, Callable[[], LinearCode]]:
             refs[f"BCH({n},{k})"] = (lambda n=n, k=k: bch_code(n, k))
     refs["Reed-Muller(1,4)"] = lambda: reed_muller_first_order(4)
     return refs
+
+
+def code_from_source(source: str, n: int, k: int, field: str = "source") -> LinearCode:
+    """An ``(n, k)`` linear code named by ``source``: a name of :func:`reference_codes`, or a JSON file holding
+    ``"generator"`` (rows as bit strings, e.g. a ``linear_code_report.json``) or ``"generators"`` (a list of them;
+    ``FILE.json:INDEX`` picks one, default the first). Errors name ``field`` and what is allowed."""
+    refs = reference_codes()
+    if source in refs:
+        code = refs[source]()
+    else:
+        path, _, index = source.partition(".json")
+        path += ".json"
+        if not source.endswith(".json") and not index.startswith(":"):
+            raise ValueError(f"{field} must be one of {sorted(refs)} or a JSON file of generators "
+                             f"(FILE.json or FILE.json:INDEX), got {source!r}")
+        if not os.path.isfile(path):
+            raise ValueError(f"{field} names a missing file {path!r} (expected a JSON file with 'generator' or "
+                             f"'generators', or one of {sorted(refs)})")
+        with open(path) as f:
+            data = json.load(f)
+        if "generator" in data:
+            rows = data["generator"]
+        elif "generators" in data:
+            try:
+                i = int(index[1:]) if index else 0
+            except ValueError:
+                raise ValueError(f"{field} index after {path!r} must be an integer, got {index[1:]!r}") from None
+            if not 0 <= i < len(data["generators"]):
+                raise ValueError(f"{field} index must be in [0, {len(data['generators'])}) for {path!r}, got {i}")
+            rows = data["generators"][i]
+        else:
+            raise ValueError(f"{field} file {path!r} has neither 'generator' nor 'generators'")
+        try:
+            g = np.array([[int(b) for b in row] for row in rows], np.uint8)
+        except (TypeError, ValueError):
+            raise ValueError(f"{field} file: the generator rows in {path!r} must be strings of 0 and 1") from None
+        code = LinearCode.from_generator(g, name=source)
+    if (code.n, code.k) != (n, k):
+        raise ValueError(f"{field} must be an ({n},{k}) code, got {source!r} ({code.n},{code.k})")
+    return code
 
 
 _REFERENCE_SHAPES = {

@@ -85,6 +85,7 @@ scatter); kernels are stored with their wider dimension last (:func:`layer_kerne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -95,6 +96,7 @@ import numpy as np
 import optax
 
 from neuralcodes_jax import channels
+from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import relaxed
 from neuralcodes_jax.config_utils import check_bool as _check_bool
 from neuralcodes_jax.config_utils import check_choice as _check_choice
@@ -151,6 +153,11 @@ class ProgressiveSpec:
       encoder_hidden, decoder_hidden: hidden widths of the two MLPs (may be empty).
       activation: hidden activation, one of :data:`ACTIVATIONS` (``"leaky_relu"`` has slope 0.2).
       init_scale: multiplies the glorot-uniform kernels at initialisation.
+      warm_start: ``""`` (none) or a code (:func:`codes.analysis.code_from_source`: a reference name or a JSON file
+        of generators, e.g. a learned linear code): the MLP encoder is first fitted (Adam, full batch, mean
+        squared error, ``warm_start_steps`` steps) to the logits ``warm_start_scale (2 c - 1)`` of that code's
+        codewords ``c`` (message ``m`` to ``bits(m) G``), so training starts at that code; the decoder starts
+        untrained.
       stage1_steps: steps of stage 1 (the whole encoder training for the baselines), ``>= 1``.
       stage2_steps: decoder-only steps after binarization, ``>= 0``.
       batch_size: messages per step, ``>= 1``.
@@ -184,6 +191,9 @@ class ProgressiveSpec:
     decoder_hidden: tuple[int, ...] = (128,)
     activation: str = "relu"
     init_scale: float = 1.0
+    warm_start: str = ""
+    warm_start_scale: float = 4.0
+    warm_start_steps: int = 1000
     stage1_steps: int = 16000
     stage2_steps: int = 1000
     batch_size: int = 256
@@ -234,6 +244,14 @@ class ProgressiveSpec:
                 _check_int(field, w, 1)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_positive("init_scale", self.init_scale)
+        if not isinstance(self.warm_start, str):
+            raise ValueError(f"warm_start must be a string (a code name or a JSON file), got {self.warm_start!r}")
+        if self.warm_start:
+            if self.encoder != "mlp":
+                raise ValueError(f"warm_start needs encoder='mlp', got encoder={self.encoder!r}")
+            warm_start_codebook(self.warm_start, self.n, self.k)      # a clear error now, not at init
+        _check_positive("warm_start_scale", self.warm_start_scale)
+        _check_int("warm_start_steps", self.warm_start_steps, 1)
         _check_int("stage1_steps", self.stage1_steps, 1)
         _check_int("stage2_steps", self.stage2_steps, 0)
         _check_int("batch_size", self.batch_size, 1)
@@ -278,6 +296,8 @@ CONFIG_PATHS = {
     "message_input": "model.message_input", "encoder": "model.encoder", "decoder_output": "model.decoder_output",
     "encoder_hidden": "model.encoder_hidden", "decoder_hidden": "model.decoder_hidden",
     "activation": "model.activation", "init_scale": "model.init_scale",
+    "warm_start": "model.warm_start", "warm_start_scale": "model.warm_start_scale",
+    "warm_start_steps": "model.warm_start_steps",
     "stage1_steps": "train.stage1_steps", "stage2_steps": "train.stage2_steps",
     "batch_size": "train.batch_size", "full_batch": "train.full_batch", "lr": "train.lr",
     "stage2_lr": "train.stage2_lr", "lr_schedule": "train.lr_schedule",
@@ -377,9 +397,40 @@ def _mlp_init(key: jax.Array, sizes: Sequence[int], scale: float) -> list[dict[s
     return [_dense_init(kk, a, b, scale) for kk, a, b in zip(keys, sizes[:-1], sizes[1:])]
 
 
+@functools.lru_cache(maxsize=8)
+def warm_start_codebook(source: str, n: int, k: int) -> np.ndarray:
+    """The codewords ``uint8 [2^k, n]`` of the code ``source`` in message order (row ``m`` = ``bits(m) G``)."""
+    code = codes_analysis.code_from_source(source, n, k, field="warm_start")
+    shifts = np.arange(k - 1, -1, -1)
+    bits = (np.arange(1 << k)[:, None] >> shifts) & 1
+    words = (bits @ code.generator.astype(np.int64)) % 2
+    words = words.astype(np.uint8)
+    words.setflags(write=False)
+    return words
+
+
+def _fit_encoder(encoder: PyTree, spec: ProgressiveSpec) -> PyTree:
+    """The MLP encoder fitted to the warm-start code's logits ``warm_start_scale (2 c - 1)`` (Adam 1e-2, full
+    batch, mean squared error, ``warm_start_steps`` steps)."""
+    target = spec.warm_start_scale * (2.0 * jnp.asarray(warm_start_codebook(spec.warm_start, spec.n, spec.k),
+                                                        jnp.float32) - 1.0)
+    opt = optax.adam(1e-2)
+
+    def loss(e):
+        return jnp.mean(jnp.square(encoder_table({"encoder": e}, spec) - target))
+
+    def body(_, carry):
+        e, s = carry
+        updates, s = opt.update(jax.grad(loss)(e), s, e)
+        return optax.apply_updates(e, updates), s
+
+    encoder, _ = jax.lax.fori_loop(0, spec.warm_start_steps, body, (encoder, opt.init(encoder)))
+    return encoder
+
+
 def init_params(key: jax.Array, spec: ProgressiveSpec) -> PyTree:
     """``{"encoder": [layers], "decoder": [layers]}``, each layer ``{"w": [in, out] | "wt": [out, in], "b": [out]}``
-    (:func:`_dense_init`)."""
+    (:func:`_dense_init`); with ``spec.warm_start`` the encoder is fitted to that code (:func:`_fit_encoder`)."""
     k_enc, k_dec = jax.random.split(key)
     enc_in = spec.num_messages if spec.message_input == "one_hot" else spec.k
     dec_out = spec.num_messages if spec.decoder_output == "softmax" else spec.k
@@ -388,6 +439,8 @@ def init_params(key: jax.Array, spec: ProgressiveSpec) -> PyTree:
         encoder = {"theta": 0.1 * spec.init_scale * jax.random.normal(k_enc, (spec.k, spec.n - spec.k))}
     else:
         encoder = _mlp_init(k_enc, (enc_in, *spec.encoder_hidden, spec.n), spec.init_scale)
+        if spec.warm_start:
+            encoder = _fit_encoder(encoder, spec)
     return {"encoder": encoder,
             "decoder": _mlp_init(k_dec, (spec.n, *spec.decoder_hidden, dec_out), spec.init_scale)}
 
