@@ -15,6 +15,12 @@ the variant kept busy (2 on an idle 2-core machine; near 1 when other jobs hold 
   matmuls (the step's 13 dots, no elementwise work), the networks' elementwise work (activations, bias, layout
   copies), sampling + likelihood + VIMCO (forward and backward), the Adam update and the grad-norm metric.
 
+ABF and IABF rows (``--methods necst,abf,iabf``, the default): the ABF and IABF steps of
+``experiments/iabf/table1.py:binary_mnist,{abf,iabf}`` (the same networks, batch, K and VIMCO as NECST, noise 0.1)
+in mode (b), and their examples/s as a ratio to the NECST step of the same run. ``--iabf_breakdown`` times the
+pieces an IABF step adds to NECST's (each in its own jitted scan): the discriminator update, the reconstruction
+gradient of Eq. 23, the water-filling of the flip budget, the whole flip noise, and the ABF and IABF steps.
+
 ``--loop`` also times the training loop itself (``train.train_and_evaluate``, a group of one run) on the same step,
 between the end of its first epoch and its last (validation and an end-of-epoch checkpoint included);
 ``--loop_only`` times only that, which also runs against another checkout of the package (its ``PYTHONPATH``).
@@ -41,8 +47,10 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 
+from experiments.iabf import table1  # noqa: E402
 from experiments.necst import binary_mnist  # noqa: E402
 from neuralcodes_jax import methods  # noqa: E402
+from neuralcodes_jax.methods import iabf  # noqa: E402
 from neuralcodes_jax.methods import necst  # noqa: E402
 from neuralcodes_jax.nets import mlp  # noqa: E402
 
@@ -98,14 +106,23 @@ def matmul_peak_fn(n: int = 1024, iters: int = 20):
     return run
 
 
-def build_method():
-    config = binary_mnist.get_config()
-    return necst.build(config, methods.DataSpec((28, 28, 1), True))
+METHODS = ("necst", "abf", "iabf")
 
 
-def jax_fns(steps: int, scan: int) -> tuple[dict, float | None]:
+def build_method(name: str = "necst"):
+    """NECST (``experiments/necst/binary_mnist.py``) or ABF / IABF (``experiments/iabf/table1.py``), Binary MNIST
+    shapes; the three share networks, batch, K and estimator."""
+    spec = methods.DataSpec((28, 28, 1), True)
+    if name == "necst":
+        return necst.build(binary_mnist.get_config(), spec)
+    if name not in METHODS:
+        raise ValueError(f"--methods must name methods of {list(METHODS)}, got {name!r}")
+    return iabf.build(table1.get_config(f"binary_mnist,{name}"), spec)
+
+
+def jax_fns(steps: int, scan: int, name: str = "necst") -> tuple[dict, float | None]:
     """Timed callables for (a) and (b) (each returns the number of examples it trained on) and XLA's FLOPs."""
-    method = build_method()
+    method = build_method(name)
     rng = np.random.default_rng(0)
     data = jnp.asarray((rng.random((scan, BATCH, 28, 28, 1)) < 0.13).astype(np.float32))
     state = jax.jit(method.init)(jax.random.key(0), data[0])
@@ -257,6 +274,73 @@ def breakdown(scan: int, repeats: int) -> dict:
     return {"variants": out, "components": components}
 
 
+def iabf_breakdown(scan: int, repeats: int) -> dict:
+    """Milliseconds per step of the pieces an IABF step adds to NECST's, each in its own jitted ``lax.scan`` of
+    ``scan`` steps over the same batches (parameters carried and changed, outputs used). Variants:
+      necst      NECST's step;
+      disc       the TC discriminator's update on the clean codes (Algorithm 1, steps 5-8), alone;
+      recon_grad the reconstruction gradient dL/dy at the clean codes (Eq. 23), alone;
+      waterfill  the water-filling of the budget M eps over |dL/dy| (text after Eq. 30), alone;
+      flip_noise the whole flip noise (recon_grad + waterfill + the Eq. 25 mask), alone;
+      abf, iabf  the whole ABF and IABF steps.
+    """
+    necst_method, abf, full = build_method("necst"), build_method("abf"), build_method("iabf")
+    rng = np.random.default_rng(0)
+    data = jnp.asarray((rng.random((scan, BATCH, 28, 28, 1)) < 0.13).astype(np.float32))
+    state0 = jax.jit(full.init)(jax.random.key(0), data[0])
+    necst_state0 = {k: state0[k] for k in ("params", "opt_state", "step")}
+    train_key = jax.random.key(1)
+
+    def clean(state, x, key):
+        logits = full.encode(state["params"], x)
+        return full.clean_code(logits, jax.random.fold_in(key, 1))
+
+    def next_step(state):           # the batches differ from step to step and every output is stacked by the scan,
+        return {**state, "step": state["step"] + 1}        # so nothing is loop-invariant or dead
+
+    def disc_step(state, x, key):
+        dp, ds, m = full.discriminator_update(state["disc_params"], state["disc_opt_state"], clean(state, x, key),
+                                              jax.random.fold_in(key, 2))
+        return {**state, "disc_params": dp, "disc_opt_state": ds, "step": state["step"] + 1}, m["disc_loss"]
+
+    def recon_grad_step(state, x, key):
+        g = full.reconstruction_gradient(state["params"], x, clean(state, x, key))
+        return next_step(state), jnp.sum(g)
+
+    def waterfill_step(state, x, key):
+        g = x.reshape(BATCH, D)[:, :M] * jax.random.normal(key, (BATCH, M))
+        e = iabf.waterfill_noise(jnp.abs(g), M * 0.1)
+        return next_step(state), jnp.sum(e)
+
+    def flip_step(state, x, key):
+        e, _ = full.flip_noise(state["params"], x, clean(state, x, key), jax.random.fold_in(key, 3))
+        return next_step(state), jnp.sum(e)
+
+    variants = {"necst": (necst_method.train_step, necst_state0), "disc": (disc_step, state0),
+                "recon_grad": (recon_grad_step, state0), "waterfill": (waterfill_step, state0),
+                "flip_noise": (flip_step, state0), "abf": (abf.train_step, state0), "iabf": (full.train_step, state0)}
+    fns = {}
+    for name, (body, s0) in variants.items():
+        def chunk(state, xs, body=body):
+            return jax.lax.scan(lambda s, x: body(s, x, jax.random.fold_in(train_key, s["step"])), state, xs)
+        compiled = jax.jit(chunk)
+        jax.block_until_ready(compiled(s0, data))
+
+        def run(compiled=compiled, s0=s0):
+            jax.block_until_ready(compiled(s0, data))
+            return scan
+        fns[name] = run
+    rates = interleaved_best(fns, repeats)
+    out = {name: {"ms_per_step": 1e3 / rate, "cpu_ms_per_step": 1e3 * ratio / rate}
+           for name, (rate, ratio) in rates.items()}
+    print(f"\nPieces of the IABF step (each in its own jitted lax.scan of {scan} steps, best of {repeats}):")
+    print(f"{'variant':12s} {'ms/step':>8s} {'cpu ms/step':>12s} {'/ NECST':>8s}")
+    for name, row in out.items():
+        print(f"{name:12s} {row['ms_per_step']:8.2f} {row['cpu_ms_per_step']:12.2f} "
+              f"{row['ms_per_step'] / out['necst']['ms_per_step']:8.2f}")
+    return out
+
+
 def torch_fn(steps: int):
     """A timed callable running ``steps`` eager PyTorch training steps (None without PyTorch)."""
     try:
@@ -361,6 +445,9 @@ def main():
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--breakdown", action="store_true", help="also time ablations of the step (see above)")
     parser.add_argument("--loop", action="store_true", help="also time train.train_and_evaluate (loop_throughput)")
+    parser.add_argument("--methods", default="necst,abf,iabf",
+                        help="comma-separated steps timed in mode (b): necst (always) and abf / iabf")
+    parser.add_argument("--iabf_breakdown", action="store_true", help="also time the pieces of the IABF step")
     parser.add_argument("--loop_only", action="store_true", help="time train.train_and_evaluate only")
     args = parser.parse_args()
     if args.loop_only:
@@ -376,6 +463,9 @@ def main():
     flops = analytic_flops_per_example()
     jfns, xla_flops = jax_fns(args.steps, args.scan)
     fns = {"peak": matmul_peak_fn(), "single": jfns["single"], "scan": jfns["scan"]}
+    extra = [m for m in args.methods.split(",") if m and m != "necst"]
+    for name in extra:
+        fns[f"scan_{name}"] = jax_fns(args.steps, args.scan, name)[0]["scan"]
     tfn = None if args.no_torch else torch_fn(min(args.steps, 300))
     if tfn is not None:
         fns["torch"] = tfn
@@ -388,6 +478,8 @@ def main():
         ("(a) JAX, 1 jitted step / call", "single"),
         ("(b) JAX, lax.scan on device", "scan"),
     ]
+    for name in extra:
+        rows.append((f"(b) {name.upper()} step, lax.scan", f"scan_{name}"))
     if torch_eps is not None:
         rows.append(("PyTorch eager", "torch"))
     print(f"JAX {jax.__version__} on {jax.devices()[0].platform} ({os.cpu_count()} cores), batch {BATCH}, K={K}; "
@@ -395,12 +487,13 @@ def main():
     print(f"analytic model FLOPs/example: {flops / 1e6:.2f} M; XLA cost analysis: "
           f"{(xla_flops or float('nan')) / 1e6:.2f} M; matmul peak {peak / 1e9:.1f} GFLOP/s "
           f"(cpu/wall {best['peak'][1]:.2f})")
-    print(f"{'variant':34s} {'examples/s':>12s} {'MFU':>7s} {'vs torch':>9s} {'cpu/wall':>9s}")
+    print(f"{'variant':34s} {'examples/s':>12s} {'MFU':>7s} {'vs torch':>9s} {'vs NECST':>9s} {'cpu/wall':>9s}")
     for name, key in rows:
         rate, ratio = best[key]
-        mfu = rate * flops / peak
+        mfu = rate * flops / peak     # NECST's FLOPs: for ABF / IABF a lower bound of their utilisation
         vs = f"{rate / torch_eps:.2f}x" if torch_eps else "-"
-        print(f"{name:34s} {rate:12.0f} {mfu:7.1%} {vs:>9s} {ratio:9.2f}")
+        vs_necst = f"{rate / best['scan'][0]:.2f}x" if key.startswith("scan") else "-"
+        print(f"{name:34s} {rate:12.0f} {mfu:7.1%} {vs:>9s} {vs_necst:>9s} {ratio:9.2f}")
     out = {
         "jax_version": jax.__version__,
         "platform": platform.platform(),
@@ -417,6 +510,8 @@ def main():
         "cpu_over_wall": {key: best[key][1] for key in fns},
         "scan_mfu": best["scan"][0] * flops / peak,
         "scan_vs_torch": (best["scan"][0] / torch_eps) if torch_eps else None,
+        **{f"scan_{name}_examples_per_s": best[f"scan_{name}"][0] for name in extra},
+        **{f"scan_{name}_vs_necst": best[f"scan_{name}"][0] / best["scan"][0] for name in extra},
     }
     if args.loop:
         out.update(loop_throughput())
@@ -425,6 +520,8 @@ def main():
     if args.breakdown:
         # shorter scans and more rounds than (b): the best of many short runs is less exposed to other jobs
         out["breakdown"] = breakdown(min(args.scan, 50), max(2 * args.repeats, 6))
+    if args.iabf_breakdown:
+        out["iabf_breakdown"] = iabf_breakdown(min(args.scan, 50), max(2 * args.repeats, 6))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

@@ -70,6 +70,8 @@ def test_waterfill_sums_to_budget_within_bounds(eps):
     scores[1] = 0.0                                             # all zero
     scores[2] = np.float32(1.0)                                 # flat
     scores[3, 0] = 1e6                                          # one dominant bit
+    scores[4] = np.where(np.arange(m) < 8, 50.0, 1.0)            # ties at the capping threshold
+    scores[5] = scores[5] * np.float32(1e-30)                   # tiny scores (the bisection's bracket is wide)
     out = np.asarray(iabf.waterfill_noise(jnp.asarray(scores), m * eps))
     np.testing.assert_allclose(out.sum(-1), m * eps, atol=1e-4)   # float32 sums of 40 numbers <= 1
     assert out.min() >= 0.0 and out.max() <= 1.0
@@ -137,6 +139,52 @@ def test_flip_noise_is_waterfill_times_mask(paper_method):
     # the gradient row of an example is that example's own gradient (per-example loss)
     np.testing.assert_allclose(g[3:4], one, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(uniform, necst_loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.3, 0.45])
+def test_flip_budget_options_spend_what_they_promise(paper_method, eps):
+    """Expected flips per code, summed exactly from each option's per-bit flip probabilities: 'paper' spends the
+    masked part of an all-bit water-fill of M eps (at most M eps), 'masked' spends min(M eps, #masked) on masked
+    bits only, 'on_top' gives M eps + (1 - 2 eps) x the paper's; and Monte Carlo flips (BSC(eps), then the
+    adversarial flips) agree with 'on_top' (fixed key, 5 standard errors)."""
+    _, state, x = paper_method
+    methods_by_budget = {b: build(**{"channel.eps": eps, "iabf.flip_budget": b}) for b in iabf.FLIP_BUDGETS}
+    base = methods_by_budget["paper"]
+
+    @jax.jit
+    def run(params):
+        y = base.clean_code(base.encode(params, x), jax.random.key(1))
+        g = base.reconstruction_gradient(params, x, y)
+        out = {b: m.flip_noise(params, x, y, jax.random.key(2))[0] for b, m in methods_by_budget.items()}
+        return y, g, out
+
+    y, g, out = run(state["params"])
+    m_bits = y.shape[-1]
+    mask = np.asarray(iabf.flip_direction_mask(y, g))
+    paper, masked, on_top = (np.asarray(out[b], np.float64) for b in ("paper", "masked", "on_top"))
+    for e in (paper, masked, on_top):
+        assert e.min() >= 0.0 and e.max() <= 1.0
+    all_bits = np.asarray(iabf.waterfill_noise(jnp.abs(g), m_bits * eps), np.float64)
+    np.testing.assert_allclose(paper.sum(-1), (all_bits * mask).sum(-1), atol=1e-5)
+    assert np.all(paper.sum(-1) <= m_bits * eps + 1e-4)
+    assert np.all(masked[~mask] == 0.0) and np.all(paper[~mask] == 0.0)
+    np.testing.assert_allclose(masked.sum(-1), np.minimum(m_bits * eps, mask.sum(-1)), atol=1e-4)
+    assert masked.sum() > paper.sum()
+    np.testing.assert_allclose(on_top, eps + paper - 2 * eps * paper, atol=1e-6)
+    np.testing.assert_allclose(on_top.sum(-1), m_bits * eps + (1 - 2 * eps) * paper.sum(-1), atol=1e-4)
+    # Monte Carlo: BSC(eps) flips, then independent adversarial flips with probability eps_i* (paper's)
+    n = 20000
+    k1, k2 = jax.random.split(jax.random.key(9))
+    first = np.asarray(jax.random.bernoulli(k1, eps, (n,) + paper.shape))
+    second = np.asarray(jax.random.bernoulli(k2, jnp.asarray(paper, jnp.float32), (n,) + paper.shape))
+    flips = (first ^ second).sum(-1)                                   # [n, B]
+    se = flips.std(0) / np.sqrt(n)
+    assert np.all(np.abs(flips.mean(0) - on_top.sum(-1)) < 5 * se + 1e-3)
+
+
+def test_masked_budget_needs_the_paper_rule():
+    with pytest.raises(ValueError, match=r"iabf.flip_budget='masked'.*flip_rule='paper'"):
+        build(**{"iabf.flip_budget": "masked", "iabf.flip_rule": "reference"})
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -396,6 +444,7 @@ def test_train_step_with_reference_options_and_infomax():
 @pytest.mark.parametrize("overrides,match", [
     ({"iabf.flip_direction": "reference"}, "flip_direction"),
     ({"iabf.flip_rule": "gradient"}, "flip_rule"),
+    ({"iabf.flip_budget": "half"}, r"iabf.flip_budget must be one of \['paper', 'masked', 'on_top'\]"),
     ({"iabf.disc_input": "logits"}, "disc_input"),
     ({"channel.name": "bec"}, "channel.name"),
     ({"iabf.infomax_weight": -0.1}, "infomax_weight"),

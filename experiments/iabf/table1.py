@@ -52,6 +52,7 @@ def iabf_fields() -> ml_collections.ConfigDict:
     c.infomax_weight = DEFAULT_LAMBDA   # lambda of Eq. 29; 0 = ABF
     c.flip_rule = "paper"               # 'paper' | 'reference' | 'none'
     c.flip_direction = "paper"          # 'paper' (Eq. 25) | 'reference' (the coded test on the Gumbel noise)
+    c.flip_budget = "paper"             # 'paper' (water-fill M eps, then mask) | 'masked' | 'on_top' (methods/iabf.py)
     c.num_flips = 7                     # k of the reference rule (README 7, code default 10)
     c.disc_input = "sample"             # 'sample' (binary codes, Algorithm 1) | 'probs' (reference)
     c.disc_shuffle = "per_dimension"    # 'per_dimension' (Algorithm 1) | 'none' (reference bug)

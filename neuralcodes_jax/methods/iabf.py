@@ -17,6 +17,14 @@ Reading of the paper: Eq. 23 writes ``L = log q_phi(x|y)`` but calls it the reco
 meant to attack "the most vulnerable bits" (worst case, as in VAT); with the log-likelihood, Eq. 25 would flip the
 bits that *help*. The public code also differentiates the loss, so ``g`` is the gradient of the NLL here.
 
+**The flip budget** (``flip_budget``). Read literally (``'paper'``, the default), the budget ``M eps`` is water-filled
+over all ``M`` bits and the Eq. 25 mask then removes the bits whose flip would not raise the loss, so training
+sees about half the test channel's ``M eps`` expected flips, and unmasked bits never flip. Two alternatives:
+``'masked'`` water-fills the whole budget over the masked bits (expected flips ``min(M eps, #masked)``);
+``'on_top'`` applies the paper's adversarial flips after BSC(eps) noise, independently (per-bit flip probability
+``eps + eps_i* - 2 eps eps_i*``, expected flips ``M eps + (1 - 2 eps) sum_i eps_i*``). Each returns per-bit noise
+levels used in Eq. 30 exactly as the paper's.
+
 **Infomax (encoder side, Eq. 10-14, 27).** ``L_info = sum_d [H(Y_d) - H(Y_d|X)] - TC(Y)`` (Eq. 27), with the batch
 statistics of Eq. 11 on the clean encoder probabilities (``H(Y_d) = h(mean_b p_bd)``, ``H(Y_d|X) = mean_b h(p_bd)``,
 nats; pathwise gradients). TC (Eq. 12) is estimated by the density-ratio trick (Eq. 13-14, Kim & Mnih 2018): a
@@ -81,6 +89,7 @@ from neuralcodes_jax.config_utils import check_choice as _check_choice
 PyTree = Any
 
 FLIP_RULES = ("paper", "reference", "none")
+FLIP_BUDGETS = ("paper", "masked", "on_top")
 FLIP_DIRECTIONS = ("paper", "reference")
 DISC_INPUTS = ("sample", "probs")
 DISC_SHUFFLES = ("per_dimension", "none")
@@ -95,13 +104,14 @@ _SATURATION = 0.01
 # Pure building blocks (tests and analysis use them directly).
 
 
-def waterfill_noise(scores: jax.Array, total: float) -> jax.Array:
+def waterfill_noise(scores: jax.Array, total: float, iterations: int = 40) -> jax.Array:
     """Per-bit noise levels ``eps_i = min(1, c s_i)`` with ``sum_i eps_i = total`` (IABF, text after Eq. 30).
 
-    Exact, ``O(M log M)``: with sorted scores ``s_(1) >= ... >= s_(M)`` and ``j`` bits capped at 1,
-    ``c_j = (total - j) / sum_{i > j} s_(i)``, for the smallest ``j`` with ``c_j s_(j+1) <= 1``. If fewer than
-    ``total`` bits have a positive score, those get 1 and the rest of the budget is spread evenly over the zero-score
-    bits. Rows are independent.
+    ``f(c) = sum_i min(1, c s_i)`` is non-decreasing: ``c`` is bracketed by ``total / sum_i s_i`` and
+    ``1 / min_{s_i > 0} s_i`` and bisected in ``log c`` (``iterations`` halvings, elementwise work only: no sort,
+    which is slow on XLA:CPU); the capped set ``{i: c s_i >= 1}`` at the upper end of the bracket then gives ``c``
+    exactly, ``c = (total - #capped) / sum_{uncapped} s_i``. If fewer than ``total`` bits have a positive score,
+    those get 1 and the rest of the budget is spread evenly over the zero-score bits. Rows are independent.
 
     ``scores``: ``[..., M]`` non-negative weights (``|dL/dy_i|``). ``total``: the budget ``M eps`` in [0, M], a Python
     number (checked) or a traced scalar (a vmapped sweep's training noise; the caller checks it). Returns ``[..., M]``
@@ -113,17 +123,28 @@ def waterfill_noise(scores: jax.Array, total: float) -> jax.Array:
         if not 0.0 <= total <= num_bits:
             raise ValueError(f"total must be in [0, {num_bits}] (the number of bits), got {total}")
     w = jnp.asarray(scores, jnp.result_type(scores.dtype, jnp.float32))
-    s = -jnp.sort(-w, axis=-1)                                        # descending
-    tail = jnp.cumsum(s[..., ::-1], axis=-1)[..., ::-1]               # tail[j] = sum_{i >= j} s_i (0-based)
-    j = jnp.arange(num_bits, dtype=w.dtype)
-    ok = (total - j) * s <= tail                                      # c_j * s_j <= 1 without dividing
-    j_star = jnp.argmax(ok, axis=-1)[..., None]                       # first True (exists when feasible)
-    tail_star = jnp.take_along_axis(tail, j_star, axis=-1)
-    c = jnp.where(tail_star > 0, (total - j_star.astype(w.dtype)) / jnp.where(tail_star > 0, tail_star, 1.0), 0.0)
-    proportional = jnp.minimum(1.0, c * w)
-    num_positive = jnp.sum(w > 0, axis=-1, keepdims=True).astype(w.dtype)
-    rest = (total - num_positive) / jnp.maximum(num_bits - num_positive, 1.0)
-    fallback = jnp.where(w > 0, 1.0, rest)
+    tiny = jnp.finfo(w.dtype).tiny
+    positive = w > 0
+    num_positive = jnp.sum(positive, axis=-1, keepdims=True).astype(w.dtype)
+    smallest = jnp.min(jnp.where(positive, w, jnp.inf), axis=-1, keepdims=True)
+    lo = jnp.log(jnp.maximum(total, tiny) / jnp.maximum(jnp.sum(w, axis=-1, keepdims=True), tiny))   # f(c) <= total
+    hi = -jnp.log(jnp.where(jnp.isfinite(smallest), smallest, 1.0))                # every positive bit capped
+    hi = jnp.maximum(hi, lo)
+
+    def halve(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        below = jnp.sum(jnp.minimum(1.0, jnp.exp(mid) * w), axis=-1, keepdims=True) < total
+        return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
+
+    _, hi = jax.lax.fori_loop(0, iterations, halve, (lo, hi))
+    capped = jnp.exp(hi) * w >= 1.0
+    rest = jnp.sum(jnp.where(capped, 0.0, w), axis=-1, keepdims=True)
+    num_capped = jnp.sum(capped, axis=-1, keepdims=True).astype(w.dtype)
+    c = jnp.where(rest > 0, (total - num_capped) / jnp.where(rest > 0, rest, 1.0), 0.0)
+    proportional = jnp.where(capped, 1.0, jnp.minimum(1.0, c * w))
+    spread = (total - num_positive) / jnp.maximum(num_bits - num_positive, 1.0)
+    fallback = jnp.where(positive, 1.0, spread)
     return jnp.where(num_positive >= total, proportional, fallback)
 
 
@@ -160,10 +181,22 @@ def reference_flip_mask(key: jax.Array, grad: jax.Array, y: jax.Array, num_flips
 def permute_each_dimension(key: jax.Array, codes: jax.Array) -> jax.Array:
     """Codes ``[B, M]``, each column permuted across the batch by its own uniform random permutation.
 
-    Turns samples of ``p(y)`` into samples of ``prod_j p(y_j)`` (IABF Algorithm 1, step 6; FactorVAE)."""
+    Turns samples of ``p(y)`` into samples of ``prod_j p(y_j)`` (IABF Algorithm 1, step 6; FactorVAE). The M
+    permutations are drawn together by a Fisher-Yates shuffle (``B - 1`` swaps per column, elementwise work; three
+    times faster on XLA:CPU than M sort-based ``jax.random.permutation`` calls).
+    """
     batch, num_bits = codes.shape
-    perms = jax.vmap(lambda k: jax.random.permutation(k, batch))(jax.random.split(key, num_bits))   # [M, B]
-    return jnp.take_along_axis(codes, perms.T, axis=0)
+    cols = jnp.arange(num_bits)
+    u = jax.random.uniform(key, (batch, num_bits))
+
+    def swap(t, perm):
+        i = batch - 1 - t
+        j = jnp.minimum((u[i] * (i + 1)).astype(jnp.int32), i)           # uniform in [0, i], per column
+        at_i, at_j = perm[i], perm[j, cols]
+        return perm.at[i].set(at_j).at[j, cols].set(at_i)
+
+    perms = jax.lax.fori_loop(0, batch - 1, swap, jnp.broadcast_to(jnp.arange(batch)[:, None], (batch, num_bits)))
+    return jnp.take_along_axis(codes, perms, axis=0)
 
 
 def bernoulli_entropy_from_logits(logits: jax.Array) -> jax.Array:
@@ -230,6 +263,10 @@ class IABF(necst_lib.NECST):
       flip_rule: 'paper' (water-filling eps_i ~ |g_i|, Eq. 30), 'reference' (Gumbel-top-k of softmax(g^2),
         eps_i in {0, 1}) or 'none' (NECST's uniform channel noise).
       flip_direction: 'paper' (Eq. 25) or 'reference' (the coded test on the Gumbel noise).
+      flip_budget: how the budget ``M eps`` becomes flips (module docstring): 'paper' (water-fill over all bits,
+        then the Eq. 25 mask: about half the budget), 'masked' (water-fill over the masked bits only: the whole
+        budget, or every masked bit when fewer) or 'on_top' (the paper's adversarial flips applied after the
+        BSC(eps) noise, independently: per-bit flip probability ``eps + eps_i* - 2 eps eps_i*``).
       num_flips: k of the reference rule.
       disc_input: 'sample' (binary clean codes, score-function TC gradient) or 'probs' (reference).
       disc_shuffle: 'per_dimension' (Algorithm 1) or 'none' (the reference's no-op shuffle).
@@ -241,6 +278,7 @@ class IABF(necst_lib.NECST):
     infomax_weight: float = 0.01
     flip_rule: str = "paper"
     flip_direction: str = "paper"
+    flip_budget: str = "paper"
     num_flips: int = 7
     disc_input: str = "sample"
     disc_shuffle: str = "per_dimension"
@@ -253,6 +291,10 @@ class IABF(necst_lib.NECST):
             raise ValueError("IABF needs a discriminator and its optimizer (methods.iabf.build makes them)")
         _check_choice("iabf.flip_rule", self.flip_rule, FLIP_RULES)
         _check_choice("iabf.flip_direction", self.flip_direction, FLIP_DIRECTIONS)
+        _check_choice("iabf.flip_budget", self.flip_budget, FLIP_BUDGETS)
+        if self.flip_budget == "masked" and self.flip_rule != "paper":
+            raise ValueError(f"iabf.flip_budget='masked' water-fills the budget and needs iabf.flip_rule='paper', "
+                             f"got flip_rule={self.flip_rule!r}")
         _check_choice("iabf.disc_input", self.disc_input, DISC_INPUTS)
         _check_choice("iabf.disc_shuffle", self.disc_shuffle, DISC_SHUFFLES)
         if self.flip_direction == "reference" and self.flip_rule != "reference":
@@ -317,9 +359,15 @@ class IABF(necst_lib.NECST):
         :attr:`flips_enabled`."""
         grad = self.reconstruction_gradient(params, x, y)
         num_bits = y.shape[-1]
+        eps = self.channel.eps
         if self.flip_rule == "paper":
-            eps_bits = waterfill_noise(jnp.abs(grad), num_bits * self.channel.eps)
             mask = flip_direction_mask(y, grad)
+            if self.flip_budget == "masked":
+                # option (a): the whole budget over the masked bits (every masked bit when they are fewer)
+                num_masked = jnp.sum(mask, axis=-1, keepdims=True).astype(grad.dtype)
+                eps_bits = waterfill_noise(jnp.abs(grad) * mask, jnp.minimum(num_bits * eps, num_masked))
+            else:
+                eps_bits = waterfill_noise(jnp.abs(grad), num_bits * eps)
             eps_star = eps_bits * mask
             extra = {"flip_eps_max": jnp.mean(jnp.max(eps_bits, axis=-1)),
                      "flip_capped_frac": jnp.mean((eps_bits >= 1.0).astype(jnp.float32))}
@@ -328,6 +376,9 @@ class IABF(necst_lib.NECST):
             mask, _ = reference_flip_mask(key, grad, y, self.num_flips, self.flip_direction)
             eps_star = mask.astype(jnp.float32)
             extra = {}
+        if self.flip_budget == "on_top":
+            # option (b): BSC(eps) noise, then the adversarial flips, independently (XOR of two flips)
+            eps_star = eps + eps_star - 2.0 * eps * eps_star
         if active is not None:
             mask = mask & active
             eps_star = jnp.where(active, eps_star, 0.0)
@@ -336,14 +387,16 @@ class IABF(necst_lib.NECST):
                    "flip_expected_bits": jnp.mean(jnp.sum(eps_star, axis=-1)), **extra}
         return jax.lax.stop_gradient(eps_star), metrics
 
-    def adversarial_reconstruction_loss(self, params: PyTree, x: jax.Array, key: jax.Array,
-                                        eps_star: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def adversarial_reconstruction_loss(self, params: PyTree, x: jax.Array, key: jax.Array, eps_star: jax.Array,
+                                        logits: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Surrogate of ``-L^K_rec`` (Eq. 31) with K samples from ``p_adv`` (Eq. 30), plus encoder L2.
 
         Inverse-CDF samples as ``channels.BSC.sample``, so ``eps_i* = eps`` reproduces NECST's samples for a key.
+        ``logits``: the encoder's output if already computed (default: ``encode(params, x)``).
         """
         base = self
-        logits = base.encode(params, x)
+        if logits is None:
+            logits = base.encode(params, x)
         log_q1, log_q0 = bsc_per_bit_log_probs(logits, eps_star)                           # [B, M]
         u = jax.random.uniform(key, (base.num_samples,) + logits.shape, log_q0.dtype)
         y = jax.lax.stop_gradient((u >= jnp.exp(log_q0)).astype(jnp.int32))              # [K, B, M]
@@ -410,11 +463,17 @@ class IABF(necst_lib.NECST):
              eps_star: jax.Array | None) -> tuple[jax.Array, dict[str, jax.Array]]:
         """``-(L_rec + lambda L_info)`` (Eq. 29) plus encoder L2 (and ``denw``), and metrics; ``eps_star=None``: NECST's
         channel."""
+        return self.iabf_loss_from_logits(params, self.encode(params, x), disc_params, x, key, y_clean, eps_star)
+
+    def iabf_loss_from_logits(self, params: PyTree, logits: jax.Array, disc_params: PyTree, x: jax.Array,
+                              key: jax.Array, y_clean: jax.Array,
+                              eps_star: jax.Array | None) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """:meth:`iabf_loss` with the encoder logits given: every term reads the one encoder output, so a step runs
+        the encoder forward and backward once (:meth:`train_step` pulls the logits' gradient back by a VJP)."""
         if eps_star is None:
-            recon, metrics = self.necst_loss(params, x, key)
+            recon, metrics = necst_lib.NECST.loss_from_logits(self, params, logits, x, key)
         else:
-            recon, metrics = self.adversarial_reconstruction_loss(params, x, key, eps_star)
-        logits = self.encode(params, x)
+            recon, metrics = self.adversarial_reconstruction_loss(params, x, key, eps_star, logits)
         stats = code_statistics(logits)
         tc, tc_objective = self.tc_term(disc_params, logits, y_clean)
         loss = recon
@@ -462,7 +521,8 @@ class IABF(necst_lib.NECST):
                    stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
         """Discriminator step, then the encoder/decoder step with the updated discriminator (Algorithm 1)."""
         params = state["params"]
-        logits = jax.lax.stop_gradient(self.encode(params, x))
+        # One encoder pass serves the clean code, the flips and the loss; its gradient is pulled back by the VJP.
+        logits, encoder_vjp = jax.vjp(lambda e: self.encode({"encoder": e}, x), params["encoder"])
         y_clean = self.clean_code(logits, jax.random.fold_in(key, _CLEAN_STREAM))
         disc_codes = y_clean if self.disc_input == "sample" else jax.nn.sigmoid(logits)
         disc_params, disc_opt_state, disc_metrics = self.discriminator_update(
@@ -472,8 +532,10 @@ class IABF(necst_lib.NECST):
         if flips is not False:
             eps_star, flip_metrics = self.flip_noise(params, x, y_clean, jax.random.fold_in(key, _GUMBEL_STREAM),
                                                      active=None if flips is True else flips)
-        (_, metrics), grads = jax.value_and_grad(self.iabf_loss, has_aux=True)(
-            params, disc_params, x, key, y_clean, eps_star)
+        (_, metrics), (grads, logits_grad) = jax.value_and_grad(self.iabf_loss_from_logits, argnums=(0, 1),
+                                                                has_aux=True)(
+            params, logits, disc_params, x, key, y_clean, eps_star)
+        grads = {**grads, "encoder": jax.tree.map(jnp.add, grads["encoder"], encoder_vjp(logits_grad)[0])}
         updates, opt_state = self.optimizer.update(grads, state["opt_state"], params)
         params = optax.apply_updates(params, updates)
         metrics.update(disc_metrics)
@@ -492,7 +554,8 @@ def build(config, data) -> IABF:
     """IABF from a config with NECST's fields plus ``config.iabf`` (``experiments/iabf/table1.py``).
 
     ``config.iabf`` fields (defaults = the paper): ``infomax_weight`` (lambda, 0.01), ``flip_rule`` ('paper'),
-    ``flip_direction`` ('paper'), ``num_flips`` (7), ``disc_input`` ('sample'), ``disc_shuffle`` ('per_dimension'),
+    ``flip_direction`` ('paper'), ``flip_budget`` ('paper'), ``num_flips`` (7), ``disc_input`` ('sample'),
+    ``disc_shuffle`` ('per_dimension'),
     ``clean_decoder_weight`` (0.0), ``disc_hidden`` ((500,)), ``disc_lr`` (``optim.lr``; the discriminator's
     optimizer is ``config.optim`` with it).
     """
@@ -512,6 +575,7 @@ def build(config, data) -> IABF:
         infomax_weight=float(cfg.get("infomax_weight", 0.01)),
         flip_rule=flip_rule,
         flip_direction=cfg.get("flip_direction", "paper"),
+        flip_budget=cfg.get("flip_budget", "paper"),
         num_flips=num_flips,
         disc_input=cfg.get("disc_input", "sample"),
         disc_shuffle=cfg.get("disc_shuffle", "per_dimension"),

@@ -156,7 +156,12 @@ class NECST(base_lib.Method):
 
     def loss(self, params: PyTree, x: jax.Array, key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Loss to minimise (surrogate of -Eq. 6 plus encoder L2) and scalar metrics."""
-        logits = self.encode(params, x)
+        return self.loss_from_logits(params, self.encode(params, x), x, key)
+
+    def loss_from_logits(self, params: PyTree, logits: jax.Array, x: jax.Array,
+                         key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """:meth:`loss` with the encoder logits given (their gradient is the encoder's, through a VJP; ``params``
+        gives the decoder and the encoder L2)."""
         y = jax.lax.stop_gradient(self.channel.sample(key, logits, self.num_samples))   # [K, B, m]
         log_q = self.channel.log_prob(y, logits)                                           # [K, B]
         out = self.decode(params, y)                                                       # [K, B, ...]
