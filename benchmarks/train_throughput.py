@@ -170,6 +170,27 @@ def jax_fns(steps: int, scan: int, name: str = "necst") -> tuple[dict, float | N
     return {"single": run_single, "scan": run_scan}, xla_flops
 
 
+def time_scans(variants: dict, data: jax.Array, train_key: jax.Array, repeats: int) -> dict:
+    """Milliseconds per step (wall, and process CPU) of each ``name: (step(state, x, key), state0)``, run as its own
+    jitted ``lax.scan`` over the batches ``data`` (keys folded from ``train_key`` and the state's step), interleaved
+    (:func:`interleaved_best`)."""
+    scan = data.shape[0]
+    fns = {}
+    for name, (body, s0) in variants.items():
+        def chunk(state, xs, body=body):
+            return jax.lax.scan(lambda s, x: body(s, x, jax.random.fold_in(train_key, s["step"])), state, xs)
+        compiled = jax.jit(chunk)
+        jax.block_until_ready(compiled(s0, data))
+
+        def run(compiled=compiled, s0=s0):
+            jax.block_until_ready(compiled(s0, data))
+            return scan
+        fns[name] = run
+    rates = interleaved_best(fns, repeats)
+    return {name: {"ms_per_step": 1e3 / rate, "cpu_ms_per_step": 1e3 * ratio / rate}
+            for name, (rate, ratio) in rates.items()}
+
+
 def breakdown(scan: int, repeats: int) -> dict:
     """Milliseconds per step (wall, and process CPU) of ablations of the training step, each in its own jitted scan.
 
@@ -230,20 +251,7 @@ def breakdown(scan: int, repeats: int) -> dict:
 
     variants = {"full": method.train_step, "no_norm": train_step_without_norm, "sgd": sgd_step,
                 "networks": networks_step, "dots": dots_step, "forward": forward_step}
-    fns = {}
-    for name, body in variants.items():
-        def chunk(state, xs, body=body):
-            return jax.lax.scan(lambda s, x: body(s, x, jax.random.fold_in(train_key, s["step"])), state, xs)
-        compiled = jax.jit(chunk)
-        jax.block_until_ready(compiled(state0, data))
-
-        def run(compiled=compiled):
-            jax.block_until_ready(compiled(state0, data))
-            return scan
-        fns[name] = run
-    rates = interleaved_best(fns, repeats)
-    out = {name: {"ms_per_step": 1e3 / rate, "cpu_ms_per_step": 1e3 * ratio / rate}
-           for name, (rate, ratio) in rates.items()}
+    out = time_scans({name: (body, state0) for name, body in variants.items()}, data, train_key, repeats)
 
     def diff(a, b, key):
         return out[a][key] - out[b][key]
@@ -319,20 +327,7 @@ def iabf_breakdown(scan: int, repeats: int) -> dict:
     variants = {"necst": (necst_method.train_step, necst_state0), "disc": (disc_step, state0),
                 "recon_grad": (recon_grad_step, state0), "waterfill": (waterfill_step, state0),
                 "flip_noise": (flip_step, state0), "abf": (abf.train_step, state0), "iabf": (full.train_step, state0)}
-    fns = {}
-    for name, (body, s0) in variants.items():
-        def chunk(state, xs, body=body):
-            return jax.lax.scan(lambda s, x: body(s, x, jax.random.fold_in(train_key, s["step"])), state, xs)
-        compiled = jax.jit(chunk)
-        jax.block_until_ready(compiled(s0, data))
-
-        def run(compiled=compiled, s0=s0):
-            jax.block_until_ready(compiled(s0, data))
-            return scan
-        fns[name] = run
-    rates = interleaved_best(fns, repeats)
-    out = {name: {"ms_per_step": 1e3 / rate, "cpu_ms_per_step": 1e3 * ratio / rate}
-           for name, (rate, ratio) in rates.items()}
+    out = time_scans(variants, data, train_key, repeats)
     print(f"\nPieces of the IABF step (each in its own jitted lax.scan of {scan} steps, best of {repeats}):")
     print(f"{'variant':12s} {'ms/step':>8s} {'cpu ms/step':>12s} {'/ NECST':>8s}")
     for name, row in out.items():
