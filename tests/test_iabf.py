@@ -531,3 +531,70 @@ def test_reproduce_smoke_sweep_writes_the_table(tmp_path):
     again = reproduce.reproduce("iabf_table1", tmp_path / "wd", **kwargs)
     assert sum("[skip]" in s for s in logs) == 2
     assert [r["value"] for r in again["results"]] == [r["value"] for r in out["results"]]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The IABF-vs-NECST protocol (experiments/iabf/vs_necst.py) and its report.
+
+
+def test_vs_necst_sweep_plans_the_protocol(tmp_path):
+    from experiments.iabf import vs_necst
+    from launch import sweep
+    from neuralcodes_jax import sweeps
+
+    points = sweep.plan("experiments/iabf/vs_necst.py", tmp_path)
+    names = [p.name for p in points]
+    assert names[:6] == [f"iabf_lambda{lam}_eps{eps}" for eps in (0.1, 0.3) for lam in (0.1, 0.01, 0.001)]
+    assert {"necst_eps0.1", "necst_eps0.3", "abf_eps0.1", "abf_eps0.3", "abf_masked_eps0.3",
+            "abf_on_top_eps0.3"} <= set(names)
+    for p in points:
+        c = sweeps.load_config(p.config, p.override_dict)
+        assert c.train.num_epochs == 100 and c.train.patience == 10
+        assert tuple(c.eval.noise_levels) == (c.channel.eps,)
+        assert c.num_seeds == (1 if p.name.startswith("iabf_lambda") else 3)
+    budgets = {p.name: sweeps.load_config(p.config, p.override_dict).iabf.flip_budget for p in points}
+    assert budgets["abf_masked_eps0.3"] == "masked" and budgets["abf_on_top_eps0.3"] == "on_top"
+    assert budgets["abf_eps0.3"] == "paper"
+    assert "--config.iabf.infomax_weight=0.01" in vs_necst.final_command("W", 0.3, 0.01)
+    with pytest.raises(ValueError, match="at most one method"):
+        vs_necst.get_config("necst,abf")
+
+
+def _fake_run(root, curve, test=None):
+    root.mkdir(parents=True)
+    with open(root / "metrics.jsonl", "w") as f:
+        for e, v in enumerate(curve, 1):
+            f.write(json.dumps({"step": 500 * e, "epoch": float(e), "valid/loss": v}) + "\n")
+    if test is not None:
+        (root / "eval.json").write_text(json.dumps({"rows": [{"eps": 0.1, "bce_per_pixel_nats": test,
+                                                              "bce_per_pixel_nats_se": 1e-4}]}))
+
+
+def test_vs_necst_report_chooses_lambda_and_compares_seeds(tmp_path):
+    from experiments.iabf import vs_necst_report as rep
+
+    for lam, best in ((0.1, 80.0), (0.01, 79.0), (0.001, 81.0)):
+        _fake_run(tmp_path / f"iabf_lambda{lam}_eps0.1" / "seed0", [90.0, best, best + 1], test=0.120 + lam)
+    necst_vals, abf_vals = [0.120, 0.122, 0.121], [0.118, 0.119, 0.117]
+    for s, v in enumerate(necst_vals):
+        _fake_run(tmp_path / "necst_eps0.1" / f"seed{s}", [90.0, 85.0], test=v)
+    for s, v in enumerate(abf_vals):
+        _fake_run(tmp_path / "abf_eps0.1" / f"seed{s}", [90.0, 84.0, 84.5], test=v)
+    _fake_run(tmp_path / "necst_eps0.3" / "seed0", [99.0])                    # still running, no eval
+    out = tmp_path / "report.md"
+    out.write_text(f"# head\n\n{rep.BEGIN}\nold\n{rep.END}\n\ntail kept\n")
+    body = rep.main([str(tmp_path), "--out", str(out)])
+    text = out.read_text()
+    assert text.startswith("# head") and "tail kept" in text and "old" not in text
+    assert "chosen: 0.01" in body                                    # lowest best validation loss
+    assert "chosen: not yet" in body                                 # noise 0.3: no lambda runs
+    t, df = rep.welch(abf_vals, necst_vals)
+    va, vb = np.var(abf_vals, ddof=1) / 3, np.var(necst_vals, ddof=1) / 3
+    assert t == pytest.approx((np.mean(abf_vals) - np.mean(necst_vals)) / np.sqrt(va + vb))
+    assert df == pytest.approx((va + vb) ** 2 / ((va ** 2 + vb ** 2) / 2))
+    assert f"{t:.2f}" in body and "0.1180 (3)" in body
+    assert "running: seed 0: epoch 1" in body
+    assert "iabf_final_eps0.1" in body                              # the second stage's command is printed
+    # IABF so far is the chosen lambda's seed 0 only
+    data = rep.collect(str(tmp_path))
+    assert list(data[0.1]["iabf"]) == [0] and data[0.1]["iabf"][0]["test"] == pytest.approx(0.13)

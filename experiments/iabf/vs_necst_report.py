@@ -1,0 +1,213 @@
+"""The IABF-vs-NECST report from the runs of ``experiments/iabf/vs_necst.py`` (finished or not).
+
+    python -m experiments.iabf.vs_necst_report WORKDIR [--data_dir=DATA/binarized_mnist] \\
+        [--out=results/iabf_vs_necst.md]
+
+Reads every run directory under WORKDIR (``<point>/seed<s>``: ``metrics.jsonl`` for the validation curve and the
+epoch a run stopped at, ``eval.json`` for the test distortion at the training noise), chooses lambda per noise from
+the seed-0 IABF runs (lowest best validation loss; printed, with the second stage's commands), and writes the
+generated part of the report between the markers ``<!-- generated -->`` and ``<!-- /generated -->`` of ``--out``
+(the hand-written plan and findings around them are kept), plus the validation-curve figure beside it.
+
+Statistics per method and noise: the per-seed test distortion (per-pixel cross-entropy, nats), the mean and the
+seed standard deviation, and the difference to NECST with Welch's t from the seed spreads (the per-image standard
+errors are far smaller and are not used for the comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+
+import numpy as np
+
+from experiments.iabf import vs_necst
+
+METRIC = "bce_per_pixel_nats"
+#: Table 1 of the paper, Binary MNIST (per-pixel cross-entropy, nats).
+PAPER = {"necst": {0.1: 0.116, 0.3: 0.193}, "abf": {0.1: 0.114, 0.3: 0.191}, "iabf": {0.1: 0.113, 0.3: 0.189}}
+LABELS = {"necst": "NECST", "abf": "ABF", "iabf": "IABF", "abf_masked": "ABF, budget over masked bits (a)",
+          "abf_on_top": "ABF, flips on top of BSC(eps) (b)"}
+BEGIN, END = "<!-- generated -->", "<!-- /generated -->"
+
+
+def read_run(path: str) -> dict:
+    """One run directory: validation curve, the epoch it reached, whether it stopped early, its test metric."""
+    curve = []
+    metrics = os.path.join(path, "metrics.jsonl")
+    if os.path.isfile(metrics):
+        with open(metrics) as f:
+            for line in f:
+                row = json.loads(line)
+                if "valid/loss" in row and "epoch" in row:
+                    curve.append((int(row["epoch"]), float(row["valid/loss"])))
+    out = {"path": path, "curve": curve, "epochs": curve[-1][0] if curve else 0,
+           "best_valid": min(v for _, v in curve) if curve else math.nan, "test": None}
+    ev = os.path.join(path, "eval.json")
+    if os.path.isfile(ev):
+        with open(ev) as f:
+            rows = json.load(f)["rows"]
+        out["test"] = rows[0][METRIC]
+        out["test_se"] = rows[0][METRIC + "_se"]
+    return out
+
+
+def read_point(workdir: str, name: str) -> dict[int, dict]:
+    """``{seed: run}`` of one point directory (empty if it does not exist)."""
+    root = os.path.join(workdir, name)
+    runs = {}
+    if os.path.isdir(root):
+        for entry in sorted(os.listdir(root)):
+            m = re.fullmatch(r"seed(\d+)", entry)
+            if m:
+                runs[int(m.group(1))] = read_run(os.path.join(root, entry))
+    return runs
+
+
+def welch(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Welch's t of mean(a) - mean(b) and its degrees of freedom (nan with fewer than 2 values per side)."""
+    if len(a) < 2 or len(b) < 2:
+        return math.nan, math.nan
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    if va + vb == 0:
+        return math.nan, math.nan
+    t = (np.mean(a) - np.mean(b)) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return float(t), float(df)
+
+
+def choose_lambda(workdir: str, eps: float) -> tuple[float | None, dict[float, dict]]:
+    """The lambda whose seed-0 IABF run has the lowest best validation loss (None until all three finished)."""
+    runs = {lam: read_point(workdir, f"iabf_lambda{lam}_eps{eps}").get(0) for lam in vs_necst.LAMBDAS}
+    if any(r is None or r["test"] is None for r in runs.values()):
+        return None, runs
+    return min(runs, key=lambda lam: runs[lam]["best_valid"]), runs
+
+
+def collect(workdir: str) -> dict:
+    """``{eps: {method: {seed: run}}}`` with IABF = the chosen lambda's seed 0 plus the second stage's seeds."""
+    out: dict = {"lambda": {}, "lambda_runs": {}}
+    for eps in vs_necst.NOISE:
+        lam, lam_runs = choose_lambda(workdir, eps)
+        out["lambda"][eps], out["lambda_runs"][eps] = lam, lam_runs
+        methods = {"necst": read_point(workdir, f"necst_eps{eps}"), "abf": read_point(workdir, f"abf_eps{eps}")}
+        iabf_runs = {}
+        if lam is not None:
+            iabf_runs[0] = lam_runs[lam]
+            iabf_runs.update(read_point(workdir, f"iabf_final_eps{eps}"))
+        methods["iabf"] = iabf_runs
+        if eps in vs_necst.OPTION_NOISE:
+            methods["abf_masked"] = read_point(workdir, f"abf_masked_eps{eps}")
+            methods["abf_on_top"] = read_point(workdir, f"abf_on_top_eps{eps}")
+        out[eps] = methods
+    return out
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def tables(data: dict, workdir: str, data_dir: str) -> tuple[str, list[str]]:
+    """Markdown of the generated part and the commands still to run."""
+    lines, todo = [], []
+    for eps in vs_necst.NOISE:
+        lam = data["lambda"][eps]
+        lines.append(f"### Noise {eps}\n")
+        lam_cells = ", ".join(f"{k}: {_fmt(r['best_valid'], 3) if r else 'not run'}"
+                              + ("" if r is None or r["test"] is not None else " (running)")
+                              for k, r in data["lambda_runs"][eps].items())
+        lines.append(f"lambda (seed 0, best validation loss, nats per image): {lam_cells}; "
+                     f"chosen: {lam if lam is not None else 'not yet'}.\n")
+        if lam is not None and len(data[eps]["iabf"]) < vs_necst.SEEDS:
+            todo.append(vs_necst.final_command(workdir, eps, lam, data_dir))
+        lines.append(f"| method | per seed: test {METRIC} (epochs run) | mean | seed sd | − NECST | Welch t (df) "
+                     f"| paper | paper − NECST |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        necst_vals = [r["test"] for r in data[eps]["necst"].values() if r["test"] is not None]
+        for method, runs in data[eps].items():
+            done = {s: r for s, r in sorted(runs.items()) if r["test"] is not None}
+            cells = ", ".join(f"{r['test']:.4f} ({r['epochs']})" for r in done.values())
+            running = [f"seed {s}: epoch {r['epochs']}" for s, r in sorted(runs.items()) if r["test"] is None]
+            if running:
+                cells += ("; " if cells else "") + "running: " + ", ".join(running)
+            missing = vs_necst.SEEDS - len(runs)
+            if missing > 0:
+                cells += ("; " if cells else "") + f"{missing} seed(s) not started"
+            vals = [r["test"] for r in done.values()]
+            mean = float(np.mean(vals)) if vals else math.nan
+            sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else math.nan
+            if method == "necst":
+                diff, t, df = math.nan, math.nan, math.nan
+            else:
+                diff = mean - float(np.mean(necst_vals)) if vals and necst_vals else math.nan
+                t, df = welch(vals, necst_vals)
+            paper = PAPER.get(method, {}).get(eps)
+            paper_diff = paper - PAPER["necst"][eps] if paper is not None and method != "necst" else None
+            t_cell = "" if method == "necst" else _fmt(t, 2) + (f" ({df:.1f})" if not math.isnan(df) else "")
+            label = LABELS[method] + (f" (lambda {lam})" if method == "iabf" and lam is not None else "")
+            lines.append(f"| {label} | {cells or 'not started'} | {_fmt(mean)} | {_fmt(sd)} | "
+                         f"{'' if method == 'necst' else _fmt(diff, 4)} | "
+                         f"{t_cell} | {_fmt(paper, 3) if paper is not None else ''} | "
+                         f"{'' if paper_diff is None else f'{paper_diff:+.3f}'} |")
+        lines.append("")
+    return "\n".join(lines), todo
+
+
+def figure(data: dict, path: str) -> bool:
+    """Validation curves (loss per epoch) of every run, one panel per noise level."""
+    if not any(run["curve"] for eps in vs_necst.NOISE for runs in data[eps].values() for run in runs.values()):
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, len(vs_necst.NOISE), figsize=(6 * len(vs_necst.NOISE), 4.5))
+    colors = dict(zip(LABELS, ("k", "tab:blue", "tab:red", "tab:green", "tab:purple")))
+    for ax, eps in zip(np.atleast_1d(axes), vs_necst.NOISE):
+        for method, runs in data[eps].items():
+            for i, (_, run) in enumerate(sorted(runs.items())):
+                if run["curve"]:
+                    e, v = zip(*run["curve"])
+                    ax.plot(e, v, color=colors[method], alpha=0.8, lw=1, label=LABELS[method] if i == 0 else None)
+        ax.set_title(f"Binary MNIST, BSC noise {eps}: validation loss per seed")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("-log p(x|y), nats per image")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workdir")
+    parser.add_argument("--data_dir", default="DATA/binarized_mnist")
+    parser.add_argument("--out", default="results/iabf_vs_necst.md")
+    args = parser.parse_args(argv)
+    data = collect(args.workdir)
+    body, todo = tables(data, args.workdir, args.data_dir)
+    fig_path = os.path.splitext(args.out)[0] + "_valid.png"
+    if figure(data, fig_path):
+        body += f"\n![validation curves]({os.path.basename(fig_path)})\n"
+    if todo:
+        body += "\nSecond stage, still to run (IABF seeds 1-2 at the chosen lambda):\n\n" + \
+            "\n".join(f"    {c}" for c in todo) + "\n"
+    text = open(args.out).read() if os.path.isfile(args.out) else f"# IABF vs NECST\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"--out {args.out!r} must contain the markers {BEGIN} and {END}")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(args.out, "w") as f:
+        f.write(f"{head}{BEGIN}\n{body}\n{END}{tail}")
+    print(body)
+    return body
+
+
+if __name__ == "__main__":
+    main()
