@@ -285,10 +285,57 @@ def test_local_binarized_mnist_npz(tmp_path):
     bad = tmp_path / "bad" / "binarized_mnist"
     bad.mkdir(parents=True)
     np.savez(bad / "binarized_mnist.npz", **{**arrays, "test": arrays["test"] * 255})
-    with pytest.raises(ValueError, match=r"expected values in \{0, 1\}"):
+    with pytest.raises(ValueError, match=r"binarized_mnist.npz\['test'\]: \d+ value\(s\) outside \[0, 1\]"):
         load_splits("binarized_mnist", source="local", data_dir=tmp_path / "bad")
     with pytest.raises(DataNotFoundError, match="binarized_mnist.npz"):
         load_splits("binarized_mnist", source="local", data_dir=tmp_path / "nothing")
+
+
+def test_local_files_with_bad_values_or_shapes_name_the_file_and_the_problem(tmp_path):
+    """NaN, the wrong shape and values outside the range: errors naming the file (npz key, .amat, .mat key)."""
+    rng = np.random.default_rng(1)
+    good = {k: rng.integers(0, 2, (n, 28, 28)).astype(np.float32) for k, n in (("train", 6), ("valid", 3),
+                                                                                ("test", 3))}
+    cases = {
+        "nan": ({**good, "valid": np.where(np.arange(784).reshape(28, 28) == 30, np.nan, good["valid"])},
+                r"binarized_mnist.npz\['valid'\]: 3 non-finite value\(s\) \(NaN or inf\), the first in image 0 "
+                r"at \(1, 2\)"),
+        "shape": ({**good, "train": good["train"][:, :27, :27]},
+                  r"binarized_mnist.npz\['train'\]: expected images of shape \[N, 28, 28\].*got shape \(6, 27, 27\)"),
+        "range": ({**good, "test": good["test"] * 255},
+                  r"binarized_mnist.npz\['test'\]: \d+ value\(s\) outside \[0, 1\]"),
+        "half": ({**good, "test": good["test"] * 0.5}, r"expected values in \{0, 1\}"),
+    }
+    for case, (arrays, match) in cases.items():
+        folder = tmp_path / case
+        folder.mkdir()
+        np.savez(folder / "binarized_mnist.npz", **arrays)
+        with pytest.raises(ValueError, match=match):
+            load_splits("binarized_mnist", source="local", data_dir=folder)
+    amat = tmp_path / "amat"
+    amat.mkdir()
+    for split, x in good.items():
+        x = x.reshape(len(x), 784)
+        if split == "train":
+            x[2, 5] = np.nan
+        np.savetxt(amat / f"binarized_mnist_{split}.amat", x, fmt="%g")
+    with pytest.raises(ValueError, match=r"binarized_mnist_train.amat: 1 non-finite value"):
+        load_splits("binarized_mnist", source="local", data_dir=amat)
+    from scipy.io import savemat
+
+    data = rng.random((784, 23850))
+    data[3, 7] = np.nan
+    mat = tmp_path / "mat"
+    mat.mkdir()
+    savemat(mat / "chardata.mat", {"data": data, "target": np.eye(50)[:, rng.integers(0, 50, 23850)],
+                                   "testdata": rng.random((784, 4)) * 2, "testtarget": np.eye(50)[:, [1, 2, 3, 4]]})
+    with pytest.raises(ValueError, match=r"chardata.mat\['data'\]: 1 non-finite value"):
+        load_splits("omniglot", source="local", data_dir=mat, split_scheme="iwae")
+    data[3, 7] = 0.5
+    savemat(mat / "chardata.mat", {"data": data, "target": np.eye(50)[:, rng.integers(0, 50, 23850)],
+                                   "testdata": rng.random((784, 4)) * 2, "testtarget": np.eye(50)[:, [1, 2, 3, 4]]})
+    with pytest.raises(ValueError, match=r"chardata.mat\['testdata'\]: \d+ value\(s\) outside \[0, 1\]"):
+        load_splits("omniglot", source="local", data_dir=mat, split_scheme="iwae")
 
 
 def _omniglot_png(stroke_row: int) -> bytes:

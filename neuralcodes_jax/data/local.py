@@ -146,9 +146,34 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------------
 # Binarized MNIST.
 
+def check_image_array(name: str, x: Any, lo: float, hi: float) -> np.ndarray:
+    """``x`` as an array of 28x28 images ``[N, 28, 28]`` (also accepted: ``[N, 784]``, ``[N, 28, 28, 1]``) with finite
+    values in ``[lo, hi]``; otherwise an error naming ``name`` (the file) and the problem."""
+    x = np.asarray(x)
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise ValueError(f"{name}: expected numeric image data, got dtype {x.dtype}")
+    if x.ndim == 2 and x.shape[1] == 784:
+        x = x.reshape(-1, 28, 28)
+    elif x.ndim == 4 and x.shape[1:] == (28, 28, 1):
+        x = x[..., 0]
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"{name}: expected images of shape [N, 28, 28] (or [N, 784]), got shape {x.shape}")
+    if np.issubdtype(x.dtype, np.floating):
+        bad = ~np.isfinite(x)
+        if bad.any():
+            first = np.argwhere(bad)[0]
+            raise ValueError(f"{name}: {int(bad.sum())} non-finite value(s) (NaN or inf), the first in image "
+                             f"{first[0]} at ({first[1]}, {first[2]})")
+    if x.size and (x.min() < lo or x.max() > hi):
+        outside = int(np.sum((x < lo) | (x > hi)))
+        raise ValueError(f"{name}: {outside} value(s) outside [{lo:g}, {hi:g}], range [{x.min()}, {x.max()}]")
+    return x
+
+
 def _check_binary(name: str, x: np.ndarray) -> np.ndarray:
+    x = check_image_array(name, x, 0, 1)
     if x.size and not np.all((x == 0) | (x == 1)):
-        raise ValueError(f"{name}: expected values in {{0, 1}}, got range [{x.min()}, {x.max()}]")
+        raise ValueError(f"{name}: expected values in {{0, 1}} (binarized images), got values between them")
     return x.astype(np.uint8).reshape(-1, 28, 28, 1)
 
 
@@ -297,9 +322,10 @@ def _omniglot_mat(path: pathlib.Path) -> dict[str, tuple[np.ndarray, np.ndarray]
         if key not in mat or target not in mat:
             raise ValueError(f"{path} lacks {key!r}/{target!r}; has {sorted(k for k in mat if not k.startswith('_'))}")
         x = np.asarray(mat[key], dtype=np.float64).T  # [N, 784]
-        if x.ndim != 2 or x.shape[1] != 784 or x.min() < 0 or x.max() > 1:
-            raise ValueError(f"{path}[{key!r}] must be [784, N] with values in [0, 1], got {mat[key].shape}")
-        images = x.reshape(-1, 28, 28, order="F")[..., None]   # column-major, as the IWAE code
+        if x.ndim != 2 or x.shape[1] != 784:
+            raise ValueError(f"{path}[{key!r}] must be [784, N], got shape {mat[key].shape}")
+        images = x.reshape(-1, 28, 28, order="F")    # column-major, as the IWAE code
+        images = check_image_array(f"{path}[{key!r}]", images, 0, 1)[..., None]
         out[key] = (images, np.argmax(np.asarray(mat[target]), axis=0))
     return out
 
