@@ -76,6 +76,7 @@ def main(argv):
             distributed.initialize(**manual)
         except ValueError as e:
             raise app.UsageError(str(e)) from e
+    from neuralcodes_jax import checkpointing
     from neuralcodes_jax import train
 
     if jax.process_index() == 0:
@@ -91,6 +92,9 @@ def main(argv):
         sys.exit(DIVERGED_EXIT_CODE)
     except train.WorkdirLocked as e:
         raise app.UsageError(str(e)) from None
+    except (train.CheckpointError, checkpointing.CheckpointWriteError) as e:
+        print(f"process {jax.process_index()}: error: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
     if jax.process_index() == 0:
         for name in ("summary.md", "eval_summary.md", "eval.md", "codebook_report.json"):
             path = os.path.join(FLAGS.workdir, name)

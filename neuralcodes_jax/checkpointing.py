@@ -24,6 +24,11 @@ import orbax.checkpoint as ocp
 PyTree = Any
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (disk full, permissions, a failing filesystem). Orbax writes a checkpoint
+    into a temporary directory and commits it by a rename, so the checkpoints written before stay restorable."""
+
+
 class _Series:
     """One ``CheckpointManager`` over ``state`` + ``meta`` items."""
 
@@ -33,8 +38,8 @@ class _Series:
         options = ocp.CheckpointManagerOptions(
             max_to_keep=keep, create=True,
             multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=f"nc_{name}"))
-        self._manager = ocp.CheckpointManager(
-            os.path.abspath(directory), options=options, item_names=("state", "meta"))
+        self.directory = os.path.abspath(directory)
+        self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "meta"))
 
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
@@ -43,10 +48,20 @@ class _Series:
         return sorted(int(s) for s in self._manager.all_steps())
 
     def save(self, step: int, state: PyTree, meta: dict) -> None:
-        self._manager.save(
-            int(step),
-            args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
-            force=True)
+        try:
+            self._manager.save(
+                int(step),
+                args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
+                force=True)
+        except Exception as err:  # noqa: BLE001 - any failed write (also an earlier asynchronous one) is reported
+            raise self._write_error(f"step {int(step)}", err) from err
+
+    def _write_error(self, what: str, err: BaseException) -> CheckpointWriteError:
+        kept = self.all_steps()
+        return CheckpointWriteError(
+            f"writing the checkpoint ({what}) in {self.directory} failed: {type(err).__name__}: {err}; "
+            f"the checkpoints written before are kept ({'steps ' + ', '.join(map(str, kept)) if kept else 'none'}): "
+            f"free space or fix the permissions, then rerun the same command to resume")
 
     def restore(self, abstract_state: PyTree, step: int | None = None) -> tuple[PyTree, dict] | None:
         step = self._manager.latest_step() if step is None else step
@@ -59,11 +74,16 @@ class _Series:
         return restored["state"], dict(restored["meta"])
 
     def wait(self) -> None:
-        self._manager.wait_until_finished()
+        try:
+            self._manager.wait_until_finished()
+        except Exception as err:  # noqa: BLE001 - an asynchronous write failed
+            raise self._write_error("an asynchronous write", err) from err
 
     def close(self) -> None:
-        self._manager.wait_until_finished()
-        self._manager.close()
+        try:
+            self.wait()
+        finally:
+            self._manager.close()
 
 
 class Checkpointer:
@@ -128,13 +148,17 @@ class Checkpointer:
         return self.best.restore(abstract_state)
 
     def wait(self) -> None:
-        """Block until asynchronous saves are on disk."""
-        self.latest.wait()
-        self.best.wait()
+        """Block until asynchronous saves are on disk (both series, even when the first fails; its error is raised)."""
+        try:
+            self.latest.wait()
+        finally:
+            self.best.wait()
 
     def close(self) -> None:
-        self.latest.close()
-        self.best.close()
+        try:
+            self.latest.close()
+        finally:
+            self.best.close()
 
 
 class WorkdirLock:

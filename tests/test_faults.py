@@ -1,0 +1,80 @@
+"""Faults a run meets in the field, each followed by what the user sees and a resume that loses at most the work
+since the last checkpoint (``results/reliability.md`` lists every fault and the test that shows it; the lock, an
+unreadable checkpoint, divergence, SIGKILL and SIGTERM are in ``test_train.py`` and ``test_preemption.py``).
+"""
+import errno
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from conftest import REPO_ROOT
+from neuralcodes_jax import checkpointing
+from neuralcodes_jax import train
+from test_train import params_of, small_config
+
+
+def _failing_saves(monkeypatch, fail_from_call: int):
+    """Orbax saves fail with ENOSPC from the ``fail_from_call``-th call on (1-based), as on a full disk."""
+    real_save = ocp.CheckpointManager.save
+    calls = {"n": 0}
+
+    def save(self, step, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] >= fail_from_call:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, step, *args, **kwargs)
+
+    monkeypatch.setattr(ocp.CheckpointManager, "save", save)
+    return calls
+
+
+@pytest.mark.slow
+def test_failed_checkpoint_write_stops_keeps_the_previous_one_and_resumes(tmp_path, monkeypatch):
+    """Disk full at the second epoch's checkpoint: the run stops with one error naming the step, the directory and
+    the kept checkpoint; nothing is evaluated; the same command then resumes from epoch 1 and ends with the
+    parameters of an uninterrupted run."""
+    config = small_config(**{"train.num_epochs": 3})
+    full = train.train_and_evaluate(config, str(tmp_path / "full"))
+    work = tmp_path / "broken"
+    # Epoch 1 writes 'best' and 'latest' (2 saves); epoch 2's first save fails.
+    _failing_saves(monkeypatch, fail_from_call=3)
+    with pytest.raises(checkpointing.CheckpointWriteError) as info:
+        train.train_and_evaluate(config, str(work))
+    message = str(info.value)
+    assert "No space left on device" in message and "step 20" in message and "steps 10" in message
+    assert "rerun the same command to resume" in message
+    assert not (work / "eval.json").exists()
+    monkeypatch.undo()
+    resumed = train.train_and_evaluate(config, str(work))
+    assert int(resumed["state"]["step"]) == 30
+    jax.tree.map(np.testing.assert_array_equal, params_of(full), params_of(resumed))
+
+
+@pytest.mark.slow
+def test_unreadable_checkpoints_give_one_line_without_asyncio_noise(tmp_path):
+    """Every checkpoint damaged: the command line stops with one error line (exit 1), no traceback and no asyncio
+    'Event loop is closed' noise."""
+    work = tmp_path / "run"
+    cmd = [sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",
+           f"--workdir={work}", "--config.train.num_epochs=1", "--config.train.tensorboard=False"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    subprocess.run(cmd, cwd=REPO_ROOT, env=env, check=True, capture_output=True, timeout=600)
+    damaged = 0
+    for root, _, files in os.walk(work / "checkpoints"):
+        for name in files:
+            if "ocdbt" in root and not name.endswith(".txt"):
+                with open(os.path.join(root, name), "r+b") as f:
+                    f.truncate(3)
+                damaged += 1
+    assert damaged
+    proc = subprocess.run(cmd + ["--config.train.num_epochs=2"], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    err = proc.stderr
+    assert "error: no checkpoint of" in err and "can be read" in err
+    assert "Traceback" not in err and "Event loop is closed" not in err, err[-3000:]
