@@ -78,3 +78,59 @@ def test_unreadable_checkpoints_give_one_line_without_asyncio_noise(tmp_path):
     err = proc.stderr
     assert "error: no checkpoint of" in err and "can be read" in err
     assert "Traceback" not in err and "Event loop is closed" not in err, err[-3000:]
+
+
+CHILD = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from neuralcodes_jax import checkpointing, evaluators, train
+from test_train import small_config
+
+where, workdir = sys.argv[1], sys.argv[2]
+if where == "checkpoint":
+    real_save, calls = checkpointing._Series.save, [0]
+
+    def save(self, step, state, meta):
+        calls[0] += 1
+        real_save(self, step, state, meta)          # the asynchronous write starts ...
+        if calls[0] == 3:                           # ... epoch 2's first one, and the process dies mid-write
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    checkpointing._Series.save = save
+else:
+    real_get = evaluators.get
+
+    def get(name):
+        module = real_get(name)
+
+        class Dying:
+            def __getattr__(self, attr):
+                return getattr(module, attr)
+
+            def evaluate(self, run):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        return Dying()
+
+    evaluators.get = get
+train.train_and_evaluate(small_config(**{{"train.num_epochs": 3}}), workdir)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["checkpoint", "evaluation"])
+def test_sigkill_during_a_checkpoint_write_or_evaluation_then_resume(tmp_path, where):
+    """SIGKILL while a checkpoint is being written (epoch 2 of 3) or during evaluation (after training): the same
+    run started again ends with the parameters of an uninterrupted run and writes its evaluation."""
+    full = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(tmp_path / "full"))
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.format(tests=str(REPO_ROOT / "tests")))
+    work = tmp_path / "killed"
+    proc = subprocess.run([sys.executable, str(script), where, str(work)], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=600, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert not (work / "eval.json").exists()
+    resumed = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(work))
+    assert int(resumed["state"]["step"]) == 30
+    jax.tree.map(np.testing.assert_array_equal, params_of(full), params_of(resumed))
+    assert (work / "eval.json").exists()
