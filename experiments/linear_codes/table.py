@@ -98,6 +98,8 @@ def codebook_row(summary: dict, ref_distance: int) -> list[str]:
                     for r in seeds]
             ratios.append(_fmt(vals))
         encoder = entry["spec"].get("encoder", "mlp")
+        if entry["spec"].get("warm_start"):
+            encoder += f" (warm start: {os.path.basename(entry['spec']['warm_start'])})"
         reached = sum((r["minimum_distance"] or 0) >= ref_distance for r in seeds)
         equivalent = sum(r["equivalent_to"] is not None for r in seeds)
         rows.append(f"| ({n},{k}) {ref_name} | {training}, {encoder} "
