@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 import platform
@@ -785,6 +786,33 @@ def _stage_start(sched: Schedule, stage: int) -> int:
     return 0 if stage == 0 else sched.stage_ends[stage - 1]
 
 
+_ABANDONED_READ_ERRORS = ("Event loop is closed", "Encountered error while reading array index")
+
+
+def _silence_abandoned_reads() -> None:
+    """After a checkpoint read failed (reported once, with its reason), the reads of that checkpoint still in flight
+    in TensorStore's threads end later with "Event loop is closed" or the same read error, each printed as a
+    traceback by ``sys.unraisablehook`` or logged by asyncio ("Task exception was never retrieved"); drop those two
+    errors (and only those) for the rest of the process."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_drops_abandoned_reads", False):
+        return
+
+    def hook(unraisable):
+        if any(text in str(unraisable.exc_value) for text in _ABANDONED_READ_ERRORS):
+            return
+        previous(unraisable)
+
+    hook._drops_abandoned_reads = True
+    sys.unraisablehook = hook
+
+    def drop(record: logging.LogRecord) -> bool:      # asyncio's "Task exception was never retrieved" of those reads
+        text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
+        return not any(t in text for t in _ABANDONED_READ_ERRORS)
+
+    logging.getLogger("asyncio").addFilter(drop)
+
+
 def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
     """The group's state (fresh, or restored at the newest step every run has) and per-run metas."""
     steps = [set(ck.latest_steps()) for ck in ckpts]
@@ -802,7 +830,8 @@ def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, 
         try:
             restored = [ck.restore_latest(single_abstract, step) for ck in ckpts]
         except Exception as err:  # noqa: BLE001 - any unreadable checkpoint: report it and try the older one
-            reason = " ".join(str(err).split())[:300]
+            _silence_abandoned_reads()
+            reason = " ".join(str(err).split("See full TensorStore details")[0].split())[:300]
             failures.append(f"step {step}: {type(err).__name__}: {reason}")
             print(f"checkpoint at step {step} of {', '.join(workdirs)} cannot be read ({type(err).__name__}: "
                   f"{reason}); trying the next older one", file=sys.stderr, flush=True)
