@@ -284,15 +284,9 @@ def uncoded_awgn_bler(k: int, ebn0_db: Any) -> np.ndarray:
 
 
 def reference_code(name: str, n: int, k: int):
-    """The classical code ``eval.reference`` (a name of ``codes.analysis.reference_codes()``), checked to be an
-    ``(n, k)`` code."""
-    refs = codes_analysis.reference_codes()
-    if name not in refs:
-        raise ValueError(f"eval.reference must be one of {sorted(refs)}, got {name!r}")
-    code = refs[name]()
-    if code.n != n or code.k != k:
-        raise ValueError(f"eval.reference must be an ({n},{k}) code, got {name!r} ({code.n},{code.k})")
-    return code
+    """The classical code ``eval.reference`` (a name of ``codes.analysis.reference_codes()`` or a JSON file of
+    generators, :func:`codes.analysis.code_from_source`), checked to be an ``(n, k)`` code."""
+    return codes_analysis.code_from_source(name, n, k, field="eval.reference")
 
 
 def _check_eval_config(config) -> np.ndarray:

@@ -400,11 +400,7 @@ def _mlp_init(key: jax.Array, sizes: Sequence[int], scale: float) -> list[dict[s
 @functools.lru_cache(maxsize=8)
 def warm_start_codebook(source: str, n: int, k: int) -> np.ndarray:
     """The codewords ``uint8 [2^k, n]`` of the code ``source`` in message order (row ``m`` = ``bits(m) G``)."""
-    code = codes_analysis.code_from_source(source, n, k, field="warm_start")
-    shifts = np.arange(k - 1, -1, -1)
-    bits = (np.arange(1 << k)[:, None] >> shifts) & 1
-    words = (bits @ code.generator.astype(np.int64)) % 2
-    words = words.astype(np.uint8)
+    words = np.asarray(codes_analysis.code_from_source(source, n, k, field="warm_start").codewords(), np.uint8)
     words.setflags(write=False)
     return words
 
