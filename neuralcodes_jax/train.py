@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -786,14 +787,18 @@ def _stage_start(sched: Schedule, stage: int) -> int:
     return 0 if stage == 0 else sched.stage_ends[stage - 1]
 
 
-_ABANDONED_READ_ERRORS = ("Event loop is closed", "Encountered error while reading array index")
+# What the abandoned reads of an unreadable checkpoint end with: Orbax's wrapper, TensorStore's own error on a
+# damaged OCDBT file, and asyncio's loop closed under them.
+_ABANDONED_READ_ERRORS = ("Event loop is closed", "Encountered error while reading array index", "OCDBT database")
 
 
 def _silence_abandoned_reads() -> None:
-    """After a checkpoint read failed (reported once, with its reason), the reads of that checkpoint still in flight
-    in TensorStore's threads end later with "Event loop is closed" or the same read error, each printed as a
-    traceback by ``sys.unraisablehook`` or logged by asyncio ("Task exception was never retrieved"); drop those two
-    errors (and only those) for the rest of the process."""
+    """When a checkpoint read fails (reported once, with its reason, by ``_restore_or_init``), the reads of that
+    checkpoint still in flight in TensorStore's threads end with "Event loop is closed" or a read error, printed
+    as a traceback by ``sys.unraisablehook``, logged by asyncio ("Task/Future exception was never retrieved") or
+    warned about ("coroutine '_read_array_index_and_device_put' was never awaited"); drop those (and only those)
+    for the rest of the process. Installed before the first read: the abandoned reads can end, and be logged,
+    before the failure reaches the caller."""
     previous = sys.unraisablehook
     if getattr(previous, "_drops_abandoned_reads", False):
         return
@@ -806,11 +811,13 @@ def _silence_abandoned_reads() -> None:
     hook._drops_abandoned_reads = True
     sys.unraisablehook = hook
 
-    def drop(record: logging.LogRecord) -> bool:      # asyncio's "Task exception was never retrieved" of those reads
+    def drop(record: logging.LogRecord) -> bool:      # asyncio's "... exception was never retrieved" of those reads
         text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
         return not any(t in text for t in _ABANDONED_READ_ERRORS)
 
     logging.getLogger("asyncio").addFilter(drop)
+    warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited",
+                            category=RuntimeWarning)
 
 
 def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
@@ -826,11 +833,11 @@ def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, 
         raise ValueError(f"the runs of this group hold no checkpoint at a common step ({have}); a group resumes "
                          f"only from a step every run saved: use the original group or fresh workdirs")
     failures = []
+    _silence_abandoned_reads()
     for step in sorted(common, reverse=True):
         try:
             restored = [ck.restore_latest(single_abstract, step) for ck in ckpts]
         except Exception as err:  # noqa: BLE001 - any unreadable checkpoint: report it and try the older one
-            _silence_abandoned_reads()
             reason = " ".join(str(err).split("See full TensorStore details")[0].split())[:300]
             failures.append(f"step {step}: {type(err).__name__}: {reason}")
             print(f"checkpoint at step {step} of {', '.join(workdirs)} cannot be read ({type(err).__name__}: "

@@ -78,6 +78,43 @@ def test_unreadable_checkpoints_give_one_line_without_asyncio_noise(tmp_path):
     err = proc.stderr
     assert "error: no checkpoint of" in err and "can be read" in err
     assert "Traceback" not in err and "Event loop is closed" not in err, err[-3000:]
+    lines = err.strip().splitlines()
+    assert all("cannot be read" in line or "error: no checkpoint of" in line for line in lines), err[-3000:]
+
+
+def test_abandoned_checkpoint_reads_are_dropped_and_nothing_else(monkeypatch, caplog):
+    """The noise the in-flight reads of a failed restore make (asyncio's "never retrieved" log records, the
+    unraisable "Event loop is closed", the un-awaited read coroutine) is dropped; other asyncio errors and other
+    unraisable exceptions still reach the user. Deterministic: the records are made here, not raced for."""
+    import logging
+    import warnings
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(str(u.exc_value)))
+    asyncio_log = logging.getLogger("asyncio")
+    monkeypatch.setattr(asyncio_log, "filters", list(asyncio_log.filters))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train._silence_abandoned_reads()
+        ocdbt = ValueError('OUT_OF_RANGE: Error reading "params.encoder.hidden_0.bias/0" in OCDBT database at local '
+                           'file "run/checkpoints/latest/10/state/": Requested byte range [0, 9) is not valid')
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            asyncio_log.error("Future exception was never retrieved\nfuture: <Future finished exception=%r>", ocdbt,
+                              exc_info=(ValueError, ocdbt, None))
+            asyncio_log.error("Task exception was never retrieved", exc_info=(
+                Exception, Exception("Encountered error while reading array index: (slice(0, 5, 1),)"), None))
+            asyncio_log.error("Exception in callback: something else broke")
+        warnings.warn("coroutine '_read_array_index_and_device_put' was never awaited", RuntimeWarning, stacklevel=1)
+        warnings.warn("coroutine 'user_code' was never awaited", RuntimeWarning, stacklevel=1)
+
+        class Unraisable:
+            def __init__(self, text):
+                self.exc_value = RuntimeError(text)
+
+        sys.unraisablehook(Unraisable("Event loop is closed"))
+        sys.unraisablehook(Unraisable("a user's finalizer failed"))
+    assert [r.getMessage() for r in caplog.records] == ["Exception in callback: something else broke"]
+    assert [str(w.message) for w in caught] == ["coroutine 'user_code' was never awaited"]
+    assert seen == ["a user's finalizer failed"]
 
 
 CHILD = """
