@@ -157,7 +157,16 @@ def test_signal_mid_epoch_resumes_exactly(tmp_path, reference, monkeypatch):
 # ----------------------------------------------------------------------------------------------------------------
 # StopSignals.
 
-def test_stop_signals_request_agree_and_restore():
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test (a process started in the background of a non-interactive shell
+    begins with SIGINT ignored), and whatever was there before afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_stop_signals_request_agree_and_restore(default_sigint):
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     # The second Ctrl-C below must reach Python's KeyboardInterrupt handler rather than kill the test process.
     assert before[signal.SIGINT] is signal.default_int_handler
