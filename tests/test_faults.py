@@ -3,9 +3,11 @@ since the last checkpoint (``results/reliability.md`` lists every fault and the 
 unreadable checkpoint, divergence, SIGKILL and SIGTERM are in ``test_train.py`` and ``test_preemption.py``).
 """
 import errno
+import logging
 import os
 import subprocess
 import sys
+import warnings
 
 import jax
 import numpy as np
@@ -86,8 +88,6 @@ def test_abandoned_checkpoint_reads_are_dropped_and_nothing_else(monkeypatch, ca
     """The noise the in-flight reads of a failed restore make (asyncio's "never retrieved" log records, the
     unraisable "Event loop is closed", the un-awaited read coroutine) is dropped; other asyncio errors and other
     unraisable exceptions still reach the user. Deterministic: the records are made here, not raced for."""
-    import logging
-    import warnings
     seen = []
     monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(str(u.exc_value)))
     asyncio_log = logging.getLogger("asyncio")
