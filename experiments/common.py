@@ -76,6 +76,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.tensorboard = True
     c.train.max_loss = placeholder(float)  # stop (diverged) when a training loss exceeds this; None = no bound
     c.train.patience = placeholder(int)    # early stopping per run: epochs without a better validation score
+    c.train.compact_stopped = True         # with patience: the runs left train as a smaller group (else masked)
 
     c.eval = ml_collections.ConfigDict()
     c.eval.noise_levels = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)

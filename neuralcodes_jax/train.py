@@ -86,12 +86,14 @@ class Preempted(Exception):
 # ----------------------------------------------------------------------------------------------------------------
 # Mesh and sharding.
 
-def make_mesh(num_points: int = 1, num_devices: int = 0) -> jax.sharding.Mesh:
+def make_mesh(num_points: int = 1, num_devices: int = 0, split_batch: bool = True) -> jax.sharding.Mesh:
     """A 2-D ``('points', 'data')`` mesh over the first ``num_devices`` global devices (0 = all).
 
     The points axis is the largest divisor of ``num_points`` that divides the device count (runs never
     communicate, so they split over devices first); the rest is the data axis. One run: ``(1, devices)``, plain
-    data parallelism. A multi-process mesh keeps the points axis at 1.
+    data parallelism. A multi-process mesh keeps the points axis at 1. ``split_batch=False`` (single process, no
+    ``num_devices``): only the devices the runs split over, the largest divisor of ``num_points`` not above the
+    device count; no run's batch is split (:func:`split_batches`).
     """
     devices = jax.devices()
     if num_devices < 0 or num_devices > len(devices):
@@ -99,12 +101,23 @@ def make_mesh(num_points: int = 1, num_devices: int = 0) -> jax.sharding.Mesh:
     if jax.process_count() > 1 and num_devices not in (0, len(devices)):
         raise ValueError(f"train.num_devices must be 0 or {len(devices)} (all devices) in a run of "
                          f"{jax.process_count()} processes, got {num_devices}")
+    if not split_batch and not num_devices and jax.process_count() == 1:
+        num_devices = max(k for k in range(1, len(devices) + 1) if num_points % k == 0)
     devices = devices[:num_devices] if num_devices else devices
     d = len(devices)
     p = 1
     if jax.process_count() == 1:
         p = max(k for k in range(1, d + 1) if num_points % k == 0 and d % k == 0)
     return jax.sharding.Mesh(np.asarray(devices).reshape(p, d // p), (POINTS_AXIS, DATA_AXIS))
+
+
+def split_batches(num_devices: int = 0) -> bool:
+    """Whether a run's batches are split over devices when ``train.num_devices`` is ``num_devices``: always on
+    accelerators and across processes or when devices are asked for, not with the CPU devices of one process
+    (``distributed.use_cpu_cores``: they share the same cores, and one device's program already uses them all;
+    splitting an IABF step's batch of 100 over 2 CPU devices of a 2-core machine made it 2.1x slower, while
+    splitting the runs of a group over them is 1.2x faster than one device; ``results/train_throughput.md``)."""
+    return bool(num_devices) or jax.process_count() > 1 or any(d.platform != "cpu" for d in jax.devices())
 
 
 def replicated(mesh) -> NamedSharding:
@@ -373,7 +386,7 @@ SAFE_RESUME_CHANGES = ("name", "num_seeds", "train.num_epochs", "train.steps_per
                        "train.progress", "train.tensorboard", "train.checkpoint_every_epochs",
                        "train.checkpoint_every_steps", "train.keep_checkpoints", "train.num_devices",
                        "train.data_on_device", "train.max_device_bytes", "train.batch_size", "data.data_dir",
-                       "eval.")
+                       "train.compact_stopped", "eval.")
 
 
 def check_resume_config(config, workdir: str, step: int, record: bool = True) -> dict:
@@ -460,6 +473,48 @@ class GroupRun:
         return distributed.to_host(tree)
 
 
+class _Part:
+    """The runs ``idx`` of a group trained as a smaller group of their own (once the others have stopped early): a
+    mesh made for ``len(idx)`` runs, their group values and training keys on it, and the programs compiled for it.
+    The group's state stays whole; each chunk takes the runs' slice and puts the result back."""
+
+    def __init__(self, idx: np.ndarray, mesh, group_mesh, values_np: dict, streams: dict, valid=None):
+        self.idx = idx
+        self.mesh = mesh
+        self.pts = on_points(mesh)
+        self.batch_sharding = NamedSharding(mesh, P(POINTS_AXIS, None, DATA_AXIS))
+        # The two meshes may hold different devices: slices move between them through device_put.
+        self._group_repl = replicated(group_mesh)
+        self._take = jax.jit(lambda tree: jax.tree.map(lambda a: a[idx], tree), out_shardings=self._group_repl)
+        self._put = {}
+        self.values = {k: jax.make_array_from_callback((len(idx),), self.pts, lambda i, v=v[idx]: v[i])
+                       for k, v in values_np.items()}
+        self.train_key = self.take(streams["train"])
+        self.valid = valid
+        self.chunks: dict = {}
+        self.gathers: dict = {}
+
+    def take(self, tree: PyTree) -> PyTree:
+        """The runs ``idx`` of a group's ``[P, ...]`` pytree, on this part's mesh."""
+        return jax.device_put(self._take(tree), self.pts)
+
+    def put_back(self, state: PyTree, sub: PyTree, sharding) -> PyTree:
+        """``state`` with the runs ``idx`` replaced by ``sub`` (``state`` is donated)."""
+        if "fn" not in self._put:
+            self._put["fn"] = jax.jit(lambda full, part: jax.tree.map(lambda a, b: a.at[self.idx].set(b), full, part),
+                                      donate_argnums=(0,), out_shardings=sharding)
+        return self._put["fn"](state, jax.device_put(sub, self._group_repl))
+
+    def expand(self, tree: PyTree, num: int) -> PyTree:
+        """Host arrays ``[len(idx), ...]`` as ``[num, ...]``, zero for the other runs."""
+        def one(a):
+            a = np.asarray(a)
+            full = np.zeros((num,) + a.shape[1:], a.dtype)
+            full[self.idx] = a
+            return full
+        return jax.tree.map(one, tree)
+
+
 def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *,
                 summaries: Sequence[tuple[str, Sequence[int]]] = (), handle_signals: bool = True,
                 evaluate: bool = True) -> dict:
@@ -512,12 +567,13 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     method = point_methods[0]
     values_np = group_values(configs, method)
     uses_data = method.uses_data
-    batch_size = int(c0.train.batch_size) if uses_data else None
+    batch_size = config_utils.check_int("train.batch_size", c0.train.batch_size, 1) if uses_data else None
     n_train = splits.train.shape[0] if uses_data else None
     sched = make_schedule(method, c0.train, n_train, batch_size)
     total_steps = sched.total_steps
 
-    mesh = make_mesh(num, int(c0.train.get("num_devices", 0)))
+    num_devices = int(c0.train.get("num_devices", 0))
+    mesh = make_mesh(num, num_devices, split_batches(num_devices))
     if uses_data:
         check_batch_size(batch_size, mesh)
     pts, repl = on_points(mesh), replicated(mesh)
@@ -567,10 +623,13 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
         return jax.make_array_from_callback(flags.shape, pts, lambda idx: flags[idx])
     chunks: dict[tuple[int, int], Any] = {}
     gathers: dict[int, Any] = {}
-    valid_fn = None
-    if method.has_validation and uses_data:
-        valid_fn = make_batched_apply(lambda p, x, k, v: method.bind(v).valid_loss(p, x, k), mesh,
-                                      eval_batch_size(c0.eval.get("batch_size", 1000), mesh), num)
+
+    def make_valid(on_mesh, n: int):
+        if not (method.has_validation and uses_data):
+            return None
+        return make_batched_apply(lambda p, x, k, v: method.bind(v).valid_loss(p, x, k), on_mesh,
+                                  eval_batch_size(c0.eval.get("batch_size", 1000), on_mesh), n)
+    valid_fn = make_valid(mesh, num)
 
     writers = [metrics_writer.MetricWriter(w, enabled=is_main, tensorboard=bool(c0.train.get("tensorboard", True)))
                for w in workdirs]
@@ -587,6 +646,26 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
             raise ValueError(f"train.patience needs a validation score; method {method.name!r} has none "
                              f"(or the config has no dataset)")
     active = np.asarray([not m.get("stopped", False) for m in metas])
+    # Once some runs have stopped, the others train as a smaller group of their own (their slice of the state, on a
+    # mesh made for that many runs) instead of computing the stopped runs' steps and dropping them. One process
+    # only: a multi-process group keeps its mesh (its points axis is 1 there anyway).
+    compact = (patience is not None and num > 1 and jax.process_count() == 1
+               and bool(c0.train.get("compact_stopped", True)))
+    parts: dict[tuple[int, ...], _Part] = {}
+    x_on: dict[tuple[int, ...], jax.Array] = {}     # the training set on each sub-mesh shape
+
+    def part_for(live: np.ndarray) -> _Part | None:
+        """The sub-group of the runs ``live`` (None: train the whole group, masked)."""
+        if not compact or len(live) == num:
+            return None
+        key = tuple(int(i) for i in live)
+        if key not in parts:
+            sub_mesh = make_mesh(len(key), num_devices, split_batches(num_devices))
+            if uses_data and batch_size % sub_mesh.shape[DATA_AXIS]:
+                return None
+            parts[key] = _Part(np.asarray(key), sub_mesh, mesh, values_np, streams,
+                               valid=make_valid(sub_mesh, len(key)))
+        return parts[key]
 
     # Each save costs Orbax a fixed ~40-60 ms of host time, less for NumPy than for device arrays, which matters
     # for groups of many small runs; large states are saved from the devices (written asynchronously).
@@ -617,6 +696,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
 
     t_train = time.time()
     step = start_step
+    computed = 0            # run-steps the programs computed (with the dropped steps of stopped runs)
     perms = perm_host = None
     perm_epoch = None
     with stop:          # stop signals are caught until the last checkpoint is on disk
@@ -625,6 +705,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                 block = sched.block_at(step)
                 stage = sched.stage_at(step)
                 n_steps = sched.chunk(step)
+                part = part_for(np.flatnonzero(active))
                 xs = None
                 if uses_data:
                     epoch = (step - _stage_start(sched, stage)) // sched.steps_per_epoch
@@ -633,21 +714,42 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                         perm_host = None if on_device == "always" else np.asarray(distributed.to_host(perms))
                         perm_epoch = epoch
                     offset = ((step - _stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
-                    if on_device == "always":
+                    if on_device == "always" and part is None:
                         if n_steps not in gathers:
                             gathers[n_steps] = make_gather(mesh, batch_size, n_steps)
                         xs = gathers[n_steps](train_x_dev, perms, offset)
+                    elif on_device == "always":
+                        shape = tuple(part.mesh.devices.shape)
+                        if shape not in x_on:
+                            x_on[shape] = distributed.put_replicated(splits.train, part.mesh)
+                        if n_steps not in part.gathers:
+                            part.gathers[n_steps] = make_gather(part.mesh, batch_size, n_steps)
+                        xs = part.gathers[n_steps](x_on[shape], part.take(perms), offset)
                     else:       # each process gathers only the batch rows of its own devices
-                        global_shape = (num, n_steps, batch_size) + tuple(splits.shape)
-                        rows = distributed.local_rows(batch_sharding, global_shape, 2)
-                        idx = perm_host[:, offset:offset + n_steps * batch_size].reshape(num, n_steps, batch_size)
-                        xs = distributed.put_global(splits.train[idx[:, :, rows]], batch_sharding, global_shape)
-                if (stage, n_steps) not in chunks:
-                    chunks[(stage, n_steps)] = make_run_chunk(method, mesh, num, stage, n_steps, uses_data,
-                                                              masked=patience is not None)
-                extra = (put_points(active),) if patience is not None else ()
-                new_state, metrics = chunks[(stage, n_steps)](state, xs, streams["train"], values, *extra)
-                metrics = distributed.to_host(metrics)
+                        on = batch_sharding if part is None else part.batch_sharding
+                        runs = np.arange(num) if part is None else part.idx
+                        global_shape = (len(runs), n_steps, batch_size) + tuple(splits.shape)
+                        rows = distributed.local_rows(on, global_shape, 2)
+                        idx = perm_host[runs, offset:offset + n_steps * batch_size].reshape(
+                            len(runs), n_steps, batch_size)
+                        xs = distributed.put_global(splits.train[idx[:, :, rows]], on, global_shape)
+                if part is None:
+                    if (stage, n_steps) not in chunks:
+                        chunks[(stage, n_steps)] = make_run_chunk(method, mesh, num, stage, n_steps, uses_data,
+                                                                  masked=patience is not None)
+                    extra = (put_points(active),) if patience is not None else ()
+                    new_state, metrics = chunks[(stage, n_steps)](state, xs, streams["train"], values, *extra)
+                    metrics = distributed.to_host(metrics)
+                    computed += num * n_steps
+                else:
+                    if (stage, n_steps) not in part.chunks:
+                        part.chunks[(stage, n_steps)] = make_run_chunk(method, part.mesh, len(part.idx), stage,
+                                                                       n_steps, uses_data)
+                    new_sub, metrics = part.chunks[(stage, n_steps)](part.take(state), xs, part.train_key,
+                                                                     part.values)
+                    new_state = part.put_back(state, new_sub, pts)
+                    metrics = part.expand(distributed.to_host(metrics), num)
+                    computed += len(part.idx) * n_steps
                 loss = np.asarray(metrics["loss"]).reshape(num, n_steps)
                 _check_divergence(metrics, num, n_steps, step, max_loss, workdirs, ckpts[0].latest_step(), active)
                 state = new_state
@@ -667,7 +769,12 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                 scores = None
                 if valid_fn is not None:
                     vkeys = fold_keys(streams["valid"], block)
-                    scores = np.mean(valid_fn(state["params"], splits.valid, vkeys, values), axis=1)
+                    if part is None:
+                        scores = np.mean(valid_fn(state["params"], splits.valid, vkeys, values), axis=1)
+                    else:
+                        scores = part.expand({"s": np.mean(part.valid(part.take(state["params"]), splits.valid,
+                                                                      part.take(vkeys), part.values), axis=1)},
+                                             num)["s"]
                 elapsed = max(time.time() - t_train, 1e-9)
                 for p in np.flatnonzero(active):
                     meta = dict(metas[p], block=block + 1, step=step)
@@ -709,6 +816,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
             for w in writers:
                 w.flush()
     seconds = {"train": time.time() - t_train}
+    trained = sum(int(m.get("step", start_step)) - start_step for m in metas)
 
     # Evaluation parameters: each run's best-by-validation checkpoint, else its final state.
     params = state["params"]
@@ -726,7 +834,8 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     for w in writers:
         w.close()
     out_runs = [{"meta": metas[p], "best_valid": metas[p].get("best_valid"), "eval": None} for p in range(num)]
-    out = {"state": state, "runs": out_runs, "summaries": [], "seconds": seconds}
+    out = {"state": state, "runs": out_runs, "summaries": [], "seconds": seconds,
+           "run_steps": {"trained": trained, "computed": computed}}
     if not evaluate:
         return out
     t_eval = time.time()

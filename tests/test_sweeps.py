@@ -371,3 +371,50 @@ def test_early_stopping_per_run_inside_a_group(tiny_config, tmp_path, monkeypatc
     assert max(r["step"] for r in rows) == 16          # nothing logged for run a after it stopped
     again = train.train_group(configs, [tmp_path / "a", tmp_path / "b"])    # resumes: nothing left to train
     assert again["runs"][0]["meta"]["stopped"] and again["runs"][1]["meta"]["step"] == 20
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("devices,on_device", [(1, "never"), (8, "always")])
+def test_runs_left_after_early_stops_train_as_a_smaller_group(tiny_config, tmp_path, monkeypatch, devices,
+                                                               on_device):
+    """Once a run of a group has stopped, the others train as a group of their own (``train.compact_stopped``,
+    default): the stopped run's steps are no longer computed (36 run-steps instead of 40), the runs end where the
+    masked group ends them (same stops and best steps; parameters equal up to the rounding of a differently
+    batched program), and a group stopped and resumed after the compaction ends bit-identical to one run
+    straight through. Setup as in the test above: run a stops at epoch 4, run b trains all 5 epochs. On 8 devices
+    the group's mesh is 2 runs x 4 and the smaller group's 1 run x 8; batches are gathered on the host
+    (``train.data_on_device='never'``) or on the devices."""
+    from neuralcodes_jax.methods import necst
+
+    real = necst.NECST.valid_loss
+    monkeypatch.setattr(necst.NECST, "valid_loss", lambda self, params, x, key: jnp.where(
+        self.channel.eps > 0.15, real(self, params, x, key), 0.0))
+
+    def configs(epochs, **extra):
+        return [sweeps.load_config(tiny_config, {"seed": s, "channel.eps": e, "train.num_epochs": epochs,
+                                                 "train.patience": 3, "train.num_devices": devices,
+                                                 "train.data_on_device": on_device, **extra})
+                for s, e in ((0, 0.1), (1, 0.2))]
+
+    def dirs(name):
+        return [tmp_path / name / "a", tmp_path / name / "b"]
+
+    out = train.train_group(configs(5), dirs("compact"))
+    masked = train.train_group(configs(5, **{"train.compact_stopped": False}), dirs("masked"))
+    assert out["run_steps"] == {"trained": 36, "computed": 36}
+    assert masked["run_steps"] == {"trained": 36, "computed": 40}
+    for key in ("stopped", "stopped_at_block", "best_step", "step"):
+        assert [r["meta"].get(key) for r in out["runs"]] == [r["meta"].get(key) for r in masked["runs"]]
+    for a, b in zip(_leaves(out["state"]["params"]), _leaves(masked["state"]["params"])):
+        assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(b) + 1e-7
+    for name in ("a", "b"):
+        rows = [json.loads(line) for line in (tmp_path / "compact" / name / "metrics.jsonl").read_text().splitlines()]
+        ref = [json.loads(line) for line in (tmp_path / "masked" / name / "metrics.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in rows] == [r["step"] for r in ref]
+
+    first = train.train_group(configs(4), dirs("resumed"))     # run a stops at the last epoch of this call
+    assert first["runs"][0]["meta"]["stopped"] and not first["runs"][1]["meta"].get("stopped")
+    resumed = train.train_group(configs(5), dirs("resumed"))   # run b alone for epoch 5
+    assert resumed["run_steps"] == {"trained": 4, "computed": 4}
+    for a, b in zip(_leaves(resumed["state"]["params"]), _leaves(out["state"]["params"])):
+        np.testing.assert_array_equal(a, b)

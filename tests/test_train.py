@@ -161,13 +161,22 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
     ("channel.eps", 0.7, "eps"),
     ("model.bits", 0, "model.bits"),
     ("data.name", "nosuchdata", "nosuchdata"),
-    ("train.batch_size", 12, "batch_size"),
+    ("train.batch_size", 0, "batch_size"),
     ("channel.name", "awgn_typo", "channel"),
     ("necst.estimator", "vimcoo", "estimator"),
 ])
 def test_bad_config_gives_clear_error(tmp_path, field, value, match):
     with pytest.raises(ValueError, match=match):
         train.train_and_evaluate(small_config(**{field: value}), str(tmp_path))
+
+
+def test_batch_split_over_devices_must_divide(tmp_path):
+    """A batch split over the devices asked for must divide evenly; on the CPU devices of one process the default
+    (``train.num_devices = 0``) does not split a run's batch, so any positive batch size is accepted."""
+    with pytest.raises(ValueError, match=r"train.batch_size must be a positive multiple of the data-parallel device "
+                                         r"count \(8\), got 12"):
+        train.train_and_evaluate(small_config(**{"train.batch_size": 12, "train.num_devices": 8}), str(tmp_path))
+    assert not train.split_batches(0)
 
 
 def test_missing_tfds_data_gives_clear_error(tmp_path):
@@ -249,6 +258,11 @@ def test_mesh_splits_points_first():
     assert dict(train.make_mesh(16, num_devices=2).shape) == {"points": 2, "data": 1}
     with pytest.raises(ValueError, match=r"train.num_devices must be in \[0, 8\]"):
         train.make_mesh(1, num_devices=9)
+    # CPU devices of one process share the cores: the runs split over them, a run's batch does not.
+    assert not train.split_batches(0) and train.split_batches(8)
+    for runs, mesh in ((1, (1, 1)), (3, (3, 1)), (4, (4, 1)), (7, (7, 1)), (12, (6, 1)), (16, (8, 1))):
+        assert tuple(train.make_mesh(runs, split_batch=False).devices.shape) == mesh
+    assert dict(train.make_mesh(3, num_devices=2, split_batch=False).shape) == {"points": 1, "data": 2}
 
 
 # ----------------------------------------------------------------------------------------------- faults
