@@ -929,12 +929,24 @@ def _silence_abandoned_reads() -> None:
                             category=RuntimeWarning)
 
 
+def _set_aside_newer(ckpts, step: int) -> None:
+    """Checkpoints newer than the step a group starts from were written by a process that died before the others
+    of that step were committed (SIGKILL between a run's best and latest writes, or between two runs' writes): the
+    group will write those steps again, so they are set aside (``checkpoints/set_aside/``) instead of colliding
+    with the new ones."""
+    for ck in ckpts:
+        if any(t > step for t in ck.best.all_steps() + ck.latest_steps()):
+            for path in ck.set_aside_after(step):
+                print(f"set aside {path}: newer than step {step}, where the run starts", file=sys.stderr, flush=True)
+
+
 def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
     """The group's state (fresh, or restored at the newest step every run has) and per-run metas."""
     steps = [set(ck.latest_steps()) for ck in ckpts]
     fresh_meta = {"best_valid": math.inf, "best_step": -1, "steps_per_epoch": sched.steps_per_epoch,
                   "batch_size": batch_size}
     if not any(steps):
+        _set_aside_newer(ckpts, 0)
         return init_fn(streams["init"], example), [dict(fresh_meta) for _ in ckpts]
     common = set.intersection(*steps)
     if not common:
@@ -960,6 +972,7 @@ def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, 
         for ck in ckpts:
             for path in ck.set_aside_after(step):
                 print(f"set aside the unreadable or newer checkpoint {path}", file=sys.stderr, flush=True)
+    _set_aside_newer(ckpts, step)
     trees, metas = [], []
     for ck, (tree, meta) in zip(ckpts, restored):
         meta.pop("preempted", None)

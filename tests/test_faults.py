@@ -57,6 +57,31 @@ def test_failed_checkpoint_write_stops_keeps_the_previous_one_and_resumes(tmp_pa
     jax.tree.map(np.testing.assert_array_equal, params_of(full), params_of(resumed))
 
 
+def test_checkpoints_newer_than_the_start_are_set_aside_not_collided_with(tmp_path, capfd):
+    """A process killed between its writes leaves checkpoints newer than the step the next start resumes from: a
+    best checkpoint without its latest one (the run starts afresh), or one run of a group a step ahead of another
+    (the group resumes from the older step). They are set aside with a message, and the runs end with the
+    parameters of an uninterrupted group, instead of stopping with "Checkpoint for step N already exists"."""
+    config = small_config(**{"train.num_epochs": 2})
+    runs = [small_config(**{"train.num_epochs": 2, "seed": s}) for s in (0, 1)]
+    full = train.train_group(runs, [tmp_path / "full_a", tmp_path / "full_b"])
+
+    alone = tmp_path / "alone"          # killed after the best checkpoint of step 10, before the latest one
+    train.train_and_evaluate(small_config(**{"train.num_epochs": 1}), str(alone))
+    os.rename(alone / "checkpoints" / "latest", tmp_path / "lost")
+    resumed = train.train_and_evaluate(config, str(alone))
+    assert "set aside" in capfd.readouterr().err and (alone / "checkpoints" / "set_aside" / "best-10").is_dir()
+    assert int(resumed["state"]["step"]) == 20 and resumed["meta"]["best_step"] > 0
+
+    a, b = tmp_path / "a", tmp_path / "b"    # run a's latest checkpoint of step 20 written, run b's lost
+    done = train.train_group(runs, [a, b])
+    os.rename(b / "checkpoints" / "latest" / "20", tmp_path / "lost_b20")
+    again = train.train_group(runs, [a, b])
+    assert (a / "checkpoints" / "set_aside" / "latest-20").is_dir()
+    for out in (done, again):
+        jax.tree.map(np.testing.assert_array_equal, params_of(full), params_of(out))
+
+
 @pytest.mark.slow
 def test_unreadable_checkpoints_give_one_line_without_asyncio_noise(tmp_path):
     """Every checkpoint damaged: the command line stops with one error line (exit 1), no traceback and no asyncio
