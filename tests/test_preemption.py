@@ -7,9 +7,9 @@ computes exactly what an uninterrupted run computes.
   same result again; the mid-epoch checkpoint refuses a changed batch size.
 * ``StopSignals``: SIGTERM / SIGINT set the request, a second Ctrl-C interrupts, handlers come back on exit.
 
-The uninterrupted reference is one command-line run (2 CPU devices) shared by the tests; the in-process runs use 2
-of the test session's 8 devices, which computes the same bits. The subprocesses share a persistent compilation cache,
-so only the reference compiles.
+The uninterrupted reference is one command-line run (its batch split over 2 CPU devices) shared by the tests; the
+in-process runs use 2 of the test session's 8 devices, which computes the same bits. The subprocesses share a
+persistent compilation cache, so only the reference compiles.
 """
 
 import json
@@ -30,7 +30,8 @@ from neuralcodes_jax import distributed
 from neuralcodes_jax import metrics_writer
 from neuralcodes_jax import train
 
-CLI_OVERRIDES = SMALL_RUN_OVERRIDES
+# The batch split over 2 CPU devices, asked for explicitly (by default a run's batch stays on one CPU device).
+CLI_OVERRIDES = dict(SMALL_RUN_OVERRIDES, **{"train.num_devices": 2})
 CLI_TOTAL_STEPS = SMALL_RUN_TOTAL_STEPS
 _config = small_run_config
 
