@@ -115,7 +115,7 @@ def split_batches(num_devices: int = 0) -> bool:
     """Whether a run's batches are split over devices when ``train.num_devices`` is ``num_devices``: always on
     accelerators and across processes or when devices are asked for, not with the CPU devices of one process
     (``distributed.use_cpu_cores``: they share the same cores, and one device's program already uses them all;
-    splitting an IABF step's batch of 100 over 2 CPU devices of a 2-core machine made it 2.1x slower, while
+    splitting an IABF step's batch of 100 over 2 CPU devices of a 2-core machine made it about 2x slower, while
     splitting the runs of a group over them is 1.2x faster than one device; ``results/train_throughput.md``)."""
     return bool(num_devices) or jax.process_count() > 1 or any(d.platform != "cpu" for d in jax.devices())
 
