@@ -379,24 +379,24 @@ def seed_members(config, workdir: str | os.PathLike) -> tuple[list[Any], list[st
 
 
 def summary_markdown(points: Sequence[Point], root: str | os.PathLike, command: str = "") -> str:
-    """A table of the points' results (status, mode, wall time, metrics)."""
+    """A table of the points' results (status, mode, wall time, metrics without their standard errors: ``*_se`` and
+    ``*_se@<noise>``)."""
     results = [read_result(p.workdir(root)) or {} for p in points]
     keys: list[str] = []
     for r in results:
         for k, v in (r.get("metrics") or {}).items():
-            if k not in keys and not isinstance(v, (dict, list)) and not k.endswith("_se"):
+            if k not in keys and not isinstance(v, (dict, list)) and not k.split("@")[0].endswith("_se"):
                 keys.append(k)
     lines = [f"# Sweep: {len(points)} point(s)", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
-    lines += ["| point | status | mode | wall s | " + " | ".join(keys) + " |",
-              "|---|---|---|---|" + "---|" * len(keys)]
+    header = ["point", "status", "mode", "wall s"] + keys
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for p, r in zip(points, results):
         m = r.get("metrics") or {}
-        cells = [_fmt_cell(m.get(k)) for k in keys]
         wall = r.get("wall_seconds")
-        lines.append(f"| {p.name} | {r.get('status', 'pending')} | {r.get('mode', '')} | "
-                     f"{'' if wall is None else f'{wall:.1f}'} | " + " | ".join(cells) + " |")
+        cells = [p.name, r.get("status", "pending"), r.get("mode", ""), "" if wall is None else f"{wall:.1f}"]
+        lines.append("| " + " | ".join(cells + [_fmt_cell(m.get(k)) for k in keys]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -418,3 +418,12 @@ def test_runs_left_after_early_stops_train_as_a_smaller_group(tiny_config, tmp_p
     assert resumed["run_steps"] == {"trained": 4, "computed": 4}
     for a, b in zip(_leaves(resumed["state"]["params"]), _leaves(out["state"]["params"])):
         np.testing.assert_array_equal(a, b)
+
+
+def test_sweep_table_rows_have_as_many_cells_as_the_header(tiny_config, tmp_path):
+    points = sweeps.make_points(tiny_config, sweeps.sweep_entries(tiny_config), {})
+    sweeps.write_result(points[0], tmp_path, {"nll@0.1": 1.5, "nll_se@0.1": 0.1}, mode="group", wall_seconds=2.0)
+    table = [line for line in sweeps.summary_markdown(points, tmp_path).splitlines() if line.startswith("|")]
+    assert table[0] == "| point | status | mode | wall s | nll@0.1 |" and table[1] == "|---|---|---|---|---|"
+    assert [line.count("|") for line in table] == [6] * (2 + len(points))
+    assert table[2] == "| seed0_eps0.1 | ok | group | 2.0 | 1.5 |"
