@@ -3,6 +3,7 @@ and the reproduction harness (dry run and a tiny smoke sweep)."""
 
 import itertools
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from conftest import REPO_ROOT
 from experiments.iabf import table1
 from launch import reproduce
 from neuralcodes_jax import methods
+from neuralcodes_jax import sweeps
 from neuralcodes_jax.methods import iabf
 from neuralcodes_jax.methods import necst
 
@@ -573,8 +575,15 @@ def _fake_run(root, curve, test=None):
 def test_vs_necst_report_chooses_lambda_and_compares_seeds(tmp_path):
     from experiments.iabf import vs_necst_report as rep
 
+    # The run directories the sweep writes: a lambda point has one seed (its directory is the run's), the other
+    # points three (seed<s> sub-directories).
+    points = {p.name: p for p in sweeps.make_points("experiments/iabf/vs_necst.py",
+                                                    sweeps.sweep_entries("experiments/iabf/vs_necst.py"), {})}
+    run_dirs = {name: sweeps.seed_members(p.load_config(), p.workdir(tmp_path))[1] for name, p in points.items()}
+    assert [d.endswith("seed2") for d in run_dirs["necst_eps0.1"]] == [False, False, True]
     for lam, best in ((0.1, 80.0), (0.01, 79.0), (0.001, 81.0)):
-        _fake_run(tmp_path / f"iabf_lambda{lam}_eps0.1" / "seed0", [90.0, best, best + 1], test=0.120 + lam)
+        (lam_dir,) = run_dirs[f"iabf_lambda{lam}_eps0.1"]
+        _fake_run(pathlib.Path(lam_dir), [90.0, best, best + 1], test=0.120 + lam)
     necst_vals, abf_vals = [0.120, 0.122, 0.121], [0.118, 0.119, 0.117]
     for s, v in enumerate(necst_vals):
         _fake_run(tmp_path / "necst_eps0.1" / f"seed{s}", [90.0, 85.0], test=v)

@@ -56,7 +56,9 @@ def read_run(path: str) -> dict:
 
 
 def read_point(workdir: str, name: str) -> dict[int, dict]:
-    """``{seed: run}`` of one point directory (empty if it does not exist)."""
+    """``{seed: run}`` of one point directory (empty if it does not exist): its ``seed<s>`` sub-directories (a
+    point of several seeds, ``sweeps.seed_members``), or the directory itself for a point of one seed (its seed
+    read from its ``config.json``, else 0)."""
     root = os.path.join(workdir, name)
     runs = {}
     if os.path.isdir(root):
@@ -64,6 +66,12 @@ def read_point(workdir: str, name: str) -> dict[int, dict]:
             m = re.fullmatch(r"seed(\d+)", entry)
             if m:
                 runs[int(m.group(1))] = read_run(os.path.join(root, entry))
+        if not runs and os.path.isfile(os.path.join(root, "metrics.jsonl")):
+            seed = 0
+            if os.path.isfile(os.path.join(root, "config.json")):
+                with open(os.path.join(root, "config.json")) as f:
+                    seed = int(json.load(f).get("seed", 0))
+            runs[seed] = read_run(root)
     return runs
 
 
