@@ -191,7 +191,8 @@ def run_groups(points: Sequence[sweeps.Point], root: str | os.PathLike, *, max_g
         wall = time.time() - t0
         for p in group:
             sweeps.write_result(p, root, sweeps.read_metrics(p.workdir(root)), mode="group", wall_seconds=wall,
-                                extra={"group_size": len(configs), "group_seconds": out["seconds"]})
+                                extra={"group_size": len(configs), "group_seconds": out["seconds"],
+                                       "group_run_steps": out["run_steps"]})
         log(f"[done] {len(group)} point(s), {len(configs)} run(s) in {wall:.1f} s")
     return [sweeps.read_result(p.workdir(root)) for p in points]
 

@@ -277,6 +277,8 @@ def test_sweep_vmap_checkpoints_every_point_and_resumes_after_sigterm(tiny_confi
     assert [r["status"] for r in resumed] == ["ok"] * 3 and [r["mode"] for r in resumed] == ["group"] * 3
     for r, f in zip(resumed, full):
         assert r["metrics"] == f["metrics"] and r["group_size"] == 3
+        assert r["group_run_steps"] == {"trained": 3 * 4, "computed": 3 * 4}     # the resumed call's second epoch
+        assert f["group_run_steps"] == {"trained": 3 * 8, "computed": 3 * 8}
     assert "| third | ok | group |" in (tmp_path / "part" / "sweep.md").read_text()
 
 
