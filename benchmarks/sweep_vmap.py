@@ -155,7 +155,8 @@ def one_device(config):
 
 def mesh_shape(num_runs: int, num_devices: int = 0) -> dict[str, int]:
     """The ``('points', 'data')`` mesh ``train.train_group`` builds for ``num_runs`` runs."""
-    return {k: int(v) for k, v in train.make_mesh(num_runs, num_devices).shape.items()}
+    mesh = train.make_mesh(num_runs, num_devices, train.split_batches(num_devices))
+    return {k: int(v) for k, v in mesh.shape.items()}
 
 
 def devices_label(mesh: dict[str, int]) -> str:

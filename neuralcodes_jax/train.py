@@ -772,9 +772,8 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                     if part is None:
                         scores = np.mean(valid_fn(state["params"], splits.valid, vkeys, values), axis=1)
                     else:
-                        scores = part.expand({"s": np.mean(part.valid(part.take(state["params"]), splits.valid,
-                                                                      part.take(vkeys), part.values), axis=1)},
-                                             num)["s"]
+                        sub = part.valid(part.take(state["params"]), splits.valid, part.take(vkeys), part.values)
+                        scores = part.expand(np.mean(sub, axis=1), num)
                 elapsed = max(time.time() - t_train, 1e-9)
                 for p in np.flatnonzero(active):
                     meta = dict(metas[p], block=block + 1, step=step)
