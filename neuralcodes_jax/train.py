@@ -473,40 +473,61 @@ class GroupRun:
         return distributed.to_host(tree)
 
 
-class _Part:
-    """The runs ``idx`` of a group trained as a smaller group of their own (once the others have stopped early): a
-    mesh made for ``len(idx)`` runs, their group values and training keys on it, and the programs compiled for it.
-    The group's state stays whole; each chunk takes the runs' slice and puts the result back."""
+class _Runs:
+    """The runs one host call trains, with what it needs: their mesh, group values and training keys there, whether
+    the chunk masks stopped runs, and the programs compiled for them. This class is the whole group (its slice of a
+    ``[P, ...]`` pytree is the pytree itself); :class:`_Part` is some of its runs."""
 
-    def __init__(self, idx: np.ndarray, mesh, group_mesh, values_np: dict, streams: dict, valid=None):
+    def __init__(self, idx: np.ndarray, mesh, values: dict, train_key: jax.Array, valid=None, masked: bool = False):
         self.idx = idx
         self.mesh = mesh
         self.pts = on_points(mesh)
         self.batch_sharding = NamedSharding(mesh, P(POINTS_AXIS, None, DATA_AXIS))
-        # The two meshes may hold different devices: slices move between them through device_put.
-        self._group_repl = replicated(group_mesh)
-        self._take = jax.jit(lambda tree: jax.tree.map(lambda a: a[idx], tree), out_shardings=self._group_repl)
-        self._put = {}
-        self.values = {k: jax.make_array_from_callback((len(idx),), self.pts, lambda i, v=v[idx]: v[i])
-                       for k, v in values_np.items()}
-        self.train_key = self.take(streams["train"])
+        self.values = values
+        self.train_key = train_key
         self.valid = valid
+        self.masked = masked
         self.chunks: dict = {}
         self.gathers: dict = {}
 
     def take(self, tree: PyTree) -> PyTree:
-        """The runs ``idx`` of a group's ``[P, ...]`` pytree, on this part's mesh."""
+        """The runs ``idx`` of a group's ``[P, ...]`` pytree, on this mesh."""
+        return tree
+
+    def put_back(self, state: PyTree, sub: PyTree, sharding) -> PyTree:
+        """``state`` with the runs ``idx`` replaced by ``sub`` (``state`` may be donated)."""
+        return sub
+
+    def expand(self, tree: PyTree, num: int) -> PyTree:
+        """Host arrays ``[len(idx), ...]`` as ``[num, ...]``, zero for the other runs."""
+        return tree
+
+
+class _Part(_Runs):
+    """The runs ``idx`` of a group trained as a smaller group of their own (once the others have stopped early), on
+    a mesh made for ``len(idx)`` runs. The group's state stays whole; each chunk takes the runs' slice and puts the
+    result back."""
+
+    def __init__(self, idx: np.ndarray, mesh, group_mesh, values_np: dict, streams: dict, valid=None):
+        # The two meshes may hold different devices: slices move between them through device_put.
+        self._group_repl = replicated(group_mesh)
+        self._take = jax.jit(lambda tree: jax.tree.map(lambda a: a[idx], tree), out_shardings=self._group_repl)
+        self._put = {}
+        pts = on_points(mesh)
+        values = {k: jax.make_array_from_callback((len(idx),), pts, lambda i, v=v[idx]: v[i])
+                  for k, v in values_np.items()}
+        super().__init__(idx, mesh, values, jax.device_put(self._take(streams["train"]), pts), valid)
+
+    def take(self, tree: PyTree) -> PyTree:
         return jax.device_put(self._take(tree), self.pts)
 
     def put_back(self, state: PyTree, sub: PyTree, sharding) -> PyTree:
-        """``state`` with the runs ``idx`` replaced by ``sub`` (``state`` is donated)."""
         if "fn" not in self._put:
             self._put["fn"] = jax.jit(lambda full, part: jax.tree.map(lambda a, b: a.at[self.idx].set(b), full, part),
                                       donate_argnums=(0,), out_shardings=sharding)
         return self._put["fn"](state, jax.device_put(sub, self._group_repl))
 
     def expand(self, tree: PyTree, num: int) -> PyTree:
-        """Host arrays ``[len(idx), ...]`` as ``[num, ...]``, zero for the other runs."""
         def one(a):
             a = np.asarray(a)
             full = np.zeros((num,) + a.shape[1:], a.dtype)
@@ -603,7 +624,6 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     start_step = int(jax.device_get(state["step"])[0])
 
     on_device = "never"
-    train_x_dev = None
     if uses_data:
         on_device = c0.train.get("data_on_device", "auto")
         if on_device not in ("auto", "always", "never"):
@@ -611,9 +631,6 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
         if on_device == "auto":
             on_device = "always" if splits.train.nbytes <= int(c0.train.get("max_device_bytes", 2 << 30)) \
                 else "never"
-        if on_device == "always":
-            train_x_dev = distributed.put_replicated(splits.train, mesh)
-    batch_sharding = NamedSharding(mesh, P(POINTS_AXIS, None, DATA_AXIS))
     perms_fn = jax.jit(jax.vmap(lambda k, e: epoch_permutation(k, e, n_train), in_axes=(0, None)),
                        out_shardings=pts) if uses_data else None
 
@@ -621,8 +638,6 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
 
     def put_points(flags: np.ndarray) -> jax.Array:
         return jax.make_array_from_callback(flags.shape, pts, lambda idx: flags[idx])
-    chunks: dict[tuple[int, int], Any] = {}
-    gathers: dict[int, Any] = {}
 
     def make_valid(on_mesh, n: int):
         if not (method.has_validation and uses_data):
@@ -646,23 +661,25 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
             raise ValueError(f"train.patience needs a validation score; method {method.name!r} has none "
                              f"(or the config has no dataset)")
     active = np.asarray([not m.get("stopped", False) for m in metas])
+    # The whole group; with train.patience its chunks take the runs still active and drop the others' steps.
+    whole = _Runs(np.arange(num), mesh, values, streams["train"], valid_fn, masked=patience is not None)
     # Once some runs have stopped, the others train as a smaller group of their own (their slice of the state, on a
     # mesh made for that many runs) instead of computing the stopped runs' steps and dropping them. One process
     # only: a multi-process group keeps its mesh (its points axis is 1 there anyway).
     compact = (patience is not None and num > 1 and jax.process_count() == 1
                and bool(c0.train.get("compact_stopped", True)))
     parts: dict[tuple[int, ...], _Part] = {}
-    x_on: dict[tuple[int, ...], jax.Array] = {}     # the training set on each sub-mesh shape
+    x_on: dict[tuple, jax.Array] = {}     # the training set on each mesh's devices (on_device 'always')
 
-    def part_for(live: np.ndarray) -> _Part | None:
-        """The sub-group of the runs ``live`` (None: train the whole group, masked)."""
+    def runs_for(live: np.ndarray) -> _Runs:
+        """The runs the next chunk trains: the runs ``live`` as a part of their own, else the whole group."""
         if not compact or len(live) == num:
-            return None
+            return whole
         key = tuple(int(i) for i in live)
         if key not in parts:
             sub_mesh = make_mesh(len(key), num_devices, split_batches(num_devices))
             if uses_data and batch_size % sub_mesh.shape[DATA_AXIS]:
-                return None
+                return whole
             parts[key] = _Part(np.asarray(key), sub_mesh, mesh, values_np, streams,
                                valid=make_valid(sub_mesh, len(key)))
         return parts[key]
@@ -705,7 +722,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                 block = sched.block_at(step)
                 stage = sched.stage_at(step)
                 n_steps = sched.chunk(step)
-                part = part_for(np.flatnonzero(active))
+                runs = runs_for(np.flatnonzero(active))
                 xs = None
                 if uses_data:
                     epoch = (step - _stage_start(sched, stage)) // sched.steps_per_epoch
@@ -714,42 +731,28 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                         perm_host = None if on_device == "always" else np.asarray(distributed.to_host(perms))
                         perm_epoch = epoch
                     offset = ((step - _stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
-                    if on_device == "always" and part is None:
-                        if n_steps not in gathers:
-                            gathers[n_steps] = make_gather(mesh, batch_size, n_steps)
-                        xs = gathers[n_steps](train_x_dev, perms, offset)
-                    elif on_device == "always":
-                        shape = tuple(part.mesh.devices.shape)
-                        if shape not in x_on:
-                            x_on[shape] = distributed.put_replicated(splits.train, part.mesh)
-                        if n_steps not in part.gathers:
-                            part.gathers[n_steps] = make_gather(part.mesh, batch_size, n_steps)
-                        xs = part.gathers[n_steps](x_on[shape], part.take(perms), offset)
+                    if on_device == "always":
+                        where = (tuple(d.id for d in runs.mesh.devices.flat), runs.mesh.devices.shape)
+                        if where not in x_on:
+                            x_on[where] = distributed.put_replicated(splits.train, runs.mesh)
+                        if n_steps not in runs.gathers:
+                            runs.gathers[n_steps] = make_gather(runs.mesh, batch_size, n_steps)
+                        xs = runs.gathers[n_steps](x_on[where], runs.take(perms), offset)
                     else:       # each process gathers only the batch rows of its own devices
-                        on = batch_sharding if part is None else part.batch_sharding
-                        runs = np.arange(num) if part is None else part.idx
-                        global_shape = (len(runs), n_steps, batch_size) + tuple(splits.shape)
-                        rows = distributed.local_rows(on, global_shape, 2)
-                        idx = perm_host[runs, offset:offset + n_steps * batch_size].reshape(
-                            len(runs), n_steps, batch_size)
-                        xs = distributed.put_global(splits.train[idx[:, :, rows]], on, global_shape)
-                if part is None:
-                    if (stage, n_steps) not in chunks:
-                        chunks[(stage, n_steps)] = make_run_chunk(method, mesh, num, stage, n_steps, uses_data,
-                                                                  masked=patience is not None)
-                    extra = (put_points(active),) if patience is not None else ()
-                    new_state, metrics = chunks[(stage, n_steps)](state, xs, streams["train"], values, *extra)
-                    metrics = distributed.to_host(metrics)
-                    computed += num * n_steps
-                else:
-                    if (stage, n_steps) not in part.chunks:
-                        part.chunks[(stage, n_steps)] = make_run_chunk(method, part.mesh, len(part.idx), stage,
-                                                                       n_steps, uses_data)
-                    new_sub, metrics = part.chunks[(stage, n_steps)](part.take(state), xs, part.train_key,
-                                                                     part.values)
-                    new_state = part.put_back(state, new_sub, pts)
-                    metrics = part.expand(distributed.to_host(metrics), num)
-                    computed += len(part.idx) * n_steps
+                        global_shape = (len(runs.idx), n_steps, batch_size) + tuple(splits.shape)
+                        rows = distributed.local_rows(runs.batch_sharding, global_shape, 2)
+                        idx = perm_host[runs.idx, offset:offset + n_steps * batch_size].reshape(
+                            len(runs.idx), n_steps, batch_size)
+                        xs = distributed.put_global(splits.train[idx[:, :, rows]], runs.batch_sharding, global_shape)
+                if (stage, n_steps) not in runs.chunks:
+                    runs.chunks[(stage, n_steps)] = make_run_chunk(method, runs.mesh, len(runs.idx), stage, n_steps,
+                                                                   uses_data, masked=runs.masked)
+                extra = (put_points(active),) if runs.masked else ()
+                new_sub, metrics = runs.chunks[(stage, n_steps)](runs.take(state), xs, runs.train_key, runs.values,
+                                                                 *extra)
+                new_state = runs.put_back(state, new_sub, pts)
+                metrics = runs.expand(distributed.to_host(metrics), num)
+                computed += len(runs.idx) * n_steps
                 loss = np.asarray(metrics["loss"]).reshape(num, n_steps)
                 _check_divergence(metrics, num, n_steps, step, max_loss, workdirs, ckpts[0].latest_step(), active)
                 state = new_state
@@ -769,11 +772,8 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                 scores = None
                 if valid_fn is not None:
                     vkeys = fold_keys(streams["valid"], block)
-                    if part is None:
-                        scores = np.mean(valid_fn(state["params"], splits.valid, vkeys, values), axis=1)
-                    else:
-                        sub = part.valid(part.take(state["params"]), splits.valid, part.take(vkeys), part.values)
-                        scores = part.expand(np.mean(sub, axis=1), num)
+                    sub = runs.valid(runs.take(state["params"]), splits.valid, runs.take(vkeys), runs.values)
+                    scores = runs.expand(np.mean(sub, axis=1), num)
                 elapsed = max(time.time() - t_train, 1e-9)
                 for p in np.flatnonzero(active):
                     meta = dict(metas[p], block=block + 1, step=step)
