@@ -928,15 +928,16 @@ def _silence_abandoned_reads() -> None:
                             category=RuntimeWarning)
 
 
-def _set_aside_newer(ckpts, step: int) -> None:
+def _set_aside_newer(ckpts, step: int, unreadable: bool = False) -> None:
     """Checkpoints newer than the step a group starts from were written by a process that died before the others
-    of that step were committed (SIGKILL between a run's best and latest writes, or between two runs' writes): the
-    group will write those steps again, so they are set aside (``checkpoints/set_aside/``) instead of colliding
-    with the new ones."""
+    of that step were committed (SIGKILL between a run's best and latest writes, or between two runs' writes), or
+    could not be read: the group will write those steps again, so they are set aside (``checkpoints/set_aside/``)
+    with a message instead of colliding with the new ones."""
     for ck in ckpts:
         if any(t > step for t in ck.best.all_steps() + ck.latest_steps()):
             for path in ck.set_aside_after(step):
-                print(f"set aside {path}: newer than step {step}, where the run starts", file=sys.stderr, flush=True)
+                why = "unreadable, or newer" if unreadable else "newer"
+                print(f"set aside {path}: {why} than step {step}, where the run starts", file=sys.stderr, flush=True)
 
 
 def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
@@ -967,11 +968,7 @@ def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, 
     else:
         raise CheckpointError(f"no checkpoint of {', '.join(workdirs)} can be read: " + "; ".join(failures)
                               + ". Move the damaged checkpoints away (or use a fresh workdir) to start over.")
-    if failures:
-        for ck in ckpts:
-            for path in ck.set_aside_after(step):
-                print(f"set aside the unreadable or newer checkpoint {path}", file=sys.stderr, flush=True)
-    _set_aside_newer(ckpts, step)
+    _set_aside_newer(ckpts, step, unreadable=bool(failures))
     trees, metas = [], []
     for ck, (tree, meta) in zip(ckpts, restored):
         meta.pop("preempted", None)
