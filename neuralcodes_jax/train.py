@@ -589,9 +589,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     values_np = group_values(configs, method)
     uses_data = method.uses_data
     batch_size = config_utils.check_int("train.batch_size", c0.train.batch_size, 1) if uses_data else None
-    n_train = splits.train.shape[0] if uses_data else None
-    sched = make_schedule(method, c0.train, n_train, batch_size)
-    total_steps = sched.total_steps
+    sched = make_schedule(method, c0.train, splits.train.shape[0] if uses_data else None, batch_size)
 
     num_devices = int(c0.train.get("num_devices", 0))
     mesh = make_mesh(num, num_devices, split_batches(num_devices))
@@ -601,17 +599,12 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     streams = group_streams([int(c.seed) for c in configs], pts)
     values = {k: jax.make_array_from_callback(v.shape, pts, lambda idx, v=v: v[idx]) for k, v in values_np.items()}
 
-    keep = int(c0.train.get("keep_checkpoints", 2))
-    ckpts = [checkpointing.Checkpointer(w, keep=keep) for w in workdirs]
+    ckpts = [checkpointing.Checkpointer(w, keep=int(c0.train.get("keep_checkpoints", 2))) for w in workdirs]
     for c, w, ck in zip(configs, workdirs, ckpts):
         if ck.latest_steps():
             check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
     if is_main:
-        for c, w in zip(configs, workdirs):
-            with open(os.path.join(w, "config.json"), "w") as f:
-                f.write(c.to_json_best_effort(indent=2))
-            with open(os.path.join(w, "run_info.json"), "w") as f:
-                json.dump(dict(_run_info(), group_size=num, group=workdirs), f, indent=2)
+        _write_run_files(configs, workdirs)
 
     example = jnp.asarray(splits.train[:1]) if uses_data else None
     single_abstract = abstract_state(method, example, repl)
@@ -623,17 +616,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                                     batch_size)
     start_step = int(jax.device_get(state["step"])[0])
 
-    on_device = "never"
-    if uses_data:
-        on_device = c0.train.get("data_on_device", "auto")
-        if on_device not in ("auto", "always", "never"):
-            raise ValueError(f"train.data_on_device must be one of ['auto', 'always', 'never'], got {on_device!r}")
-        if on_device == "auto":
-            on_device = "always" if splits.train.nbytes <= int(c0.train.get("max_device_bytes", 2 << 30)) \
-                else "never"
-    perms_fn = jax.jit(jax.vmap(lambda k, e: epoch_permutation(k, e, n_train), in_axes=(0, None)),
-                       out_shardings=pts) if uses_data else None
-
+    feed = _Feed(c0.train, splits, sched, batch_size, streams["data"], pts) if uses_data else None
     fold_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)), out_shardings=pts)
 
     def put_points(flags: np.ndarray) -> jax.Array:
@@ -648,18 +631,11 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
 
     writers = [metrics_writer.MetricWriter(w, enabled=is_main, tensorboard=bool(c0.train.get("tensorboard", True)))
                for w in workdirs]
-    progress = metrics_writer.Progress(total_steps, start_step, enabled=is_main and c0.train.get("progress", True))
+    progress = metrics_writer.Progress(sched.total_steps, start_step,
+                                       enabled=is_main and c0.train.get("progress", True))
     stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
     log_every = int(c0.train.get("log_every_steps", 100))
-    max_loss = c0.train.get("max_loss", None)
-    if max_loss is not None:
-        max_loss = config_utils.check_real("train.max_loss", max_loss)
-    patience = c0.train.get("patience", None)
-    if patience is not None:
-        patience = config_utils.check_int("train.patience", patience, 1)
-        if valid_fn is None:
-            raise ValueError(f"train.patience needs a validation score; method {method.name!r} has none "
-                             f"(or the config has no dataset)")
+    max_loss, patience = _stop_rules(c0.train, method.name, valid_fn is not None)
     active = np.asarray([not m.get("stopped", False) for m in metas])
     # The whole group; with train.patience its chunks take the runs still active and drop the others' steps.
     whole = _Runs(np.arange(num), mesh, values, streams["train"], valid_fn, masked=patience is not None)
@@ -669,7 +645,6 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     compact = (patience is not None and num > 1 and jax.process_count() == 1
                and bool(c0.train.get("compact_stopped", True)))
     parts: dict[tuple[int, ...], _Part] = {}
-    x_on: dict[tuple, jax.Array] = {}     # the training set on each mesh's devices (on_device 'always')
 
     def runs_for(live: np.ndarray) -> _Runs:
         """The runs the next chunk trains: the runs ``live`` as a part of their own, else the whole group."""
@@ -684,27 +659,10 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                                valid=make_valid(sub_mesh, len(key)))
         return parts[key]
 
-    # Each save costs Orbax a fixed ~40-60 ms of host time, less for NumPy than for device arrays, which matters
-    # for groups of many small runs; large states are saved from the devices (written asynchronously).
-    state_bytes = sum(math.prod(leaf.shape) * np.dtype(leaf.dtype).itemsize
-                      for leaf in jax.tree.leaves(single_abstract))
-    from_host = state_bytes <= (1 << 20)
-
-    def run_states():
-        """A function giving run ``p``'s slice of the current state for saving."""
-        if from_host:
-            host = distributed.to_host(state)
-            return lambda p: jax.tree.map(lambda a: a[p], host)
-        return lambda p: take(state, p)
-
-    def save_latest(step: int, extra: dict | None = None) -> None:
-        slice_of = run_states()
-        for p, ck in enumerate(ckpts):
-            if ck.latest_step() != step:
-                ck.save_latest(step, slice_of(p), dict(metas[p], step=step, **(extra or {})))
+    saver = _Saver(ckpts, single_abstract, take)
 
     def preempt(step: int) -> None:
-        save_latest(step, {"preempted": True})
+        saver.save_latest(state, step, metas, {"preempted": True})
         if stop.signum is not None:
             cause = signal.Signals(stop.signum).name
         else:
@@ -714,36 +672,14 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     t_train = time.time()
     step = start_step
     computed = 0            # run-steps the programs computed (with the dropped steps of stopped runs)
-    perms = perm_host = None
-    perm_epoch = None
     with stop:          # stop signals are caught until the last checkpoint is on disk
         try:
-            while step < total_steps and active.any():
+            while step < sched.total_steps and active.any():
                 block = sched.block_at(step)
                 stage = sched.stage_at(step)
                 n_steps = sched.chunk(step)
                 runs = runs_for(np.flatnonzero(active))
-                xs = None
-                if uses_data:
-                    epoch = (step - _stage_start(sched, stage)) // sched.steps_per_epoch
-                    if perm_epoch != epoch:
-                        perms = perms_fn(streams["data"], epoch)
-                        perm_host = None if on_device == "always" else np.asarray(distributed.to_host(perms))
-                        perm_epoch = epoch
-                    offset = ((step - _stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
-                    if on_device == "always":
-                        where = (tuple(d.id for d in runs.mesh.devices.flat), runs.mesh.devices.shape)
-                        if where not in x_on:
-                            x_on[where] = distributed.put_replicated(splits.train, runs.mesh)
-                        if n_steps not in runs.gathers:
-                            runs.gathers[n_steps] = make_gather(runs.mesh, batch_size, n_steps)
-                        xs = runs.gathers[n_steps](x_on[where], runs.take(perms), offset)
-                    else:       # each process gathers only the batch rows of its own devices
-                        global_shape = (len(runs.idx), n_steps, batch_size) + tuple(splits.shape)
-                        rows = distributed.local_rows(runs.batch_sharding, global_shape, 2)
-                        idx = perm_host[runs.idx, offset:offset + n_steps * batch_size].reshape(
-                            len(runs.idx), n_steps, batch_size)
-                        xs = distributed.put_global(splits.train[idx[:, :, rows]], runs.batch_sharding, global_shape)
+                xs = feed(runs, step, stage, n_steps) if uses_data else None
                 if (stage, n_steps) not in runs.chunks:
                     runs.chunks[(stage, n_steps)] = make_run_chunk(method, runs.mesh, len(runs.idx), stage, n_steps,
                                                                    uses_data, masked=runs.masked)
@@ -767,45 +703,20 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                     if stop.agreed():
                         preempt(step)
                     continue
-                # End of a block: validation, checkpoints.
-                improved = np.zeros(num, bool)
+                # End of a block: validation, early stops, checkpoints.
                 scores = None
                 if valid_fn is not None:
                     vkeys = fold_keys(streams["valid"], block)
                     sub = runs.valid(runs.take(state["params"]), splits.valid, runs.take(vkeys), runs.values)
                     scores = runs.expand(np.mean(sub, axis=1), num)
-                elapsed = max(time.time() - t_train, 1e-9)
-                for p in np.flatnonzero(active):
-                    meta = dict(metas[p], block=block + 1, step=step)
-                    if sched.steps_per_epoch:
-                        meta["epoch"] = block + 1
-                    if scores is not None:
-                        meta["valid"] = float(scores[p])
-                        if scores[p] < meta["best_valid"]:
-                            improved[p] = True
-                            meta.update(best_valid=float(scores[p]), best_step=step)
-                    if patience is not None and not improved[p] and \
-                            block + 1 - meta.get("best_block", 0) >= patience:
-                        meta.update(stopped=True, stopped_at_block=block + 1)
-                        active[p] = False
-                    if improved[p]:
-                        meta["best_block"] = block + 1
-                    metas[p] = meta
-                    row = {"block": block + 1}
-                    if sched.steps_per_epoch:
-                        row["epoch"] = block + 1
-                    if scores is not None:
-                        row.update({"valid/loss": float(scores[p]), "valid/best": meta["best_valid"]})
-                    if uses_data:
-                        row["examples_per_sec"] = (step - start_step) * batch_size / elapsed
-                    writers[p].write_scalars(step, row)
-                    writers[p].flush()
+                throughput = None
+                if uses_data:
+                    throughput = (step - start_step) * batch_size / max(time.time() - t_train, 1e-9)
+                improved = _end_block(block, step, scores, metas, active, patience, sched, writers, throughput)
                 if improved.any():
-                    slice_of = run_states()
-                    for p in np.flatnonzero(improved):
-                        ckpts[p].save_best(step, slice_of(int(p)), metas[p])
+                    saver.save_best(state, step, np.flatnonzero(improved), metas)
                 if step in sched.saves or not active.any():
-                    save_latest(step)
+                    saver.save_latest(state, step, metas)
                 if stop.agreed():
                     preempt(step)
         finally:
@@ -817,17 +728,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     seconds = {"train": time.time() - t_train}
     trained = sum(int(m.get("step", start_step)) - start_step for m in metas)
 
-    # Evaluation parameters: each run's best-by-validation checkpoint, else its final state.
-    params = state["params"]
-    use_best = bool(c0.eval.get("use_best", True))
-    if use_best and any(ck.best.latest_step() is not None for ck in ckpts):
-        trees = []
-        for p, ck in enumerate(ckpts):
-            if ck.best.latest_step() is not None:
-                trees.append(ck.restore_best(single_abstract)[0]["params"])
-            else:
-                trees.append(take(state, p)["params"])
-        params = stack(*trees)
+    params = _eval_params(state, ckpts, single_abstract, take, stack, bool(c0.eval.get("use_best", True)))
     for ck in ckpts:
         ck.close()
     for w in writers:
@@ -835,25 +736,173 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     out_runs = [{"meta": metas[p], "best_valid": metas[p].get("best_valid"), "eval": None} for p in range(num)]
     out = {"state": state, "runs": out_runs, "summaries": [], "seconds": seconds,
            "run_steps": {"trained": trained, "computed": computed}}
-    if not evaluate:
-        return out
-    t_eval = time.time()
-    run = GroupRun(configs=configs, workdirs=workdirs, methods=point_methods, method=method, values=values,
-                   state=state, params=params, metas=metas, splits=splits, mesh=mesh, eval_keys=streams["eval"],
-                   is_main=is_main, train_seconds=seconds["train"])
-    evaluator = evaluators.get(c0.eval.get("evaluator", None) or method.evaluator)
+    if evaluate:
+        t_eval = time.time()
+        run = GroupRun(configs=configs, workdirs=workdirs, methods=point_methods, method=method, values=values,
+                       state=state, params=params, metas=metas, splits=splits, mesh=mesh, eval_keys=streams["eval"],
+                       is_main=is_main, train_seconds=seconds["train"])
+        _evaluate(run, summaries, out)
+        seconds["eval"] = time.time() - t_eval
+        seconds["total"] = time.time() - t_start
+    return out
+
+
+def _write_run_files(configs, workdirs) -> None:
+    """Each run's ``config.json`` and ``run_info.json`` (versions, devices, its group)."""
+    for c, w in zip(configs, workdirs):
+        with open(os.path.join(w, "config.json"), "w") as f:
+            f.write(c.to_json_best_effort(indent=2))
+        with open(os.path.join(w, "run_info.json"), "w") as f:
+            json.dump(dict(_run_info(), group_size=len(configs), group=list(workdirs)), f, indent=2)
+
+
+def _stop_rules(train_cfg, method_name: str, has_valid: bool) -> tuple[float | None, int | None]:
+    """``train.max_loss`` (divergence bound) and ``train.patience`` (early stopping, in blocks), checked."""
+    max_loss = train_cfg.get("max_loss", None)
+    if max_loss is not None:
+        max_loss = config_utils.check_real("train.max_loss", max_loss)
+    patience = train_cfg.get("patience", None)
+    if patience is not None:
+        patience = config_utils.check_int("train.patience", patience, 1)
+        if not has_valid:
+            raise ValueError(f"train.patience needs a validation score; method {method_name!r} has none "
+                             f"(or the config has no dataset)")
+    return max_loss, patience
+
+
+class _Feed:
+    """The chunks' training batches ``xs [len(runs), S, B, ...]``: run p's batches of an epoch are the training set
+    in the order of ``permutation(fold_in(data_p, epoch))``. With ``train.data_on_device`` 'always' (or 'auto' and
+    a set of at most ``train.max_device_bytes``) the set is placed once on each mesh's devices and gathered there;
+    otherwise each process gathers the batch rows of its own devices on the host."""
+
+    def __init__(self, train_cfg, splits, sched: Schedule, batch_size: int, data_keys: jax.Array, pts):
+        on_device = train_cfg.get("data_on_device", "auto")
+        if on_device not in ("auto", "always", "never"):
+            raise ValueError(f"train.data_on_device must be one of ['auto', 'always', 'never'], got {on_device!r}")
+        if on_device == "auto":
+            on_device = "always" if splits.train.nbytes <= int(train_cfg.get("max_device_bytes", 2 << 30)) \
+                else "never"
+        self.on_device = on_device == "always"
+        self.splits, self.sched, self.batch_size, self.data_keys = splits, sched, batch_size, data_keys
+        n_train = splits.train.shape[0]
+        self.perms_fn = jax.jit(jax.vmap(lambda k, e: epoch_permutation(k, e, n_train), in_axes=(0, None)),
+                                out_shardings=pts)
+        self.epoch = None
+        self.perms = self.perm_host = None
+        self.x_on: dict[tuple, jax.Array] = {}    # the training set on each mesh's devices
+
+    def __call__(self, runs: _Runs, step: int, stage: int, n_steps: int) -> jax.Array:
+        sched, batch_size = self.sched, self.batch_size
+        epoch = (step - _stage_start(sched, stage)) // sched.steps_per_epoch
+        if self.epoch != epoch:
+            self.perms = self.perms_fn(self.data_keys, epoch)
+            self.perm_host = None if self.on_device else np.asarray(distributed.to_host(self.perms))
+            self.epoch = epoch
+        offset = ((step - _stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
+        if self.on_device:
+            where = (tuple(d.id for d in runs.mesh.devices.flat), runs.mesh.devices.shape)
+            if where not in self.x_on:
+                self.x_on[where] = distributed.put_replicated(self.splits.train, runs.mesh)
+            if n_steps not in runs.gathers:
+                runs.gathers[n_steps] = make_gather(runs.mesh, batch_size, n_steps)
+            return runs.gathers[n_steps](self.x_on[where], runs.take(self.perms), offset)
+        # Each process gathers only the batch rows of its own devices.
+        global_shape = (len(runs.idx), n_steps, batch_size) + tuple(self.splits.shape)
+        rows = distributed.local_rows(runs.batch_sharding, global_shape, 2)
+        idx = self.perm_host[runs.idx, offset:offset + n_steps * batch_size].reshape(len(runs.idx), n_steps,
+                                                                                      batch_size)
+        return distributed.put_global(self.splits.train[idx[:, :, rows]], runs.batch_sharding, global_shape)
+
+
+class _Saver:
+    """Writes the runs' checkpoints from the group's state. Each save costs Orbax a fixed ~40-60 ms of host time,
+    less for NumPy than for device arrays, which matters for groups of many small runs; so small states are saved
+    from one host copy, large ones from the devices (written asynchronously)."""
+
+    def __init__(self, ckpts, single_abstract, take: Callable):
+        self.ckpts, self.take = ckpts, take
+        state_bytes = sum(math.prod(leaf.shape) * np.dtype(leaf.dtype).itemsize
+                          for leaf in jax.tree.leaves(single_abstract))
+        self.from_host = state_bytes <= (1 << 20)
+
+    def _slices(self, state: PyTree) -> Callable:
+        """A function giving run ``p``'s slice of ``state``."""
+        if self.from_host:
+            host = distributed.to_host(state)
+            return lambda p: jax.tree.map(lambda a: a[p], host)
+        return lambda p: self.take(state, p)
+
+    def save_latest(self, state: PyTree, step: int, metas: list[dict], extra: dict | None = None) -> None:
+        slice_of = self._slices(state)
+        for p, ck in enumerate(self.ckpts):
+            if ck.latest_step() != step:
+                ck.save_latest(step, slice_of(p), dict(metas[p], step=step, **(extra or {})))
+
+    def save_best(self, state: PyTree, step: int, runs: Sequence[int], metas: list[dict]) -> None:
+        slice_of = self._slices(state)
+        for p in runs:
+            self.ckpts[p].save_best(step, slice_of(int(p)), metas[p])
+
+
+def _end_block(block: int, step: int, scores, metas: list[dict], active: np.ndarray, patience: int | None,
+               sched: Schedule, writers, examples_per_sec: float | None) -> np.ndarray:
+    """Books the end of ``block`` for the active runs: validation ``scores`` (or None), best so far, early stops
+    (``active`` and ``metas`` updated in place), a metrics row each. Returns which runs improved."""
+    improved = np.zeros(len(metas), bool)
+    for p in np.flatnonzero(active):
+        meta = dict(metas[p], block=block + 1, step=step)
+        if sched.steps_per_epoch:
+            meta["epoch"] = block + 1
+        if scores is not None:
+            meta["valid"] = float(scores[p])
+            if scores[p] < meta["best_valid"]:
+                improved[p] = True
+                meta.update(best_valid=float(scores[p]), best_step=step)
+        if patience is not None and not improved[p] and block + 1 - meta.get("best_block", 0) >= patience:
+            meta.update(stopped=True, stopped_at_block=block + 1)
+            active[p] = False
+        if improved[p]:
+            meta["best_block"] = block + 1
+        metas[p] = meta
+        row = {"block": block + 1}
+        if sched.steps_per_epoch:
+            row["epoch"] = block + 1
+        if scores is not None:
+            row.update({"valid/loss": float(scores[p]), "valid/best": meta["best_valid"]})
+        if examples_per_sec is not None:
+            row["examples_per_sec"] = examples_per_sec
+        writers[p].write_scalars(step, row)
+        writers[p].flush()
+    return improved
+
+
+def _eval_params(state, ckpts, single_abstract, take: Callable, stack: Callable, use_best: bool) -> PyTree:
+    """The parameters to evaluate, ``[P, ...]``: each run's best-by-validation checkpoint, else its final state."""
+    if not (use_best and any(ck.best.latest_step() is not None for ck in ckpts)):
+        return state["params"]
+    trees = []
+    for p, ck in enumerate(ckpts):
+        if ck.best.latest_step() is not None:
+            trees.append(ck.restore_best(single_abstract)[0]["params"])
+        else:
+            trees.append(take(state, p)["params"])
+    return stack(*trees)
+
+
+def _evaluate(run: GroupRun, summaries, out: dict) -> None:
+    """Runs the evaluator (``eval.evaluator``, else the method's) on every run and on each set of ``summaries``;
+    fills ``out`` and writes each one's flat metrics."""
+    evaluator = evaluators.get(run.configs[0].eval.get("evaluator", None) or run.method.evaluator)
     results = evaluator.evaluate(run)
     for p, res in enumerate(results):
-        out_runs[p]["eval"] = res
-        _write_metrics(workdirs[p], evaluator.metrics(res), is_main)
+        out["runs"][p]["eval"] = res
+        _write_metrics(run.workdirs[p], evaluator.metrics(res), run.is_main)
     for directory, members in summaries:
         members = list(members)
         summary = evaluator.summarize(run, [results[i] for i in members], members, str(directory))
         out["summaries"].append(summary)
-        _write_metrics(str(directory), evaluator.metrics(summary), is_main)
-    seconds["eval"] = time.time() - t_eval
-    seconds["total"] = time.time() - t_start
-    return out
+        _write_metrics(str(directory), evaluator.metrics(summary), run.is_main)
 
 
 #: The evaluator's flat metrics of a run (or of a run of several seeds), read by sweeps (``sweeps.read_metrics``).
