@@ -1,10 +1,11 @@
 """Sweeps as data (no JAX here): points, names, grids, seed members, result files, markdown.
 
 A sweep is a list of override dicts. A config module may define ``get_sweep()`` returning them (e.g.
-``experiments/iabf/table1.py``); each dict maps dotted config fields to values (``{'seed': 3, 'channel.eps': 0.2}``)
-and may carry two reserved keys: ``'config'`` (``file.py[:variant]``, the point's own config; default: the sweep's)
-and ``'name'`` (the point's directory name; default: built from the fields that vary across the sweep, e.g.
-``eps0.2_seed3``). A sweep can also be a grid given on the command line (:func:`parse_grid`, ``seed=0:16``).
+``experiments/iabf/table1.py``; ``get_sweep(arg)`` gets the variant of ``file.py:variant``); each dict maps dotted
+config fields to values (``{'seed': 3, 'channel.eps': 0.2}``) and may carry two reserved keys: ``'config'``
+(``file.py[:variant]``, the point's own config; default: the sweep's) and ``'name'`` (the point's directory name;
+default: built from the fields that vary across the sweep, e.g. ``eps0.2_seed3``). A sweep can also be a grid given
+on the command line (:func:`parse_grid`, ``seed=0:16``).
 
 Each point becomes a :class:`Point`: a config reference, its overrides and the arguments of ``launch.main``
 (``--config=... --workdir=DIR/<name> --config.seed=3``). A point whose config has ``num_seeds > 1`` is a run of
@@ -21,6 +22,7 @@ import dataclasses
 import functools
 import importlib
 import importlib.util
+import inspect
 import itertools
 import json
 import os
@@ -265,11 +267,14 @@ def expand_grid(entries: Sequence[Mapping[str, Any]], grid: Sequence[tuple[str, 
 
 def sweep_entries(config_ref: str, grid: Sequence[tuple[str, Sequence[Any]]] = ()) -> list[dict[str, Any]]:
     """The config module's ``get_sweep()`` (if any), expanded by ``grid``; error if neither gives points."""
-    path, _ = split_config_ref(config_ref)
+    path, variant = split_config_ref(config_ref)
     module = load_config_module(path)
     entries: list[dict[str, Any]] = []
     if hasattr(module, "get_sweep"):
-        entries = [dict(e) for e in module.get_sweep()]
+        # ``get_sweep(arg)`` gets the variant of ``file.py:variant`` as ``get_config(arg)`` does; otherwise the
+        # variant is the config of the points that name none.
+        takes_arg = "arg" in inspect.signature(module.get_sweep).parameters
+        entries = [dict(e) for e in (module.get_sweep(arg=variant) if takes_arg else module.get_sweep())]
         for i, e in enumerate(entries):
             if not isinstance(e, Mapping):
                 raise ValueError(f"get_sweep() of {path!r} must return dicts, entry {i} is {type(e).__name__}")

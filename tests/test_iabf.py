@@ -562,14 +562,39 @@ def test_vs_necst_sweep_plans_the_protocol(tmp_path):
         vs_necst.get_config("necst,abf")
 
 
-def _fake_run(root, curve, test=None):
+@pytest.mark.parametrize("dataset, metric_bits", [("mnist", 100), ("omniglot", 200)])
+def test_vs_necst_sweep_on_the_small_datasets_runs_the_whole_grid(tmp_path, dataset, metric_bits):
+    from experiments.iabf import vs_necst
+    from launch import sweep
+
+    # file.py:<dataset> reaches get_sweep(arg): the same protocol, every point on that dataset, the options at both
+    # noise levels (the grid is small there).
+    points = sweep.plan(f"experiments/iabf/vs_necst.py:{dataset}", tmp_path)
+    names = {p.name for p in points}
+    assert {f"{m}_eps{e}" for m in ("abf_masked", "abf_on_top") for e in (0.1, 0.3)} <= names
+    assert len(points) == 6 + 2 * 4
+    for p in points:
+        c = sweeps.load_config(p.config, p.override_dict)
+        # Omniglot rounded to {0, 1} but scored with SSE as in the released code; MNIST is grayscale ('auto')
+        assert c.data.name == dataset and c.model.bits == metric_bits
+        assert c.model.likelihood == ("gaussian" if dataset == "omniglot" else "auto")
+        assert c.train.num_epochs == 100 and c.train.patience == 10 and dataset in c.name
+    command = vs_necst.final_command("W", 0.1, 0.001, "D", dataset, "small1")
+    assert f"vs_necst.py:iabf,{dataset}" in command and "--config.data.split_scheme=small1" in command
+    # The sweep's own get_sweep() without the variant is still Binary MNIST.
+    assert all(p.config.split(":")[1] in vs_necst.METHODS for p in sweep.plan("experiments/iabf/vs_necst.py",
+                                                                                tmp_path / "b"))
+    with pytest.raises(ValueError, match="at most one dataset"):
+        vs_necst.get_config("necst,mnist,omniglot")
+
+
+def _fake_run(root, curve, test=None, metric="bce_per_pixel_nats"):
     root.mkdir(parents=True)
     with open(root / "metrics.jsonl", "w") as f:
         for e, v in enumerate(curve, 1):
             f.write(json.dumps({"step": 500 * e, "epoch": float(e), "valid/loss": v}) + "\n")
     if test is not None:
-        (root / "eval.json").write_text(json.dumps({"rows": [{"eps": 0.1, "bce_per_pixel_nats": test,
-                                                              "bce_per_pixel_nats_se": 1e-4}]}))
+        (root / "eval.json").write_text(json.dumps({"rows": [{"eps": 0.1, metric: test, metric + "_se": 1e-4}]}))
 
 
 def test_vs_necst_report_chooses_lambda_and_compares_seeds(tmp_path):
@@ -607,3 +632,25 @@ def test_vs_necst_report_chooses_lambda_and_compares_seeds(tmp_path):
     # IABF so far is the chosen lambda's seed 0 only
     data = rep.collect(str(tmp_path))
     assert list(data[0.1]["iabf"]) == [0] and data[0.1]["iabf"][0]["test"] == pytest.approx(0.13)
+
+
+def test_vs_necst_report_on_omniglot_reads_sse_and_the_runs_data_settings(tmp_path):
+    from experiments.iabf import vs_necst_report as rep
+
+    for s_, v in enumerate([40.0, 41.0, 42.0]):
+        _fake_run(tmp_path / "necst_eps0.3" / f"seed{s_}", [50.0, 45.0], test=v, metric="sse_per_image")
+    for s_, v in enumerate([38.0, 38.5, 39.0]):
+        _fake_run(tmp_path / "abf_on_top_eps0.3" / f"seed{s_}", [50.0, 44.0], test=v, metric="sse_per_image")
+    for lam, best in ((0.1, 44.0), (0.01, 43.0), (0.001, 45.0)):
+        _fake_run(tmp_path / f"iabf_lambda{lam}_eps0.1", [50.0, best], test=40.0, metric="sse_per_image")
+    (tmp_path / "necst_eps0.3" / "seed0" / "config.json").write_text(json.dumps(
+        {"data": {"data_dir": "D/omniglot", "split_scheme": "small1"}}))
+    out = tmp_path / "omniglot.md"
+    body = rep.main([str(tmp_path), "--dataset", "omniglot", "--out", str(out)])
+    assert "test sse_per_image" in body and "Omniglot, BSC noise" not in body     # the figure's title is not text
+    assert "38.00 (2), 38.50 (2), 39.00 (2)" in body and "| 41.00 | 1.00 |" in body
+    assert "| 39.657 |" in body                                       # the paper's NECST on Omniglot at 0.3
+    assert "ABF, flips on top of BSC(eps) (b)" in body and "budget over masked bits (a) | 3 seed(s) not started" in body
+    # the second stage's command carries the runs' data settings
+    assert "--config.data.data_dir=D/omniglot --config.data.split_scheme=small1" in body
+    assert "vs_necst.py:iabf,omniglot" in body and "chosen: 0.01" in body

@@ -1,7 +1,7 @@
 """The IABF-vs-NECST report from the runs of ``experiments/iabf/vs_necst.py`` (finished or not).
 
-    python -m experiments.iabf.vs_necst_report WORKDIR [--data_dir=DATA/binarized_mnist] \\
-        [--out=results/iabf_vs_necst.md]
+    python -m experiments.iabf.vs_necst_report WORKDIR [--dataset=binary_mnist] [--data_dir=DATA/binarized_mnist] \\
+        [--out=results/iabf_vs_necst.md]      # other datasets: results/iabf_vs_necst_<dataset>.md
 
 Reads every run directory under WORKDIR (``<point>/seed<s>``: ``metrics.jsonl`` for the validation curve and the
 epoch a run stopped at, ``eval.json`` for the test distortion at the training noise), chooses lambda per noise from
@@ -9,10 +9,10 @@ the seed-0 IABF runs (lowest best validation loss; printed, with the second stag
 generated part of the report between the markers ``<!-- generated -->`` and ``<!-- /generated -->`` of ``--out``
 (the hand-written plan and findings around them are kept), plus the validation-curve figure beside it.
 
-Statistics per method and noise: the per-seed test distortion (per-pixel cross-entropy, nats), the mean and the
-seed standard deviation, and the difference to NECST with Welch's t from the seed spreads (the per-image standard
-errors are far smaller and are not used for the comparison).
-"""
+Statistics per method and noise: the per-seed test distortion (Table 1's metric: per-pixel cross-entropy in nats on
+Binary MNIST, per-image SSE on MNIST and Omniglot), the mean and the seed standard deviation, and the difference to
+NECST with Welch's t from the seed spreads (the per-image standard errors are far smaller and are not used for the
+comparison)."""
 
 from __future__ import annotations
 
@@ -24,17 +24,22 @@ import re
 
 import numpy as np
 
+from experiments import paper_tables
 from experiments.iabf import vs_necst
 
-METRIC = "bce_per_pixel_nats"
-#: Table 1 of the paper, Binary MNIST (per-pixel cross-entropy, nats).
-PAPER = {"necst": {0.1: 0.116, 0.3: 0.193}, "abf": {0.1: 0.114, 0.3: 0.191}, "iabf": {0.1: 0.113, 0.3: 0.189}}
 LABELS = {"necst": "NECST", "abf": "ABF", "iabf": "IABF", "abf_masked": "ABF, budget over masked bits (a)",
           "abf_on_top": "ABF, flips on top of BSC(eps) (b)"}
 BEGIN, END = "<!-- generated -->", "<!-- /generated -->"
 
 
-def read_run(path: str) -> dict:
+def paper_block(dataset: str) -> tuple[str, dict[str, dict[float, float]]]:
+    """Table 1's metric on ``dataset`` and its numbers ``{method: {noise: value}}``."""
+    table = paper_tables.get_table("iabf_table1")
+    block = table.block(dataset)
+    return block.metric, {m: dict(zip(table.noise_levels, v)) for m, v in block.paper.items()}
+
+
+def read_run(path: str, metric: str = "bce_per_pixel_nats") -> dict:
     """One run directory: validation curve, the epoch it reached, whether it stopped early, its test metric."""
     curve = []
     metrics = os.path.join(path, "metrics.jsonl")
@@ -50,12 +55,12 @@ def read_run(path: str) -> dict:
     if os.path.isfile(ev):
         with open(ev) as f:
             rows = json.load(f)["rows"]
-        out["test"] = rows[0][METRIC]
-        out["test_se"] = rows[0][METRIC + "_se"]
+        out["test"] = rows[0][metric]
+        out["test_se"] = rows[0][metric + "_se"]
     return out
 
 
-def read_point(workdir: str, name: str) -> dict[int, dict]:
+def read_point(workdir: str, name: str, metric: str = "bce_per_pixel_nats") -> dict[int, dict]:
     """``{seed: run}`` of one point directory (empty if it does not exist): its ``seed<s>`` sub-directories (a
     point of several seeds, ``sweeps.seed_members``), or the directory itself for a point of one seed (its seed
     read from its ``config.json``, else 0)."""
@@ -65,14 +70,24 @@ def read_point(workdir: str, name: str) -> dict[int, dict]:
         for entry in sorted(os.listdir(root)):
             m = re.fullmatch(r"seed(\d+)", entry)
             if m:
-                runs[int(m.group(1))] = read_run(os.path.join(root, entry))
+                runs[int(m.group(1))] = read_run(os.path.join(root, entry), metric)
         if not runs and os.path.isfile(os.path.join(root, "metrics.jsonl")):
             seed = 0
             if os.path.isfile(os.path.join(root, "config.json")):
                 with open(os.path.join(root, "config.json")) as f:
                     seed = int(json.load(f).get("seed", 0))
-            runs[seed] = read_run(root)
+            runs[seed] = read_run(root, metric)
     return runs
+
+
+def data_settings(workdir: str) -> dict:
+    """``config.data``'s ``data_dir`` and ``split_scheme`` of the first run found under ``workdir`` ({} if none)."""
+    for root, _, files in sorted(os.walk(workdir)):
+        if "config.json" in files:
+            with open(os.path.join(root, "config.json")) as f:
+                data = json.load(f).get("data") or {}
+            return {k: data[k] for k in ("data_dir", "split_scheme") if data.get(k)}
+    return {}
 
 
 def welch(a: list[float], b: list[float]) -> tuple[float, float]:
@@ -87,29 +102,31 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float]:
     return float(t), float(df)
 
 
-def choose_lambda(workdir: str, eps: float) -> tuple[float | None, dict[float, dict]]:
+def choose_lambda(workdir: str, eps: float, metric: str = "bce_per_pixel_nats") -> tuple[float | None, dict]:
     """The lambda whose seed-0 IABF run has the lowest best validation loss (None until all three finished)."""
-    runs = {lam: read_point(workdir, f"iabf_lambda{lam}_eps{eps}").get(0) for lam in vs_necst.LAMBDAS}
+    runs = {lam: read_point(workdir, f"iabf_lambda{lam}_eps{eps}", metric).get(0) for lam in vs_necst.LAMBDAS}
     if any(r is None or r["test"] is None for r in runs.values()):
         return None, runs
     return min(runs, key=lambda lam: runs[lam]["best_valid"]), runs
 
 
-def collect(workdir: str) -> dict:
+def collect(workdir: str, dataset: str = "binary_mnist") -> dict:
     """``{eps: {method: {seed: run}}}`` with IABF = the chosen lambda's seed 0 plus the second stage's seeds."""
-    out: dict = {"lambda": {}, "lambda_runs": {}}
+    metric, _ = paper_block(dataset)
+    out: dict = {"dataset": dataset, "metric": metric, "lambda": {}, "lambda_runs": {}}
     for eps in vs_necst.NOISE:
-        lam, lam_runs = choose_lambda(workdir, eps)
+        lam, lam_runs = choose_lambda(workdir, eps, metric)
         out["lambda"][eps], out["lambda_runs"][eps] = lam, lam_runs
-        methods = {"necst": read_point(workdir, f"necst_eps{eps}"), "abf": read_point(workdir, f"abf_eps{eps}")}
+        methods = {"necst": read_point(workdir, f"necst_eps{eps}", metric),
+                   "abf": read_point(workdir, f"abf_eps{eps}", metric)}
         iabf_runs = {}
         if lam is not None:
             iabf_runs[0] = lam_runs[lam]
-            iabf_runs.update(read_point(workdir, f"iabf_final_eps{eps}"))
+            iabf_runs.update(read_point(workdir, f"iabf_final_eps{eps}", metric))
         methods["iabf"] = iabf_runs
-        if eps in vs_necst.OPTION_NOISE:
-            methods["abf_masked"] = read_point(workdir, f"abf_masked_eps{eps}")
-            methods["abf_on_top"] = read_point(workdir, f"abf_on_top_eps{eps}")
+        if eps in vs_necst.OPTION_NOISE[dataset]:
+            methods["abf_masked"] = read_point(workdir, f"abf_masked_eps{eps}", metric)
+            methods["abf_on_top"] = read_point(workdir, f"abf_on_top_eps{eps}", metric)
         out[eps] = methods
     return out
 
@@ -121,6 +138,8 @@ def _fmt(x: float, digits: int = 4) -> str:
 def tables(data: dict, workdir: str, data_dir: str) -> tuple[str, list[str]]:
     """Markdown of the generated part and the commands still to run."""
     lines, todo = [], []
+    metric, paper_values = paper_block(data["dataset"])
+    digits = 4 if metric == "bce_per_pixel_nats" else 2
     for eps in vs_necst.NOISE:
         lam = data["lambda"][eps]
         lines.append(f"### Noise {eps}\n")
@@ -130,14 +149,15 @@ def tables(data: dict, workdir: str, data_dir: str) -> tuple[str, list[str]]:
         lines.append(f"lambda (seed 0, best validation loss, nats per image): {lam_cells}; "
                      f"chosen: {lam if lam is not None else 'not yet'}.\n")
         if lam is not None and len(data[eps]["iabf"]) < vs_necst.SEEDS:
-            todo.append(vs_necst.final_command(workdir, eps, lam, data_dir))
-        lines.append(f"| method | per seed: test {METRIC} (epochs run) | mean | seed sd | − NECST | Welch t (df) "
+            todo.append(vs_necst.final_command(workdir, eps, lam, data_dir, data["dataset"],
+                                               data_settings(workdir).get("split_scheme")))
+        lines.append(f"| method | per seed: test {metric} (epochs run) | mean | seed sd | − NECST | Welch t (df) "
                      f"| paper | paper − NECST |")
         lines.append("|---|---|---|---|---|---|---|---|")
         necst_vals = [r["test"] for r in data[eps]["necst"].values() if r["test"] is not None]
         for method, runs in data[eps].items():
             done = {s: r for s, r in sorted(runs.items()) if r["test"] is not None}
-            cells = ", ".join(f"{r['test']:.4f} ({r['epochs']})" for r in done.values())
+            cells = ", ".join(f"{r['test']:.{digits}f} ({r['epochs']})" for r in done.values())
             running = [f"seed {s}: epoch {r['epochs']}" for s, r in sorted(runs.items()) if r["test"] is None]
             if running:
                 cells += ("; " if cells else "") + "running: " + ", ".join(running)
@@ -152,12 +172,12 @@ def tables(data: dict, workdir: str, data_dir: str) -> tuple[str, list[str]]:
             else:
                 diff = mean - float(np.mean(necst_vals)) if vals and necst_vals else math.nan
                 t, df = welch(vals, necst_vals)
-            paper = PAPER.get(method, {}).get(eps)
-            paper_diff = paper - PAPER["necst"][eps] if paper is not None and method != "necst" else None
+            paper = paper_values.get(method, {}).get(eps)
+            paper_diff = paper - paper_values["necst"][eps] if paper is not None and method != "necst" else None
             t_cell = "" if method == "necst" else _fmt(t, 2) + (f" ({df:.1f})" if not math.isnan(df) else "")
             label = LABELS[method] + (f" (lambda {lam})" if method == "iabf" and lam is not None else "")
-            lines.append(f"| {label} | {cells or 'not started'} | {_fmt(mean)} | {_fmt(sd)} | "
-                         f"{'' if method == 'necst' else _fmt(diff, 4)} | "
+            lines.append(f"| {label} | {cells or 'not started'} | {_fmt(mean, digits)} | {_fmt(sd, digits)} | "
+                         f"{'' if method == 'necst' else _fmt(diff, digits)} | "
                          f"{t_cell} | {_fmt(paper, 3) if paper is not None else ''} | "
                          f"{'' if paper_diff is None else f'{paper_diff:+.3f}'} |")
         lines.append("")
@@ -182,7 +202,8 @@ def figure(data: dict, path: str) -> bool:
                 if run["curve"]:
                     e, v = zip(*run["curve"])
                     ax.plot(e, v, color=colors[method], alpha=0.8, lw=1, label=LABELS[method] if i == 0 else None)
-        ax.set_title(f"Binary MNIST, BSC noise {eps}: validation loss per seed")
+        title = paper_tables.get_table("iabf_table1").block(data["dataset"]).title
+        ax.set_title(f"{title}, BSC noise {eps}: validation loss per seed")
         ax.set_xlabel("epoch")
         ax.set_ylabel("-log p(x|y), nats per image")
         ax.legend(fontsize=7)
@@ -195,10 +216,16 @@ def figure(data: dict, path: str) -> bool:
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workdir")
-    parser.add_argument("--data_dir", default="DATA/binarized_mnist")
-    parser.add_argument("--out", default="results/iabf_vs_necst.md")
+    parser.add_argument("--dataset", default="binary_mnist", choices=vs_necst.DATASETS)
+    parser.add_argument("--data_dir", default=None, help="default: the runs' data_dir")
+    parser.add_argument("--out", default=None, help="default: results/iabf_vs_necst[_<dataset>].md")
     args = parser.parse_args(argv)
-    data = collect(args.workdir)
+    if args.data_dir is None:       # the runs' own, else a placeholder
+        args.data_dir = data_settings(args.workdir).get(
+            "data_dir", "DATA/" + {"binary_mnist": "binarized_mnist"}.get(args.dataset, args.dataset))
+    if args.out is None:
+        args.out = "results/iabf_vs_necst" + ("" if args.dataset == "binary_mnist" else f"_{args.dataset}") + ".md"
+    data = collect(args.workdir, args.dataset)
     body, todo = tables(data, args.workdir, args.data_dir)
     fig_path = os.path.splitext(args.out)[0] + "_valid.png"
     if figure(data, fig_path):
