@@ -654,3 +654,13 @@ def test_vs_necst_report_on_omniglot_reads_sse_and_the_runs_data_settings(tmp_pa
     # the second stage's command carries the runs' data settings
     assert "--config.data.data_dir=D/omniglot --config.data.split_scheme=small1" in body
     assert "vs_necst.py:iabf,omniglot" in body and "chosen: 0.01" in body
+    # The finished runs are saved beside the report: without the run directories (a new machine) the report is the
+    # same, and a run found in the workdir again counts once.
+    saved = json.loads((tmp_path / "omniglot_runs.json").read_text())
+    assert saved["dataset"] == "omniglot" and sorted(saved["points"]["necst_eps0.3"]) == ["0", "1", "2"]
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    assert rep.main([str(empty), "--dataset", "omniglot", "--out", str(out)]) == body.replace(str(tmp_path), str(empty))
+    assert rep.main([str(tmp_path), "--dataset", "omniglot", "--out", str(out)]) == body
+    with pytest.raises(ValueError, match="not 'mnist'"):
+        rep.main([str(empty), "--dataset", "mnist", "--out", str(out)])

@@ -7,7 +7,8 @@ Reads every run directory under WORKDIR (``<point>/seed<s>``: ``metrics.jsonl`` 
 epoch a run stopped at, ``eval.json`` for the test distortion at the training noise), chooses lambda per noise from
 the seed-0 IABF runs (lowest best validation loss; printed, with the second stage's commands), and writes the
 generated part of the report between the markers ``<!-- generated -->`` and ``<!-- /generated -->`` of ``--out``
-(the hand-written plan and findings around them are kept), plus the validation-curve figure beside it.
+(the hand-written plan and findings around them are kept), plus the validation-curve figure and the finished runs
+(``<out>_runs.json``: curves and test metrics, read back where WORKDIR lacks a run) beside it.
 
 Statistics per method and noise: the per-seed test distortion (Table 1's metric: per-pixel cross-entropy in nats on
 Binary MNIST, per-image SSE on MNIST and Omniglot), the mean and the seed standard deviation, and the difference to
@@ -102,33 +103,75 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float]:
     return float(t), float(df)
 
 
-def choose_lambda(workdir: str, eps: float, metric: str = "bce_per_pixel_nats") -> tuple[float | None, dict]:
-    """The lambda whose seed-0 IABF run has the lowest best validation loss (None until all three finished)."""
-    runs = {lam: read_point(workdir, f"iabf_lambda{lam}_eps{eps}", metric).get(0) for lam in vs_necst.LAMBDAS}
+def choose_lambda(point, eps: float) -> tuple[float | None, dict]:
+    """The lambda whose seed-0 IABF run has the lowest best validation loss (None until all three finished);
+    ``point(name)`` reads a point's runs."""
+    runs = {lam: point(f"iabf_lambda{lam}_eps{eps}").get(0) for lam in vs_necst.LAMBDAS}
     if any(r is None or r["test"] is None for r in runs.values()):
         return None, runs
     return min(runs, key=lambda lam: runs[lam]["best_valid"]), runs
 
 
-def collect(workdir: str, dataset: str = "binary_mnist") -> dict:
-    """``{eps: {method: {seed: run}}}`` with IABF = the chosen lambda's seed 0 plus the second stage's seeds."""
+def collect(workdir: str, dataset: str = "binary_mnist", saved: dict | None = None) -> dict:
+    """``{eps: {method: {seed: run}}}`` with IABF = the chosen lambda's seed 0 plus the second stage's seeds.
+
+    ``saved`` (:func:`load_runs`) fills in the finished runs the workdir does not hold (a run directory lost with its
+    machine) and the data settings; ``out['points']`` holds every point read, ``out['data']`` the runs' data
+    settings (:func:`data_settings`)."""
     metric, _ = paper_block(dataset)
-    out: dict = {"dataset": dataset, "metric": metric, "lambda": {}, "lambda_runs": {}}
+    saved = saved or {}
+    out: dict = {"dataset": dataset, "metric": metric, "lambda": {}, "lambda_runs": {}, "points": {},
+                 "data": data_settings(workdir) or saved.get("data", {})}
+
+    def point(name: str) -> dict[int, dict]:
+        runs = read_point(workdir, name, metric)
+        for seed, run in saved.get("points", {}).get(name, {}).items():
+            if run.get("test") is not None and (seed not in runs or runs[seed]["test"] is None):
+                runs[seed] = run
+        out["points"][name] = runs
+        return runs
+
     for eps in vs_necst.NOISE:
-        lam, lam_runs = choose_lambda(workdir, eps, metric)
+        lam, lam_runs = choose_lambda(point, eps)
         out["lambda"][eps], out["lambda_runs"][eps] = lam, lam_runs
-        methods = {"necst": read_point(workdir, f"necst_eps{eps}", metric),
-                   "abf": read_point(workdir, f"abf_eps{eps}", metric)}
+        methods = {"necst": point(f"necst_eps{eps}"), "abf": point(f"abf_eps{eps}")}
         iabf_runs = {}
         if lam is not None:
             iabf_runs[0] = lam_runs[lam]
-            iabf_runs.update(read_point(workdir, f"iabf_final_eps{eps}", metric))
+            iabf_runs.update(point(f"iabf_final_eps{eps}"))
         methods["iabf"] = iabf_runs
         if eps in vs_necst.OPTION_NOISE[dataset]:
-            methods["abf_masked"] = read_point(workdir, f"abf_masked_eps{eps}", metric)
-            methods["abf_on_top"] = read_point(workdir, f"abf_on_top_eps{eps}", metric)
+            methods["abf_masked"] = point(f"abf_masked_eps{eps}")
+            methods["abf_on_top"] = point(f"abf_on_top_eps{eps}")
         out[eps] = methods
     return out
+
+
+def save_runs(path: str, data: dict) -> None:
+    """The finished runs of ``data`` (curve, epochs, best validation, test metric) as JSON beside the report, so
+    that the report can be regenerated, and a stage completed, without the run directories."""
+    keep = ("curve", "epochs", "best_valid", "test", "test_se")
+    points = {name: {str(seed): {k: run[k] for k in keep if k in run} for seed, run in sorted(runs.items())
+                     if run.get("test") is not None}
+              for name, runs in sorted(data["points"].items())}
+    with open(path, "w") as f:
+        json.dump({"dataset": data["dataset"], "metric": data["metric"], "data": data["data"],
+                   "points": {k: v for k, v in points.items() if v}}, f, indent=None, separators=(",", ":"))
+        f.write("\n")
+
+
+def load_runs(path: str, dataset: str) -> dict:
+    """``{'points': {point: {seed: run}}, 'data': settings}`` from :func:`save_runs` (empty if there is no file); the
+    dataset must match."""
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        saved = json.load(f)
+    if saved.get("dataset") != dataset:
+        raise ValueError(f"{path} holds runs of dataset {saved.get('dataset')!r}, not {dataset!r}")
+    points = {name: {int(seed): dict(run, curve=[tuple(c) for c in run.get("curve", [])])
+                     for seed, run in runs.items()} for name, runs in saved["points"].items()}
+    return {"points": points, "data": saved.get("data", {})}
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -150,7 +193,7 @@ def tables(data: dict, workdir: str, data_dir: str) -> tuple[str, list[str]]:
                      f"chosen: {lam if lam is not None else 'not yet'}.\n")
         if lam is not None and len(data[eps]["iabf"]) < vs_necst.SEEDS:
             todo.append(vs_necst.final_command(workdir, eps, lam, data_dir, data["dataset"],
-                                               data_settings(workdir).get("split_scheme")))
+                                               data["data"].get("split_scheme")))
         lines.append(f"| method | per seed: test {metric} (epochs run) | mean | seed sd | − NECST | Welch t (df) "
                      f"| paper | paper − NECST |")
         lines.append("|---|---|---|---|---|---|---|---|")
@@ -220,12 +263,14 @@ def main(argv=None) -> str:
     parser.add_argument("--data_dir", default=None, help="default: the runs' data_dir")
     parser.add_argument("--out", default=None, help="default: results/iabf_vs_necst[_<dataset>].md")
     args = parser.parse_args(argv)
-    if args.data_dir is None:       # the runs' own, else a placeholder
-        args.data_dir = data_settings(args.workdir).get(
-            "data_dir", "DATA/" + {"binary_mnist": "binarized_mnist"}.get(args.dataset, args.dataset))
     if args.out is None:
         args.out = "results/iabf_vs_necst" + ("" if args.dataset == "binary_mnist" else f"_{args.dataset}") + ".md"
-    data = collect(args.workdir, args.dataset)
+    runs_path = os.path.splitext(args.out)[0] + "_runs.json"
+    data = collect(args.workdir, args.dataset, load_runs(runs_path, args.dataset))
+    save_runs(runs_path, data)
+    if args.data_dir is None:       # the runs' own, else a placeholder
+        args.data_dir = data["data"].get(
+            "data_dir", "DATA/" + {"binary_mnist": "binarized_mnist"}.get(args.dataset, args.dataset))
     body, todo = tables(data, args.workdir, args.data_dir)
     fig_path = os.path.splitext(args.out)[0] + "_valid.png"
     if figure(data, fig_path):
