@@ -664,3 +664,9 @@ def test_vs_necst_report_on_omniglot_reads_sse_and_the_runs_data_settings(tmp_pa
     assert rep.main([str(tmp_path), "--dataset", "omniglot", "--out", str(out)]) == body
     with pytest.raises(ValueError, match="not 'mnist'"):
         rep.main([str(empty), "--dataset", "mnist", "--out", str(out)])
+    # A workdir without finished runs and no saved runs does not overwrite an existing report.
+    before = out.read_text()
+    (tmp_path / "omniglot_runs.json").unlink()
+    with pytest.raises(SystemExit, match="no finished run in .*elsewhere"):
+        rep.main([str(empty), "--dataset", "omniglot", "--out", str(out)])
+    assert out.read_text() == before and not (tmp_path / "omniglot_runs.json").exists()

@@ -267,6 +267,10 @@ def main(argv=None) -> str:
         args.out = "results/iabf_vs_necst" + ("" if args.dataset == "binary_mnist" else f"_{args.dataset}") + ".md"
     runs_path = os.path.splitext(args.out)[0] + "_runs.json"
     data = collect(args.workdir, args.dataset, load_runs(runs_path, args.dataset))
+    finished = sum(run.get("test") is not None for runs in data["points"].values() for run in runs.values())
+    if not finished and os.path.isfile(args.out):
+        raise SystemExit(f"no finished run in {args.workdir} nor in {runs_path}: {args.out} is left as it is "
+                         "(pass the sweep's workdir, or --out for a new report)")
     save_runs(runs_path, data)
     if args.data_dir is None:       # the runs' own, else a placeholder
         args.data_dir = data["data"].get(
