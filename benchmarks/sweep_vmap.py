@@ -239,7 +239,7 @@ def bench_progressive(config, workroot: str, log) -> dict:
     same = sum(a == b for a, b in zip(books, alone))
     log(f"  {same}/{num_seeds} seeds give the same codebook in the group and alone")
     res = {"points": num_seeds, "config": PROGRESSIVE_CONFIG,
-           "spec": dataclasses.asdict(progressive.spec_from_config(config, config.training)),
+           "spec": dataclasses.asdict(progressive.spec_from_config(config)),
            "steps_per_seed": int(config.train.stage1_steps) + int(config.train.stage2_steps),
            "rows": rows, "same_codebook": same, "per_seed": seq["per_run"]}
     if books_one is not None:

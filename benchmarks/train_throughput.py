@@ -51,7 +51,6 @@ from experiments.iabf import table1  # noqa: E402
 from experiments.necst import binary_mnist  # noqa: E402
 from neuralcodes_jax import methods  # noqa: E402
 from neuralcodes_jax.methods import iabf  # noqa: E402
-from neuralcodes_jax.methods import necst  # noqa: E402
 from neuralcodes_jax.nets import mlp  # noqa: E402
 
 BATCH, K, M, D, HIDDEN = 100, 5, 100, 784, 500
@@ -114,10 +113,10 @@ def build_method(name: str = "necst"):
     shapes; the three share networks, batch, K and estimator."""
     spec = methods.DataSpec((28, 28, 1), True)
     if name == "necst":
-        return necst.build(binary_mnist.get_config(), spec)
+        return methods.build(binary_mnist.get_config(), spec)
     if name not in METHODS:
         raise ValueError(f"--methods must name methods of {list(METHODS)}, got {name!r}")
-    return iabf.build(table1.get_config(f"binary_mnist,{name}"), spec)
+    return methods.build(table1.get_config(f"binary_mnist,{name}"), spec)
 
 
 def jax_fns(steps: int, scan: int, name: str = "necst") -> tuple[dict, float | None]:

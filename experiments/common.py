@@ -1,4 +1,5 @@
-"""Shared config pieces: ``base_config()`` holds every field the trainer reads, with the papers' defaults.
+"""Shared config pieces: ``base_config(method)`` holds every field a run of the method reads, with the defaults of
+the typed specs that read them (each default is stated once, in its spec).
 
 Config files call ``base_config()`` and override what differs; ``parse_variant(arg)`` splits the part after the
 colon in ``--config=file.py:variant`` (e.g. ``smoke``, ``embedded``, ``smoke,bec``) into a set of words.
@@ -7,7 +8,8 @@ colon in ``--config=file.py:variant`` (e.g. ``smoke``, ``embedded``, ``smoke,bec
 from __future__ import annotations
 
 import ml_collections
-from ml_collections.config_dict import placeholder
+
+from neuralcodes_jax import run_config
 
 
 def parse_variant(arg: str | None, allowed: tuple[str, ...]) -> set[str]:
@@ -19,75 +21,11 @@ def parse_variant(arg: str | None, allowed: tuple[str, ...]) -> set[str]:
     return words
 
 
-def base_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.name = "necst"
-    c.method = "necst"
-    c.seed = 0
-    c.num_seeds = 1                 # launch.main trains seeds seed .. seed+num_seeds-1 as one group (WORKDIR/seed<s>)
-
-    c.data = ml_collections.ConfigDict()
-    c.data.name = "random_bits"
-    c.data.source = "auto"          # 'auto' | 'synthetic' | 'embedded' | 'local' | 'tfds'
-    c.data.data_dir = placeholder(str)      # local files or TFDS data_dir; None = the default
-    c.data.seed = 0                         # split / synthetic-data seed (the reference used 1234)
-    c.data.binarize = "none"                # 'none' | 'threshold' | 'stochastic'
-    c.data.split_scheme = placeholder(str)  # dataset-specific split choice; None = the dataset's default
-    c.data.limit = ml_collections.ConfigDict()   # cap examples per split (None = all); for smoke runs
-    c.data.limit.train = placeholder(int)
-    c.data.limit.valid = placeholder(int)
-    c.data.limit.test = placeholder(int)
-
-    c.model = ml_collections.ConfigDict()
-    c.model.bits = 100              # m
-    c.model.encoder = "auto"        # 'auto' picks the paper's network for the dataset (nets.default_nets_for)
-    c.model.decoder = "auto"
-    c.model.likelihood = "auto"     # 'auto': Bernoulli for binary data, fixed-variance Gaussian otherwise
-    c.model.sigma2 = 0.5            # Gaussian variance; 0.5 makes -log p = SSE + const, as the reference code
-
-    c.channel = ml_collections.ConfigDict()
-    c.channel.name = "bsc"          # 'bsc' | 'bec'
-    c.channel.eps = 0.1             # training noise level
-    c.channel.erasure_input = "signed"   # BEC decoder input: 'signed' (-1, +1, 0=erased) | 'reference' (0, 1, 2)
-
-    c.necst = ml_collections.ConfigDict()
-    c.necst.estimator = "vimco"     # 'vimco' (paper Eq. 6) | 'vimco_reference' (public code) | 'reinforce_loo'
-    c.necst.num_samples = 5         # K
-    c.necst.encoder_l2 = 1e-4
-
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"
-    c.optim.lr = 1e-3
-    c.optim.b1 = 0.9
-    c.optim.b2 = 0.999
-    c.optim.eps = 1e-8
-
-    c.train = ml_collections.ConfigDict()
-    c.train.batch_size = 100
-    c.train.num_epochs = 200
-    c.train.steps_per_call = 100    # training steps per host call (lax.scan)
-    c.train.num_devices = 0         # 0 = all devices
-    c.train.data_on_device = "auto"  # 'auto' | 'always' | 'never'
-    c.train.max_device_bytes = 2 << 30
-    c.train.log_every_steps = 100
-    c.train.checkpoint_every_epochs = 1
-    c.train.keep_checkpoints = 2
-    c.train.progress = True
-    c.train.tensorboard = True
-    c.train.max_loss = placeholder(float)  # stop (diverged) when a training loss exceeds this; None = no bound
-    c.train.patience = placeholder(int)    # early stopping per run: epochs without a better validation score
-    c.train.compact_stopped = True         # with patience: the runs left train as a smaller group (else masked)
-
-    c.eval = ml_collections.ConfigDict()
-    c.eval.noise_levels = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-    c.eval.split = "test"
-    c.eval.batch_size = 1000
-    c.eval.num_samples = 1          # channel draws per test image
-    c.eval.encoder = "sample"       # 'sample' (stochastic encoder, both papers) | 'threshold'
-    c.eval.test_noise_rule = "paper"  # 'paper' | 'reference' (no test noise if trained at eps=0)
-    c.eval.use_best = True          # evaluate the best-by-validation checkpoint
-    c.eval.max_examples = 0
-    c.eval.evaluator = "distortion"  # evaluators/<name>.py
+def base_config(method: str = "necst") -> ml_collections.ConfigDict:
+    """Every field a run of ``method`` reads, with its one default (``neuralcodes_jax.run_config.default_config``:
+    the run's, the training loop's, the data layer's, the method's and its evaluator's typed specs)."""
+    c = run_config.default_config(method)
+    c.name = method
     return c
 
 

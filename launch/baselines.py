@@ -124,10 +124,12 @@ def run_vae_ldpc(config, workdir: str | os.PathLike, *, data_root: str | None = 
     from neuralcodes_jax.analysis import separation
     from neuralcodes_jax.config_utils import apply_overrides
     from neuralcodes_jax.data import local_data_overrides
+    from neuralcodes_jax.methods import vae as vae_lib
+    from neuralcodes_jax.specs import parse
 
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    s = config.separation
+    s = parse(vae_lib.VAEConfig, config).separation
     dataset = s.dataset
     data_overrides, data_note = local_data_overrides(dataset, data_root) if data_root else ({}, "")
     apply_overrides(config, data_overrides)
@@ -297,6 +299,8 @@ def run_webp(config, workdir: str | os.PathLike, *, necst_workdirs: str | None =
     from neuralcodes_jax.analysis import model_io
     from neuralcodes_jax.analysis import separation
 
+    raw_config, config = config, separation.webp_config(config)
+
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     pattern = necst_workdirs or config.necst_workdirs
@@ -346,7 +350,7 @@ def run_webp(config, workdir: str | os.PathLike, *, necst_workdirs: str | None =
               "necst_runs": {f"{e:g}": w for e, w in runs.items()}, "block_error": float(config.block_error),
               "necst_draws": int(config.necst_draws), "sweep_wall_seconds": sweep_wall,
               "match_wall_seconds": match_wall, "command": command,
-              "config": json.loads(config.to_json_best_effort())}
+              "config": json.loads(raw_config.to_json_best_effort())}
     (workdir / "webp.json").write_text(json.dumps(_jsonable(result), indent=2))
     np.savez_compressed(workdir / "webp_sweep.npz", chunk_bits=sweep.chunk_bits,
                         frame_header_bits=sweep.frame_header_bits, file_bytes=sweep.file_bytes,

@@ -46,6 +46,7 @@ from absl import flags
 from absl import logging
 
 from experiments import paper_tables
+from neuralcodes_jax.sweeps import jsonable
 from neuralcodes_jax.config_utils import apply_overrides, cli_value, parse_setting
 from neuralcodes_jax.data import local_data_overrides
 
@@ -93,17 +94,13 @@ class Plan:
 
     @property
     def identity(self) -> dict[str, Any]:
-        return _jsonable({"table": self.run.table_id, "run": self.run.name, "config": self.run.config_ref(self.smoke),
+        return jsonable({"table": self.run.table_id, "run": self.run.name, "config": self.run.config_ref(self.smoke),
                           "overrides": self.overrides})
 
     def command(self) -> str:
         sets = " ".join(f"--config.{k}={shlex.quote(cli_value(v))}" for k, v in self.overrides.items())
         return (f"python -m launch.main --config={self.run.config_ref(self.smoke)} --workdir={self.rundir} "
                 f"--config.train.num_epochs={self.budget_epochs} {sets}")
-
-
-def _jsonable(obj: Any) -> Any:
-    return json.loads(json.dumps(obj))
 
 
 def plan_runs(table_id: str, workdir: str | os.PathLike, *, datasets=None, methods=None, noise_levels=None,
@@ -185,7 +182,7 @@ def run_plan(plan: Plan, *, progress: bool = False, log: Callable[[str], None] =
         "wall_seconds": wall,
         "command": plan.command(),
     }
-    result_path.write_text(json.dumps(_jsonable(result), indent=2))
+    result_path.write_text(json.dumps(jsonable(result), indent=2))
     log(f"[done] {plan.run.name}: {metric} = {result['value']:.4f} ± {result['se']:.4f}, "
         f"best valid {result['best_valid']:.4f}, {wall:.0f} s")
     return result

@@ -192,11 +192,15 @@ def bsc_llr(bits: Array, eps: Any) -> Array:
 
 
 def snr_db_to_sigma(ebn0_db: Any, rate: Any) -> Array:
-    """Noise std for BPSK at Eb/N0 (dB) and rate ``R = k / n``: ``sigma^2 = 1 / (2 R Eb/N0)`` (unit-energy symbols)."""
+    """Noise std for BPSK at Eb/N0 (dB) and rate ``R = k / n``: ``sigma^2 = 1 / (2 R Eb/N0)`` (unit-energy symbols);
+    a Python float when both arguments are numbers, else an array."""
     if _is_concrete_number(rate):
         r = _check_positive("rate", rate)
         if r > 1.0:
             raise ValueError(f"rate must be in (0, 1], got {rate!r}")
+    if _is_concrete_number(ebn0_db) and _is_concrete_number(rate):
+        # Python numbers: a Python float (float64), a constant inside traced code.
+        return math.sqrt(1.0 / (2.0 * float(rate) * 10.0 ** (float(ebn0_db) / 10.0)))
     ebn0 = jnp.power(10.0, jnp.asarray(ebn0_db, jnp.result_type(float)) / 10.0)
     return jnp.sqrt(1.0 / (2.0 * rate * ebn0))
 

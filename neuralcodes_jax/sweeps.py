@@ -176,13 +176,14 @@ class Point:
     @property
     def identity(self) -> dict[str, Any]:
         """What makes a point the same run (stored in its ``result.json``)."""
-        return _jsonable({"config": self.config, "overrides": self.override_dict, "program": self.program})
+        return jsonable({"config": self.config, "overrides": self.override_dict, "program": self.program})
 
     def load_config(self):
         return load_config(self.config, self.override_dict)
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` through JSON and back (tuples become lists, unknown objects their ``str``)."""
     return json.loads(json.dumps(obj, default=str))
 
 
@@ -216,7 +217,7 @@ def point_names(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     missing = object()
 
     def vals(k):
-        return [json.dumps(_jsonable(e.get(k, missing) if e.get(k, missing) is not missing else "<default>"),
+        return [json.dumps(jsonable(e.get(k, missing) if e.get(k, missing) is not missing else "<default>"),
                            sort_keys=True) for e in entries]
 
     varying = [k for k in keys if len(set(vals(k))) > 1]
@@ -336,7 +337,7 @@ def write_result(point: Point, root: str | os.PathLike, metrics: Mapping[str, An
     result.update(extra or {})
     path = pathlib.Path(point.workdir(root))
     path.mkdir(parents=True, exist_ok=True)
-    (path / RESULT_FILE).write_text(json.dumps(_jsonable(result), indent=2))
+    (path / RESULT_FILE).write_text(json.dumps(jsonable(result), indent=2))
     return result
 
 

@@ -51,6 +51,9 @@ from neuralcodes_jax import distributed
 from neuralcodes_jax import evaluators
 from neuralcodes_jax import methods
 from neuralcodes_jax import metrics_writer
+from neuralcodes_jax import run_config
+from neuralcodes_jax import specs
+from neuralcodes_jax import sweeps
 
 PyTree = Any
 
@@ -188,8 +191,9 @@ class Schedule:
         return min(self.steps_per_call, self.blocks[self.block_at(step)] - step)
 
 
-def make_schedule(method, train_cfg, n_train: int | None, batch_size: int | None) -> Schedule:
-    """The schedule of ``method.stages()`` under ``config.train``.
+def make_schedule(method, train_cfg: specs.LoopTrain, n_train: int | None, batch_size: int | None) -> Schedule:
+    """The schedule of ``method.stages()`` under the loop's typed ``train`` fields (:class:`specs.LoopTrain`; a
+    method with a dataset: :class:`specs.DataLoopTrain`).
 
     An epoch stage (``steps=None``) runs ``train.num_epochs`` epochs of ``n_train // batch_size`` steps, blocks
     being epochs (latest checkpoint every ``train.checkpoint_every_epochs``); a step stage runs its steps in blocks
@@ -200,8 +204,6 @@ def make_schedule(method, train_cfg, n_train: int | None, batch_size: int | None
     if not stages:
         raise ValueError(f"method {method.name!r} declares no training stage")
     steps_per_call = int(train_cfg.steps_per_call)
-    if steps_per_call < 1:
-        raise ValueError(f"train.steps_per_call must be >= 1, got {steps_per_call}")
     names, ends, blocks, saves = [], [], [], []
     steps_per_epoch = None
     step = 0
@@ -211,15 +213,11 @@ def make_schedule(method, train_cfg, n_train: int | None, batch_size: int | None
                 raise ValueError(f"stage {stage.name!r} of method {method.name!r} runs epochs, but the config has "
                                  f"no dataset")
             num_epochs = int(train_cfg.num_epochs)
-            if num_epochs < 1:
-                raise ValueError(f"train.num_epochs must be >= 1, got {num_epochs}")
             steps_per_epoch = n_train // batch_size
             if steps_per_epoch < 1:
                 raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} "
                                  f"examples)")
-            every = int(train_cfg.get("checkpoint_every_epochs", 1))
-            if every < 1:
-                raise ValueError(f"train.checkpoint_every_epochs must be >= 1, got {every}")
+            every = int(train_cfg.checkpoint_every_epochs)
             blocks += [step + (e + 1) * steps_per_epoch for e in range(num_epochs)]
             saves += [step + (e + 1) * steps_per_epoch for e in range(every - 1, num_epochs, every)]
             step += num_epochs * steps_per_epoch
@@ -228,9 +226,7 @@ def make_schedule(method, train_cfg, n_train: int | None, batch_size: int | None
             if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
                 raise ValueError(f"stage {stage.name!r} of method {method.name!r} must have >= 1 steps, got "
                                  f"{steps!r} (check the config's step counts)")
-            every = int(train_cfg.get("checkpoint_every_steps", 0))
-            if every < 0:
-                raise ValueError(f"train.checkpoint_every_steps must be >= 0 (0: at the end only), got {every}")
+            every = int(train_cfg.checkpoint_every_steps)
             marks = [step + b for b in range(every, int(steps), every)] if every else []
             blocks += marks + [step + int(steps)]
             saves += marks
@@ -581,17 +577,21 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *
 def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main, t_start) -> dict:
     num = len(configs)
     c0 = configs[0]
+    run_specs = [run_config.parse(c) for c in configs]        # every field read or refused, every value checked
+    loop = run_specs[0].loop
+    t = loop.train
 
     splits = _load_data(c0)
-    data = methods.DataSpec(tuple(splits.shape), splits.is_binary) if splits is not None else None
+    data = (methods.DataSpec(tuple(splits.shape), splits.is_binary, run_specs[0].data.name)
+            if splits is not None else None)
     point_methods = [methods.build(c, data) for c in configs]
     method = point_methods[0]
     values_np = group_values(configs, method)
     uses_data = method.uses_data
-    batch_size = config_utils.check_int("train.batch_size", c0.train.batch_size, 1) if uses_data else None
-    sched = make_schedule(method, c0.train, splits.train.shape[0] if uses_data else None, batch_size)
+    batch_size = t.batch_size if uses_data else None
+    sched = make_schedule(method, t, splits.train.shape[0] if uses_data else None, batch_size)
 
-    num_devices = int(c0.train.get("num_devices", 0))
+    num_devices = t.num_devices
     mesh = make_mesh(num, num_devices, split_batches(num_devices))
     if uses_data:
         check_batch_size(batch_size, mesh)
@@ -599,7 +599,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     streams = group_streams([int(c.seed) for c in configs], pts)
     values = {k: jax.make_array_from_callback(v.shape, pts, lambda idx, v=v: v[idx]) for k, v in values_np.items()}
 
-    ckpts = [checkpointing.Checkpointer(w, keep=int(c0.train.get("keep_checkpoints", 2))) for w in workdirs]
+    ckpts = [checkpointing.Checkpointer(w, keep=t.keep_checkpoints) for w in workdirs]
     for c, w, ck in zip(configs, workdirs, ckpts):
         if ck.latest_steps():
             check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
@@ -616,7 +616,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                                     batch_size)
     start_step = int(jax.device_get(state["step"])[0])
 
-    feed = _Feed(c0.train, splits, sched, batch_size, streams["data"], pts) if uses_data else None
+    feed = _Feed(t, splits, sched, batch_size, streams["data"], pts) if uses_data else None
     fold_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)), out_shardings=pts)
 
     def put_points(flags: np.ndarray) -> jax.Array:
@@ -626,16 +626,16 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
         if not (method.has_validation and uses_data):
             return None
         return make_batched_apply(lambda p, x, k, v: method.bind(v).valid_loss(p, x, k), on_mesh,
-                                  eval_batch_size(c0.eval.get("batch_size", 1000), on_mesh), n)
+                                  eval_batch_size(loop.eval.batch_size, on_mesh), n)
     valid_fn = make_valid(mesh, num)
 
-    writers = [metrics_writer.MetricWriter(w, enabled=is_main, tensorboard=bool(c0.train.get("tensorboard", True)))
+    writers = [metrics_writer.MetricWriter(w, enabled=is_main, tensorboard=t.tensorboard)
                for w in workdirs]
     progress = metrics_writer.Progress(sched.total_steps, start_step,
-                                       enabled=is_main and c0.train.get("progress", True))
+                                       enabled=is_main and t.progress)
     stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
-    log_every = int(c0.train.get("log_every_steps", 100))
-    max_loss, patience = _stop_rules(c0.train, method.name, valid_fn is not None)
+    log_every = t.log_every_steps
+    max_loss, patience = _stop_rules(t, method.name, valid_fn is not None)
     active = np.asarray([not m.get("stopped", False) for m in metas])
     # The whole group; with train.patience its chunks take the runs still active and drop the others' steps.
     whole = _Runs(np.arange(num), mesh, values, streams["train"], valid_fn, masked=patience is not None)
@@ -643,7 +643,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     # mesh made for that many runs) instead of computing the stopped runs' steps and dropping them. One process
     # only: a multi-process group keeps its mesh (its points axis is 1 there anyway).
     compact = (patience is not None and num > 1 and jax.process_count() == 1
-               and bool(c0.train.get("compact_stopped", True)))
+               and t.compact_stopped)
     parts: dict[tuple[int, ...], _Part] = {}
 
     def runs_for(live: np.ndarray) -> _Runs:
@@ -728,7 +728,8 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     seconds = {"train": time.time() - t_train}
     trained = sum(int(m.get("step", start_step)) - start_step for m in metas)
 
-    params = _eval_params(state, ckpts, single_abstract, take, stack, bool(c0.eval.get("use_best", True)))
+    use_best = isinstance(loop.eval, specs.ValidatedLoopEval) and loop.eval.use_best
+    params = _eval_params(state, ckpts, single_abstract, take, stack, use_best)
     for ck in ckpts:
         ck.close()
     for w in writers:
@@ -756,14 +757,11 @@ def _write_run_files(configs, workdirs) -> None:
             json.dump(dict(_run_info(), group_size=len(configs), group=list(workdirs)), f, indent=2)
 
 
-def _stop_rules(train_cfg, method_name: str, has_valid: bool) -> tuple[float | None, int | None]:
-    """``train.max_loss`` (divergence bound) and ``train.patience`` (early stopping, in blocks), checked."""
-    max_loss = train_cfg.get("max_loss", None)
-    if max_loss is not None:
-        max_loss = config_utils.check_real("train.max_loss", max_loss)
-    patience = train_cfg.get("patience", None)
+def _stop_rules(train_cfg: specs.LoopTrain, method_name: str, has_valid: bool) -> tuple[float | None, int | None]:
+    """``train.max_loss`` (divergence bound) and ``train.patience`` (early stopping, in blocks)."""
+    max_loss = train_cfg.max_loss
+    patience = train_cfg.patience if isinstance(train_cfg, specs.DataLoopTrain) else None
     if patience is not None:
-        patience = config_utils.check_int("train.patience", patience, 1)
         if not has_valid:
             raise ValueError(f"train.patience needs a validation score; method {method_name!r} has none "
                              f"(or the config has no dataset)")
@@ -777,12 +775,9 @@ class _Feed:
     otherwise each process gathers the batch rows of its own devices on the host."""
 
     def __init__(self, train_cfg, splits, sched: Schedule, batch_size: int, data_keys: jax.Array, pts):
-        on_device = train_cfg.get("data_on_device", "auto")
-        if on_device not in ("auto", "always", "never"):
-            raise ValueError(f"train.data_on_device must be one of ['auto', 'always', 'never'], got {on_device!r}")
+        on_device = train_cfg.data_on_device
         if on_device == "auto":
-            on_device = "always" if splits.train.nbytes <= int(train_cfg.get("max_device_bytes", 2 << 30)) \
-                else "never"
+            on_device = "always" if splits.train.nbytes <= train_cfg.max_device_bytes else "never"
         self.on_device = on_device == "always"
         self.splits, self.sched, self.batch_size, self.data_keys = splits, sched, batch_size, data_keys
         n_train = splits.train.shape[0]
@@ -893,7 +888,7 @@ def _eval_params(state, ckpts, single_abstract, take: Callable, stack: Callable,
 def _evaluate(run: GroupRun, summaries, out: dict) -> None:
     """Runs the evaluator (``eval.evaluator``, else the method's) on every run and on each set of ``summaries``;
     fills ``out`` and writes each one's flat metrics."""
-    evaluator = evaluators.get(run.configs[0].eval.get("evaluator", None) or run.method.evaluator)
+    evaluator = evaluators.get(run_config.parse(run.configs[0]).evaluator)
     results = evaluator.evaluate(run)
     for p, res in enumerate(results):
         out["runs"][p]["eval"] = res
@@ -906,7 +901,7 @@ def _evaluate(run: GroupRun, summaries, out: dict) -> None:
 
 
 #: The evaluator's flat metrics of a run (or of a run of several seeds), read by sweeps (``sweeps.read_metrics``).
-METRICS_FILE = "result_metrics.json"
+METRICS_FILE = sweeps.METRICS_FILE
 
 
 def _write_metrics(directory: str, metrics: dict, is_main: bool) -> None:

@@ -197,7 +197,7 @@ def test_masked_budget_needs_the_paper_rule():
 def test_lambda0_without_flips_is_necst_exactly():
     config = small_config("binary_mnist,abf,smoke", **{"iabf.flip_rule": "none", "channel.eps": 0.2})
     method = methods.build(config, methods.DataSpec(SHAPE, True))
-    base = necst.build(config, methods.DataSpec(SHAPE, True))
+    base = necst.NECST.from_config(config, methods.DataSpec(SHAPE, True))
     x = batch(24)
     key = jax.random.key(7)
     # one program per comparison (fewer compiles): both inits, both losses and gradients, both steps
@@ -466,7 +466,10 @@ def test_table1_configs_and_sweep():
         for method in ("necst", "abf", "iabf"):
             c = table1.get_config(f"{dataset},{method}")
             assert c.model.bits == bits and c.method == ("necst" if method == "necst" else "iabf")
-            assert c.iabf.infomax_weight == (0.0 if method == "abf" else 0.01)
+            if method == "necst":
+                assert "iabf" not in c          # NECST reads no iabf section: it would be refused
+            else:
+                assert c.iabf.infomax_weight == (0.0 if method == "abf" else 0.01)
             assert c.train.num_epochs == 200 and c.necst.num_samples == 5
     sweep = table1.get_sweep()
     assert len(sweep) == 4 * 4 * (1 + 1 + 3)
@@ -554,7 +557,8 @@ def test_vs_necst_sweep_plans_the_protocol(tmp_path):
         assert c.train.num_epochs == 100 and c.train.patience == 10
         assert tuple(c.eval.noise_levels) == (c.channel.eps,)
         assert c.num_seeds == (1 if p.name.startswith("iabf_lambda") else 3)
-    budgets = {p.name: sweeps.load_config(p.config, p.override_dict).iabf.flip_budget for p in points}
+    configs = {p.name: sweeps.load_config(p.config, p.override_dict) for p in points}
+    budgets = {name: c.iabf.flip_budget for name, c in configs.items() if c.method == "iabf"}
     assert budgets["abf_masked_eps0.3"] == "masked" and budgets["abf_on_top_eps0.3"] == "on_top"
     assert budgets["abf_eps0.3"] == "paper"
     assert "--config.iabf.infomax_weight=0.01" in vs_necst.final_command("W", 0.3, 0.01)

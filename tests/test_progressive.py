@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from experiments.progressive import hamming_7_4, longer
-from neuralcodes_jax import metrics_writer
+from neuralcodes_jax import methods, metrics_writer
 from neuralcodes_jax import sweeps
 from neuralcodes_jax import train
 from neuralcodes_jax.codes import exact, gf2, linear
@@ -99,7 +99,7 @@ def test_smoke_report_structure(smoke):
         np.testing.assert_allclose(ml(np.asarray(grid)), s["ml"]["bler"]["values"], rtol=1e-12)
         assert ml.to_dict() == s["ml"]["bler"]["polynomial"]
         # The codewords are the final encoder's thresholded logits.
-        spec = prog.spec_from_config(config, "progressive")
+        spec = prog.spec_from_config(config)
         np.testing.assert_array_equal(bits, np.asarray(prog.binary_codebook(_point(out["state"]["params"], i), spec)))
         # No decoder beats ML on its own codebook.
         assert all(nd >= m - 1e-12 for nd, m in zip(s["neural_decoder"]["bler"]["values"], s["ml"]["bler"]["values"]))
@@ -112,7 +112,7 @@ def test_smoke_report_structure(smoke):
 @pytest.mark.slow
 def test_stage2_freezes_encoder_and_does_not_worsen_decoder(smoke, tmp_path):
     config, _, out = smoke
-    spec = prog.spec_from_config(config, "progressive")
+    spec = prog.spec_from_config(config)
     # Stage 1 alone (stage2_steps = 0) follows the same trajectory (keys are fold_in(stream, step)): the encoder
     # after both stages is the encoder stage 1 left, bit for bit, and the decoder stage 1 left is kept in the state.
     stage1 = _run(_smoke_config(**{"train.stage2_steps": 0}), str(tmp_path / "s1"), evaluate=False)
@@ -140,7 +140,7 @@ def test_group_equals_runs_one_by_one(smoke, tmp_path):
     codebook, parameters to float32 rounding of the batched products."""
     config, _, out = smoke
     alone = _run(_smoke_config(**{"seed": 1, "num_seeds": 1}), str(tmp_path / "alone"), evaluate=False)
-    spec = prog.spec_from_config(config, "progressive")
+    spec = prog.spec_from_config(config)
     np.testing.assert_array_equal(np.asarray(prog.binary_codebook(_point(out["state"]["params"], 1), spec)),
                                   np.asarray(prog.binary_codebook(_point(alone["state"]["params"], 0), spec)))
     for a, b in zip(jax.tree.leaves(out["state"]["params"]), jax.tree.leaves(alone["state"]["params"])):
@@ -180,7 +180,7 @@ def test_sigterm_halfway_resumes_to_the_same_codebooks(smoke, tmp_path, monkeypa
 def test_straight_through_gumbel_and_awgn_paths_run(tmp_path, training, channel):
     config = _smoke_config(**{"training": training, "channel.name": channel, "num_seeds": 1,
                               "train.stage2_steps": 20, "eval.neural_table": channel == "bsc", "eval.mc_seeds": 1})
-    spec = prog.spec_from_config(config, training)
+    spec = prog.spec_from_config(config)
     assert spec.training == training and spec.channel == channel
     assert spec.logit_penalty == (0.3 if training == "gumbel" else config.train.logit_penalty)
     out = _run(config, str(tmp_path))
@@ -353,7 +353,7 @@ def test_batch_encoder_selection_equals_per_example_encoder():
 def test_stage1_variants_draw_what_they_use(overrides):
     """Every stage-1 variant consumes exactly the random columns it draws (``_BitRows.done`` checks it while
     tracing), and a few steps of each stay finite."""
-    method = prog.build(_smoke_config(**overrides))
+    method = methods.build(_smoke_config(**overrides), None)
     state = method.init(jax.random.key(0))
     for stage in (0, 1):
         state, metrics = jax.jit(lambda s, k, st=stage: method.train_step(s, None, k, st))(state, jax.random.key(1))
@@ -383,19 +383,19 @@ def test_bad_config_names_the_field():
     c = hamming_7_4.get_config("smoke")
     c.code.k = 7
     with pytest.raises(ValueError, match=r"code.k must be < n"):
-        prog.spec_from_config(c, "progressive")
+        prog.spec_from_config(c)
     c = hamming_7_4.get_config("smoke")
     c.channel.train_p = 0.6
     with pytest.raises(ValueError, match=r"channel.train_p must be in \[0, 0.5\]"):
-        prog.spec_from_config(c, "progressive")
+        prog.spec_from_config(c)
     c = hamming_7_4.get_config("smoke")
     c.model.decoder_output = "argmax"
     with pytest.raises(ValueError, match=r"model.decoder_output must be one of"):
-        prog.spec_from_config(c, "progressive")
+        prog.spec_from_config(c)
     c = hamming_7_4.get_config("smoke")
     c.training = "annealing"
     with pytest.raises(ValueError, match="training must be one of"):
-        prog.build(c)
+        methods.build(c, None)
     c = hamming_7_4.get_config("smoke")
     c.eval.p_grid = (0.01, 0.6)
     with pytest.raises(ValueError, match=r"eval.p_grid must be in \[0, 0.5\]"):
@@ -403,7 +403,7 @@ def test_bad_config_names_the_field():
     c = hamming_7_4.get_config("smoke")
     c.train.stage1_steps = 0
     with pytest.raises(ValueError, match="train.stage1_steps must be >= 1"):
-        prog.build(c)
+        methods.build(c, None)
     with pytest.raises(ValueError, match="config variant"):
         longer.get_config("15_11,23_12")
     with pytest.raises(ValueError, match="p_grid"):
@@ -444,18 +444,33 @@ def test_warm_start_bad_input_names_the_field(tmp_path):
     c = hamming_7_4.get_config("smoke")
     c.model.warm_start = "Hamming(15,11)"
     with pytest.raises(ValueError, match=r"model.warm_start must be an \(7,4\) code"):
-        prog.build(c)
+        methods.build(c, None)
     c.model.warm_start = "Hamming(7,5)"
     with pytest.raises(ValueError, match=r"model.warm_start must be one of \[.*'Hamming\(7,4\)'"):
-        prog.build(c)
+        methods.build(c, None)
     c.model.warm_start = str(tmp_path / "missing.json")
     with pytest.raises(ValueError, match="model.warm_start names a missing file"):
-        prog.build(c)
+        methods.build(c, None)
     (tmp_path / "one.json").write_text(json.dumps({"generators": [["1000110"]]}))
     c.model.warm_start = str(tmp_path / "one.json") + ":3"
     with pytest.raises(ValueError, match=r"model.warm_start index must be in \[0, 1\)"):
-        prog.build(c)
+        methods.build(c, None)
     c.model.warm_start = "Hamming(7,4)"
     c.model.encoder = "linear"
     with pytest.raises(ValueError, match="model.warm_start needs encoder='mlp'"):
-        prog.build(c)
+        methods.build(c, None)
+
+
+def test_diagnosis_reads_a_trained_group_through_the_model_loader(smoke):
+    """``experiments/linear_codes/diagnosis.py`` loads each seed with ``model_io.load_model`` (no dataset) and
+    scores it through the method's own contract (codebook, stage-1 decoder and objective)."""
+    from experiments.linear_codes import diagnosis
+    from neuralcodes_jax.analysis import model_io
+
+    config, workdir, _ = smoke
+    model = model_io.load_model(os.path.join(workdir, "seed0"), kind="latest")
+    assert model.splits is None and model.step == config.train.stage1_steps + config.train.stage2_steps
+    out = diagnosis.diagnose(workdir, samples=500)
+    assert [r["seed"] for r in out["seeds"]] == ["seed0", "seed1"] and out["reference"] == "Hamming(7,4)"
+    for row in out["seeds"]:
+        assert np.isfinite(row["model"]) and row["model"] > 0 and 0 <= row["ideal_learned"]

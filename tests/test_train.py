@@ -83,7 +83,7 @@ def test_resume_equals_uninterrupted(tmp_path):
 def test_one_vs_eight_devices_same_loss_and_grads():
     assert jax.device_count() == 8, "tests run with JAX_NUM_CPU_DEVICES=8 (see conftest.py)"
     config = small_config()
-    method = necst.build(config, methods.DataSpec((100,), True))
+    method = necst.NECST.from_config(config, methods.DataSpec((100,), True))
     x = (np.random.default_rng(0).random((32, 100)) < 0.5).astype(np.float32)
     state = method.init(jax.random.key(0), jnp.asarray(x[:1]))
     key = jax.random.key(3)
@@ -138,7 +138,7 @@ def test_training_one_vs_eight_devices(tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
-    real_build = necst.build
+    real_build = methods.build
 
     def poisoned_build(config, data):
         method = real_build(config, data)
@@ -151,7 +151,7 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
         object.__setattr__(method, "train_step", step)
         return method
 
-    monkeypatch.setattr(necst, "build", poisoned_build)
+    monkeypatch.setattr(methods, "build", poisoned_build)
     with pytest.raises(train.NonFiniteLossError, match="step 13"):
         train.train_and_evaluate(small_config(), str(tmp_path))
     assert sorted(os.listdir(tmp_path / "checkpoints" / "latest")) == ["10"]
@@ -224,9 +224,9 @@ class _StagedMethod:
 
 
 def _train_cfg(**fields):
-    import ml_collections
+    from neuralcodes_jax import specs
 
-    return ml_collections.ConfigDict(dict({"steps_per_call": 4, "num_epochs": 2}, **fields))
+    return specs.DataLoopTrain(**dict({"steps_per_call": 4, "num_epochs": 2}, **fields))
 
 
 def test_schedule_blocks_saves_and_chunks():

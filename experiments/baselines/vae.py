@@ -19,8 +19,6 @@ Variants: one dataset of ``binary_mnist``, ``omniglot``, ``random_bits`` (defaul
 ``--config.vae.kl_weight=0.5`` trains a beta-VAE (on random bits the ELBO itself gives posterior collapse).
 """
 
-import ml_collections
-
 from experiments import common
 
 DATASETS = {
@@ -31,16 +29,19 @@ DATASETS = {
 }
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = tuple(DATASETS) + ("smoke",)
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, tuple(DATASETS) + ("smoke",))
+    variant = common.parse_variant(arg, VARIANTS)
     chosen = [d for d in DATASETS if d in variant] or ["binary_mnist"]
     if len(chosen) > 1:
         raise ValueError(f"config variant must name one dataset of {sorted(DATASETS)}, got {sorted(chosen)}")
     dataset = chosen[0]
     data_name, channel_bits, binarize = DATASETS[dataset]
-    c = common.base_config()
+    c = common.base_config("vae")
     c.name = f"vae_{dataset}"
-    c.method = "vae"
     c.data.name = data_name
     c.data.binarize = binarize
     c.model.bits = channel_bits // 2           # k: the VAE's latent bits
@@ -48,25 +49,10 @@ def get_config(arg=None):
     c.channel.eps = 0.0                        # the VAE trains without channel noise
     c.train.num_epochs = 200
     c.eval.encoder = "threshold"               # uncoded reference: the MAP bits 1[q > 1/2]
-    c.vae = ml_collections.ConfigDict()
-    c.vae.kl_weight = 1.0                      # beta; 1 = the ELBO (see methods/vae.py on random bits)
-    c.eval.num_samples = 1
-
-    c.separation = ml_collections.ConfigDict()
+    # vae.kl_weight: beta, 1 = the ELBO (see methods/vae.py on random bits); separation: methods/vae.py
     s = c.separation
     s.dataset = dataset
     s.channel_bits = channel_bits              # n of the LDPC code = NECST's m
-    s.ldpc_construction = "peg"                # 'peg' (any n) | 'gallager' (n a multiple of d_c)
-    s.ldpc_d_v = 3
-    s.ldpc_d_c = 6
-    s.ldpc_seed = 0
-    s.bp_algorithm = "sum_product"             # 'sum_product' | 'min_sum' (normalised, alpha 0.75)
-    s.bp_max_iters = 50
-    s.noise_levels = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-    s.encoders = ("threshold", "sample")       # VAE bits sent: MAP bits and a posterior sample
-    s.num_draws = 5                            # channel draws per test image
-    s.max_examples = 0                         # 0: the whole test split
-    s.batch_size = 2000
     if "smoke" in variant:
         common.apply_smoke(c)
         if dataset == "binary_mnist":

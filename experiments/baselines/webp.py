@@ -11,26 +11,18 @@ Command:
 Variant ``smoke``: 20 images, a coarse grid (seconds, given trained NECST runs).
 """
 
-from ml_collections import ConfigDict
-
 from experiments import common
+from neuralcodes_jax import specs
+from neuralcodes_jax.analysis import separation
+
+
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("binary_mnist", "smoke")
 
 
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("binary_mnist", "smoke"))
-    c = ConfigDict()
-    c.dataset = "binary_mnist"
-    c.necst_workdirs = "workdirs/necst_bmnist_eps{eps}"   # finished NECST runs, one per eps
-    c.noise_levels = (0.1, 0.2, 0.3, 0.4)
-    c.qualities = tuple(range(0, 101, 10))
-    c.lossless = True
-    c.scales = (1.0, 0.75, 0.5, 0.25)        # shrink before coding, enlarge after (lets WebP go below ~500 bits)
-    c.method = 6                              # WebP effort (6: smallest files)
-    c.metrics = ("pixel_error_rate", "mse_per_pixel")
-    c.max_examples = 1000                     # test images (0: all)
-    c.necst_draws = 5                         # channel draws per image for NECST's per-image distortion
-    c.block_error = 1e-3                      # target block error rate of the finite-blocklength estimates
-    c.seed = 0
+    variant = common.parse_variant(arg, VARIANTS)
+    c = specs.default_config(separation.WebPConfig)     # Binary MNIST: the defaults
     if "smoke" in variant:
         c.max_examples = 20
         c.qualities = (0, 50, 100)

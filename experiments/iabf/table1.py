@@ -46,22 +46,6 @@ OPTIONS = ("smoke", "ref_flip", "ref_all")
 DEFAULT_LAMBDA = 0.01
 
 
-def iabf_fields() -> ml_collections.ConfigDict:
-    """``config.iabf`` with the paper's defaults (see ``neuralcodes_jax/methods/iabf.py``)."""
-    c = ml_collections.ConfigDict()
-    c.infomax_weight = DEFAULT_LAMBDA   # lambda of Eq. 29; 0 = ABF
-    c.flip_rule = "paper"               # 'paper' | 'reference' | 'none'
-    c.flip_direction = "paper"          # 'paper' (Eq. 25) | 'reference' (the coded test on the Gumbel noise)
-    c.flip_budget = "paper"             # 'paper' (water-fill M eps, then mask) | 'masked' | 'on_top' (methods/iabf.py)
-    c.num_flips = 7                     # k of the reference rule (README 7, code default 10)
-    c.disc_input = "sample"             # 'sample' (binary codes, Algorithm 1) | 'probs' (reference)
-    c.disc_shuffle = "per_dimension"    # 'per_dimension' (Algorithm 1) | 'none' (reference bug)
-    c.clean_decoder_weight = 0.0        # the reference's denw (0.1 there)
-    c.disc_hidden = (500,)
-    c.disc_lr = 1e-3
-    return c
-
-
 def _one_of(words: set[str], allowed: tuple[str, ...], default: str, what: str) -> str:
     chosen = words & set(allowed)
     if len(chosen) > 1:
@@ -69,8 +53,12 @@ def _one_of(words: set[str], allowed: tuple[str, ...], default: str, what: str) 
     return chosen.pop() if chosen else default
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = DATASETS + METHODS + OPTIONS
+
+
 def get_config(arg=None) -> ml_collections.ConfigDict:
-    words = common.parse_variant(arg, DATASETS + METHODS + OPTIONS)
+    words = common.parse_variant(arg, VARIANTS)
     dataset = _one_of(words, DATASETS, "binary_mnist", "dataset")
     method = _one_of(words, METHODS, "iabf", "method")
     smoke = "smoke" in words
@@ -94,8 +82,11 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
                 c.model.bits = 20
             common.apply_smoke(c)
 
-    c.iabf = iabf_fields()
-    c.method = "necst" if method == "necst" else "iabf"
+    if method != "necst":
+        c.method = "iabf"
+        c.iabf = common.base_config("iabf").iabf    # the paper's defaults (methods/iabf.py: IABFFields)
+        c.iabf.infomax_weight = DEFAULT_LAMBDA
+        c.iabf.disc_lr = 1e-3
     if method == "abf":
         c.iabf.infomax_weight = 0.0
     if "ref_flip" in words or "ref_all" in words:

@@ -55,8 +55,12 @@ MAX_EPOCHS = 100
 PATIENCE = 10
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = METHODS + DATASETS + ("smoke",)
+
+
 def get_config(arg=None) -> ml_collections.ConfigDict:
-    words = common.parse_variant(arg, METHODS + DATASETS + ("smoke",))
+    words = common.parse_variant(arg, VARIANTS)
     method = _one_of(words, METHODS, "iabf", "method")
     dataset = _one_of(words, DATASETS, "binary_mnist", "dataset")
     base = {"necst": "necst", "iabf": "iabf"}.get(method, "abf")

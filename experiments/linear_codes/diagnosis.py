@@ -27,29 +27,17 @@ import os
 import jax
 import numpy as np
 
-from neuralcodes_jax import checkpointing, methods, train
-from neuralcodes_jax.analysis.model_io import read_config
-from neuralcodes_jax.evaluators.codebook import reference_code
+from neuralcodes_jax import specs
+from neuralcodes_jax.analysis import model_io
+from neuralcodes_jax.evaluators import codebook
 from neuralcodes_jax.methods import progressive as prog
 
 
-def _restore(workdir: str):
-    config = read_config(workdir)
-    method = methods.build(config, None)
-    abstract = train.abstract_state(method, None, jax.sharding.SingleDeviceSharding(jax.devices()[0]))
-    ckpt = checkpointing.Checkpointer(workdir, keep=int(config.train.get("keep_checkpoints", 2)))
-    try:
-        state, _ = ckpt.restore_latest(abstract)
-    finally:
-        ckpt.close()
-    return config, method, state
-
-
-def model_objective(state, spec: prog.ProgressiveSpec, batches: int = 20) -> float:
+def model_objective(method: prog.Progressive, state, batches: int = 20) -> float:
     """The stage-1 loss of the trained encoder with the stage-1 decoder, at the last stage-1 step, averaged over
     ``batches`` fresh batches (the logit penalty is 0 there)."""
-    params = {"encoder": state["params"]["encoder"], "decoder": state["stage1_decoder"]}
-    loss_fn = jax.jit(lambda k: prog._stage1_loss(params, k, spec.stage1_steps, spec)[0])
+    params = {"encoder": state["params"]["encoder"], "decoder": method.stage1_decoder(state)}
+    loss_fn = jax.jit(lambda k: method.stage1_objective(params, k))
     return float(np.mean([float(loss_fn(jax.random.key(1000 + i))) for i in range(batches)]))
 
 
@@ -61,19 +49,21 @@ def diagnose(workdir: str, samples: int) -> dict:
     ref_value = None
     for s in seeds:
         run_dir = os.path.join(workdir, s)
-        config, method, state = _restore(run_dir)
+        model = model_io.load_model(run_dir, kind="latest")
+        method, state = model.method, model.state
         spec = method.spec
+        reference = specs.parse(codebook.CONFIG, model.config).eval.reference
         if ref_value is None:
-            ref = reference_code(config.eval.reference, spec.n, spec.k)
+            ref = codebook.reference_code(reference, spec.n, spec.k)
             ref_value = prog.ideal_decoder_loss(ref.codewords(), spec, jax.random.key(7), samples)
-        book = np.asarray(prog.binary_codebook(state["params"], spec))
+        book = np.asarray(method.codebook(state["params"]))
         learned = prog.ideal_decoder_loss(book, spec, jax.random.key(7), samples)
         report = json.load(open(os.path.join(run_dir, "codebook_report.json")))
         rows.append({"seed": s, "ideal_learned": learned[0], "ideal_learned_se": learned[1],
-                     "model": model_objective(state, spec), "minimum_distance": report["minimum_distance"],
+                     "model": model_objective(method, state), "minimum_distance": report["minimum_distance"],
                      "equivalent": report["equivalent_to"] is not None})
     return {"workdir": workdir, "n": spec.n, "k": spec.k, "training": spec.training, "encoder": spec.encoder,
-            "train_p": spec.train_p, "reference": config.eval.reference, "ideal_reference": ref_value[0],
+            "train_p": spec.train_p, "reference": reference, "ideal_reference": ref_value[0],
             "ideal_reference_se": ref_value[1], "seeds": rows}
 
 

@@ -16,7 +16,6 @@ Variants: one row of :data:`ROWS` (default ``hamming_15_11``), optionally one su
 
 import ml_collections
 
-from experiments.progressive.base import P_GRID
 from experiments import common
 from neuralcodes_jax.codes import relaxed
 
@@ -36,47 +35,15 @@ ROWS = {
 
 
 def base_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.name = "linear_code"
-    c.method = "linear_code"
-    c.seed = 0
+    """Every field the method, the loop and the report read, with their defaults (``methods/linear_code.py``,
+    ``specs.LoopTrain``, ``evaluators/linear_code.py``); :func:`set_row` sets the code and its reference."""
+    c = common.base_config("linear_code")
     c.num_seeds = 20
-
-    c.code = ml_collections.ConfigDict()
-    c.code.n = 15
-    c.code.k = 11
-
-    c.surrogate = ml_collections.ConfigDict()
-    c.surrogate.name = "union"           # codes.relaxed.SURROGATES
-    c.surrogate.p = 0.01                 # BSC crossover of the union bound
-    c.surrogate.tau = 0.5                # softmin temperature
-    c.surrogate.distance = 3             # target distance of the 'distance' surrogate (set from the row)
-    c.surrogate.max_message_weight = 0   # 0: all nonzero messages; else messages of weight <= this
-
-    c.train = ml_collections.ConfigDict()
-    c.train.steps = 4000
-    c.train.lr = 0.05
-    c.train.init_scale = 0.1
-    c.train.logit_penalty = 3.0          # annealed lambda (1 - t / (anneal_fraction T)) mean(theta^2)
-    c.train.gradient_noise = 0.0
-    c.train.anneal_fraction = 0.8
-    c.train.restarts = 1                 # independent chains per run; the run keeps the best binarized one
+    c.eval.evaluator = "linear_code"
     c.train.steps_per_call = 500
     c.train.checkpoint_every_steps = 2000
-    c.train.keep_checkpoints = 2
-    c.train.num_devices = 0
     c.train.log_every_steps = 500
-    c.train.progress = True
     c.train.tensorboard = False
-
-    c.eval = ml_collections.ConfigDict()
-    c.eval.evaluator = "linear_code"
-    c.eval.reference = "Hamming(15,11)"
-    c.eval.p_grid = P_GRID
-    c.eval.p_ratios = (0.01, 0.05)
-    c.eval.max_equivalence_k = 12        # coordinate-permutation search over the 2^k codewords up to this k
-    c.eval.max_equivalence_nodes = 100_000
-    c.eval.use_best = False
     return c
 
 
@@ -93,8 +60,12 @@ def set_row(c: ml_collections.ConfigDict, row: str) -> None:
         c.surrogate.max_message_weight = d - 1
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = tuple(ROWS) + relaxed.SURROGATES + ("smoke",)
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, tuple(ROWS) + relaxed.SURROGATES + ("smoke",))
+    variant = common.parse_variant(arg, VARIANTS)
     rows = [v for v in ROWS if v in variant]
     surrogates = [v for v in relaxed.SURROGATES if v in variant]
     if len(rows) > 1 or len(surrogates) > 1:
@@ -120,8 +91,8 @@ def get_sweep():
     for r in ROWS:
         c = base_config()
         set_row(c, r)
-        out += [{"config.name": f"{c.name}_{s}", "config.code.n": c.code.n, "config.code.k": c.code.k,
-                 "config.eval.reference": c.eval.reference, "config.surrogate.distance": c.surrogate.distance,
-                 "config.surrogate.max_message_weight": c.surrogate.max_message_weight, "config.surrogate.name": s}
+        out += [{"name": f"{c.name}_{s}", "code.n": c.code.n, "code.k": c.code.k,
+                 "eval.reference": c.eval.reference, "surrogate.distance": c.surrogate.distance,
+                 "surrogate.max_message_weight": c.surrogate.max_message_weight, "surrogate.name": s}
                 for s in relaxed.SURROGATES]
     return out

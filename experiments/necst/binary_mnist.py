@@ -16,8 +16,12 @@ Variants: ``smoke`` (seconds on a CPU), ``bec`` (binary erasure channel instead 
 from experiments import common
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke", "bec")
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke", "bec"))
+    variant = common.parse_variant(arg, VARIANTS)
     c = common.base_config()
     c.name = "necst_binary_mnist"
     c.data.name = "binary_mnist"

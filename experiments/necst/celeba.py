@@ -13,7 +13,11 @@ Variants: ``smoke`` (a few random images of the right shape, two short epochs), 
 from experiments import common
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke", "bec")
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke", "bec"))
+    variant = common.parse_variant(arg, VARIANTS)
     return common.necst_tfds_conv_config(
         variant, run="celeba", dataset="celeb_a", bits=1000, net="conv_celeba", eps=0.2, image_shape=(64, 64, 3))

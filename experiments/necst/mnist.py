@@ -16,8 +16,12 @@ Variants:
 from experiments import common
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke", "embedded", "bec")
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke", "embedded", "bec"))
+    variant = common.parse_variant(arg, VARIANTS)
     c = common.base_config()
     c.name = "necst_mnist"
     c.data.name = "mnist"

@@ -14,8 +14,12 @@ Commands:
 from experiments import common
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke", "bec")
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke", "bec"))
+    variant = common.parse_variant(arg, VARIANTS)
     c = common.base_config()
     c.name = "necst_omniglot"
     c.data.name = "omniglot"

@@ -11,8 +11,12 @@ Commands:
 from experiments import common
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke", "bec")
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke", "bec"))
+    variant = common.parse_variant(arg, VARIANTS)
     c = common.base_config()
     c.name = "necst_random_bits"
     c.data.name = "random_bits"

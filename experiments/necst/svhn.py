@@ -12,7 +12,11 @@ Variants: ``smoke`` (a few random images of the right shape, two short epochs), 
 from experiments import common
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke", "bec")
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke", "bec"))
+    variant = common.parse_variant(arg, VARIANTS)
     return common.necst_tfds_conv_config(
         variant, run="svhn", dataset="svhn_cropped", bits=500, net="conv_svhn", eps=0.1, image_shape=(32, 32, 3))

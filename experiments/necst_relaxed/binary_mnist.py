@@ -19,18 +19,20 @@ from experiments.necst import binary_mnist
 ESTIMATORS = ("gumbel", "straight_through_gumbel", "straight_through")
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke",) + ESTIMATORS
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke",) + ESTIMATORS)
+    variant = common.parse_variant(arg, VARIANTS)
     c = binary_mnist.get_config("smoke" if "smoke" in variant else None)
     c.name = "necst_relaxed_binary_mnist"
     c.method = "necst_relaxed"
-    c.relaxed = common.ml_collections.ConfigDict()
+    c.relaxed = common.base_config("necst_relaxed").relaxed
     chosen = [e for e in ESTIMATORS if e in variant]
     if len(chosen) > 1:
         raise ValueError(f"config variant must name at most one estimator of {list(ESTIMATORS)}, got {chosen}")
     c.relaxed.estimator = chosen[0] if chosen else "gumbel"
-    c.relaxed.tau_start = 1.0
-    c.relaxed.tau_end = 0.5
     c.relaxed.anneal_steps = 5000
     return c
 

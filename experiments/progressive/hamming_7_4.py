@@ -19,8 +19,12 @@ from experiments import common
 from experiments.progressive import base
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = ("smoke",) + base.TRAININGS
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, ("smoke",) + base.TRAININGS)
+    variant = common.parse_variant(arg, VARIANTS)
     c = base.base_config()
     c.name = "progressive_7_4"
     c.code.n, c.code.k = 7, 4

@@ -43,8 +43,12 @@ WARM_START_CODES = {
 }
 
 
+#: The words a variant (``--config=file.py:word,word``) may combine.
+VARIANTS = LENGTHS + ("softmax", "smoke", "linear", "warm") + base.TRAININGS
+
+
 def get_config(arg=None):
-    variant = common.parse_variant(arg, LENGTHS + ("softmax", "smoke", "linear", "warm") + base.TRAININGS)
+    variant = common.parse_variant(arg, VARIANTS)
     lengths = [v for v in LENGTHS if v in variant]
     if len(lengths) > 1:
         raise ValueError(f"config variant must name at most one length of {list(LENGTHS)}, got {lengths}")

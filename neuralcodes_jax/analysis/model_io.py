@@ -31,6 +31,7 @@ import numpy as np
 from neuralcodes_jax import checkpointing
 from neuralcodes_jax import data as data_lib
 from neuralcodes_jax import methods
+from neuralcodes_jax import run_config
 from neuralcodes_jax import train
 
 PyTree = Any
@@ -62,7 +63,8 @@ class LoadedModel:
       meta: the checkpoint's meta dict (epoch, validation score, ``best_step`` ...).
       step: the training step of the restored checkpoint.
       kind: 'best' or 'latest'.
-      splits: the data the config names (train/valid/test images and labels).
+      splits: the data the config names (train/valid/test images and labels); None for a method without data.
+      state: the whole restored training state (optimizer states, a method's extra entries).
     """
 
     workdir: str
@@ -72,7 +74,8 @@ class LoadedModel:
     meta: dict
     step: int
     kind: str
-    splits: data_lib.Splits
+    splits: data_lib.Splits | None
+    state: PyTree = None
 
     @property
     def coder(self):
@@ -153,7 +156,8 @@ def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
       kind: 'best' (the best-by-validation checkpoint the papers report) or 'latest'.
       data_dir: replaces ``config.data.data_dir`` (a relative ``data_dir`` in the config is relative to the
         directory training ran from).
-      splits: the data, when the caller already has it (skips reloading; its shape must fit the model).
+      splits: the data, when the caller already has it (skips reloading; its shape must fit the model). A method
+        without a dataset (``uses_data`` False) loads none: ``splits`` is then ``None``.
 
     Raises:
       ValueError: no config.json, no checkpoint of that kind, or an unknown ``kind``.
@@ -166,12 +170,16 @@ def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
     series = os.path.join(workdir, "checkpoints", kind)
     if not os.path.isdir(series) or not any(name.isdigit() for name in os.listdir(series)):
         raise ValueError(f"workdir {workdir} has no '{kind}' checkpoint ({series} holds no step directory)")
-    if splits is None:
-        splits = data_lib.load_from_config(config.data)
-    method = methods.build(config, methods.DataSpec(tuple(splits.shape), splits.is_binary))
-    example = jax.ShapeDtypeStruct((1,) + tuple(splits.shape), jnp.float32)
+    spec = run_config.parse(config)
+    if spec.data is None:              # a method without a dataset (learned codes): no data to load
+        splits, method, example = None, methods.build(config, None), None
+    else:
+        if splits is None:
+            splits = data_lib.load_from_config(config.data)
+        method = methods.build(config, methods.DataSpec(tuple(splits.shape), splits.is_binary, spec.data.name))
+        example = jax.ShapeDtypeStruct((1,) + tuple(splits.shape), jnp.float32)
     abstract = train.abstract_state(method, example, jax.sharding.SingleDeviceSharding(jax.devices()[0]))
-    ckpt = checkpointing.Checkpointer(workdir, keep=int(config.train.get("keep_checkpoints", 2)))
+    ckpt = checkpointing.Checkpointer(workdir, keep=spec.loop.train.keep_checkpoints)
     try:
         restored = ckpt.restore_best(abstract) if kind == "best" else ckpt.restore_latest(abstract)
     finally:
@@ -180,7 +188,7 @@ def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
         raise ValueError(f"workdir {workdir} has no '{kind}' checkpoint")
     state, meta = restored
     return LoadedModel(workdir=workdir, config=config, method=method, params=state["params"], meta=meta,
-                       step=int(jax.device_get(state["step"])), kind=kind, splits=splits)
+                       step=int(jax.device_get(state["step"])), kind=kind, splits=splits, state=state)
 
 
 # ---------------------------------------------------------------------------------------------------------------

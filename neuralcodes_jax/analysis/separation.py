@@ -178,6 +178,31 @@ def image_distortion(recon: Any, x: Any, metric: str) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
+class WebPConfig:
+    """What the WebP baseline reads from its config (``experiments/baselines/webp.py``)."""
+
+    necst_workdirs: str = "workdirs/necst_bmnist_eps{eps}"   # finished NECST runs, one per eps
+    noise_levels: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
+    qualities: tuple[int, ...] = tuple(range(0, 101, 10))
+    lossless: bool = True
+    scales: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)   # shrink before coding, enlarge after (WebP below ~500 bits)
+    method: int = 6                     # WebP effort (6: smallest files)
+    metrics: tuple[str, ...] = ("pixel_error_rate", "mse_per_pixel")
+    max_examples: int = 1000            # test images (0: all)
+    necst_draws: int = 5                # channel draws per image for NECST's per-image distortion
+    block_error: float = 1e-3           # target block error rate of the finite-blocklength estimates
+    seed: int = 0
+
+
+def webp_config(config: Any) -> WebPConfig:
+    """The typed WebP config; a field it does not read is refused, naming the closest ones."""
+    from neuralcodes_jax import specs
+
+    specs.check_consumed(config, specs.consumed(WebPConfig), "the WebP baseline")
+    return specs.parse(WebPConfig, config)
+
+
+@dataclasses.dataclass(frozen=True)
 class WebpSweep:
     """WebP over a grid of settings for N images.
 

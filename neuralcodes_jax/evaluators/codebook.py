@@ -13,6 +13,7 @@ equal to it, perfect, linear, d_min histogram, median ML BLER / converse) and th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -28,8 +29,36 @@ from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import gf2
+from neuralcodes_jax import channels, specs
 from neuralcodes_jax.config_utils import check_int
 from neuralcodes_jax.methods import progressive as prog
+
+#: The fixed grid of BSC crossover probabilities of every exact report (exact values, no Monte Carlo).
+P_GRID = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalFields:
+    """``eval`` fields of the codebook report."""
+
+    reference: str = "Hamming(7,4)"     # a name of codes.analysis.reference_codes() or a JSON file of generators
+    p_grid: tuple[float, ...] = P_GRID
+    p_ratio: float = 0.05               # p of the single "ratio to the converse" number (one of p_grid)
+    neural_table: bool = True           # exact BLER/BER of the neural decoder (table over all 2^n words)
+    stage2_check: bool = True           # also tabulate the stage-1 decoder (did stage 2 improve the decoder?)
+    max_equivalence_nodes: int = 100_000
+    ebn0_db: tuple[float, ...] = (0.0, 2.0, 4.0, 6.0)   # AWGN Monte Carlo grid (AWGN configs only)
+    mc_target_errors: int = 200
+    mc_max_blocks: int = 400_000
+    mc_batch: int = 20_000
+    mc_seeds: int = 0                   # AWGN: Monte Carlo for the first mc_seeds seeds (0 = all)
+
+
+@dataclasses.dataclass(frozen=True)
+class CONFIG:
+    """What the evaluator reads from a config."""
+
+    eval: EvalFields = EvalFields()
 
 PyTree = Any
 
@@ -216,7 +245,7 @@ def awgn_monte_carlo(key: jax.Array, spec: prog.ProgressiveSpec, codebook: Any, 
     names = ("learned_ml", "neural", "reference_ml")
     out = []
     for j, ebn0 in enumerate(ebn0_db):
-        sigma = prog.ebn0_db_to_sigma(float(ebn0), spec.rate)
+        sigma = channels.snr_db_to_sigma(float(ebn0), spec.rate)
         counts = np.zeros((3, 2), np.int64)
         blocks = 0
         sub = jax.random.fold_in(key, j)
@@ -249,7 +278,7 @@ def soft_ml_awgn(key: jax.Array, codebooks: Sequence[Any], k: int, ebn0_db: Sequ
         raise ValueError(f"codebooks must have 2^k = {1 << k} rows, got {books.shape[1]}")
     out = []
     for j, ebn0 in enumerate(ebn0_db):
-        sigma = prog.ebn0_db_to_sigma(float(ebn0), k / n)
+        sigma = channels.snr_db_to_sigma(float(ebn0), k / n)
         errors = np.zeros(books.shape[0], np.int64)
         blocks, i = 0, 0
         while blocks < max_blocks and errors.min() < target_block_errors:
@@ -289,41 +318,42 @@ def reference_code(name: str, n: int, k: int):
     return codes_analysis.code_from_source(name, n, k, field="eval.reference")
 
 
-def _check_eval_config(config) -> np.ndarray:
-    p_grid = check_p_grid(config.eval.p_grid, "eval.p_grid")
-    if not any(abs(p - config.eval.p_ratio) < 1e-12 for p in p_grid):
-        raise ValueError(f"eval.p_ratio must be one of eval.p_grid, got {config.eval.p_ratio!r}")
-    return p_grid
+def _check_eval_config(config) -> tuple[EvalFields, np.ndarray]:
+    fields = specs.parse(CONFIG, config).eval
+    p_grid = check_p_grid(fields.p_grid, "eval.p_grid")
+    if not any(abs(p - fields.p_ratio) < 1e-12 for p in p_grid):
+        raise ValueError(f"eval.p_ratio must be one of eval.p_grid, got {fields.p_ratio!r}")
+    return fields, p_grid
 
 
 def evaluate(run) -> list[dict]:
     """The exact report of every run's learned codebook (``codebook_report.json`` in its workdir)."""
     config = run.configs[0]
-    p_grid = _check_eval_config(config)
+    ev, p_grid = _check_eval_config(config)
     spec = run.method.spec
-    reference = reference_code(config.eval.reference, spec.n, spec.k)
+    reference = reference_code(ev.reference, spec.n, spec.k)
     reference_bler = codes_exact.ml_bler_bsc(reference.codewords())
     converse = np.asarray(codes_bounds.bsc_converse(spec.n, spec.k, p_grid))
-    ratio_index = int(np.flatnonzero(np.isclose(p_grid, config.eval.p_ratio))[0])
+    ratio_index = int(np.flatnonzero(np.isclose(p_grid, ev.p_ratio))[0])
     params = run.host(run.params)
-    stage1_decoders = run.host(run.state["stage1_decoder"])
-    mc_count = int(config.eval.mc_seeds) or run.num_points
+    stage1_decoders = run.host(run.method.stage1_decoder(run.state))
+    mc_count = int(ev.mc_seeds) or run.num_points
     out = []
     for p in range(run.num_points):
         pspec = run.methods[p].spec
         prm = jax.tree.map(lambda a, i=p: a[i], params)
-        codebook = np.asarray(prog.binary_codebook(prm, pspec))
+        codebook = np.asarray(run.methods[p].codebook(prm))
         table = None
-        if config.eval.neural_table and pspec.channel == "bsc":
+        if ev.neural_table and pspec.channel == "bsc":
             table = decoder_table(prm["decoder"], pspec)
         rep = codebook_report(codebook, p_grid, decoder=table, reference_bler=reference_bler, converse=converse,
-                              p_ratio=float(config.eval.p_ratio),
-                              references={config.eval.reference: reference.codewords()})
+                              p_ratio=float(ev.p_ratio),
+                              references={ev.reference: reference.codewords()})
         rep.update(seed=int(run.configs[p].seed), p_ratio_index=ratio_index, train_p=float(pspec.train_p),
                    training=pspec.training, step=int(run.metas[p].get("step", 0)))
-        soft = np.asarray(prog.soft_codebook(prm, pspec))
+        soft = np.asarray(run.methods[p].soft_codebook(prm))
         rep["soft_codebook_mean_distance_to_binary"] = float(np.mean(np.minimum(soft, 1 - soft)))
-        if table is not None and config.eval.stage2_check and pspec.stage2_steps > 0:
+        if table is not None and ev.stage2_check and pspec.stage2_steps > 0:
             # The decoder as stage 1 left it, on the binarized codebook: did stage 2 improve it?
             dec1 = jax.tree.map(lambda a, i=p: a[i], stage1_decoders)
             before = codes_exact.decoder_bler_bsc(codebook, decoder_table(dec1, pspec), allow_repeated=True)
@@ -334,8 +364,8 @@ def evaluate(run) -> list[dict]:
         if pspec.channel == "awgn" and p < mc_count:
             rep["awgn"] = awgn_monte_carlo(
                 jax.random.fold_in(jax.random.key(int(run.configs[p].seed) + 1), 0), pspec, codebook,
-                prm["decoder"], reference.codewords(), tuple(config.eval.ebn0_db),
-                int(config.eval.mc_target_errors), int(config.eval.mc_max_blocks), int(config.eval.mc_batch))
+                prm["decoder"], reference.codewords(), tuple(ev.ebn0_db),
+                int(ev.mc_target_errors), int(ev.mc_max_blocks), int(ev.mc_batch))
         if run.is_main:
             with open(os.path.join(run.workdirs[p], "codebook_report.json"), "w") as f:
                 json.dump(rep, f, indent=1)
@@ -348,20 +378,20 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
     ``summary.md``, ``bler_vs_p.png``; AWGN: ``bler_vs_ebn0.png``)."""
     config = run.configs[members[0]]
     spec = run.methods[members[0]].spec
-    p_grid = _check_eval_config(config)
-    reference = reference_code(config.eval.reference, spec.n, spec.k)
+    ev, p_grid = _check_eval_config(config)
+    reference = reference_code(ev.reference, spec.n, spec.k)
     training = spec.training
     entry = {"spec": {k: v for k, v in spec.__dict__.items()}, "seeds": results, "train_seconds": run.train_seconds,
-             "summary": summarize_training(results, spec.num_messages, float(config.eval.p_ratio))}
+             "summary": summarize_training(results, spec.num_messages, float(ev.p_ratio))}
     report: dict[str, Any] = {
         "name": config.get("name", "progressive"), "n": spec.n,
         "k": spec.k, "p_grid": p_grid.tolist(), "config": config.to_dict(),
-        "references": reference_curves(spec.n, spec.k, p_grid, (config.eval.reference, reference)),
+        "references": reference_curves(spec.n, spec.k, p_grid, (ev.reference, reference)),
         "trainings": {training: entry}, "workdirs": [run.workdirs[i] for i in members],
     }
     awgn = [r["awgn"] for r in results if "awgn" in r]
     if awgn:
-        report["awgn"] = {"ebn0_db": [float(e) for e in config.eval.ebn0_db], "trainings": {training: awgn}}
+        report["awgn"] = {"ebn0_db": [float(e) for e in ev.ebn0_db], "trainings": {training: awgn}}
     if run.is_main:
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "codebook_summary.json"), "w") as f:

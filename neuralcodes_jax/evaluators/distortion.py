@@ -20,14 +20,44 @@ standard error over images (``<metric>_se``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
 import jax
 import numpy as np
 
+from neuralcodes_jax import specs
+from neuralcodes_jax.config_utils import check_choice, check_int
+
 METRIC_ORDER = ("bce_per_pixel_nats", "mse_per_pixel", "sse_per_image", "pixel_error_rate",
                 "nll_per_image_nats")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalFields:
+    """``eval`` fields of the distortion evaluator."""
+
+    noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)   # test noise levels
+    split: str = "test"                 # 'train' | 'valid' | 'test'
+    batch_size: int = 1000
+    max_examples: int = 0               # 0: the whole split
+
+    def __post_init__(self):
+        check_choice("eval.split", self.split, ("train", "valid", "test"))
+        check_int("eval.batch_size", self.batch_size, 1)
+        check_int("eval.max_examples", self.max_examples, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class CONFIG:
+    """What the evaluator reads from a config."""
+
+    eval: EvalFields = EvalFields()
+
+
+def eval_fields(config) -> EvalFields:
+    return specs.parse(CONFIG, config).eval
 
 
 def check_noise_levels(levels, channel) -> list[float]:
@@ -38,15 +68,11 @@ def check_noise_levels(levels, channel) -> list[float]:
     return out
 
 
-def eval_inputs(splits, eval_cfg):
-    """The evaluation images: ``eval.split`` of ``splits`` (default 'test'), the first ``eval.max_examples`` if set."""
-    split = eval_cfg.get("split", "test")
-    if split not in ("train", "valid", "test"):
-        raise ValueError(f"eval.split must be one of ['train', 'valid', 'test'], got {split!r}")
-    x = getattr(splits, split)
-    limit = int(eval_cfg.get("max_examples", 0))
-    if limit:
-        x = x[:limit]
+def eval_inputs(splits, fields: EvalFields):
+    """The evaluation images: ``eval.split`` of ``splits``, the first ``eval.max_examples`` if set."""
+    x = getattr(splits, fields.split)
+    if fields.max_examples:
+        x = x[:fields.max_examples]
     return x
 
 
@@ -59,10 +85,10 @@ def evaluate(run) -> list[dict]:
     one vmapped call.
     """
     configs, point_methods = run.configs, run.methods
-    eval_cfg = configs[0].eval
-    x = eval_inputs(run.splits, eval_cfg)
+    fields = [eval_fields(c) for c in configs]
+    x = eval_inputs(run.splits, fields[0])
     num = run.num_points
-    levels = [check_noise_levels(c.eval.noise_levels, m.channel) for c, m in zip(configs, point_methods)]
+    levels = [check_noise_levels(f.noise_levels, m.channel) for f, m in zip(fields, point_methods)]
     # (test eps, effective eps) -> [(run, level index)]
     tasks: dict[tuple[float, float], list[tuple[int, int]]] = {}
     for p in range(num):
@@ -72,7 +98,7 @@ def evaluate(run) -> list[dict]:
     for (eps, _), members in tasks.items():
         method = point_methods[members[0][0]]
         apply = run.batched_apply(lambda prm, xb, k, v, m=method, e=eps: m.eval_batch(prm, xb, k, e),
-                                  int(eval_cfg.get("batch_size", 1000)))
+                                  fields[0].batch_size)
         level_keys = jax.jit(jax.vmap(jax.random.fold_in))(
             run.eval_keys, np.asarray([dict(members).get(p, 0) for p in range(num)], np.int32))
         merged = apply(run.params, np.asarray(x), level_keys)       # every run; keep the members' rows
@@ -92,7 +118,7 @@ def evaluate(run) -> list[dict]:
             rows.append(row)
         settings = m.eval_settings()
         result = {
-            "split": eval_cfg.get("split", "test"),
+            "split": fields[0].split,
             "num_examples": int(x.shape[0]),
             "channel": m.channel.name,
             "train_eps": float(m.channel.eps),
@@ -101,7 +127,7 @@ def evaluate(run) -> list[dict]:
             "rows": rows,
         }
         if run.is_main:
-            write_results(result, run.workdirs[p], title=configs[p].get("name", configs[p].method),
+            write_results(result, run.workdirs[p], title=configs[p].get("name") or configs[p].method,
                           context=describe_run(configs[p], run.splits, run.metas[p]))
         out.append(result)
     return out

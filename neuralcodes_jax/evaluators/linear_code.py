@@ -16,19 +16,40 @@ equivalent, same enumerator), the minimum-distance histogram, the ratio to the c
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
+import jax
 import numpy as np
 
 from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import linear as codes_linear
+from neuralcodes_jax import specs
 from neuralcodes_jax.config_utils import check_int
-from neuralcodes_jax.evaluators.codebook import check_p_grid, reference_code
+from neuralcodes_jax.evaluators.codebook import P_GRID, check_p_grid, reference_code
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalFields:
+    """``eval`` fields of the linear-code report."""
+
+    reference: str                      # required: a name of codes.analysis.reference_codes() or a JSON file
+    p_grid: tuple[float, ...] = P_GRID
+    p_ratios: tuple[float, ...] = (0.01, 0.05)
+    max_equivalence_k: int = 12         # coordinate-permutation search over the 2^k codewords up to this k
+    max_equivalence_nodes: int = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class CONFIG:
+    """What the evaluator reads from a config."""
+
+    eval: EvalFields
 
 
 def reference(name: str, n: int, k: int) -> codes_linear.LinearCode:
@@ -87,30 +108,32 @@ def code_report(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, p_g
     }
 
 
-def _settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int]:
-    p_grid = check_p_grid(config.eval.p_grid, "eval.p_grid")
-    p_ratios = tuple(float(p) for p in config.eval.p_ratios)
+def _settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int, str]:
+    ev = specs.parse(CONFIG, config).eval
+    p_grid = check_p_grid(ev.p_grid, "eval.p_grid")
+    p_ratios = tuple(float(p) for p in ev.p_ratios)
     for p in p_ratios:
         if not 0.0 < p < 0.5:
-            raise ValueError(f"eval.p_ratios must lie in (0, 0.5), got {config.eval.p_ratios!r}")
-    max_k = check_int("eval.max_equivalence_k", config.eval.max_equivalence_k, 1, 16)
-    nodes = check_int("eval.max_equivalence_nodes", config.eval.max_equivalence_nodes, 1)
-    return p_grid, p_ratios, max_k, nodes
+            raise ValueError(f"eval.p_ratios must lie in (0, 0.5), got {ev.p_ratios!r}")
+    max_k = check_int("eval.max_equivalence_k", ev.max_equivalence_k, 1, 16)
+    nodes = check_int("eval.max_equivalence_nodes", ev.max_equivalence_nodes, 1)
+    return p_grid, p_ratios, max_k, nodes, ev.reference
 
 
 def evaluate(run) -> list[dict]:
     """The exact report of every run's learned code (``linear_code_report.json`` in its workdir)."""
     config = run.configs[0]
-    p_grid, p_ratios, max_k, nodes = _settings(config)
-    method = run.method
-    ref = reference(config.eval.reference, method.n, method.k)
-    theta = np.asarray(run.host(run.params)["theta"])
+    p_grid, p_ratios, max_k, nodes, ref_name = _settings(config)
+    settings = run.method.eval_settings()
+    ref = reference(ref_name, settings["n"], settings["k"])
+    params = run.host(run.params)
     out = []
     for i in range(run.num_points):
-        code = codes_linear.LinearCode.from_generator(run.methods[i].generator(theta[i]))
+        generator = run.methods[i].generator(jax.tree.map(lambda a, i=i: a[i], params))
+        code = codes_linear.LinearCode.from_generator(generator)
         rep = code_report(code, ref, p_grid, p_ratios, max_k, nodes)
         rep.update(seed=int(run.configs[i].seed), step=int(run.metas[i].get("step", 0)),
-                   surrogate=method.surrogate, restarts=method.restarts)
+                   surrogate=settings["surrogate"], restarts=settings["restarts"])
         if run.is_main:
             with open(os.path.join(run.workdirs[i], "linear_code_report.json"), "w") as f:
                 json.dump(rep, f, indent=1)
@@ -155,11 +178,11 @@ def markdown_summary(summary: Mapping[str, Any]) -> str:
 def summarize(run, results: list[dict], members: list[int], directory: str) -> dict:
     """Counts over the seeds ``members`` (``linear_code_summary.json``, ``summary.md`` in ``directory``)."""
     config = run.configs[members[0]]
-    _, p_ratios, _, _ = _settings(config)
-    method = run.methods[members[0]]
+    _, p_ratios, _, _, ref_name = _settings(config)
+    settings = run.methods[members[0]].eval_settings()
     reports = [results[i] for i in members]
-    summary = {"name": config.get("name", "linear_code"), "n": method.n, "k": method.k,
-               "reference": config.eval.reference, "surrogate": method.surrogate, "config": config.to_dict(),
+    summary = {"name": config.get("name") or "linear_code", "n": settings["n"], "k": settings["k"],
+               "reference": ref_name, "surrogate": settings["surrogate"], "config": config.to_dict(),
                "train_seconds": float(run.train_seconds), "summary": summarize_reports(reports, p_ratios),
                "seeds": reports, "workdirs": [run.workdirs[i] for i in members]}
     if run.is_main:

@@ -1,9 +1,10 @@
 """Methods, found by module name: ``config.method = "x"`` is built by ``neuralcodes_jax/methods/x.py:build``.
 
-To add a method, write ``methods/<name>.py`` with a subclass of :class:`base.Method`, a ``build(config, data)``
-function (``data``: a :class:`base.DataSpec`, or ``None`` when the method draws its own inputs) and
-``METHOD = <the class>`` (what a sweep reads before building anything); no other file changes. See
-``methods/base.py`` for the contract and WORKSPACE.md for a walk-through.
+To add a method, write ``methods/<name>.py`` with a subclass of :class:`base.Method` whose ``CONFIG`` is its typed
+spec (the config sections it reads, ``neuralcodes_jax.specs``) and whose ``from_spec(spec, data)`` builds it
+(``data``: a :class:`base.DataSpec`, or ``None`` when the method draws its own inputs), and ``METHOD = <the
+class>``; no other file changes. Every method is built the same way, by :func:`build`. See ``methods/base.py`` for
+the contract and WORKSPACE.md for a walk-through.
 """
 
 from __future__ import annotations
@@ -26,10 +27,7 @@ def module(name: str):
     """The module of method ``name`` (``ValueError`` naming the available ones if there is none)."""
     if not isinstance(name, str) or name not in available():
         raise ValueError(f"method must be one of {available()}, got {name!r}")
-    mod = importlib.import_module(f"{__name__}.{name}")
-    if not callable(getattr(mod, "build", None)):
-        raise ValueError(f"method module {mod.__name__} has no build(config, data) function")
-    return mod
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 def method_class(name: str) -> type[Method]:
@@ -59,9 +57,7 @@ def group_key(config) -> str:
 
 def build(config, data: DataSpec | None) -> Method:
     """The method ``config.method`` built from ``config`` and the dataset's :class:`DataSpec` (or ``None``)."""
-    method = module(config.method).build(config, data)
-    if not isinstance(method, Method):
-        raise TypeError(f"{config.method}.build returned {type(method).__name__}, not a methods.base.Method")
+    method = method_class(config.method).from_config(config, data)
     if method.uses_data and data is None:
         raise ValueError(f"method {config.method!r} trains on a dataset: the config needs a 'data' section")
     return method

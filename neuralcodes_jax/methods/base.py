@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import jax
+import optax
+
+from neuralcodes_jax import specs
 
 PyTree = Any
 Metrics = dict[str, jax.Array]
@@ -59,10 +62,12 @@ class Stage:
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
-    """What a method's ``build`` learns about the dataset: the per-example shape and whether it is binary."""
+    """What a method learns about the dataset: the per-example shape, whether it is binary, and its name (which
+    picks the paper's networks for it)."""
 
     shape: tuple[int, ...]
     is_binary: bool
+    name: str = ""
 
 
 class Method(abc.ABC):
@@ -75,6 +80,22 @@ class Method(abc.ABC):
     evaluator: ClassVar[str] = "distortion"
     #: The training channel (a ``channels`` object); every method has one (a dataclass field or a property).
     channel: Any
+    #: The method's typed spec: a frozen dataclass whose fields are the config sections the method reads
+    #: (``specs``); :meth:`from_config` parses it and :meth:`from_spec` builds the method from it.
+    CONFIG: ClassVar[type]
+
+    # -- building --------------------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: Any, data: DataSpec | None) -> "Method":
+        """The method built from a config: its typed spec (:attr:`CONFIG`) parsed, then :meth:`from_spec`."""
+        if data is not None and not data.name and config.get("data") is not None:
+            data = dataclasses.replace(data, name=config.data.name)     # the dataset's name picks its networks
+        return cls.from_spec(specs.parse(cls.CONFIG, config), data)
+
+    @classmethod
+    @abc.abstractmethod
+    def from_spec(cls, spec: Any, data: DataSpec | None) -> "Method":
+        ...
 
     # -- training ------------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -103,6 +124,15 @@ class Method(abc.ABC):
     def _bind(self, values: dict[str, Any]) -> "Method":
         raise NotImplementedError(f"method {self.name!r} declares group fields {self.group_fields} but does not "
                                   f"bind them")
+
+    @staticmethod
+    def apply_gradients(optimizer: optax.GradientTransformation, params: PyTree, opt_state: PyTree, grads: PyTree,
+                        scale: Callable[[PyTree], PyTree] | None = None) -> tuple[PyTree, PyTree]:
+        """One optimizer update: ``(new params, new optimizer state)``; ``scale`` may rescale the updates first."""
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        if scale is not None:
+            updates = scale(updates)
+        return optax.apply_updates(params, updates), opt_state
 
     # -- evaluation ----------------------------------------------------------------------------------------
     def test_eps(self, eps: float) -> float:

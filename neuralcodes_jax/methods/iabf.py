@@ -75,7 +75,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
@@ -85,6 +84,7 @@ from neuralcodes_jax import likelihoods
 from neuralcodes_jax import nets
 from neuralcodes_jax.methods import necst as necst_lib
 from neuralcodes_jax.config_utils import check_choice as _check_choice
+from neuralcodes_jax.config_utils import check_int
 
 PyTree = Any
 
@@ -249,6 +249,28 @@ def bsc_per_bit_log_probs(logits: jax.Array, eps_bits: jax.Array) -> tuple[jax.A
 # The method.
 
 
+@dataclasses.dataclass(frozen=True)
+class IABFFields:
+    """``iabf``: the adversarial flips and the infomax term (defaults = the paper; :class:`IABF` documents each)."""
+
+    infomax_weight: float = 0.01        # lambda of Eq. 29 (0 = ABF)
+    flip_rule: str = "paper"
+    flip_direction: str = "paper"
+    flip_budget: str = "paper"
+    num_flips: int = 7
+    disc_input: str = "sample"
+    disc_shuffle: str = "per_dimension"
+    clean_decoder_weight: float = 0.0
+    disc_hidden: tuple[int, ...] = (500,)
+    disc_lr: float | None = None        # None: optim.lr (the discriminator's optimizer is config.optim with it)
+
+
+@dataclasses.dataclass(frozen=True)
+class IABFConfig(necst_lib.NECSTConfig):
+    iabf: IABFFields = IABFFields()
+
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class IABF(necst_lib.NECST):
     """IABF / ABF as a trainer method (see ``methods/base.py`` for the contract and the module docstring).
@@ -274,21 +296,23 @@ class IABF(necst_lib.NECST):
     """
 
     discriminator: Any = None
-    disc_optimizer: optax.GradientTransformation | None = None
-    infomax_weight: float = 0.01
-    flip_rule: str = "paper"
-    flip_direction: str = "paper"
-    flip_budget: str = "paper"
-    num_flips: int = 7
-    disc_input: str = "sample"
-    disc_shuffle: str = "per_dimension"
-    clean_decoder_weight: float = 0.0
+    disc_optimizer: Any = None
+    infomax_weight: float = IABFFields.infomax_weight
+    flip_rule: str = IABFFields.flip_rule
+    flip_direction: str = IABFFields.flip_direction
+    flip_budget: str = IABFFields.flip_budget
+    num_flips: int = IABFFields.num_flips
+    disc_input: str = IABFFields.disc_input
+    disc_shuffle: str = IABFFields.disc_shuffle
+    clean_decoder_weight: float = IABFFields.clean_decoder_weight
     name: str = "iabf"
+
+    CONFIG = IABFConfig
 
     def __post_init__(self):
         super().__post_init__()
         if self.discriminator is None or self.disc_optimizer is None:
-            raise ValueError("IABF needs a discriminator and its optimizer (methods.iabf.build makes them)")
+            raise ValueError("IABF needs a discriminator and its optimizer (IABF.from_spec makes them)")
         _check_choice("iabf.flip_rule", self.flip_rule, FLIP_RULES)
         _check_choice("iabf.flip_direction", self.flip_direction, FLIP_DIRECTIONS)
         _check_choice("iabf.flip_budget", self.flip_budget, FLIP_BUDGETS)
@@ -436,8 +460,7 @@ class IABF(necst_lib.NECST):
             return tc_discriminator_loss(logits_joint, logits_product)
 
         (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(disc_params)
-        updates, disc_opt_state = self.disc_optimizer.update(grads, disc_opt_state, disc_params)
-        disc_params = optax.apply_updates(disc_params, updates)
+        disc_params, disc_opt_state = self.apply_gradients(self.disc_optimizer, disc_params, disc_opt_state, grads)
         return disc_params, disc_opt_state, {"disc_loss": loss, "disc_accuracy": accuracy,
                                              "disc_grad_norm": optax.tree.norm(grads)}
 
@@ -536,8 +559,7 @@ class IABF(necst_lib.NECST):
                                                                 has_aux=True)(
             params, logits, disc_params, x, key, y_clean, eps_star)
         grads = {**grads, "encoder": jax.tree.map(jnp.add, grads["encoder"], encoder_vjp(logits_grad)[0])}
-        updates, opt_state = self.optimizer.update(grads, state["opt_state"], params)
-        params = optax.apply_updates(params, updates)
+        params, opt_state = self.apply_gradients(self.optimizer, params, state["opt_state"], grads)
         metrics.update(disc_metrics)
         metrics.update(flip_metrics)
         metrics["grad_norm"] = optax.tree.norm(grads)
@@ -549,38 +571,22 @@ class IABF(necst_lib.NECST):
         """NECST's criterion: -log p(x|y) for one BSC(eps) sample at the training noise, per example."""
         return super().valid_loss(params, x, key)
 
-
-def build(config, data) -> IABF:
-    """IABF from a config with NECST's fields plus ``config.iabf`` (``experiments/iabf/table1.py``).
-
-    ``config.iabf`` fields (defaults = the paper): ``infomax_weight`` (lambda, 0.01), ``flip_rule`` ('paper'),
-    ``flip_direction`` ('paper'), ``flip_budget`` ('paper'), ``num_flips`` (7), ``disc_input`` ('sample'),
-    ``disc_shuffle`` ('per_dimension'),
-    ``clean_decoder_weight`` (0.0), ``disc_hidden`` ((500,)), ``disc_lr`` (``optim.lr``; the discriminator's
-    optimizer is ``config.optim`` with it).
-    """
-    cfg = config.get("iabf", None) or ml_collections.ConfigDict()
-    bits = int(config.model.bits)
-    num_flips = int(cfg.get("num_flips", 7))
-    flip_rule = cfg.get("flip_rule", "paper")
-    if flip_rule == "reference" and not 1 <= num_flips <= bits:
-        raise ValueError(f"iabf.num_flips must be in [1, model.bits={bits}], got {num_flips}")
-    optim = ml_collections.ConfigDict(config.optim.to_dict())
-    optim.lr = float(cfg.get("disc_lr", None) or config.optim.lr)
-    hidden = tuple(int(h) for h in cfg.get("disc_hidden", (500,)))
-    return necst_lib.build(
-        config, data, cls=IABF,
-        discriminator=nets.make_discriminator(hidden=hidden),
-        disc_optimizer=necst_lib.make_optimizer(optim),
-        infomax_weight=float(cfg.get("infomax_weight", 0.01)),
-        flip_rule=flip_rule,
-        flip_direction=cfg.get("flip_direction", "paper"),
-        flip_budget=cfg.get("flip_budget", "paper"),
-        num_flips=num_flips,
-        disc_input=cfg.get("disc_input", "sample"),
-        disc_shuffle=cfg.get("disc_shuffle", "per_dimension"),
-        clean_decoder_weight=float(cfg.get("clean_decoder_weight", 0.0)),
-    )
+    @classmethod
+    def from_spec(cls, spec: IABFConfig, data, **fields) -> "IABF":
+        """IABF from NECST's sections plus ``iabf`` (``experiments/iabf/table1.py``)."""
+        cfg = spec.iabf
+        if cfg.flip_rule == "reference" and not 1 <= cfg.num_flips <= spec.model.bits:
+            raise ValueError(f"iabf.num_flips must be in [1, model.bits={spec.model.bits}], got {cfg.num_flips}")
+        for h in cfg.disc_hidden:
+            check_int("iabf.disc_hidden", h, 1)
+        disc_lr = spec.optim.lr if cfg.disc_lr is None else cfg.disc_lr
+        return super().from_spec(
+            spec, data,
+            discriminator=nets.make_discriminator(hidden=tuple(int(h) for h in cfg.disc_hidden)),
+            disc_optimizer=necst_lib.make_optimizer(spec.optim, lr=disc_lr),
+            infomax_weight=float(cfg.infomax_weight), flip_rule=cfg.flip_rule, flip_direction=cfg.flip_direction,
+            flip_budget=cfg.flip_budget, num_flips=int(cfg.num_flips), disc_input=cfg.disc_input,
+            disc_shuffle=cfg.disc_shuffle, clean_decoder_weight=float(cfg.clean_decoder_weight), **fields)
 
 
 METHOD = IABF

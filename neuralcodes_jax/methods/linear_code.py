@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from neuralcodes_jax import channels
+from neuralcodes_jax import channels, specs
 from neuralcodes_jax.codes import relaxed
 from neuralcodes_jax.config_utils import check_choice, check_int, check_positive, check_real
 from neuralcodes_jax.methods import base as base_lib
@@ -36,25 +36,60 @@ MAX_N = 31
 MAX_REDUNDANCY = 20
 
 
+@dataclasses.dataclass(frozen=True)
+class SurrogateFields:
+    """``surrogate``: the differentiable surrogate of the code's quality (``codes.relaxed.surrogate_loss``)."""
+
+    name: str = "union"                 # codes.relaxed.SURROGATES
+    p: float = 0.01                     # BSC crossover of the union bound
+    tau: float = 0.5                    # softmin temperature
+    distance: int = 3                   # target distance of the 'distance' surrogate
+    max_message_weight: int = 0         # 0: all nonzero messages; else messages of weight <= this
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainFields:
+    """``train`` fields of the method (the loop's own are ``specs.LoopTrain``)."""
+
+    steps: int = 4000
+    lr: float = 0.05
+    init_scale: float = 0.1
+    logit_penalty: float = 3.0          # annealed lambda (1 - t / (anneal_fraction T)) mean(theta^2)
+    gradient_noise: float = 0.0
+    anneal_fraction: float = 0.8
+    restarts: int = 1                   # independent chains per run; the run keeps the best binarized one
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearCodeConfig:
+    """What the method reads from a config (``experiments/linear_codes/linear.py``)."""
+
+    code: specs.CodeFields
+    surrogate: SurrogateFields = SurrogateFields()
+    train: TrainFields = TrainFields()
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class LinearCodeMethod(base_lib.Method):
     """The surrogate-trained relaxed systematic linear code (module docstring)."""
 
     n: int
     k: int
-    surrogate: str = "union"
-    p: float = 0.01
-    tau: float = 1.0
-    distance: int = 3
-    max_message_weight: int = 0
-    steps: int = 2000
-    lr: float = 0.05
-    init_scale: float = 0.1
-    logit_penalty: float = 0.0
-    gradient_noise: float = 0.0
-    anneal_fraction: float = 0.8
-    restarts: int = 1
+    surrogate: str = SurrogateFields.name
+    p: float = SurrogateFields.p
+    tau: float = SurrogateFields.tau
+    distance: int = SurrogateFields.distance
+    max_message_weight: int = SurrogateFields.max_message_weight
+    steps: int = TrainFields.steps
+    lr: float = TrainFields.lr
+    init_scale: float = TrainFields.init_scale
+    logit_penalty: float = TrainFields.logit_penalty
+    gradient_noise: float = TrainFields.gradient_noise
+    anneal_fraction: float = TrainFields.anneal_fraction
+    restarts: int = TrainFields.restarts
     name: str = "linear_code"
+
+    CONFIG = LinearCodeConfig
 
     group_fields = ()
     uses_data = False
@@ -85,9 +120,20 @@ class LinearCodeMethod(base_lib.Method):
             raise ValueError(f"train.anneal_fraction must be in (0, 1], got {self.anneal_fraction!r}")
         check_int("train.restarts", self.restarts, 1, 1024)
 
+    @classmethod
+    def from_spec(cls, spec: LinearCodeConfig, data: Any = None) -> "LinearCodeMethod":
+        s, t = spec.surrogate, spec.train
+        return cls(n=spec.code.n, k=spec.code.k, surrogate=s.name, p=s.p, tau=s.tau, distance=s.distance,
+                   max_message_weight=s.max_message_weight, steps=t.steps, lr=t.lr, init_scale=t.init_scale,
+                   logit_penalty=t.logit_penalty, gradient_noise=t.gradient_noise,
+                   anneal_fraction=t.anneal_fraction, restarts=t.restarts)
+
     @property
     def channel(self):
         return channels.BSC(float(self.p))
+
+    def eval_settings(self) -> dict[str, Any]:
+        return {"n": self.n, "k": self.k, "surrogate": self.surrogate, "restarts": self.restarts}
 
     def stages(self) -> tuple[base_lib.Stage, ...]:
         return (base_lib.Stage("train", self.steps),)
@@ -111,9 +157,10 @@ class LinearCodeMethod(base_lib.Method):
         hard = jnp.where(theta > 0, 30.0, -30.0)
         return jax.vmap(self.surrogate_value)(hard)
 
-    def generator(self, theta: Any) -> Any:
-        """The learned code of a run: the binarized chain with the lowest surrogate, ``uint8 [k, n]``."""
-        theta = jnp.asarray(theta)
+    def generator(self, params: Any) -> Any:
+        """The learned code of a run (its parameters, or the logits ``theta [restarts, k, n - k]``): the
+        binarized chain with the lowest surrogate, ``uint8 [k, n]`` (what the ``linear_code`` evaluator reads)."""
+        theta = jnp.asarray(params["theta"] if isinstance(params, dict) else params)
         best = int(jnp.argmin(self.binarized_values(theta)))
         return relaxed.generator_from_logits(jax.device_get(theta[best]))
 
@@ -133,20 +180,10 @@ class LinearCodeMethod(base_lib.Method):
         if self.gradient_noise > 0:
             grads = {"theta": grads["theta"] + self.gradient_noise * fade
                      * jax.random.normal(key, grads["theta"].shape, grads["theta"].dtype)}
-        updates, opt_state = self.optimizer().update(grads, state["opt_state"], state["params"])
-        params = optax.apply_updates(state["params"], updates)
+        params, opt_state = self.apply_gradients(self.optimizer(), state["params"], state["opt_state"], grads)
         pi = jax.nn.sigmoid(state["params"]["theta"])
         return ({"params": params, "opt_state": opt_state, "step": state["step"] + 1},
                 {"loss": loss, "surrogate": value, "distance_to_binary": jnp.mean(jnp.minimum(pi, 1.0 - pi))})
-
-
-def build(config: Any, data: Any = None) -> LinearCodeMethod:
-    """The method of an ``experiments/linear_codes`` config."""
-    s, t = config.surrogate, config.train
-    return LinearCodeMethod(
-        n=config.code.n, k=config.code.k, surrogate=s.name, p=s.p, tau=s.tau, distance=s.distance,
-        max_message_weight=s.max_message_weight, steps=t.steps, lr=t.lr, init_scale=t.init_scale,
-        logit_penalty=t.logit_penalty, gradient_noise=t.gradient_noise, anneal_fraction=t.anneal_fraction)
 
 
 METHOD = LinearCodeMethod

@@ -31,8 +31,10 @@ from neuralcodes_jax import channels as channels_lib
 from neuralcodes_jax import estimators
 from neuralcodes_jax import likelihoods
 from neuralcodes_jax import nets
+from neuralcodes_jax import specs
 from neuralcodes_jax.methods import base as base_lib
 from neuralcodes_jax.config_utils import check_choice as _check_choice
+from neuralcodes_jax.config_utils import check_int, check_positive, check_real
 
 PyTree = Any
 
@@ -40,16 +42,104 @@ ENCODER_MODES = ("sample", "threshold")
 TEST_NOISE_RULES = ("paper", "reference")
 
 
-def make_optimizer(cfg) -> optax.GradientTransformation:
-    """Adam (the papers' optimizer) or plain SGD, from ``config.optim``."""
-    name = cfg.get("name", "adam")
-    if cfg.lr <= 0:
-        raise ValueError(f"optim.lr must be > 0, got {cfg.lr}")
-    if name == "adam":
-        return optax.adam(cfg.lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999), eps=cfg.get("eps", 1e-8))
-    if name == "sgd":
-        return optax.sgd(cfg.lr)
-    raise ValueError(f"optim.name must be one of ['adam', 'sgd'], got {name!r}")
+@dataclasses.dataclass(frozen=True)
+class OptimFields:
+    """``optim``: Adam (the papers' optimizer) or plain SGD."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self):
+        _check_choice("optim.name", self.name, ("adam", "sgd"))
+        check_positive("optim.lr", self.lr)
+        check_positive("optim.eps", self.eps)
+        for field in ("b1", "b2"):
+            if not 0.0 <= check_real(f"optim.{field}", getattr(self, field)) < 1.0:
+                raise ValueError(f"optim.{field} must be in [0, 1), got {getattr(self, field)!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Optimizer:
+    """The optax optimizer of ``config.optim`` (with learning rate ``lr``), built where it is used: a plain value,
+    so two methods with the same settings compare equal."""
+
+    fields: OptimFields
+    lr: float
+
+    def transform(self) -> optax.GradientTransformation:
+        if self.fields.name == "adam":
+            return optax.adam(self.lr, b1=self.fields.b1, b2=self.fields.b2, eps=self.fields.eps)
+        return optax.sgd(self.lr)
+
+    def init(self, params: PyTree) -> PyTree:
+        return self.transform().init(params)
+
+    def update(self, grads: PyTree, state: PyTree, params: PyTree | None = None) -> tuple[PyTree, PyTree]:
+        return self.transform().update(grads, state, params)
+
+
+def make_optimizer(cfg: OptimFields, lr: float | None = None) -> Optimizer:
+    """The optimizer of ``config.optim`` (``lr`` replaces its learning rate when given)."""
+    return Optimizer(cfg, cfg.lr if lr is None else check_positive("lr", lr))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFields:
+    """``model``: the code length and the networks."""
+
+    bits: int = 100                 # m
+    encoder: str = "auto"           # 'auto' picks the paper's network for the dataset (nets.default_nets_for)
+    decoder: str = "auto"
+    likelihood: str = "auto"        # 'auto': Bernoulli for binary data, fixed-variance Gaussian otherwise
+    sigma2: float = 0.5             # Gaussian variance; 0.5 makes -log p = SSE + const, as the reference code
+    encoder_kwargs: specs.FreeMapping = dataclasses.field(default_factory=dict)   # network options
+    decoder_kwargs: specs.FreeMapping = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        check_int("model.bits", self.bits, 1)
+        _check_choice("model.likelihood", self.likelihood, ("auto", "bernoulli", "gaussian"))
+        check_positive("model.sigma2", self.sigma2)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelFields:
+    """``channel``: the training channel and its noise level."""
+
+    name: str = "bsc"               # channels.CHANNELS
+    eps: float = 0.1                # training noise level
+    erasure_input: str = "signed"   # BEC decoder input: 'signed' (-1, +1, 0=erased) | 'reference' (0, 1, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class EstimatorFields:
+    """``necst``: the multi-sample objective (Eq. 6) and the encoder's L2 penalty."""
+
+    estimator: str = "vimco"        # 'vimco' (paper Eq. 6) | 'vimco_reference' (public code) | 'reinforce_loo'
+    num_samples: int = 5            # K
+    encoder_l2: float = 1e-4
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalFields:
+    """``eval`` fields NECST reads (the test-time encoder and channel draws)."""
+
+    encoder: str = "sample"         # 'sample' (stochastic encoder, both papers) | 'threshold'
+    num_samples: int = 1            # channel draws per test image
+    test_noise_rule: str = "paper"  # 'paper' | 'reference' (no test noise if trained at eps=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class NECSTConfig:
+    """What NECST reads from a config (its typed spec)."""
+
+    model: ModelFields = ModelFields()
+    channel: ChannelFields = ChannelFields()
+    necst: EstimatorFields = EstimatorFields()
+    optim: OptimFields = OptimFields()
+    eval: EvalFields = EvalFields()
 
 
 def l2_of_kernels(params: PyTree) -> jax.Array:
@@ -86,18 +176,19 @@ class NECST(base_lib.Method):
     encoder: Any
     decoder: Any
     channel: Any
-    optimizer: optax.GradientTransformation
+    optimizer: Any                  # an Optimizer (make_optimizer) or any optax GradientTransformation
     output_shape: tuple[int, ...]
     likelihood: str = "bernoulli"
-    sigma2: float = 0.5
-    num_samples: int = 5
-    estimator: str = "vimco"
-    encoder_l2: float = 1e-4
-    eval_encoder: str = "sample"
-    eval_num_samples: int = 1
-    test_noise_rule: str = "paper"
+    sigma2: float = ModelFields.sigma2
+    num_samples: int = EstimatorFields.num_samples
+    estimator: str = EstimatorFields.estimator
+    encoder_l2: float = EstimatorFields.encoder_l2
+    eval_encoder: str = EvalFields.encoder
+    eval_num_samples: int = EvalFields.num_samples
+    test_noise_rule: str = EvalFields.test_noise_rule
     name: str = "necst"
 
+    CONFIG = NECSTConfig
     group_fields = ("channel.eps",)
 
     def __post_init__(self):
@@ -175,7 +266,7 @@ class NECST(base_lib.Method):
             "objective": jnp.mean(objective),          # Eq. 6 estimate (for 'vimco'), nats per example
             "nll": -jnp.mean(log_lik),                 # mean single-sample -log p(x|y), nats per example
             "encoder_l2": l2,
-            "code_entropy_bits": jnp.mean(jnp.sum(_binary_entropy_bits(probs), axis=-1)),
+            "code_entropy_bits": jnp.mean(jnp.sum(channels_lib.binary_entropy(probs), axis=-1)),
             "code_mean": jnp.mean(probs),
         }
         return loss, metrics
@@ -186,8 +277,7 @@ class NECST(base_lib.Method):
     def train_step(self, state: PyTree, x: jax.Array, key: jax.Array,
                    stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
         (_, metrics), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], x, key)
-        updates, opt_state = self.optimizer.update(grads, state["opt_state"], state["params"])
-        params = optax.apply_updates(state["params"], updates)
+        params, opt_state = self.apply_gradients(self.optimizer, state["params"], state["opt_state"], grads)
         metrics["grad_norm"] = optax.tree.norm(grads)
         return {"params": params, "opt_state": opt_state, "step": state["step"] + 1}, metrics
 
@@ -229,48 +319,40 @@ class NECST(base_lib.Method):
     def eval_settings(self) -> dict[str, Any]:
         return {"num_channel_samples": int(self.eval_num_samples), "encoder_mode": self.eval_encoder}
 
-
-def _binary_entropy_bits(p: jax.Array) -> jax.Array:
-    p = jnp.clip(p, 1e-7, 1 - 1e-7)
-    return -(p * jnp.log2(p) + (1 - p) * jnp.log2(1 - p))
-
-
-def build(config, data: base_lib.DataSpec, cls: type = NECST, **fields) -> NECST:
-    """NECST (or the subclass ``cls`` with extra ``fields``) from a config (``experiments/necst/*.py``) and the
-    dataset's :class:`methods.base.DataSpec`."""
-    data_shape, is_binary = tuple(data.shape), data.is_binary
-    model = config.model
-    m = int(model.bits)
-    if m < 1:
-        raise ValueError(f"model.bits must be >= 1, got {m}")
-    enc_name, dec_name = model.encoder, model.decoder
-    if enc_name == "auto" or dec_name == "auto":
-        auto_enc, auto_dec = nets.default_nets_for(config.data.name)
-        enc_name = auto_enc if enc_name == "auto" else enc_name
-        dec_name = auto_dec if dec_name == "auto" else dec_name
-    likelihood = model.get("likelihood", "auto")
-    if likelihood == "auto":
-        likelihood = "bernoulli" if is_binary else "gaussian"
-    channel = channels_lib.make_channel(
-        config.channel.name, float(config.channel.eps),
-        erasure_input=config.channel.get("erasure_input", "signed"))
-    necst_cfg = config.necst
-    return cls(
-        encoder=nets.make_encoder(enc_name, m, **dict(model.get("encoder_kwargs", {}))),
-        decoder=nets.make_decoder(dec_name, tuple(data_shape), **dict(model.get("decoder_kwargs", {}))),
-        channel=channel,
-        optimizer=make_optimizer(config.optim),
-        output_shape=tuple(data_shape),
-        likelihood=likelihood,
-        sigma2=float(model.get("sigma2", 0.5)),
-        num_samples=int(necst_cfg.num_samples),
-        estimator=necst_cfg.estimator,
-        encoder_l2=float(necst_cfg.encoder_l2),
-        eval_encoder=config.eval.get("encoder", "sample"),
-        eval_num_samples=int(config.eval.get("num_samples", 1)),
-        test_noise_rule=config.eval.get("test_noise_rule", "paper"),
-        **fields,
-    )
+    @classmethod
+    def from_spec(cls, spec: NECSTConfig, data: base_lib.DataSpec, **fields) -> "NECST":
+        """NECST (or the subclass ``cls`` with extra ``fields``) from its typed config and the dataset's
+        :class:`methods.base.DataSpec`."""
+        if data is None:
+            raise ValueError(f"method {cls.name!r} trains on a dataset: the config needs a 'data' section")
+        data_shape = tuple(data.shape)
+        model = spec.model
+        enc_name, dec_name = model.encoder, model.decoder
+        if enc_name == "auto" or dec_name == "auto":
+            auto_enc, auto_dec = nets.default_nets_for(data.name)
+            enc_name = auto_enc if enc_name == "auto" else enc_name
+            dec_name = auto_dec if dec_name == "auto" else dec_name
+        likelihood = model.likelihood
+        if likelihood == "auto":
+            likelihood = "bernoulli" if data.is_binary else "gaussian"
+        channel = channels_lib.make_channel(spec.channel.name, float(spec.channel.eps),
+                                            erasure_input=spec.channel.erasure_input)
+        return cls(
+            encoder=nets.make_encoder(enc_name, int(model.bits), **dict(model.encoder_kwargs)),
+            decoder=nets.make_decoder(dec_name, data_shape, **dict(model.decoder_kwargs)),
+            channel=channel,
+            optimizer=make_optimizer(spec.optim),
+            output_shape=data_shape,
+            likelihood=likelihood,
+            sigma2=float(model.sigma2),
+            num_samples=int(spec.necst.num_samples),
+            estimator=spec.necst.estimator,
+            encoder_l2=float(spec.necst.encoder_l2),
+            eval_encoder=spec.eval.encoder,
+            eval_num_samples=int(spec.eval.num_samples),
+            test_noise_rule=spec.eval.test_noise_rule,
+            **fields,
+        )
 
 
 METHOD = NECST

@@ -42,16 +42,33 @@ PyTree = Any
 ESTIMATORS = ("gumbel", "straight_through_gumbel", "straight_through")
 
 
+@dataclasses.dataclass(frozen=True)
+class RelaxedFields:
+    """``relaxed``: the relaxation and its temperature, annealed geometrically over ``anneal_steps``."""
+
+    estimator: str = "gumbel"           # one of ESTIMATORS
+    tau_start: float = 1.0
+    tau_end: float = 0.5
+    anneal_steps: int = 10000
+
+
+@dataclasses.dataclass(frozen=True)
+class RelaxedConfig(necst.NECSTConfig):
+    relaxed: RelaxedFields = RelaxedFields()
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class RelaxedNECST(necst.NECST):
     """NECST with relaxed bits (module docstring). Attributes besides NECST's: ``relaxation`` (one of
     :data:`ESTIMATORS`), ``tau_start``, ``tau_end``, ``anneal_steps``."""
 
-    relaxation: str = "gumbel"
-    tau_start: float = 1.0
-    tau_end: float = 0.5
-    anneal_steps: int = 10000
+    relaxation: str = RelaxedFields.estimator
+    tau_start: float = RelaxedFields.tau_start
+    tau_end: float = RelaxedFields.tau_end
+    anneal_steps: int = RelaxedFields.anneal_steps
     name: str = "necst_relaxed"
+
+    CONFIG = RelaxedConfig
 
     def __post_init__(self):
         config_utils.check_choice("relaxed.estimator", self.relaxation, ESTIMATORS)
@@ -97,17 +114,16 @@ class RelaxedNECST(necst.NECST):
                    stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
         tau = self.temperature(state["step"])
         (_, metrics), grads = jax.value_and_grad(self.relaxed_loss, has_aux=True)(state["params"], x, key, tau)
-        updates, opt_state = self.optimizer.update(grads, state["opt_state"], state["params"])
-        params = optax.apply_updates(state["params"], updates)
+        params, opt_state = self.apply_gradients(self.optimizer, state["params"], state["opt_state"], grads)
         metrics["grad_norm"] = optax.tree.norm(grads)
         return {"params": params, "opt_state": opt_state, "step": state["step"] + 1}, metrics
 
-
-def build(config, data) -> RelaxedNECST:
-    """NECST's fields plus ``config.relaxed``: ``estimator``, ``tau_start``, ``tau_end``, ``anneal_steps``."""
-    cfg = config.relaxed
-    return necst.build(config, data, cls=RelaxedNECST, relaxation=cfg.estimator, tau_start=float(cfg.tau_start),
-                       tau_end=float(cfg.tau_end), anneal_steps=int(cfg.anneal_steps))
+    @classmethod
+    def from_spec(cls, spec: RelaxedConfig, data, **fields) -> "RelaxedNECST":
+        """NECST's sections plus ``relaxed``."""
+        r = spec.relaxed
+        return super().from_spec(spec, data, relaxation=r.estimator, tau_start=float(r.tau_start),
+                                 tau_end=float(r.tau_end), anneal_steps=int(r.anneal_steps), **fields)
 
 
 METHOD = RelaxedNECST

@@ -95,7 +95,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from neuralcodes_jax import channels
+from neuralcodes_jax import channels, specs
 from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import relaxed
 from neuralcodes_jax.config_utils import check_bool as _check_bool
@@ -125,6 +125,89 @@ MAX_TABLE_BITS = 24
 MAX_EXACT_RELAXATION_BITS = 12
 #: Largest ``k``: a training message is the top ``k`` bits of one uniform 32-bit word (:func:`sample_messages`).
 MAX_MESSAGE_BITS = 30
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelFields:
+    """``channel``: the training channel and the stage-1 relaxation of the BSC."""
+
+    name: str = "bsc"                   # 'bsc' | 'awgn'
+    train_p: float = 0.02               # BSC crossover of training (stage 1 and stage 2)
+    train_ebn0_db: float = 4.0          # AWGN only
+    relaxation: str = "flip_gauss"      # stage-1 BSC surrogate: 'flip_gauss' | 'awgn' | 'exact'
+    relax_sigma: float = 0.4            # Gaussian term of 'flip_gauss'
+    train_p_start: float = 0.0          # > 0: stage-1 crossover annealed from this value to train_p
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFields:
+    """``model``: the encoder and decoder networks."""
+
+    message_input: str = "one_hot"      # 'one_hot' | 'bits'
+    encoder: str = "mlp"                # 'mlp' (the paper) | 'linear' (relaxed systematic generator [I | P])
+    decoder_output: str = "softmax"     # 'softmax' | 'bitwise'
+    encoder_hidden: tuple[int, ...] = (128,)
+    decoder_hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    init_scale: float = 1.0
+    warm_start: str = ""                # '' or a code (a reference name or a JSON file of generators)
+    warm_start_scale: float = 4.0
+    warm_start_steps: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainFields:
+    """``train`` fields of the method (the loop's own are ``specs.LoopTrain``)."""
+
+    stage1_steps: int = 16000
+    stage2_steps: int = 1000
+    batch_size: int = 256
+    full_batch: bool = False
+    lr: float = 3e-3
+    stage2_lr: float = 1e-3
+    lr_schedule: str = "constant"
+    encoder_lr_scale: float = 1.0
+    logit_penalty: float = 3.0          # progressive binarization: lambda of lambda (1 - t/T) mean(a^2)
+    logit_noise: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class StraightThroughFields:
+    """``straight_through``: the STE baseline; ``None`` fields take the shared ``train`` value."""
+
+    # 'sigmoid' | 'identity' (identity: 1/20 vs 0/20 Hamming-equivalent seeds at (7,4), tuned at commit 65b49d4)
+    gradient: str = "identity"
+    logit_penalty: float | None = None
+    lr: float | None = None
+    stage1_steps: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GumbelFields:
+    """``gumbel``: the binary-Concrete baseline; ``None`` fields take the shared ``train`` value."""
+
+    tau_start: float = 1.0
+    tau_end: float = 0.1
+    hard: bool = False
+    logit_penalty: float | None = 0.3   # best of {0, 0.1, 0.3, 1, 3} for (7,4); the shared 3.0 collapses codewords
+    lr: float | None = None
+    stage1_steps: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgressiveConfig:
+    """What the method reads from a config (``experiments/progressive``); ``training`` picks the training."""
+
+    code: specs.CodeFields
+    training: str = "progressive"       # 'progressive' | 'straight_through' | 'gumbel'
+    channel: ChannelFields = ChannelFields()
+    model: ModelFields = ModelFields()
+    train: TrainFields = TrainFields()
+    straight_through: StraightThroughFields = StraightThroughFields()
+    gumbel: GumbelFields = GumbelFields()
 
 
 # ---------------------------------------------------------------------------------------------- spec
@@ -177,37 +260,37 @@ class ProgressiveSpec:
 
     n: int
     k: int
-    training: str = "progressive"
-    channel: str = "bsc"
-    train_p: float = 0.02
-    train_ebn0_db: float = 4.0
-    relaxation: str = "flip_gauss"
-    relax_sigma: float = 0.4
-    train_p_start: float = 0.0
-    message_input: str = "one_hot"
-    encoder: str = "mlp"
-    decoder_output: str = "softmax"
-    encoder_hidden: tuple[int, ...] = (128,)
-    decoder_hidden: tuple[int, ...] = (128,)
-    activation: str = "relu"
-    init_scale: float = 1.0
-    warm_start: str = ""
-    warm_start_scale: float = 4.0
-    warm_start_steps: int = 1000
-    stage1_steps: int = 16000
-    stage2_steps: int = 1000
-    batch_size: int = 256
-    full_batch: bool = False
-    lr: float = 3e-3
-    stage2_lr: float = 1e-3
-    lr_schedule: str = "constant"
-    encoder_lr_scale: float = 1.0
-    logit_penalty: float = 3.0
-    logit_noise: float = 0.0
-    ste_gradient: str = "sigmoid"
-    gumbel_tau_start: float = 1.0
-    gumbel_tau_end: float = 0.1
-    gumbel_hard: bool = False
+    training: str = ProgressiveConfig.training
+    channel: str = ChannelFields.name
+    train_p: float = ChannelFields.train_p
+    train_ebn0_db: float = ChannelFields.train_ebn0_db
+    relaxation: str = ChannelFields.relaxation
+    relax_sigma: float = ChannelFields.relax_sigma
+    train_p_start: float = ChannelFields.train_p_start
+    message_input: str = ModelFields.message_input
+    encoder: str = ModelFields.encoder
+    decoder_output: str = ModelFields.decoder_output
+    encoder_hidden: tuple[int, ...] = ModelFields.encoder_hidden
+    decoder_hidden: tuple[int, ...] = ModelFields.decoder_hidden
+    activation: str = ModelFields.activation
+    init_scale: float = ModelFields.init_scale
+    warm_start: str = ModelFields.warm_start
+    warm_start_scale: float = ModelFields.warm_start_scale
+    warm_start_steps: int = ModelFields.warm_start_steps
+    stage1_steps: int = TrainFields.stage1_steps
+    stage2_steps: int = TrainFields.stage2_steps
+    batch_size: int = TrainFields.batch_size
+    full_batch: bool = TrainFields.full_batch
+    lr: float = TrainFields.lr
+    stage2_lr: float = TrainFields.stage2_lr
+    lr_schedule: str = TrainFields.lr_schedule
+    encoder_lr_scale: float = TrainFields.encoder_lr_scale
+    logit_penalty: float = TrainFields.logit_penalty
+    logit_noise: float = TrainFields.logit_noise
+    ste_gradient: str = StraightThroughFields.gradient
+    gumbel_tau_start: float = GumbelFields.tau_start
+    gumbel_tau_end: float = GumbelFields.tau_end
+    gumbel_hard: bool = GumbelFields.hard
 
     def __post_init__(self) -> None:
         _check_int("n", self.n, 2)
@@ -285,7 +368,7 @@ class ProgressiveSpec:
         ``sigma^2 = 1 / (2 R Eb/N0)`` as in :func:`channels.snr_db_to_sigma`, computed in Python so that it
         stays a constant inside traced code.
         """
-        return ebn0_db_to_sigma(float(self.train_ebn0_db), self.rate)
+        return channels.snr_db_to_sigma(float(self.train_ebn0_db), self.rate)
 
 
 #: ProgressiveSpec field -> config path (``experiments/progressive``).
@@ -311,29 +394,26 @@ CONFIG_PATHS = {
 PER_TRAINING_FIELDS = ("logit_penalty", "lr", "stage1_steps")
 
 
-def ebn0_db_to_sigma(ebn0_db: float, rate: float) -> float:
-    """``sqrt(1 / (2 R 10^(Eb/N0 / 10)))`` as a Python float (unit-energy BPSK, code rate ``R``)."""
-    return math.sqrt(1.0 / (2.0 * rate * 10.0 ** (ebn0_db / 10.0)))
+def spec_from_config(config: Any) -> ProgressiveSpec:
+    """The flat :class:`ProgressiveSpec` of a config (a ``ConfigDict`` or its typed :class:`ProgressiveConfig`).
 
-
-def spec_from_config(config: Any, training: str) -> ProgressiveSpec:
-    """Builds a :class:`ProgressiveSpec` for ``training`` from an ``experiments/progressive`` config.
-
-    The method's own section (``straight_through`` or ``gumbel``; ``progressive`` has none) may override the
-    shared fields of :data:`PER_TRAINING_FIELDS` (``None`` = use the shared value). Errors name the config
-    path of the offending field (e.g. ``code.k must be < n ...``).
+    The training's own section (``straight_through`` or ``gumbel``; ``progressive`` has none) may override the
+    shared fields of :data:`PER_TRAINING_FIELDS` (``None`` = the shared value). Errors name the config path of the
+    offending field (e.g. ``code.k must be < n ...``).
     """
+    if not isinstance(config, ProgressiveConfig):
+        config = specs.parse(ProgressiveConfig, config)
+    training = config.training
     paths = dict(CONFIG_PATHS)
-    section = {"straight_through": "straight_through", "gumbel": "gumbel"}.get(training)
-    if section is not None and section in config:
+    if training in ("straight_through", "gumbel"):
         for field in PER_TRAINING_FIELDS:
-            if field in config[section] and config[section][field] is not None:
-                paths[field] = f"{section}.{field}"
+            if getattr(getattr(config, training), field) is not None:
+                paths[field] = f"{training}.{field}"
     kwargs: dict[str, Any] = {}
     for field, path in paths.items():
         node = config
         for part in path.split("."):
-            node = node[part]
+            node = getattr(node, part)
         if field in ("encoder_hidden", "decoder_hidden"):
             try:
                 node = tuple(int(w) if isinstance(w, (int, np.integer)) and not isinstance(w, bool) else w
@@ -349,8 +429,6 @@ def spec_from_config(config: Any, training: str) -> ProgressiveSpec:
         field = msg.split(" ", 1)[0]
         if field in paths:
             msg = paths[field] + msg[len(field):]
-        elif field == "training":
-            msg = "training" + msg[len(field):]
         raise ValueError(msg) from None
 
 
@@ -839,6 +917,7 @@ class Progressive(base_lib.Method):
     spec: ProgressiveSpec
     name: str = "progressive"
 
+    CONFIG = ProgressiveConfig
     group_fields = ("channel.train_p",)
     uses_data = False
     has_validation = False
@@ -851,10 +930,31 @@ class Progressive(base_lib.Method):
             return channels.BSC(float(self.spec.train_p))
         return None
 
+    @classmethod
+    def from_spec(cls, spec: ProgressiveConfig, data: Any = None) -> "Progressive":
+        return cls(spec=spec_from_config(spec))
+
     def _bind(self, values) -> "Progressive":
         spec = dataclasses.replace(self.spec)        # a copy: train_p may become a tracer (no validation)
         object.__setattr__(spec, "train_p", values["channel.train_p"])
         return dataclasses.replace(self, spec=spec)
+
+    # -- what the codebook evaluator reads ------------------------------------------------------------------
+    def codebook(self, params: PyTree) -> jax.Array:
+        """The binarized codebook ``[M, n]`` (row ``m`` = codeword of message ``m``)."""
+        return binary_codebook(params, self.spec)
+
+    def soft_codebook(self, params: PyTree) -> jax.Array:
+        """The soft codewords ``sigmoid(a)`` ``[M, n]`` before binarization."""
+        return soft_codebook(params, self.spec)
+
+    def stage1_objective(self, params: PyTree, key: jax.Array) -> jax.Array:
+        """The stage-1 loss of one batch drawn from ``key`` at the end of stage 1 (the logit penalty is 0 there)."""
+        return _stage1_loss(params, key, jnp.asarray(self.spec.stage1_steps), self.spec)[0]
+
+    def stage1_decoder(self, state: PyTree) -> PyTree:
+        """The decoder's parameters as stage 1 left them (stacked over a group's runs when ``state`` is)."""
+        return state["stage1_decoder"]
 
     def stages(self) -> tuple[base_lib.Stage, ...]:
         out = (base_lib.Stage("stage1", self.spec.stage1_steps),)
@@ -880,24 +980,20 @@ class Progressive(base_lib.Method):
         new = dict(state, step=state["step"] + 1)
         if stage == 0:
             (loss, bler), grads = jax.value_and_grad(_stage1_loss, has_aux=True)(params, key, state["step"], spec)
-            updates, new["opt_state"] = opt1.update(grads, state["opt_state"], params)
+            scale = None
             if spec.encoder_lr_scale != 1.0:
-                updates = {"encoder": jax.tree.map(lambda u: u * spec.encoder_lr_scale, updates["encoder"]),
-                           "decoder": updates["decoder"]}
-            new["params"] = optax.apply_updates(params, updates)
+                def scale(u):
+                    return {"encoder": jax.tree.map(lambda v: v * spec.encoder_lr_scale, u["encoder"]),
+                            "decoder": u["decoder"]}
+            new["params"], new["opt_state"] = self.apply_gradients(opt1, params, state["opt_state"], grads, scale)
             new["stage1_decoder"] = new["params"]["decoder"]
         else:
             # The encoder output is the hard threshold, whose exact gradient is zero: only the decoder moves.
             hard = binary_codebook(params, spec).astype(jnp.float32)
             (loss, bler), grads = jax.value_and_grad(_stage2_loss, has_aux=True)(params["decoder"], hard, key, spec)
-            updates, new["opt2_state"] = opt2.update(grads, state["opt2_state"], params["decoder"])
-            new["params"] = {"encoder": params["encoder"], "decoder": optax.apply_updates(params["decoder"], updates)}
+            decoder, new["opt2_state"] = self.apply_gradients(opt2, params["decoder"], state["opt2_state"], grads)
+            new["params"] = {"encoder": params["encoder"], "decoder": decoder}
         return new, {"loss": loss, "bler": bler}
-
-
-def build(config: Any, data: Any = None) -> Progressive:
-    """The method of an ``experiments/progressive`` config (``config.training`` picks the training)."""
-    return Progressive(spec=spec_from_config(config, config.training))
 
 
 METHOD = Progressive

@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from neuralcodes_jax import estimators
+from neuralcodes_jax.config_utils import check_choice, check_int
 from neuralcodes_jax.methods import necst
 
 PyTree = Any
@@ -59,6 +60,48 @@ def kl_to_uniform(logits: jax.Array) -> jax.Array:
     return jnp.sum(per_bit, axis=-1)
 
 
+@dataclasses.dataclass(frozen=True)
+class VAEFields:
+    """``vae``: beta of the weighted bound (1 = the ELBO)."""
+
+    kl_weight: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SeparationFields:
+    """``separation``: the channel-code half of the VAE + LDPC baseline (``launch.baselines --task=vae_ldpc``)."""
+
+    dataset: str = "binary_mnist"          # the NECST runs it is compared with
+    channel_bits: int = 100                # n of the LDPC code = NECST's m
+    ldpc_construction: str = "peg"         # 'peg' (any n) | 'gallager' (n a multiple of d_c)
+    ldpc_d_v: int = 3
+    ldpc_d_c: int = 6
+    ldpc_seed: int = 0
+    bp_algorithm: str = "sum_product"      # 'sum_product' | 'min_sum' (normalised, alpha 0.75)
+    bp_max_iters: int = 50
+    noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+    encoders: tuple[str, ...] = ("threshold", "sample")   # VAE bits sent: MAP bits and a posterior sample
+    num_draws: int = 5                     # channel draws per test image
+    max_examples: int = 0                  # 0: the whole test split
+    batch_size: int = 2000
+
+    def __post_init__(self):
+        check_int("separation.channel_bits", self.channel_bits, 2)
+        check_int("separation.num_draws", self.num_draws, 1)
+        check_int("separation.max_examples", self.max_examples, 0)
+        check_int("separation.batch_size", self.batch_size, 1)
+        for mode in self.encoders:
+            check_choice("separation.encoders", mode, necst.ENCODER_MODES)
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEConfig(necst.NECSTConfig):
+    """NECST's sections (``channel`` noiseless), ``vae`` and the baseline's ``separation``."""
+
+    vae: VAEFields = VAEFields()
+    separation: SeparationFields = SeparationFields()
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class DiscreteVAE(necst.NECST):
     """A discrete VAE with a uniform Bernoulli prior, trained without channel noise.
@@ -67,8 +110,12 @@ class DiscreteVAE(necst.NECST):
     ``num_samples`` is K of the bound, ``estimator`` the gradient estimator (``estimators.ESTIMATORS``).
     """
 
-    kl_weight: float = 1.0
+    kl_weight: float = VAEFields.kl_weight
+    #: The channel-code half of the separation baseline (``launch.baselines --task=vae_ldpc`` reads it here).
+    separation: SeparationFields = SeparationFields()
     name: str = "vae"
+
+    CONFIG = VAEConfig
 
     group_fields = ()      # trained without channel noise: a group varies the seed (and the test grid) only
 
@@ -157,19 +204,14 @@ class DiscreteVAE(necst.NECST):
         log_lik = self.log_likelihood(self.decode(params, z), x[None])[0]
         return -(log_lik - self.kl_weight * kl_to_uniform(logits))
 
-
-def build(config, data) -> DiscreteVAE:
-    """The VAE from a config (``experiments/baselines/vae.py``): ``model.bits`` latent bits, noiseless channel.
-
-    Networks, likelihood, optimizer and the estimator settings (``config.necst``: estimator, num_samples,
-    encoder_l2) are read as for NECST; ``channel.name`` must be 'bsc' and ``channel.eps`` 0; ``config.vae.kl_weight``
-    (optional, default 1) is beta.
-    """
-    if config.channel.name != "bsc":
-        raise ValueError(f"channel.name must be 'bsc' for the VAE (latents are bits), got {config.channel.name!r}")
-    vae_cfg = config.get("vae", None)
-    kl_weight = float(vae_cfg.get("kl_weight", 1.0)) if vae_cfg is not None else 1.0
-    return necst.build(config, data, cls=DiscreteVAE, kl_weight=kl_weight)
+    @classmethod
+    def from_spec(cls, spec: VAEConfig, data, **fields) -> "DiscreteVAE":
+        """The VAE of ``experiments/baselines/vae.py``: NECST's networks, likelihood, optimizer and estimator
+        (``necst``); ``channel.name`` must be 'bsc' and ``channel.eps`` 0."""
+        if spec.channel.name != "bsc":
+            raise ValueError(f"channel.name must be 'bsc' for the VAE (latents are bits), got {spec.channel.name!r}")
+        return super().from_spec(spec, data, kl_weight=float(spec.vae.kl_weight), separation=spec.separation,
+                                 **fields)
 
 
 METHOD = DiscreteVAE
