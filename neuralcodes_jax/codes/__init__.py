@@ -10,12 +10,13 @@ Modules:
             p), coset-leader formulas for linear codes, Monte Carlo with confidence intervals.
   bounds    capacity, dispersion, PPV meta-converse, RCU, normal approximation, Gallager exponent.
   analysis  distances, linearity / coset / perfection tests, equivalence to a reference code.
+  osd       (JAX) ordered-statistics decoding of order 0..3 and soft ML decoding by correlation (k <= 16).
 
 Conventions shared by all modules: bits are 0/1 ``uint8``; a bit vector ``b[0..n-1]`` is the integer
 ``sum_j b[j] 2^(n-1-j)``; message ``i`` of a code or codebook is row ``i`` and carries the ``k``-bit
 label of ``i``. Exact evaluation uses NumPy float64/int64 (no JAX); decoders and Monte Carlo use JAX.
 """
-from neuralcodes_jax.codes import analysis, bounds, exact, gf2, linear
+from neuralcodes_jax.codes import analysis, bounds, exact, gf2, linear, osd
 from neuralcodes_jax.codes.analysis import (
     Equivalence, EquivalenceSearchError, are_equivalent, coset_decomposition, covering_radius,
     distance_distribution, distance_profiles, distinct_codewords, find_equivalence, is_coset_of_linear,
@@ -33,6 +34,9 @@ from neuralcodes_jax.codes.exact import (
 from neuralcodes_jax.codes.linear import (
     LinearCode, SyndromeDecoder, code_from_codewords, coset_leaders, extended_golay_code,
     extended_hamming_code, golay_code, hamming_code, repetition_code, single_parity_check_code)
+from neuralcodes_jax.codes.linear import (
+    PRIMITIVE_POLYNOMIALS, bch_code, bch_dimensions, bch_generator_polynomial, extended_bch_code, reed_muller)
+from neuralcodes_jax.codes.osd import SoftDecision, ml_decode, osd_decode, osd_num_patterns
 
 __all__ = [
     "analysis", "bounds", "exact", "gf2", "linear",
@@ -55,4 +59,10 @@ __all__ = [
     "is_coset_of_linear", "is_distance_invariant", "is_linear", "is_perfect", "minimum_distance",
     "num_distinct_codewords", "pairwise_distance_counts", "reference_codes", "summarize_codebook",
     "weight_distribution",
+    "osd",
+    # linear: BCH of any length, Reed-Muller of any order
+    "PRIMITIVE_POLYNOMIALS", "bch_code", "bch_dimensions", "bch_generator_polynomial", "extended_bch_code",
+    "reed_muller",
+    # osd
+    "SoftDecision", "ml_decode", "osd_decode", "osd_num_patterns",
 ]

@@ -33,7 +33,8 @@ __all__ = [
     "repetition_code", "single_parity_check_code", "code_from_codewords", "coset_leaders",
     "SyndromeDecoder", "GOLAY_GENERATOR_POLYNOMIAL", "MAX_ENUMERATION_BITS", "cyclic_code", "bch_code",
     "BCH_GENERATOR_POLYNOMIALS", "reed_muller_first_order", "weight_enumerator", "krawtchouk_table",
-    "is_hamming_equivalent",
+    "is_hamming_equivalent", "PRIMITIVE_POLYNOMIALS", "bch_generator_polynomial", "bch_dimensions",
+    "extended_bch_code", "reed_muller",
 ]
 
 # Coefficients of g(x) = 1 + x^2 + x^4 + x^5 + x^6 + x^10 + x^11 (x^0 first), a generator polynomial
@@ -253,7 +254,7 @@ def extended_golay_code() -> LinearCode:
 def cyclic_code(n: int, generator_polynomial: int, name: str = "") -> LinearCode:
     """The cyclic ``(n, n - deg g)`` code of ``g(x)`` (an integer, bit ``i`` = coefficient of ``x^i``), in systematic
     form (message bits first); ``g`` must divide ``x^n - 1`` over GF(2)."""
-    n = _check_int("n", n, 2, 64)
+    n = _check_int("n", n, 2, 1023)
     g = _check_int("generator_polynomial", generator_polynomial, 2)
     deg = g.bit_length() - 1
     if not 1 <= deg < n or not g & 1:
@@ -275,10 +276,15 @@ def cyclic_code(n: int, generator_polynomial: int, name: str = "") -> LinearCode
 
 
 def bch_code(n: int, k: int) -> LinearCode:
-    """The narrow-sense primitive BCH code ``(n, k)`` of :data:`BCH_GENERATOR_POLYNOMIALS` (``n`` = 15 or 31)."""
-    if (n, k) not in BCH_GENERATOR_POLYNOMIALS:
-        raise ValueError(f"(n, k) must be one of {sorted(BCH_GENERATOR_POLYNOMIALS)} for bch_code, got ({n}, {k})")
-    return cyclic_code(n, BCH_GENERATOR_POLYNOMIALS[(n, k)][0], f"BCH({n},{k})")
+    """The narrow-sense primitive BCH code ``(n, k)``, ``n = 2^m - 1`` with ``3 <= m <= 10``, in systematic form.
+
+    ``(n, k)`` of :data:`BCH_GENERATOR_POLYNOMIALS` use that table; every other length and dimension uses
+    :func:`bch_generator_polynomial` (the same polynomials where both exist). :func:`bch_dimensions` lists the
+    dimensions of a length.
+    """
+    if (n, k) in BCH_GENERATOR_POLYNOMIALS:
+        return cyclic_code(n, BCH_GENERATOR_POLYNOMIALS[(n, k)][0], f"BCH({n},{k})")
+    return cyclic_code(n, bch_generator_polynomial(n, k)[0], f"BCH({n},{k})")
 
 
 def reed_muller_first_order(m: int) -> LinearCode:
@@ -548,3 +554,142 @@ def _xor_map_table(column_values: np.ndarray, n: int) -> np.ndarray:
         view = out.reshape(-1, 2, half)
         view[:, 1, :] ^= dtype(column_values[j])
     return out
+
+
+# ------------------------------------------------------------------ BCH codes of any length, Reed-Muller codes
+#: Primitive polynomials of GF(2^m), bit ``i`` = coefficient of ``x^i`` (Lin & Costello, *Error Control Coding*,
+#: 2nd ed., Table 2.7): x^3+x+1, x^4+x+1, x^5+x^2+1, x^6+x+1, x^7+x^3+1, x^8+x^4+x^3+x^2+1, x^9+x^4+1,
+#: x^10+x^3+1. Primitivity is checked when a field is built (:func:`_gf2m_exp_table`).
+PRIMITIVE_POLYNOMIALS = {3: 0o13, 4: 0o23, 5: 0o45, 6: 0o103, 7: 0o211, 8: 0o435, 9: 0o1021, 10: 0o2011}
+
+
+@functools.lru_cache(maxsize=None)
+def _gf2m_exp_table(m: int) -> np.ndarray:
+    """``exp[i] = alpha^i`` (``i < 2^m - 1``) in GF(2^m) = GF(2)[x] / p(x), ``alpha = x``, ``p`` =
+    :data:`PRIMITIVE_POLYNOMIALS` ``[m]``; raises if ``alpha`` does not have order ``2^m - 1`` (``p`` not
+    primitive)."""
+    p = PRIMITIVE_POLYNOMIALS[m]
+    n = (1 << m) - 1
+    exp = np.zeros(n, dtype=np.int64)
+    a = 1
+    for i in range(n):
+        exp[i] = a
+        a <<= 1
+        if a >> m:
+            a ^= p
+    if a != 1 or np.unique(exp).size != n:          # pragma: no cover - the table holds primitive polynomials
+        raise ArithmeticError(f"PRIMITIVE_POLYNOMIALS[{m}] = {oct(p)} is not primitive")
+    exp.setflags(write=False)
+    return exp
+
+
+def _gf2_poly_mul(a: int, b: int) -> int:
+    """Product of two GF(2) polynomials given as integers (bit ``i`` = coefficient of ``x^i``)."""
+    out = 0
+    while b:
+        if b & 1:
+            out ^= a
+        a <<= 1
+        b >>= 1
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _bch_table(m: int) -> dict[int, tuple[int, int]]:
+    """``{k: (g, delta)}`` of the narrow-sense primitive BCH codes of length ``n = 2^m - 1`` (``1 <= k < n``).
+
+    The code of designed distance ``2t + 1`` has the zeros ``alpha^1, ..., alpha^(2t)`` and their conjugates: ``g``
+    is the product of the minimal polynomials of the cyclotomic cosets ``{i 2^j mod n}`` meeting ``1..2t``
+    (Lin & Costello Sec. 6.1, eq. 6.3); ``k = n - deg g``. ``delta`` is ``2t + 1`` for the largest ``t`` that gives
+    the dimension, which is the Bose distance (the longest run of consecutive zeros plus one).
+    """
+    n = (1 << m) - 1
+    exp = _gf2m_exp_table(m)
+    log = np.zeros(n + 1, dtype=np.int64)
+    log[exp] = np.arange(n)
+
+    def gf_mul(a: int, b: int) -> int:
+        return 0 if a == 0 or b == 0 else int(exp[(log[a] + log[b]) % n])
+
+    def minimal_polynomial(coset: list[int]) -> int:
+        coeffs = [1]                                   # prod_{j in coset} (x + alpha^j), coefficients x^0 first
+        for j in coset:
+            root = int(exp[j])
+            nxt = [0] * (len(coeffs) + 1)
+            for i, c in enumerate(coeffs):
+                nxt[i + 1] ^= c
+                nxt[i] ^= gf_mul(c, root)
+            coeffs = nxt
+        if any(c not in (0, 1) for c in coeffs):       # pragma: no cover - conjugate roots give binary coefficients
+            raise ArithmeticError("minimal polynomial with non-binary coefficients")
+        return sum(c << i for i, c in enumerate(coeffs))
+
+    covered: set[int] = set()
+    g = 1
+    table: dict[int, tuple[int, int]] = {}
+    for t in range(1, n // 2 + 1):
+        for i in (2 * t - 1, 2 * t):
+            if i % n and i % n not in covered:
+                coset, j = [], i % n
+                while j not in coset:
+                    coset.append(j)
+                    j = (2 * j) % n
+                covered.update(coset)
+                g = _gf2_poly_mul(g, minimal_polynomial(coset))
+        k = n - (g.bit_length() - 1)
+        if k >= 1:
+            table[k] = (g, 2 * t + 1)
+    return table
+
+
+def _bch_m(n: Any) -> int:
+    n = _check_int("n", n, 7)
+    m = n.bit_length()
+    if n != (1 << m) - 1 or m not in PRIMITIVE_POLYNOMIALS:
+        raise ValueError(f"n must be 2^m - 1 with m in [{min(PRIMITIVE_POLYNOMIALS)}, {max(PRIMITIVE_POLYNOMIALS)}] "
+                         f"for a primitive BCH code, got {n}")
+    return m
+
+
+def bch_dimensions(n: int) -> dict[int, int]:
+    """``{k: designed distance}`` of the narrow-sense primitive BCH codes of length ``n = 2^m - 1`` (``3 <= m <=
+    10``), e.g. ``bch_dimensions(63)[45] == 7`` and ``bch_dimensions(127)[64] == 21``."""
+    return {k: d for k, (_, d) in sorted(_bch_table(_bch_m(n)).items(), reverse=True)}
+
+
+def bch_generator_polynomial(n: int, k: int) -> tuple[int, int]:
+    """``(g, delta)``: generator polynomial (integer, bit ``i`` = coefficient of ``x^i``; ``oct(g)`` reads as the
+    octal tables of Lin & Costello, Appendix C) and designed distance of the narrow-sense primitive BCH ``(n, k)``
+    code, derived from the cyclotomic cosets of GF(2^m) with :data:`PRIMITIVE_POLYNOMIALS` (see :func:`_bch_table`).
+    """
+    table = _bch_table(_bch_m(n))
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) not in table:
+        raise ValueError(f"k must be one of {sorted(table)} for a primitive BCH code of length {n}, got {k!r}")
+    return table[int(k)]
+
+
+def extended_bch_code(n: int, k: int) -> LinearCode:
+    """Extended BCH code ``(n, k)``, ``n = 2^m``: the BCH ``(n - 1, k)`` code of :func:`bch_code` plus an overall
+    parity bit (last position); minimum distance the BCH one rounded up to even (e.g. eBCH(128,64): d = 22)."""
+    n = _check_int("n", n, 8)
+    if n & (n - 1):
+        raise ValueError(f"n must be a power of two (2^m, the BCH length plus one) for extended_bch_code, got {n}")
+    return _extend(bch_code(n - 1, k), f"eBCH({n},{k})")
+
+
+def reed_muller(r: int, m: int) -> LinearCode:
+    """Reed-Muller code ``RM(r, m)``: ``(2^m, sum_{i <= r} C(m, i))``, minimum distance ``2^(m - r)``.
+
+    Codewords are the evaluations of the Boolean polynomials of degree ``<= r`` in ``m`` variables on the ``2^m``
+    points of GF(2)^m (MacWilliams & Sloane, Ch. 13, Sec. 1-3). Point ``j`` has the ``m``-bit label of ``j`` (most
+    significant bit = variable 0). Generator row order: the monomials by degree, then by the lexicographic order of
+    their variable sets (``itertools.combinations``): ``1, v_0, ..., v_(m-1), v_0 v_1, ...``; message bit ``i`` is the
+    coefficient of monomial ``i``. ``0 <= r < m`` (``RM(m, m)`` is the whole space, which has no redundancy).
+    ``RM(1, m)`` is the code of :func:`reed_muller_first_order` (another generator).
+    """
+    m = _check_int("m", m, 1, 10)
+    r = _check_int("r", r, 0, m - 1)
+    points = gf2.int_to_bits(np.arange(1 << m), m).T.astype(bool)       # [m, 2^m]
+    rows = [np.logical_and.reduce(points[list(subset)], axis=0) if subset else np.ones(1 << m, dtype=bool)
+            for degree in range(r + 1) for subset in itertools.combinations(range(m), degree)]
+    return LinearCode.from_generator(np.array(rows, dtype=np.uint8), f"RM({r},{m})")
