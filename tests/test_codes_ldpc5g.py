@@ -166,6 +166,14 @@ def test_rate_matched_code_layout(c128):
     big = ldpc5g.nr_ldpc(1000, 1200)
     assert (big.bg, big.z) == (1, 48) and big.encode(_msgs(2, 1000, 0)).shape == (2, 1200)
     assert codes.nr_ldpc(64, 128) is c128
+    # The pruned decoding graph is the top-left corner of the mother H (row blocks touching a sent bit).
+    small = ldpc5g.NrLdpcCode.lifted(2, 2, k=16, n=40)
+    assert (small.num_row_blocks, small.n_decoder) == (14, 48)   # 12 systematic + 28 parity bits sent
+    pruned = small.ldpc_code(full=False)
+    np.testing.assert_array_equal(pruned.parity_check, ldpc5g.lifted_parity_check(2, 2)[:28, :48])
+    for name in ("check_vars", "check_mask", "var_edges", "var_mask"):
+        np.testing.assert_array_equal(getattr(pruned.graph, name), getattr(small.graph, name))
+    assert small.ldpc_code().k == 20
 
 
 def test_encoder_jit_and_numpy_agree(c128):
@@ -208,6 +216,24 @@ def test_layered_matches_float64_reference():
         # of converged words; words that never converge wander and may end on other bits (float32 vs float64).
         same = (conv == ref[1]) & (iters == ref[2]) & ((bits == ref[0]).all(axis=1) | ~conv)
         assert same.sum() >= 63, (algorithm, kw, same.sum())
+
+
+def test_stacked_min_sum_equals_slotwise_update():
+    # The layered decoder's min-sum (min / second min) against the flooding one's leave-one-out scans, bit for bit,
+    # with ties (values on a coarse grid), zeros, padded slots and an offset.
+    rng = np.random.default_rng(15)
+    dc, rows, width = 7, 5, 16
+    v = (rng.integers(-6, 7, (dc, rows, width)) * 0.5).astype(np.float32)
+    mask = rng.random((dc, rows, 1)) < 0.8
+    mask[:, 0] = False
+    mask[0, 0] = True  # a check of degree 1
+    for alpha, beta in ((0.75, 0.0), (1.0, 0.7)):
+        a, b, c = np.float32(alpha), np.float32(beta), np.float32(ldpc.DEFAULT_LLR_CLIP)
+        stacked = np.asarray(ldpc._min_sum_stacked(jnp.asarray(v), jnp.asarray(mask), a, b, c))
+        slots = ldpc._check_update([jnp.asarray(x) for x in v], [jnp.asarray(x) for x in mask], "min_sum", a, c, b)
+        for j in range(dc):
+            ok = mask[j, :, 0]
+            np.testing.assert_array_equal(stacked[j][ok], np.asarray(slots[j])[ok])
 
 
 def test_offset_min_sum_against_reference_and_plain(c128):

@@ -24,6 +24,9 @@ layers are the base graph's rows of ``Z`` checks, :mod:`neuralcodes_jax.codes.ld
 check-to-variable messages and updates one layer of variable-disjoint checks at a time: ``m_{v->c} = L_v - m_{c->v}``
 (clipped), new ``m_{c->v}``, ``L_v = m_{v->c} + m_{c->v}``; each layer reads the posteriors the previous one wrote,
 so it converges in about half the iterations of flooding. The decision and syndrome test follow each full sweep.
+Layers are padded to one size and run in a ``fori_loop`` over a message array holding both kinds (gathers in,
+scatters out); its min-sum takes the smallest and second-smallest magnitude over the stacked slots (the same values
+as the leave-one-out scans, 2x faster per iteration than flooding on the (128, 64) 5G code).
 
 Sum-product numerics: float32 ``tanh(|m| / 2)`` rounds to 1 beyond ``|m| ~ 17`` (against the float64 C++ decoder this
 changed some hard words), so the update uses ``u = 1 - tanh(|m| / 2) = 2 / (e^|m| + 1)``: leave-one-out
@@ -830,6 +833,21 @@ def _check_update(v2c: list[jax.Array], masks: list[jax.Array] | None, algorithm
     return [jnp.where(s, -alpha, alpha) * x for x, s in zip(mins, negs)]
 
 
+def _min_sum_stacked(v2c: jax.Array, mask: jax.Array, alpha: jax.Array, beta: jax.Array,
+                     clip: jax.Array) -> jax.Array:
+    """:func:`_check_update` for min-sum on stacked slots ``[d_c, R, W]`` (mask ``[d_c, R, 1]``), same values: the
+    leave-one-out minimum is the smallest magnitude, or the second smallest at the slot holding the smallest."""
+    mag = jnp.where(mask, jnp.abs(v2c), jnp.inf)
+    neg = mask & (v2c < 0)
+    slot = jnp.arange(v2c.shape[0], dtype=jnp.int32)[:, None, None]
+    first = jnp.argmin(mag, axis=0)[None]
+    min1 = jnp.min(mag, axis=0, keepdims=True)
+    min2 = jnp.min(jnp.where(slot == first, jnp.inf, mag), axis=0, keepdims=True)
+    loo = jnp.minimum(jnp.where(slot == first, min2, min1), clip)
+    sign = jnp.logical_xor(jnp.sum(neg, axis=0, dtype=jnp.int32, keepdims=True) % 2 == 1, neg)
+    return jnp.where(sign, -alpha, alpha) * jnp.maximum(loo - beta, 0.0)
+
+
 def _materialize(x: Any, it: jax.Array) -> Any:
     """``x`` itself, written to memory.
 
@@ -937,9 +955,12 @@ def _layered_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iter
         mk = layer_mask[i]
         old = jnp.take(msgs, er, axis=0, mode="clip")
         v2c = jnp.clip(jnp.take(msgs, vr, axis=0, mode="clip") - old, -clip, clip)
-        slots = [v2c[j * size:(j + 1) * size] for j in range(dc)]
-        new = jnp.concatenate(_check_update(slots, [mk[:, j:j + 1] for j in range(dc)], algorithm, alpha, clip,
-                                            beta), axis=0)
+        if algorithm == "min_sum" and dc > 1:
+            new = _min_sum_stacked(v2c.reshape(dc, size, -1), mk.T[:, :, None], alpha, beta, clip).reshape(v2c.shape)
+        else:
+            slots = [v2c[j * size:(j + 1) * size] for j in range(dc)]
+            new = jnp.concatenate(_check_update(slots, [mk[:, j:j + 1] for j in range(dc)], algorithm, alpha, clip,
+                                                beta), axis=0)
         msgs = msgs.at[er].set(new, mode="promise_in_bounds")
         return msgs.at[vr].set(v2c + new, mode="promise_in_bounds")
 
