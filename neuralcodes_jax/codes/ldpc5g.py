@@ -106,7 +106,8 @@ def base_graph_table(bg: int) -> np.ndarray:
     diag = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]], bool)
     assert np.array_equal(present[:_CORE, kc + 1:kc + _CORE], diag)
     assert (table[:_CORE, kc + 1:kc + _CORE][diag] == 0).all()
-    # Extension: row i >= 4 has column kc + i (shift 0) as its only parity column.
+    assert not present[:_CORE, kc + _CORE:].any()  # the core rows have no extension column
+    # Extension: row i >= 4 has column kc + i (shift 0) as its only extension column.
     ext = present[_CORE:, kc + _CORE:]
     assert np.array_equal(ext, np.eye(mb - _CORE, dtype=bool))
     assert (np.diagonal(table[_CORE:, kc + _CORE:, :], axis1=0, axis2=1) == 0).all()
