@@ -11,6 +11,8 @@ Modules:
   bounds    capacity, dispersion, PPV meta-converse, RCU, normal approximation, Gallager exponent.
   analysis  distances, linearity / coset / perfection tests, equivalence to a reference code.
   osd       (JAX) ordered-statistics decoding of order 0..3 and soft ML decoding by correlation (k <= 16).
+  ldpc5g    5G NR LDPC codes (TS 38.212 base graphs, every lifting size, encoder, shortening and
+            puncturing), decoded by ``ldpc.bp_decode`` (flooding or layered, sum-product or min-sum).
 
 Conventions shared by all modules: bits are 0/1 ``uint8``; a bit vector ``b[0..n-1]`` is the integer
 ``sum_j b[j] 2^(n-1-j)``; message ``i`` of a code or codebook is row ``i`` and carries the ``k``-bit
@@ -31,6 +33,8 @@ from neuralcodes_jax.codes.exact import (
     clopper_pearson_interval, decoder_ber_bsc, decoder_bler_bsc, default_labels, evaluate_bsc, hamming_ber,
     ml_ber_bsc, ml_bler_bec, ml_bler_bsc, ml_decoder_table, monte_carlo, nearest_codeword_distances,
     syndrome_ber_bsc, syndrome_bler_bsc, uncoded_bler, validate_codebook, wilson_interval)
+from neuralcodes_jax.codes import ldpc5g
+from neuralcodes_jax.codes.ldpc5g import NrLdpcCode, NrLdpcResult, nr_ldpc
 from neuralcodes_jax.codes.linear import (
     LinearCode, SyndromeDecoder, code_from_codewords, coset_leaders, extended_golay_code,
     extended_hamming_code, golay_code, hamming_code, repetition_code, single_parity_check_code)
@@ -65,4 +69,6 @@ __all__ = [
     "reed_muller",
     # osd
     "SoftDecision", "ml_decode", "osd_decode", "osd_num_patterns",
+    # ldpc5g
+    "ldpc5g", "NrLdpcCode", "NrLdpcResult", "nr_ldpc",
 ]

@@ -18,6 +18,18 @@ decision and syndrome test (a word with zero syndrome is *converged*: decision a
 ``m_{v->c}`` = posterior minus ``m_{c->v}``. This is the C++ ``ldpc.BpDecoder`` schedule (``schedule='parallel'``:
 iterations counted from 1, decision after the check update).
 
+Offset min-sum (Chen and Fossorier 2002) takes the magnitude ``alpha max(min - beta, 0)`` (``beta = 0``: the
+normalised rule above, bit for bit). ``schedule='layered'`` (row-layered BP, Hocevar 2004; for 5G NR codes the
+layers are the base graph's rows of ``Z`` checks, :mod:`neuralcodes_jax.codes.ldpc5g`) keeps posteriors and
+check-to-variable messages and updates one layer of variable-disjoint checks at a time: ``m_{v->c} = L_v - m_{c->v}``
+(clipped), new ``m_{c->v}``, ``L_v = m_{v->c} + m_{c->v}``; each layer reads the posteriors the previous one wrote,
+so it converges in about half the iterations of flooding. The decision and syndrome test follow each full sweep.
+Layers are padded to one size and run in a ``fori_loop`` over a message array holding both kinds (gathers in,
+scatters out; check messages in layer-major slices written by ``dynamic_update_slice`` were 2-5x slower on
+XLA:CPU); its min-sum takes the smallest and second-smallest magnitude over the stacked slots (the same values as
+the leave-one-out scans). An iteration costs about as much as a flooding one on the (128, 64) 5G code and up to
+~2x more on larger ones (n = 2048), against about half as many iterations.
+
 Sum-product numerics: float32 ``tanh(|m| / 2)`` rounds to 1 beyond ``|m| ~ 17`` (against the float64 C++ decoder this
 changed some hard words), so the update uses ``u = 1 - tanh(|m| / 2) = 2 / (e^|m| + 1)``: leave-one-out
 ``1 - w = prod (1 - u)`` by prefix/suffix combinations ``w = b + a (1 - b)`` (no division, no cancellation for small
@@ -58,11 +70,15 @@ from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
     "gallager_regular", "peg_regular", "LdpcCode", "TannerGraph", "count_4cycles", "read_alist", "write_alist",
-    "channel_llr", "bp_decode", "BpResult", "ALGORITHMS", "CHANNELS", "DEFAULT_LLR_CLIP", "DEFAULT_MIN_SUM_ALPHA",
+    "channel_llr", "bp_decode", "BpResult", "ALGORITHMS", "SCHEDULES", "CHANNELS", "DEFAULT_LLR_CLIP",
+    "DEFAULT_MIN_SUM_ALPHA",
 ]
 
 ALGORITHMS = ("sum_product", "min_sum")
 """Check-node updates of :func:`bp_decode`."""
+
+SCHEDULES = ("flooding", "layered")
+"""Message-passing schedules of :func:`bp_decode`."""
 
 CHANNELS = ("bsc", "bec", "awgn")
 """Channels of :func:`channel_llr`."""
@@ -282,14 +298,32 @@ class TannerGraph:
     def from_parity_check(cls, parity_check: Any) -> "TannerGraph":
         h = gf2.as_binary_matrix(parity_check, "parity_check")
         m, n = h.shape
-        row_deg = h.sum(axis=1).astype(np.int64)
-        col_deg = h.sum(axis=0).astype(np.int64)
-        if row_deg.sum() == 0:
+        rows, cols = np.nonzero(h)  # row-major order
+        return cls.from_edges(rows, cols, m, n)
+
+    @classmethod
+    def from_edges(cls, rows: Any, cols: Any, m: int, n: int) -> "TannerGraph":
+        """Graph of the ``m x n`` matrix with ones at ``(rows[i], cols[i])`` (distinct pairs; no dense ``H`` is built,
+        so lifted codes of any size fit). ``from_edges(*np.nonzero(h), *h.shape)`` equals ``from_parity_check(h)``."""
+        m = _check_int("m", m, 1)
+        n = _check_int("n", n, 1)
+        rows = np.asarray(rows, np.int64).reshape(-1)
+        cols = np.asarray(cols, np.int64).reshape(-1)
+        if rows.shape != cols.shape:
+            raise ValueError(f"rows and cols must have the same length, got {rows.size} and {cols.size}")
+        if rows.size == 0:
             raise ValueError("parity_check must have at least one nonzero entry")
+        if rows.min() < 0 or rows.max() >= m or cols.min() < 0 or cols.max() >= n:
+            raise ValueError(f"rows must be in [0, {m}) and cols in [0, {n})")
+        order = np.lexsort((cols, rows))
+        rows, cols = rows[order], cols[order]
+        if np.any((np.diff(rows) == 0) & (np.diff(cols) == 0)):
+            raise ValueError("rows and cols must not repeat an entry")
+        row_deg = np.bincount(rows, minlength=m).astype(np.int64)
+        col_deg = np.bincount(cols, minlength=n).astype(np.int64)
         dc, dv = int(row_deg.max()), int(max(col_deg.max(), 1))
         check_vars = np.zeros((m, dc), dtype=np.int32)
         check_mask = np.zeros((m, dc), dtype=bool)
-        rows, cols = np.nonzero(h)  # row-major order
         slot = np.arange(rows.size) - np.concatenate([[0], np.cumsum(row_deg)])[rows]
         check_vars[rows, slot] = cols
         check_mask[rows, slot] = True
@@ -317,6 +351,62 @@ class TannerGraph:
         """``(check_vars, check_mask, var_edges, var_mask)`` as JAX arrays (transferred once)."""
         return tuple(jnp.asarray(a) for a in (self.check_vars, self.check_mask, self.var_edges, self.var_mask))
 
+    @functools.cached_property
+    def default_layers(self) -> tuple[np.ndarray, ...]:
+        """Checks in layers for ``schedule='layered'`` when none are given: greedily, each check (in order) joins the
+        first layer none of whose checks shares a variable with it (so a layer's checks can be updated at once)."""
+        layers: list[list[int]] = []
+        used: list[set[int]] = []
+        for c in range(self.m):
+            vs = set(self.check_vars[c, self.check_mask[c]].tolist())
+            for members, seen in zip(layers, used):
+                if not seen & vs:
+                    members.append(c)
+                    seen |= vs
+                    break
+            else:
+                layers.append([c])
+                used.append(vs)
+        out = tuple(np.array(x, np.int32) for x in layers)
+        for a in out:
+            a.setflags(write=False)
+        return out
+
+    def layer_tables(self, layers: Any = None) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Device tables of a row-layered schedule: ``(var_rows, edge_rows, mask)``, each ``[L, R, max_check_degree]``
+        (``L`` layers padded to ``R`` checks). Rows index the layered decoder's message array: edge ``e`` (slot-major
+        numbering) is row ``e``, the dummy edge row ``d_c m``, variable ``v`` row ``d_c m + 1 + v``, the dummy variable
+        row ``d_c m + 1 + n``; padded slots point to the dummies.
+
+        ``layers``: a sequence of 1-D sequences of check indices, a partition of ``range(m)`` in which no two checks of
+        one layer share a variable; None for :attr:`default_layers`. ValueError otherwise (naming ``layers``).
+        """
+        if layers is None:
+            key: Any = None
+            layers = self.default_layers
+        else:
+            layers = _check_layers(self, layers)
+            key = tuple(tuple(a.tolist()) for a in layers)
+        cache = self.__dict__.setdefault("_layer_cache", {})
+        if key in cache:
+            return cache[key]
+        m, dc, n = self.m, self.max_check_degree, self.n
+        size = max(a.size for a in layers)
+        dummy_edge, var0 = dc * m, dc * m + 1
+        var_rows = np.full((len(layers), size, dc), var0 + n, np.int32)
+        edge_rows = np.full((len(layers), size, dc), dummy_edge, np.int32)
+        mask = np.zeros((len(layers), size, dc), bool)
+        slots = np.arange(dc)[None, :]
+        for i, a in enumerate(layers):
+            mk = self.check_mask[a]
+            var_rows[i, :a.size] = np.where(mk, var0 + self.check_vars[a], var0 + n)
+            edge_rows[i, :a.size] = np.where(mk, slots * m + a[:, None], dummy_edge)
+            mask[i, :a.size] = mk
+        out = (jnp.asarray(var_rows), jnp.asarray(edge_rows), jnp.asarray(mask))
+        if len(cache) < 8:
+            cache[key] = out
+        return out
+
     @property
     def check_regular(self) -> bool:
         return bool(self.check_mask.all())
@@ -328,6 +418,27 @@ class TannerGraph:
     def __repr__(self) -> str:
         return (f"TannerGraph(n={self.n}, m={self.m}, edges={self.num_edges}, "
                 f"max degrees var={self.max_var_degree} check={self.max_check_degree})")
+
+
+def _check_layers(graph: TannerGraph, layers: Any) -> tuple[np.ndarray, ...]:
+    """``layers`` as int32 arrays after checking they partition the checks into variable-disjoint layers."""
+    try:
+        out = tuple(np.asarray(a).reshape(-1) for a in layers)
+    except TypeError:
+        raise ValueError(f"layers must be a sequence of sequences of check indices, got {type(layers).__name__}") \
+            from None
+    if not out or any(a.size == 0 for a in out):
+        raise ValueError("layers must be a non-empty sequence of non-empty layers")
+    if any(a.dtype.kind not in "iu" for a in out):
+        raise ValueError("layers must hold integer check indices")
+    flat = np.concatenate(out).astype(np.int64)
+    if flat.size != graph.m or not np.array_equal(np.sort(flat), np.arange(graph.m)):
+        raise ValueError(f"layers must partition the m={graph.m} checks (each check in exactly one layer)")
+    for i, a in enumerate(out):
+        vs = graph.check_vars[a][graph.check_mask[a]]
+        if np.unique(vs).size != vs.size:
+            raise ValueError(f"layers[{i}] has two checks sharing a variable; a layer's checks must be disjoint")
+    return tuple(a.astype(np.int32) for a in out)
 
 
 def _gf2_encode(messages: Any, generator: np.ndarray) -> Any:
@@ -695,14 +806,15 @@ def _complement_product(a: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def _check_update(v2c: list[jax.Array], masks: list[jax.Array] | None, algorithm: str, alpha: jax.Array,
-                  clip: jax.Array) -> list[jax.Array]:
+                  clip: jax.Array, beta: jax.Array | float = 0.0) -> list[jax.Array]:
     """Check-to-variable messages, one ``[m, W]`` array per check slot, from the variable-to-check ones.
 
     Padded slots (irregular codes) enter as the neutral ``u = 0`` (sum-product) or ``|m| = inf`` (min-sum), sign +;
-    their outputs are never read.
+    their outputs are never read. Min-sum magnitudes are ``alpha max(min - beta, 0)`` (``beta = 0``: exactly the
+    normalised rule).
     """
     if len(v2c) == 1:  # a check on one variable forces it to 0: empty product, 2 atanh(1) = +inf
-        return [jnp.full_like(v2c[0], clip if algorithm == "sum_product" else alpha * clip)]
+        return [jnp.full_like(v2c[0], clip if algorithm == "sum_product" else alpha * jnp.maximum(clip - beta, 0.0))]
     neg = [v < 0 for v in v2c]
     if masks is not None:
         neg = [mk & x for mk, x in zip(masks, neg)]
@@ -719,7 +831,23 @@ def _check_update(v2c: list[jax.Array], masks: list[jax.Array] | None, algorithm
     mins = _excl(mag, jnp.minimum)
     if masks is not None:  # a check of degree 1 has an empty minimum (+inf)
         mins = [jnp.minimum(x, clip) for x in mins]
+    mins = [jnp.maximum(x - beta, 0.0) for x in mins]
     return [jnp.where(s, -alpha, alpha) * x for x, s in zip(mins, negs)]
+
+
+def _min_sum_stacked(v2c: jax.Array, mask: jax.Array, alpha: jax.Array, beta: jax.Array,
+                     clip: jax.Array) -> jax.Array:
+    """:func:`_check_update` for min-sum on stacked slots ``[d_c, R, W]`` (mask ``[d_c, R, 1]``), same values: the
+    leave-one-out minimum is the smallest magnitude, or the second smallest at the slot holding the smallest."""
+    mag = jnp.where(mask, jnp.abs(v2c), jnp.inf)
+    neg = mask & (v2c < 0)
+    slot = jnp.arange(v2c.shape[0], dtype=jnp.int32)[:, None, None]
+    first = jnp.argmin(mag, axis=0)[None]
+    min1 = jnp.min(mag, axis=0, keepdims=True)
+    min2 = jnp.min(jnp.where(slot == first, jnp.inf, mag), axis=0, keepdims=True)
+    loo = jnp.minimum(jnp.where(slot == first, min2, min1), clip)
+    sign = jnp.logical_xor(jnp.sum(neg, axis=0, dtype=jnp.int32, keepdims=True) % 2 == 1, neg)
+    return jnp.where(sign, -alpha, alpha) * jnp.maximum(loo - beta, 0.0)
 
 
 def _materialize(x: Any, it: jax.Array) -> Any:
@@ -749,7 +877,7 @@ def _bp_init(llr: jax.Array, valid: jax.Array, check_vars: jax.Array, clip: jax.
 
 @functools.partial(jax.jit, static_argnames=("algorithm", "check_regular", "var_regular"))
 def _bp_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iters: jax.Array, alpha: jax.Array,
-            clip: jax.Array, check_vars: jax.Array, check_mask: jax.Array, var_edges: jax.Array,
+            beta: jax.Array, clip: jax.Array, check_vars: jax.Array, check_mask: jax.Array, var_edges: jax.Array,
             var_mask: jax.Array, *, algorithm: str, check_regular: bool, var_regular: bool) -> _BpState:
     """Flooding iterations until at most ``stop_at`` words are active (unconverged, below ``max_iters``)."""
     m, dc = check_vars.shape
@@ -763,7 +891,7 @@ def _bp_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iters: ja
     def body(carry: tuple[jax.Array, _BpState]) -> tuple[jax.Array, _BpState]:
         step, s = carry
         slots = [s.v2c[j * m:(j + 1) * m] for j in range(dc)]
-        c2v = jnp.concatenate(_materialize(_check_update(slots, masks, algorithm, alpha, clip), step), axis=0)
+        c2v = jnp.concatenate(_materialize(_check_update(slots, masks, algorithm, alpha, clip, beta), step), axis=0)
         post = llr_t
         for k in range(dv):
             g = jnp.take(c2v, var_edges[:, k], axis=0, mode="clip")
@@ -791,10 +919,74 @@ def _bp_result(state: _BpState) -> BpResult:
     return BpResult(state.bits.T.astype(jnp.uint8), state.done, state.iters)
 
 
+@jax.jit
+def _layered_init(llr: jax.Array, valid: jax.Array, check_vars: jax.Array,
+                  clip: jax.Array) -> tuple[jax.Array, _BpState]:
+    """Layered state before the first iteration: ``state.v2c`` holds the message array of
+    :meth:`TannerGraph.layer_tables` (check-to-variable messages 0, then the posteriors, = the channel LLRs)."""
+    llr_t = jnp.clip(llr.astype(jnp.float32).T, -clip, clip)
+    width = llr_t.shape[1]
+    edges = check_vars.shape[0] * check_vars.shape[1]
+    msgs = jnp.concatenate([jnp.zeros((edges + 1, width), jnp.float32), llr_t, jnp.zeros((1, width), jnp.float32)])
+    return llr_t, _BpState(msgs, llr_t < 0, jnp.arange(width) >= valid, jnp.zeros((width,), jnp.int32))
+
+
+@functools.partial(jax.jit, static_argnames=("algorithm", "check_regular"))
+def _layered_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iters: jax.Array, alpha: jax.Array,
+                 beta: jax.Array, clip: jax.Array, check_vars: jax.Array, check_mask: jax.Array,
+                 var_rows: jax.Array, edge_rows: jax.Array, layer_mask: jax.Array, *, algorithm: str,
+                 check_regular: bool) -> _BpState:
+    """Row-layered iterations until at most ``stop_at`` words are active (:func:`bp_decode`).
+
+    Layer ``l`` (checks sharing no variable): ``m_{v->c} = clip(L_v - m_{c->v})``, new ``m_{c->v}`` by the check rule,
+    ``L_v = m_{v->c} + m_{c->v}``; one iteration sweeps all layers, then decides and tests the syndrome.
+    """
+    m, dc = check_vars.shape
+    n = llr_t.shape[0]
+    num_layers, size, _ = var_rows.shape
+    var0 = dc * m + 1
+    flat_vars = check_vars.T.reshape(-1)
+    smasks = None if check_regular else [check_mask[:, j:j + 1] for j in range(dc)]
+
+    def active_of(s: _BpState) -> jax.Array:
+        return ~s.done & (s.iters < max_iters)
+
+    def layer(i: jax.Array, msgs: jax.Array) -> jax.Array:
+        vr = var_rows[i].T.reshape(-1)   # slot-major [dc * size]
+        er = edge_rows[i].T.reshape(-1)
+        mk = layer_mask[i]
+        old = jnp.take(msgs, er, axis=0, mode="clip")
+        v2c = jnp.clip(jnp.take(msgs, vr, axis=0, mode="clip") - old, -clip, clip)
+        if algorithm == "min_sum" and dc > 1:
+            new = _min_sum_stacked(v2c.reshape(dc, size, -1), mk.T[:, :, None], alpha, beta, clip).reshape(v2c.shape)
+        else:
+            slots = [v2c[j * size:(j + 1) * size] for j in range(dc)]
+            new = jnp.concatenate(_check_update(slots, [mk[:, j:j + 1] for j in range(dc)], algorithm, alpha, clip,
+                                                beta), axis=0)
+        msgs = msgs.at[er].set(new, mode="promise_in_bounds")
+        return msgs.at[vr].set(v2c + new, mode="promise_in_bounds")
+
+    def body(s: _BpState) -> _BpState:
+        msgs = jax.lax.fori_loop(0, num_layers, layer, s.v2c)
+        post = msgs[var0:var0 + n]
+        hard = jnp.take(post, flat_vars, axis=0, mode="clip") < 0
+        parity = hard[:m] if smasks is None else hard[:m] & smasks[0]
+        for j in range(1, dc):
+            h = hard[j * m:(j + 1) * m]
+            parity = parity ^ (h if smasks is None else h & smasks[j])
+        ok = ~jnp.any(parity, axis=0)
+        active = active_of(s)
+        return _BpState(msgs, jnp.where(active[None, :], post < 0, s.bits), s.done | (ok & active),
+                        s.iters + active.astype(jnp.int32))
+
+    return jax.lax.while_loop(lambda s: jnp.sum(active_of(s)) > stop_at, body, state)
+
+
 def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", max_iters: int = 50,
               alpha: float | None = None, llr_clip: float = DEFAULT_LLR_CLIP, compaction: int | None = 4,
-              tile: int = 256) -> BpResult:
-    """Batched flooding belief propagation with per-codeword early stopping (module docstring).
+              tile: int = 256, beta: float | None = None, schedule: str = "flooding",
+              layers: Any = None) -> BpResult:
+    """Batched belief propagation (flooding or row-layered) with per-codeword early stopping (module docstring).
 
     Args:
       code_or_graph: an :class:`LdpcCode`, a :class:`TannerGraph` or a parity-check matrix ``[m, n]``.
@@ -804,6 +996,13 @@ def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", m
       algorithm: ``'sum_product'`` (tanh rule) or ``'min_sum'`` (normalised by ``alpha``).
       max_iters: maximum number of iterations, ``>= 1``.
       alpha: min-sum normalisation in (0, 1], default :data:`DEFAULT_MIN_SUM_ALPHA`; must be None for sum-product.
+      beta: min-sum offset ``>= 0`` (offset min-sum, Chen and Fossorier 2002: magnitude ``alpha max(min - beta, 0)``),
+        default 0; must be None for sum-product. ``alpha=1, beta=b``: offset min-sum; ``alpha=1, beta=0``: plain.
+      schedule: ``'flooding'`` (all checks, then all variables) or ``'layered'`` (row-layered, Hocevar 2004: the
+        checks of one layer at a time, each layer updating the posteriors the next one reads; about half as many
+        iterations). An iteration is one sweep over all layers; decisions and the syndrome test follow it.
+      layers: layered only: the checks in layers, a partition of ``range(m)`` into sets of checks sharing no
+        variable (for lifted codes the row blocks of ``Z`` checks); None for :attr:`TannerGraph.default_layers`.
       llr_clip: bound on the magnitude of channel LLRs and of messages, > 0.
       compaction: a tile stops once at most ``1/compaction`` of its words are active; those are pooled and decoded
         on in smaller tiles (module docstring). ``None`` or 1 iterates each tile to the end.
@@ -826,13 +1025,20 @@ def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", m
         graph = TannerGraph.from_parity_check(code_or_graph)
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if layers is not None and schedule != "layered":
+        raise ValueError(f"layers is for schedule='layered' only; it must be None for schedule={schedule!r}")
     max_iters = _check_int("max_iters", max_iters, 1)
     if algorithm == "min_sum":
         alpha = DEFAULT_MIN_SUM_ALPHA if alpha is None else _check_real("alpha", alpha, 0.0, 1.0, True, False)
+        beta = 0.0 if beta is None else _check_real("beta", beta, 0.0, math.inf, False, True)
     elif alpha is not None:
         raise ValueError(f"alpha is the min-sum normalisation; it must be None for sum_product, got {alpha!r}")
+    elif beta is not None:
+        raise ValueError(f"beta is the min-sum offset; it must be None for sum_product, got {beta!r}")
     else:
-        alpha = 1.0
+        alpha, beta = 1.0, 0.0
     llr_clip = _check_real("llr_clip", llr_clip, 0.0, math.inf, True, True)
     if compaction is not None:
         compaction = _check_int("compaction", compaction, 1)
@@ -853,17 +1059,25 @@ def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", m
 
     tables = graph.device_tables
     clip = np.float32(llr_clip)
-    run = functools.partial(_bp_run, max_iters=np.int32(max_iters), alpha=np.float32(alpha), clip=clip,
-                            check_vars=tables[0], check_mask=tables[1], var_edges=tables[2], var_mask=tables[3],
-                            algorithm=algorithm, check_regular=graph.check_regular, var_regular=graph.var_regular)
+    common = dict(max_iters=np.int32(max_iters), alpha=np.float32(alpha), beta=np.float32(beta), clip=clip,
+                  check_vars=tables[0], check_mask=tables[1], algorithm=algorithm,
+                  check_regular=graph.check_regular)
+    if schedule == "flooding":
+        init = _bp_init
+        run = functools.partial(_bp_run, var_edges=tables[2], var_mask=tables[3], var_regular=graph.var_regular,
+                                **common)
+    else:
+        init = _layered_init
+        var_rows, edge_rows, layer_mask = graph.layer_tables(layers)
+        run = functools.partial(_layered_run, var_rows=var_rows, edge_rows=edge_rows, layer_mask=layer_mask, **common)
     if isinstance(llr, jax.core.Tracer):  # inside jit / vmap: one while loop over the batch
-        llr_t, state = _bp_init(llr, np.int32(batch), tables[0], clip)
+        llr_t, state = init(llr, np.int32(batch), tables[0], clip)
         return _bp_result(run(state, llr_t, stop_at=np.int32(0)))
-    return _bp_decode_tiled(run, llr, graph, batch, max_iters, clip, compaction, tile, tables[0])
+    return _bp_decode_tiled(run, llr, graph, batch, max_iters, clip, compaction, tile, tables[0], init)
 
 
 def _bp_decode_tiled(run: Any, llr: Any, graph: TannerGraph, batch: int, max_iters: int, clip: Any,
-                     compaction: int | None, tile: int, check_vars: jax.Array) -> BpResult:
+                     compaction: int | None, tile: int, check_vars: jax.Array, init: Any = _bp_init) -> BpResult:
     """Host-side schedule of :func:`bp_decode`: tiles, then pools of the still active words in smaller tiles."""
     llr = np.asarray(llr, np.float32)  # host copy: chunks are sliced and padded with NumPy
     n = graph.n
@@ -885,7 +1099,7 @@ def _bp_decode_tiled(run: Any, llr: Any, graph: TannerGraph, batch: int, max_ite
                 chunk = llr[start:start + real]
                 if real < width:
                     chunk = np.concatenate([chunk, np.zeros((width - real, n), np.float32)], axis=0)
-                llr_t, state = _bp_init(chunk, np.int32(real), check_vars, clip)
+                llr_t, state = init(chunk, np.int32(real), check_vars, clip)
             else:
                 cols = np.concatenate([np.arange(start, start + real), np.full(width - real, start)])
                 v2c, llr_np, bits, iters = (x[..., cols] for x in pool[1:])  # type: ignore[index]
