@@ -16,10 +16,21 @@ with the shardings of the running program (replicated on the data-parallel mesh)
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import jax
+import numpy as np
 import orbax.checkpoint as ocp
+
+from neuralcodes_jax import config_utils, distributed
 
 PyTree = Any
 
@@ -232,3 +243,192 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The training loop's checkpoint logic: resume checks, the group's saver, restore-or-init with fallback to older
+# checkpoints, and what to evaluate.
+
+#: Config fields a resumed run may change (prefixes end with '.'): run length, logging, checkpoint frequency,
+#: devices, where the data lives, evaluation. Any other change (method, model, data, channel, seed, optimizer, ...)
+#: alters shapes or meaning and stops the resume.
+SAFE_RESUME_CHANGES = ("name", "num_seeds", "train.num_epochs", "train.steps_per_call", "train.log_every_steps",
+                       "train.progress", "train.tensorboard", "train.checkpoint_every_epochs",
+                       "train.checkpoint_every_steps", "train.keep_checkpoints", "train.num_devices",
+                       "train.data_on_device", "train.max_device_bytes", "train.batch_size", "data.data_dir",
+                       "train.compact_stopped", "eval.")
+
+
+def check_resume_config(config, workdir: str, step: int, record: bool = True) -> dict:
+    """Compares ``config`` with the ``config.json`` of a workdir that holds checkpoints.
+
+    A difference outside :data:`SAFE_RESUME_CHANGES` raises ``ValueError`` listing every such field with its two
+    values; safe differences are returned and (``record``) appended to ``WORKDIR/config_changes.json``.
+    """
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        old = config_utils.flatten(json.load(f))
+    new = config_utils.flatten(json.loads(config.to_json_best_effort()))
+    diffs = {k: (old.get(k, "<absent>"), new.get(k, "<absent>")) for k in sorted(set(old) | set(new))
+             if old.get(k, "<absent>") != new.get(k, "<absent>")}
+
+    def safe(key):
+        return any(key == s or (s.endswith(".") and key.startswith(s)) for s in SAFE_RESUME_CHANGES)
+
+    unsafe = {k: v for k, v in diffs.items() if not safe(k)}
+    if unsafe:
+        listing = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in unsafe.items())
+        raise ValueError(f"workdir {workdir} holds checkpoints (step {step}) of a run whose config differs in fields "
+                         f"that change shapes or meaning: {listing}. Use the original values or a fresh workdir.")
+    if diffs and record:
+        log_path = os.path.join(workdir, "config_changes.json")
+        history = json.load(open(log_path)) if os.path.isfile(log_path) else []
+        history.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "changes": {k: list(v) for k, v in diffs.items()}})
+        with open(log_path, "w") as f:
+            json.dump(history, f, indent=1, default=str)
+    return diffs
+
+
+
+class Saver:
+    """Writes the runs' checkpoints from the group's state. Each save costs Orbax a fixed ~40-60 ms of host time,
+    less for NumPy than for device arrays, which matters for groups of many small runs; so small states are saved
+    from one host copy, large ones from the devices (written asynchronously)."""
+
+    def __init__(self, ckpts, single_abstract, take: Callable):
+        self.ckpts, self.take = ckpts, take
+        state_bytes = sum(math.prod(leaf.shape) * np.dtype(leaf.dtype).itemsize
+                          for leaf in jax.tree.leaves(single_abstract))
+        self.from_host = state_bytes <= (1 << 20)
+
+    def _slices(self, state: PyTree) -> Callable:
+        """A function giving run ``p``'s slice of ``state``."""
+        if self.from_host:
+            host = distributed.to_host(state)
+            return lambda p: jax.tree.map(lambda a: a[p], host)
+        return lambda p: self.take(state, p)
+
+    def save_latest(self, state: PyTree, step: int, metas: list[dict], extra: dict | None = None) -> None:
+        slice_of = self._slices(state)
+        for p, ck in enumerate(self.ckpts):
+            if ck.latest_step() != step:
+                ck.save_latest(step, slice_of(p), dict(metas[p], step=step, **(extra or {})))
+
+    def save_best(self, state: PyTree, step: int, runs: Sequence[int], metas: list[dict]) -> None:
+        slice_of = self._slices(state)
+        for p in runs:
+            self.ckpts[p].save_best(step, slice_of(int(p)), metas[p])
+
+
+
+def eval_params(state, ckpts, single_abstract, take: Callable, stack: Callable, use_best: bool) -> PyTree:
+    """The parameters to evaluate, ``[P, ...]``: each run's best-by-validation checkpoint, else its final state."""
+    if not (use_best and any(ck.best.latest_step() is not None for ck in ckpts)):
+        return state["params"]
+    trees = []
+    for p, ck in enumerate(ckpts):
+        if ck.best.latest_step() is not None:
+            trees.append(ck.restore_best(single_abstract)[0]["params"])
+        else:
+            trees.append(take(state, p)["params"])
+    return stack(*trees)
+
+
+
+# What the abandoned reads of an unreadable checkpoint end with: Orbax's wrapper, TensorStore's own error on a
+# damaged OCDBT file, and asyncio's loop closed under them.
+ABANDONED_READ_ERRORS = ("Event loop is closed", "Encountered error while reading array index", "OCDBT database")
+
+
+def silence_abandoned_reads() -> None:
+    """When a checkpoint read fails (reported once, with its reason, by ``restore_or_init``), the reads of that
+    checkpoint still in flight in TensorStore's threads end with "Event loop is closed" or a read error, printed
+    as a traceback by ``sys.unraisablehook``, logged by asyncio ("Task/Future exception was never retrieved") or
+    warned about ("coroutine '_read_array_index_and_device_put' was never awaited"); drop those (and only those)
+    for the rest of the process. Installed before the first read: the abandoned reads can end, and be logged,
+    before the failure reaches the caller."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_drops_abandoned_reads", False):
+        return
+
+    def hook(unraisable):
+        if any(text in str(unraisable.exc_value) for text in ABANDONED_READ_ERRORS):
+            return
+        previous(unraisable)
+
+    hook._drops_abandoned_reads = True
+    sys.unraisablehook = hook
+
+    def drop(record: logging.LogRecord) -> bool:      # asyncio's "... exception was never retrieved" of those reads
+        text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
+        return not any(t in text for t in ABANDONED_READ_ERRORS)
+
+    logging.getLogger("asyncio").addFilter(drop)
+    warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited",
+                            category=RuntimeWarning)
+
+
+def set_aside_newer(ckpts, step: int, unreadable: bool = False) -> None:
+    """Checkpoints newer than the step a group starts from were written by a process that died before the others
+    of that step were committed (SIGKILL between a run's best and latest writes, or between two runs' writes), or
+    could not be read: the group will write those steps again, so they are set aside (``checkpoints/set_aside/``)
+    with a message instead of colliding with the new ones."""
+    for ck in ckpts:
+        if any(t > step for t in ck.best.all_steps() + ck.latest_steps()):
+            for path in ck.set_aside_after(step):
+                why = "unreadable, or newer" if unreadable else "newer"
+                print(f"set aside {path}: {why} than step {step}, where the run starts", file=sys.stderr, flush=True)
+
+
+def restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
+    """The group's state (fresh, or restored at the newest step every run has) and per-run metas."""
+    steps = [set(ck.latest_steps()) for ck in ckpts]
+    fresh_meta = {"best_valid": math.inf, "best_step": -1, "steps_per_epoch": sched.steps_per_epoch,
+                  "batch_size": batch_size}
+    if not any(steps):
+        set_aside_newer(ckpts, 0)
+        return init_fn(streams["init"], example), [dict(fresh_meta) for _ in ckpts]
+    common = set.intersection(*steps)
+    if not common:
+        have = {w: sorted(s) for w, s in zip(workdirs, steps)}
+        raise ValueError(f"the runs of this group hold no checkpoint at a common step ({have}); a group resumes "
+                         f"only from a step every run saved: use the original group or fresh workdirs")
+    failures = []
+    silence_abandoned_reads()
+    for step in sorted(common, reverse=True):
+        try:
+            restored = [ck.restore_latest(single_abstract, step) for ck in ckpts]
+        except Exception as err:  # noqa: BLE001 - any unreadable checkpoint: report it and try the older one
+            reason = " ".join(str(err).split("See full TensorStore details")[0].split())[:300]
+            failures.append(f"step {step}: {type(err).__name__}: {reason}")
+            print(f"checkpoint at step {step} of {', '.join(workdirs)} cannot be read ({type(err).__name__}: "
+                  f"{reason}); trying the next older one", file=sys.stderr, flush=True)
+            continue
+        break
+    else:
+        raise CheckpointError(f"no checkpoint of {', '.join(workdirs)} can be read: " + "; ".join(failures)
+                              + ". Move the damaged checkpoints away (or use a fresh workdir) to start over.")
+    set_aside_newer(ckpts, step, unreadable=bool(failures))
+    trees, metas = [], []
+    for ck, (tree, meta) in zip(ckpts, restored):
+        meta.pop("preempted", None)
+        trees.append(tree)
+        metas.append(dict(fresh_meta, **{k: v for k, v in meta.items() if k not in ("steps_per_epoch",
+                                                                                     "batch_size")}))
+        old = (meta.get("steps_per_epoch"), meta.get("batch_size"))
+        if sched.steps_per_epoch and step < sched.total_steps and step not in sched.blocks \
+                and old != (sched.steps_per_epoch, batch_size):
+            # A mid-epoch checkpoint (written on preemption) resumes only with the batches it was cut from.
+            raise ValueError(f"workdir {ck.workdir} holds a checkpoint at step {step}, which is not an epoch "
+                             f"boundary for {sched.steps_per_epoch} steps per epoch of batch size {batch_size} "
+                             f"(the checkpoint has {old[0]} of batch size {old[1]}); use the original batch size "
+                             f"and training set, or a fresh workdir")
+    return stack(*trees), metas
+
+
+
+class CheckpointError(RuntimeError):
+    """Raised when a workdir holds checkpoints but none of them can be read."""

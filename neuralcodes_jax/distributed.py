@@ -227,3 +227,59 @@ class StopSignals:
 
         flags = multihost_utils.process_allgather(np.int32(self._requested))
         return bool(np.any(flags))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The training loop's mesh: ('points', 'data').
+
+POINTS_AXIS = "points"
+DATA_AXIS = "data"
+
+
+def make_mesh(num_points: int = 1, num_devices: int = 0, split_batch: bool = True) -> jax.sharding.Mesh:
+    """A 2-D ``('points', 'data')`` mesh over the first ``num_devices`` global devices (0 = all).
+
+    The points axis is the largest divisor of ``num_points`` that divides the device count (runs never
+    communicate, so they split over devices first); the rest is the data axis. One run: ``(1, devices)``, plain
+    data parallelism. A multi-process mesh keeps the points axis at 1. ``split_batch=False`` (single process, no
+    ``num_devices``): only the devices the runs split over, the largest divisor of ``num_points`` not above the
+    device count; no run's batch is split (:func:`split_batches`).
+    """
+    devices = jax.devices()
+    if num_devices < 0 or num_devices > len(devices):
+        raise ValueError(f"train.num_devices must be in [0, {len(devices)}] (0 = all devices), got {num_devices}")
+    if jax.process_count() > 1 and num_devices not in (0, len(devices)):
+        raise ValueError(f"train.num_devices must be 0 or {len(devices)} (all devices) in a run of "
+                         f"{jax.process_count()} processes, got {num_devices}")
+    if not split_batch and not num_devices and jax.process_count() == 1:
+        num_devices = max(k for k in range(1, len(devices) + 1) if num_points % k == 0)
+    devices = devices[:num_devices] if num_devices else devices
+    d = len(devices)
+    p = 1
+    if jax.process_count() == 1:
+        p = max(k for k in range(1, d + 1) if num_points % k == 0 and d % k == 0)
+    return jax.sharding.Mesh(np.asarray(devices).reshape(p, d // p), (POINTS_AXIS, DATA_AXIS))
+
+
+def split_batches(num_devices: int = 0) -> bool:
+    """Whether a run's batches are split over devices when ``train.num_devices`` is ``num_devices``: always on
+    accelerators and across processes or when devices are asked for, not with the CPU devices of one process
+    (``distributed.use_cpu_cores``: they share the same cores, and one device's program already uses them all;
+    splitting an IABF step's batch of 100 over 2 CPU devices of a 2-core machine made it about 2x slower, while
+    splitting the runs of a group over them is 1.2x faster than one device; ``results/train_throughput.md``)."""
+    return bool(num_devices) or jax.process_count() > 1 or any(d.platform != "cpu" for d in jax.devices())
+
+
+def replicated(mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def on_points(mesh) -> NamedSharding:
+    return NamedSharding(mesh, P(POINTS_AXIS))
+
+
+def check_batch_size(batch_size: int, mesh, field: str = "train.batch_size") -> None:
+    n = mesh.shape[DATA_AXIS]
+    if batch_size < 1 or batch_size % n:
+        raise ValueError(f"{field} must be a positive multiple of the data-parallel device count ({n}), "
+                         f"got {batch_size}")

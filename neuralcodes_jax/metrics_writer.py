@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
+import subprocess
 import sys
 import time
+
+import jax
 
 
 class MetricWriter:
@@ -83,3 +87,26 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+def run_info() -> dict:
+    info = {
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "devices": [str(d) for d in jax.devices()],
+        "process_count": jax.process_count(),
+    }
+    try:
+        info["git"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                     cwd=os.path.dirname(__file__)).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def write_run_files(configs, workdirs) -> None:
+    """Each run's ``config.json`` and ``run_info.json`` (versions, devices, its group)."""
+    for c, w in zip(configs, workdirs):
+        with open(os.path.join(w, "config.json"), "w") as f:
+            f.write(c.to_json_best_effort(indent=2))
+        with open(os.path.join(w, "run_info.json"), "w") as f:
+            json.dump(dict(run_info(), group_size=len(configs), group=list(workdirs)), f, indent=2)

@@ -26,15 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
-import math
 import os
-import platform
 import signal
-import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,11 +49,12 @@ from neuralcodes_jax import metrics_writer
 from neuralcodes_jax import run_config
 from neuralcodes_jax import specs
 from neuralcodes_jax import sweeps
+from neuralcodes_jax.distributed import (  # noqa: F401  (re-exported: the mesh is part of the loop's API)
+    DATA_AXIS, POINTS_AXIS, check_batch_size, make_mesh, on_points, replicated, split_batches)
+from neuralcodes_jax.schedule import Schedule, make_schedule, stage_start  # noqa: F401
 
 PyTree = Any
 
-POINTS_AXIS = "points"
-DATA_AXIS = "data"
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -66,8 +62,9 @@ class NonFiniteLossError(FloatingPointError):
     ``train.max_loss``. The last good checkpoints are kept and nothing is evaluated."""
 
 
-class CheckpointError(RuntimeError):
-    """Raised when a workdir holds checkpoints but none of them can be read."""
+CheckpointError = checkpointing.CheckpointError
+SAFE_RESUME_CHANGES = checkpointing.SAFE_RESUME_CHANGES
+check_resume_config = checkpointing.check_resume_config
 
 
 class WorkdirLocked(RuntimeError):
@@ -87,58 +84,6 @@ class Preempted(Exception):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Mesh and sharding.
-
-def make_mesh(num_points: int = 1, num_devices: int = 0, split_batch: bool = True) -> jax.sharding.Mesh:
-    """A 2-D ``('points', 'data')`` mesh over the first ``num_devices`` global devices (0 = all).
-
-    The points axis is the largest divisor of ``num_points`` that divides the device count (runs never
-    communicate, so they split over devices first); the rest is the data axis. One run: ``(1, devices)``, plain
-    data parallelism. A multi-process mesh keeps the points axis at 1. ``split_batch=False`` (single process, no
-    ``num_devices``): only the devices the runs split over, the largest divisor of ``num_points`` not above the
-    device count; no run's batch is split (:func:`split_batches`).
-    """
-    devices = jax.devices()
-    if num_devices < 0 or num_devices > len(devices):
-        raise ValueError(f"train.num_devices must be in [0, {len(devices)}] (0 = all devices), got {num_devices}")
-    if jax.process_count() > 1 and num_devices not in (0, len(devices)):
-        raise ValueError(f"train.num_devices must be 0 or {len(devices)} (all devices) in a run of "
-                         f"{jax.process_count()} processes, got {num_devices}")
-    if not split_batch and not num_devices and jax.process_count() == 1:
-        num_devices = max(k for k in range(1, len(devices) + 1) if num_points % k == 0)
-    devices = devices[:num_devices] if num_devices else devices
-    d = len(devices)
-    p = 1
-    if jax.process_count() == 1:
-        p = max(k for k in range(1, d + 1) if num_points % k == 0 and d % k == 0)
-    return jax.sharding.Mesh(np.asarray(devices).reshape(p, d // p), (POINTS_AXIS, DATA_AXIS))
-
-
-def split_batches(num_devices: int = 0) -> bool:
-    """Whether a run's batches are split over devices when ``train.num_devices`` is ``num_devices``: always on
-    accelerators and across processes or when devices are asked for, not with the CPU devices of one process
-    (``distributed.use_cpu_cores``: they share the same cores, and one device's program already uses them all;
-    splitting an IABF step's batch of 100 over 2 CPU devices of a 2-core machine made it about 2x slower, while
-    splitting the runs of a group over them is 1.2x faster than one device; ``results/train_throughput.md``)."""
-    return bool(num_devices) or jax.process_count() > 1 or any(d.platform != "cpu" for d in jax.devices())
-
-
-def replicated(mesh) -> NamedSharding:
-    return NamedSharding(mesh, P())
-
-
-def on_points(mesh) -> NamedSharding:
-    return NamedSharding(mesh, P(POINTS_AXIS))
-
-
-def check_batch_size(batch_size: int, mesh, field: str = "train.batch_size") -> None:
-    n = mesh.shape[DATA_AXIS]
-    if batch_size < 1 or batch_size % n:
-        raise ValueError(f"{field} must be a positive multiple of the data-parallel device count ({n}), "
-                         f"got {batch_size}")
-
-
-# ----------------------------------------------------------------------------------------------------------------
 # RNG streams: named, derived from config.seed; per-step keys are fold_in(stream, step).
 
 STREAMS = ("init", "train", "data", "valid", "eval")
@@ -155,90 +100,8 @@ def group_streams(seeds: Sequence[int], sharding=None) -> dict[str, jax.Array]:
     seeds = np.asarray([int(s) for s in seeds], np.int32)
     return jax.jit(jax.vmap(rng_streams), out_shardings=sharding)(seeds)
 
-
 # ----------------------------------------------------------------------------------------------------------------
-# Schedules.
-
-@dataclasses.dataclass(frozen=True)
-class Schedule:
-    """Where a run's steps go: stage ends, block ends (validation and checkpoints), host-call length.
-
-    ``blocks`` are the steps at which a block ends (validation), ascending, the last being ``total_steps``; every
-    stage end is a block end. ``saves`` are the block ends at which the latest checkpoints are written.
-    ``steps_per_epoch`` is set when a stage runs epochs (its blocks are epochs).
-    """
-
-    stage_names: tuple[str, ...]
-    stage_ends: tuple[int, ...]
-    blocks: tuple[int, ...]
-    saves: frozenset[int]
-    steps_per_call: int
-    steps_per_epoch: int | None = None
-
-    @property
-    def total_steps(self) -> int:
-        return self.stage_ends[-1]
-
-    def stage_at(self, step: int) -> int:
-        return next(i for i, end in enumerate(self.stage_ends) if step < end)
-
-    def block_at(self, step: int) -> int:
-        """Index of the block that contains ``step``."""
-        return next(i for i, end in enumerate(self.blocks) if step < end)
-
-    def chunk(self, step: int) -> int:
-        """Steps of the host call starting at ``step`` (never crossing a block end)."""
-        return min(self.steps_per_call, self.blocks[self.block_at(step)] - step)
-
-
-def make_schedule(method, train_cfg: specs.LoopTrain, n_train: int | None, batch_size: int | None) -> Schedule:
-    """The schedule of ``method.stages()`` under the loop's typed ``train`` fields (:class:`specs.LoopTrain`; a
-    method with a dataset: :class:`specs.DataLoopTrain`).
-
-    An epoch stage (``steps=None``) runs ``train.num_epochs`` epochs of ``n_train // batch_size`` steps, blocks
-    being epochs (latest checkpoint every ``train.checkpoint_every_epochs``); a step stage runs its steps in blocks
-    of ``train.checkpoint_every_steps``, with a checkpoint at each (0: one block per stage). The last step always
-    gets a checkpoint.
-    """
-    stages = method.stages()
-    if not stages:
-        raise ValueError(f"method {method.name!r} declares no training stage")
-    steps_per_call = int(train_cfg.steps_per_call)
-    names, ends, blocks, saves = [], [], [], []
-    steps_per_epoch = None
-    step = 0
-    for stage in stages:
-        if stage.steps is None:
-            if n_train is None:
-                raise ValueError(f"stage {stage.name!r} of method {method.name!r} runs epochs, but the config has "
-                                 f"no dataset")
-            num_epochs = int(train_cfg.num_epochs)
-            steps_per_epoch = n_train // batch_size
-            if steps_per_epoch < 1:
-                raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} "
-                                 f"examples)")
-            every = int(train_cfg.checkpoint_every_epochs)
-            blocks += [step + (e + 1) * steps_per_epoch for e in range(num_epochs)]
-            saves += [step + (e + 1) * steps_per_epoch for e in range(every - 1, num_epochs, every)]
-            step += num_epochs * steps_per_epoch
-        else:
-            steps = stage.steps
-            if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-                raise ValueError(f"stage {stage.name!r} of method {method.name!r} must have >= 1 steps, got "
-                                 f"{steps!r} (check the config's step counts)")
-            every = int(train_cfg.checkpoint_every_steps)
-            marks = [step + b for b in range(every, int(steps), every)] if every else []
-            blocks += marks + [step + int(steps)]
-            saves += marks
-            step += int(steps)
-        names.append(stage.name)
-        ends.append(step)
-    return Schedule(tuple(names), tuple(ends), tuple(sorted(set(blocks))), frozenset(saves) | {step}, steps_per_call,
-                    steps_per_epoch)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Jitted pieces.
+# Per-run programs.
 
 def _squeeze(tree):
     return jax.tree.map(lambda a: a[0], tree)
@@ -373,64 +236,6 @@ def group_values(configs: Sequence[Any], method) -> dict[str, np.ndarray]:
         if any(v != vals[0] for v in vals):
             out[field] = np.asarray(vals, np.float32)
     return out
-
-
-#: Config fields a resumed run may change (prefixes end with '.'): run length, logging, checkpoint frequency,
-#: devices, where the data lives, evaluation. Any other change (method, model, data, channel, seed, optimizer, ...)
-#: alters shapes or meaning and stops the resume.
-SAFE_RESUME_CHANGES = ("name", "num_seeds", "train.num_epochs", "train.steps_per_call", "train.log_every_steps",
-                       "train.progress", "train.tensorboard", "train.checkpoint_every_epochs",
-                       "train.checkpoint_every_steps", "train.keep_checkpoints", "train.num_devices",
-                       "train.data_on_device", "train.max_device_bytes", "train.batch_size", "data.data_dir",
-                       "train.compact_stopped", "eval.")
-
-
-def check_resume_config(config, workdir: str, step: int, record: bool = True) -> dict:
-    """Compares ``config`` with the ``config.json`` of a workdir that holds checkpoints.
-
-    A difference outside :data:`SAFE_RESUME_CHANGES` raises ``ValueError`` listing every such field with its two
-    values; safe differences are returned and (``record``) appended to ``WORKDIR/config_changes.json``.
-    """
-    path = os.path.join(workdir, "config.json")
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        old = config_utils.flatten(json.load(f))
-    new = config_utils.flatten(json.loads(config.to_json_best_effort()))
-    diffs = {k: (old.get(k, "<absent>"), new.get(k, "<absent>")) for k in sorted(set(old) | set(new))
-             if old.get(k, "<absent>") != new.get(k, "<absent>")}
-
-    def safe(key):
-        return any(key == s or (s.endswith(".") and key.startswith(s)) for s in SAFE_RESUME_CHANGES)
-
-    unsafe = {k: v for k, v in diffs.items() if not safe(k)}
-    if unsafe:
-        listing = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in unsafe.items())
-        raise ValueError(f"workdir {workdir} holds checkpoints (step {step}) of a run whose config differs in fields "
-                         f"that change shapes or meaning: {listing}. Use the original values or a fresh workdir.")
-    if diffs and record:
-        log_path = os.path.join(workdir, "config_changes.json")
-        history = json.load(open(log_path)) if os.path.isfile(log_path) else []
-        history.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                        "changes": {k: list(v) for k, v in diffs.items()}})
-        with open(log_path, "w") as f:
-            json.dump(history, f, indent=1, default=str)
-    return diffs
-
-
-def _run_info() -> dict:
-    info = {
-        "jax": jax.__version__,
-        "python": platform.python_version(),
-        "devices": [str(d) for d in jax.devices()],
-        "process_count": jax.process_count(),
-    }
-    try:
-        info["git"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                     cwd=os.path.dirname(__file__)).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
 
 
 def _load_data(config):
@@ -604,7 +409,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
         if ck.latest_steps():
             check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
     if is_main:
-        _write_run_files(configs, workdirs)
+        metrics_writer.write_run_files(configs, workdirs)
 
     example = jnp.asarray(splits.train[:1]) if uses_data else None
     single_abstract = abstract_state(method, example, repl)
@@ -612,8 +417,8 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     stack = jax.jit(lambda *trees: jax.tree.map(lambda *a: jnp.stack(a), *trees), out_shardings=pts)
     take = jax.jit(lambda tree, i: jax.tree.map(lambda a: a[i], tree), out_shardings=repl)
 
-    state, metas = _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched,
-                                    batch_size)
+    state, metas = checkpointing.restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example,
+                                                 sched, batch_size)
     start_step = int(jax.device_get(state["step"])[0])
 
     feed = _Feed(t, splits, sched, batch_size, streams["data"], pts) if uses_data else None
@@ -659,7 +464,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
                                valid=make_valid(sub_mesh, len(key)))
         return parts[key]
 
-    saver = _Saver(ckpts, single_abstract, take)
+    saver = checkpointing.Saver(ckpts, single_abstract, take)
 
     def preempt(step: int) -> None:
         saver.save_latest(state, step, metas, {"preempted": True})
@@ -729,7 +534,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     trained = sum(int(m.get("step", start_step)) - start_step for m in metas)
 
     use_best = isinstance(loop.eval, specs.ValidatedLoopEval) and loop.eval.use_best
-    params = _eval_params(state, ckpts, single_abstract, take, stack, use_best)
+    params = checkpointing.eval_params(state, ckpts, single_abstract, take, stack, use_best)
     for ck in ckpts:
         ck.close()
     for w in writers:
@@ -746,15 +551,6 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
         seconds["eval"] = time.time() - t_eval
         seconds["total"] = time.time() - t_start
     return out
-
-
-def _write_run_files(configs, workdirs) -> None:
-    """Each run's ``config.json`` and ``run_info.json`` (versions, devices, its group)."""
-    for c, w in zip(configs, workdirs):
-        with open(os.path.join(w, "config.json"), "w") as f:
-            f.write(c.to_json_best_effort(indent=2))
-        with open(os.path.join(w, "run_info.json"), "w") as f:
-            json.dump(dict(_run_info(), group_size=len(configs), group=list(workdirs)), f, indent=2)
 
 
 def _stop_rules(train_cfg: specs.LoopTrain, method_name: str, has_valid: bool) -> tuple[float | None, int | None]:
@@ -789,12 +585,12 @@ class _Feed:
 
     def __call__(self, runs: _Runs, step: int, stage: int, n_steps: int) -> jax.Array:
         sched, batch_size = self.sched, self.batch_size
-        epoch = (step - _stage_start(sched, stage)) // sched.steps_per_epoch
+        epoch = (step - stage_start(sched, stage)) // sched.steps_per_epoch
         if self.epoch != epoch:
             self.perms = self.perms_fn(self.data_keys, epoch)
             self.perm_host = None if self.on_device else np.asarray(distributed.to_host(self.perms))
             self.epoch = epoch
-        offset = ((step - _stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
+        offset = ((step - stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
         if self.on_device:
             where = (tuple(d.id for d in runs.mesh.devices.flat), runs.mesh.devices.shape)
             if where not in self.x_on:
@@ -808,36 +604,6 @@ class _Feed:
         idx = self.perm_host[runs.idx, offset:offset + n_steps * batch_size].reshape(len(runs.idx), n_steps,
                                                                                       batch_size)
         return distributed.put_global(self.splits.train[idx[:, :, rows]], runs.batch_sharding, global_shape)
-
-
-class _Saver:
-    """Writes the runs' checkpoints from the group's state. Each save costs Orbax a fixed ~40-60 ms of host time,
-    less for NumPy than for device arrays, which matters for groups of many small runs; so small states are saved
-    from one host copy, large ones from the devices (written asynchronously)."""
-
-    def __init__(self, ckpts, single_abstract, take: Callable):
-        self.ckpts, self.take = ckpts, take
-        state_bytes = sum(math.prod(leaf.shape) * np.dtype(leaf.dtype).itemsize
-                          for leaf in jax.tree.leaves(single_abstract))
-        self.from_host = state_bytes <= (1 << 20)
-
-    def _slices(self, state: PyTree) -> Callable:
-        """A function giving run ``p``'s slice of ``state``."""
-        if self.from_host:
-            host = distributed.to_host(state)
-            return lambda p: jax.tree.map(lambda a: a[p], host)
-        return lambda p: self.take(state, p)
-
-    def save_latest(self, state: PyTree, step: int, metas: list[dict], extra: dict | None = None) -> None:
-        slice_of = self._slices(state)
-        for p, ck in enumerate(self.ckpts):
-            if ck.latest_step() != step:
-                ck.save_latest(step, slice_of(p), dict(metas[p], step=step, **(extra or {})))
-
-    def save_best(self, state: PyTree, step: int, runs: Sequence[int], metas: list[dict]) -> None:
-        slice_of = self._slices(state)
-        for p in runs:
-            self.ckpts[p].save_best(step, slice_of(int(p)), metas[p])
 
 
 def _end_block(block: int, step: int, scores, metas: list[dict], active: np.ndarray, patience: int | None,
@@ -870,19 +636,6 @@ def _end_block(block: int, step: int, scores, metas: list[dict], active: np.ndar
         writers[p].write_scalars(step, row)
         writers[p].flush()
     return improved
-
-
-def _eval_params(state, ckpts, single_abstract, take: Callable, stack: Callable, use_best: bool) -> PyTree:
-    """The parameters to evaluate, ``[P, ...]``: each run's best-by-validation checkpoint, else its final state."""
-    if not (use_best and any(ck.best.latest_step() is not None for ck in ckpts)):
-        return state["params"]
-    trees = []
-    for p, ck in enumerate(ckpts):
-        if ck.best.latest_step() is not None:
-            trees.append(ck.restore_best(single_abstract)[0]["params"])
-        else:
-            trees.append(take(state, p)["params"])
-    return stack(*trees)
 
 
 def _evaluate(run: GroupRun, summaries, out: dict) -> None:
@@ -935,99 +688,7 @@ def _check_divergence(metrics: dict, num: int, n_steps: int, step: int, max_loss
                                  f"{last_good}) are kept and nothing was evaluated; lower optim.lr or check the data.")
 
 
-def _stage_start(sched: Schedule, stage: int) -> int:
-    return 0 if stage == 0 else sched.stage_ends[stage - 1]
 
-
-# What the abandoned reads of an unreadable checkpoint end with: Orbax's wrapper, TensorStore's own error on a
-# damaged OCDBT file, and asyncio's loop closed under them.
-_ABANDONED_READ_ERRORS = ("Event loop is closed", "Encountered error while reading array index", "OCDBT database")
-
-
-def _silence_abandoned_reads() -> None:
-    """When a checkpoint read fails (reported once, with its reason, by ``_restore_or_init``), the reads of that
-    checkpoint still in flight in TensorStore's threads end with "Event loop is closed" or a read error, printed
-    as a traceback by ``sys.unraisablehook``, logged by asyncio ("Task/Future exception was never retrieved") or
-    warned about ("coroutine '_read_array_index_and_device_put' was never awaited"); drop those (and only those)
-    for the rest of the process. Installed before the first read: the abandoned reads can end, and be logged,
-    before the failure reaches the caller."""
-    previous = sys.unraisablehook
-    if getattr(previous, "_drops_abandoned_reads", False):
-        return
-
-    def hook(unraisable):
-        if any(text in str(unraisable.exc_value) for text in _ABANDONED_READ_ERRORS):
-            return
-        previous(unraisable)
-
-    hook._drops_abandoned_reads = True
-    sys.unraisablehook = hook
-
-    def drop(record: logging.LogRecord) -> bool:      # asyncio's "... exception was never retrieved" of those reads
-        text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
-        return not any(t in text for t in _ABANDONED_READ_ERRORS)
-
-    logging.getLogger("asyncio").addFilter(drop)
-    warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited",
-                            category=RuntimeWarning)
-
-
-def _set_aside_newer(ckpts, step: int, unreadable: bool = False) -> None:
-    """Checkpoints newer than the step a group starts from were written by a process that died before the others
-    of that step were committed (SIGKILL between a run's best and latest writes, or between two runs' writes), or
-    could not be read: the group will write those steps again, so they are set aside (``checkpoints/set_aside/``)
-    with a message instead of colliding with the new ones."""
-    for ck in ckpts:
-        if any(t > step for t in ck.best.all_steps() + ck.latest_steps()):
-            for path in ck.set_aside_after(step):
-                why = "unreadable, or newer" if unreadable else "newer"
-                print(f"set aside {path}: {why} than step {step}, where the run starts", file=sys.stderr, flush=True)
-
-
-def _restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
-    """The group's state (fresh, or restored at the newest step every run has) and per-run metas."""
-    steps = [set(ck.latest_steps()) for ck in ckpts]
-    fresh_meta = {"best_valid": math.inf, "best_step": -1, "steps_per_epoch": sched.steps_per_epoch,
-                  "batch_size": batch_size}
-    if not any(steps):
-        _set_aside_newer(ckpts, 0)
-        return init_fn(streams["init"], example), [dict(fresh_meta) for _ in ckpts]
-    common = set.intersection(*steps)
-    if not common:
-        have = {w: sorted(s) for w, s in zip(workdirs, steps)}
-        raise ValueError(f"the runs of this group hold no checkpoint at a common step ({have}); a group resumes "
-                         f"only from a step every run saved: use the original group or fresh workdirs")
-    failures = []
-    _silence_abandoned_reads()
-    for step in sorted(common, reverse=True):
-        try:
-            restored = [ck.restore_latest(single_abstract, step) for ck in ckpts]
-        except Exception as err:  # noqa: BLE001 - any unreadable checkpoint: report it and try the older one
-            reason = " ".join(str(err).split("See full TensorStore details")[0].split())[:300]
-            failures.append(f"step {step}: {type(err).__name__}: {reason}")
-            print(f"checkpoint at step {step} of {', '.join(workdirs)} cannot be read ({type(err).__name__}: "
-                  f"{reason}); trying the next older one", file=sys.stderr, flush=True)
-            continue
-        break
-    else:
-        raise CheckpointError(f"no checkpoint of {', '.join(workdirs)} can be read: " + "; ".join(failures)
-                              + ". Move the damaged checkpoints away (or use a fresh workdir) to start over.")
-    _set_aside_newer(ckpts, step, unreadable=bool(failures))
-    trees, metas = [], []
-    for ck, (tree, meta) in zip(ckpts, restored):
-        meta.pop("preempted", None)
-        trees.append(tree)
-        metas.append(dict(fresh_meta, **{k: v for k, v in meta.items() if k not in ("steps_per_epoch",
-                                                                                     "batch_size")}))
-        old = (meta.get("steps_per_epoch"), meta.get("batch_size"))
-        if sched.steps_per_epoch and step < sched.total_steps and step not in sched.blocks \
-                and old != (sched.steps_per_epoch, batch_size):
-            # A mid-epoch checkpoint (written on preemption) resumes only with the batches it was cut from.
-            raise ValueError(f"workdir {ck.workdir} holds a checkpoint at step {step}, which is not an epoch "
-                             f"boundary for {sched.steps_per_epoch} steps per epoch of batch size {batch_size} "
-                             f"(the checkpoint has {old[0]} of batch size {old[1]}); use the original batch size "
-                             f"and training set, or a fresh workdir")
-    return stack(*trees), metas
 
 
 def train_and_evaluate(config, workdir: str, *, handle_signals: bool = True) -> dict:

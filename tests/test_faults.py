@@ -118,7 +118,7 @@ def test_abandoned_checkpoint_reads_are_dropped_and_nothing_else(monkeypatch, ca
     monkeypatch.setattr(asyncio_log, "filters", list(asyncio_log.filters))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        train._silence_abandoned_reads()
+        checkpointing.silence_abandoned_reads()
         ocdbt = ValueError('OUT_OF_RANGE: Error reading "params.encoder.hidden_0.bias/0" in OCDBT database at local '
                            'file "run/checkpoints/latest/10/state/": Requested byte range [0, 9) is not valid')
         with caplog.at_level(logging.ERROR, logger="asyncio"):

@@ -23,7 +23,7 @@ from neuralcodes_jax.evaluators.codebook import P_GRID  # noqa: F401  (the repor
 
 def base_config() -> ml_collections.ConfigDict:
     """Every field the method, the loop and the codebook report read, with their defaults (the typed specs of
-    ``methods/progressive.py``, ``specs.LoopTrain`` and ``evaluators/codebook.py``), for a (7,4) code, 20 seeds."""
+    ``methods/progressive/``, ``specs.LoopTrain`` and ``evaluators/codebook.py``), for a (7,4) code, 20 seeds."""
     c = common.base_config("progressive")
     c.num_seeds = 20
     c.code.n = 7

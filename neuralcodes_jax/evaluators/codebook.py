@@ -1,4 +1,4 @@
-"""The codebook evaluator (learned binary codes, ``methods/progressive.py``): the exact report of every learned code.
+"""The codebook evaluator (learned binary codes, ``methods/progressive/``): the exact report of every learned code.
 
 Per run (``WORKDIR/codebook_report.json``): the codewords (bit strings, message order), minimum distance, distance
 spectrum, linear / coset flags, the equivalent reference code (with the coordinate permutation and translation),
