@@ -175,6 +175,19 @@ def test_rcu_exact_n1_is_below_rcu_s():
             assert bounds.biawgn_rcu(1, 1.0, sigma, s=s) >= exact - 1e-4
 
 
+def test_rcu_exact_n2_is_below_rcu_s_and_above_converse():
+    # n = 2, M = 2 (PPV Thm. 16 exactly): Xbar uniform on {+-1}^2 beats or ties x = (+1, +1) iff the LLRs where they
+    # differ sum to <= 0: P = (1 + 1{l1 <= 0} + 1{l2 <= 0} + 1{l1 + l2 <= 0}) / 4, and min(1, (M-1) P) = P, so
+    # rcu = (1 + 2 Phi(-sqrt(mu/2)) + Phi(-sqrt(mu))) / 4 with l_i ~ N(mu, 2 mu).
+    for sigma in (0.6, 1.0):
+        mu = 2.0 / sigma ** 2
+        exact = (1.0 + 2.0 * stats.norm.cdf(-math.sqrt(mu / 2)) + stats.norm.cdf(-math.sqrt(mu))) / 4.0
+        values = [bounds.biawgn_rcu(2, 1.0, sigma, s=s, lattice_step=4e-3) for s in (0.4, 0.7, 1.0)]
+        best = bounds.biawgn_rcu(2, 1.0, sigma, s="best", lattice_step=4e-3)
+        assert exact <= best <= min(values) + 1e-12
+        assert bounds.biawgn_converse(2, 1.0, sigma) < exact
+
+
 def test_ordering_and_monotonicity_128_64():
     grid = np.array([0.5, 1.5, 2.5, 3.5])
     sig = bounds.ebn0_db_to_sigma(grid, 0.5)
@@ -198,13 +211,21 @@ def test_lattice_refinement_and_s_choice():
         r1 = bounds.biawgn_rcu(n, k, sig)
         r4 = bounds.biawgn_rcu(n, k, sig, lattice_step=2.5e-4)
         assert r1 == pytest.approx(r4, rel=1e-4)
-    # the default s (exponent-optimal) is near the best s and far better than s = 1
+    # the default s (exponent-optimal) is near the best s and far better than s = 1 (coarser lattice: the RCU's
+    # lattice error is second order, and every value below uses the same step)
     s0 = bounds.biawgn_rcu_s_parameter(128, 64, sig)
     assert 0.5 < s0 < 0.7
-    default = bounds.biawgn_rcu(128, 64, sig)
-    assert default == pytest.approx(bounds.biawgn_rcu(128, 64, sig, s=s0), rel=1e-12)
-    assert default < 0.3 * bounds.biawgn_rcu(128, 64, sig, s=1.0)
-    assert default < 1.1 * min(bounds.biawgn_rcu(128, 64, sig, s=x) for x in (0.55, 0.65, 0.75))
+    step = 4e-3
+
+    def rcu(s):
+        return bounds.biawgn_rcu(128, 64, sig, s=s, lattice_step=step)
+
+    default = rcu(None)
+    assert default == pytest.approx(rcu(s0), rel=1e-12)
+    assert default < 0.3 * rcu(1.0)
+    best = rcu("best")
+    assert best <= default < 1.1 * best
+    assert best <= min(rcu(x) for x in (0.55, 0.65, 0.75)) * (1 + 1e-9)
 
 
 def test_large_n_ordering():
@@ -241,6 +262,8 @@ def test_trivial_and_bad_input():
         bounds.biawgn_ebn0_db_at_bler(8, 4, 1e-3, "sphere")
     with pytest.raises(ValueError, match="s must be"):
         bounds.biawgn_rcu(8, 4, 0.8, s=1.5)
+    with pytest.raises(ValueError, match="s must be"):
+        bounds.biawgn_rcu(8, 4, 0.8, s="optimal")
     with pytest.raises(ValueError, match="lattice_step"):
         bounds.biawgn_converse(8, 4, 0.8, lattice_step=0.0)
     with pytest.raises(ValueError, match="does not cross"):
