@@ -188,6 +188,36 @@ def test_rcu_exact_n2_is_below_rcu_s_and_above_converse():
         assert bounds.biawgn_converse(2, 1.0, sigma) < exact
 
 
+def test_rcu_s_128_64_against_monte_carlo():
+    # E[min(1, (M-1) exp(-sum_i W_s(L_i)))] by plain Monte Carlo over 20000 blocks where the bound is ~0.2-0.5.
+    rng = np.random.default_rng(0)
+    for db, s in ((0.5, 0.9), (1.0, 0.8)):
+        sigma = bounds.ebn0_db_to_sigma(db, 0.5)
+        mu = 2.0 / sigma ** 2
+        llr = rng.normal(mu, math.sqrt(2 * mu), size=(20000, 128))
+        samples = np.minimum(1.0, np.exp(math.log(2.0 ** 64 - 1) - _w(llr, s).sum(axis=1)))
+        se = samples.std() / math.sqrt(samples.size)
+        assert abs(bounds.biawgn_rcu(128, 64, sigma, s=s) - samples.mean()) < 4 * se, (db, samples.mean(), se)
+
+
+def test_converse_64_8_against_monte_carlo():
+    # Neyman-Pearson by simulation: gamma = the (1 - 2^-k) quantile of S under Q (inputs uniform on +-1), then
+    # eps = P[S <= gamma] under P (inputs +1). 2e5 samples each; the band moves the Q-tail mass by +-13% (~3.6
+    # standard errors of its ~780 exceedances).
+    rng = np.random.default_rng(1)
+    n, k, sigma = 64, 8, 2.0
+
+    def info(x):
+        y = x + sigma * rng.standard_normal(x.shape)
+        return _w(2.0 * y / sigma ** 2).sum(axis=1)
+
+    s_q = np.concatenate([info(rng.choice([-1.0, 1.0], size=(50000, n))) for _ in range(4)])
+    s_p = np.concatenate([info(np.ones((50000, n))) for _ in range(4)])
+    lo = (s_p <= np.quantile(s_q, 1 - 2.0 ** -k * 1.13)).mean()
+    hi = (s_p <= np.quantile(s_q, 1 - 2.0 ** -k / 1.13)).mean()
+    assert lo <= bounds.biawgn_converse(n, k, sigma) <= hi
+
+
 def test_ordering_and_monotonicity_128_64():
     grid = np.array([0.5, 1.5, 2.5, 3.5])
     sig = bounds.ebn0_db_to_sigma(grid, 0.5)
