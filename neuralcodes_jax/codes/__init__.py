@@ -13,12 +13,13 @@ Modules:
   osd       (JAX) ordered-statistics decoding of order 0..3 and soft ML decoding by correlation (k <= 16).
   ldpc5g    5G NR LDPC codes (TS 38.212 base graphs, every lifting size, encoder, shortening and
             puncturing), decoded by ``ldpc.bp_decode`` (flooding or layered, sum-product or min-sum).
+  awgn      (JAX) Monte Carlo BLER/BER versus Eb/N0 on BPSK-AWGN with Clopper-Pearson intervals.
 
 Conventions shared by all modules: bits are 0/1 ``uint8``; a bit vector ``b[0..n-1]`` is the integer
 ``sum_j b[j] 2^(n-1-j)``; message ``i`` of a code or codebook is row ``i`` and carries the ``k``-bit
 label of ``i``. Exact evaluation uses NumPy float64/int64 (no JAX); decoders and Monte Carlo use JAX.
 """
-from neuralcodes_jax.codes import analysis, bounds, exact, gf2, linear, osd
+from neuralcodes_jax.codes import analysis, awgn, bounds, exact, gf2, linear, osd
 from neuralcodes_jax.codes.analysis import (
     Equivalence, EquivalenceSearchError, are_equivalent, coset_decomposition, covering_radius,
     distance_distribution, distance_profiles, distinct_codewords, find_equivalence, is_coset_of_linear,
@@ -28,6 +29,11 @@ from neuralcodes_jax.codes.bounds import (
     bec_capacity, bec_converse, bec_dispersion, bec_normal_approximation, bec_rcu, binary_entropy,
     bsc_capacity, bsc_converse, bsc_dispersion, bsc_normal_approximation, bsc_normal_approximation_log2m,
     bsc_rcu, gallager_bound, gallager_e0, gallager_exponent)
+from neuralcodes_jax.codes.bounds import (
+    BIAWGN_BOUNDS, biawgn_capacity, biawgn_converse, biawgn_dispersion, biawgn_ebn0_db_at_bler,
+    biawgn_normal_approximation, biawgn_normal_approximation_log2m, biawgn_normal_approximation_rate, biawgn_rcu,
+    biawgn_rcu_s_parameter, ebn0_db_to_sigma, esn0_db_to_sigma, sigma_to_ebn0_db, sigma_to_esn0_db)
+from neuralcodes_jax.codes.awgn import AwgnPoint, fractional_clopper_pearson_interval, simulate_awgn
 from neuralcodes_jax.codes.exact import (
     BEC_GUESS_OPTIONS, BSCEvaluation, MonteCarloResult, WeightPolynomial, bounded_distance_bler,
     clopper_pearson_interval, decoder_ber_bsc, decoder_bler_bsc, default_labels, evaluate_bsc, hamming_ber,
@@ -71,4 +77,9 @@ __all__ = [
     "SoftDecision", "ml_decode", "osd_decode", "osd_num_patterns",
     # ldpc5g
     "ldpc5g", "NrLdpcCode", "NrLdpcResult", "nr_ldpc",
+    # BI-AWGN limits (bounds) and the AWGN Monte Carlo evaluator (awgn)
+    "awgn", "BIAWGN_BOUNDS", "biawgn_capacity", "biawgn_converse", "biawgn_dispersion", "biawgn_ebn0_db_at_bler",
+    "biawgn_normal_approximation", "biawgn_normal_approximation_log2m", "biawgn_normal_approximation_rate",
+    "biawgn_rcu", "biawgn_rcu_s_parameter", "ebn0_db_to_sigma", "esn0_db_to_sigma", "sigma_to_ebn0_db",
+    "sigma_to_esn0_db", "AwgnPoint", "fractional_clopper_pearson_interval", "simulate_awgn",
 ]
