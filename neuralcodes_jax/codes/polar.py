@@ -506,39 +506,46 @@ def _scl_node(plan: tuple, alpha: jax.Array, pm: jax.Array, list_size: int):
     if kind == "rate1":
         return _scl_rate1(alpha, pm, list_size)
     h = size // 2
-    a, b = alpha[..., :h], alpha[..., h:]
-    beta_l, pm, perm_l = _scl_node(plan[2], _f(a, b), pm, list_size)
-    a, b = _gather_paths(a, perm_l), _gather_paths(b, perm_l)
-    beta_r, pm, perm_r = _scl_node(plan[3], b + beta_l * a, pm, list_size)
-    beta_l = _gather_paths(beta_l, perm_r)
+    beta_l, pm, perm_l = _scl_node(plan[2], _f(alpha[..., :h], alpha[..., h:]), pm, list_size)
+    alpha = _gather_paths(alpha, perm_l)
+    beta_r, pm, perm_r = _scl_node(plan[3], alpha[..., h:] + beta_l * alpha[..., :h], pm, list_size)
+    if perm_r is not None and perm_l is not None and beta_l.shape[1] > 1:
+        # One gather for the left decisions and the composed permutation (small integers are exact in float32).
+        both = _gather_paths(jnp.concatenate([beta_l, perm_l[..., None].astype(beta_l.dtype)], axis=-1), perm_r)
+        beta_l, perm = both[..., :h], both[..., h].astype(perm_r.dtype)
+    else:
+        beta_l, perm = _gather_paths(beta_l, perm_r), _compose(perm_l, perm_r)
     left = beta_l * beta_r
-    return jnp.concatenate([left, jnp.broadcast_to(beta_r, left.shape)], axis=-1), pm, _compose(perm_l, perm_r)
+    return jnp.concatenate([left, jnp.broadcast_to(beta_r, left.shape)], axis=-1), pm, perm
 
 
 def _scl_rate1(alpha: jax.Array, pm: jax.Array, list_size: int):
-    """All-information subtree: forks on the ``min(L - 1, n_v)`` least reliable positions of each path."""
+    """All-information subtree: forks on the ``min(L - 1, n_v)`` least reliable positions of each path.
+
+    Each step forks every path into "keep the hard decision" (``+0``) and "flip the next least reliable position"
+    (``+|alpha|``); the steps record parents and choices only, and the flips are traced back once at the end."""
     size = alpha.shape[-1]
     steps = min(list_size - 1, size)
     hd = _hd_sign(alpha)
     if steps == 0:
         return hd, pm, None
-    mag = jnp.abs(alpha)
-    neg, pos = jax.lax.top_k(-mag, steps)  # [B, L or 1, steps], ascending |alpha|
+    neg, pos = jax.lax.top_k(-jnp.abs(alpha), steps)  # [B, L or 1, steps], ascending |alpha|
     vals = -neg
-    batch, lsize = pm.shape
-    vals = jnp.broadcast_to(vals, (batch, lsize, steps))
-    pos = jnp.broadcast_to(pos, (batch, lsize, steps))
-    flips = jnp.zeros((batch, lsize, steps), bool)
-    perm = None
+    parents, ones, origin = [], [], None
     for t in range(steps):
-        pm, parent, one = _scl_fork(pm, jnp.zeros_like(pm), vals[:, :, t], list_size)
-        vals, pos, flips = (_gather_paths(v, parent) for v in (vals, pos, flips))
-        flips = flips.at[:, :, t].set(one)
-        perm = _compose(perm, parent)
-    hd = _gather_paths(hd, perm)
-    flip_at = (jax.nn.one_hot(pos, size, dtype=jnp.int32) * flips[..., None].astype(jnp.int32)).sum(-2)
-    beta = jnp.broadcast_to(hd, (batch, lsize, size)) * jnp.where(flip_at > 0, -1.0, 1.0).astype(alpha.dtype)
-    return beta, pm, perm
+        pm, parent, one = _scl_fork(pm, jnp.zeros((), pm.dtype), _gather_paths(vals[..., t], origin), list_size)
+        parents.append(parent)
+        ones.append(one)
+        origin = _compose(origin, parent)
+    beta = jnp.broadcast_to(_gather_paths(hd, origin), pm.shape + (size,))
+    pos = _gather_paths(pos, origin)
+    where = jnp.arange(size, dtype=pos.dtype)
+    anc = None  # the path at step t of each final path
+    for t in reversed(range(steps)):
+        flip = _gather_paths(ones[t], anc)
+        anc = _compose(parents[t], anc) if anc is not None else parents[t]
+        beta = jnp.where((pos[..., t:t + 1] == where) & flip[..., None], -beta, beta)
+    return beta, pm, origin
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
