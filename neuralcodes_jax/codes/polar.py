@@ -381,7 +381,8 @@ def _check_llr(code: PolarCode, llr: Any) -> jax.Array:
 
 def _f(a: jax.Array, b: jax.Array) -> jax.Array:
     """Min-sum check-node update ``sign(a) sign(b) min(|a|, |b|)``."""
-    return jnp.sign(a) * jnp.sign(b) * jnp.minimum(jnp.abs(a), jnp.abs(b))
+    m = jnp.minimum(jnp.abs(a), jnp.abs(b))
+    return jnp.where((a < 0) != (b < 0), -m, m)
 
 
 def _hd_sign(a: jax.Array) -> jax.Array:
