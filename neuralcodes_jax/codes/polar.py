@@ -523,15 +523,21 @@ def _scl_node(plan: tuple, alpha: jax.Array, pm: jax.Array, list_size: int):
 def _scl_rate1(alpha: jax.Array, pm: jax.Array, list_size: int):
     """All-information subtree: forks on the ``min(L - 1, n_v)`` least reliable positions of each path.
 
-    Each step forks every path into "keep the hard decision" (``+0``) and "flip the next least reliable position"
-    (``+|alpha|``); the steps record parents and choices only, and the flips are traced back once at the end."""
+    Each step forks every path into "keep the hard decision" (``+0``) and "flip one of those positions"
+    (``+|alpha|``). The order of the steps does not change the list (a partial path's metric is that of its best
+    completion, all later positions at their hard decisions), so only the set of positions is selected (none when
+    ``n_v <= L - 1``). The steps record parents and choices only; the flips are traced back once at the end."""
     size = alpha.shape[-1]
     steps = min(list_size - 1, size)
     hd = _hd_sign(alpha)
     if steps == 0:
         return hd, pm, None
-    neg, pos = jax.lax.top_k(-jnp.abs(alpha), steps)  # [B, L or 1, steps], ascending |alpha|
-    vals = -neg
+    if steps == size:  # every position: no selection (the order of the steps does not matter)
+        vals = jnp.abs(alpha)
+        pos = jnp.broadcast_to(jnp.arange(size, dtype=jnp.int32), alpha.shape)
+    else:
+        neg, pos = jax.lax.top_k(-jnp.abs(alpha), steps)  # [B, L or 1, steps], the least reliable positions
+        vals = -neg
     parents, ones, origin = [], [], None
     for t in range(steps):
         pm, parent, one = _scl_fork(pm, jnp.zeros((), pm.dtype), _gather_paths(vals[..., t], origin), list_size)
