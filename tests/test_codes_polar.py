@@ -201,6 +201,8 @@ def test_bad_input():
         polar.scl_decode(code, nan, 2)
     with pytest.raises(ValueError, match="llr must not contain NaN"):
         polar.sc_decode(code, jnp.asarray(nan))
+    with pytest.raises(ValueError, match="infinite"):
+        polar.scl_decode(code, np.where(nan == nan, -np.inf, 0.0), 4)
     with pytest.raises(ValueError, match="llr must have shape"):
         polar.sc_decode(code, np.zeros((2, 16)))
     with pytest.raises(ValueError, match="bits must have shape"):

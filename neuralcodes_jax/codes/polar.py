@@ -368,10 +368,10 @@ def _check_llr(code: PolarCode, llr: Any) -> jax.Array:
         llr = np.asarray(llr)
         if llr.dtype.kind not in "iuf":
             raise ValueError(f"llr must hold real numbers, got dtype {llr.dtype}")
-        if np.isnan(llr).any():
-            raise ValueError("llr must not contain NaN")
-    elif not isinstance(llr, jax.core.Tracer) and bool(jnp.isnan(llr).any()):
-        raise ValueError("llr must not contain NaN")
+        if not np.isfinite(llr).all():
+            raise ValueError("llr must not contain NaN or infinite values (inf - inf in g would give NaN)")
+    elif not isinstance(llr, jax.core.Tracer) and not bool(jnp.isfinite(llr).all()):
+        raise ValueError("llr must not contain NaN or infinite values (inf - inf in g would give NaN)")
     if llr.ndim != 2 or llr.shape[1] != code.n:
         raise ValueError(f"llr must have shape [B, n] with n={code.n}, got {tuple(llr.shape)}")
     if llr.shape[0] < 1:
@@ -443,7 +443,7 @@ def sc_decode(code: PolarCode, llr: Any, *, fast: bool = True) -> PolarDecoded:
     """Successive-cancellation decoding (module docstring) of LLRs ``[B, n]``; jit-compiled per code.
 
     ``fast`` decodes all-frozen, all-information and repetition subtrees in one step (same decisions as bit by bit,
-    up to LLRs exactly 0). Raises ValueError on a bad shape or NaN LLRs (checked when ``llr`` is concrete).
+    up to LLRs exactly 0). Raises ValueError on a bad shape, NaN or infinite LLRs (checked when ``llr`` is concrete).
     """
     llr = _check_llr(code, llr)
     return _sc_jit(code, llr, bool(fast))
@@ -590,7 +590,7 @@ def scl_decode(code: PolarCode, llr: Any, list_size: int = 8, *, crc_aided: bool
       :class:`PolarDecoded` (JAX arrays).
 
     Raises:
-      ValueError: bad ``list_size``, ``llr`` shape or NaN LLRs (checked when ``llr`` is concrete).
+      ValueError: bad ``list_size``, ``llr`` shape, NaN or infinite LLRs (checked when ``llr`` is concrete).
     """
     if isinstance(list_size, bool) or not isinstance(list_size, (int, np.integer)) or int(list_size) not in LIST_SIZES:
         raise ValueError(f"list_size must be a power of two in {LIST_SIZES}, got {list_size!r}")
