@@ -26,22 +26,29 @@ linear map message -> codeword (CRC included), for ML/OSD references.
 ``[B, N]``, jit-compiled per code and options, returning :class:`PolarDecoded` (codeword and message decisions):
   * :func:`sc_decode`: successive cancellation (Arikan 2009) with the min-sum ``f(a, b) = sign(a) sign(b)
     min(|a|, |b|)`` and ``g(a, b, u) = b + (1 - 2u) a``, hard decision ``u = 1`` iff ``L < 0``; all-frozen subtrees
-    decode to 0 and all-information subtrees to the hard decision of their LLRs (Alamdar-Yazdi, Kschischang 2011).
-  * :func:`scl_decode`: successive-cancellation list decoding in the LLR domain (Balatsoukas-Stimming, Bastani Parizi,
-    Burg 2015, Alg. 1 with the approximation of their eq. (12)): path metrics ``PM += |L_u|`` when a path decides
-    against the sign of its leaf LLR; at each information bit the ``2 L_list`` children are pruned to the ``L_list``
-    with the smallest metrics. With a CRC (``crc_aided=True``) the decoder returns the most likely path that passes
-    the CRC, else the most likely path. Special subtrees are decoded in one step, with the same list as bit-by-bit
-    decoding (up to ties): all-frozen subtrees add ``sum_i max(0, -alpha_i)``; repetition subtrees fork once into
-    all-0 / all-1; all-information subtrees fork on their ``min(L_list - 1, n_v)`` least reliable positions
-    (Hashemi, Condo, Gross 2016, "Fast simplified SCL", Theorem 1). With ``L_list >= 2^(K + L_crc)`` no path is ever
-    pruned and the final metric of a path is its correlation discrepancy ``sum_{i: x_i != hd(L_i)} |L_i|``, so SCL is
-    ML decoding (a test checks this against brute force).
+    decode to 0 and all-information subtrees to the hard decision of their LLRs (Alamdar-Yazdi, Kschischang 2011),
+    repetition subtrees to the sign of their LLR sum (Sarkis et al. 2014).
+  * :func:`scl_decode`: successive-cancellation list decoding with LLR-based path metrics (Balatsoukas-Stimming,
+    Bastani Parizi, Burg, IEEE TSP 2015) in their approximate form: ``PM += |L_u|`` when a path decides against the
+    sign of its leaf LLR; at each information bit the ``2 L_list`` children are pruned to the ``L_list`` with the
+    smallest metrics. With a CRC (``crc_aided=True``) the decoder returns the most likely path that passes the CRC,
+    else the most likely path. Special subtrees are decoded in one step, with the same list as bit-by-bit decoding
+    (up to ties): all-frozen subtrees add ``sum_i max(0, -alpha_i)``; repetition subtrees fork once into all-0 /
+    all-1; all-information subtrees fork on their ``min(L_list - 1, n_v)`` least reliable positions (Hashemi, Condo,
+    Gross, "Simplified successive-cancellation list decoding of polar codes", ISIT 2016). This holds because the
+    increments of a subtree's leaves add up to ``sum_i max(0, -(1 - 2 c_i) alpha_i)`` for its codeword ``c`` (min-sum
+    ``f``; induction on the size). For the same reason, with ``L_list >= 2^(K + L_crc)`` no path is ever pruned and
+    the final metric of a path is its correlation discrepancy ``sum_{i: x_i != hd(L_i)} |L_i|``: SCL is then ML
+    decoding, over the code with free CRC bits, or with CRC aid over the CRC-aided code (tests check both against
+    brute force).
 
 Implementation (XLA:CPU): the decoding tree is unrolled at trace time, one vector operation per node over
 ``[B, L_list, n_v]`` (batch major); decisions are kept as signs ``+-1`` (XOR is a product). Path reorderings are
 applied lazily: a subtree returns the permutation of the list it made, and its parent gathers its own LLRs and the
-left child's decisions only when it needs them, so each node gathers ``O(n_v)`` values once.
+left child's decisions only when it needs them, so each node gathers ``O(n_v)`` values once. Pruning is
+``lax.top_k``: a bitonic selection network, arg-min extraction, a batch-minor layout ``[n_v, L, B]`` and select
+chains instead of gathers were all slower here. Compilation grows with the number of special subtrees and forks:
+about 5 s for (128, 64) and 25 s for (1024, 512) with SCL-8 on a loaded 2-core machine.
 """
 from __future__ import annotations
 
