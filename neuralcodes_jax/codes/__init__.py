@@ -14,17 +14,25 @@ Modules:
   ldpc5g    5G NR LDPC codes (TS 38.212 base graphs, every lifting size, encoder, shortening and
             puncturing), decoded by ``ldpc.bp_decode`` (flooding or layered, sum-product or min-sum).
   awgn      (JAX) Monte Carlo BLER/BER versus Eb/N0 on BPSK-AWGN with Clopper-Pearson intervals.
+  crc       the 5G NR CRC polynomials (TS 38.212 Sec. 5.1: CRC6, CRC11, CRC16, CRC24A/B/C); parity bits, attach and
+            check as a GF(2) matrix product, NumPy or jittable JAX.
+  polar     polar codes of length 2^m <= 1024: 5G reliability sequence (TS 38.212 Table 5.3.1.2-1) or Gaussian
+            approximation at a design SNR, optional CRC; butterfly encoder; jitted batched SC and (CRC-aided) SCL
+            decoding on LLRs with list sizes 1 ... 32.
 
 Conventions shared by all modules: bits are 0/1 ``uint8``; a bit vector ``b[0..n-1]`` is the integer
 ``sum_j b[j] 2^(n-1-j)``; message ``i`` of a code or codebook is row ``i`` and carries the ``k``-bit
 label of ``i``. Exact evaluation uses NumPy float64/int64 (no JAX); decoders and Monte Carlo use JAX.
 """
-from neuralcodes_jax.codes import analysis, awgn, bounds, exact, gf2, linear, osd
+from neuralcodes_jax.codes import analysis, awgn, bounds, crc, exact, gf2, linear, osd, polar
 from neuralcodes_jax.codes.analysis import (
     Equivalence, EquivalenceSearchError, are_equivalent, coset_decomposition, covering_radius,
     distance_distribution, distance_profiles, distinct_codewords, find_equivalence, is_coset_of_linear,
     is_distance_invariant, is_linear, is_perfect, minimum_distance, num_distinct_codewords,
     pairwise_distance_counts, reference_codes, summarize_codebook, weight_distribution)
+from neuralcodes_jax.codes.crc import (
+    CRC6, CRC11, CRC16, CRC24A, CRC24B, CRC24C, CRC_POLYNOMIALS, CrcPolynomial, crc_attach, crc_bits, crc_check,
+    crc_generator_matrix, crc_polynomial)
 from neuralcodes_jax.codes.bounds import (
     bec_capacity, bec_converse, bec_dispersion, bec_normal_approximation, bec_rcu, binary_entropy,
     bsc_capacity, bsc_converse, bsc_dispersion, bsc_normal_approximation, bsc_normal_approximation_log2m,
@@ -47,6 +55,9 @@ from neuralcodes_jax.codes.linear import (
 from neuralcodes_jax.codes.linear import (
     PRIMITIVE_POLYNOMIALS, bch_code, bch_dimensions, bch_generator_polynomial, extended_bch_code, reed_muller)
 from neuralcodes_jax.codes.osd import SoftDecision, ml_decode, osd_decode, osd_num_patterns
+from neuralcodes_jax.codes.polar import (
+    PolarCode, PolarDecoded, ga_llr_means, ga_reliability_order, polar_5g_sequence, polar_code, polar_encode,
+    polar_transform, polar_transform_matrix, sc_decode, scl_decode)
 
 __all__ = [
     "analysis", "bounds", "exact", "gf2", "linear",
@@ -82,4 +93,11 @@ __all__ = [
     "biawgn_normal_approximation", "biawgn_normal_approximation_log2m", "biawgn_normal_approximation_rate",
     "biawgn_rcu", "biawgn_rcu_s_parameter", "ebn0_db_to_sigma", "esn0_db_to_sigma", "sigma_to_ebn0_db",
     "sigma_to_esn0_db", "AwgnPoint", "fractional_clopper_pearson_interval", "simulate_awgn",
+    "crc", "polar",
+    # crc
+    "CRC6", "CRC11", "CRC16", "CRC24A", "CRC24B", "CRC24C", "CRC_POLYNOMIALS", "CrcPolynomial", "crc_attach",
+    "crc_bits", "crc_check", "crc_generator_matrix", "crc_polynomial",
+    # polar
+    "PolarCode", "PolarDecoded", "ga_llr_means", "ga_reliability_order", "polar_5g_sequence", "polar_code",
+    "polar_encode", "polar_transform", "polar_transform_matrix", "sc_decode", "scl_decode",
 ]
