@@ -2,6 +2,7 @@
 worked by hand, Welch's t against scipy, and the twelve tests from the saved runs."""
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from conftest import REPO_ROOT
@@ -47,3 +48,31 @@ def test_the_twelve_tests_reproduce_the_reports():
         assert abs(r["t"] - r["reported_t"]) < tol, r
         assert r["holm"] >= r["p"] and r["bh"] >= r["p"]
     assert "| Omniglot | 0.3 | IABF |" in mc.markdown(rows)
+
+
+def test_binary_mnist_runs_file_holds_the_scripts_values_and_does_not_regenerate_the_report(tmp_path):
+    import json
+    import shutil
+
+    from experiments.iabf import vs_necst_report as rep
+
+    saved = rep.load_runs(str(REPO_ROOT / "results" / "iabf_vs_necst_runs.json"), "binary_mnist")
+    points = saved["points"]
+    assert all(run["source"].startswith("transcribed from the report") for runs in points.values()
+               for run in runs.values())
+    lam = {0.1: 0.001, 0.3: 0.01}                                   # the lambdas the report chose
+    for eps in mc.NOISE:
+        iabf = [points[f"iabf_lambda{lam[eps]}_eps{eps}"][0]["test"]] + \
+            [points[f"iabf_final_eps{eps}"][s]["test"] for s in (1, 2)]
+        assert tuple(iabf) == mc.BINARY_MNIST[eps]["iabf"]
+        for method in ("necst", "abf"):
+            assert tuple(points[f"{method}_eps{eps}"][s]["test"] for s in range(3)) == mc.BINARY_MNIST[eps][method]
+    # Alone (no finished run in the workdir), the transcribed file leaves the report and itself as they are.
+    for name in ("iabf_vs_necst.md", "iabf_vs_necst_runs.json"):
+        shutil.copy(REPO_ROOT / "results" / name, tmp_path / name)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="transcribed by hand"):
+        rep.main([str(tmp_path / "empty"), "--out", str(tmp_path / "iabf_vs_necst.md")])
+    for name in ("iabf_vs_necst.md", "iabf_vs_necst_runs.json"):
+        assert (tmp_path / name).read_text() == (REPO_ROOT / "results" / name).read_text()
+    assert json.loads((tmp_path / "iabf_vs_necst_runs.json").read_text())["source"].endswith("no longer exist")
