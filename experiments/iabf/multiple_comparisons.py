@@ -147,8 +147,8 @@ def markdown(rows: list[dict], alpha: float = 0.05) -> str:
         hit = [f"{TITLES[r['dataset']]} {r['noise']} {LABELS[r['method']]}" for r in rows if r[key]]
         return ", ".join(hit) if hit else "none"
 
-    raw = [r for r in rows if r["p"] <= alpha]
-    lines += ["", f"Uncorrected p <= {alpha:g}: {len(raw)} of {len(rows)}. "
+    raw = [r for r in rows if r["p"] < alpha]
+    lines += ["", f"Uncorrected p < {alpha:g}: {len(raw)} of {len(rows)}. "
               f"Survive Holm-Bonferroni (family-wise {alpha:g}): {names('survives_holm')}. "
               f"Survive Benjamini-Hochberg (false discovery rate {alpha:g}): {names('survives_bh')}.",
               "Largest |t recomputed - t reported|: "
