@@ -1,4 +1,5 @@
-"""IABF vs NECST, settled with seeds: every run to convergence, the flip budget examined.
+"""IABF vs NECST, settled with seeds: every run until its validation loss stalls (at most 100 epochs), the flip
+budget examined.
 
 Question: Table 1 of Song et al. 2020 (IABF) says infomax and adversarial bit flips beat NECST at every noise level;
 the 10-epoch single-seed runs of ``results/iabf_table1_binary_mnist.md`` cannot say. Protocol

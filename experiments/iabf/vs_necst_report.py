@@ -8,7 +8,10 @@ epoch a run stopped at, ``eval.json`` for the test distortion at the training no
 the seed-0 IABF runs (lowest best validation loss; printed, with the second stage's commands), and writes the
 generated part of the report between the markers ``<!-- generated -->`` and ``<!-- /generated -->`` of ``--out``
 (the hand-written plan and findings around them are kept), plus the validation-curve figure and the finished runs
-(``<out>_runs.json``: curves and test metrics, read back where WORKDIR lacks a run) beside it.
+(``<out>_runs.json``: curves and test metrics, read back where WORKDIR lacks a run) beside it. A runs file with a
+``source`` field was written by hand from a report whose run directories no longer exist (Binary MNIST): its runs are
+kept and marked as such on every rewrite, and it alone never regenerates the report (its values are rounded and some
+runs lack a test value), so the report is left as it is unless WORKDIR holds a finished run.
 
 Statistics per method and noise: the per-seed test distortion (Table 1's metric: per-pixel cross-entropy in nats on
 Binary MNIST, per-image SSE on MNIST and Omniglot), the mean and the seed standard deviation, and the difference to
@@ -144,32 +147,39 @@ def collect(workdir: str, dataset: str = "binary_mnist", saved: dict | None = No
             methods["abf_masked"] = point(f"abf_masked_eps{eps}")
             methods["abf_on_top"] = point(f"abf_on_top_eps{eps}")
         out[eps] = methods
+    for name, runs in saved.get("points", {}).items():      # saved runs not read above are kept, not dropped
+        for seed, run in runs.items():
+            out["points"].setdefault(name, {}).setdefault(seed, run)
     return out
 
 
 def save_runs(path: str, data: dict) -> None:
     """The finished runs of ``data`` (curve, epochs, best validation, test metric) as JSON beside the report, so
     that the report can be regenerated, and a stage completed, without the run directories."""
-    keep = ("curve", "epochs", "best_valid", "test", "test_se")
+    keep = ("curve", "epochs", "best_valid", "test", "test_se", "source")
     points = {name: {str(seed): {k: run[k] for k in keep if k in run} for seed, run in sorted(runs.items())
-                     if run.get("test") is not None}
+                     if run.get("test") is not None or "source" in run}
               for name, runs in sorted(data["points"].items())}
+    sources = sorted({run["source"] for runs in points.values() for run in runs.values() if "source" in run})
+    head = {"dataset": data["dataset"], "metric": data["metric"], "data": data["data"]}
+    if sources:
+        head["source"] = "; ".join(sources)
     with open(path, "w") as f:
-        json.dump({"dataset": data["dataset"], "metric": data["metric"], "data": data["data"],
-                   "points": {k: v for k, v in points.items() if v}}, f, indent=None, separators=(",", ":"))
+        json.dump({**head, "points": {k: v for k, v in points.items() if v}}, f, indent=None, separators=(",", ":"))
         f.write("\n")
 
 
 def load_runs(path: str, dataset: str) -> dict:
     """``{'points': {point: {seed: run}}, 'data': settings}`` from :func:`save_runs` (empty if there is no file); the
-    dataset must match."""
+    dataset must match. The file's ``source`` (runs written by hand from a report) marks each of its runs."""
     if not os.path.isfile(path):
         return {}
     with open(path) as f:
         saved = json.load(f)
     if saved.get("dataset") != dataset:
         raise ValueError(f"{path} holds runs of dataset {saved.get('dataset')!r}, not {dataset!r}")
-    points = {name: {int(seed): dict(run, curve=[tuple(c) for c in run.get("curve", [])])
+    mark = {"source": saved["source"]} if saved.get("source") else {}
+    points = {name: {int(seed): {**mark, **run, "curve": [tuple(c) for c in run.get("curve", [])]}
                      for seed, run in runs.items()} for name, runs in saved["points"].items()}
     return {"points": points, "data": saved.get("data", {})}
 
@@ -271,6 +281,11 @@ def main(argv=None) -> str:
     if not finished and os.path.isfile(args.out):
         raise SystemExit(f"no finished run in {args.workdir} nor in {runs_path}: {args.out} is left as it is "
                          "(pass the sweep's workdir, or --out for a new report)")
+    own = sum(run.get("test") is not None and "source" not in run
+              for runs in data["points"].values() for run in runs.values())
+    if not own and os.path.isfile(args.out):
+        raise SystemExit(f"no finished run in {args.workdir}, and {runs_path} was transcribed by hand from the report "
+                         f"it would regenerate: {args.out} is left as it is (pass the sweep's workdir)")
     save_runs(runs_path, data)
     if args.data_dir is None:       # the runs' own, else a placeholder
         args.data_dir = data["data"].get(
