@@ -127,3 +127,18 @@ def test_the_command_writes_the_table_json_and_plot(tmp_path):
     assert saved["n"] == 7 and saved["k"] == 1 and len(saved["limits"]["normal_approximation"]) == 2
     assert os.path.getsize(out + ".png") > 0 and "| -2 |" in open(out + ".md").read()
     assert any("Eb/N0 0 dB" in line for line in lines)
+
+
+def test_the_short_codes_table_runs_a_row_and_resumes(tmp_path):
+    from experiments.short_codes import awgn_table
+
+    work, out = str(tmp_path / "w"), str(tmp_path / "report")
+    awgn_table.main(["--workdir", work, "--rows", "hamming_15_11", "--smoke", "--out", out])
+    first = json.load(open(os.path.join(work, "hamming_15_11.json")))
+    assert first["code"] == "hamming:4" and first["n"] == 15 and first["k"] == 11
+    awgn_table.main(["--workdir", work, "--rows", "hamming_15_11", "--smoke", "--out", out])     # resumes: no rerun
+    assert json.load(open(os.path.join(work, "hamming_15_11.json")))["wall_seconds"] == first["wall_seconds"]
+    text = open(out + ".md").read()
+    assert "Hamming(15,11), soft ML (15,11) | ml |" in text and "NA (dB)" in text
+    assert awgn_table.ebno_at([1.0, 2.0], [1e-2, 1e-4]) == pytest.approx(1.5)
+    assert awgn_table.ebno_at([1.0, 2.0], [1e-2, 5e-3]) is None
