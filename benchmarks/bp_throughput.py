@@ -44,17 +44,18 @@ ARGS = _parse_args() if __name__ == "__main__" else None
 if ARGS is not None and ARGS.cores:
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:ARGS.cores]))
 
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+import importlib.util
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import numpy as np
 
-from neuralcodes_jax.codes import ldpc  # noqa: E402
+from neuralcodes_jax.codes import ldpc
 
 ALGORITHMS = {"sum_product": "product_sum", "min_sum": "minimum_sum"}
 
@@ -164,7 +165,7 @@ def _ldpc_version() -> str | None:
     try:
         from importlib.metadata import version
         return version("ldpc")
-    except Exception:  # noqa: BLE001  (the package is optional)
+    except Exception:
         return None
 
 

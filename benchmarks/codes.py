@@ -18,7 +18,8 @@ import os
 import platform
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -115,7 +116,7 @@ def main() -> None:
     print(f"{'code':<18}{'JAX jit (cw/s)':>16}{'NumPy (cw/s)':>16}{'speedup':>9}{'identical':>11}")
     for row in decoders:
         print(f"{row['code']:<18}{row['jax_jit_codewords_per_s']:>16.3e}{row['numpy_codewords_per_s']:>16.3e}"
-              f"{row['speedup']:>9.2f}{str(row['outputs_identical']):>11}")
+              f"{row['speedup']:>9.2f}{row['outputs_identical']!s:>11}")
 
     if args.json:
         with open(args.json, "w") as fh:

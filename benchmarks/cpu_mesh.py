@@ -43,9 +43,7 @@ def main() -> None:
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    from neuralcodes_jax import methods
-    from neuralcodes_jax import sweeps
-    from neuralcodes_jax import train
+    from neuralcodes_jax import methods, sweeps, train
 
     groups = [int(g) for g in args.groups.split(",")]
     if not groups or min(groups) < 1:

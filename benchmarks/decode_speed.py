@@ -33,18 +33,19 @@ import platform
 import statistics
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-from neuralcodes_jax import nets  # noqa: E402
-from neuralcodes_jax.analysis import separation  # noqa: E402
-from neuralcodes_jax.codes import ldpc as jldpc  # noqa: E402
+from neuralcodes_jax import nets
+from neuralcodes_jax.analysis import separation
+from neuralcodes_jax.codes import ldpc as jldpc
 
 
 def _time(fn: Callable[[], Any]) -> float:

@@ -65,13 +65,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-import jax  # noqa: E402
+import jax
 
-from experiments.progressive import hamming_7_4  # noqa: E402
-from neuralcodes_jax import distributed  # noqa: E402
-from neuralcodes_jax import sweeps  # noqa: E402
-from neuralcodes_jax import train  # noqa: E402
-from neuralcodes_jax.methods import progressive  # noqa: E402
+from experiments.progressive import hamming_7_4
+from neuralcodes_jax import (
+    distributed,
+    sweeps,
+    train,
+)
+from neuralcodes_jax.methods import progressive
 
 PROGRESSIVE_CONFIG = "experiments/progressive/hamming_7_4.py"
 NECST_CONFIG = "experiments/necst/mnist.py:embedded"

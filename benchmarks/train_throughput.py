@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import platform
 import resource
 import sys
@@ -43,15 +44,15 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import optax  # noqa: E402
+import jax
+import jax.numpy as jnp
+import optax
 
-from experiments.iabf import table1  # noqa: E402
-from experiments.necst import binary_mnist  # noqa: E402
-from neuralcodes_jax import methods  # noqa: E402
-from neuralcodes_jax.methods import iabf  # noqa: E402
-from neuralcodes_jax.nets import mlp  # noqa: E402
+from experiments.iabf import table1
+from experiments.necst import binary_mnist
+from neuralcodes_jax import methods
+from neuralcodes_jax.methods import iabf
+from neuralcodes_jax.nets import mlp
 
 BATCH, K, M, D, HIDDEN = 100, 5, 100, 784, 500
 
@@ -146,7 +147,7 @@ def jax_fns(steps: int, scan: int, name: str = "necst") -> tuple[dict, float | N
     def run_single():
         s = holder["state"]
         for i in range(steps):
-            s, metrics = step_fn(s, data[i % scan])
+            s, _metrics = step_fn(s, data[i % scan])
         jax.block_until_ready(s)
         holder["state"] = s
         return steps * BATCH
@@ -154,7 +155,7 @@ def jax_fns(steps: int, scan: int, name: str = "necst") -> tuple[dict, float | N
     def run_scan():
         s = holder["state"]
         for _ in range(max(1, steps // scan)):
-            s, metrics = chunk_fn(s, data)
+            s, _metrics = chunk_fn(s, data)
         jax.block_until_ready(s)
         holder["state"] = s
         return max(1, steps // scan) * scan * BATCH
@@ -422,7 +423,7 @@ def loop_throughput(epochs: int = 5, train_examples: int = 20000, workdir: str |
     t0 = time.time()
     train.train_and_evaluate(c, workdir)
     wall = time.time() - t0
-    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    rows = [json.loads(line) for line in pathlib.Path(workdir, "metrics.jsonl").read_text().splitlines()]
     ends = [r for r in rows if "valid/loss" in r]
     first, last = ends[0], ends[-1]
     rate = (last["step"] - first["step"]) * BATCH / (last["time"] - first["time"])

@@ -27,10 +27,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from absl import app
-from absl import flags
-from absl import logging
 import threadpoolctl
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 

@@ -31,9 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from absl import app
-from absl import flags
-from absl import logging
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 
@@ -120,8 +118,7 @@ def run_vae_ldpc(config, workdir: str | os.PathLike, *, data_root: str | None = 
     import jax
 
     from neuralcodes_jax import train
-    from neuralcodes_jax.analysis import model_io
-    from neuralcodes_jax.analysis import separation
+    from neuralcodes_jax.analysis import model_io, separation
     from neuralcodes_jax.config_utils import apply_overrides
     from neuralcodes_jax.data import local_data_overrides
     from neuralcodes_jax.methods import vae as vae_lib
@@ -296,8 +293,7 @@ def run_webp(config, workdir: str | os.PathLike, *, necst_workdirs: str | None =
     import jax
     import numpy as np
 
-    from neuralcodes_jax.analysis import model_io
-    from neuralcodes_jax.analysis import separation
+    from neuralcodes_jax.analysis import model_io, separation
 
     raw_config, config = config, separation.webp_config(config)
 

@@ -17,8 +17,7 @@ import json
 import os
 import sys
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 

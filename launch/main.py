@@ -26,11 +26,10 @@ by another live run (``WORKDIR/run.lock`` names it).
 """
 
 import os
+import pathlib
 import sys
 
-from absl import app
-from absl import flags
-from absl import logging
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 PREEMPTED_EXIT_CODE = 75   # os.EX_TEMPFAIL
@@ -63,8 +62,7 @@ def main(argv):
                                                    "local_device_ids") if FLAGS[name].value is not None}
     if manual and not FLAGS.multihost:
         raise app.UsageError(f"--{', --'.join(manual)}: only with --multihost")
-    from neuralcodes_jax import distributed
-    from neuralcodes_jax import sweeps
+    from neuralcodes_jax import distributed, sweeps
 
     configs, workdirs, summaries = sweeps.seed_members(FLAGS.config, FLAGS.workdir)
     if not FLAGS.multihost and (len(configs) > 1 or FLAGS.cpu_devices):
@@ -76,8 +74,7 @@ def main(argv):
             distributed.initialize(**manual)
         except ValueError as e:
             raise app.UsageError(str(e)) from e
-    from neuralcodes_jax import checkpointing
-    from neuralcodes_jax import train
+    from neuralcodes_jax import checkpointing, train
 
     if jax.process_index() == 0:
         print(f"JAX {jax.__version__}, {jax.process_count()} process(es), {jax.device_count()} device(s): "
@@ -92,7 +89,7 @@ def main(argv):
         sys.exit(DIVERGED_EXIT_CODE)
     except train.WorkdirLocked as e:
         raise app.UsageError(str(e)) from None
-    except (train.CheckpointError, checkpointing.CheckpointWriteError) as e:
+    except (checkpointing.CheckpointError, checkpointing.CheckpointWriteError) as e:
         print(f"process {jax.process_index()}: error: {e}", file=sys.stderr, flush=True)
         sys.exit(1)
     if jax.process_index() == 0:
@@ -100,7 +97,7 @@ def main(argv):
             path = os.path.join(FLAGS.workdir, name)
             if os.path.isfile(path):
                 if name.endswith(".md"):
-                    print(open(path).read())
+                    print(pathlib.Path(path).read_text())
                 print(f"(written to {path})")
                 break
         print(f"{len(configs)} run(s) in {out['seconds']['total']:.0f} s; reports in {FLAGS.workdir}")
@@ -109,8 +106,7 @@ def main(argv):
 def check_overrides(argv) -> None:
     """Exits with one line naming an unknown ``--config.<field>`` and the closest existing fields, before the
     config flag parser (which would raise a bare ``AttributeError``)."""
-    from neuralcodes_jax import config_utils
-    from neuralcodes_jax import sweeps
+    from neuralcodes_jax import config_utils, sweeps
 
     ref = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
     keys = [a[len("--config."):].split("=", 1)[0] for a in argv if a.startswith("--config.")]
@@ -118,7 +114,7 @@ def check_overrides(argv) -> None:
         return
     try:
         config = sweeps.load_config(ref)
-    except Exception:  # noqa: BLE001 - a bad --config is reported by the flag parser itself
+    except Exception:
         return
     flat = config_utils.flatten(config)
     for key in keys:

@@ -41,14 +41,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from absl import app
-from absl import flags
-from absl import logging
+from absl import app, flags, logging
 
 from experiments import paper_tables
-from neuralcodes_jax.sweeps import jsonable
 from neuralcodes_jax.config_utils import apply_overrides, cli_value, parse_setting
 from neuralcodes_jax.data import local_data_overrides
+from neuralcodes_jax.sweeps import jsonable
 
 FLAGS = flags.FLAGS
 
@@ -135,7 +133,7 @@ def plan_runs(table_id: str, workdir: str | os.PathLike, *, datasets=None, metho
 
 def run_plan(plan: Plan, *, progress: bool = False, log: Callable[[str], None] = print) -> dict:
     """Train and evaluate one run unless its result is already there; returns its ``result.json`` content."""
-    from neuralcodes_jax import train            # imports JAX: keep --help and --dry_run fast
+    from neuralcodes_jax import train  # imports JAX: keep --help and --dry_run fast
 
     plan.rundir.mkdir(parents=True, exist_ok=True)
     spec_path, result_path = plan.rundir / "run.json", plan.rundir / "result.json"
@@ -235,7 +233,7 @@ def _git_commit() -> str:
 
 
 def _hms(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 

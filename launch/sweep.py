@@ -41,9 +41,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from absl import app
-from absl import flags
-from absl import logging
+from absl import app, flags, logging
 
 from neuralcodes_jax import sweeps
 
@@ -114,7 +112,7 @@ def run_processes(points: Sequence[sweeps.Point], root: str | os.PathLike, *, pa
             workdir.mkdir(parents=True, exist_ok=True)
             argv = p.command(root, python=python, extra=extra)
             log(f"[run] {p.name}: {shlex.join(argv)}")
-            out = open(workdir / "log.txt", "a")
+            out = open(workdir / "log.txt", "a")  # noqa: SIM115  (the process writes it; closed when it ends)
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
             running.append((p, proc, time.time(), out))
         still = []

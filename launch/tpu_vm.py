@@ -33,8 +33,7 @@ import shlex
 import subprocess
 from collections.abc import Callable, Sequence
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
 from neuralcodes_jax import sweeps
 

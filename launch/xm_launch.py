@@ -25,8 +25,7 @@ import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
 from neuralcodes_jax import sweeps
 
@@ -137,8 +136,7 @@ def submit(specs: Sequence[JobSpec], *, executor: str = "local", base_image: str
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {list(EXECUTORS)}, got {executor!r}")
     try:
-        from xmanager import xm
-        from xmanager import xm_local
+        from xmanager import xm, xm_local
     except ImportError as err:
         raise ImportError("launch.xm_launch needs XManager to submit jobs: pip install xmanager "
                           "(--dry_run works without it)") from err

@@ -286,7 +286,7 @@ def bec_capacity(eps: Any) -> Array:
 _GAUSS_HERMITE_NODES = 200
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gauss_hermite(num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes ``sqrt(2) x_i`` and weights ``w_i / sqrt(pi)`` for ``E[g(n)]``, ``n ~ N(0, 1)``."""
     x, w = np.polynomial.hermite.hermgauss(num_nodes)
@@ -352,11 +352,11 @@ def binary_input_capacity(transition: Any, tol: float = 1e-12) -> float:
 # Channel abstraction.
 
 
-CHANNELS: dict[str, type["BinaryInputChannel"]] = {}
+CHANNELS: dict[str, type[BinaryInputChannel]] = {}
 """Registered channels by name (see :func:`register_channel`)."""
 
 
-def register_channel(cls: type["BinaryInputChannel"]) -> type["BinaryInputChannel"]:
+def register_channel(cls: type[BinaryInputChannel]) -> type[BinaryInputChannel]:
     """Class decorator adding a channel to :data:`CHANNELS` under ``cls.name``."""
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name:
@@ -469,7 +469,7 @@ class BinaryInputChannel(abc.ABC):
 
     # -- channel-level properties ------------------------------------------------------------------------
 
-    def noisy(self, eps: float) -> "BinaryInputChannel":
+    def noisy(self, eps: float) -> BinaryInputChannel:
         """The same channel (same options) at another noise level ``eps`` (validated)."""
         return dataclasses.replace(self, eps=eps)
 
@@ -478,7 +478,7 @@ class BinaryInputChannel(abc.ABC):
         """``eps`` as a float if it is in this channel's noise range, else a ``ValueError`` naming ``field``."""
         return check_prob(field, eps, 0.0, cls.eps_max, hi_inclusive=cls.eps_max_inclusive)
 
-    def with_traced_eps(self, eps: Any) -> "BinaryInputChannel":
+    def with_traced_eps(self, eps: Any) -> BinaryInputChannel:
         """A copy whose ``eps`` is ``eps``, possibly a traced scalar (inside a vmapped training step only).
 
         Only the training-time ops (:meth:`sample`, :meth:`log_prob`, :meth:`decoder_input`) may be used on the

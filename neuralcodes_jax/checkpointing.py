@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import pathlib
 import sys
 import time
 import warnings
@@ -64,7 +65,7 @@ class _Series:
                 int(step),
                 args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
                 force=True)
-        except Exception as err:  # noqa: BLE001 - any failed write (also an earlier asynchronous one) is reported
+        except Exception as err:
             raise self._write_error(f"step {int(step)}", err) from err
 
     def _write_error(self, what: str, err: BaseException) -> CheckpointWriteError:
@@ -87,7 +88,7 @@ class _Series:
     def wait(self) -> None:
         try:
             self._manager.wait_until_finished()
-        except Exception as err:  # noqa: BLE001 - an asynchronous write failed
+        except Exception as err:
             raise self._write_error("an asynchronous write", err) from err
 
     def close(self) -> None:
@@ -284,7 +285,7 @@ def check_resume_config(config, workdir: str, step: int, record: bool = True) ->
                          f"that change shapes or meaning: {listing}. Use the original values or a fresh workdir.")
     if diffs and record:
         log_path = os.path.join(workdir, "config_changes.json")
-        history = json.load(open(log_path)) if os.path.isfile(log_path) else []
+        history = json.loads(pathlib.Path(log_path).read_text()) if os.path.isfile(log_path) else []
         history.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
                         "changes": {k: list(v) for k, v in diffs.items()}})
         with open(log_path, "w") as f:
@@ -401,7 +402,7 @@ def restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, e
     for step in sorted(common, reverse=True):
         try:
             restored = [ck.restore_latest(single_abstract, step) for ck in ckpts]
-        except Exception as err:  # noqa: BLE001 - any unreadable checkpoint: report it and try the older one
+        except Exception as err:
             reason = " ".join(str(err).split("See full TensorStore details")[0].split())[:300]
             failures.append(f"step {step}: {type(err).__name__}: {reason}")
             print(f"checkpoint at step {step} of {', '.join(workdirs)} cannot be read ({type(err).__name__}: "

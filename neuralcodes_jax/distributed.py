@@ -39,7 +39,6 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-
 # ----------------------------------------------------------------------------------------------------------------
 # Start-up.
 
@@ -180,7 +179,7 @@ class StopSignals:
         self.signum: int | None = None
         self._requested = False
 
-    def __enter__(self) -> "StopSignals":
+    def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             for s in self._signals:
                 self._previous[s] = signal.signal(s, self._handle)

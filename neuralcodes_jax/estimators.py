@@ -30,7 +30,7 @@ through :func:`multi_sample_loss` so that training code is estimator-agnostic.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

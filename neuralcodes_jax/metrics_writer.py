@@ -6,6 +6,7 @@ installed the JSON lines are still written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -24,7 +25,7 @@ class MetricWriter:
         self._tb = None
         if not enabled:
             return
-        self._file = open(os.path.join(workdir, "metrics.jsonl"), "a")
+        self._file = open(os.path.join(workdir, "metrics.jsonl"), "a")  # noqa: SIM115  (open for the run)
         if tensorboard:
             try:
                 from tensorboardX import SummaryWriter
@@ -95,11 +96,9 @@ def run_info() -> dict:
         "devices": [str(d) for d in jax.devices()],
         "process_count": jax.process_count(),
     }
-    try:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         info["git"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                                      cwd=os.path.dirname(__file__)).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
     return info
 
 

@@ -148,7 +148,7 @@ def check_consumed(config: Any, names: Iterable[str], readers: str) -> None:
 
 
 def _config_value(tp: Any, value: Any) -> Any:
-    base, optional = _base_type(tp)
+    base, _optional = _base_type(tp)
     if value is None:
         if base in (int, float, str, bool):
             return placeholder(base)
@@ -177,7 +177,7 @@ def _section_config(cls: type) -> ml_collections.ConfigDict:
 
 
 def _merge(into: ml_collections.ConfigDict, other: ml_collections.ConfigDict, path: str) -> None:
-    for key in other.keys():
+    for key in other:
         value = other[key]
         if key not in into:
             into[key] = value

@@ -69,7 +69,7 @@ def resolve_config_path(path: str) -> pathlib.Path:
                      f"or the repository root)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_config_module(path: str):
     """Imports a config file. Files inside the repository are imported by module name (``experiments.x.y``)."""
     file = resolve_config_path(path)

@@ -39,19 +39,28 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from neuralcodes_jax import checkpointing
-from neuralcodes_jax import config_utils
+from neuralcodes_jax import (
+    checkpointing,
+    config_utils,
+    distributed,
+    evaluators,
+    methods,
+    metrics_writer,
+    run_config,
+    specs,
+    sweeps,
+)
 from neuralcodes_jax import data as data_lib
-from neuralcodes_jax import distributed
-from neuralcodes_jax import evaluators
-from neuralcodes_jax import methods
-from neuralcodes_jax import metrics_writer
-from neuralcodes_jax import run_config
-from neuralcodes_jax import specs
-from neuralcodes_jax import sweeps
-from neuralcodes_jax.distributed import (  # noqa: F401  (re-exported: the mesh is part of the loop's API)
-    DATA_AXIS, POINTS_AXIS, check_batch_size, make_mesh, on_points, replicated, split_batches)
-from neuralcodes_jax.schedule import Schedule, make_schedule, stage_start  # noqa: F401
+from neuralcodes_jax.distributed import (
+    DATA_AXIS,
+    POINTS_AXIS,
+    check_batch_size,
+    make_mesh,
+    on_points,
+    replicated,
+    split_batches,
+)
+from neuralcodes_jax.schedule import Schedule, make_schedule, stage_start
 
 PyTree = Any
 
@@ -60,11 +69,6 @@ PyTree = Any
 class NonFiniteLossError(FloatingPointError):
     """Raised when training diverges: a loss or gradient norm becomes NaN or infinite, or the loss exceeds
     ``train.max_loss``. The last good checkpoints are kept and nothing is evaluated."""
-
-
-CheckpointError = checkpointing.CheckpointError
-SAFE_RESUME_CHANGES = checkpointing.SAFE_RESUME_CHANGES
-check_resume_config = checkpointing.check_resume_config
 
 
 class WorkdirLocked(RuntimeError):
@@ -238,12 +242,6 @@ def group_values(configs: Sequence[Any], method) -> dict[str, np.ndarray]:
     return out
 
 
-def _load_data(config):
-    if "data" not in config or config.data is None:
-        return None
-    return data_lib.load_from_config(config.data)
-
-
 @dataclasses.dataclass
 class GroupRun:
     """What the evaluators get after training: the group's configs, workdirs, methods, parameters, data, mesh."""
@@ -386,9 +384,10 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     loop = run_specs[0].loop
     t = loop.train
 
-    splits = _load_data(c0)
-    data = (methods.DataSpec(tuple(splits.shape), splits.is_binary, run_specs[0].data.name)
-            if splits is not None else None)
+    splits = data = None
+    if run_specs[0].data is not None:           # the method trains on a dataset
+        splits = data_lib.load_from_config(c0.data)
+        data = methods.DataSpec(tuple(splits.shape), splits.is_binary, run_specs[0].data.name)
     point_methods = [methods.build(c, data) for c in configs]
     method = point_methods[0]
     values_np = group_values(configs, method)
@@ -407,7 +406,7 @@ def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main
     ckpts = [checkpointing.Checkpointer(w, keep=t.keep_checkpoints) for w in workdirs]
     for c, w, ck in zip(configs, workdirs, ckpts):
         if ck.latest_steps():
-            check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
+            checkpointing.check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
     if is_main:
         metrics_writer.write_run_files(configs, workdirs)
 
@@ -557,10 +556,9 @@ def _stop_rules(train_cfg: specs.LoopTrain, method_name: str, has_valid: bool) -
     """``train.max_loss`` (divergence bound) and ``train.patience`` (early stopping, in blocks)."""
     max_loss = train_cfg.max_loss
     patience = train_cfg.patience if isinstance(train_cfg, specs.DataLoopTrain) else None
-    if patience is not None:
-        if not has_valid:
-            raise ValueError(f"train.patience needs a validation score; method {method_name!r} has none "
-                             f"(or the config has no dataset)")
+    if patience is not None and not has_valid:
+        raise ValueError(f"train.patience needs a validation score; method {method_name!r} has none "
+                         f"(or the config has no dataset)")
     return max_loss, patience
 
 

@@ -6,12 +6,12 @@ os.environ.setdefault("JAX_NUM_CPU_DEVICES", "8")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import atexit  # noqa: E402
-import pathlib  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
+import atexit
+import pathlib
+import shutil
+import tempfile
 
-import pytest  # noqa: E402
+import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -95,10 +95,7 @@ def restore_small_run(workdir, config, step):
     import jax
     import numpy as np
 
-    from neuralcodes_jax import checkpointing
-    from neuralcodes_jax import methods
-
-    from neuralcodes_jax import train
+    from neuralcodes_jax import checkpointing, methods, train
 
     method = methods.build(config, methods.DataSpec((100,), True))
     sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])

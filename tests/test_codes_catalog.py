@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 
 import jax
 import numpy as np
@@ -123,9 +124,9 @@ def test_the_command_writes_the_table_json_and_plot(tmp_path):
     assert all(p["block_errors"] > 0 for p in ml)
     for p in ml:
         assert p["bler_lo"] <= p["bler"] <= p["bler_hi"] and p["blocks"] <= 2000
-    saved = json.load(open(out + ".json"))
+    saved = json.loads(pathlib.Path(out + ".json").read_text())
     assert saved["n"] == 7 and saved["k"] == 1 and len(saved["limits"]["normal_approximation"]) == 2
-    assert os.path.getsize(out + ".png") > 0 and "| -2 |" in open(out + ".md").read()
+    assert os.path.getsize(out + ".png") > 0 and "| -2 |" in pathlib.Path(out + ".md").read_text()
     assert any("Eb/N0 0 dB" in line for line in lines)
 
 
@@ -134,11 +135,24 @@ def test_the_short_codes_table_runs_a_row_and_resumes(tmp_path):
 
     work, out = str(tmp_path / "w"), str(tmp_path / "report")
     awgn_table.main(["--workdir", work, "--rows", "hamming_15_11", "--smoke", "--out", out])
-    first = json.load(open(os.path.join(work, "hamming_15_11.json")))
+    first = json.loads(pathlib.Path(os.path.join(work, "hamming_15_11.json")).read_text())
     assert first["code"] == "hamming:4" and first["n"] == 15 and first["k"] == 11
     awgn_table.main(["--workdir", work, "--rows", "hamming_15_11", "--smoke", "--out", out])     # resumes: no rerun
-    assert json.load(open(os.path.join(work, "hamming_15_11.json")))["wall_seconds"] == first["wall_seconds"]
-    text = open(out + ".md").read()
+    again = json.loads(pathlib.Path(work, "hamming_15_11.json").read_text())
+    assert again["wall_seconds"] == first["wall_seconds"]
+    text = pathlib.Path(out + ".md").read_text()
     assert "Hamming(15,11), soft ML (15,11) | ml |" in text and "NA (dB)" in text
     assert awgn_table.ebno_at([1.0, 2.0], [1e-2, 1e-4]) == pytest.approx(1.5)
     assert awgn_table.ebno_at([1.0, 2.0], [1e-2, 5e-3]) is None
+
+
+def test_decoders_of_one_code_can_be_traced_one_after_the_other():
+    """The BP tables a graph keeps are concrete even when first built inside a trace (a kept tracer once leaked
+    into the next decoder's trace: flooding under jit, then layered)."""
+    code = catalog.make_code("ldpc5g:64,32")
+    u = np.random.default_rng(2).integers(0, 2, (4, code.k), dtype=np.uint8)
+    llr = 6.0 * (1.0 - 2.0 * _codewords(code, u).astype(np.float32))
+    for spec in ("bp:5,flooding", "bp:5,layered", "bp:5,flooding,min_sum"):
+        decode = catalog.make_decoder(code, spec)
+        np.testing.assert_array_equal(np.asarray(jax.jit(decode)(llr)), u)
+        np.testing.assert_array_equal(np.asarray(decode(llr)), u)

@@ -29,7 +29,7 @@ def _brute_bsc(codebook, table, labels, p):
 
 
 def _brute_bec(codebook, delta, guess):
-    m, n = codebook.shape
+    _m, n = codebook.shape
     total = 0.0
     for e in range(2 ** n):
         erased = gf2.int_to_bits(e, n).astype(bool)

@@ -272,7 +272,7 @@ def test_layered_agrees_with_flooding_and_needs_fewer_iterations(c128):
     li, fi = float(np.mean(lay.iterations)), float(np.mean(flo.iterations))
     assert li < 0.85 * fi, (li, fi)
     # And it is not worse in block errors (within the sampling noise of 256 words).
-    errs = lambda r: int((np.asarray(r.message) != u).any(axis=1).sum())  # noqa: E731
+    errs = lambda r: int((np.asarray(r.message) != u).any(axis=1).sum())
     assert errs(lay) <= errs(flo) + 5
 
 

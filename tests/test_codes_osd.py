@@ -196,7 +196,7 @@ def _random_code_with_repeated_columns(k, n, seed):
 def test_ml_decode_is_brute_force_correlation_ml():
     code = linear.extended_golay_code()
     for snr, seed in [(-1.0, 0), (2.0, 1)]:
-        c, llr = _awgn_llr(code, 120, snr, seed)
+        _c, llr = _awgn_llr(code, 120, snr, seed)
         got = osd.ml_decode(code, llr, chunk=1000, batch_size=50)      # 1000 does not divide 4096
         _assert_same_decisions(got.codewords, _brute_ml(code.generator, llr), llr)
         assert np.array_equal(code.encode(np.asarray(got.messages)), np.asarray(got.codewords))
@@ -271,7 +271,7 @@ def test_bad_input_is_refused():
             osd.osd_decode(code, llr, order=order)
     with pytest.raises(ValueError, match="order must be <= k=1"):
         osd.osd_decode(linear.repetition_code(5), np.zeros((2, 5)), order=2)
-    with pytest.raises(ValueError, match="code.k must be <= 16"):
+    with pytest.raises(ValueError, match=r"code.k must be <= 16"):
         osd.ml_decode(linear.extended_bch_code(32, 21), np.zeros((2, 32)))
     for decode in (osd.osd_decode, osd.ml_decode):
         with pytest.raises(ValueError, match="llr must be finite"):

@@ -1,14 +1,14 @@
 """Every experiment config builds, has a smoke variant and a docstring with a command; TFDS and BEC paths train."""
 
 import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT
-from neuralcodes_jax import methods
-from neuralcodes_jax import train
+
+from neuralcodes_jax import methods, train
 
 NECST_CONFIGS = sorted(p.stem for p in (REPO_ROOT / "experiments" / "necst").glob("*.py") if p.stem != "__init__")
 
@@ -67,6 +67,7 @@ def test_cifar10_iabf_through_tfds_mock(tmp_path):
     """IABF Table 1's CIFAR10 row (conv nets, 500 bits, flips + infomax) end to end through the TFDS path."""
     pytest.importorskip("tensorflow", reason="tfds.testing.mock_data needs TensorFlow (the 'test' extra)")
     import tensorflow_datasets as tfds
+
     from experiments.iabf import table1
 
     c = table1.get_config("cifar10,iabf,smoke")

@@ -175,11 +175,11 @@ def test_split_indices_partition_and_stratification():
 # Argument errors.
 
 def test_unknown_dataset_source_option_and_bad_arguments():
-    with pytest.raises(ValueError, match="unknown dataset name 'nope'.*random_bits"):
+    with pytest.raises(ValueError, match=r"unknown dataset name 'nope'.*random_bits"):
         load_splits("nope")
     with pytest.raises(ValueError, match="source must be one of"):
         load_splits("random_bits", source="web")
-    with pytest.raises(ValueError, match="not available from source 'tfds'.*allowed sources"):
+    with pytest.raises(ValueError, match=r"not available from source 'tfds'.*allowed sources"):
         load_splits("digits", source="tfds")
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['input_dims'\].*input_dim"):
         load_splits("random_bits", input_dims=10)
@@ -287,7 +287,7 @@ def test_local_binarized_mnist_npz(tmp_path):
     np.savez(bad / "binarized_mnist.npz", **{**arrays, "test": arrays["test"] * 255})
     with pytest.raises(ValueError, match=r"binarized_mnist.npz\['test'\]: \d+ value\(s\) outside \[0, 1\]"):
         load_splits("binarized_mnist", source="local", data_dir=tmp_path / "bad")
-    with pytest.raises(DataNotFoundError, match="binarized_mnist.npz"):
+    with pytest.raises(DataNotFoundError, match=r"binarized_mnist.npz"):
         load_splits("binarized_mnist", source="local", data_dir=tmp_path / "nothing")
 
 
@@ -382,7 +382,7 @@ def test_local_omniglot_zip_and_cache(tmp_path):
     rounded = load_splits("omniglot", source="local", data_dir=tmp_path, split_scheme="small1", seed=1,
                           binarize="threshold")
     assert rounded.is_binary
-    with pytest.raises(DataNotFoundError, match="images_background.zip.*small1"):
+    with pytest.raises(DataNotFoundError, match=r"images_background.zip.*small1"):
         load_splits("omniglot", source="local", data_dir=tmp_path)
     # 'standard': background zip -> 90% train / 10% valid, evaluation zip -> test.
     zipped = (tmp_path / "images_background_small1.zip").read_bytes()
@@ -463,7 +463,7 @@ def test_shared_mnist_test_set(shared_data):
     for split, n in zip(SPLITS, (6000, 2000, 2000)):  # stratified: within 1 of the class frequency
         counts = np.bincount(getattr(s, f"{split}_labels"), minlength=10)
         assert np.all(np.abs(counts - n * np.bincount(labels) / 10000) <= 1)
-    with pytest.raises(DataNotFoundError, match="train-images-idx3-ubyte.*test_only"):
+    with pytest.raises(DataNotFoundError, match=r"train-images-idx3-ubyte.*test_only"):
         load_splits("mnist", source="local", data_dir=shared_data)
 
 
@@ -520,9 +520,9 @@ def test_tfds_binarized_mnist_mocked(tfds, tmp_path):
         s = load_splits("binarized_mnist", source="tfds", data_dir=tmp_path, limit={"test": 2})
         _assert_well_formed(s, {"train": 12, "valid": 5, "test": 2}, (28, 28, 1), binary=True, labels=False)
         assert 0.3 < s.train.mean() < 0.7
-    with tfds.testing.mock_data(num_examples=3):  # default mock images take values up to 254
-        with pytest.raises(ValueError, match=r"expected pixel values in \{0, 1\}"):
-            load_splits("binarized_mnist", source="tfds", data_dir=tmp_path)
+    with tfds.testing.mock_data(num_examples=3), \
+            pytest.raises(ValueError, match=r"expected pixel values in \{0, 1\}"):  # mock images go up to 254
+        load_splits("binarized_mnist", source="tfds", data_dir=tmp_path)
 
 
 def test_tfds_fallback_to_tf_data(tfds, tmp_path, monkeypatch):

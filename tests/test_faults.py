@@ -13,11 +13,10 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
-
 from conftest import REPO_ROOT
-from neuralcodes_jax import checkpointing
-from neuralcodes_jax import train
 from test_train import params_of, small_config
+
+from neuralcodes_jax import checkpointing, train
 
 
 def _failing_saves(monkeypatch, fail_from_call: int):

@@ -11,14 +11,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT
+
 from experiments.iabf import table1
 from launch import reproduce
-from neuralcodes_jax import methods
-from neuralcodes_jax import sweeps
-from neuralcodes_jax.methods import iabf
-from neuralcodes_jax.methods import necst
+from neuralcodes_jax import methods, sweeps
+from neuralcodes_jax.methods import iabf, necst
 
 SHAPE = (20,)       # small binary vectors and small MLPs keep every jit compile short
 
@@ -338,7 +336,7 @@ def test_sampled_tc_gradient_is_unbiased_by_enumeration():
     np.testing.assert_allclose(estimator_mean, jax.grad(expected_tc)(logits), rtol=1e-4, atol=1e-6)
     # 'probs' (reference): the TC term is the discriminator on p, differentiated pathwise
     probs_method = build(**{"model.bits": 2, "iabf.flip_rule": "none", "iabf.disc_input": "probs"})
-    value, objective = probs_method.tc_term(dp, logits, all_y[0])
+    value, _objective = probs_method.tc_term(dp, logits, all_y[0])
     direct = lambda a: jnp.mean(iabf.tc_log_ratio(probs_method.discriminator.apply({"params": dp},
                                                                                    jax.nn.sigmoid(a))))
     np.testing.assert_allclose(value, direct(logits), rtol=1e-6)
@@ -365,7 +363,7 @@ def test_reference_selection_is_uniform_for_batch_mean_gradients():
     m, k, rows = 20, 7, 3000
     y = jnp.zeros((rows, m))
     tiny = jnp.broadcast_to(jnp.linspace(0.0, 1e-3, m), (rows, m))      # batch-mean loss gradients are tiny
-    mask, selected = iabf.reference_flip_mask(jax.random.key(0), tiny, y, k, "paper")
+    _mask, selected = iabf.reference_flip_mask(jax.random.key(0), tiny, y, k, "paper")
     assert np.all(np.asarray(selected).sum(-1) == k)
     freq = np.asarray(selected).mean(0)
     se = np.sqrt((k / m) * (1 - k / m) / rows)
@@ -671,6 +669,6 @@ def test_vs_necst_report_on_omniglot_reads_sse_and_the_runs_data_settings(tmp_pa
     # A workdir without finished runs and no saved runs does not overwrite an existing report.
     before = out.read_text()
     (tmp_path / "omniglot_runs.json").unlink()
-    with pytest.raises(SystemExit, match="no finished run in .*elsewhere"):
+    with pytest.raises(SystemExit, match=r"no finished run in .*elsewhere"):
         rep.main([str(empty), "--dataset", "omniglot", "--out", str(out)])
     assert out.read_text() == before and not (tmp_path / "omniglot_runs.json").exists()

@@ -3,9 +3,9 @@ worked by hand, Welch's t against scipy, and the twelve tests from the saved run
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 from scipy import stats
 
-from conftest import REPO_ROOT
 from experiments.iabf import multiple_comparisons as mc
 
 

@@ -12,9 +12,7 @@ import textwrap
 
 import pytest
 
-from launch import sweep
-from launch import tpu_vm
-from launch import xm_launch
+from launch import sweep, tpu_vm, xm_launch
 from neuralcodes_jax import sweeps
 
 SWEEP_CONFIG = textwrap.dedent('''

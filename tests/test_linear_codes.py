@@ -4,6 +4,7 @@ import itertools
 import json
 import math
 import os
+import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -192,7 +193,7 @@ def test_linear_method_recovers_hamming_7_4(tmp_path):
     out = train.train_group(configs, workdirs, summaries=summaries, handle_signals=False)
     s = out["summaries"][0]["summary"]
     assert s["num_seeds"] == 8 and s["reached_distance"] == 8 and s["equivalent"] == 8
-    rep = json.load(open(os.path.join(workdirs[0], "linear_code_report.json")))
+    rep = json.loads(pathlib.Path(os.path.join(workdirs[0], "linear_code_report.json")).read_text())
     assert rep["minimum_distance"] == 3 and rep["weight_enumerator"] == [1, 0, 0, 7, 7, 0, 0, 1]
     assert abs(rep["ratio_to_converse"]["0.05"]["ratio"] - 1.0) < 1e-9     # Hamming(7,4) meets the converse
 
@@ -203,7 +204,7 @@ def test_committed_golay_codes_are_golay():
     path = os.path.join(REPO, "results", "learned_codes", "golay_23_12_generators.json")
     if not os.path.exists(path):
         pytest.skip("no learned Golay codes committed")
-    gens = json.load(open(path))["generators"]
+    gens = json.loads(pathlib.Path(path).read_text())["generators"]
     assert gens
     golay = linear.golay_code()
     for rows in gens:
@@ -216,14 +217,14 @@ def test_committed_golay_codes_are_golay():
 def test_bad_input_errors():
     from neuralcodes_jax.evaluators import linear_code as ev
     from neuralcodes_jax.methods import linear_code as lc
-    with pytest.raises(ValueError, match="code.k must be < code.n"):
+    with pytest.raises(ValueError, match=r"code.k must be < code.n"):
         lc.LinearCodeMethod(n=7, k=9)
     with pytest.raises(ValueError, match="at most 65536"):
         lc.LinearCodeMethod(n=31, k=21)                  # 2^21 messages: must restrict the message weight
     lc.LinearCodeMethod(n=31, k=21, max_message_weight=4)
-    with pytest.raises(ValueError, match="surrogate.name must be one of"):
+    with pytest.raises(ValueError, match=r"surrogate.name must be one of"):
         lc.LinearCodeMethod(n=7, k=4, surrogate="hinge")
-    with pytest.raises(ValueError, match="eval.reference must be one of"):
+    with pytest.raises(ValueError, match=r"eval.reference must be one of"):
         ev.reference("Golay(23,11)", 23, 11)
     with pytest.raises(ValueError, match=r"must be an \(15,7\) code"):
         ev.reference("Hamming(15,11)", 15, 7)

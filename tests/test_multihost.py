@@ -23,11 +23,17 @@ import time
 import jax
 import numpy as np
 import pytest
+from conftest import (
+    PREEMPTED_EXIT_CODE,
+    REPO_ROOT,
+    SMALL_RUN_OVERRIDES,
+    SMALL_RUN_TOTAL_STEPS,
+    restore_small_run,
+    small_run_config,
+    small_run_losses,
+)
 
-from conftest import PREEMPTED_EXIT_CODE, REPO_ROOT, SMALL_RUN_OVERRIDES, SMALL_RUN_TOTAL_STEPS, small_run_config
-from conftest import restore_small_run, small_run_losses
-from neuralcodes_jax import methods
-from neuralcodes_jax import train
+from neuralcodes_jax import methods, train
 
 OVERRIDES = SMALL_RUN_OVERRIDES
 TOTAL_STEPS = SMALL_RUN_TOTAL_STEPS
@@ -65,8 +71,8 @@ def _start(workdir, n_devices, cache_dir, log_prefix, process_id=None, num_proce
     if process_id is not None:
         cmd += ["--multihost", f"--coordinator_address=localhost:{port}", f"--num_processes={num_processes}",
                 f"--process_id={process_id}"]
-    out = open(f"{log_prefix}.out", "w")
-    err = open(f"{log_prefix}.err", "w")
+    out = open(f"{log_prefix}.out", "w")  # noqa: SIM115  (the process writes them until it ends)
+    err = open(f"{log_prefix}.err", "w")  # noqa: SIM115
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=_env(n_devices, cache_dir), stdout=out, stderr=err)
 
 

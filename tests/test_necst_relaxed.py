@@ -10,11 +10,7 @@ import numpy as np
 import pytest
 
 from launch import sweep
-from neuralcodes_jax import channels
-from neuralcodes_jax import methods
-from neuralcodes_jax import metrics_writer
-from neuralcodes_jax import sweeps
-from neuralcodes_jax import train
+from neuralcodes_jax import channels, methods, metrics_writer, sweeps, train
 
 CONFIG = "experiments/necst_relaxed/binary_mnist.py"
 
@@ -63,7 +59,7 @@ def test_gumbel_softmax_is_the_binary_concrete_and_its_gradients_are_finite():
     grads = jax.grad(lambda p: method.relaxed_loss(p, x, jax.random.key(4), jnp.float32(0.7))[0])(state["params"])
     assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
     bad = sweeps.load_config(f"{CONFIG}:smoke", {"relaxed.estimator": "reinforce"})
-    with pytest.raises(ValueError, match="relaxed.estimator must be one of"):
+    with pytest.raises(ValueError, match=r"relaxed.estimator must be one of"):
         methods.build(bad, methods.DataSpec((784,), True))
 
 

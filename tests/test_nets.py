@@ -363,6 +363,7 @@ def test_dense_dot_general_matches_lax_values_and_gradients(lead):
     """The custom kernel-gradient rule of nets.mlp.dense_dot_general changes no value and no gradient."""
     import jax.numpy as jnp
     from jax import lax
+
     from neuralcodes_jax.nets.mlp import dense_dot_general
 
     kx, kw, kg = jax.random.split(jax.random.key(7), 3)

@@ -29,7 +29,7 @@ def _install_cell(name):
     """The first cell's source and its namespace after defining (not calling) the install function."""
     source = nbformat.read(NOTEBOOKS / name, as_version=4).cells[0].source
     namespace = {}
-    exec(source.replace("print(_install_neuralcodes())", ""), namespace)   # noqa: S102 - our own notebook cell
+    exec(source.replace("print(_install_neuralcodes())", ""), namespace)
     return source, namespace
 
 

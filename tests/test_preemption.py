@@ -23,12 +23,17 @@ import time
 import jax
 import numpy as np
 import pytest
+from conftest import (
+    PREEMPTED_EXIT_CODE,
+    REPO_ROOT,
+    SMALL_RUN_OVERRIDES,
+    SMALL_RUN_TOTAL_STEPS,
+    restore_small_run,
+    small_run_config,
+    small_run_losses,
+)
 
-from conftest import PREEMPTED_EXIT_CODE, REPO_ROOT, SMALL_RUN_OVERRIDES, SMALL_RUN_TOTAL_STEPS, small_run_config
-from conftest import restore_small_run, small_run_losses
-from neuralcodes_jax import distributed
-from neuralcodes_jax import metrics_writer
-from neuralcodes_jax import train
+from neuralcodes_jax import distributed, metrics_writer, train
 
 # The batch split over 2 CPU devices, asked for explicitly (by default a run's batch stays on one CPU device).
 CLI_OVERRIDES = dict(SMALL_RUN_OVERRIDES, **{"train.num_devices": 2})

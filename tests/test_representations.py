@@ -13,14 +13,9 @@ import pytest
 from experiments.iabf import table1 as iabf_configs
 from experiments.necst import mnist as mnist_configs
 from launch import analyze as analyze_launcher
-from neuralcodes_jax import checkpointing
+from neuralcodes_jax import checkpointing, methods, train
 from neuralcodes_jax import data as data_lib
-from neuralcodes_jax import methods
-from neuralcodes_jax import train
-from neuralcodes_jax.analysis import classification
-from neuralcodes_jax.analysis import interpolation
-from neuralcodes_jax.analysis import markov_chain
-from neuralcodes_jax.analysis import model_io
+from neuralcodes_jax.analysis import classification, interpolation, markov_chain, model_io
 from neuralcodes_jax.methods import necst
 
 SHAPE = (28, 28, 1)
@@ -206,7 +201,7 @@ def test_load_model_reproduces_the_trained_model_and_the_command_runs(tmp_path):
     codes = model.codes(x)
     np.testing.assert_allclose(model.decode_mean(codes),
                                jax.nn.sigmoid(method.decode(result["state"]["params"], codes)), rtol=1e-6, atol=1e-6)
-    with pytest.raises(ValueError, match="config.json"):
+    with pytest.raises(ValueError, match=r"config.json"):
         model_io.load_model(str(tmp_path / "missing"))
 
     out = str(tmp_path / "analysis")

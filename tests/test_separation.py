@@ -47,8 +47,9 @@ def test_webp_payload_bits_count_the_image_chunk_only(kw, fourcc, header):
 
 
 def test_webp_payload_bits_skip_metadata_chunks():
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray((_tiny_image() * 255).astype(np.uint8), "L").save(buf, format="WEBP", quality=50,
@@ -248,7 +249,7 @@ def test_vae_rejects_channel_noise_and_bad_configs():
     data = methods.DataSpec((100,), True)
     assert isinstance(methods.build(config, data), vae_lib.DiscreteVAE)
     config.channel.eps = 0.1
-    with pytest.raises(ValueError, match="channel.eps must be 0"):
+    with pytest.raises(ValueError, match=r"channel.eps must be 0"):
         methods.build(config, data)
     config.channel.eps = 0.0
     config.vae.kl_weight = -1.0
@@ -256,7 +257,7 @@ def test_vae_rejects_channel_noise_and_bad_configs():
         methods.build(config, data)
     config.vae.kl_weight = 1.0
     config.channel.name = "bec"
-    with pytest.raises(ValueError, match="channel.name"):
+    with pytest.raises(ValueError, match=r"channel.name"):
         methods.build(config, data)
     with pytest.raises(ValueError, match="one dataset"):
         vae_config.get_config("omniglot,random_bits")

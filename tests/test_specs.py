@@ -99,7 +99,7 @@ def test_restarts_through_the_config_give_chains():
 def _leaves(cls, prefix=""):
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        tp, optional = specs._base_type(hints[f.name])
+        tp, _optional = specs._base_type(hints[f.name])
         if specs.is_spec(tp):
             yield from _leaves(tp, f"{prefix}{f.name}.")
         else:

@@ -17,10 +17,7 @@ import numpy as np
 import pytest
 
 from launch import sweep
-from neuralcodes_jax import methods
-from neuralcodes_jax import metrics_writer
-from neuralcodes_jax import sweeps
-from neuralcodes_jax import train
+from neuralcodes_jax import methods, metrics_writer, sweeps, train
 
 TINY_CONFIG = textwrap.dedent('''
     from experiments.necst import random_bits
@@ -103,9 +100,9 @@ def test_grid_parsing_and_expansion():
 
 
 def test_bad_inputs_name_the_field(tiny_config):
-    with pytest.raises(ValueError, match="unknown config field 'train.nope'"):
+    with pytest.raises(ValueError, match=r"unknown config field 'train.nope'"):
         sweeps.make_points(tiny_config, [{"train.nope": 1}])
-    with pytest.raises(ValueError, match="did you mean optim.lr"):
+    with pytest.raises(ValueError, match=r"did you mean optim.lr"):
         sweeps.make_points(tiny_config, [{"optim.lrr": 1}])
     with pytest.raises(ValueError, match="has no get_sweep"):
         sweeps.sweep_entries("experiments/necst/mnist.py")

@@ -9,13 +9,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from conftest import REPO_ROOT
 from experiments.necst import random_bits
-from neuralcodes_jax import train
-from neuralcodes_jax import methods
+from neuralcodes_jax import checkpointing, methods, train
 from neuralcodes_jax.methods import necst
 
 
@@ -246,7 +245,7 @@ def test_schedule_blocks_saves_and_chunks():
         train.make_schedule(_StagedMethod(Stage("one", 7), Stage("two", 0)), _train_cfg(), None, None)
     with pytest.raises(ValueError, match="runs epochs, but the config has no dataset"):
         train.make_schedule(_StagedMethod(Stage("train")), _train_cfg(), None, None)
-    with pytest.raises(ValueError, match="train.steps_per_call must be >= 1"):
+    with pytest.raises(ValueError, match=r"train.steps_per_call must be >= 1"):
         train.make_schedule(_StagedMethod(Stage("one", 7)), _train_cfg(steps_per_call=0), None, None)
 
 
@@ -309,7 +308,7 @@ def test_workdir_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
     taken.release()
     assert not lock.exists()
     # a run holds the lock while it trains and gives it back at the end, also when it fails
-    with pytest.raises(ValueError, match="model.bits"):
+    with pytest.raises(ValueError, match=r"model.bits"):
         train.train_and_evaluate(small_config(**{"model.bits": 0}), str(tmp_path))
     assert not lock.exists()
     (tmp_path / "file").write_text("x")
@@ -342,5 +341,5 @@ def test_damaged_latest_checkpoint_falls_back_to_the_older_one(tmp_path, capfd):
                  jax.device_get(resumed["state"]["params"]))
     for step in sorted(os.listdir(latest)):
         damage(step)
-    with pytest.raises(train.CheckpointError, match="no checkpoint of .* can be read: step 30"):
+    with pytest.raises(checkpointing.CheckpointError, match=r"no checkpoint of .* can be read: step 30"):
         train.train_and_evaluate(small_config(**{"train.num_epochs": 4}), str(part))

@@ -15,7 +15,6 @@ from experiments import common
 from neuralcodes_jax import specs
 from neuralcodes_jax.analysis import separation
 
-
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("binary_mnist", "smoke")
 

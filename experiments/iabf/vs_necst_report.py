@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import pathlib
 import re
 
 import numpy as np
@@ -297,7 +298,7 @@ def main(argv=None) -> str:
     if todo:
         body += "\nSecond stage, still to run (IABF seeds 1-2 at the chosen lambda):\n\n" + \
             "\n".join(f"    {c}" for c in todo) + "\n"
-    text = open(args.out).read() if os.path.isfile(args.out) else f"# IABF vs NECST\n\n{BEGIN}\n{END}\n"
+    text = pathlib.Path(args.out).read_text() if os.path.isfile(args.out) else f"# IABF vs NECST\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:
         raise ValueError(f"--out {args.out!r} must contain the markers {BEGIN} and {END}")
     head, rest = text.split(BEGIN, 1)

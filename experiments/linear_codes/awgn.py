@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 
 import jax
 import numpy as np
@@ -32,7 +33,7 @@ def main(argv=None) -> None:
     parser.add_argument("--max_blocks", type=int, default=1_000_000)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    summary = json.load(open(os.path.join(args.workdir, "linear_code_summary.json")))
+    summary = json.loads(pathlib.Path(os.path.join(args.workdir, "linear_code_summary.json")).read_text())
     n, k = summary["n"], summary["k"]
     if k > MAX_K:
         raise ValueError(f"soft ML enumerates 2^k codewords: k must be <= {MAX_K}, got {k}")

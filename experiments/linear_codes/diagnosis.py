@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 
 import jax
 import numpy as np
@@ -58,7 +59,7 @@ def diagnose(workdir: str, samples: int) -> dict:
             ref_value = prog.ideal_decoder_loss(ref.codewords(), spec, jax.random.key(7), samples)
         book = np.asarray(method.codebook(state["params"]))
         learned = prog.ideal_decoder_loss(book, spec, jax.random.key(7), samples)
-        report = json.load(open(os.path.join(run_dir, "codebook_report.json")))
+        report = json.loads(pathlib.Path(os.path.join(run_dir, "codebook_report.json")).read_text())
         rows.append({"seed": s, "ideal_learned": learned[0], "ideal_learned_se": learned[1],
                      "model": model_objective(method, state), "minimum_distance": report["minimum_distance"],
                      "equivalent": report["equivalent_to"] is not None})

@@ -17,6 +17,7 @@ import argparse
 import itertools
 import json
 import os
+import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -43,7 +44,7 @@ def neighbours(p_bits: np.ndarray, pairs: bool) -> np.ndarray:
 
 
 def analyse(workdir: str, pairs: bool, chunk: int = 256) -> dict:
-    summary = json.load(open(os.path.join(workdir, "linear_code_summary.json")))
+    summary = json.loads(pathlib.Path(os.path.join(workdir, "linear_code_summary.json")).read_text())
     config = read_config(summary["workdirs"][0])
     method = methods.build(config, None)
     values_fn = jax.jit(method.binarized_values)

@@ -17,6 +17,7 @@ import argparse
 import collections
 import json
 import os
+import pathlib
 
 import numpy as np
 
@@ -124,7 +125,7 @@ def main(argv=None) -> None:
         lin = os.path.join(d, "linear_code_summary.json")
         book = os.path.join(d, "codebook_summary.json")
         if os.path.exists(lin):
-            summary = json.load(open(lin))
+            summary = json.loads(pathlib.Path(lin).read_text())
             key = (summary["reference"], summary["n"], summary["k"])
             if key not in seen:
                 seen.add(key)
@@ -133,7 +134,7 @@ def main(argv=None) -> None:
             print(row)
             golay += found
         elif os.path.exists(book):
-            summary = json.load(open(book))
+            summary = json.loads(pathlib.Path(book).read_text())
             ref = summary["config"]["eval"]["reference"]
             ref_distance = {"Hamming(7,4)": 3, "Hamming(15,11)": 3, "Golay(23,12)": 7,
                             "extended Hamming(8,4)": 4}[ref]

@@ -15,7 +15,6 @@ Variants: ``smoke`` (seconds on a CPU), ``bec`` (binary erasure channel instead 
 
 from experiments import common
 
-
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("smoke", "bec")
 

@@ -15,7 +15,6 @@ Variants:
 
 from experiments import common
 
-
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("smoke", "embedded", "bec")
 

@@ -13,7 +13,6 @@ Commands:
 
 from experiments import common
 
-
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("smoke", "bec")
 

@@ -11,7 +11,6 @@ Variants: ``smoke`` (a few random images of the right shape, two short epochs), 
 
 from experiments import common
 
-
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("smoke", "bec")
 

@@ -16,7 +16,6 @@ Variants: ``smoke``.
 from experiments import common
 from experiments.progressive import base
 
-
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("smoke",) + base.TRAININGS
 

@@ -18,7 +18,6 @@ a few steps). ``get_sweep()``: the three trainings.
 from experiments import common
 from experiments.progressive import base
 
-
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("smoke",) + base.TRAININGS
 

@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import pathlib
 import time
 
 from neuralcodes_jax.codes import bounds, catalog
@@ -122,7 +123,7 @@ def main(argv=None) -> None:
     if unknown:
         raise SystemExit(f"--rows must name rows of {list(ROWS)}, got {unknown}")
     results = [run_row(name, args.workdir, args.smoke) for name in names]
-    done = [json.load(open(os.path.join(args.workdir, f"{n}.json"))) for n in ROWS
+    done = [json.loads(pathlib.Path(os.path.join(args.workdir, f"{n}.json")).read_text()) for n in ROWS
             if os.path.exists(os.path.join(args.workdir, f"{n}.json"))]
     command = f"python -m experiments.short_codes.awgn_table --workdir={args.workdir}"
     with open(args.out + ".md", "w") as f:

@@ -209,9 +209,9 @@ def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: 
                 noisy_features[idx] = noisy_codes[idx]
         run_info = {"model": label, "workdir": model.workdir, "eps": model.eps, "method": model.method.name,
                     "description": model_io.describe(model),
-                    "num_train": int(len(sets.train_idx)),
-                    "num_test": {k: int(len(v)) for k, v in sets.test_idx.items()},
-                    "distinct_train_codes": int(len(np.unique(clean_codes[sets.train_idx], axis=0))),
+                    "num_train": len(sets.train_idx),
+                    "num_test": {k: len(v) for k, v in sets.test_idx.items()},
+                    "distinct_train_codes": len(np.unique(clean_codes[sets.train_idx], axis=0)),
                     "results": {}}
         for preset in presets:
             run_info["results"][preset] = {}

@@ -28,11 +28,8 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from neuralcodes_jax import checkpointing
+from neuralcodes_jax import checkpointing, methods, run_config, train
 from neuralcodes_jax import data as data_lib
-from neuralcodes_jax import methods
-from neuralcodes_jax import run_config
-from neuralcodes_jax import train
 
 PyTree = Any
 

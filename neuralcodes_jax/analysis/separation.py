@@ -406,7 +406,7 @@ def fbl_channel_bits(payload_bits: int, eps: float, *, block_error: float = 1e-3
     def ok(n: int) -> bool:
         return n >= k and bounds.bsc_converse(n, k, eps) <= block_error
 
-    hi = max(k, int(math.ceil(k / bounds.bsc_capacity(eps))))
+    hi = max(k, math.ceil(k / bounds.bsc_capacity(eps)))
     while not ok(hi):
         hi *= 2
         if hi > n_max:

@@ -24,15 +24,24 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from neuralcodes_jax.codes import gf2
 from neuralcodes_jax.codes.exact import nearest_codeword_distances
 from neuralcodes_jax.codes.linear import (
-    BCH_GENERATOR_POLYNOMIALS, LinearCode, bch_code, code_from_codewords, extended_golay_code, extended_hamming_code,
-    golay_code, hamming_code, reed_muller_first_order)
+    BCH_GENERATOR_POLYNOMIALS,
+    LinearCode,
+    bch_code,
+    code_from_codewords,
+    extended_golay_code,
+    extended_hamming_code,
+    golay_code,
+    hamming_code,
+    reed_muller_first_order,
+)
 
 __all__ = [
     "distinct_codewords", "num_distinct_codewords", "distance_profiles", "distance_distribution",
@@ -140,7 +149,7 @@ def is_coset_of_linear(codebook: Any) -> bool:
     return is_linear(bits ^ bits[0])
 
 
-def coset_decomposition(codebook: Any) -> Optional[tuple[np.ndarray, Optional[LinearCode]]]:
+def coset_decomposition(codebook: Any) -> tuple[np.ndarray, LinearCode | None] | None:
     """``(x_0, L)`` with codebook ``= x_0 + L`` if the rows are a coset of a linear code, else None.
 
     ``x_0`` is the smallest codeword as an integer (all zeros for a linear code). ``L`` is None when it is ``{0}`` or
@@ -275,7 +284,7 @@ class _PermutationSearch:
         mixed = _mix(pair ^ cc[:, None]).sum(axis=0, dtype=np.uint64)
         return _mix(cc ^ single ^ _mix(mixed))
 
-    def _verify(self, mapping: dict[int, int]) -> Optional[np.ndarray]:
+    def _verify(self, mapping: dict[int, int]) -> np.ndarray | None:
         perm = np.empty(self.n, dtype=np.int64)  # perm[b_col] = a_col
         for ja, jb in mapping.items():
             perm[jb] = ja
@@ -283,10 +292,10 @@ class _PermutationSearch:
             return perm
         return None
 
-    def run(self) -> Optional[np.ndarray]:
+    def run(self) -> np.ndarray | None:
         return self._search([], [])
 
-    def _search(self, assigned_a: list[int], assigned_b: list[int]) -> Optional[np.ndarray]:
+    def _search(self, assigned_a: list[int], assigned_b: list[int]) -> np.ndarray | None:
         self.nodes += 1
         if self.nodes > self.max_nodes:
             raise EquivalenceSearchError(
@@ -320,7 +329,7 @@ def _set_hash(ints: np.ndarray) -> int:
         return int(_mix(ints.astype(np.uint64)).sum(dtype=np.uint64))
 
 
-def find_equivalence(codebook: Any, reference: Any, max_nodes: int = 100_000) -> Optional[Equivalence]:
+def find_equivalence(codebook: Any, reference: Any, max_nodes: int = 100_000) -> Equivalence | None:
     """A permutation and translation mapping ``codebook`` onto ``reference``, or None if there is none.
 
     None also when the shapes differ. ``max_nodes``: search budget (a node costs a few ``O(M n)`` products). Raises
@@ -459,7 +468,7 @@ _REFERENCE_SHAPES = {
 }
 
 
-def summarize_codebook(codebook: Any, references: Optional[Mapping[str, Any]] = None,
+def summarize_codebook(codebook: Any, references: Mapping[str, Any] | None = None,
                        max_nodes: int = 100_000) -> dict[str, Any]:
     """JSON-ready structural summary of a codebook.
 

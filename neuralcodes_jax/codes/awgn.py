@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -90,7 +91,7 @@ def _check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Optional[Callable],
+def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Callable | None,
                decode: Callable, k: int, n: int, batch_size: int, all_zero: bool, decision: str):
     k_msg, k_noise = jax.random.split(key)
     if all_zero:
@@ -121,11 +122,11 @@ _step = jax.jit(_step_impl, static_argnames=("encode", "decode", "k", "n", "batc
 
 
 def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: Sequence[float],
-                  encode: Optional[Callable[[jax.Array], jax.Array]] = None, *, rate: Optional[float] = None,
+                  encode: Callable[[jax.Array], jax.Array] | None = None, *, rate: float | None = None,
                   key: Any = 0, batch_size: int = 1000, target_block_errors: int = 100,
                   max_blocks: int = 100_000, confidence: float = 0.95, all_zero: bool = False,
                   decision: str = "message",
-                  progress: Optional[Callable[[AwgnPoint], None]] = None) -> list[AwgnPoint]:
+                  progress: Callable[[AwgnPoint], None] | None = None) -> list[AwgnPoint]:
     """Monte Carlo BLER/BER of an encoder/decoder pair on BPSK-AWGN over an Eb/N0 grid (dB).
 
     Args:

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import fft as sfft
@@ -482,7 +483,7 @@ def _lattice_law(mu: float, s: float, n: int, c: float, center: float, delta: fl
         size = sfft.next_fast_len(full, real=True)
         lo_idx = n * j_lo                             # the whole support fits: no wrap-around
     else:
-        size = sfft.next_fast_len(int(math.ceil(2.0 * half / step)) + 2, real=True)
+        size = sfft.next_fast_len(math.ceil(2.0 * half / step) + 2, real=True)
         lo_idx = round(center / step) - size // 2
     folded = np.bincount(np.mod(j, size), weights=t, minlength=size)
     dist = np.maximum(sfft.irfft(sfft.rfft(folded) ** n, size), 0.0)

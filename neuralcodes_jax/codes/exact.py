@@ -40,7 +40,8 @@ import dataclasses
 import fractions
 import functools
 import math
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -50,7 +51,12 @@ from scipy import stats
 from neuralcodes_jax import channels
 from neuralcodes_jax.codes import gf2
 from neuralcodes_jax.codes.linear import (
-    MAX_ENUMERATION_BITS, LinearCode, SyndromeDecoder, _xor_map_table, krawtchouk_table)
+    MAX_ENUMERATION_BITS,
+    LinearCode,
+    SyndromeDecoder,
+    _xor_map_table,
+    krawtchouk_table,
+)
 
 __all__ = [
     "WeightPolynomial", "BSCEvaluation", "validate_codebook", "default_labels", "check_probability",
@@ -62,7 +68,7 @@ __all__ = [
 ]
 
 BEC_GUESS_OPTIONS = ("uniform", "failure")
-Decoder = Union[Callable[[np.ndarray], Any], np.ndarray]
+Decoder = Callable[[np.ndarray], Any] | np.ndarray
 
 
 # ------------------------------------------------------------------------------------- validation
@@ -88,7 +94,7 @@ def validate_codebook(codebook: Any, name: str = "codebook", allow_repeated: boo
         raise ValueError(f"{name} length n must be <= {max_n} for exact enumeration, got n={n}")
     ints = gf2.bits_to_int(bits)
     if not allow_repeated:
-        uniq, first, counts = np.unique(ints, return_index=True, return_counts=True)
+        uniq, _first, counts = np.unique(ints, return_index=True, return_counts=True)
         if uniq.size != m:
             dup = int(uniq[np.argmax(counts > 1)])
             rows = np.flatnonzero(ints == dup)[:2]
@@ -162,7 +168,7 @@ class WeightPolynomial:
         out = terms @ np.asarray(self.counts, dtype=np.float64) / float(self.denominator)
         return float(out) if np.ndim(out) == 0 else out
 
-    def complement(self) -> "WeightPolynomial":
+    def complement(self) -> WeightPolynomial:
         """The polynomial ``1 - value`` (uses ``sum_w C(n,w) x^w (1-x)^(n-w) = 1``)."""
         counts = [math.comb(self.n, w) * self.denominator - c for w, c in enumerate(self.counts)]
         return WeightPolynomial(self.n, tuple(counts), self.denominator, self.variable)
@@ -187,7 +193,7 @@ def _failure_from_success_counts(success: np.ndarray, n: int, scale: int) -> tup
 
 
 # ----------------------------------------------------------------------------- hypercube transforms
-def _distance_transform(ints: np.ndarray, n: int, with_index: bool) -> tuple[np.ndarray, Optional[np.ndarray]]:
+def _distance_transform(ints: np.ndarray, n: int, with_index: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Distance from every word of ``{0,1}^n`` to the nearest codeword (and that codeword's row).
 
     Separable transform over positions ``0..n-1``. With ``with_index`` the pair ``(distance, row)`` is minimised
@@ -403,7 +409,7 @@ def decoder_ber_bsc(codebook: Any, decoder: Decoder, labels: Any = None,
     weights = _weights_of_all_words(n)
     per_weight = np.bincount(weights, weights=corr.astype(np.float64), minlength=n + 1)
     total_label_weight = int(lab.sum())
-    counts = tuple(math.comb(n, w) * total_label_weight + int(round(per_weight[w])) for w in range(n + 1))
+    counts = tuple(math.comb(n, w) * total_label_weight + round(per_weight[w]) for w in range(n + 1))
     return WeightPolynomial(n, counts, k * m)
 
 
@@ -426,7 +432,7 @@ class BSCEvaluation:
         return {"p": p, "ml_bler": self.ml_bler(p), "bler": self.bler(p), "ber": self.ber(p)}
 
 
-def evaluate_bsc(codebook: Any, decoder: Optional[Decoder] = None, labels: Any = None,
+def evaluate_bsc(codebook: Any, decoder: Decoder | None = None, labels: Any = None,
                  allow_repeated: bool = False) -> BSCEvaluation:
     """ML BLER, and BLER and BER of ``decoder`` (the ML table with lowest-index ties if None)."""
     if decoder is None:
@@ -438,7 +444,7 @@ def evaluate_bsc(codebook: Any, decoder: Optional[Decoder] = None, labels: Any =
 
 
 # ------------------------------------------------------------------------ linear codes: fast formulas
-def _as_decoder(code: Union[LinearCode, SyndromeDecoder]) -> SyndromeDecoder:
+def _as_decoder(code: LinearCode | SyndromeDecoder) -> SyndromeDecoder:
     if isinstance(code, SyndromeDecoder):
         return code
     if isinstance(code, LinearCode):
@@ -446,7 +452,7 @@ def _as_decoder(code: Union[LinearCode, SyndromeDecoder]) -> SyndromeDecoder:
     raise ValueError(f"code must be a LinearCode or SyndromeDecoder, got {type(code).__name__}")
 
 
-def syndrome_bler_bsc(code: Union[LinearCode, SyndromeDecoder]) -> WeightPolynomial:
+def syndrome_bler_bsc(code: LinearCode | SyndromeDecoder) -> WeightPolynomial:
     """BLER of syndrome (= ML) decoding, ``1 - sum_i alpha_i p^i (1-p)^(n-i)``, ``alpha_i`` = coset leaders of weight
     ``i`` (coding-anchors 2.2)."""
     dec = _as_decoder(code)
@@ -454,7 +460,7 @@ def syndrome_bler_bsc(code: Union[LinearCode, SyndromeDecoder]) -> WeightPolynom
     return WeightPolynomial(n, _failure_from_success_counts(dec.leader_weight_distribution, n, 1), 1)
 
 
-def syndrome_ber_bsc(code: Union[LinearCode, SyndromeDecoder], codeword_bits: bool = False) -> WeightPolynomial:
+def syndrome_ber_bsc(code: LinearCode | SyndromeDecoder, codeword_bits: bool = False) -> WeightPolynomial:
     """BER of syndrome decoding with the code's own labelling (``c = u G``), exact for any ``n`` the syndrome table
     allows (``n - k <= 20``), in ``O(k 2^(n-k) n)``.
 
@@ -508,7 +514,7 @@ def syndrome_ber_bsc(code: Union[LinearCode, SyndromeDecoder], codeword_bits: bo
 
 
 # ------------------------------------------------------------------------------------------- BEC
-def _affine_kernel(bits: np.ndarray, ints: np.ndarray) -> Optional[np.ndarray]:
+def _affine_kernel(bits: np.ndarray, ints: np.ndarray) -> np.ndarray | None:
     """Integers of the linear code ``L`` if the codebook is a coset ``x_0 + L``, else None."""
     m = ints.size
     if not _is_pow2(m) and m != 1:
@@ -551,9 +557,9 @@ def ml_bler_bec(codebook: Any, guess: str = "uniform", allow_repeated: bool = Fa
             view[:, 1, :] += view[:, 0, :]
         if guess == "failure":
             fail = np.bincount(weights, weights=(inside > 1).astype(np.float64), minlength=n + 1)
-            return WeightPolynomial(n, tuple(int(round(v)) for v in fail), 1, "delta")
+            return WeightPolynomial(n, tuple(round(v) for v in fail), 1, "delta")
         fail = np.bincount(weights, weights=(m - m // inside).astype(np.float64), minlength=n + 1)
-        return WeightPolynomial(n, tuple(int(round(v)) for v in fail), m, "delta")
+        return WeightPolynomial(n, tuple(round(v) for v in fail), m, "delta")
     if m * size > max_work:
         raise ValueError(
             f"codebook too large for BEC enumeration: M*2^n = {m * size} > max_work={max_work} "
@@ -666,7 +672,7 @@ class MonteCarloResult:
 
 
 def monte_carlo(encode: Callable[[jax.Array], jax.Array], decode: Callable[[jax.Array], jax.Array],
-                k: int, eps: float, key: Any, channel: Union[str, Callable] = "bsc",
+                k: int, eps: float, key: Any, channel: str | Callable = "bsc",
                 target_block_errors: int = 100, max_blocks: int = 1_000_000,
                 batch_size: int = 10_000, confidence: float = 0.95) -> MonteCarloResult:
     """Monte Carlo BLER/BER of an encoder/decoder pair over a channel.

@@ -295,14 +295,14 @@ class TannerGraph:
     var_mask: np.ndarray
 
     @classmethod
-    def from_parity_check(cls, parity_check: Any) -> "TannerGraph":
+    def from_parity_check(cls, parity_check: Any) -> TannerGraph:
         h = gf2.as_binary_matrix(parity_check, "parity_check")
         m, n = h.shape
         rows, cols = np.nonzero(h)  # row-major order
         return cls.from_edges(rows, cols, m, n)
 
     @classmethod
-    def from_edges(cls, rows: Any, cols: Any, m: int, n: int) -> "TannerGraph":
+    def from_edges(cls, rows: Any, cols: Any, m: int, n: int) -> TannerGraph:
         """Graph of the ``m x n`` matrix with ones at ``(rows[i], cols[i])`` (distinct pairs; no dense ``H`` is built,
         so lifted codes of any size fit). ``from_edges(*np.nonzero(h), *h.shape)`` equals ``from_parity_check(h)``."""
         m = _check_int("m", m, 1)
@@ -346,10 +346,19 @@ class TannerGraph:
     def max_var_degree(self) -> int:
         return int(self.var_edges.shape[1])
 
-    @functools.cached_property
+    @property
     def device_tables(self) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-        """``(check_vars, check_mask, var_edges, var_mask)`` as JAX arrays (transferred once)."""
-        return tuple(jnp.asarray(a) for a in (self.check_vars, self.check_mask, self.var_edges, self.var_mask))
+        """``(check_vars, check_mask, var_edges, var_mask)`` as JAX arrays, transferred once. Inside a trace (a
+        decoder called under ``jax.jit``) they are the trace's constants and are not kept: a cached tracer would
+        leak into the next trace."""
+        cached = self.__dict__.get("_device_tables")
+        if cached is not None:
+            return cached
+        with jax.ensure_compile_time_eval():
+            tables = tuple(jnp.asarray(a) for a in (self.check_vars, self.check_mask, self.var_edges, self.var_mask))
+        if not any(isinstance(t, jax.core.Tracer) for t in tables):
+            self.__dict__["_device_tables"] = tables
+        return tables
 
     @functools.cached_property
     def default_layers(self) -> tuple[np.ndarray, ...]:
@@ -402,8 +411,9 @@ class TannerGraph:
             var_rows[i, :a.size] = np.where(mk, var0 + self.check_vars[a], var0 + n)
             edge_rows[i, :a.size] = np.where(mk, slots * m + a[:, None], dummy_edge)
             mask[i, :a.size] = mk
-        out = (jnp.asarray(var_rows), jnp.asarray(edge_rows), jnp.asarray(mask))
-        if len(cache) < 8:
+        with jax.ensure_compile_time_eval():       # concrete arrays even inside a trace: safe to keep
+            out = (jnp.asarray(var_rows), jnp.asarray(edge_rows), jnp.asarray(mask))
+        if len(cache) < 8 and not any(isinstance(t, jax.core.Tracer) for t in out):
             cache[key] = out
         return out
 
@@ -483,13 +493,13 @@ class LdpcCode:
 
     @classmethod
     def gallager(cls, n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: bool = True,
-                 max_tries: int = 20000) -> "LdpcCode":
+                 max_tries: int = 20000) -> LdpcCode:
         """:func:`gallager_regular` as a code, named ``"Gallager(d_v,d_c) n=..., seed=..."``."""
         h = gallager_regular(n, d_v, d_c, seed=seed, remove_4cycles=remove_4cycles, max_tries=max_tries)
         return cls(h, f"Gallager({d_v},{d_c}) n={n} seed={seed}")
 
     @classmethod
-    def from_alist(cls, path_or_text: Any, name: str = "") -> "LdpcCode":
+    def from_alist(cls, path_or_text: Any, name: str = "") -> LdpcCode:
         """Code of an alist file or text (:func:`read_alist`)."""
         return cls(read_alist(path_or_text), name)
 
@@ -633,7 +643,7 @@ def read_alist(path_or_text: Any) -> np.ndarray:
     ``path_or_text``: a path (``str`` without a newline or ``os.PathLike``) or the file's text.
     """
     if isinstance(path_or_text, os.PathLike) or (isinstance(path_or_text, str) and "\n" not in path_or_text):
-        with open(path_or_text, "r", encoding="ascii") as fh:
+        with open(path_or_text, encoding="ascii") as fh:
             text = fh.read()
     elif isinstance(path_or_text, str):
         text = path_or_text

@@ -234,7 +234,7 @@ class NrLdpcCode:
     k_b: int
 
     @classmethod
-    def lifted(cls, bg: int, z: int, *, k: int | None = None, n: int | None = None) -> "NrLdpcCode":
+    def lifted(cls, bg: int, z: int, *, k: int | None = None, n: int | None = None) -> NrLdpcCode:
         """The code of base graph ``bg`` at lifting size ``z`` directly (no selection from ``k``): ``k`` information
         bits (default ``K_c Z``, at most that), ``n`` sent bits (default all: the mother codeword less filler and
         punctured bits). ValueError naming ``bg``, ``z``, ``k`` or ``n`` when out of range."""

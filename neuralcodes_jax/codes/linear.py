@@ -101,7 +101,7 @@ class LinearCode:
 
     # ----------------------------------------------------------------------------- constructors
     @classmethod
-    def from_generator(cls, generator: Any, name: str = "") -> "LinearCode":
+    def from_generator(cls, generator: Any, name: str = "") -> LinearCode:
         """Code spanned by the rows of ``generator`` (must have full row rank, ``k < n``)."""
         g = gf2.as_binary_matrix(generator, "generator")
         k, n = g.shape
@@ -113,7 +113,7 @@ class LinearCode:
         return cls(g, gf2.generator_to_parity_check(g), name)
 
     @classmethod
-    def from_parity_check(cls, parity_check: Any, name: str = "") -> "LinearCode":
+    def from_parity_check(cls, parity_check: Any, name: str = "") -> LinearCode:
         """Null space of ``parity_check``; dependent rows are allowed (``k = n - rank(H)``).
 
         The stored ``parity_check`` is the given matrix if of full row rank, else the nonzero rows of its RREF. The
@@ -156,7 +156,7 @@ class LinearCode:
         for i in range(k):
             target = np.zeros(k, dtype=np.uint8)
             target[i] = 1
-            hits = np.flatnonzero(np.all(g.T == target, axis=1))
+            hits = np.flatnonzero(np.all(target == g.T, axis=1))
             if hits.size == 0:
                 break
             units.append(int(hits[0]))
@@ -200,7 +200,7 @@ class LinearCode:
         self._check_enumerable()
         return self.encode(self.messages())
 
-    def dual(self) -> "LinearCode":
+    def dual(self) -> LinearCode:
         """The dual code (generator ``H``, parity-check ``G``)."""
         return LinearCode(self.parity_check.copy(), self.generator.copy(), f"dual of {self.name}".strip())
 
@@ -299,7 +299,7 @@ def reed_muller_first_order(m: int) -> LinearCode:
     return LinearCode.from_generator(g_sys[:, np.argsort(perm)], f"Reed-Muller(1,{m})")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def krawtchouk_table(n: int) -> np.ndarray:
     """``K[a, w]`` = coefficient of ``z^w`` in ``(1 + z)^(n - a) (1 - z)^a`` (Krawtchouk ``K_w(a)``), ``int64``."""
     n = _check_int("n", n, 1, 62)
@@ -377,7 +377,7 @@ def code_from_codewords(codewords: Any, name: str = "") -> LinearCode:
     Raises ValueError if rows repeat, do not form a linear subspace, or the code is trivial (``k = 0`` or ``n``).
     """
     words = gf2.as_binary_matrix(codewords, "codewords")
-    m, n = words.shape
+    m, _n = words.shape
     if np.unique(words, axis=0).shape[0] != m:
         raise ValueError("codewords must be distinct (found repeated rows)")
     r, pivots = gf2.row_reduce(words, "codewords")
@@ -563,7 +563,7 @@ def _xor_map_table(column_values: np.ndarray, n: int) -> np.ndarray:
 PRIMITIVE_POLYNOMIALS = {3: 0o13, 4: 0o23, 5: 0o45, 6: 0o103, 7: 0o211, 8: 0o435, 9: 0o1021, 10: 0o2011}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gf2m_exp_table(m: int) -> np.ndarray:
     """``exp[i] = alpha^i`` (``i < 2^m - 1``) in GF(2^m) = GF(2)[x] / p(x), ``alpha = x``, ``p`` =
     :data:`PRIMITIVE_POLYNOMIALS` ``[m]``; raises if ``alpha`` does not have order ``2^m - 1`` (``p`` not
@@ -594,7 +594,7 @@ def _gf2_poly_mul(a: int, b: int) -> int:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bch_table(m: int) -> dict[int, tuple[int, int]]:
     """``{k: (g, delta)}`` of the narrow-sense primitive BCH codes of length ``n = 2^m - 1`` (``1 <= k < n``).
 

@@ -577,7 +577,7 @@ def _scl_jit(code: PolarCode, llr: jax.Array, list_size: int, crc_aided: bool, f
     else:
         score = pm
     best = jnp.argmin(score, axis=1)[:, None]
-    pick = lambda v: jnp.take_along_axis(v, best.reshape(best.shape + (1,) * (v.ndim - 2)), axis=1)[:, 0]  # noqa: E731
+    pick = lambda v: jnp.take_along_axis(v, best.reshape(best.shape + (1,) * (v.ndim - 2)), axis=1)[:, 0]
     return PolarDecoded(pick(x), pick(msg), pick(ok))
 
 

@@ -75,7 +75,7 @@ def check_messages(k: int, max_message_weight: int, field: str = "surrogate.max_
     return w
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def message_supports(k: int, max_message_weight: int) -> tuple[np.ndarray, np.ndarray]:
     """Supports of the nonzero messages of weight ``<= max_message_weight`` (``int32 [M, w_max]`` padded with
     ``k``) and their weights ``int32 [M]``."""

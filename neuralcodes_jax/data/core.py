@@ -226,8 +226,8 @@ def prefix_len(n: int, limits: Mapping[str, int | None], split: str) -> int:
 
 def split_counts(n: int, valid_fraction: float, test_fraction: float) -> tuple[int, int, int]:
     """``(n_train, n_valid, n_test)`` with the valid/test sizes rounded to the nearest integer."""
-    n_valid = int(round(n * valid_fraction))
-    n_test = int(round(n * test_fraction))
+    n_valid = round(n * valid_fraction)
+    n_test = round(n * test_fraction)
     if n_valid + n_test > n:
         raise ValueError(f"valid/test fractions {valid_fraction}/{test_fraction} exceed the {n} examples")
     return n - n_valid - n_test, n_valid, n_test

@@ -105,14 +105,14 @@ class _SplitReader:
                                             try_gcs=False)
             self._len = len(self._source)
             return
-        except Exception as err:  # noqa: BLE001 - any failure here means "try the tf.data path".
+        except Exception as err:
             source_err = err
         try:
             self._dataset = tfds.load(tfds_name, split=split, data_dir=directory, download=False, try_gcs=False,
                                       shuffle_files=False)
             n = int(self._dataset.cardinality())
             self._len = n if n >= 0 else sum(1 for _ in self._dataset)
-        except Exception as err:  # noqa: BLE001 - re-raised below with both causes.
+        except Exception as err:
             raise DataNotFoundError(
                 f"dataset {dataset!r}: TFDS dataset {tfds_name!r} (split {split!r}) is not available in "
                 f"data_dir={_describe_dir(data_dir)}, and nothing is downloaded (download=False, try_gcs=False). "

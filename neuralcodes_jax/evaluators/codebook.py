@@ -25,11 +25,11 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from neuralcodes_jax import channels, specs
 from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import gf2
-from neuralcodes_jax import channels, specs
 from neuralcodes_jax.config_utils import check_int
 from neuralcodes_jax.methods import progressive as prog
 
@@ -469,7 +469,7 @@ def summarize_training(seeds: list[dict[str, Any]], num_messages: int, p_ratio: 
 def plot_bsc(report: dict[str, Any], path: str) -> None:
     """BLER vs p (log axes), one panel per training: learned codes under ML and under their neural decoders,
     the classical reference under ML, uncoded bits and the converse (curves from the exact polynomials)."""
-    from matplotlib.figure import Figure    # no pyplot: the caller's backend stays as it is
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it is
 
 
     n, k = report["n"], report["k"]
@@ -505,7 +505,7 @@ def plot_bsc(report: dict[str, Any], path: str) -> None:
 
 
 def _plot_awgn(report: dict[str, Any], path: str) -> None:
-    from matplotlib.figure import Figure    # no pyplot: the caller's backend stays as it is
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it is
 
     trainings = list(report["awgn"]["trainings"])
     fig = Figure(figsize=(4.6 * len(trainings), 4.2))
@@ -556,7 +556,7 @@ def markdown_summary(report: dict[str, Any]) -> str:
                      f"{s['bler_equals_reference']} | {s['perfect']} | {s['coset_of_linear']} | {hist} | "
                      f"{'-' if med is None else f'{med:.3f}'} | {s.get('neural_equals_ml', '-')} | "
                      f"{tr.get('train_seconds', 0):.0f} |")
-    lines += ["", "Per seed (ML BLER / converse at p = %g; d_min; equivalent code):" % p_ratio, ""]
+    lines += ["", f"Per seed (ML BLER / converse at p = {p_ratio:g}; d_min; equivalent code):", ""]
     for name, tr in report["trainings"].items():
         cells = []
         for s in tr["seeds"]:

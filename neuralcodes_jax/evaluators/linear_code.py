@@ -25,11 +25,11 @@ from typing import Any
 import jax
 import numpy as np
 
+from neuralcodes_jax import specs
 from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import linear as codes_linear
-from neuralcodes_jax import specs
 from neuralcodes_jax.config_utils import check_int
 from neuralcodes_jax.evaluators.codebook import P_GRID, check_p_grid, reference_code
 

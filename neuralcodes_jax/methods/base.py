@@ -86,7 +86,7 @@ class Method(abc.ABC):
 
     # -- building --------------------------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, config: Any, data: DataSpec | None) -> "Method":
+    def from_config(cls, config: Any, data: DataSpec | None) -> Method:
         """The method built from a config: its typed spec (:attr:`CONFIG`) parsed, then :meth:`from_spec`."""
         if data is not None and not data.name and config.get("data") is not None:
             data = dataclasses.replace(data, name=config.data.name)     # the dataset's name picks its networks
@@ -94,7 +94,7 @@ class Method(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def from_spec(cls, spec: Any, data: DataSpec | None) -> "Method":
+    def from_spec(cls, spec: Any, data: DataSpec | None) -> Method:
         ...
 
     # -- training ------------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ class Method(abc.ABC):
     def valid_loss(self, params: PyTree, x: jax.Array, key: jax.Array) -> jax.Array:
         raise NotImplementedError(f"method {self.name!r} has no validation score (has_validation is False)")
 
-    def bind(self, values: Mapping[str, Any]) -> "Method":
+    def bind(self, values: Mapping[str, Any]) -> Method:
         """This method with the group fields in ``values`` set to (traced) scalars; ``{}`` gives ``self``."""
         unknown = sorted(set(values) - set(self.group_fields))
         if unknown:
@@ -121,7 +121,7 @@ class Method(abc.ABC):
                              f"{list(ALWAYS_GROUPABLE + self.group_fields)}")
         return self._bind(dict(values)) if values else self
 
-    def _bind(self, values: dict[str, Any]) -> "Method":
+    def _bind(self, values: dict[str, Any]) -> Method:
         raise NotImplementedError(f"method {self.name!r} declares group fields {self.group_fields} but does not "
                                   f"bind them")
 

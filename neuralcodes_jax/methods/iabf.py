@@ -79,12 +79,10 @@ import numpy as np
 import optax
 
 from neuralcodes_jax import channels as channels_lib
-from neuralcodes_jax import estimators
-from neuralcodes_jax import likelihoods
-from neuralcodes_jax import nets
-from neuralcodes_jax.methods import necst as necst_lib
+from neuralcodes_jax import estimators, likelihoods, nets
 from neuralcodes_jax.config_utils import check_choice as _check_choice
 from neuralcodes_jax.config_utils import check_int
+from neuralcodes_jax.methods import necst as necst_lib
 
 PyTree = Any
 
@@ -572,7 +570,7 @@ class IABF(necst_lib.NECST):
         return super().valid_loss(params, x, key)
 
     @classmethod
-    def from_spec(cls, spec: IABFConfig, data, **fields) -> "IABF":
+    def from_spec(cls, spec: IABFConfig, data, **fields) -> IABF:
         """IABF from NECST's sections plus ``iabf`` (``experiments/iabf/table1.py``)."""
         cfg = spec.iabf
         if cfg.flip_rule == "reference" and not 1 <= cfg.num_flips <= spec.model.bits:

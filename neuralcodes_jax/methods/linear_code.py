@@ -121,7 +121,7 @@ class LinearCodeMethod(base_lib.Method):
         check_int("train.restarts", self.restarts, 1, 1024)
 
     @classmethod
-    def from_spec(cls, spec: LinearCodeConfig, data: Any = None) -> "LinearCodeMethod":
+    def from_spec(cls, spec: LinearCodeConfig, data: Any = None) -> LinearCodeMethod:
         s, t = spec.surrogate, spec.train
         return cls(n=spec.code.n, k=spec.code.k, surrogate=s.name, p=s.p, tau=s.tau, distance=s.distance,
                    max_message_weight=s.max_message_weight, steps=t.steps, lr=t.lr, init_scale=t.init_scale,

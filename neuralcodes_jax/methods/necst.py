@@ -28,13 +28,10 @@ import jax.numpy as jnp
 import optax
 
 from neuralcodes_jax import channels as channels_lib
-from neuralcodes_jax import estimators
-from neuralcodes_jax import likelihoods
-from neuralcodes_jax import nets
-from neuralcodes_jax import specs
-from neuralcodes_jax.methods import base as base_lib
+from neuralcodes_jax import estimators, likelihoods, nets, specs
 from neuralcodes_jax.config_utils import check_choice as _check_choice
 from neuralcodes_jax.config_utils import check_int, check_positive, check_real
+from neuralcodes_jax.methods import base as base_lib
 
 PyTree = Any
 
@@ -271,7 +268,7 @@ class NECST(base_lib.Method):
         }
         return loss, metrics
 
-    def _bind(self, values) -> "NECST":
+    def _bind(self, values) -> NECST:
         return dataclasses.replace(self, channel=self.channel.with_traced_eps(values["channel.eps"]))
 
     def train_step(self, state: PyTree, x: jax.Array, key: jax.Array,
@@ -320,7 +317,7 @@ class NECST(base_lib.Method):
         return {"num_channel_samples": int(self.eval_num_samples), "encoder_mode": self.eval_encoder}
 
     @classmethod
-    def from_spec(cls, spec: NECSTConfig, data: base_lib.DataSpec, **fields) -> "NECST":
+    def from_spec(cls, spec: NECSTConfig, data: base_lib.DataSpec, **fields) -> NECST:
         """NECST (or the subclass ``cls`` with extra ``fields``) from its typed config and the dataset's
         :class:`methods.base.DataSpec`."""
         if data is None:

@@ -119,7 +119,7 @@ class RelaxedNECST(necst.NECST):
         return {"params": params, "opt_state": opt_state, "step": state["step"] + 1}, metrics
 
     @classmethod
-    def from_spec(cls, spec: RelaxedConfig, data, **fields) -> "RelaxedNECST":
+    def from_spec(cls, spec: RelaxedConfig, data, **fields) -> RelaxedNECST:
         """NECST's sections plus ``relaxed``."""
         r = spec.relaxed
         return super().from_spec(spec, data, relaxation=r.estimator, tau_start=float(r.tau_start),

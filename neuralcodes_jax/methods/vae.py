@@ -121,7 +121,7 @@ class DiscreteVAE(necst.NECST):
 
     def __post_init__(self):
         super().__post_init__()
-        if not (isinstance(self.kl_weight, (int, float)) and 0.0 <= self.kl_weight):
+        if not (isinstance(self.kl_weight, (int, float)) and self.kl_weight >= 0.0):
             raise ValueError(f"vae.kl_weight must be a number >= 0, got {self.kl_weight!r}")
         if self.channel.eps != 0.0:
             raise ValueError(f"channel.eps must be 0 for the VAE (it trains without channel noise), "
@@ -205,7 +205,7 @@ class DiscreteVAE(necst.NECST):
         return -(log_lik - self.kl_weight * kl_to_uniform(logits))
 
     @classmethod
-    def from_spec(cls, spec: VAEConfig, data, **fields) -> "DiscreteVAE":
+    def from_spec(cls, spec: VAEConfig, data, **fields) -> DiscreteVAE:
         """The VAE of ``experiments/baselines/vae.py``: NECST's networks, likelihood, optimizer and estimator
         (``necst``); ``channel.name`` must be 'bsc' and ``channel.eps`` 0."""
         if spec.channel.name != "bsc":

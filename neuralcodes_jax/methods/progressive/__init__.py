@@ -102,17 +102,61 @@ import optax
 from neuralcodes_jax import channels
 from neuralcodes_jax.methods import base as base_lib
 from neuralcodes_jax.methods.progressive.config import (  # noqa: F401  (the package's API)
-    ACTIVATIONS, CHANNELS, CONFIG_PATHS, DECODER_OUTPUTS, ENCODERS, LR_SCHEDULES, MAX_EXACT_RELAXATION_BITS,
-    MAX_MESSAGE_BITS, MAX_ONE_HOT_BITS, MAX_TABLE_BITS, MESSAGE_INPUTS, PER_TRAINING_FIELDS, RELAXATIONS,
-    STE_GRADIENTS, TRAININGS, ChannelFields, GumbelFields, ModelFields, ProgressiveConfig, ProgressiveSpec,
-    StraightThroughFields, TrainFields, spec_from_config, warm_start_codebook)
+    ACTIVATIONS,
+    CHANNELS,
+    CONFIG_PATHS,
+    DECODER_OUTPUTS,
+    ENCODERS,
+    LR_SCHEDULES,
+    MAX_EXACT_RELAXATION_BITS,
+    MAX_MESSAGE_BITS,
+    MAX_ONE_HOT_BITS,
+    MAX_TABLE_BITS,
+    MESSAGE_INPUTS,
+    PER_TRAINING_FIELDS,
+    RELAXATIONS,
+    STE_GRADIENTS,
+    TRAININGS,
+    ChannelFields,
+    GumbelFields,
+    ModelFields,
+    ProgressiveConfig,
+    ProgressiveSpec,
+    StraightThroughFields,
+    TrainFields,
+    spec_from_config,
+    warm_start_codebook,
+)
 from neuralcodes_jax.methods.progressive.network import (  # noqa: F401
-    _batch_encoder_logits, all_messages, binary_codebook, decode, decoder_logits, encoder_logits, encoder_table,
-    init_params, layer_kernel, message_bits, soft_codebook)
+    _batch_encoder_logits,
+    all_messages,
+    binary_codebook,
+    decode,
+    decoder_logits,
+    encoder_logits,
+    encoder_table,
+    init_params,
+    layer_kernel,
+    message_bits,
+    soft_codebook,
+)
 from neuralcodes_jax.methods.progressive.training import (  # noqa: F401
-    _BitRows, _channel_exact, _optimizer, _stage1_loss, _stage2_loss, all_words, bernoulli_from_bits,
-    gumbel_temperature, ideal_decoder_loss, logistic_from_bits, normal_from_bits, relax_awgn_sigma,
-    sample_messages, stage1_crossover, uniform_from_bits)
+    _BitRows,
+    _channel_exact,
+    _optimizer,
+    _stage1_loss,
+    _stage2_loss,
+    all_words,
+    bernoulli_from_bits,
+    gumbel_temperature,
+    ideal_decoder_loss,
+    logistic_from_bits,
+    normal_from_bits,
+    relax_awgn_sigma,
+    sample_messages,
+    stage1_crossover,
+    uniform_from_bits,
+)
 
 PyTree = Any
 
@@ -150,10 +194,10 @@ class Progressive(base_lib.Method):
         return None
 
     @classmethod
-    def from_spec(cls, spec: ProgressiveConfig, data: Any = None) -> "Progressive":
+    def from_spec(cls, spec: ProgressiveConfig, data: Any = None) -> Progressive:
         return cls(spec=spec_from_config(spec))
 
-    def _bind(self, values) -> "Progressive":
+    def _bind(self, values) -> Progressive:
         spec = dataclasses.replace(self.spec)        # a copy: train_p may become a tracer (no validation)
         object.__setattr__(spec, "train_p", values["channel.train_p"])
         return dataclasses.replace(self, spec=spec)

@@ -12,8 +12,7 @@ import jax.numpy as jnp
 import optax
 
 from neuralcodes_jax.codes import relaxed
-from neuralcodes_jax.methods.progressive.config import (
-    warm_start_codebook, ProgressiveSpec)
+from neuralcodes_jax.methods.progressive.config import ProgressiveSpec, warm_start_codebook
 
 PyTree = Any
 

@@ -13,10 +13,14 @@ import optax
 
 from neuralcodes_jax import channels
 from neuralcodes_jax.config_utils import check_int as _check_int
-from neuralcodes_jax.methods.progressive.config import (
-    MAX_MESSAGE_BITS, ProgressiveSpec)
+from neuralcodes_jax.methods.progressive.config import MAX_MESSAGE_BITS, ProgressiveSpec
 from neuralcodes_jax.methods.progressive.network import (
-    message_bits, encoder_logits, _batch_encoder_logits, decoder_logits, all_messages)
+    _batch_encoder_logits,
+    all_messages,
+    decoder_logits,
+    encoder_logits,
+    message_bits,
+)
 
 PyTree = Any
 
