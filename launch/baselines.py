@@ -459,12 +459,18 @@ def main(argv):
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     command = "python -m launch.baselines " + " ".join(sys.argv[1:])
-    if FLAGS.task == "vae_ldpc":
-        run_vae_ldpc(FLAGS.config, FLAGS.workdir, data_root=FLAGS.data_root, budget_epochs=FLAGS.budget_epochs,
-                     necst_workdirs=FLAGS.necst_workdirs, figure=FLAGS.figure, command=command)
-    else:
-        run_webp(FLAGS.config, FLAGS.workdir, necst_workdirs=FLAGS.necst_workdirs, figure=FLAGS.figure,
-                 command=command)
+    from neuralcodes_jax.config_utils import DamagedFileError
+
+    try:
+        if FLAGS.task == "vae_ldpc":
+            run_vae_ldpc(FLAGS.config, FLAGS.workdir, data_root=FLAGS.data_root, budget_epochs=FLAGS.budget_epochs,
+                         necst_workdirs=FLAGS.necst_workdirs, figure=FLAGS.figure, command=command)
+        else:
+            run_webp(FLAGS.config, FLAGS.workdir, necst_workdirs=FLAGS.necst_workdirs, figure=FLAGS.figure,
+                     command=command)
+    except DamagedFileError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,13 @@ def main(argv):
             distributed.initialize(**manual)
         except ValueError as e:
             raise app.UsageError(str(e)) from e
-    from neuralcodes_jax import checkpointing, train
+    from neuralcodes_jax import checkpointing, config_utils, run_config, train
+
+    try:
+        for config in configs:
+            run_config.parse(config)        # every field read or refused, every value checked: one line if not
+    except ValueError as e:
+        raise app.UsageError(str(e)) from None
 
     if jax.process_index() == 0:
         print(f"JAX {jax.__version__}, {jax.process_count()} process(es), {jax.device_count()} device(s): "
@@ -89,7 +95,7 @@ def main(argv):
         sys.exit(DIVERGED_EXIT_CODE)
     except train.WorkdirLocked as e:
         raise app.UsageError(str(e)) from None
-    except (checkpointing.CheckpointError, checkpointing.CheckpointWriteError) as e:
+    except (checkpointing.CheckpointError, checkpointing.CheckpointWriteError, config_utils.DamagedFileError) as e:
         print(f"process {jax.process_index()}: error: {e}", file=sys.stderr, flush=True)
         sys.exit(1)
     if jax.process_index() == 0:

@@ -44,7 +44,8 @@ from typing import Any
 from absl import app, flags, logging
 
 from experiments import paper_tables
-from neuralcodes_jax.config_utils import apply_overrides, cli_value, parse_setting
+from neuralcodes_jax import metrics_writer
+from neuralcodes_jax.config_utils import DamagedFileError, apply_overrides, cli_value, parse_setting, read_json_file
 from neuralcodes_jax.data import local_data_overrides
 from neuralcodes_jax.sweeps import jsonable
 
@@ -138,13 +139,13 @@ def run_plan(plan: Plan, *, progress: bool = False, log: Callable[[str], None] =
     plan.rundir.mkdir(parents=True, exist_ok=True)
     spec_path, result_path = plan.rundir / "run.json", plan.rundir / "result.json"
     if spec_path.exists():
-        stored = json.loads(spec_path.read_text())
+        stored = read_json_file(spec_path, "delete the run directory to start this run over", expect=None)
         if stored != plan.identity:
             raise ValueError(f"{plan.rundir} holds a different run ({stored}); use another --workdir")
     else:
         spec_path.write_text(json.dumps(plan.identity, indent=2))
     if result_path.exists():
-        result = json.loads(result_path.read_text())
+        result = read_json_file(result_path, "delete it to run this point again")
         if result.get("budget_epochs") == plan.budget_epochs:
             log(f"[skip] {plan.run.name}: finished")
             return result
@@ -393,8 +394,7 @@ def _valid_curve(path: pathlib.Path) -> tuple[list[float], list[float]]:
     epochs, values = [], []
     if not path.exists():
         return epochs, values
-    for line in path.read_text().splitlines():
-        rec = json.loads(line)
+    for rec in metrics_writer.read_records(path):
         if "valid/loss" in rec and "epoch" in rec:
             epochs.append(float(rec["epoch"]))
             values.append(float(rec["valid/loss"]))
@@ -440,10 +440,14 @@ def main(argv):
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     command = "python -m launch.reproduce " + " ".join(sys.argv[1:])
-    reproduce(FLAGS.table, FLAGS.workdir, datasets=FLAGS.datasets, methods=FLAGS.methods,
-              noise_levels=FLAGS.noise_levels, budget_epochs=FLAGS.budget_epochs, data_root=FLAGS.data_root,
-              settings=FLAGS.set, smoke=FLAGS.smoke, dry_run=FLAGS.dry_run, out=FLAGS.out, plot=FLAGS.plot,
-              progress=FLAGS.progress, command=command)
+    try:
+        reproduce(FLAGS.table, FLAGS.workdir, datasets=FLAGS.datasets, methods=FLAGS.methods,
+                  noise_levels=FLAGS.noise_levels, budget_epochs=FLAGS.budget_epochs, data_root=FLAGS.data_root,
+                  settings=FLAGS.set, smoke=FLAGS.smoke, dry_run=FLAGS.dry_run, out=FLAGS.out, plot=FLAGS.plot,
+                  progress=FLAGS.progress, command=command)
+    except DamagedFileError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -267,6 +267,7 @@ def main(argv):
         distributed.use_cpu_cores(FLAGS.cpu_devices)
     command = "python -m launch.sweep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     from neuralcodes_jax import train
+    from neuralcodes_jax.config_utils import DamagedFileError
 
     try:
         results = run_sweep(FLAGS.config, FLAGS.workdir, grid=FLAGS.grid, settings=FLAGS.set, only=FLAGS.only,
@@ -276,6 +277,9 @@ def main(argv):
     except train.Preempted as err:
         print(f"[preempted] {err}; rerun the sweep to resume", flush=True)
         sys.exit(PREEMPTED_EXIT_CODE)
+    except DamagedFileError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        sys.exit(1)
     failed = [r["name"] for r in results if r is not None and r.get("status") != "ok"]
     if failed:
         raise SystemExit(f"{len(failed)} point(s) did not finish: {', '.join(failed)}")

@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import os
-import pathlib
 import sys
 import time
 import warnings
@@ -209,8 +208,11 @@ class WorkdirLock:
                 try:
                     with open(self.path) as f:
                         holder = json.load(f)
-                except (OSError, ValueError):
-                    holder = {}
+                    if not isinstance(holder, dict):
+                        raise ValueError("not a JSON object")
+                except (OSError, ValueError) as err:
+                    raise self.error_cls(f"{self.path} is damaged ({err}); if no run uses this workdir, delete it "
+                                         f"and start again") from None
                 same_host = holder.get("host") == socket.gethostname()
                 pid = holder.get("pid")
                 if same_host and pid == os.getpid():
@@ -269,8 +271,8 @@ def check_resume_config(config, workdir: str, step: int, record: bool = True) ->
     path = os.path.join(workdir, "config.json")
     if not os.path.isfile(path):
         return {}
-    with open(path) as f:
-        old = config_utils.flatten(json.load(f))
+    old = config_utils.flatten(config_utils.read_json_file(
+        path, "restore it (it records the config the checkpoints were trained with) or use a fresh workdir"))
     new = config_utils.flatten(json.loads(config.to_json_best_effort()))
     diffs = {k: (old.get(k, "<absent>"), new.get(k, "<absent>")) for k in sorted(set(old) | set(new))
              if old.get(k, "<absent>") != new.get(k, "<absent>")}
@@ -285,7 +287,8 @@ def check_resume_config(config, workdir: str, step: int, record: bool = True) ->
                          f"that change shapes or meaning: {listing}. Use the original values or a fresh workdir.")
     if diffs and record:
         log_path = os.path.join(workdir, "config_changes.json")
-        history = json.loads(pathlib.Path(log_path).read_text()) if os.path.isfile(log_path) else []
+        history = (config_utils.read_json_file(log_path, "move it away (it only records past config changes)",
+                                               expect=list) if os.path.isfile(log_path) else [])
         history.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
                         "changes": {k: list(v) for k, v in diffs.items()}})
         with open(log_path, "w") as f:

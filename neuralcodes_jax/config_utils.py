@@ -140,3 +140,33 @@ def cli_value(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Files a run reads back from its workdir.
+
+
+class DamagedFileError(ValueError):
+    """A file a run wrote and reads back (``config.json``, ``result.json``, ...) is damaged, truncated or hand-edited
+    beyond reading: one line naming the file, what is wrong and what to do."""
+
+
+def read_json_file(path: Any, remedy: str, expect: type | None = dict) -> Any:
+    """The JSON value of ``path``; :class:`DamagedFileError` (one line: the file, the reason, ``remedy``) when it
+    cannot be read or parsed, or is not of type ``expect``."""
+    import json
+
+    try:
+        with open(path) as f:
+            value = json.load(f)
+    except json.JSONDecodeError as err:
+        raise DamagedFileError(f"{path} is damaged ({err.msg} at line {err.lineno}, column {err.colno}): "
+                               f"{remedy}") from None
+    except UnicodeDecodeError as err:
+        raise DamagedFileError(f"{path} is damaged (not UTF-8 text: {err.reason}): {remedy}") from None
+    except OSError as err:
+        raise DamagedFileError(f"{path} cannot be read ({err.strerror}): {remedy}") from None
+    if expect is not None and not isinstance(value, expect):
+        raise DamagedFileError(f"{path} is damaged (a JSON {type(value).__name__} where a {expect.__name__} belongs): "
+                               f"{remedy}")
+    return value

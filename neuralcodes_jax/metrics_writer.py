@@ -15,8 +15,6 @@ import subprocess
 import sys
 import time
 
-import jax
-
 
 class MetricWriter:
     def __init__(self, workdir: str, enabled: bool = True, tensorboard: bool = True):
@@ -25,7 +23,15 @@ class MetricWriter:
         self._tb = None
         if not enabled:
             return
-        self._file = open(os.path.join(workdir, "metrics.jsonl"), "a")  # noqa: SIM115  (open for the run)
+        path = os.path.join(workdir, "metrics.jsonl")
+        if os.path.isfile(path) and os.path.getsize(path):
+            with open(path, "rb") as f:                # a crash mid-line: start the next record on a line of its own
+                f.seek(-1, os.SEEK_END)
+                ends_line = f.read(1) == b"\n"
+            if not ends_line:
+                with open(path, "a") as f:
+                    f.write("\n")
+        self._file = open(path, "a")  # noqa: SIM115  (open for the run)
         if tensorboard:
             try:
                 from tensorboardX import SummaryWriter
@@ -89,7 +95,10 @@ class Progress:
             self._bar.close()
             self._bar = None
 
+
 def run_info() -> dict:
+    import jax
+
     info = {
         "jax": jax.__version__,
         "python": platform.python_version(),
@@ -109,3 +118,20 @@ def write_run_files(configs, workdirs) -> None:
             f.write(c.to_json_best_effort(indent=2))
         with open(os.path.join(w, "run_info.json"), "w") as f:
             json.dump(dict(run_info(), group_size=len(configs), group=list(workdirs)), f, indent=2)
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+    """The records of a ``metrics.jsonl``; a line a crash cut short (or any line that is not a JSON object) is
+    skipped, so a run that resumed after a crash reads whole."""
+    records = []
+    if not os.path.isfile(path):
+        return records
+    with open(path) as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records

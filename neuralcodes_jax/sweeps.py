@@ -32,6 +32,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from neuralcodes_jax import config_utils
 from neuralcodes_jax.config_utils import apply_overrides, cli_value, parse_setting, parse_value  # noqa: F401
 
 PyTree = Any
@@ -315,7 +316,7 @@ def read_result(workdir: str | os.PathLike) -> dict | None:
     path = pathlib.Path(workdir) / RESULT_FILE
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    return config_utils.read_json_file(path, "delete it to run the point again")
 
 
 def is_done(point: Point, root: str | os.PathLike) -> bool:
@@ -347,7 +348,8 @@ METRICS_FILE = "result_metrics.json"
 def read_metrics(workdir: str | os.PathLike) -> dict:
     """The evaluator's metrics a run (or a run of several seeds) left in ``WORKDIR/result_metrics.json``."""
     path = pathlib.Path(workdir) / METRICS_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    remedy = "delete it and rerun the run's command (it resumes and evaluates again)"
+    return config_utils.read_json_file(path, remedy) if path.is_file() else {}
 
 
 def collect_process_result(point: Point, root: str | os.PathLike, wall_seconds: float, returncode: int) -> dict:

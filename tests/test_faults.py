@@ -3,6 +3,7 @@ since the last checkpoint (``results/reliability.md`` lists every fault and the 
 unreadable checkpoint, divergence, SIGKILL and SIGTERM are in ``test_train.py`` and ``test_preemption.py``).
 """
 import errno
+import json
 import logging
 import os
 import subprocess
@@ -194,3 +195,54 @@ def test_sigkill_during_a_checkpoint_write_or_evaluation_then_resume(tmp_path, w
     assert int(resumed["state"]["step"]) == 30
     jax.tree.map(np.testing.assert_array_equal, params_of(full), params_of(resumed))
     assert (work / "eval.json").exists()
+
+
+# ------------------------------------------------------------------------------------------------ damaged files
+
+
+def test_files_a_run_reads_back_are_checked_and_named_when_damaged(tmp_path):
+    """config.json, config_changes.json, result.json, result_metrics.json, run.lock and eval.json: a damaged,
+    truncated or hand-edited file gives one line naming it and what to do (DamagedFileError, or WorkdirLocked for
+    the lock), never a JSON traceback."""
+    from experiments.linear_codes import linear
+    from neuralcodes_jax import config_utils, sweeps
+    from neuralcodes_jax.analysis import separation
+
+    config = linear.get_config("smoke")
+    config.num_seeds = 1
+    config.train.steps = 20
+    config.train.steps_per_call = 10
+    config.train.checkpoint_every_steps = 10
+    work = tmp_path / "run"
+    train.train_and_evaluate(config, str(work))
+    good = (work / "config.json").read_text()
+    for damage in (good[: len(good) // 2], "[1, 2]", "\x00\x01"):
+        (work / "config.json").write_text(damage)
+        with pytest.raises(config_utils.DamagedFileError, match=r"config\.json is damaged .*: restore it"):
+            train.train_and_evaluate(config, str(work))
+    (work / "config.json").write_text(good)
+    (work / "config_changes.json").write_text('{"step": ')
+    config.train.log_every_steps = 5                    # a safe change: recorded in config_changes.json
+    with pytest.raises(config_utils.DamagedFileError, match=r"config_changes\.json is damaged .*move it away"):
+        train.train_and_evaluate(config, str(work))
+    for name, reader in (("result.json", sweeps.read_result), ("result_metrics.json", sweeps.read_metrics),
+                         ("eval.json", separation.read_eval_row)):
+        (work / name).write_text('{"rows": [')
+        with pytest.raises(config_utils.DamagedFileError, match=rf"{name.replace('.', '[.]')} is damaged"):
+            reader(work)
+    (work / "run.lock").write_text("{not json")
+    with pytest.raises(train.WorkdirLocked, match=r"run\.lock is damaged .* delete it"):
+        train.train_and_evaluate(config, str(work))
+
+
+def test_a_metrics_line_cut_by_a_crash_spoils_no_later_record(tmp_path):
+    from neuralcodes_jax import metrics_writer
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1, "train/loss": 0.5}\n{"step": 2, "train/lo')       # killed mid-write
+    writer = metrics_writer.MetricWriter(str(tmp_path), tensorboard=False)
+    writer.write_scalars(3, {"train/loss": 0.25})
+    writer.close()
+    lines = path.read_text().splitlines()
+    assert lines[1] == '{"step": 2, "train/lo' and json.loads(lines[2])["step"] == 3
+    assert [r["step"] for r in metrics_writer.read_records(path)] == [1, 3]

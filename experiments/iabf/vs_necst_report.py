@@ -31,6 +31,7 @@ import numpy as np
 
 from experiments import paper_tables
 from experiments.iabf import vs_necst
+from neuralcodes_jax import metrics_writer
 
 LABELS = {"necst": "NECST", "abf": "ABF", "iabf": "IABF", "abf_masked": "ABF, budget over masked bits (a)",
           "abf_on_top": "ABF, flips on top of BSC(eps) (b)"}
@@ -49,11 +50,9 @@ def read_run(path: str, metric: str = "bce_per_pixel_nats") -> dict:
     curve = []
     metrics = os.path.join(path, "metrics.jsonl")
     if os.path.isfile(metrics):
-        with open(metrics) as f:
-            for line in f:
-                row = json.loads(line)
-                if "valid/loss" in row and "epoch" in row:
-                    curve.append((int(row["epoch"]), float(row["valid/loss"])))
+        for row in metrics_writer.read_records(metrics):
+            if "valid/loss" in row and "epoch" in row:
+                curve.append((int(row["epoch"]), float(row["valid/loss"])))
     out = {"path": path, "curve": curve, "epochs": curve[-1][0] if curve else 0,
            "best_valid": min(v for _, v in curve) if curve else math.nan, "test": None}
     ev = os.path.join(path, "eval.json")

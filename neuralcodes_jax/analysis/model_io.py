@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from neuralcodes_jax import checkpointing, methods, run_config, train
+from neuralcodes_jax import checkpointing, config_utils, methods, run_config, train
 from neuralcodes_jax import data as data_lib
 
 PyTree = Any
@@ -44,8 +44,8 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
     if not os.path.isfile(path):
         raise ValueError(f"workdir must hold a training run (config.json written by train.train_and_evaluate); "
                          f"{path} does not exist")
-    with open(path) as f:
-        return ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(config_utils.read_json_file(
+        path, "restore it from the run's command (the config it was trained with)"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import math
 import os
 import pathlib
@@ -742,7 +741,9 @@ def read_eval_row(workdir: str | os.PathLike, eps: float | None = None) -> dict[
     path = pathlib.Path(workdir) / "eval.json"
     if not path.is_file():
         raise ValueError(f"workdir must hold eval.json, not found: {path}")
-    results = json.loads(path.read_text())
+    from neuralcodes_jax.config_utils import read_json_file
+
+    results = read_json_file(path, "rerun the run's command to evaluate it again")
     eps = float(results["train_eps"]) if eps is None else float(eps)
     for row in results["rows"]:
         if abs(float(row["eps"]) - eps) < 1e-9:
