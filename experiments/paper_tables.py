@@ -1,10 +1,10 @@
 """The papers' result tables as data, and the run grid that reproduces each (read by ``launch/reproduce.py``).
 
 A :class:`Table` holds the published numbers (per dataset block and method, one value per noise level), the
-metric each block uses (a key of ``eval.json`` rows, see ``evaluation.py``), which methods can be run here, how a
-run's config is built, and which fields are swept for selection on validation. :func:`grid` expands a table into
-:class:`Run` entries; ``experiments/iabf/table1.py:get_sweep`` and the reproduction harness both use it, so the grid
-is defined once.
+metric each block uses (a key of ``eval.json`` rows, see ``evaluators/distortion.py``), which methods can be run
+here, how a run's config is built, and which fields are swept for selection on validation. :func:`grid` expands a
+table into :class:`Run` entries; ``experiments/iabf/table1.py:get_sweep`` and the reproduction harness both use it,
+so the grid is defined once.
 
 Tables:
 

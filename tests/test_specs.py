@@ -201,3 +201,30 @@ def test_no_method_drops_a_field_it_reads():
         if dropped:
             missing[name] = dropped
     assert not missing, f"fields a method parses but never uses: {missing}"
+
+
+def test_restarts_through_the_loop_train_that_many_chains_and_keep_the_best(tmp_path):
+    """``--config.train.restarts=3`` (what ``launch.main`` applies) gives 3 chains per seed in the trained state, and
+    the report is of the chain whose binarized code has the lowest surrogate."""
+    import jax
+    import numpy as np
+
+    from experiments.linear_codes import linear
+    from neuralcodes_jax import train
+    from neuralcodes_jax.codes import relaxed
+
+    c = linear.get_config("smoke")
+    config_utils.apply_overrides(c, {"train.restarts": 3, "num_seeds": 1, "train.steps": 20})
+    out = train.train_and_evaluate(c, str(tmp_path))
+    theta = np.asarray(jax.device_get(out["state"]["params"]["theta"]))
+    assert theta.shape == (3, 11, 4)
+    method = methods.build(c, None)
+    best = int(np.argmin(np.asarray(method.binarized_values(theta))))
+    report = out["eval"]
+    assert report["restarts"] == 3
+    want = relaxed.generator_from_logits(theta[best])
+    assert report["generator"] == ["".join(str(int(b)) for b in row) for row in want]
+    for bad in (0, 2000):
+        c.train.restarts = bad
+        with pytest.raises(ValueError, match=r"train\.restarts must be in \[1, 1024\]"):
+            methods.build(c, None)
