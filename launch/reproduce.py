@@ -45,7 +45,15 @@ from absl import app, flags, logging
 
 from experiments import paper_tables
 from neuralcodes_jax import metrics_writer
-from neuralcodes_jax.config_utils import DamagedFileError, apply_overrides, cli_value, parse_setting, read_json_file
+from neuralcodes_jax.config_utils import (
+    DamagedFileError,
+    apply_overrides,
+    cli_value,
+    flatten,
+    parse_setting,
+    read_json_file,
+    unknown_field_error,
+)
 from neuralcodes_jax.data import local_data_overrides
 from neuralcodes_jax.sweeps import jsonable
 
@@ -115,13 +123,19 @@ def plan_runs(table_id: str, workdir: str | os.PathLike, *, datasets=None, metho
     table = paper_tables.get_table(table_id)
     swept_somewhere = {k for fields in table.sweep.values() for k in fields}
     plans = []
-    for run in runs:
+    configs = [load_config(run, smoke) for run in runs]
+    # A --set field applies to the runs whose method reads it (iabf.* to ABF and IABF, not to NECST); a field that
+    # no run of the table has is refused, naming it.
+    fields = [set(flatten(c)) for c in configs]
+    for key in fixed:
+        if not any(key in f for f in fields):
+            raise unknown_field_error({k: None for k in set().union(*fields)}, key)
+    for run, config, have in zip(runs, configs, fields):
         data, note = ({}, "") if smoke else local_data_overrides(run.dataset, data_root)
         # a swept field (IABF's lambda) is pinned only where it is swept: ABF keeps lambda = 0
         mine = {k: v for k, v in fixed.items()
-                if k not in swept_somewhere or k in table.sweep.get(run.method, {})}
+                if (k not in swept_somewhere or k in table.sweep.get(run.method, {})) and k in have}
         overrides = {**data, **run.overrides, **mine}
-        config = load_config(run, smoke)
         apply_overrides(config, overrides)          # validates the field names now, before any training
         budget = int(budget_epochs if budget_epochs is not None else config.train.num_epochs)
         plans.append(Plan(run=run, rundir=pathlib.Path(workdir) / run.name, overrides=overrides,

@@ -489,6 +489,12 @@ def test_reproduce_dry_run_lists_the_grid(tmp_path):
     assert len(pinned) == 12 and all(p.overrides["iabf.infomax_weight"] == 0.01 for p in pinned
                                      if p.run.method == "iabf")
     assert not any("iabf.infomax_weight" in p.overrides for p in pinned if p.run.method == "abf")   # stays 0
+    # an iabf.* setting reaches the ABF and IABF runs and not NECST's (which reads no iabf section); a field that
+    # no run of the table has is refused
+    hidden = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["mnist"], settings=["iabf.disc_hidden=(16,)"])
+    assert {p.run.method for p in hidden if "iabf.disc_hidden" in p.overrides} == {"abf", "iabf"}
+    with pytest.raises(ValueError, match=r"unknown config field 'iabf.disc_hiden'; did you mean iabf.disc_hidden"):
+        reproduce.plan_runs("iabf_table1", tmp_path, datasets=["mnist"], settings=["iabf.disc_hiden=(16,)"])
     extra = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["mnist"], methods=["abf_ref"])
     assert extra[0].run.config_ref() == "experiments/iabf/table1.py:mnist,abf,ref_flip"
     fig3 = reproduce.plan_runs("necst_fig3", tmp_path)
