@@ -331,13 +331,25 @@ def plot(results: list[dict], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ax = plt.subplots(figsize=(7.2, 5.0))
+    colors = plt.get_cmap("tab10").colors
+    markers = "osD^vP*X<>"
+    curve = 0
+    limits_drawn = set()
     for r in results:
         e = r["ebno_db"]
         for spec, d in r["decoders"].items():
             bler = [p["bler"] if p["block_errors"] else np.nan for p in d["points"]]
-            ax.semilogy(e, bler, marker="o", label=f"{r['code']} {spec}")
-        ax.semilogy(e, r["limits"]["normal_approximation"], linestyle="--", label=f"NA ({r['n']},{r['k']})")
+            ax.semilogy(e, bler, marker=markers[curve % len(markers)], color=colors[curve % len(colors)],
+                        label=f"{r['code']} {spec}")
+            curve += 1
+        if (r["n"], r["k"]) not in limits_drawn:
+            limits_drawn.add((r["n"], r["k"]))
+            ax.semilogy(e, r["limits"]["normal_approximation"], linestyle="--", color="black",
+                        label=f"normal approximation ({r['n']},{r['k']})")
+            if "converse" in r["limits"]:
+                ax.semilogy(e, r["limits"]["converse"], linestyle=":", color="black",
+                            label=f"meta-converse ({r['n']},{r['k']})")
     ax.set_xlabel("Eb/N0 (dB)")
     ax.set_ylabel("BLER")
     ax.grid(True, which="both", alpha=0.3)
