@@ -353,7 +353,8 @@ def plot(results: list[dict], path: str) -> None:
     ax.set_xlabel("Eb/N0 (dB)")
     ax.set_ylabel("BLER")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    if curve:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
