@@ -27,6 +27,8 @@ and its result fetched to NumPy); Sionna runs eagerly (its default) under ``torc
 each shape before timing. Torch runs on ``--torch-threads`` threads (default 1; 0 keeps torch's default, one per
 core): on a shared, oversubscribed machine torch's intra-op threads wait on each other and made Sionna about 10x
 slower with 2 threads than with 1 here, while XLA:CPU's speed did not depend on its thread settings.
+``--sionna-compile`` runs the named Sionna decoders under ``torch.compile`` (one graph per batch shape, compiled
+in the warm-up, which takes minutes with torch's cache cold), as Sionna's OSD docstring recommends.
 At batch 1, one sample is as many single-word calls as fit in ``--sample-seconds`` (at least one); at batch
 ``--batch`` (1000), one call. Samples of the two libraries alternate, ``--repeats`` of each (fewer at the large
 batch when a pair has used ``--budget`` seconds; the table gives the count), and the table reports medians. The
@@ -36,7 +38,8 @@ Clopper-Pearson 95% interval on the same words.
 
 Usage (a separate environment with torch and sionna; both are benchmark-only, never imported by the package):
   python benchmarks/short_codes_speed.py [--ebno 2.0] [--batch 1000] [--repeats 5] [--budget 60]
-      [--torch-threads 1] [--only polar,ldpc,osd,enc] [--json out.json]
+      [--torch-threads 1] [--only polar,ldpc,osd,enc] [--sionna-compile osd] [--json out.json]
+  python benchmarks/short_codes_speed.py --breakdown [--json out.json]     # where the time goes (sub-parts)
 """
 from __future__ import annotations
 
@@ -184,13 +187,16 @@ def _overheads(fn_api: Callable[[Any], np.ndarray], fn_core: Callable[[Any], Any
     return {"api_us": 1e6 * statistics.median(api), "jit_core_us": 1e6 * statistics.median(core)}
 
 
-def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code: str) -> tuple[list[Pair], dict]:
+def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code: str,
+                compiled: tuple[str, ...] = ()) -> tuple[list[Pair], dict]:
     import torch
     from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
     from sionna.phy.fec.linear import OSDecoder
     from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
 
-    def t_np(fn: Callable[[Any], Any]) -> Callable[[Any], np.ndarray]:
+    def t_np(fn: Callable[[Any], Any], group: str = "") -> Callable[[Any], np.ndarray]:
+        if group in compiled:          # torch.compile (inductor), one graph per batch shape
+            fn = torch.compile(fn, dynamic=False)
         return lambda x: fn(x).numpy().astype(np.uint8)
 
     rng = np.random.default_rng(seed)
@@ -219,12 +225,14 @@ def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code:
         if "polar" in groups:
             dec_sc = Polar5GDecoder(enc_s, "SC")
             pairs.append(Pair("polar(128,64)+CRC11 SC", "polar", "message",
-                              lambda x: np.asarray(polar.sc_decode(code, x).message), t_np(dec_sc), llr, llr_s, u,
+                              lambda x: np.asarray(polar.sc_decode(code, x).message), t_np(dec_sc, "polar"), llr,
+                              llr_s, u,
                               note="CRC unused by SC in both"))
             for size in (8, 32):
                 dec = Polar5GDecoder(enc_s, "SCL", list_size=size)
                 pairs.append(Pair(f"polar(128,64)+CRC11 SCL-{size}", "polar", "message",
-                                  lambda x, s=size: np.asarray(polar.scl_decode(code, x, s).message), t_np(dec),
+                                  lambda x, s=size: np.asarray(polar.scl_decode(code, x, s).message),
+                                  t_np(dec, "polar"),
                                   llr, llr_s, u, note="CRC-aided selection in both"))
             overheads["polar SC"] = _overheads(lambda x: np.asarray(polar.sc_decode(code, x).message),
                                                lambda x: polar._sc_jit(code, x, True), llr)
@@ -256,7 +264,7 @@ def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code:
                     r = lc.decode(x, schedule=s, max_iters=20)
                     return {"mean_iterations": float(np.mean(np.asarray(r.iterations)))}
 
-                pairs.append(Pair(f"LDPC5G(128,64) BP-20 {schedule}", "ldpc", "message", ours, t_np(dec), llr,
+                pairs.append(Pair(f"LDPC5G(128,64) BP-20 {schedule}", "ldpc", "message", ours, t_np(dec, "ldpc"), llr,
                                   llr_s, u, ours_stats=stats,
                                   note="ours stops each word once H x = 0; Sionna runs all 20 iterations"))
         if "enc" in groups:
@@ -273,7 +281,8 @@ def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code:
         for order in (1, 2):
             dec = OSDecoder(g.astype(np.float32), t=order)
             pairs.append(Pair(f"{osd_code} OSD-{order}", "osd", "codeword",
-                              lambda x, o=order: np.asarray(osd.osd_decode(lin, x, order=o).codewords), t_np(dec),
+                              lambda x, o=order: np.asarray(osd.osd_decode(lin, x, order=o).codewords),
+                              t_np(dec, "osd"),
                               llr, llr_s, c, note="same generator matrix"))
         overheads["OSD-2"] = _overheads(lambda x: np.asarray(osd.osd_decode(lin, x, order=2).codewords),
                                         lambda x: osd._osd_batch(x, jnp.asarray(g), 2, 1), llr)
@@ -371,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated subset of {GROUPS}")
     ap.add_argument("--osd-code", default="ebch:128,64", help="code for the OSD pair (catalog name)")
     ap.add_argument("--torch-threads", type=int, default=1, help="torch intra-op threads (1; 0: torch's default)")
+    ap.add_argument("--sionna-compile", default="",
+                    help="comma-separated decoder groups (polar, ldpc, osd) whose Sionna block runs under "
+                         "torch.compile (default none: eager)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--breakdown", action="store_true",
                     help="instead of the table, time sub-parts (OSD orders, BP iterations, list sizes)")
@@ -408,7 +420,11 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.json, "w") as f:
                 json.dump({"args": vars(args), "machine": machine, "breakdown": out}, f, indent=1)
         return 0
-    pairs, info = build_pairs(groups, args.ebno, args.batch, args.seed, args.osd_code)
+    compiled = tuple(g.strip() for g in args.sionna_compile.split(",") if g.strip())
+    if any(g not in ("polar", "ldpc", "osd") for g in compiled):
+        raise ValueError(f"--sionna-compile must name some of ('polar', 'ldpc', 'osd'), got {args.sionna_compile!r}")
+    machine["sionna_compiled"] = list(compiled)
+    pairs, info = build_pairs(groups, args.ebno, args.batch, args.seed, args.osd_code, compiled)
     print(f"# construction checks: {info['construction_checks']}", flush=True)
     results = []
     with torch.inference_mode():
