@@ -53,8 +53,9 @@ READING = """Reading (the committed run; seed 0, 100 errors per point or the row
 - Of the (128,64) codes, eBCH with OSD order 3 comes closest to the normal approximation: 0.28 dB at BLER 1e-3.
   OSD order 2 on the same code, and on RM(3,7), is about 0.8 dB behind it (1.05-1.09 dB from the NA).
 - The 5G polar code with CRC11 is 0.64 dB from the NA under CA-SCL-32 and 1.08 dB under CA-SCL-8: with a list of
-  8, the 11 CRC bits cost more rate than they buy in selection. This construction has not yet been checked against
-  another library's decoder on the same inputs (the Sionna comparison is `results/short_codes_speed.md`).
+  8, the 11 CRC bits cost more rate than they buy in selection. The construction is Sionna's (the same frozen set,
+  the same codewords up to its uplink rate-matching order), and on the same 1000 words at 2 dB both libraries'
+  SCL-8 and SCL-32 BLERs agree within their intervals (`results/short_codes_speed.md`).
 - 5G LDPC with 20 sum-product iterations: layered BP reaches BLER 1e-3 at 3.89 dB; flooding BP does not within
   4 dB (1.5e-3 there). At the same iteration count layered BP is 0.2-0.3 dB better (at BLER 1e-2 and 2e-3).
 - BCH(63,45): OSD orders 2 and 3 give the same curve (0.39 dB from the NA at 1e-3); order 1 is 0.23 dB behind.
