@@ -13,15 +13,14 @@ import pytest
 from neuralcodes_jax.codes import catalog, gf2
 
 CASES = [
-    ("polar5g:32,16,crc6", ("sc", "scl:4", "scl:4,nocrc")),
-    ("polarga:16,8,2.0", ("sc", "scl:2")),
-    ("ldpc5g:64,32", ("bp:10", "bp:10,flooding,min_sum")),
+    ("polar5g:16,8,crc6", ("sc", "scl:4")),
+    ("polarga:16,8,2.0", ("scl:2,nocrc",)),
+    ("ldpc5g:64,32", ("bp:10,flooding,min_sum",)),
     ("bch:15,7", ("osd:1", "ml", "bp:8")),
     ("ebch:16,7", ("osd:2",)),
     ("rm:1,4", ("ml",)),
-    ("hamming:3", ("ml", "osd:0")),
-    ("golay", ("osd:2",)),
-    ("ref:extended Golay(24,12)", ("ml",)),
+    ("hamming:3", ("osd:0",)),
+    ("golay", ("ml",)),
 ]
 
 
@@ -110,6 +109,7 @@ def test_ebno_grids():
             catalog.parse_ebno(bad)
 
 
+@pytest.mark.slow
 def test_the_command_writes_the_table_json_and_plot(tmp_path):
     from launch import codes as launch_codes
 
@@ -146,6 +146,7 @@ def test_the_short_codes_table_runs_a_row_and_resumes(tmp_path):
     assert awgn_table.ebno_at([1.0, 2.0], [1e-2, 5e-3]) is None
 
 
+@pytest.mark.slow
 def test_decoders_of_one_code_can_be_traced_one_after_the_other():
     """The BP tables a graph keeps are concrete even when first built inside a trace (a kept tracer once leaked
     into the next decoder's trace: flooding under jit, then layered)."""

@@ -200,6 +200,7 @@ def test_sigkill_during_a_checkpoint_write_or_evaluation_then_resume(tmp_path, w
 # ------------------------------------------------------------------------------------------------ damaged files
 
 
+@pytest.mark.slow
 def test_files_a_run_reads_back_are_checked_and_named_when_damaged(tmp_path):
     """config.json, config_changes.json, result.json, result_metrics.json, run.lock and eval.json: a damaged,
     truncated or hand-edited file gives one line naming it and what to do (DamagedFileError, or WorkdirLocked for

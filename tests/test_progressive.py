@@ -460,6 +460,7 @@ def test_warm_start_bad_input_names_the_field(tmp_path):
         methods.build(c, None)
 
 
+@pytest.mark.slow
 def test_diagnosis_reads_a_trained_group_through_the_model_loader(smoke):
     """``experiments/linear_codes/diagnosis.py`` loads each seed with ``model_io.load_model`` (no dataset) and
     scores it through the method's own contract (codebook, stage-1 decoder and objective)."""

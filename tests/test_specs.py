@@ -203,6 +203,7 @@ def test_no_method_drops_a_field_it_reads():
     assert not missing, f"fields a method parses but never uses: {missing}"
 
 
+@pytest.mark.slow
 def test_restarts_through_the_loop_train_that_many_chains_and_keep_the_best(tmp_path):
     """``--config.train.restarts=3`` (what ``launch.main`` applies) gives 3 chains per seed in the trained state, and
     the report is of the chain whose binarized code has the lowest surrogate."""
