@@ -38,7 +38,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
 
 from neuralcodes_jax.codes.bounds import ebn0_db_to_sigma
 from neuralcodes_jax.codes.exact import clopper_pearson_interval
@@ -48,16 +47,8 @@ __all__ = ["AwgnPoint", "simulate_awgn", "fractional_clopper_pearson_interval", 
 DECISION_OPTIONS = ("message", "codeword")
 
 
-def fractional_clopper_pearson_interval(successes: float, trials: int,
-                                        confidence: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval with a real number of successes in ``[0, trials]`` (Beta quantiles)."""
-    if trials <= 0:
-        return 0.0, 1.0
-    x = float(successes)
-    alpha = 1.0 - confidence
-    lo = 0.0 if x <= 0.0 else float(stats.beta.ppf(alpha / 2, x, trials - x + 1))
-    hi = 1.0 if x >= trials else float(stats.beta.ppf(1 - alpha / 2, x + 1, trials - x))
-    return lo, hi
+#: The Clopper-Pearson interval with a real number of successes (``exact.clopper_pearson_interval`` takes them).
+fractional_clopper_pearson_interval = clopper_pearson_interval
 
 
 @dataclasses.dataclass(frozen=True)

@@ -622,13 +622,15 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def clopper_pearson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) binomial interval."""
+def clopper_pearson_interval(successes: float, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) binomial interval (Beta quantiles). ``successes`` may be a real number in
+    ``[0, trials]`` (a sum of per-trial fractions, as the block-level BER interval of ``codes.awgn`` uses)."""
     if trials <= 0:
         return 0.0, 1.0
+    x = float(successes)
     alpha = 1.0 - confidence
-    lo = 0.0 if successes == 0 else float(stats.beta.ppf(alpha / 2, successes, trials - successes + 1))
-    hi = 1.0 if successes == trials else float(stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+    lo = 0.0 if x <= 0.0 else float(stats.beta.ppf(alpha / 2, x, trials - x + 1))
+    hi = 1.0 if x >= trials else float(stats.beta.ppf(1 - alpha / 2, x + 1, trials - x))
     return lo, hi
 
 
