@@ -171,3 +171,29 @@ def test_fractional_clopper_pearson():
     lo2, hi2 = awgn.fractional_clopper_pearson_interval(3, 10)
     lo1, hi1 = awgn.fractional_clopper_pearson_interval(2, 10)
     assert lo1 < lo < lo2 and hi1 < hi < hi2
+
+
+def test_ml_bracket_orders_osd_ml_and_the_lower_bound():
+    """On the same blocks: (blocks where OSD-0's wrong decision is likelier than the sent word) <= (ML errors) <=
+    (OSD-0 errors); and ML's own bracket is tight (no ties with continuous noise: every ML error is likelier)."""
+    from neuralcodes_jax.codes import catalog
+
+    code = catalog.make_code("bch:15,7")
+    kw = dict(key=4, batch_size=1000, target_block_errors=10**9, max_blocks=2000)
+    runs = {}
+    for spec in ("osd:0", "ml"):
+        decode = catalog.make_decoder(code, spec, with_codewords=True)
+        runs[spec] = awgn.simulate_awgn(decode, code.k, code.n, [2.0, 3.0], code.encode, ml_bracket=True, **kw)
+    for osd0, ml in zip(runs["osd:0"], runs["ml"]):
+        assert ml.ml_block_errors == ml.block_errors > 0
+        assert 0 < osd0.ml_block_errors <= ml.block_errors < osd0.block_errors
+        assert osd0.ml_bler_lo <= osd0.ml_block_errors / osd0.blocks <= osd0.ml_bler_hi
+    result = {"code": "bch:15,7", "n": 15, "k": 7, "ebno_db": [2.0, 3.0], "limits": {"normal_approximation": [0, 0]},
+              "decoders": {s: {"points": [p.to_dict() for p in r]} for s, r in runs.items()}}
+    row = next(line for line in catalog.markdown(result).splitlines() if line.startswith("| 2 |"))
+    o = runs["osd:0"][0]
+    assert f"[{o.ml_bler_lo:.3g}, {o.bler_hi:.3g}] ({o.ml_block_errors} likelier)" in row
+    plain = awgn.simulate_awgn(catalog.make_decoder(code, "osd:0"), code.k, code.n, [2.0], code.encode, **kw)[0]
+    assert plain.ml_block_errors is None and plain.block_errors == runs["osd:0"][0].block_errors
+    with pytest.raises(ValueError, match="with_codewords"):
+        catalog.make_decoder(code, "bp:5", with_codewords=True)

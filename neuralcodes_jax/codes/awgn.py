@@ -20,6 +20,12 @@ Intervals (``confidence``, default 95%):
   wider than needed otherwise. ``ber_lo_bits, ber_hi_bits`` give the binomial interval on bits (independent bits),
   for reference only.
 
+The ML bracket (``ml_bracket=True``, for decoders that return codewords, such as OSD): ML decoding minimises the
+BLER, so the decoder's BLER bounds the ML BLER from above; a block that the decoder gets wrong with a codeword
+strictly more likely than the one sent (a larger correlation ``sum_i L_i (1 - 2 c_i)``) is an error of ML decoding
+too, so the rate of such blocks bounds it from below (Fossorier & Lin 1995, Sec. VI; Dimitrov et al. 2018 use the
+same count). Where the two meet, the curve is the ML curve.
+
 Reproducibility: the key of point ``i`` is ``fold_in(key, i)`` and that of its batch ``j`` is ``fold_in(., j)``, so
 a fixed key gives the same counts whatever the other points do.
 
@@ -71,6 +77,12 @@ class AwgnPoint:
     ber_hi_bits: float
     confidence: float
     stopped_by: str
+    #: With ``ml_bracket``: blocks whose wrong decision is a codeword strictly more likely than the one sent (ML
+    #: decoding errs on each of them), and the Clopper-Pearson interval of their rate. The ML BLER lies between
+    #: ``ml_bler_lo`` and the decoder's ``bler_hi`` (module docstring).
+    ml_block_errors: int | None = None
+    ml_bler_lo: float | None = None
+    ml_bler_hi: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,7 +95,8 @@ def _check_positive_int(name: str, value: Any) -> int:
 
 
 def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Callable | None,
-               decode: Callable, k: int, n: int, batch_size: int, all_zero: bool, decision: str):
+               decode: Callable, k: int, n: int, batch_size: int, all_zero: bool, decision: str,
+               ml_bracket: bool = False):
     k_msg, k_noise = jax.random.split(key)
     if all_zero:
         messages = jnp.zeros((batch_size, k), jnp.uint8)
@@ -97,26 +110,39 @@ def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Ca
     x = 1.0 - 2.0 * codewords.astype(jnp.float32)
     y = x + sigma * jax.random.normal(k_noise, (batch_size, n), jnp.float32)
     llr = 2.0 * y / (sigma * sigma)
-    out = decode(llr)
+    decoded = decode(llr)
+    out = decoded
     if isinstance(out, (tuple, list)):
         out = out[0] if decision == "message" else out[1]
     truth = messages if decision == "message" else codewords
     out = jnp.asarray(out)
     if out.shape != truth.shape:
         raise ValueError(f"decode must return {decision} decisions of shape {truth.shape}, got {out.shape}")
-    wrong = (out.astype(jnp.uint8) != truth) & (jnp.arange(batch_size) < valid)[:, None]
+    in_batch = jnp.arange(batch_size) < valid
+    wrong = (out.astype(jnp.uint8) != truth) & in_batch[:, None]
     per_block = jnp.sum(wrong, axis=-1, dtype=jnp.int32)
-    return jnp.sum(per_block > 0, dtype=jnp.int32), jnp.sum(per_block, dtype=jnp.int32)
+    ml_errors = jnp.zeros((), jnp.int32)
+    if ml_bracket:      # blocks decided as a codeword strictly more likely than the one sent (module docstring)
+        chosen = jnp.asarray(decoded[1]).astype(jnp.float32)
+        if chosen.shape != codewords.shape:
+            raise ValueError(f"ml_bracket needs decode to return (messages, codewords [B, n] = {codewords.shape}), "
+                             f"got codewords of shape {chosen.shape}")
+        corr_chosen = jnp.sum(llr * (1.0 - 2.0 * chosen), axis=-1)
+        corr_sent = jnp.sum(llr * x, axis=-1)
+        wrong_word = jnp.any(chosen.astype(jnp.uint8) != codewords, axis=-1)
+        ml_errors = jnp.sum(wrong_word & (corr_chosen > corr_sent) & in_batch, dtype=jnp.int32)
+    return jnp.sum(per_block > 0, dtype=jnp.int32), jnp.sum(per_block, dtype=jnp.int32), ml_errors
 
 
-_step = jax.jit(_step_impl, static_argnames=("encode", "decode", "k", "n", "batch_size", "all_zero", "decision"))
+_step = jax.jit(_step_impl, static_argnames=("encode", "decode", "k", "n", "batch_size", "all_zero", "decision",
+                                             "ml_bracket"))
 
 
 def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: Sequence[float],
                   encode: Callable[[jax.Array], jax.Array] | None = None, *, rate: float | None = None,
                   key: Any = 0, batch_size: int = 1000, target_block_errors: int = 100,
                   max_blocks: int = 100_000, confidence: float = 0.95, all_zero: bool = False,
-                  decision: str = "message",
+                  decision: str = "message", ml_bracket: bool = False,
                   progress: Callable[[AwgnPoint], None] | None = None) -> list[AwgnPoint]:
     """Monte Carlo BLER/BER of an encoder/decoder pair on BPSK-AWGN over an Eb/N0 grid (dB).
 
@@ -137,6 +163,9 @@ def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: S
       all_zero: send the all-zero codeword (see the module docstring).
       decision: ``"message"`` (BER over the k message bits) or ``"codeword"`` (BLER/BER on the n codeword bits;
         ``decode`` must then return a tuple).
+      ml_bracket: also count the blocks decided as a codeword strictly more likely than the one sent, which
+        bound the ML BLER from below (module docstring); ``decode`` must return ``(messages, codewords)`` whose
+        codeword decisions are codewords of the code (OSD and ML decoders return them).
       progress: called with each finished :class:`AwgnPoint`.
 
     Returns one :class:`AwgnPoint` per Eb/N0, in grid order.
@@ -178,15 +207,16 @@ def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: S
     rows = []
     for i, (db, sigma) in enumerate(zip(grid, np.atleast_1d(ebn0_db_to_sigma(grid, rate)))):
         point_key = jax.random.fold_in(key, i)
-        blocks = block_errors = bit_errors = 0
+        blocks = block_errors = bit_errors = ml_errors = 0
         j = 0
         while True:
             size = min(batch_size, max_blocks - blocks)
-            be, bi = _step(jax.random.fold_in(point_key, j), jnp.float32(sigma), jnp.int32(size), encode=encode,
-                           decode=decode, k=k, n=n, batch_size=batch_size, all_zero=bool(all_zero),
-                           decision=decision)
+            be, bi, me = _step(jax.random.fold_in(point_key, j), jnp.float32(sigma), jnp.int32(size),
+                               encode=encode, decode=decode, k=k, n=n, batch_size=batch_size,
+                               all_zero=bool(all_zero), decision=decision, ml_bracket=bool(ml_bracket))
             block_errors += int(be)
             bit_errors += int(bi)
+            ml_errors += int(me)
             blocks += size
             j += 1
             if block_errors >= target_block_errors:
@@ -201,6 +231,9 @@ def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: S
         row = AwgnPoint(float(db), float(sigma), blocks, block_errors, block_errors / blocks, bler_lo, bler_hi,
                         bit_errors, bits, bit_errors / (blocks * bits), ber_lo, ber_hi, bits_lo, bits_hi,
                         float(confidence), stopped)
+        if ml_bracket:
+            ml_lo, ml_hi = clopper_pearson_interval(ml_errors, blocks, confidence)
+            row = dataclasses.replace(row, ml_block_errors=ml_errors, ml_bler_lo=ml_lo, ml_bler_hi=ml_hi)
         rows.append(row)
         if progress is not None:
             progress(row)

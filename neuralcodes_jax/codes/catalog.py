@@ -47,6 +47,8 @@ from neuralcodes_jax.codes import analysis, crc, gf2, ldpc, ldpc5g, linear, osd,
 
 CODE_FAMILIES = ("polar5g", "polarga", "ldpc5g", "bch", "ebch", "rm", "hamming", "golay", "egolay", "ref", "file")
 DECODERS = ("sc", "scl", "bp", "osd", "ml")
+#: Decoders whose decisions are codewords: their runs also bound the ML BLER from below (``codes.awgn``).
+ML_BRACKETED = ("osd", "ml")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -187,8 +189,16 @@ def make_code(spec: str) -> Code:
     raise ValueError(f"code family must be one of {list(CODE_FAMILIES)}, got {family!r} (in {spec!r})")
 
 
-def make_decoder(code: Code, spec: str) -> Callable[[Any], Any]:
-    """The decoder ``spec`` of ``code``: channel LLRs ``[B, n]`` -> message decisions ``[B, k]`` (jit-safe)."""
+def _pair(decision: osd.SoftDecision) -> tuple[Any, Any]:
+    return decision.messages, decision.codewords
+
+
+def make_decoder(code: Code, spec: str, *, with_codewords: bool = False) -> Callable[[Any], Any]:
+    """The decoder ``spec`` of ``code``: channel LLRs ``[B, n]`` -> message decisions ``[B, k]`` (jit-safe). With
+    ``with_codewords`` (``osd`` and ``ml`` only, whose decisions are codewords): ``(messages, codewords [B, n])``,
+    as ``codes.awgn.simulate_awgn(..., ml_bracket=True)`` reads."""
+    if with_codewords and spec.partition(":")[0].strip().lower() not in ML_BRACKETED:
+        raise ValueError(f"with_codewords is for the decoders {list(ML_BRACKETED)}, got {spec!r}")
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"decoder must be a string such as 'scl:8', got {spec!r}")
     name, _, args = spec.partition(":")
@@ -230,12 +240,14 @@ def make_decoder(code: Code, spec: str) -> Callable[[Any], Any]:
             raise ValueError(f"decoder {spec!r} needs a linear code given by a generator, got {code.name!r}")
         if name == "ml":
             osd.ml_decode(obj, np.zeros((1, obj.n), np.float32))                          # checks k <= 16
-            return lambda llr: osd.ml_decode(obj, llr).messages
+            return ((lambda llr: _pair(osd.ml_decode(obj, llr))) if with_codewords
+                    else (lambda llr: osd.ml_decode(obj, llr).messages))
         if len(words) != 1:
             raise ValueError(f"decoder {spec!r} needs its order, e.g. 'osd:2'")
         order = int(words[0])
         osd.osd_decode(obj, np.zeros((1, obj.n), np.float32), order=order)                # checks the order
-        return lambda llr: osd.osd_decode(obj, llr, order=order).messages
+        return ((lambda llr: _pair(osd.osd_decode(obj, llr, order=order))) if with_codewords
+                else (lambda llr: osd.osd_decode(obj, llr, order=order).messages))
     raise ValueError(f"decoder must be one of {list(DECODERS)}, got {name!r} (in {spec!r})")
 
 
@@ -283,7 +295,8 @@ def evaluate(code_spec: str, decoder_specs: list[str], ebno_db: list[float], *, 
     from neuralcodes_jax.codes import awgn
 
     code = make_code(code_spec)
-    decoders = {spec: make_decoder(code, spec) for spec in decoder_specs}
+    bracketed = {spec: spec.partition(":")[0].strip().lower() in ML_BRACKETED for spec in decoder_specs}
+    decoders = {spec: make_decoder(code, spec, with_codewords=bracketed[spec]) for spec in decoder_specs}
     out = {"code": code_spec, "n": code.n, "k": code.k, "rate": code.rate, "ebno_db": list(ebno_db),
            "seed": seed, "target_block_errors": target_block_errors, "max_blocks": max_blocks, "decoders": {},
            "limits": limits(code.n, code.k, ebno_db, converse=with_converse)}
@@ -297,7 +310,8 @@ def evaluate(code_spec: str, decoder_specs: list[str], ebno_db: list[float], *, 
                          f"{point.blocks} blocks)")
 
         points = awgn.simulate_awgn(decode, code.k, code.n, ebno_db, code.encode, key=seed, batch_size=batch_size,
-                                    target_block_errors=target_block_errors, max_blocks=max_blocks, progress=report)
+                                    target_block_errors=target_block_errors, max_blocks=max_blocks, progress=report,
+                                    ml_bracket=bracketed[spec])
         out["decoders"][spec] = {"points": [dataclasses.asdict(p) for p in points],
                                  "seconds": time.time() - t0}
     return out
@@ -306,7 +320,11 @@ def evaluate(code_spec: str, decoder_specs: list[str], ebno_db: list[float], *, 
 def markdown(result: dict) -> str:
     """The table of one :func:`evaluate` result."""
     specs = list(result["decoders"])
-    head = ["Eb/N0 (dB)"] + [f"{s} BLER [95% CI]" for s in specs] + ["normal approx."]
+    # OSD runs also bracket the ML BLER: [lower end of the likelier-decision rate, upper end of OSD's BLER].
+    bracket = [s for s in specs if s.startswith("osd")
+               and result["decoders"][s]["points"][0].get("ml_block_errors") is not None]
+    head = (["Eb/N0 (dB)"] + [f"{s} BLER [95% CI]" for s in specs] + [f"ML BLER within (from {s})" for s in bracket]
+            + ["normal approx."])
     if "converse" in result["limits"]:
         head.append("converse")
     lines = [f"{result['code']}: n = {result['n']}, k = {result['k']}, BPSK-AWGN, soft decisions", "",
@@ -317,6 +335,9 @@ def markdown(result: dict) -> str:
             p = result["decoders"][s]["points"][i]
             cells.append(f"{p['bler']:.3g} [{p['bler_lo']:.3g}, {p['bler_hi']:.3g}] ({p['block_errors']}/"
                          f"{p['blocks']})")
+        for s in bracket:
+            p = result["decoders"][s]["points"][i]
+            cells.append(f"[{p['ml_bler_lo']:.3g}, {p['bler_hi']:.3g}] ({p['ml_block_errors']} likelier)")
         cells.append(f"{result['limits']['normal_approximation'][i]:.3g}")
         if "converse" in result["limits"]:
             cells.append(f"{result['limits']['converse'][i]:.3g}")
