@@ -31,7 +31,6 @@ from __future__ import annotations
 import abc
 import copy
 import dataclasses
-import functools
 import math
 import numbers
 from typing import Any, ClassVar
@@ -39,14 +38,18 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import special
+
+from neuralcodes_jax.config_utils import check_probability
 
 Array = jax.Array
 
 __all__ = [
-    "check_prob", "bsc", "bec", "awgn_bpsk", "awgn_llr", "bsc_llr", "snr_db_to_sigma",
+    "bsc", "bec", "awgn_bpsk", "awgn_llr", "bsc_llr",
+    "ebn0_db_to_sigma", "esn0_db_to_sigma", "sigma_to_ebn0_db", "sigma_to_esn0_db", "check_sigma",
     "bsc_noisy_log_probs", "bsc_noisy_logits", "bec_noisy_log_probs",
     "bec_to_signed", "bec_to_reference", "ERASURE", "ERASURE_INPUTS",
-    "binary_entropy", "bsc_capacity", "bec_capacity", "awgn_bpsk_capacity", "binary_input_capacity",
+    "binary_entropy", "bsc_capacity", "bec_capacity", "binary_input_capacity",
     "BinaryInputChannel", "BSC", "BEC", "CHANNELS", "register_channel", "make_channel",
 ]
 
@@ -74,20 +77,6 @@ def _as_real(name: str, value: Any) -> float:
     return out
 
 
-def check_prob(name: str, value: Any, lo: float = 0.0, hi: float = 0.5, *, hi_inclusive: bool = True) -> float:
-    """Validates a probability-like Python or NumPy scalar (not a traced value) and returns it as a Python float.
-
-    ``lo`` is inclusive, ``hi`` inclusive unless ``hi_inclusive=False``; nothing is clipped. Raises ValueError naming
-    the field ``name`` (e.g. ``"channel.eps"``), like ``"eps must be in [0, 0.5], got 0.7"``.
-    """
-    out = _as_real(name, value)
-    hi_ok = out <= hi if hi_inclusive else out < hi
-    if not (lo <= out and hi_ok):
-        bracket = "]" if hi_inclusive else ")"
-        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}{bracket}, got {value!r}")
-    return out
-
-
 def _check_positive(name: str, value: Any) -> float:
     out = _as_real(name, value)
     if not out > 0.0 or math.isinf(out):
@@ -102,7 +91,7 @@ def _is_concrete_number(value: Any) -> bool:
 
 def _maybe_check_prob(name: str, value: Any, hi: float, hi_inclusive: bool = True) -> None:
     if _is_concrete_number(value):
-        check_prob(name, value, 0.0, hi, hi_inclusive=hi_inclusive)
+        check_probability(name, value, hi, hi_open=not hi_inclusive)
 
 
 def _check_num_samples(num_samples: Any) -> int:
@@ -191,18 +180,61 @@ def bsc_llr(bits: Array, eps: Any) -> Array:
     return (1.0 - 2.0 * bits.astype(dtype)) * magnitude
 
 
-def snr_db_to_sigma(ebn0_db: Any, rate: Any) -> Array:
-    """Noise std for BPSK at Eb/N0 (dB) and rate ``R = k / n``: ``sigma^2 = 1 / (2 R Eb/N0)`` (unit-energy symbols);
-    a Python float when both arguments are numbers, else an array."""
-    if _is_concrete_number(rate):
-        r = _check_positive("rate", rate)
-        if r > 1.0:
-            raise ValueError(f"rate must be in (0, 1], got {rate!r}")
-    if _is_concrete_number(ebn0_db) and _is_concrete_number(rate):
-        # Python numbers: a Python float (float64), a constant inside traced code.
-        return math.sqrt(1.0 / (2.0 * float(rate) * 10.0 ** (float(ebn0_db) / 10.0)))
-    ebn0 = jnp.power(10.0, jnp.asarray(ebn0_db, jnp.result_type(float)) / 10.0)
-    return jnp.sqrt(1.0 / (2.0 * rate * ebn0))
+def _is_jax(*values: Any) -> bool:
+    return any(isinstance(v, jax.Array) for v in values)
+
+
+def _db_to_sigma(name: str, db: Any, scale: Any) -> Any:
+    """``sigma = sqrt(1 / (2 scale 10^(db/10)))``: NumPy float64 (a Python float for scalars) for NumPy/Python
+    inputs, checked; ``jnp`` for JAX arrays (traced values are not checked)."""
+    if _is_jax(db, scale):
+        return jnp.sqrt(1.0 / (2.0 * scale * jnp.power(10.0, jnp.asarray(db, jnp.result_type(float)) / 10.0)))
+    out = np.sqrt(0.5 / (scale * np.power(10.0, _check_db(name, db) / 10.0)))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _check_db(name: str, x: Any) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if np.any(~np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (dB), got {arr}")
+    return arr
+
+
+def _check_rate(rate: Any) -> Any:
+    """A code rate in (0, 1] (bits per binary channel use); JAX arrays pass unchecked."""
+    return rate if _is_jax(rate) else check_probability("rate", rate, 1.0, lo_open=True)
+
+
+def check_sigma(sigma: Any) -> np.ndarray:
+    """A noise standard deviation (or an array of them) as float64, finite and > 0, else ``ValueError``."""
+    arr = np.asarray(sigma, dtype=np.float64)
+    bad = ~np.isfinite(arr) | (arr <= 0.0)
+    if np.any(bad):
+        raise ValueError(f"sigma (noise standard deviation) must be finite and > 0, got {float(arr[bad].flat[0])!r}")
+    return arr
+
+
+def ebn0_db_to_sigma(ebn0_db: Any, rate: Any) -> Any:
+    """Noise std of unit-energy BPSK at Eb/N0 (dB) and code rate ``R = k / n``: ``sigma^2 = 1 / (2 R Eb/N0)``.
+    Float64 (a Python float for numbers, else a NumPy array) unless an argument is a JAX array (then ``jnp``)."""
+    return _db_to_sigma("ebn0_db", ebn0_db, _check_rate(rate))
+
+
+def esn0_db_to_sigma(esn0_db: Any) -> Any:
+    """Noise std ``sigma = sqrt(1 / (2 Es/N0))`` of unit-energy BPSK at Es/N0 in dB."""
+    return _db_to_sigma("esn0_db", esn0_db, 1.0)
+
+
+def sigma_to_esn0_db(sigma: Any) -> Any:
+    """Es/N0 in dB, ``10 log10(1 / (2 sigma^2))`` (float64)."""
+    out = -10.0 * np.log10(2.0 * check_sigma(sigma) ** 2)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def sigma_to_ebn0_db(sigma: Any, rate: Any) -> Any:
+    """Eb/N0 in dB, ``10 log10(1 / (2 R sigma^2))`` (float64)."""
+    out = -10.0 * np.log10(2.0 * _check_rate(rate) * check_sigma(sigma) ** 2)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -262,56 +294,33 @@ def bec_noisy_log_probs(logits: Array, eps: Any) -> Array:
 # Capacities (bits per channel use).
 
 
-def binary_entropy(p: Any) -> Array:
-    """Binary entropy ``H(p) = -p log2 p - (1-p) log2 (1-p)`` in bits; ``H(0) = H(1) = 0``."""
-    p = jnp.asarray(p)
-    p = p.astype(_float_dtype(p))
-    nats = -(jax.scipy.special.xlogy(p, p) + jax.scipy.special.xlogy(1.0 - p, 1.0 - p))
-    return nats / math.log(2.0)
+def binary_entropy(p: Any) -> Any:
+    """Binary entropy ``H(p) = -p log2 p - (1-p) log2 (1-p)`` in bits, ``H(0) = H(1) = 0``: ``jnp`` for a JAX array
+    (traced, differentiable; not checked), else float64 with ``p`` checked to be in [0, 1] (a Python float for a
+    number)."""
+    if _is_jax(p):
+        p = p.astype(_float_dtype(p))
+        nats = -(jax.scipy.special.xlogy(p, p) + jax.scipy.special.xlogy(1.0 - p, 1.0 - p))
+        return nats / math.log(2.0)
+    p = check_probability("p", p, 1.0)
+    out = (special.entr(p) + special.entr(1.0 - p)) / math.log(2.0)
+    return float(out) if np.ndim(out) == 0 else out
 
 
-def bsc_capacity(eps: Any) -> Array:
-    """BSC capacity ``1 - H(eps)`` bits (NECST sec. 5.2)."""
-    _maybe_check_prob("eps", eps, 0.5)
+def bsc_capacity(eps: Any) -> Any:
+    """BSC capacity ``1 - H(eps)`` bits, ``eps in [0, 0.5]`` (NECST sec. 5.2); float64 unless ``eps`` is a JAX
+    array."""
+    if not _is_jax(eps):
+        check_probability("eps", eps, 0.5)
     return 1.0 - binary_entropy(eps)
 
 
-def bec_capacity(eps: Any) -> Array:
-    """BEC capacity ``1 - eps`` bits."""
-    _maybe_check_prob("eps", eps, 1.0)
-    eps = jnp.asarray(eps)
-    return 1.0 - eps.astype(_float_dtype(eps))
-
-
-_GAUSS_HERMITE_NODES = 200
-
-
-@functools.cache
-def _gauss_hermite(num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes ``sqrt(2) x_i`` and weights ``w_i / sqrt(pi)`` for ``E[g(n)]``, ``n ~ N(0, 1)``."""
-    x, w = np.polynomial.hermite.hermgauss(num_nodes)
-    return math.sqrt(2.0) * x, w / math.sqrt(math.pi)
-
-
-def awgn_bpsk_capacity(sigma: Any) -> Array:
-    """Capacity (bits) of the binary-input AWGN channel with equiprobable BPSK inputs and noise std ``sigma``.
-
-    ``C = 1 - E_n[log2(1 + exp(-2 (1 + sigma n) / sigma^2))]``, ``n ~ N(0, 1)`` (given a sent +1), by 200-node
-    Gauss-Hermite quadrature: error below 3e-9 against adaptive float64 quadrature for ``sigma`` in [0.05, 20] (a
-    soft kink at ``n = -1/sigma`` slows convergence for small ``sigma``); float32 rounding ~1e-7. ``sigma > 0``,
-    scalar or array; the result has its shape.
-    """
-    if _is_concrete_number(sigma):
-        _check_positive("sigma", sigma)
-    sigma = jnp.asarray(sigma)
-    sigma = sigma.astype(_float_dtype(sigma))
-    nodes, weights = _gauss_hermite(_GAUSS_HERMITE_NODES)
-    nodes = jnp.asarray(nodes, sigma.dtype)
-    weights = jnp.asarray(weights, sigma.dtype)
-    s = sigma[..., None]
-    z = 2.0 * (1.0 + s * nodes) / jnp.square(s)        # the LLR of the received value, in nats
-    expected = jnp.sum(weights * jax.nn.softplus(-z), axis=-1)
-    return 1.0 - expected / math.log(2.0)
+def bec_capacity(eps: Any) -> Any:
+    """BEC capacity ``1 - eps`` bits, ``eps in [0, 1]``; float64 unless ``eps`` is a JAX array."""
+    if _is_jax(eps):
+        return 1.0 - eps.astype(_float_dtype(eps))
+    out = 1.0 - check_probability("eps", eps, 1.0)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def _mutual_information_bits(prior_one: float, transition: np.ndarray) -> float:
@@ -408,9 +417,7 @@ class BinaryInputChannel(abc.ABC):
     traced_noise: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        eps = check_prob(f"eps (channel {self.name!r})", self.eps, 0.0, self.eps_max,
-                         hi_inclusive=self.eps_max_inclusive)
-        object.__setattr__(self, "eps", eps)
+        object.__setattr__(self, "eps", self.check_eps(f"eps (channel {self.name!r})", self.eps))
 
     @abc.abstractmethod
     def transition_matrix(self) -> np.ndarray:
@@ -476,7 +483,7 @@ class BinaryInputChannel(abc.ABC):
     @classmethod
     def check_eps(cls, field: str, eps: Any) -> float:
         """``eps`` as a float if it is in this channel's noise range, else a ``ValueError`` naming ``field``."""
-        return check_prob(field, eps, 0.0, cls.eps_max, hi_inclusive=cls.eps_max_inclusive)
+        return float(check_probability(field, _as_real(field, eps), cls.eps_max, hi_open=not cls.eps_max_inclusive))
 
     def with_traced_eps(self, eps: Any) -> BinaryInputChannel:
         """A copy whose ``eps`` is ``eps``, possibly a traced scalar (inside a vmapped training step only).
@@ -520,10 +527,7 @@ class BSC(BinaryInputChannel):
 
     @property
     def capacity(self) -> float:
-        e = self.eps
-        if e in (0.0, 1.0):
-            return 1.0
-        return 1.0 + e * math.log2(e) + (1.0 - e) * math.log2(1.0 - e)
+        return bsc_capacity(self.eps)
 
 
 @register_channel
@@ -561,7 +565,7 @@ class BEC(BinaryInputChannel):
 
     @property
     def capacity(self) -> float:
-        return 1.0 - self.eps
+        return bec_capacity(self.eps)
 
 
 def make_channel(name: str, eps: float, erasure_input: str = "signed") -> BinaryInputChannel:

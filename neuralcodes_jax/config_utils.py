@@ -54,6 +54,27 @@ def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
     return float(value)
 
 
+def check_probability(field: str, value: Any, hi: float = 0.5, *, lo: float = 0.0, lo_open: bool = False,
+                      hi_open: bool = False) -> np.ndarray:
+    """A probability (or an array of them) as float64, every entry in ``[lo, hi]`` (an end is excluded when
+    ``lo_open`` / ``hi_open``); nothing is clipped. ``float(...)`` of the result for a scalar. The one probability
+    validator of the package (channels, exact evaluations, bounds, configs)."""
+    left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+    allowed = f"in {left}{lo:g}, {hi:g}{right}"
+    if isinstance(value, (bool, np.bool_)) or getattr(np.asarray(value), "dtype", None) == np.bool_:
+        raise ValueError(f"{field} must be a probability {allowed}, got {value!r}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field} must be a probability {allowed}, got {value!r}") from None
+    below = arr <= lo if lo_open else arr < lo
+    above = arr >= hi if hi_open else arr > hi
+    bad = ~np.isfinite(arr) | below | above
+    if np.any(bad):
+        raise ValueError(f"{field} must be {allowed}, got {float(arr[bad].flat[0])!r}")
+    return arr
+
+
 def check_bool(field: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{field} must be a bool, got {value!r}")

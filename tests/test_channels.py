@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from neuralcodes_jax import channels
+from neuralcodes_jax import channels, config_utils
+from neuralcodes_jax.codes import bounds
 
 N_BITS = 1_000_000
 
@@ -89,15 +90,15 @@ def test_bsc_llr():
     assert np.all(np.isinf(np.asarray(channels.bsc_llr(jnp.array([0, 1]), 0.0))))
 
 
-def test_snr_db_to_sigma():
-    np.testing.assert_allclose(channels.snr_db_to_sigma(0.0, 0.5), 1.0, rtol=1e-6)
+def test_ebn0_db_to_sigma():
+    np.testing.assert_allclose(channels.ebn0_db_to_sigma(0.0, 0.5), 1.0, rtol=1e-6)
     for ebn0_db, rate in ((3.0, 0.5), (-1.0, 4 / 7), (6.0, 1.0)):
         want = math.sqrt(1.0 / (2 * rate * 10 ** (ebn0_db / 10)))
-        np.testing.assert_allclose(channels.snr_db_to_sigma(ebn0_db, rate), want, rtol=1e-6)
+        np.testing.assert_allclose(channels.ebn0_db_to_sigma(ebn0_db, rate), want, rtol=1e-6)
     with pytest.raises(ValueError, match="rate"):
-        channels.snr_db_to_sigma(1.0, 0.0)
+        channels.ebn0_db_to_sigma(1.0, 0.0)
     with pytest.raises(ValueError, match="rate"):
-        channels.snr_db_to_sigma(1.0, 1.5)
+        channels.ebn0_db_to_sigma(1.0, 1.5)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -301,19 +302,36 @@ def _awgn_capacity_reference(sigma):
     return 1.0 - integrate.simpson(integrand, x=n)
 
 
-def test_awgn_bpsk_capacity():
+def test_biawgn_capacity_against_simpson():
     sigmas = np.array([0.2, 0.3, 0.45, 0.7, 1.0, 1.5, 3.0, 10.0])
     want = np.array([_awgn_capacity_reference(s) for s in sigmas])
-    got32 = np.asarray(channels.awgn_bpsk_capacity(jnp.asarray(sigmas, jnp.float32)), np.float64)
-    np.testing.assert_allclose(got32, want, atol=1e-6)
-    with jax.enable_x64(True):
-        got64 = np.asarray(channels.awgn_bpsk_capacity(jnp.asarray(sigmas)))
-    np.testing.assert_allclose(got64, want, atol=1e-8)
+    np.testing.assert_allclose(bounds.biawgn_capacity(sigmas), want, atol=1e-8)
     # Known anchor: the rate-1/2 binary-input AWGN Shannon limit is Eb/N0 = 0.187 dB.
-    sigma_half = float(channels.snr_db_to_sigma(0.187, 0.5))
-    np.testing.assert_allclose(channels.awgn_bpsk_capacity(sigma_half), 0.5, atol=2e-4)
+    np.testing.assert_allclose(bounds.biawgn_capacity(channels.ebn0_db_to_sigma(0.187, 0.5)), 0.5, atol=2e-4)
     with pytest.raises(ValueError, match="sigma"):
-        channels.awgn_bpsk_capacity(0.0)
+        bounds.biawgn_capacity(0.0)
+
+
+def test_one_function_each_in_jax_and_float64():
+    """channels holds the one binary entropy, capacity and dB conversion: float64 for numbers and NumPy arrays,
+    jnp (traceable) for JAX arrays; codes.bounds re-exports the same objects."""
+    assert bounds.binary_entropy is channels.binary_entropy and bounds.ebn0_db_to_sigma is channels.ebn0_db_to_sigma
+    p = np.array([0.01, 0.11, 0.3])
+    np.testing.assert_allclose(np.asarray(jax.jit(channels.bsc_capacity)(jnp.asarray(p))),
+                               channels.bsc_capacity(p), atol=1e-6)
+    assert isinstance(channels.bsc_capacity(0.11), float) and isinstance(channels.ebn0_db_to_sigma(1.0, 0.5), float)
+    np.testing.assert_allclose(np.asarray(jax.jit(channels.ebn0_db_to_sigma)(jnp.float32(2.0), 0.5)),
+                               channels.ebn0_db_to_sigma(2.0, 0.5), rtol=1e-6)
+    g = jax.grad(lambda q: channels.binary_entropy(q))(jnp.float32(0.2))
+    np.testing.assert_allclose(float(g), math.log2(0.8 / 0.2), rtol=1e-5)
+    for bad in (-0.1, 1.1, float("nan")):
+        with pytest.raises(ValueError, match="p must be in"):
+            channels.binary_entropy(bad)
+    with pytest.raises(ValueError, match="eps must be in"):
+        channels.bsc_capacity(0.6)
+    with pytest.raises(ValueError, match=r"rate must be in \(0, 1\]"):
+        channels.ebn0_db_to_sigma(1.0, 0.0)
+    assert channels.sigma_to_ebn0_db(channels.ebn0_db_to_sigma(3.0, 0.25), 0.25) == pytest.approx(3.0, abs=1e-12)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -338,8 +356,13 @@ def test_bad_inputs_raise_value_error_naming_the_field():
     with pytest.raises(ValueError, match="eps"):
         channels.make_channel("bsc", "0.1")
     with pytest.raises(ValueError, match=r"p_flip must be in \[0, 0\.5\], got 0\.7"):
-        channels.check_prob("p_flip", 0.7)
-    assert channels.check_prob("p", np.float32(0.25)) == 0.25
+        config_utils.check_probability("p_flip", 0.7)
+    assert float(config_utils.check_probability("p", np.float32(0.25))) == 0.25
+    with pytest.raises(ValueError, match=r"delta must be in \(0, 1\), got 1\.0"):
+        config_utils.check_probability("delta", [0.5, 1.0], 1.0, lo_open=True, hi_open=True)
+    for bad in (True, "a", float("inf"), None):
+        with pytest.raises(ValueError, match="q must be"):
+            config_utils.check_probability("q", bad)
     with pytest.raises(ValueError, match="eps"):
         channels.bsc(jax.random.key(0), jnp.zeros(3), 0.7)
     with pytest.raises(ValueError, match="eps"):

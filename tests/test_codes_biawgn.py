@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
-from neuralcodes_jax import channels
 from neuralcodes_jax.codes import bounds
 
 LN2 = math.log(2.0)
@@ -94,8 +93,8 @@ def test_snr_conversions():
     assert bounds.esn0_db_to_sigma(0.0) == pytest.approx(math.sqrt(0.5), rel=1e-15)
     assert bounds.ebn0_db_to_sigma(3.0, 0.5) == pytest.approx(1.0 / math.sqrt(10 ** 0.3), rel=1e-15)
     grid = np.linspace(-2.0, 6.0, 5)
-    np.testing.assert_allclose(bounds.ebn0_db_to_sigma(grid, 0.25),
-                               np.asarray(channels.snr_db_to_sigma(grid, 0.25), np.float64), rtol=1e-6)
+    np.testing.assert_allclose(bounds.ebn0_db_to_sigma(grid, 0.25), np.sqrt(1.0 / (0.5 * 10 ** (grid / 10))),
+                               rtol=1e-14)
     np.testing.assert_allclose(bounds.sigma_to_ebn0_db(bounds.ebn0_db_to_sigma(grid, 0.4), 0.4), grid, atol=1e-12)
     np.testing.assert_allclose(bounds.sigma_to_esn0_db(bounds.esn0_db_to_sigma(grid)), grid, atol=1e-12)
     # Es/N0 = R Eb/N0
@@ -114,9 +113,6 @@ def test_capacity_known_values():
     assert bounds.biawgn_capacity(1.0) == pytest.approx(0.4859, abs=5e-5)
     # The BI-AWGN Shannon limit of rate 1/2 is Eb/N0 = 0.187 dB.
     assert bounds.biawgn_capacity(bounds.ebn0_db_to_sigma(0.187, 0.5)) == pytest.approx(0.5, abs=2e-4)
-    # the JAX Gauss-Hermite capacity in channels agrees; vectorised over an array
-    sig = np.array([0.5, 0.8, 1.3])
-    np.testing.assert_allclose(bounds.biawgn_capacity(sig), np.asarray(channels.awgn_bpsk_capacity(sig)), atol=1e-6)
     c = bounds.biawgn_capacity(np.linspace(0.3, 3.0, 7))
     assert c.shape == (7,) and np.all(np.diff(c) < 0) and 0 < c[-1] < c[0] < 1
 

@@ -42,6 +42,18 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import optimize, special, stats
 
+from neuralcodes_jax.channels import (
+    bec_capacity,
+    binary_entropy,
+    bsc_capacity,
+    check_sigma,
+    ebn0_db_to_sigma,
+    esn0_db_to_sigma,
+    sigma_to_ebn0_db,
+    sigma_to_esn0_db,
+)
+from neuralcodes_jax.config_utils import check_probability
+
 __all__ = [
     "binary_entropy", "bsc_capacity", "bsc_dispersion", "bec_capacity", "bec_dispersion",
     "bsc_converse", "bsc_rcu", "bsc_normal_approximation", "bsc_normal_approximation_log2m",
@@ -57,19 +69,6 @@ _LN2 = math.log(2.0)
 
 
 # ------------------------------------------------------------------------------------- validation
-def _check_prob(name: str, x: Any, hi: float, open_ends: bool = False) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if open_ends:
-        bad = ~np.isfinite(arr) | (arr <= 0.0) | (arr >= hi)
-        rng = f"(0, {hi:g})"
-    else:
-        bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > hi)
-        rng = f"[0, {hi:g}]"
-    if np.any(bad):
-        raise ValueError(f"{name} must be in {rng}, got {float(arr[bad].flat[0])!r}")
-    return arr
-
-
 def _check_n_k(n: Any, k: Any) -> tuple[int, float]:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -85,38 +84,17 @@ def _map(fn: Callable[[float], float], x: np.ndarray) -> Any:
 
 
 # ----------------------------------------------------------------------------- capacity/dispersion
-def binary_entropy(p: Any) -> Any:
-    """``h(p) = -p log2 p - (1-p) log2 (1-p)`` in bits, ``p in [0, 1]``."""
-    p = _check_prob("p", p, 1.0)
-    out = (special.entr(p) + special.entr(1.0 - p)) / _LN2
-    return float(out) if np.ndim(out) == 0 else out
-
-
-def bsc_capacity(p: Any) -> Any:
-    """BSC capacity ``1 - h(p)`` bits per channel use, ``p in [0, 0.5]``."""
-    p = _check_prob("p", p, 0.5)
-    out = 1.0 - np.asarray(binary_entropy(p))
-    return float(out) if np.ndim(out) == 0 else out
-
-
 def bsc_dispersion(p: Any) -> Any:
     """BSC dispersion ``V = p(1-p) log2^2((1-p)/p)`` in bits^2 (0 at p = 0 and p = 0.5)."""
-    p = _check_prob("p", p, 0.5)
+    p = check_probability("p", p, 0.5)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(p > 0, p * (1 - p) * np.log2((1 - p) / np.where(p > 0, p, 1.0)) ** 2, 0.0)
     return float(out) if np.ndim(out) == 0 else out
 
 
-def bec_capacity(delta: Any) -> Any:
-    """BEC capacity ``1 - delta``, ``delta in [0, 1]``."""
-    d = _check_prob("delta", delta, 1.0)
-    out = 1.0 - d
-    return float(out) if np.ndim(out) == 0 else out
-
-
 def bec_dispersion(delta: Any) -> Any:
     """BEC dispersion ``delta (1 - delta)`` in bits^2."""
-    d = _check_prob("delta", delta, 1.0)
+    d = check_probability("delta", delta, 1.0)
     out = d * (1.0 - d)
     return float(out) if np.ndim(out) == 0 else out
 
@@ -172,7 +150,7 @@ def _bsc_converse_scalar(n: int, k: float, p: float) -> float:
 def bsc_converse(n: int, k: float, p: Any) -> Any:
     """PPV meta-converse: the least block error probability of any ``(n, 2^k)`` code on BSC(p)."""
     n, k = _check_n_k(n, k)
-    p = _check_prob("p", p, 0.5)
+    p = check_probability("p", p, 0.5)
     return _map(lambda q: _bsc_converse_scalar(n, k, q), p)
 
 
@@ -186,14 +164,14 @@ def _bsc_rcu_scalar(n: int, k: float, p: float) -> float:
 def bsc_rcu(n: int, k: float, p: Any) -> Any:
     """Random-coding union (RCU) achievability bound on the BSC (ML decoding of random codes)."""
     n, k = _check_n_k(n, k)
-    p = _check_prob("p", p, 0.5)
+    p = check_probability("p", p, 0.5)
     return _map(lambda q: _bsc_rcu_scalar(n, k, q), p)
 
 
 def bsc_normal_approximation(n: int, k: float, p: Any) -> Any:
     """``eps ~= Q((nC - k + 1/2 log2 n) / sqrt(nV))`` for ``p in (0, 0.5)``."""
     n, k = _check_n_k(n, k)
-    p = _check_prob("p", p, 0.5, open_ends=True)
+    p = check_probability("p", p, 0.5, lo_open=True, hi_open=True)
     c = np.asarray(bsc_capacity(p))
     v = np.asarray(bsc_dispersion(p))
     out = stats.norm.sf((n * c - k + 0.5 * math.log2(n)) / np.sqrt(n * v))
@@ -204,8 +182,8 @@ def bsc_normal_approximation_log2m(n: int, eps: Any, p: Any) -> Any:
     """``log2 M* ~= nC - sqrt(nV) Q^-1(eps) + 1/2 log2 n`` (bits) for ``eps in (0, 1)``."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    eps = _check_prob("eps", eps, 1.0, open_ends=True)
-    p = _check_prob("p", p, 0.5)
+    eps = check_probability("eps", eps, 1.0, lo_open=True, hi_open=True)
+    p = check_probability("p", p, 0.5)
     out = n * np.asarray(bsc_capacity(p)) - np.sqrt(n * np.asarray(bsc_dispersion(p))) * stats.norm.isf(eps) \
         + 0.5 * math.log2(n)
     return float(out) if np.ndim(out) == 0 else out
@@ -216,7 +194,7 @@ def gallager_e0(rho: Any, p: Any) -> Any:
     rho = np.asarray(rho, dtype=np.float64)
     if np.any(~np.isfinite(rho) | (rho < 0) | (rho > 1)):
         raise ValueError(f"rho must be in [0, 1], got {rho}")
-    p = _check_prob("p", p, 0.5)
+    p = check_probability("p", p, 0.5)
     s = 1.0 / (1.0 + rho)
     out = rho - (1.0 + rho) * np.log2(np.power(p, s) + np.power(1.0 - p, s))
     return float(out) if np.ndim(out) == 0 else out
@@ -235,7 +213,7 @@ def gallager_exponent(rate: Any, p: Any) -> Any:
     rate = np.asarray(rate, dtype=np.float64)
     if np.any(~np.isfinite(rate) | (rate < 0) | (rate > 1)):
         raise ValueError(f"rate must be in [0, 1], got {rate}")
-    p = _check_prob("p", p, 0.5)
+    p = check_probability("p", p, 0.5)
     r, q = np.broadcast_arrays(rate, p)
     out = np.vectorize(_gallager_exponent_scalar, otypes=[np.float64])(r, q)
     return float(out) if np.ndim(out) == 0 else out
@@ -262,7 +240,7 @@ def _bec_converse_scalar(n: int, k: float, delta: float) -> float:
 def bec_converse(n: int, k: float, delta: Any) -> Any:
     """PPV Thm. 38: ``eps >= sum_{l > n-k} C(n,l) delta^l (1-delta)^(n-l) (1 - 2^(n-l-k))``."""
     n, k = _check_n_k(n, k)
-    d = _check_prob("delta", delta, 1.0)
+    d = check_probability("delta", delta, 1.0)
     return _map(lambda x: _bec_converse_scalar(n, k, x), d)
 
 
@@ -275,14 +253,14 @@ def _bec_rcu_scalar(n: int, k: float, delta: float) -> float:
 def bec_rcu(n: int, k: float, delta: Any) -> Any:
     """PPV Thm. 37 random-coding bound ``eps <= sum_t C(n,t) d^t (1-d)^(n-t) min{1, (M-1) 2^-(n-t)}``."""
     n, k = _check_n_k(n, k)
-    d = _check_prob("delta", delta, 1.0)
+    d = check_probability("delta", delta, 1.0)
     return _map(lambda x: _bec_rcu_scalar(n, k, x), d)
 
 
 def bec_normal_approximation(n: int, k: float, delta: Any) -> Any:
     """``eps ~= Q((n(1-delta) - k) / sqrt(n delta (1-delta)))`` for ``delta in (0, 1)``."""
     n, k = _check_n_k(n, k)
-    d = _check_prob("delta", delta, 1.0, open_ends=True)
+    d = check_probability("delta", delta, 1.0, lo_open=True, hi_open=True)
     out = stats.norm.sf((n * (1.0 - d) - k) / np.sqrt(n * d * (1.0 - d)))
     return float(out) if np.ndim(out) == 0 else out
 
@@ -300,53 +278,8 @@ _LATTICE_STEP = 1e-3             # default lattice step (nats) for the law of W
 _TAIL_SIGMAS = 20.0              # the circular window of S_n covers +-20 sub-Gaussian std (mass beyond: < e^-200)
 
 
-def _check_sigma(sigma: Any) -> np.ndarray:
-    arr = np.asarray(sigma, dtype=np.float64)
-    bad = ~np.isfinite(arr) | (arr <= 0.0)
-    if np.any(bad):
-        raise ValueError(f"sigma (noise standard deviation) must be finite and > 0, got {float(arr[bad].flat[0])!r}")
-    return arr
-
-
-def _check_rate(rate: Any) -> np.ndarray:
-    arr = np.asarray(rate, dtype=np.float64)
-    bad = ~np.isfinite(arr) | (arr <= 0.0) | (arr > 1.0)
-    if np.any(bad):
-        raise ValueError(f"rate must be in (0, 1] (bits per binary channel use), got {float(arr[bad].flat[0])!r}")
-    return arr
-
-
-def _check_db(name: str, x: Any) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if np.any(~np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (dB), got {arr}")
-    return arr
-
-
 def _as_out(x: np.ndarray) -> Any:
     return float(x) if np.ndim(x) == 0 else x
-
-
-def esn0_db_to_sigma(esn0_db: Any) -> Any:
-    """Noise std ``sigma = sqrt(1 / (2 Es/N0))`` of unit-energy BPSK at Es/N0 in dB."""
-    es = np.power(10.0, _check_db("esn0_db", esn0_db) / 10.0)
-    return _as_out(np.sqrt(0.5 / es))
-
-
-def ebn0_db_to_sigma(ebn0_db: Any, rate: Any) -> Any:
-    """Noise std ``sigma = sqrt(1 / (2 R Eb/N0))`` of unit-energy BPSK at Eb/N0 in dB and code rate ``R = k/n``."""
-    eb = np.power(10.0, _check_db("ebn0_db", ebn0_db) / 10.0)
-    return _as_out(np.sqrt(0.5 / (_check_rate(rate) * eb)))
-
-
-def sigma_to_esn0_db(sigma: Any) -> Any:
-    """Es/N0 in dB, ``10 log10(1 / (2 sigma^2))``."""
-    return _as_out(-10.0 * np.log10(2.0 * _check_sigma(sigma) ** 2))
-
-
-def sigma_to_ebn0_db(sigma: Any, rate: Any) -> Any:
-    """Eb/N0 in dB, ``10 log10(1 / (2 R sigma^2))``."""
-    return _as_out(-10.0 * np.log10(2.0 * _check_rate(rate) * _check_sigma(sigma) ** 2))
 
 
 def _w_nodes(mu: float, s: float, c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -382,13 +315,13 @@ def biawgn_capacity(sigma: Any) -> Any:
     (float64; agrees with adaptive quadrature to ~1e-12). ``sigma = 1`` (Es/N0 = -3.01 dB) gives 0.4859 bits;
     rate 1/2 is reached at Eb/N0 = 0.187 dB.
     """
-    sig = _check_sigma(sigma)
+    sig = check_sigma(sigma)
     return _map(lambda x: _kappa(2.0 / (x * x), 1.0, 0.0)[1] / _LN2, sig)
 
 
 def biawgn_dispersion(sigma: Any) -> Any:
     """BI-AWGN dispersion ``V = Var[W_1] / ln^2 2`` in bits^2 (PPV Sec. IV; the variance of the information density)."""
-    sig = _check_sigma(sigma)
+    sig = check_sigma(sigma)
     return _map(lambda x: _kappa(2.0 / (x * x), 1.0, 0.0)[2] / _LN2 ** 2, sig)
 
 
@@ -397,7 +330,7 @@ def biawgn_normal_approximation(n: int, k: float, sigma: Any) -> Any:
     term ``1/2 log2 n``, as customary for the BI-AWGN channel, e.g. Erseghe, IEEE T-IT 62(12), 2016; Coskun et al.,
     Physical Communication 34, 2019). ``k = log2 M`` in bits."""
     n, k = _check_n_k(n, k)
-    sig = _check_sigma(sigma)
+    sig = check_sigma(sigma)
     c = np.asarray(biawgn_capacity(sig))
     v = np.asarray(biawgn_dispersion(sig))
     return _as_out(stats.norm.sf((n * c - k + 0.5 * math.log2(n)) / np.sqrt(n * v)))
@@ -407,8 +340,8 @@ def biawgn_normal_approximation_log2m(n: int, eps: Any, sigma: Any) -> Any:
     """``log2 M* ~= nC - sqrt(nV) Q^-1(eps) + 1/2 log2 n`` (bits), ``eps in (0, 1)``."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    eps = _check_prob("eps", eps, 1.0, open_ends=True)
-    sig = _check_sigma(sigma)
+    eps = check_probability("eps", eps, 1.0, lo_open=True, hi_open=True)
+    sig = check_sigma(sigma)
     out = n * np.asarray(biawgn_capacity(sig)) - np.sqrt(n * np.asarray(biawgn_dispersion(sig))) * stats.norm.isf(eps)\
         + 0.5 * math.log2(n)
     return _as_out(out)
@@ -559,7 +492,7 @@ def biawgn_converse(n: int, k: float, sigma: Any, lattice_step: float = _LATTICE
     ``tests/test_codes_biawgn.py``). Cost: one FFT of ~``40 sqrt(4 n / sigma^2) / step`` points per SNR.
     """
     n, k = _check_n_k(n, k)
-    sig = _check_sigma(sigma)
+    sig = check_sigma(sigma)
     delta = _check_step(lattice_step)
     return _map(lambda x: _biawgn_converse_scalar(n, k, x, delta), sig)
 
@@ -580,7 +513,7 @@ def biawgn_rcu_s_parameter(n: int, k: float, sigma: Any) -> Any:
     at ``R = log(2^k - 1)/n`` (the exponent-optimal ``s`` of the RCU_s bound; Martinez & Guillen i Fabregas,
     ITA 2011)."""
     n, k = _check_n_k(n, k)
-    sig = _check_sigma(sigma)
+    sig = check_sigma(sigma)
     gamma = _log_m_minus_1(k) if k > 0 else -math.inf
     return _map(lambda x: _rcu_s_scalar(2.0 / (x * x), n, gamma) if k > 0 else 1.0, sig)
 
@@ -644,7 +577,7 @@ def biawgn_rcu(n: int, k: float, sigma: Any, s: Any = None, lattice_step: float 
     against direct numerical integration (n = 2) and < 3e-5 against a 4x finer lattice (n <= 1024, BLER >= 1e-9).
     """
     n, k = _check_n_k(n, k)
-    sig = _check_sigma(sigma)
+    sig = check_sigma(sigma)
     delta = _check_step(lattice_step)
     if s is not None and not (isinstance(s, str) and s == "best"):
         if isinstance(s, str) or not (math.isfinite(float(s)) and 0.0 < float(s) <= 1.0):
@@ -662,7 +595,7 @@ def biawgn_ebn0_db_at_bler(n: int, k: float, bler: float, bound: str = "normal",
     n, k = _check_n_k(n, k)
     if k == 0:
         raise ValueError("k must be > 0 (a code with one codeword has no errors)")
-    target = float(_check_prob("bler", bler, 1.0, open_ends=True))
+    target = float(check_probability("bler", bler, 1.0, lo_open=True, hi_open=True))
     fns = {"normal": biawgn_normal_approximation, "converse": biawgn_converse, "rcu": biawgn_rcu}
     if bound not in fns:
         raise ValueError(f"bound must be one of {BIAWGN_BOUNDS}, got {bound!r}")

@@ -57,9 +57,10 @@ from neuralcodes_jax.codes.linear import (
     _xor_map_table,
     krawtchouk_table,
 )
+from neuralcodes_jax.config_utils import check_probability
 
 __all__ = [
-    "WeightPolynomial", "BSCEvaluation", "validate_codebook", "default_labels", "check_probability",
+    "WeightPolynomial", "BSCEvaluation", "validate_codebook", "default_labels",
     "nearest_codeword_distances", "ml_decoder_table", "decoder_decisions",
     "ml_bler_bsc", "decoder_bler_bsc", "decoder_ber_bsc", "ml_ber_bsc", "evaluate_bsc",
     "syndrome_bler_bsc", "syndrome_ber_bsc", "ml_bler_bec", "BEC_GUESS_OPTIONS",
@@ -72,15 +73,6 @@ Decoder = Callable[[np.ndarray], Any] | np.ndarray
 
 
 # ------------------------------------------------------------------------------------- validation
-def check_probability(x: Any, name: str = "p", hi: float = 0.5) -> np.ndarray:
-    """``x`` as a float64 array, every entry in ``[0, hi]``; else ValueError naming ``name``."""
-    arr = np.asarray(x, dtype=np.float64)
-    bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > hi)
-    if np.any(bad):
-        raise ValueError(f"{name} must be in [0, {hi:g}], got {float(arr[bad].flat[0])!r}")
-    return arr
-
-
 def validate_codebook(codebook: Any, name: str = "codebook", allow_repeated: bool = False,
                       max_n: int = MAX_ENUMERATION_BITS) -> tuple[np.ndarray, np.ndarray]:
     """Checks a codebook ``[M, n]`` of bits and returns ``(bits uint8 [M, n], ints int64 [M])``.
@@ -161,7 +153,7 @@ class WeightPolynomial:
 
     def __call__(self, x: Any) -> Any:
         """Evaluates at scalar or array ``x`` (float64); returns a float for scalar input."""
-        arr = check_probability(x, self.variable, self.upper)
+        arr = check_probability(self.variable, x, self.upper)
         w = np.arange(self.n + 1, dtype=np.float64)
         xs = arr[..., None]
         terms = np.power(xs, w) * np.power(1.0 - xs, self.n - w)
@@ -584,14 +576,14 @@ def ml_bler_bec(codebook: Any, guess: str = "uniform", allow_repeated: bool = Fa
 # ------------------------------------------------------------------------------------ closed forms
 def uncoded_bler(k: int, p: Any) -> Any:
     """Block error rate ``1 - (1-p)^k`` of ``k`` uncoded bits on the BSC (BER is ``p``)."""
-    p = check_probability(p)
+    p = check_probability("p", p)
     out = -np.expm1(k * np.log1p(-p))
     return float(out) if np.ndim(out) == 0 else out
 
 
 def bounded_distance_bler(n: int, t: int, p: Any) -> Any:
     """``1 - sum_{i<=t} C(n,i) p^i (1-p)^(n-i)``: ML BLER of a perfect t-error-correcting code."""
-    p = check_probability(p)
+    p = check_probability("p", p)
     i = np.arange(t + 1, n + 1, dtype=np.float64)
     comb = np.array([math.comb(n, int(j)) for j in i], dtype=np.float64)
     out = (comb * np.power(p[..., None], i) * np.power(1.0 - p[..., None], n - i)).sum(axis=-1)
@@ -601,7 +593,7 @@ def bounded_distance_bler(n: int, t: int, p: Any) -> Any:
 def hamming_ber(r: int, p: Any) -> Any:
     """Closed-form BER of Hamming(2^r-1) syndrome decoding (coding-anchors Sec. 2.3):
     ``P_b = p + [q - N q^(N-1) + (N-1) q^(N+1)] / (n+1)`` with ``q = 1-2p``, ``N = (n+1)/2``."""
-    p = check_probability(p)
+    p = check_probability("p", p)
     n = (1 << r) - 1
     big_n = (n + 1) // 2
     q = 1.0 - 2.0 * p
@@ -687,10 +679,10 @@ def monte_carlo(encode: Callable[[jax.Array], jax.Array], decode: Callable[[jax.
     received``.
     """
     if channel == "bsc":
-        channels.check_prob("eps", eps, 0.0, 0.5)
+        check_probability("eps", eps, 0.5)
         send = channels.bsc
     elif channel == "bec":
-        channels.check_prob("eps", eps, 0.0, 1.0)
+        check_probability("eps", eps, 1.0)
         send = channels.bec
     elif callable(channel):
         send = channel

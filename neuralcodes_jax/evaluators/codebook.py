@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from neuralcodes_jax import channels, specs
+from neuralcodes_jax import channels, config_utils, specs
 from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
@@ -102,7 +102,7 @@ def check_p_grid(p_grid: Any, name: str = "eval.p_grid") -> np.ndarray:
     arr = np.asarray(p_grid, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
-    return codes_exact.check_probability(arr, name)
+    return config_utils.check_probability(name, arr)
 
 
 def _poly_dict(poly: codes_exact.WeightPolynomial, p_grid: np.ndarray) -> dict[str, Any]:
@@ -245,7 +245,7 @@ def awgn_monte_carlo(key: jax.Array, spec: prog.ProgressiveSpec, codebook: Any, 
     names = ("learned_ml", "neural", "reference_ml")
     out = []
     for j, ebn0 in enumerate(ebn0_db):
-        sigma = channels.snr_db_to_sigma(float(ebn0), spec.rate)
+        sigma = channels.ebn0_db_to_sigma(float(ebn0), spec.rate)
         counts = np.zeros((3, 2), np.int64)
         blocks = 0
         sub = jax.random.fold_in(key, j)
@@ -278,7 +278,7 @@ def soft_ml_awgn(key: jax.Array, codebooks: Sequence[Any], k: int, ebn0_db: Sequ
         raise ValueError(f"codebooks must have 2^k = {1 << k} rows, got {books.shape[1]}")
     out = []
     for j, ebn0 in enumerate(ebn0_db):
-        sigma = channels.snr_db_to_sigma(float(ebn0), k / n)
+        sigma = channels.ebn0_db_to_sigma(float(ebn0), k / n)
         errors = np.zeros(books.shape[0], np.int64)
         blocks, i = 0, 0
         while blocks < max_blocks and errors.min() < target_block_errors:

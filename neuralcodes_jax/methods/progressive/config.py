@@ -15,6 +15,7 @@ from neuralcodes_jax.config_utils import check_bool as _check_bool
 from neuralcodes_jax.config_utils import check_choice as _check_choice
 from neuralcodes_jax.config_utils import check_int as _check_int
 from neuralcodes_jax.config_utils import check_positive as _check_positive
+from neuralcodes_jax.config_utils import check_probability
 from neuralcodes_jax.config_utils import check_real as _check_real
 
 PyTree = Any
@@ -142,7 +143,7 @@ class ProgressiveSpec:
       training: ``"progressive"``, ``"straight_through"`` or ``"gumbel"`` (module docstring).
       channel: ``"bsc"`` or ``"awgn"`` (BPSK, soft-decision decoder input).
       train_p: BSC crossover probability used for training, in ``[0, 0.5]``.
-      train_ebn0_db: AWGN training Eb/N0 in dB (``sigma`` from :func:`channels.snr_db_to_sigma` at rate k/n).
+      train_ebn0_db: AWGN training Eb/N0 in dB (``sigma`` from :func:`channels.ebn0_db_to_sigma` at rate k/n).
       relaxation: stage-1 surrogate of the BSC: ``"flip_gauss"``, ``"awgn"`` or ``"exact"`` (module docstring).
       relax_sigma: standard deviation of the Gaussian term of ``"flip_gauss"`` (``>= 0``).
       train_p_start: if ``> 0``, the stage-1 crossover of progressive training goes geometrically from
@@ -219,7 +220,7 @@ class ProgressiveSpec:
             raise ValueError(f"k must be < n, got k={self.k}, n={self.n}")
         _check_choice("training", self.training, TRAININGS)
         _check_choice("channel", self.channel, CHANNELS)
-        channels.check_prob("train_p", self.train_p, 0.0, 0.5)
+        check_probability("train_p", self.train_p)
         _check_real("train_ebn0_db", self.train_ebn0_db)
         _check_choice("relaxation", self.relaxation, RELAXATIONS)
         if self.relaxation == "exact" and self.n > MAX_EXACT_RELAXATION_BITS:
@@ -229,7 +230,7 @@ class ProgressiveSpec:
             raise ValueError(f"train_p must be in (0, 0.5) with relaxation='awgn', got {self.train_p!r}")
         _check_positive("relax_sigma", self.relax_sigma, allow_zero=True)
         if self.train_p_start != 0:
-            channels.check_prob("train_p_start", self.train_p_start, 0.0, 0.5)
+            check_probability("train_p_start", self.train_p_start)
             if self.relaxation == "awgn" and not self.train_p_start < 0.5:
                 raise ValueError(f"train_p_start must be < 0.5 with relaxation='awgn', got {self.train_p_start!r}")
         _check_choice("message_input", self.message_input, MESSAGE_INPUTS)
@@ -285,10 +286,10 @@ class ProgressiveSpec:
     def awgn_sigma(self) -> float:
         """Noise standard deviation of the AWGN training channel (unit-energy BPSK at ``train_ebn0_db``).
 
-        ``sigma^2 = 1 / (2 R Eb/N0)`` as in :func:`channels.snr_db_to_sigma`, computed in Python so that it
+        ``sigma^2 = 1 / (2 R Eb/N0)`` as in :func:`channels.ebn0_db_to_sigma`, computed in Python so that it
         stays a constant inside traced code.
         """
-        return channels.snr_db_to_sigma(float(self.train_ebn0_db), self.rate)
+        return channels.ebn0_db_to_sigma(float(self.train_ebn0_db), self.rate)
 
 
 #: ProgressiveSpec field -> config path (``experiments/progressive``).
