@@ -60,7 +60,8 @@ from neuralcodes_jax.distributed import (
     replicated,
     split_batches,
 )
-from neuralcodes_jax.schedule import Schedule, make_schedule, stage_start
+from neuralcodes_jax.feed import Feed
+from neuralcodes_jax.schedule import Schedule, make_schedule
 
 PyTree = Any
 
@@ -149,22 +150,6 @@ def make_run_chunk(method, mesh, num_points: int, stage: int, num_steps: int, wi
     fn = per_point(run, num_points, (0, 0 if with_data else None, 0, 0) + ((0,) if masked else ()))
     sharding = on_points(mesh)
     return jax.jit(fn, donate_argnums=(0,), out_shardings=(sharding, sharding))
-
-
-def make_gather(mesh, batch_size: int, num_steps: int):
-    """Device-side batch gathering: ``xs[p, s, b] = train_x[perm[p, offset + s * B + b]]``."""
-    out = NamedSharding(mesh, P(POINTS_AXIS, None, DATA_AXIS))
-
-    def gather(train_x, perms, offset):
-        idx = jax.lax.dynamic_slice_in_dim(perms, offset, num_steps * batch_size, axis=1)
-        xs = jnp.take(train_x, idx.reshape(-1), axis=0)
-        return xs.reshape((perms.shape[0], num_steps, batch_size) + train_x.shape[1:])
-
-    return jax.jit(gather, out_shardings=out)
-
-
-def epoch_permutation(data_key: jax.Array, epoch: int, n: int) -> jax.Array:
-    return jax.random.permutation(jax.random.fold_in(data_key, epoch), n)
 
 
 def padded_batches(x: np.ndarray, batch_size: int):
@@ -378,178 +363,198 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *
 
 
 def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main, t_start) -> dict:
-    num = len(configs)
-    c0 = configs[0]
-    run_specs = [run_config.parse(c) for c in configs]        # every field read or refused, every value checked
-    loop = run_specs[0].loop
-    t = loop.train
-
-    splits = data = None
-    if run_specs[0].data is not None:           # the method trains on a dataset
-        splits = data_lib.load_from_config(c0.data)
-        data = methods.DataSpec(tuple(splits.shape), splits.is_binary, run_specs[0].data.name)
-    point_methods = [methods.build(c, data) for c in configs]
-    method = point_methods[0]
-    values_np = group_values(configs, method)
-    uses_data = method.uses_data
-    batch_size = t.batch_size if uses_data else None
-    sched = make_schedule(method, t, splits.train.shape[0] if uses_data else None, batch_size)
-
-    num_devices = t.num_devices
-    mesh = make_mesh(num, num_devices, split_batches(num_devices))
-    if uses_data:
-        check_batch_size(batch_size, mesh)
-    pts, repl = on_points(mesh), replicated(mesh)
-    streams = group_streams([int(c.seed) for c in configs], pts)
-    values = {k: jax.make_array_from_callback(v.shape, pts, lambda idx, v=v: v[idx]) for k, v in values_np.items()}
-
-    ckpts = [checkpointing.Checkpointer(w, keep=t.keep_checkpoints) for w in workdirs]
-    for c, w, ck in zip(configs, workdirs, ckpts):
-        if ck.latest_steps():
-            checkpointing.check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
-    if is_main:
-        metrics_writer.write_run_files(configs, workdirs)
-
-    example = jnp.asarray(splits.train[:1]) if uses_data else None
-    single_abstract = abstract_state(method, example, repl)
-    init_fn = jax.jit(per_point(method.init, num, (0, None)), out_shardings=pts)
-    stack = jax.jit(lambda *trees: jax.tree.map(lambda *a: jnp.stack(a), *trees), out_shardings=pts)
-    take = jax.jit(lambda tree, i: jax.tree.map(lambda a: a[i], tree), out_shardings=repl)
-
-    state, metas = checkpointing.restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example,
-                                                 sched, batch_size)
-    start_step = int(jax.device_get(state["step"])[0])
-
-    feed = _Feed(t, splits, sched, batch_size, streams["data"], pts) if uses_data else None
-    fold_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)), out_shardings=pts)
-
-    def put_points(flags: np.ndarray) -> jax.Array:
-        return jax.make_array_from_callback(flags.shape, pts, lambda idx: flags[idx])
-
-    def make_valid(on_mesh, n: int):
-        if not (method.has_validation and uses_data):
-            return None
-        return make_batched_apply(lambda p, x, k, v: method.bind(v).valid_loss(p, x, k), on_mesh,
-                                  eval_batch_size(loop.eval.batch_size, on_mesh), n)
-    valid_fn = make_valid(mesh, num)
-
-    writers = [metrics_writer.MetricWriter(w, enabled=is_main, tensorboard=t.tensorboard)
-               for w in workdirs]
-    progress = metrics_writer.Progress(sched.total_steps, start_step,
-                                       enabled=is_main and t.progress)
-    stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
-    log_every = t.log_every_steps
-    max_loss, patience = _stop_rules(t, method.name, valid_fn is not None)
-    active = np.asarray([not m.get("stopped", False) for m in metas])
-    # The whole group; with train.patience its chunks take the runs still active and drop the others' steps.
-    whole = _Runs(np.arange(num), mesh, values, streams["train"], valid_fn, masked=patience is not None)
-    # Once some runs have stopped, the others train as a smaller group of their own (their slice of the state, on a
-    # mesh made for that many runs) instead of computing the stopped runs' steps and dropping them. One process
-    # only: a multi-process group keeps its mesh (its points axis is 1 there anyway).
-    compact = (patience is not None and num > 1 and jax.process_count() == 1
-               and t.compact_stopped)
-    parts: dict[tuple[int, ...], _Part] = {}
-
-    def runs_for(live: np.ndarray) -> _Runs:
-        """The runs the next chunk trains: the runs ``live`` as a part of their own, else the whole group."""
-        if not compact or len(live) == num:
-            return whole
-        key = tuple(int(i) for i in live)
-        if key not in parts:
-            sub_mesh = make_mesh(len(key), num_devices, split_batches(num_devices))
-            if uses_data and batch_size % sub_mesh.shape[DATA_AXIS]:
-                return whole
-            parts[key] = _Part(np.asarray(key), sub_mesh, mesh, values_np, streams,
-                               valid=make_valid(sub_mesh, len(key)))
-        return parts[key]
-
-    saver = checkpointing.Saver(ckpts, single_abstract, take)
-
-    def preempt(step: int) -> None:
-        saver.save_latest(state, step, metas, {"preempted": True})
-        if stop.signum is not None:
-            cause = signal.Signals(stop.signum).name
-        else:
-            cause = "stop requested" if stop.requested else "another process was asked to stop"
-        raise Preempted(step, workdirs[0] if num == 1 else os.path.commonpath(workdirs), cause)
-
-    t_train = time.time()
-    step = start_step
-    computed = 0            # run-steps the programs computed (with the dropped steps of stopped runs)
-    with stop:          # stop signals are caught until the last checkpoint is on disk
-        try:
-            while step < sched.total_steps and active.any():
-                block = sched.block_at(step)
-                stage = sched.stage_at(step)
-                n_steps = sched.chunk(step)
-                runs = runs_for(np.flatnonzero(active))
-                xs = feed(runs, step, stage, n_steps) if uses_data else None
-                if (stage, n_steps) not in runs.chunks:
-                    runs.chunks[(stage, n_steps)] = make_run_chunk(method, runs.mesh, len(runs.idx), stage, n_steps,
-                                                                   uses_data, masked=runs.masked)
-                extra = (put_points(active),) if runs.masked else ()
-                new_sub, metrics = runs.chunks[(stage, n_steps)](runs.take(state), xs, runs.train_key, runs.values,
-                                                                 *extra)
-                new_state = runs.put_back(state, new_sub, pts)
-                metrics = runs.expand(distributed.to_host(metrics), num)
-                computed += len(runs.idx) * n_steps
-                loss = np.asarray(metrics["loss"]).reshape(num, n_steps)
-                _check_divergence(metrics, num, n_steps, step, max_loss, workdirs, ckpts[0].latest_step(), active)
-                state = new_state
-                step += n_steps
-                progress.update(n_steps, float(np.mean(loss[active, -1])))
-                block_end = sched.blocks[block]
-                if step % log_every < n_steps or step == block_end:
-                    for p in np.flatnonzero(active):
-                        writers[p].write_scalars(step, {f"train/{k}": float(np.mean(np.asarray(v)[p]))
-                                                        for k, v in metrics.items()})
-                if step < block_end:
-                    if stop.agreed():
-                        preempt(step)
-                    continue
-                # End of a block: validation, early stops, checkpoints.
-                scores = None
-                if valid_fn is not None:
-                    vkeys = fold_keys(streams["valid"], block)
-                    sub = runs.valid(runs.take(state["params"]), splits.valid, runs.take(vkeys), runs.values)
-                    scores = runs.expand(np.mean(sub, axis=1), num)
-                throughput = None
-                if uses_data:
-                    throughput = (step - start_step) * batch_size / max(time.time() - t_train, 1e-9)
-                improved = _end_block(block, step, scores, metas, active, patience, sched, writers, throughput)
-                if improved.any():
-                    saver.save_best(state, step, np.flatnonzero(improved), metas)
-                if step in sched.saves or not active.any():
-                    saver.save_latest(state, step, metas)
-                if stop.agreed():
-                    preempt(step)
-        finally:
-            for ck in ckpts:
-                ck.wait()        # asynchronous saves reach the disk even when the loop raised
-            progress.close()
-            for w in writers:
-                w.flush()
-    seconds = {"train": time.time() - t_train}
-    trained = sum(int(m.get("step", start_step)) - start_step for m in metas)
-
-    use_best = isinstance(loop.eval, specs.ValidatedLoopEval) and loop.eval.use_best
-    params = checkpointing.eval_params(state, ckpts, single_abstract, take, stack, use_best)
-    for ck in ckpts:
-        ck.close()
-    for w in writers:
-        w.close()
-    out_runs = [{"meta": metas[p], "best_valid": metas[p].get("best_valid"), "eval": None} for p in range(num)]
-    out = {"state": state, "runs": out_runs, "summaries": [], "seconds": seconds,
-           "run_steps": {"trained": trained, "computed": computed}}
+    group = _Group(configs, workdirs, is_main)      # specs, data, methods, mesh, keys, checkpoints, the start state
+    trainer = _Trainer(group, handle_signals)
+    train_seconds = trainer.train()                 # chunks until the schedule ends or every run has stopped
+    params = trainer.finish()                       # the parameters to evaluate: each run's best, or its last
+    out = {"state": trainer.state, "summaries": [], "seconds": {"train": train_seconds},
+           "runs": [{"meta": m, "best_valid": m.get("best_valid"), "eval": None} for m in trainer.metas],
+           "run_steps": {"trained": sum(int(m.get("step", group.start_step)) - group.start_step for m in trainer.metas),
+                         "computed": trainer.computed}}
     if evaluate:
         t_eval = time.time()
-        run = GroupRun(configs=configs, workdirs=workdirs, methods=point_methods, method=method, values=values,
-                       state=state, params=params, metas=metas, splits=splits, mesh=mesh, eval_keys=streams["eval"],
-                       is_main=is_main, train_seconds=seconds["train"])
-        _evaluate(run, summaries, out)
-        seconds["eval"] = time.time() - t_eval
-        seconds["total"] = time.time() - t_start
+        _evaluate(GroupRun(configs=group.configs, workdirs=group.workdirs, methods=group.point_methods,
+                           method=group.method, values=group.values, state=trainer.state, params=params,
+                           metas=trainer.metas, splits=group.splits, mesh=group.mesh, eval_keys=group.streams["eval"],
+                           is_main=is_main, train_seconds=train_seconds), summaries, out)
+        out["seconds"].update(eval=time.time() - t_eval, total=time.time() - t_start)
     return out
+
+
+class _Group:
+    """What a group's training reads, built once: the parsed specs (every field read or refused, every value
+    checked), the data, one method per run, the schedule, the mesh and the runs' keys and group values, the
+    checkpointers (resume checks done, run files written) and the state to start from (restored or initialised)."""
+
+    def __init__(self, configs: list, workdirs: list[str], is_main: bool):
+        self.configs, self.workdirs, self.is_main, self.num = configs, workdirs, is_main, len(configs)
+        run_specs = [run_config.parse(c) for c in configs]
+        self.loop = run_specs[0].loop
+        t = self.t = self.loop.train
+        self.splits = data = None
+        if run_specs[0].data is not None:           # the method trains on a dataset
+            self.splits = data_lib.load_from_config(configs[0].data)
+            data = methods.DataSpec(tuple(self.splits.shape), self.splits.is_binary, run_specs[0].data.name)
+        self.point_methods = [methods.build(c, data) for c in configs]
+        method = self.method = self.point_methods[0]
+        self.values_np = group_values(configs, method)
+        self.uses_data = method.uses_data
+        self.batch_size = t.batch_size if self.uses_data else None
+        self.sched = make_schedule(method, t, self.splits.train.shape[0] if self.uses_data else None,
+                                   self.batch_size)
+        self.mesh = make_mesh(self.num, t.num_devices, split_batches(t.num_devices))
+        if self.uses_data:
+            check_batch_size(self.batch_size, self.mesh)
+        self.pts = pts = on_points(self.mesh)
+        repl = replicated(self.mesh)
+        self.streams = group_streams([int(c.seed) for c in configs], pts)
+        self.values = {k: jax.make_array_from_callback(v.shape, pts, lambda idx, v=v: v[idx])
+                       for k, v in self.values_np.items()}
+        self.ckpts = [checkpointing.Checkpointer(w, keep=t.keep_checkpoints) for w in workdirs]
+        for c, w, ck in zip(configs, workdirs, self.ckpts):
+            if ck.latest_steps():
+                checkpointing.check_resume_config(c, w, ck.latest_steps()[-1], record=is_main)
+        if is_main:
+            metrics_writer.write_run_files(configs, workdirs)
+        example = jnp.asarray(self.splits.train[:1]) if self.uses_data else None
+        self.single_abstract = abstract_state(method, example, repl)
+        init_fn = jax.jit(per_point(method.init, self.num, (0, None)), out_shardings=pts)
+        self.stack = jax.jit(lambda *trees: jax.tree.map(lambda *a: jnp.stack(a), *trees), out_shardings=pts)
+        self.take = jax.jit(lambda tree, i: jax.tree.map(lambda a: a[i], tree), out_shardings=repl)
+        self.state, self.metas = checkpointing.restore_or_init(self.ckpts, workdirs, self.single_abstract, init_fn,
+                                                               self.stack, self.streams, example, self.sched,
+                                                               self.batch_size)
+        self.start_step = int(jax.device_get(self.state["step"])[0])
+
+    def make_valid(self, on_mesh, n: int):
+        """The batched validation score of ``n`` runs on ``on_mesh``, or None (no validation or no data)."""
+        if not (self.method.has_validation and self.uses_data):
+            return None
+        return make_batched_apply(lambda p, x, k, v: self.method.bind(v).valid_loss(p, x, k), on_mesh,
+                                  eval_batch_size(self.loop.eval.batch_size, on_mesh), n)
+
+
+class _Trainer:
+    """The chunk loop of a :class:`_Group`: one host call trains the active runs over a chunk of steps; at block
+    ends, validation, early stops and checkpoints; a stop signal saves every run and raises ``Preempted``."""
+
+    def __init__(self, g: _Group, handle_signals: bool):
+        self.g, t = g, g.t
+        self.state, self.metas, self.step, self.computed = g.state, g.metas, g.start_step, 0
+        self.feed = Feed(t, g.splits, g.sched, g.batch_size, g.streams["data"], g.pts) if g.uses_data else None
+        self.fold_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)), out_shardings=g.pts)
+        self.valid_fn = g.make_valid(g.mesh, g.num)
+        self.writers = [metrics_writer.MetricWriter(w, enabled=g.is_main, tensorboard=t.tensorboard)
+                        for w in g.workdirs]
+        self.progress = metrics_writer.Progress(g.sched.total_steps, g.start_step, enabled=g.is_main and t.progress)
+        self.stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
+        self.max_loss, self.patience = _stop_rules(t, g.method.name, self.valid_fn is not None)
+        self.active = np.asarray([not m.get("stopped", False) for m in g.metas])
+        # The whole group; with train.patience its chunks take the runs still active and drop the others' steps.
+        self.whole = _Runs(np.arange(g.num), g.mesh, g.values, g.streams["train"], self.valid_fn,
+                           masked=self.patience is not None)
+        # Once some runs have stopped, the others train as a smaller group of their own (their slice of the state,
+        # on a mesh made for that many runs) instead of computing the stopped runs' steps and dropping them. One
+        # process only: a multi-process group keeps its mesh (its points axis is 1 there anyway).
+        self.compact = self.patience is not None and g.num > 1 and jax.process_count() == 1 and t.compact_stopped
+        self.parts: dict[tuple[int, ...], _Part] = {}
+        self.saver = checkpointing.Saver(g.ckpts, g.single_abstract, g.take)
+
+    def runs_for(self, live: np.ndarray) -> _Runs:
+        """The runs the next chunk trains: the runs ``live`` as a part of their own, else the whole group."""
+        g = self.g
+        if not self.compact or len(live) == g.num:
+            return self.whole
+        key = tuple(int(i) for i in live)
+        if key not in self.parts:
+            sub_mesh = make_mesh(len(key), g.t.num_devices, split_batches(g.t.num_devices))
+            if g.uses_data and g.batch_size % sub_mesh.shape[DATA_AXIS]:
+                return self.whole
+            self.parts[key] = _Part(np.asarray(key), sub_mesh, g.mesh, g.values_np, g.streams,
+                                    valid=g.make_valid(sub_mesh, len(key)))
+        return self.parts[key]
+
+    def train(self) -> float:
+        """Trains to the end of the schedule (or until every run has stopped); returns the seconds it took."""
+        t_train = time.time()
+        with self.stop:          # stop signals are caught until the last checkpoint is on disk
+            try:
+                while self.step < self.g.sched.total_steps and self.active.any():
+                    runs, block, block_end = self.chunk()
+                    if self.step == block_end:
+                        self.end_block(runs, block, time.time() - t_train)
+                    if self.stop.agreed():
+                        self.preempt()
+            finally:
+                for ck in self.g.ckpts:
+                    ck.wait()        # asynchronous saves reach the disk even when the loop raised
+                self.progress.close()
+                for w in self.writers:
+                    w.flush()
+        return time.time() - t_train
+
+    def chunk(self) -> tuple[_Runs, int, int]:
+        """One host call: the active runs train ``sched.chunk(step)`` steps; returns them, the block and its end."""
+        g, step, active = self.g, self.step, self.active
+        stage, n_steps = g.sched.stage_at(step), g.sched.chunk(step)
+        runs = self.runs_for(np.flatnonzero(active))
+        xs = self.feed(runs, step, stage, n_steps) if g.uses_data else None
+        if (stage, n_steps) not in runs.chunks:
+            runs.chunks[(stage, n_steps)] = make_run_chunk(g.method, runs.mesh, len(runs.idx), stage, n_steps,
+                                                           g.uses_data, masked=runs.masked)
+        extra = (jax.make_array_from_callback(active.shape, g.pts, lambda idx: active[idx]),) if runs.masked else ()
+        new_sub, metrics = runs.chunks[(stage, n_steps)](runs.take(self.state), xs, runs.train_key, runs.values,
+                                                         *extra)
+        new_state = runs.put_back(self.state, new_sub, g.pts)
+        metrics = runs.expand(distributed.to_host(metrics), g.num)
+        self.computed += len(runs.idx) * n_steps
+        loss = np.asarray(metrics["loss"]).reshape(g.num, n_steps)
+        _check_divergence(metrics, g.num, n_steps, step, self.max_loss, g.workdirs, g.ckpts[0].latest_step(), active)
+        self.state, self.step = new_state, step + n_steps
+        self.progress.update(n_steps, float(np.mean(loss[active, -1])))
+        block = g.sched.block_at(step)
+        block_end = g.sched.blocks[block]
+        if self.step % g.t.log_every_steps < n_steps or self.step == block_end:
+            for p in np.flatnonzero(active):
+                self.writers[p].write_scalars(self.step, {f"train/{k}": float(np.mean(np.asarray(v)[p]))
+                                                          for k, v in metrics.items()})
+        return runs, block, block_end
+
+    def end_block(self, runs: _Runs, block: int, seconds: float) -> None:
+        """The end of ``block``: validation, early stops, the best and latest checkpoints."""
+        g, step = self.g, self.step
+        scores = None
+        if self.valid_fn is not None:
+            vkeys = self.fold_keys(g.streams["valid"], block)
+            sub = runs.valid(runs.take(self.state["params"]), g.splits.valid, runs.take(vkeys), runs.values)
+            scores = runs.expand(np.mean(sub, axis=1), g.num)
+        throughput = (step - g.start_step) * g.batch_size / max(seconds, 1e-9) if g.uses_data else None
+        improved = _end_block(block, step, scores, self.metas, self.active, self.patience, g.sched, self.writers,
+                              throughput)
+        if improved.any():
+            self.saver.save_best(self.state, step, np.flatnonzero(improved), self.metas)
+        if step in g.sched.saves or not self.active.any():
+            self.saver.save_latest(self.state, step, self.metas)
+
+    def preempt(self) -> None:
+        self.saver.save_latest(self.state, self.step, self.metas, {"preempted": True})
+        if self.stop.signum is not None:
+            cause = signal.Signals(self.stop.signum).name
+        else:
+            cause = "stop requested" if self.stop.requested else "another process was asked to stop"
+        workdirs = self.g.workdirs
+        raise Preempted(self.step, workdirs[0] if len(workdirs) == 1 else os.path.commonpath(workdirs), cause)
+
+    def finish(self) -> PyTree:
+        """Closes the checkpointers and writers; returns the parameters to evaluate (``eval.use_best``)."""
+        g = self.g
+        use_best = isinstance(g.loop.eval, specs.ValidatedLoopEval) and g.loop.eval.use_best
+        params = checkpointing.eval_params(self.state, g.ckpts, g.single_abstract, g.take, g.stack, use_best)
+        for ck in g.ckpts:
+            ck.close()
+        for w in self.writers:
+            w.close()
+        return params
 
 
 def _stop_rules(train_cfg: specs.LoopTrain, method_name: str, has_valid: bool) -> tuple[float | None, int | None]:
@@ -560,48 +565,6 @@ def _stop_rules(train_cfg: specs.LoopTrain, method_name: str, has_valid: bool) -
         raise ValueError(f"train.patience needs a validation score; method {method_name!r} has none "
                          f"(or the config has no dataset)")
     return max_loss, patience
-
-
-class _Feed:
-    """The chunks' training batches ``xs [len(runs), S, B, ...]``: run p's batches of an epoch are the training set
-    in the order of ``permutation(fold_in(data_p, epoch))``. With ``train.data_on_device`` 'always' (or 'auto' and
-    a set of at most ``train.max_device_bytes``) the set is placed once on each mesh's devices and gathered there;
-    otherwise each process gathers the batch rows of its own devices on the host."""
-
-    def __init__(self, train_cfg, splits, sched: Schedule, batch_size: int, data_keys: jax.Array, pts):
-        on_device = train_cfg.data_on_device
-        if on_device == "auto":
-            on_device = "always" if splits.train.nbytes <= train_cfg.max_device_bytes else "never"
-        self.on_device = on_device == "always"
-        self.splits, self.sched, self.batch_size, self.data_keys = splits, sched, batch_size, data_keys
-        n_train = splits.train.shape[0]
-        self.perms_fn = jax.jit(jax.vmap(lambda k, e: epoch_permutation(k, e, n_train), in_axes=(0, None)),
-                                out_shardings=pts)
-        self.epoch = None
-        self.perms = self.perm_host = None
-        self.x_on: dict[tuple, jax.Array] = {}    # the training set on each mesh's devices
-
-    def __call__(self, runs: _Runs, step: int, stage: int, n_steps: int) -> jax.Array:
-        sched, batch_size = self.sched, self.batch_size
-        epoch = (step - stage_start(sched, stage)) // sched.steps_per_epoch
-        if self.epoch != epoch:
-            self.perms = self.perms_fn(self.data_keys, epoch)
-            self.perm_host = None if self.on_device else np.asarray(distributed.to_host(self.perms))
-            self.epoch = epoch
-        offset = ((step - stage_start(sched, stage)) % sched.steps_per_epoch) * batch_size
-        if self.on_device:
-            where = (tuple(d.id for d in runs.mesh.devices.flat), runs.mesh.devices.shape)
-            if where not in self.x_on:
-                self.x_on[where] = distributed.put_replicated(self.splits.train, runs.mesh)
-            if n_steps not in runs.gathers:
-                runs.gathers[n_steps] = make_gather(runs.mesh, batch_size, n_steps)
-            return runs.gathers[n_steps](self.x_on[where], runs.take(self.perms), offset)
-        # Each process gathers only the batch rows of its own devices.
-        global_shape = (len(runs.idx), n_steps, batch_size) + tuple(self.splits.shape)
-        rows = distributed.local_rows(runs.batch_sharding, global_shape, 2)
-        idx = self.perm_host[runs.idx, offset:offset + n_steps * batch_size].reshape(len(runs.idx), n_steps,
-                                                                                      batch_size)
-        return distributed.put_global(self.splits.train[idx[:, :, rows]], runs.batch_sharding, global_shape)
 
 
 def _end_block(block: int, step: int, scores, metas: list[dict], active: np.ndarray, patience: int | None,
