@@ -25,6 +25,7 @@ import importlib.util
 import inspect
 import itertools
 import json
+import math
 import os
 import pathlib
 import re
@@ -183,9 +184,22 @@ class Point:
         return load_config(self.config, self.override_dict)
 
 
-def jsonable(obj: Any) -> Any:
-    """``obj`` through JSON and back (tuples become lists, unknown objects their ``str``)."""
-    return json.loads(json.dumps(obj, default=str))
+def jsonable(obj: Any, *, finite: bool = False) -> Any:
+    """``obj`` through JSON and back: tuples become lists, NumPy/JAX scalars and arrays numbers and lists, other
+    objects their ``str``. With ``finite``, non-finite floats become the strings ``'inf'``, ``'-inf'``, ``'nan'``
+    (strict JSON)."""
+    out = json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+    return _finite_floats(out) if finite else out
+
+
+def _finite_floats(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _finite_floats(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite_floats(x) for x in v]
+    return v
 
 
 def _fmt_value(v: Any) -> str:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT
 
+from experiments import reproduce
 from experiments.iabf import table1
-from launch import reproduce
 from neuralcodes_jax import methods, sweeps
 from neuralcodes_jax.methods import iabf, necst
 
