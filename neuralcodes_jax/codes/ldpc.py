@@ -43,7 +43,7 @@ iteration move whole rows (no scatter-add). Words go in cache-sized tiles of at 
 most ``1/compaction`` of its words are active, and those are pooled across tiles and decoded on in smaller tiles, so
 work follows each word's own iteration count. Outputs do not depend on the tiling.
 
-Against the C++ ``ldpc.BpDecoder`` (``tests/test_ldpc.py``; float64, no clipping, and in
+Against the C++ ``ldpc.BpDecoder`` (``tests/test_codes_ldpc.py``; float64, no clipping, and in
 ``input_vector_type='received_vector'`` mode it decodes the error pattern from the syndrome, "error" iff posterior
 ``<= 0``; here float32 on codeword LLRs): n = 1008, BSC(0.05) and BSC(0.07), 3000 words each, convergence flags,
 decisions and iteration counts matched on all but at most one word per setting (rounding at the edge of
