@@ -10,7 +10,7 @@ no channel noise during training. Training maximises the K-sample bound
 receives the per-sample log-weights ``log w_k`` in place of NECST's ``log p(x|y^k)`` (NECST Eq. 6 is this bound
 without the prior and posterior terms). With ``estimator='vimco'`` (default) the gradient is VIMCO's for L^K;
 with ``'reinforce_loo'`` it is the plain ELBO ``E_q[log w]`` with leave-one-out baselines. Both are unbiased for
-their objective, including the path-wise term of ``-log q`` (``tests/test_separation.py`` checks this by
+their objective, including the path-wise term of ``-log q`` (``tests/test_analysis_separation.py`` checks this by
 enumeration).
 
 As a trainer method (``methods/base.py``) the VAE is NECST with a noiseless channel and another loss; its

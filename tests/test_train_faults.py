@@ -1,6 +1,6 @@
 """Faults a run meets in the field, each followed by what the user sees and a resume that loses at most the work
 since the last checkpoint (``results/reliability.md`` lists every fault and the test that shows it; the lock, an
-unreadable checkpoint, divergence, SIGKILL and SIGTERM are in ``test_train.py`` and ``test_preemption.py``).
+unreadable checkpoint, divergence, SIGKILL and SIGTERM are in ``test_train.py`` and ``test_train_preemption.py``).
 """
 import errno
 import json
