@@ -210,7 +210,8 @@ class NeuralDecoderMethod(base_lib.Method):
     defaults), extend :class:`NeuralDecoderConfig`, and implement :meth:`init_params`, :meth:`decode_llr` and
     :meth:`optimizer` (and :meth:`loss` if it is not the BCE of the final output)."""
 
-    tables: CodeTables
+    code_name: str = CodeSection.name
+    data_dir: str | None = CodeSection.data_dir
     ebno_db: tuple[float, ...] = ChannelSection.ebno_db
     steps: int = TrainSection.steps
     batch_size: int = TrainSection.batch_size
@@ -224,6 +225,8 @@ class NeuralDecoderMethod(base_lib.Method):
     evaluator = "neural_decoder"
 
     def __post_init__(self) -> None:
+        # The code's tables are derived state, not a field: a method is described by its config values.
+        object.__setattr__(self, "_tables", CodeTables.of(make_code(self.code_name, self.data_dir)))
         object.__setattr__(self, "ebno_db", check_ebno("channel.ebno_db", self.ebno_db))
         check_int("train.steps", self.steps, 1)
         check_int("train.batch_size", self.batch_size, 1)
@@ -232,8 +235,7 @@ class NeuralDecoderMethod(base_lib.Method):
     @staticmethod
     def base_kwargs(spec: NeuralDecoderConfig) -> dict[str, Any]:
         """The constructor arguments of the base fields from a parsed spec (subclasses add their own)."""
-        code = make_code(spec.code.name, spec.code.data_dir)
-        return {"tables": CodeTables.of(code), "ebno_db": check_ebno("channel.ebno_db", spec.channel.ebno_db),
+        return {"code_name": spec.code.name, "data_dir": spec.code.data_dir, "ebno_db": spec.channel.ebno_db,
                 "steps": spec.train.steps, "batch_size": spec.train.batch_size, "lr": spec.train.lr}
 
     @classmethod
@@ -241,6 +243,10 @@ class NeuralDecoderMethod(base_lib.Method):
         return cls(**cls.base_kwargs(spec))
 
     # -- the code ------------------------------------------------------------------------------------------
+    @property
+    def tables(self) -> CodeTables:
+        return self._tables  # type: ignore[attr-defined]
+
     @property
     def code(self) -> catalog.Code:
         return self.tables.code
