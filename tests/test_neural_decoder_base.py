@@ -121,3 +121,28 @@ def test_neg_ln_ber_interval_covers_the_uncoded_ber():
         want = -math.log(scipy.stats.norm.sf(1.0 / r["sigma"]))
         assert r["neg_ln_ber_lo"] <= want <= r["neg_ln_ber_hi"], r
         assert r["neg_ln_ber_hi"] - r["neg_ln_ber_lo"] < 0.5
+
+
+def test_benchmark_command_refuses_an_empty_ebno_list():
+    from experiments.neural_decoders import benchmark
+    from launch import neural_decoders as launcher
+
+    with pytest.raises(ValueError, match=r"--ebno must name at least one Eb/N0 value"):
+        launcher.parse_ebno("")
+    with pytest.raises(ValueError, match=r"--ebno must hold at least one Eb/N0 value"):
+        benchmark.Settings(ebno_db=())
+
+
+@pytest.mark.slow
+def test_benchmark_command_writes_the_table(tmp_path):
+    from experiments.neural_decoders import benchmark
+
+    s = benchmark.Settings(ebno_db=(3.0,), batch_size=200, target_block_errors=5, max_blocks=400)
+    results = benchmark.run(["bch:15,7"], ["bp", "neural_bp", "ml"], s, str(tmp_path / "rows"),
+                            nbp_root=str(tmp_path / "none"), progress=lambda _: None)
+    cells = results["bch:15,7"]
+    assert cells["neural_bp"] is None and cells["bp"]["points"][0]["blocks"] <= 400
+    assert cells["ml"]["points"][0]["ebn0_db"] == 3.0
+    benchmark.write(results, s, str(tmp_path / "t.md"), "cmd")
+    text = (tmp_path / "t.md").read_text()
+    assert "| bch:15,7 | 15 | 7 |" in text and (tmp_path / "t.json").is_file()
