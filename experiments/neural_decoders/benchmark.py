@@ -4,7 +4,9 @@ Run by ``python -m launch.neural_decoders`` (flags there). Decoders (columns):
 
 * ``bp``: flooding sum-product BP with the neural decoders' number of iterations (``--iterations``, default 5, as
   neural BP) on the benchmark file's matrix as given (``codes.ldpc.bp_decode``);
-* ``neural_bp``: the trained run ``NBP_ROOT/<code>`` (``methods/neural_bp.py``; the latest checkpoint);
+* ``neural_bp``: the trained run ``NBP_ROOT/<code>`` (``methods/neural_bp.py``; the latest checkpoint): its own
+  ``neural_decoder`` evaluation when it has these Eb/N0 points and stop rule (other noise draws than the other
+  columns), else a new one with ``--seed``;
 * ``ecct``: the trained run ``ECCT_ROOT/<code>`` when present (``methods/ecct.py``);
 * ``osd``: ordered-statistics decoding (``codes.osd``; order ``--osd_order`` where ``k <= --osd_max_k``, else order
   1), a near-ML reference; ``ml``: soft ML where ``k <= 16``;
@@ -103,6 +105,22 @@ def trained_decoder(workdir: str) -> tuple[Callable, dict[str, Any]]:
                                               **model.method.eval_settings()}
 
 
+def run_evaluation(workdir: str, s: Settings) -> dict[str, Any] | None:
+    """The run's own ``neural_decoder`` evaluation when it used these Eb/N0 points and this stop rule (its noise
+    is its own evaluation stream, not ``--seed``'s), else None."""
+    path = os.path.join(workdir, "neural_decoder_eval.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        rep = json.load(f)
+    same = ([p["ebn0_db"] for p in rep["points"]] == list(s.ebno_db) and rep["max_blocks"] == s.max_blocks
+            and rep["target_block_errors"] == s.target_block_errors)
+    if not same:
+        return None
+    return {"decoder": rep["method"], "workdir": workdir, "step": rep["step"], "from": "the run's evaluation",
+            "seconds": rep["eval_seconds"], "points": rep["points"]}
+
+
 def run_cell(code_name: str, decoder: str, s: Settings, nbp_root: str | None, ecct_root: str | None,
              progress: Callable[[str], None] = print) -> dict[str, Any] | None:
     """One (code, decoder) cell: its rows of -ln(BER), or None when the decoder does not apply (no trained run,
@@ -118,6 +136,9 @@ def run_cell(code_name: str, decoder: str, s: Settings, nbp_root: str | None, ec
         workdir = os.path.join(root, code_name) if root else None
         if workdir is None or not os.path.isdir(os.path.join(workdir, "checkpoints")):
             return None
+        kept = run_evaluation(workdir, s)
+        if kept is not None:
+            return kept
         decode, info = trained_decoder(workdir)
     elif decoder == "osd":
         order = s.osd_order if tables.k <= s.osd_max_k else 1
