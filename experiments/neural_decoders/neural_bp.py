@@ -1,8 +1,8 @@
 """Neural BP on the learned-decoder benchmark (``methods/neural_bp.py``; Nachmani et al. 2018, IEEE JSTSP).
 
-The paper's setting (Sec. V, as we read it; its code is not public): T = 5 flooding iterations (10 hidden layers),
-weights per edge and iteration, the multi-loss, RMSprop with learning rate 1e-3, batches of 120 all-zero words at
-Eb/N0 1..6 dB. The number of training steps is not stated; ``budget`` sets the one used for
+The paper's setting (Sec. V, as we read it; we found no public code of the paper): T = 5 flooding iterations
+(10 hidden layers), weights per edge and iteration, the multi-loss, RMSprop with learning rate 1e-3, batches of 120
+all-zero words at Eb/N0 1..6 dB. The number of training steps is not stated; ``budget`` sets the one used for
 ``results/neural_decoders.md`` (measured per step on this CPU, see there).
 
 Commands:

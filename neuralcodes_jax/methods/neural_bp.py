@@ -24,8 +24,9 @@ including its stop rule: a word's output is frozen at the first iteration whose 
 (``tests/test_neural_bp.py``). The loss ignores the stop rule (every iteration's posterior is scored).
 
 Training setting (``experiments/neural_decoders/neural_bp.py``): T = 5 iterations, RMSprop with learning rate 1e-3,
-batches of 120 all-zero words at Eb/N0 drawn from 1..6 dB, as stated in Nachmani et al. 2018 (Sec. V) for the BCH
-codes; the paper gives no step count, so the budget is stated where it is used.
+batches of 120 all-zero words at Eb/N0 drawn from 1..6 dB: our reading of Nachmani et al. 2018 (Sec. V) for the BCH
+codes (we found no public code of the paper to check them against); the paper gives no step count, so the
+budget is stated where it is used.
 """
 
 from __future__ import annotations
