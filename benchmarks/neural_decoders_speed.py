@@ -6,7 +6,9 @@ early stopping, tiles of 256 with compaction); neural BP is the jitted ``decode_
 (``T`` iterations for every word, the output frozen at the first zero syndrome) with the trained weights of
 ``--nbp_root/<code>`` when present, else all-one weights (the same cost). The channel LLRs are those of random
 codewords at ``--ebno`` dB (BP's early stopping depends on it). Each timing is the median of ``--repeats`` calls after
-a warm-up call; the ratio is neural BP over BP throughput measured back to back.
+a warm-up call; the ratio is neural BP over BP throughput measured back to back. On a shared CPU, XLA's thread pool
+suffers more from other jobs than BP's many small steps: ``XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+intra_op_parallelism_threads=1"`` gives both one thread (what ``results/neural_decoders.md`` reports).
 
   python benchmarks/neural_decoders_speed.py --json results/neural_decoders_speed.json
 """
@@ -44,7 +46,7 @@ def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | No
     from experiments.neural_decoders import neural_bp as nbp_config
 
     workdir = os.path.join(nbp_root, code) if nbp_root else None
-    if workdir and os.path.isdir(os.path.join(workdir, "checkpoints")):
+    if workdir and os.path.isfile(os.path.join(workdir, "neural_decoder_eval.json")):     # a finished run
         from neuralcodes_jax.analysis import model_io
 
         model = model_io.load_model(workdir, kind="latest")
