@@ -72,15 +72,25 @@ def _tables(code_name: str) -> nd.CodeTables:
     return nd.CodeTables.of(nd.make_code(code_name))
 
 
-def bp_decoder(tables: nd.CodeTables, iterations: int) -> Callable:
-    """Flooding sum-product BP on the matrix as given, ``(messages, codewords)``."""
+def bp_decoder(tables: nd.CodeTables, iterations: int) -> tuple[Callable, str]:
+    """Flooding sum-product BP on the matrix as given, ``(messages, codewords)``, and what runs it.
+
+    ``codes.ldpc.bp_decode`` unrolls its check update per slot, which takes too long to compile inside the Monte
+    Carlo step for the polar codes' matrices (check degrees up to 128); there the column is neural BP with every
+    weight 1 in its stacked layout, whose decisions equal ``bp_decode``'s (``tests/test_neural_bp.py``)."""
+    from neuralcodes_jax.methods import neural_bp
+
     graph = ldpc.TannerGraph.from_parity_check(tables.parity_check)
+    if max(graph.max_check_degree, graph.max_var_degree) <= neural_bp.STACKED_ABOVE_DEGREE:
+        def decode(llr):
+            bits = ldpc.bp_decode(graph, llr, max_iters=iterations).bits
+            return tables.unencode(bits), bits
 
-    def decode(llr):
-        bits = ldpc.bp_decode(graph, llr, max_iters=iterations).bits
-        return tables.unencode(bits), bits
-
-    return decode
+        return decode, "codes.ldpc.bp_decode"
+    method = neural_bp.NeuralBP(code_name=tables.code.name, data_dir=None, iterations=iterations, llr_weights=False)
+    if method.code.name != tables.code.name or method.n != tables.n:
+        raise ValueError(f"could not rebuild code {tables.code.name!r} for its BP column")
+    return method.llr_decoder(method.init_params(jax.random.key(0))), "neural BP with unit weights (= bp_decode)"
 
 
 def osd_decoder(tables: nd.CodeTables, order: int | None) -> Callable:
@@ -129,8 +139,8 @@ def run_cell(code_name: str, decoder: str, s: Settings, nbp_root: str | None, ec
     info: dict[str, Any] = {}
     max_blocks = None
     if decoder == "bp":
-        decode = bp_decoder(tables, s.iterations)
-        info = {"iterations": s.iterations, "schedule": "flooding", "algorithm": "sum_product"}
+        decode, impl = bp_decoder(tables, s.iterations)
+        info = {"iterations": s.iterations, "schedule": "flooding", "algorithm": "sum_product", "implementation": impl}
     elif decoder in ("neural_bp", "ecct"):
         root = nbp_root if decoder == "neural_bp" else ecct_root
         workdir = os.path.join(root, code_name) if root else None
