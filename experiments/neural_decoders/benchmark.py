@@ -177,7 +177,7 @@ def run(codes: list[str], decoders: list[str], s: Settings, rows_dir: str, nbp_r
     if not codes:
         raise ValueError("codes must name at least one code")
     os.makedirs(rows_dir, exist_ok=True)
-    key = dataclasses.asdict(s)
+    key = json.loads(json.dumps(dataclasses.asdict(s)))      # as it reads back from the kept file (lists)
     out = {}
     for code in codes:
         path = os.path.join(rows_dir, f"{code.replace(':', '_').replace('/', '_')}.json")
