@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# ECCT small (N = 2, d = 32) at the CPU budget of results/ecct_budget.md (800 steps of 128 words per code), one
+# code after the other on one core; rerunning resumes every unfinished run from its checkpoints.
+# Usage: benchmarks/ecct_budget.sh WORKDIR [CORE] [CODE ...]
+set -euo pipefail
+root=${1:?usage: benchmarks/ecct_budget.sh WORKDIR [CORE] [CODE ...]}
+core=${2:-1}
+shift $(( $# >= 2 ? 2 : 1 ))
+codes=("$@")
+if [ ${#codes[@]} -eq 0 ]; then
+  codes=(BCH_N31_K16 POLAR_N64_K32 BCH_N63_K45 LDPC_N49_K24 POLAR_N64_K48 BCH_N63_K51)
+fi
+for code in "${codes[@]}"; do
+  if [ -f "$root/$code/neural_decoder_eval.json" ]; then echo "$code: done"; continue; fi
+  echo "$code: $(date -u +%H:%M:%S) start"
+  nice -n 5 taskset -c "$core" python3 -m launch.main \
+    --config="experiments/neural_decoders/ecct.py:small,budget,$code" --workdir="$root/$code" \
+    --config.train.progress=False
+  echo "$code: $(date -u +%H:%M:%S) end"
+done
