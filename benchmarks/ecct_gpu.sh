@@ -22,7 +22,7 @@ for size in $sizes; do
     if [ -f "$dir/neural_decoder_eval.json" ]; then echo "$size $code: done"; continue; fi
     echo "$size $code: $(date -u +%FT%TZ) start"
     "$python" -m launch.main --config="experiments/neural_decoders/ecct.py:$size" --workdir="$dir" \
-      --config.code.name="$code" "$@"
+      --config.code.name="$code" --config.name="ecct_${size}_${code}" "$@"
     echo "$size $code: $(date -u +%FT%TZ) end"
   done
 done

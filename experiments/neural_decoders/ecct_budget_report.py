@@ -136,9 +136,9 @@ def _fmt(v):
 
 
 def markdown_rows(rows: list[dict]) -> str:
-    lines = ["| code | ECCT 4 dB | ECCT 5 dB | ECCT 6 dB | BP-5 4 dB | BP-5 5 dB | BP-5 6 dB | uncoded 5 dB | "
-             "ECCT - BP at 5 / 6 dB | published ECCT N=2 d=32 | published BP-5 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| code | training words | ECCT 4 dB | ECCT 5 dB | ECCT 6 dB | BP-5 4 dB | BP-5 5 dB | BP-5 6 dB | "
+             "uncoded 5 dB | ECCT - BP at 5 / 6 dB | published ECCT N=2 d=32 | published BP-5 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         e = [p["neg_ln_ber"] for p in r["final"]]
         b = [p["neg_ln_ber"] for p in r["bp"]]
@@ -148,7 +148,8 @@ def markdown_rows(rows: list[dict]) -> str:
         pub = r.get("published") or {}
         pe = " / ".join(f"{v:.2f}" for v in pub["ecct_n2_d32"]) if pub else "n/a"
         pb = " / ".join(f"{v:.2f}" for v in pub["bp5"]) if pub else "n/a"
-        lines.append(f"| {r['code']} | {' | '.join(ci)} | {' | '.join(bci)} | "
+        words = f"{r['steps'] * r['batch_size'] // 1000}k"
+        lines.append(f"| {r['code']} | {words} | {' | '.join(ci)} | {' | '.join(bci)} | "
                      f"{r['uncoded_neg_ln_ber']['5.0']:.2f} | {diff} | {pe} | {pb} |")
     return "\n".join(lines)
 
@@ -186,7 +187,8 @@ def plot(rows: list[dict], path: str) -> None:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--root", required=True, help="the directory of benchmarks/ecct_budget.sh (one subdir per code)")
+    p.add_argument("--root", required=True, help="the directories of benchmarks/ecct_budget.sh (one subdir per code), "
+                   "comma-separated")
     p.add_argument("--out", default="results/ecct_budget", help="output stem: .json, .png (+ _tables.md)")
     p.add_argument("--codes", default="", help="comma-separated subdirs (default: every finished run)")
     p.add_argument("--seed", type=int, default=0)
@@ -195,11 +197,12 @@ def main(argv=None):
     p.add_argument("--bp_block_errors", type=int, default=100)
     p.add_argument("--bp_blocks", type=int, default=200_000)
     args = p.parse_args(argv)
-    names = [c for c in args.codes.split(",") if c] or sorted(
-        d for d in os.listdir(args.root) if os.path.isfile(os.path.join(args.root, d, "neural_decoder_eval.json")))
-    if not names:
+    wanted = [c for c in args.codes.split(",") if c]
+    runs = [os.path.join(root, d) for root in args.root.split(",") if root for d in sorted(os.listdir(root))
+            if os.path.isfile(os.path.join(root, d, "neural_decoder_eval.json")) and (not wanted or d in wanted)]
+    if not runs:
         raise ValueError(f"--root {args.root!r} holds no finished run (no <code>/neural_decoder_eval.json)")
-    rows = [report_code(os.path.join(args.root, name), args) for name in names]
+    rows = [report_code(run, args) for run in runs]
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
         json.dump({"runs": rows, "args": vars(args)}, f, indent=1)
