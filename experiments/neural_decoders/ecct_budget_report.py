@@ -160,7 +160,7 @@ def curve_rows(rows: list[dict]) -> str:
              "|---|" + "---|" * len(steps)]
     for r in rows:
         by = {c["step"]: c["neg_ln_ber"] for c in r["curve"]}
-        lines.append(f"| {r['code']} | " + " | ".join(_fmt(by.get(s)) for s in steps) + " |")
+        lines.append(f"| {r['code']} | " + " | ".join(_fmt(by[s]) if s in by else "" for s in steps) + " |")
     return "\n".join(lines)
 
 
