@@ -39,6 +39,16 @@ class EvalFields:
     max_blocks: int = 100_000
     confidence: float = 0.95
 
+    def __post_init__(self):
+        from neuralcodes_jax.methods._neural_decoder import check_ebno
+
+        object.__setattr__(self, "ebno_db", check_ebno("eval.ebno_db", self.ebno_db))
+        check_int("eval.batch_size", self.batch_size, 1)
+        check_int("eval.target_block_errors", self.target_block_errors, 1)
+        check_int("eval.max_blocks", self.max_blocks, 1)
+        if not 0.0 < float(self.confidence) < 1.0:
+            raise ValueError(f"eval.confidence must be in (0, 1), got {self.confidence!r}")
+
 
 @dataclasses.dataclass(frozen=True)
 class CONFIG:
@@ -49,16 +59,7 @@ class CONFIG:
 
 def settings(config) -> EvalFields:
     """The checked ``eval`` fields of ``config``."""
-    from neuralcodes_jax.methods._neural_decoder import check_ebno
-
-    ev = specs.parse(CONFIG, config).eval
-    check_ebno("eval.ebno_db", ev.ebno_db)
-    check_int("eval.batch_size", ev.batch_size, 1)
-    check_int("eval.target_block_errors", ev.target_block_errors, 1)
-    check_int("eval.max_blocks", ev.max_blocks, 1)
-    if not 0.0 < float(ev.confidence) < 1.0:
-        raise ValueError(f"eval.confidence must be in (0, 1), got {ev.confidence!r}")
-    return ev
+    return specs.parse(CONFIG, config).eval
 
 
 def neg_ln(x: float) -> float | None:

@@ -332,5 +332,6 @@ class NeuralDecoderMethod(base_lib.Method):
         llr = self.training_llr(k_data, self.batch_size)
         (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], llr, k_loss)
         params, opt_state = self.apply_gradients(self.optimizer(), state["params"], state["opt_state"], grads)
-        metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), **aux}
+        grad_norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads)))
+        metrics = {"loss": loss, "grad_norm": grad_norm, **aux}
         return {"params": params, "opt_state": opt_state, "step": state["step"] + 1}, metrics

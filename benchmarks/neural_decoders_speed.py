@@ -1,0 +1,105 @@
+"""Decoding throughput (codewords/s at batch 1000) of BP and neural BP with the same number of iterations, in one
+process, alternating, on the codes of the learned-decoder benchmark.
+
+BP is ``codes.ldpc.bp_decode`` as the library runs it (flooding sum-product on the benchmark file's matrix, per-word
+early stopping, tiles of 256 with compaction); neural BP is the jitted ``decode_llr`` of ``methods/neural_bp.py``
+(``T`` iterations for every word, the output frozen at the first zero syndrome) with the trained weights of
+``--nbp_root/<code>`` when present, else all-one weights (the same cost). The channel LLRs are those of random
+codewords at ``--ebno`` dB (BP's early stopping depends on it). Each timing is the median of ``--repeats`` calls after
+a warm-up call; the ratio is neural BP over BP throughput measured back to back. On a shared CPU, XLA's thread pool
+suffers more from other jobs than BP's many small steps: ``XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+intra_op_parallelism_threads=1"`` gives both one thread (what ``results/neural_decoders.md`` reports).
+
+  python benchmarks/neural_decoders_speed.py --json results/neural_decoders_speed.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from experiments.neural_decoders.neural_bp import CODES
+from neuralcodes_jax import methods
+from neuralcodes_jax.codes import bounds, ldpc
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | None, iterations: int) -> dict:
+    from experiments.neural_decoders import neural_bp as nbp_config
+
+    workdir = os.path.join(nbp_root, code) if nbp_root else None
+    if workdir and os.path.isfile(os.path.join(workdir, "neural_decoder_eval.json")):     # a finished run
+        from neuralcodes_jax.analysis import model_io
+
+        model = model_io.load_model(workdir, kind="latest")
+        method, params, weights = model.method, jax.device_get(model.params), "trained"
+    else:
+        c = nbp_config.get_config(code if code in CODES else None)
+        c.code.name = code
+        c.model.iterations = iterations
+        method = methods.build(c, None)
+        params, weights = method.init_params(jax.random.key(0)), "all ones"
+    rng = np.random.default_rng(0)
+    msgs = rng.integers(0, 2, (batch, method.k)).astype(np.uint8)
+    words = np.asarray(method.code.encode(jnp.asarray(msgs))).astype(np.float32)
+    sigma = float(bounds.ebn0_db_to_sigma(ebno, method.rate))
+    llr = (2.0 * ((1.0 - 2.0 * words) + sigma * rng.normal(size=words.shape)) / sigma ** 2).astype(np.float32)
+    graph = ldpc.TannerGraph.from_parity_check(method.parity_check)
+    decode = jax.jit(method.decode_llr)
+    llr_dev = jnp.asarray(llr)
+    out = {"code": code, "n": method.n, "k": method.k, "iterations": method.iterations, "weights": weights,
+           "batch": batch, "ebno_db": ebno}
+    bp_s, nbp_s = [], []
+    for _ in range(2):                       # alternate, so that both see the same machine load
+        bp_s.append(_median_seconds(lambda: ldpc.bp_decode(graph, llr, max_iters=method.iterations).bits, repeats))
+        nbp_s.append(_median_seconds(lambda: decode(params, llr_dev), repeats))
+    out["bp_codewords_per_s"] = batch / min(bp_s)
+    out["neural_bp_codewords_per_s"] = batch / min(nbp_s)
+    out["ratio_neural_bp_over_bp"] = out["neural_bp_codewords_per_s"] / out["bp_codewords_per_s"]
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--codes", default=",".join(CODES))
+    p.add_argument("--batch", type=int, default=1000)
+    p.add_argument("--ebno", type=float, default=5.0)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--iterations", type=int, default=5)
+    p.add_argument("--nbp_root", default="workdirs/nbp")
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+    rows = []
+    print("| code | n | k | T | BP cw/s | neural BP cw/s | ratio | weights |\n|---|---|---|---|---|---|---|---|",
+          flush=True)
+    for code in [c for c in args.codes.split(",") if c]:
+        r = measure(code, args.batch, args.ebno, args.repeats, args.nbp_root, args.iterations)
+        rows.append(r)
+        print(f"| {code} | {r['n']} | {r['k']} | {r['iterations']} | {r['bp_codewords_per_s']:.0f} | "
+              f"{r['neural_bp_codewords_per_s']:.0f} | {r['ratio_neural_bp_over_bp']:.2f} | {r['weights']} |",
+              flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "jax": jax.__version__, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""The learned-decoder benchmark table: any decoder on any code of the set at Eb/N0 4, 5, 6 dB (``-ln(BER)``).
+
+Run by ``python -m launch.neural_decoders`` (flags there). Decoders (columns):
+
+* ``bp``: flooding sum-product BP with the neural decoders' number of iterations (``--iterations``, default 5, as
+  neural BP) on the benchmark file's matrix as given (``codes.ldpc.bp_decode``);
+* ``neural_bp``: the trained run ``NBP_ROOT/<code>`` (``methods/neural_bp.py``; the latest checkpoint): its own
+  ``neural_decoder`` evaluation when it has these Eb/N0 points and stop rule (other noise draws than the other
+  columns), else a new one with ``--seed``;
+* ``ecct``: the trained run ``ECCT_ROOT/<code>`` when present (``methods/ecct.py``);
+* ``osd``: ordered-statistics decoding (``codes.osd``; order ``--osd_order`` where ``k <= --osd_max_k``, else order
+  1), a near-ML reference; ``ml``: soft ML where ``k <= 16``;
+* ``published``: the numbers of Choukroun and Wolf 2022 (NeurIPS), Table 1, for the same code, where
+  :data:`PUBLISHED` holds them.
+
+Each (code, decoder) cell is one Monte Carlo run of :func:`evaluators.neural_decoder.simulate` (random codewords,
+BER over codeword bits, stop after ``--target_block_errors`` block errors or ``--max_blocks`` blocks; the key is
+``--seed``), kept in ``ROWS_DIR/<code>.json`` so that a rerun adds only what is missing. The table is
+``results/neural_decoders.md`` and ``.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from experiments.neural_decoders.neural_bp import CODES
+from neuralcodes_jax.codes import ldpc, osd
+from neuralcodes_jax.evaluators import neural_decoder as evaluator
+from neuralcodes_jax.methods import _neural_decoder as nd
+
+DECODERS = ("bp", "neural_bp", "ecct", "osd", "ml")
+
+#: Published -ln(BER) at 4, 5, 6 dB by code and column, from Choukroun and Wolf 2022, "Error Correction Code
+#: Transformer", NeurIPS, Table 1. Empty: no copy of the table could be read where this table was made; fill
+#: ``{code: {column: (v4, v5, v6)}}`` from the paper and the table shows them with their source.
+PUBLISHED: dict[str, dict[str, tuple[float, float, float]]] = {}
+PUBLISHED_SOURCE = "Choukroun and Wolf 2022 (NeurIPS), Table 1"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What one benchmark run uses (the flags of ``launch.neural_decoders``)."""
+
+    ebno_db: tuple[float, ...] = (4.0, 5.0, 6.0)
+    iterations: int = 5
+    seed: int = 0
+    batch_size: int = 1000
+    target_block_errors: int = 100
+    max_blocks: int = 100_000
+    osd_order: int = 2
+    osd_max_k: int = 128
+    osd_max_blocks: int = 20_000
+
+    def __post_init__(self):
+        object.__setattr__(self, "ebno_db", nd.check_ebno("--ebno", tuple(self.ebno_db)))
+
+    def eval_fields(self, max_blocks: int | None = None) -> evaluator.EvalFields:
+        return evaluator.EvalFields(ebno_db=self.ebno_db, batch_size=self.batch_size,
+                                    target_block_errors=self.target_block_errors,
+                                    max_blocks=max_blocks or self.max_blocks)
+
+
+def _tables(code_name: str) -> nd.CodeTables:
+    return nd.CodeTables.of(nd.make_code(code_name))
+
+
+def bp_decoder(tables: nd.CodeTables, iterations: int) -> tuple[Callable, str]:
+    """Flooding sum-product BP on the matrix as given, ``(messages, codewords)``, and what runs it.
+
+    ``codes.ldpc.bp_decode`` unrolls its check update per slot, which takes too long to compile inside the Monte
+    Carlo step for the polar codes' matrices (check degrees up to 128); there the column is neural BP with every
+    weight 1 in its stacked layout, whose decisions equal ``bp_decode``'s (``tests/test_neural_bp.py``)."""
+    from neuralcodes_jax.methods import neural_bp
+
+    graph = ldpc.TannerGraph.from_parity_check(tables.parity_check)
+    if max(graph.max_check_degree, graph.max_var_degree) <= neural_bp.STACKED_ABOVE_DEGREE:
+        def decode(llr):
+            bits = ldpc.bp_decode(graph, llr, max_iters=iterations).bits
+            return tables.unencode(bits), bits
+
+        return decode, "codes.ldpc.bp_decode"
+    method = neural_bp.NeuralBP(code_name=tables.code.name, data_dir=None, iterations=iterations, llr_weights=False)
+    if method.code.name != tables.code.name or method.n != tables.n:
+        raise ValueError(f"could not rebuild code {tables.code.name!r} for its BP column")
+    return method.llr_decoder(method.init_params(jax.random.key(0))), "neural BP with unit weights (= bp_decode)"
+
+
+def osd_decoder(tables: nd.CodeTables, order: int | None) -> Callable:
+    """OSD of ``order`` (None: soft ML by listing the codewords, ``k <= 16``), ``(messages, codewords)``."""
+    code = tables.code.obj
+
+    def decode(llr):
+        out = osd.ml_decode(code, llr) if order is None else osd.osd_decode(code, llr, order=order)
+        words = out.codewords.astype(jnp.uint8)
+        return tables.unencode(words), words
+
+    return decode
+
+
+def trained_decoder(workdir: str) -> tuple[Callable, dict[str, Any]]:
+    """The decoder of a trained neural-decoder run (latest checkpoint) and what it was."""
+    from neuralcodes_jax.analysis import model_io
+
+    model = model_io.load_model(workdir, kind="latest")
+    params = jax.device_get(model.params)
+    return model.method.llr_decoder(params), {"workdir": workdir, "step": model.step,
+                                              **model.method.eval_settings()}
+
+
+def run_evaluation(workdir: str, s: Settings) -> dict[str, Any] | None:
+    """The run's own ``neural_decoder`` evaluation when it used these Eb/N0 points and this stop rule (its noise
+    is its own evaluation stream, not ``--seed``'s), else None."""
+    path = os.path.join(workdir, "neural_decoder_eval.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        rep = json.load(f)
+    same = ([p["ebn0_db"] for p in rep["points"]] == list(s.ebno_db) and rep["max_blocks"] == s.max_blocks
+            and rep["target_block_errors"] == s.target_block_errors)
+    if not same:
+        return None
+    return {"decoder": rep["method"], "workdir": workdir, "step": rep["step"], "from": "the run's evaluation",
+            "seconds": rep["eval_seconds"], "points": rep["points"]}
+
+
+def run_cell(code_name: str, decoder: str, s: Settings, nbp_root: str | None, ecct_root: str | None,
+             progress: Callable[[str], None] = print) -> dict[str, Any] | None:
+    """One (code, decoder) cell: its rows of -ln(BER), or None when the decoder does not apply (no trained run,
+    ``ml`` with ``k > 16``)."""
+    tables = _tables(code_name)
+    info: dict[str, Any] = {}
+    max_blocks = None
+    if decoder == "bp":
+        decode, impl = bp_decoder(tables, s.iterations)
+        info = {"iterations": s.iterations, "schedule": "flooding", "algorithm": "sum_product", "implementation": impl}
+    elif decoder in ("neural_bp", "ecct"):
+        root = nbp_root if decoder == "neural_bp" else ecct_root
+        workdir = os.path.join(root, code_name) if root else None
+        if workdir is None or not os.path.isdir(os.path.join(workdir, "checkpoints")):
+            return None
+        kept = run_evaluation(workdir, s)
+        if kept is not None:
+            return kept
+        decode, info = trained_decoder(workdir)
+    elif decoder == "osd":
+        order = s.osd_order if tables.k <= s.osd_max_k else 1
+        decode, info, max_blocks = osd_decoder(tables, order), {"order": order}, s.osd_max_blocks
+    elif decoder == "ml":
+        if tables.k > osd.MAX_ML_DIMENSION:
+            return None
+        decode = osd_decoder(tables, None)
+    else:
+        raise ValueError(f"decoder must be one of {list(DECODERS)}, got {decoder!r}")
+    t0 = time.time()
+    rows = evaluator.simulate(decode, tables.code, s.ebno_db, jax.random.key(s.seed), s.eval_fields(max_blocks))
+    out = {"decoder": decoder, **info, "seconds": time.time() - t0, "points": rows}
+    progress(f"{code_name} {decoder}: " + ", ".join(f"{r['ebn0_db']:g} dB {evaluator._fmt(r['neg_ln_ber'])}"
+                                                    for r in rows) + f" ({out['seconds']:.0f} s)")
+    return out
+
+
+def run(codes: list[str], decoders: list[str], s: Settings, rows_dir: str, nbp_root: str | None = None,
+        ecct_root: str | None = None, progress: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+    """Every missing (code, decoder) cell, kept in ``rows_dir/<code>.json``; returns ``{code: {decoder: cell}}``.
+    A cell is recomputed when its settings (Eb/N0, seed, stop rule) differ from the kept one's."""
+    for d in decoders:
+        if d not in DECODERS:
+            raise ValueError(f"decoder must be one of {list(DECODERS)}, got {d!r}")
+    if not codes:
+        raise ValueError("codes must name at least one code")
+    os.makedirs(rows_dir, exist_ok=True)
+    key = json.loads(json.dumps(dataclasses.asdict(s)))      # as it reads back from the kept file (lists)
+    out = {}
+    for code in codes:
+        path = os.path.join(rows_dir, f"{code.replace(':', '_').replace('/', '_')}.json")
+        kept = {}
+        if os.path.isfile(path):
+            with open(path) as f:
+                kept = json.load(f)
+        cells = kept.get("cells", {}) if kept.get("settings") == key else {}
+        for d in decoders:
+            if d in cells and (d not in ("neural_bp", "ecct") or cells[d] is not None):
+                continue
+            cells[d] = run_cell(code, d, s, nbp_root, ecct_root, progress)
+            with open(path, "w") as f:
+                json.dump({"code": code, "settings": key, "cells": cells}, f, indent=1)
+        out[code] = cells
+    return out
+
+
+def _cell(cell: dict | None, i: int, interval: bool = False) -> str:
+    if cell is None:
+        return "-"
+    r = cell["points"][i]
+    # No bit error: only the lower end of the interval is known.
+    v = evaluator._fmt(r["neg_ln_ber"]) if r["neg_ln_ber"] is not None else f"> {evaluator._fmt(r['neg_ln_ber_lo'])}"
+    return f"{v} [{evaluator._fmt(r['neg_ln_ber_lo'])}, {evaluator._fmt(r['neg_ln_ber_hi'])}]" if interval else v
+
+
+def markdown(results: dict[str, dict[str, Any]], s: Settings, command: str, notes: str = "") -> str:
+    """The table: codes as rows; per decoder the -ln(BER) at each Eb/N0; the published numbers where known."""
+    decoders = [d for d in DECODERS if any(d in cells for cells in results.values())]
+    eb = "/".join(f"{e:g}" for e in s.ebno_db)
+    head = ["code", "n", "k"] + [f"{d} ({eb} dB)" for d in decoders] + [f"published ({eb} dB)"]
+    lines = [f"-ln(BER) on BPSK-AWGN at Eb/N0 = {eb} dB (higher is better; BER over the n codeword bits of random "
+             f"codewords; 95% intervals in `results/neural_decoders.json`). BP: flooding sum-product, "
+             f"{s.iterations} iterations; stop after {s.target_block_errors} block errors or {s.max_blocks} blocks "
+             f"(OSD {s.osd_max_blocks}); seed {s.seed}.", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for code, cells in results.items():
+        t = _tables(code)
+        row = [code, str(t.n), str(t.k)]
+        for d in decoders:
+            cell = cells.get(d)
+            row.append(" / ".join(_cell(cell, i) for i in range(len(s.ebno_db))) if cell else "-")
+        pub = PUBLISHED.get(code)
+        row.append("; ".join(f"{col} {' / '.join(f'{v:.2f}' for v in vals)}" for col, vals in pub.items())
+                   if pub else "not filled")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", f"Published column: {PUBLISHED_SOURCE}" + ("" if PUBLISHED else " (not filled in this table: "
+              "see the notes)") + ".", "", "Command:", "", "```", command, "```"]
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict, s: Settings, out_md: str, command: str, notes: str = "") -> None:
+    os.makedirs(os.path.dirname(out_md) or ".", exist_ok=True)
+    with open(out_md, "w") as f:
+        f.write(markdown(results, s, command, notes))
+    with open(os.path.splitext(out_md)[0] + ".json", "w") as f:
+        json.dump({"settings": dataclasses.asdict(s), "published": PUBLISHED, "published_source": PUBLISHED_SOURCE,
+                   "results": results}, f, indent=1)
+
+
+__all__ = ["CODES", "DECODERS", "PUBLISHED", "Settings", "run", "run_cell", "markdown", "write"]
