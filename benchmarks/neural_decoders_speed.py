@@ -11,6 +11,9 @@ suffers more from other jobs than BP's many small steps: ``XLA_FLAGS="--xla_cpu_
 intra_op_parallelism_threads=1"`` gives both one thread (what ``results/neural_decoders.md`` reports).
 
   python benchmarks/neural_decoders_speed.py --json results/neural_decoders_speed.json
+
+``--ecct_sizes=small`` also times ECCT (``methods/ecct.py``, untrained weights: its cost does not depend on them) in
+the same alternation, its ratio taken over BP.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ def _median_seconds(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | None, iterations: int) -> dict:
+def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | None, iterations: int,
+            ecct_sizes: tuple[str, ...] = ()) -> dict:
     from experiments.neural_decoders import neural_bp as nbp_config
 
     workdir = os.path.join(nbp_root, code) if nbp_root else None
@@ -67,10 +71,23 @@ def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | No
     llr_dev = jnp.asarray(llr)
     out = {"code": code, "n": method.n, "k": method.k, "iterations": method.iterations, "weights": weights,
            "batch": batch, "ebno_db": ebno}
+    ecct = {}
+    for size in ecct_sizes:                  # ECCT (methods/ecct.py); its cost does not depend on its weights
+        from experiments.neural_decoders import ecct as ecct_config
+
+        c = ecct_config.get_config(size)
+        c.code.name = code
+        m = methods.build(c, None)
+        ecct[size] = (jax.jit(m.decode_llr), m.init_params(jax.random.key(0)), [])
     bp_s, nbp_s = [], []
     for _ in range(2):                       # alternate, so that both see the same machine load
         bp_s.append(_median_seconds(lambda: ldpc.bp_decode(graph, llr, max_iters=method.iterations).bits, repeats))
         nbp_s.append(_median_seconds(lambda: decode(params, llr_dev), repeats))
+        for fn, p, times in ecct.values():
+            times.append(_median_seconds(lambda fn=fn, p=p: fn(p, llr_dev), repeats))
+    for size, (_, _, times) in ecct.items():
+        out[f"ecct_{size}_codewords_per_s"] = batch / min(times)
+        out[f"ratio_ecct_{size}_over_bp"] = batch / min(times) / (batch / min(bp_s))
     out["bp_codewords_per_s"] = batch / min(bp_s)
     out["neural_bp_codewords_per_s"] = batch / min(nbp_s)
     out["ratio_neural_bp_over_bp"] = out["neural_bp_codewords_per_s"] / out["bp_codewords_per_s"]
@@ -86,16 +103,22 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=5)
     p.add_argument("--nbp_root", default="workdirs/nbp")
     p.add_argument("--json", default=None)
+    p.add_argument("--ecct_sizes", default="", help="also time ECCT of these sizes (experiments/neural_decoders/"
+                   "ecct.py variants, e.g. small,n6_d128), in the same alternation")
     args = p.parse_args()
+    ecct_sizes = tuple(s for s in args.ecct_sizes.split(",") if s)
     rows = []
     print("| code | n | k | T | BP cw/s | neural BP cw/s | ratio | weights |\n|---|---|---|---|---|---|---|---|",
           flush=True)
     for code in [c for c in args.codes.split(",") if c]:
-        r = measure(code, args.batch, args.ebno, args.repeats, args.nbp_root, args.iterations)
+        r = measure(code, args.batch, args.ebno, args.repeats, args.nbp_root, args.iterations, ecct_sizes)
         rows.append(r)
         print(f"| {code} | {r['n']} | {r['k']} | {r['iterations']} | {r['bp_codewords_per_s']:.0f} | "
               f"{r['neural_bp_codewords_per_s']:.0f} | {r['ratio_neural_bp_over_bp']:.2f} | {r['weights']} |",
               flush=True)
+        for size in ecct_sizes:
+            print(f"| {code} ECCT {size} | | | | | {r[f'ecct_{size}_codewords_per_s']:.0f} | "
+                  f"{r[f'ratio_ecct_{size}_over_bp']:.4f} (over BP) | untrained |", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "jax": jax.__version__, "rows": rows}, f, indent=1)
