@@ -200,6 +200,10 @@ class LinearCodeMethod(base_lib.Method):
         if self.surrogate == "softmin" or self.start == "softmin":
             parts.append(f"tau {self.tau:g} -> {self.tau_final:g} geometric" if self.tau_schedule == "geometric"
                          else f"tau {self.tau:g}")
+        if self.lr != TrainFields.lr:
+            parts.append(f"lr {self.lr:g}")
+        if self.logit_penalty != TrainFields.logit_penalty:
+            parts.append(f"logit penalty {self.logit_penalty:g}")
         if self.penalty_floor > 0:
             parts.append(f"penalty floor {self.penalty_floor:g}")
         if self.cycles > 1:
