@@ -141,6 +141,7 @@ def test_each_schedule_trains_a_few_steps(kw):
     assert m.generator(state["params"]).shape == (5, 9)
 
 
+@pytest.mark.slow
 def test_schedules_and_polish_through_the_loop(tmp_path):
     """The config path (what launch.main runs): every schedule at once, then the polish stage's own report."""
     from experiments.linear_codes import linear as cfg
