@@ -93,6 +93,9 @@ def test_penalty_floor_and_per_cycle_fade():
     fades = [float(m._fade(jnp.int32(s))) for s in (0, 10, 25, 49, 50, 60)]
     np.testing.assert_allclose(fades, [1.0, 0.6, 0.2, 0.2, 1.0, 0.6], atol=1e-6)
     assert [s.steps for s in m.stages()] == [50, 1, 49]
+    plain = lc.LinearCodeMethod(n=9, k=5, steps=100, cycles=2, anneal_fraction=0.5, restart_penalty=0.0)
+    np.testing.assert_allclose([float(plain._fade(jnp.int32(s))) for s in (0, 10, 50, 60)], [1.0, 0.6, 0.0, 0.0],
+                               atol=1e-6)
 
 
 def test_restart_keeps_the_best_code_and_restarts_from_it():
@@ -172,7 +175,8 @@ def test_bad_schedule_input_names_the_field():
            (dict(steps=100, cycles=3), r"train.cycles must divide train.steps=100"),
            (dict(perturb=0.7), r"train.perturb must be in \[0, 0.5\]"),
            (dict(restart_scale=-1.0), r"train.restart_scale must be"),
-           (dict(penalty_floor=1.5), r"train.penalty_floor must be in \[0, 1\]")]
+           (dict(penalty_floor=1.5), r"train.penalty_floor must be in \[0, 1\]"),
+           (dict(restart_penalty=-0.5), r"train.restart_penalty must be")]
     for kw, msg in bad:
         with pytest.raises(ValueError, match=msg):
             lc.LinearCodeMethod(n=7, k=4, **kw)

@@ -18,6 +18,8 @@ Variants: one row of :data:`ROWS` (default ``hamming_15_11``), optionally one su
 * ``switch``: union for the first half of the run, then the named surrogate (softmin unless named);
 * ``chains4``: 4 fresh chains of a quarter of the steps each (``train.restarts``; chains x steps unchanged);
 * ``cycles4``: 4 perturb-and-reoptimise cycles of a quarter of the steps (``train.cycles``);
+* ``nopenalty``: no logit penalty in the cycles after the first (``train.restart_penalty = 0``): each later cycle
+  is plain descent from the perturbed best code (with ``cycles4``);
 * ``floor``: the logit penalty never fades below 0.1 of its start (``train.penalty_floor``, against saturation);
 * ``polish``: the evaluator's single- and double-flip descent after training (``eval.polish = 2``), reported as
   its own row beside the gradient-trained code.
@@ -72,7 +74,7 @@ def set_row(c: ml_collections.ConfigDict, row: str) -> None:
 
 
 #: Schedule words (module docstring); each may be combined with a row, a surrogate and the others.
-SCHEDULES = ("anneal", "switch", "chains4", "cycles4", "floor", "polish")
+SCHEDULES = ("anneal", "switch", "chains4", "cycles4", "nopenalty", "floor", "polish")
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = tuple(ROWS) + relaxed.SURROGATES + SCHEDULES + ("smoke",)
 
@@ -91,6 +93,8 @@ def set_schedules(c: ml_collections.ConfigDict, words) -> None:
         c.train.steps //= 4
     if "cycles4" in words:
         c.train.cycles = 4
+    if "nopenalty" in words:
+        c.train.restart_penalty = 0.0
     if "floor" in words:
         c.train.penalty_floor = 0.1
     if "polish" in words:

@@ -88,6 +88,7 @@ class TrainFields:
     perturb: float = 0.1                # probability of flipping each entry of the best code at a restart
     restart_scale: float = 1.0          # logit magnitude of a restarted chain
     penalty_floor: float = 0.0          # the penalty's fade never goes below this fraction
+    restart_penalty: float = 1.0        # factor on the logit penalty in the cycles after the first (0: none)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +126,7 @@ class LinearCodeMethod(base_lib.Method):
     perturb: float = TrainFields.perturb
     restart_scale: float = TrainFields.restart_scale
     penalty_floor: float = TrainFields.penalty_floor
+    restart_penalty: float = TrainFields.restart_penalty
     name: str = "linear_code"
 
     CONFIG = LinearCodeConfig
@@ -175,6 +177,7 @@ class LinearCodeMethod(base_lib.Method):
         check_positive("train.restart_scale", self.restart_scale)
         if not 0.0 <= check_real("train.penalty_floor", self.penalty_floor) <= 1.0:
             raise ValueError(f"train.penalty_floor must be in [0, 1], got {self.penalty_floor!r}")
+        check_positive("train.restart_penalty", self.restart_penalty, allow_zero=True)
 
     @classmethod
     def from_spec(cls, spec: LinearCodeConfig, data: Any = None) -> LinearCodeMethod:
@@ -184,7 +187,8 @@ class LinearCodeMethod(base_lib.Method):
                    logit_penalty=t.logit_penalty, gradient_noise=t.gradient_noise,
                    anneal_fraction=t.anneal_fraction, restarts=t.restarts, tau_schedule=s.tau_schedule,
                    tau_final=s.tau_final, start=s.start, switch_fraction=s.switch_fraction, cycles=t.cycles,
-                   perturb=t.perturb, restart_scale=t.restart_scale, penalty_floor=t.penalty_floor)
+                   perturb=t.perturb, restart_scale=t.restart_scale, penalty_floor=t.penalty_floor,
+                   restart_penalty=t.restart_penalty)
 
     @property
     def channel(self):
@@ -207,7 +211,8 @@ class LinearCodeMethod(base_lib.Method):
         if self.penalty_floor > 0:
             parts.append(f"penalty floor {self.penalty_floor:g}")
         if self.cycles > 1:
-            parts.append(f"{self.cycles} perturb-and-reoptimise cycles (flip {self.perturb:g})")
+            penalty = "" if self.restart_penalty == 1 else f", penalty x {self.restart_penalty:g} after the first"
+            parts.append(f"{self.cycles} perturb-and-reoptimise cycles (flip {self.perturb:g}{penalty})")
         parts.append(f"{self.restarts} chain{'s' if self.restarts > 1 else ''} x {self.steps} steps")
         return ", ".join(parts)
 
@@ -296,7 +301,10 @@ class LinearCodeMethod(base_lib.Method):
 
     def _fade(self, step: jax.Array) -> jax.Array:
         t = self._cycle_position(step).astype(jnp.float32)
-        return jnp.maximum(1.0 - t / (self.anneal_fraction * self.cycle_steps), self.penalty_floor)
+        fade = jnp.maximum(1.0 - t / (self.anneal_fraction * self.cycle_steps), self.penalty_floor)
+        if self.cycles > 1 and self.restart_penalty != 1.0:
+            fade = jnp.where(step >= self.cycle_steps, self.restart_penalty * fade, fade)
+        return fade
 
     def _restart(self, state: PyTree, key: jax.Array) -> PyTree:
         """A cycle's first step: keep each chain's best binarized code so far, restart from it perturbed."""
