@@ -11,7 +11,20 @@ Commands:
   python -m launch.sweep --config=experiments/linear_codes/linear.py --workdir=workdirs/lc_sweep   # every row
 
 Variants: one row of :data:`ROWS` (default ``hamming_15_11``), optionally one surrogate of
-``codes.relaxed.SURROGATES`` (default ``union``) and ``smoke`` (few steps and seeds).
+``codes.relaxed.SURROGATES`` (default ``union``), any of the schedules of :data:`SCHEDULES` (issue 24) and
+``smoke`` (few steps and seeds). The schedules:
+
+* ``anneal``: softmin temperature geometric from 2 to 0.1 over the run (``surrogate.tau_schedule``);
+* ``switch``: union for the first half of the run, then the named surrogate (softmin unless named);
+* ``chains4``: 4 fresh chains of a quarter of the steps each (``train.restarts``; chains x steps unchanged);
+* ``cycles4``: 4 perturb-and-reoptimise cycles of a quarter of the steps (``train.cycles``);
+* ``nopenalty``: no logit penalty in the cycles after the first (``train.restart_penalty = 0``): each later cycle
+  is plain descent from the perturbed best code (with ``cycles4``);
+* ``floor``: the logit penalty never fades below 0.1 of its start (``train.penalty_floor``, against saturation);
+* ``polish``: the evaluator's single- and double-flip descent after training (``eval.polish = 2``), reported as
+  its own row beside the gradient-trained code.
+
+  python -m launch.main --config=experiments/linear_codes/linear.py:golay_23_12,softmin,anneal,polish --workdir=DIR
 """
 
 import ml_collections
@@ -60,8 +73,35 @@ def set_row(c: ml_collections.ConfigDict, row: str) -> None:
         c.surrogate.max_message_weight = d - 1
 
 
+#: Schedule words (module docstring); each may be combined with a row, a surrogate and the others.
+SCHEDULES = ("anneal", "switch", "chains4", "cycles4", "nopenalty", "floor", "polish")
 #: The words a variant (``--config=file.py:word,word``) may combine.
-VARIANTS = tuple(ROWS) + relaxed.SURROGATES + ("smoke",)
+VARIANTS = tuple(ROWS) + relaxed.SURROGATES + SCHEDULES + ("smoke",)
+
+
+def set_schedules(c: ml_collections.ConfigDict, words) -> None:
+    """Apply the schedule words (:data:`SCHEDULES`) to a config whose row and surrogate are set."""
+    if "anneal" in words:
+        c.surrogate.tau_schedule = "geometric"
+        c.surrogate.tau, c.surrogate.tau_final = 2.0, 0.1
+    if "switch" in words:
+        if c.surrogate.name == "union":
+            c.surrogate.name = "softmin"
+        c.surrogate.start, c.surrogate.switch_fraction = "union", 0.5
+    if "chains4" in words:
+        c.train.restarts = 4
+        c.train.steps //= 4
+    if "cycles4" in words:
+        c.train.cycles = 4
+    if "nopenalty" in words:
+        c.train.restart_penalty = 0.0
+    if "floor" in words:
+        c.train.penalty_floor = 0.1
+    if "polish" in words:
+        c.eval.polish = 2
+    for w in SCHEDULES:
+        if w in words:
+            c.name += f"_{w}"
 
 
 def get_config(arg=None):
@@ -76,9 +116,10 @@ def get_config(arg=None):
     if surrogates:
         c.surrogate.name = surrogates[0]
         c.name += f"_{surrogates[0]}"
+    set_schedules(c, variant)
     if "smoke" in variant:
         c.num_seeds = 2
-        c.train.steps = 50
+        c.train.steps = 48
         c.train.steps_per_call = 25
         c.train.checkpoint_every_steps = 25
         c.train.progress = False

@@ -65,15 +65,21 @@ def punctured_golay(generator_rows: list[str]) -> int | None:
     return None
 
 
-def linear_row(summary: dict) -> tuple[str, list]:
-    s = summary["summary"]
-    seeds = summary["seeds"]
+def linear_row(summary: dict, polished: bool = False) -> tuple[str, list]:
+    """The row of a ``linear_code`` summary; ``polished``: the row of its polish stage (``eval.polish``)."""
+    s = summary["polish"] if polished else summary["summary"]
+    seeds = [r["polish"] for r in summary["seeds"]] if polished else summary["seeds"]
     hist = ", ".join(f"{d} ({c})" for d, c in s["minimum_distance_histogram"].items())
     ratios = [_fmt([r["ratio_to_converse"][p]["ratio"] for r in seeds]) for p in ("0.01", "0.05")]
     undecided = f" (+{s['equivalence_undecided']} undecided)" if s["equivalence_undecided"] else ""
-    row = (f"| ({summary['n']},{summary['k']}) {summary['reference']} | linear, {summary['surrogate']} | "
+    method = f"linear, {summary.get('training', summary['surrogate'])}"
+    seconds = f"{summary['train_seconds']:.0f}"
+    if polished:
+        method += f" **+ polish** ({s['flips']} flips)"
+        seconds += f" + {s['seconds']:.0f} polish"
+    row = (f"| ({summary['n']},{summary['k']}) {summary['reference']} | {method} | "
            f"{s['num_seeds']} | {s['reached_distance']} | {s['equivalent']}{undecided} | {hist} | {ratios[0]} | "
-           f"{ratios[1]} | {summary['train_seconds']:.0f} |")
+           f"{ratios[1]} | {seconds} |")
     golay = [r["generator"] for r in seeds if r["reference"] == "Golay(23,12)" and r["equivalent"]]
     if (summary["n"], summary["k"]) == (24, 12):
         for r in seeds:
@@ -133,6 +139,10 @@ def main(argv=None) -> None:
             row, found = linear_row(summary)
             print(row)
             golay += found
+            if "polish" in summary:
+                row, found = linear_row(summary, polished=True)
+                print(row)
+                golay += found
         elif os.path.exists(book):
             summary = json.loads(pathlib.Path(book).read_text())
             ref = summary["config"]["eval"]["reference"]

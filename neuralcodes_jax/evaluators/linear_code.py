@@ -11,6 +11,11 @@ values on ``eval.p_grid`` and the ratio to the finite-blocklength converse.
 Per set of runs (``DIR/linear_code_summary.json``, ``DIR/summary.md``): counts over seeds (distance reached,
 equivalent, same enumerator), the minimum-distance histogram, the ratio to the converse at ``eval.p_ratios``
 (median, min, max) and the training time.
+
+``eval.polish`` (1: single flips, 2: single and double flips; 0: off) adds a discrete finishing stage after
+training: the method's ``polish`` (flip descent of its final surrogate from the binarized code,
+``codes.flip_descent``), whose code gets its own full report (``report['polish']``) and its own counts
+(``summary['polish']``): "gradient" and "gradient + polish" are separate claims. Its wall time is reported.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import collections
 import dataclasses
 import json
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +49,7 @@ class EvalFields:
     p_ratios: tuple[float, ...] = (0.01, 0.05)
     max_equivalence_k: int = 12         # coordinate-permutation search over the 2^k codewords up to this k
     max_equivalence_nodes: int = 100_000
+    polish: int = 0                     # 0: off; 1: single-flip descent; 2: single- and double-flip descent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +115,10 @@ def code_report(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, p_g
     }
 
 
+def _polish_level(config) -> int:
+    return check_int("eval.polish", specs.parse(CONFIG, config).eval.polish, 0, 2)
+
+
 def _settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int, str]:
     ev = specs.parse(CONFIG, config).eval
     p_grid = check_p_grid(ev.p_grid, "eval.p_grid")
@@ -117,6 +128,7 @@ def _settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int, str]:
             raise ValueError(f"eval.p_ratios must lie in (0, 0.5), got {ev.p_ratios!r}")
     max_k = check_int("eval.max_equivalence_k", ev.max_equivalence_k, 1, 16)
     nodes = check_int("eval.max_equivalence_nodes", ev.max_equivalence_nodes, 1)
+    check_int("eval.polish", ev.polish, 0, 2)
     return p_grid, p_ratios, max_k, nodes, ev.reference
 
 
@@ -134,6 +146,15 @@ def evaluate(run) -> list[dict]:
         rep = code_report(code, ref, p_grid, p_ratios, max_k, nodes)
         rep.update(seed=int(run.configs[i].seed), step=int(run.metas[i].get("step", 0)),
                    surrogate=settings["surrogate"], restarts=settings["restarts"])
+        level = _polish_level(run.configs[i])
+        if level:
+            t0 = time.time()
+            polished, info = run.methods[i].polish(generator, pairs=level == 2)
+            seconds = time.time() - t0
+            prep = code_report(codes_linear.LinearCode.from_generator(polished), ref, p_grid, p_ratios, max_k,
+                               nodes)
+            prep.update(info, seconds=seconds, flips="single and double" if level == 2 else "single")
+            rep["polish"] = prep
         if run.is_main:
             with open(os.path.join(run.workdirs[i], "linear_code_report.json"), "w") as f:
                 json.dump(rep, f, indent=1)
@@ -163,7 +184,7 @@ def summarize_reports(reports: list[dict], p_ratios: tuple[float, ...]) -> dict[
 def markdown_summary(summary: Mapping[str, Any]) -> str:
     s = summary["summary"]
     lines = [f"# {summary['name']}: learned ({summary['n']},{summary['k']}) linear codes vs {summary['reference']}",
-             "", f"Surrogate `{summary['surrogate']}`, {s['num_seeds']} seeds, "
+             "", f"Surrogate `{summary['surrogate']}` ({summary.get('training', '')}), {s['num_seeds']} seeds, "
              f"training {summary['train_seconds']:.1f} s.",
              "", "| seeds | reached d | equivalent | same enumerator | d_min histogram | ML BLER / converse |",
              "|---|---|---|---|---|---|"]
@@ -172,6 +193,15 @@ def markdown_summary(summary: Mapping[str, Any]) -> str:
     hist = ", ".join(f"{d} ({c})" for d, c in s["minimum_distance_histogram"].items())
     lines.append(f"| {s['num_seeds']} | {s['reached_distance']} | {s['equivalent']} | {s['same_enumerator']} | "
                  f"{hist} | {ratios} |")
+    if "polish" in summary:
+        s = summary["polish"]
+        ratios = "; ".join(f"p={k.rsplit('_', 1)[1]}: {v['median']:.4g} [{v['min']:.4g}, {v['max']:.4g}]"
+                           for k, v in s.items() if k.startswith("ratio_to_converse_at_"))
+        hist = ", ".join(f"{d} ({c})" for d, c in s["minimum_distance_histogram"].items())
+        lines += ["", f"Gradient + polish ({s['flips']} flips, {s['seconds']:.1f} s over the seeds):", "",
+                  lines[4], lines[5],
+                  f"| {s['num_seeds']} | {s['reached_distance']} | {s['equivalent']} | {s['same_enumerator']} | "
+                  f"{hist} | {ratios} |"]
     return "\n".join(lines) + "\n"
 
 
@@ -184,7 +214,12 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
     summary = {"name": config.get("name") or "linear_code", "n": settings["n"], "k": settings["k"],
                "reference": ref_name, "surrogate": settings["surrogate"], "config": config.to_dict(),
                "train_seconds": float(run.train_seconds), "summary": summarize_reports(reports, p_ratios),
-               "seeds": reports, "workdirs": [run.workdirs[i] for i in members]}
+               "seeds": reports, "workdirs": [run.workdirs[i] for i in members],
+               "training": settings.get("training", settings["surrogate"])}
+    if all("polish" in r for r in reports):
+        summary["polish"] = summarize_reports([r["polish"] for r in reports], p_ratios)
+        summary["polish"]["seconds"] = float(sum(r["polish"]["seconds"] for r in reports))
+        summary["polish"]["flips"] = reports[0]["polish"]["flips"]
     if run.is_main:
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "linear_code_summary.json"), "w") as f:
