@@ -14,6 +14,9 @@ intra_op_parallelism_threads=1"`` gives both one thread (what ``results/neural_d
 
 ``--ecct_sizes=small`` also times ECCT (``methods/ecct.py``, untrained weights: its cost does not depend on them) in
 the same alternation, its ratio taken over BP.
+
+``codes.ldpc.bp_decode`` unrolls its check update per slot: for the (128, k) polar matrices (check degree 128) its
+compilation ran for minutes and past 7 GB of memory here, so those codes are left out of the default list.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | No
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--codes", default=",".join(CODES))
+    p.add_argument("--codes", default=",".join(c for c in CODES if not c.startswith("POLAR_N128")))
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--ebno", type=float, default=5.0)
     p.add_argument("--repeats", type=int, default=5)
@@ -119,9 +122,9 @@ def main() -> None:
         for size in ecct_sizes:
             print(f"| {code} ECCT {size} | | | | | {r[f'ecct_{size}_codewords_per_s']:.0f} | "
                   f"{r[f'ratio_ecct_{size}_over_bp']:.4f} (over BP) | untrained |", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "jax": jax.__version__, "rows": rows}, f, indent=1)
+        if args.json:                        # after every row: a long run keeps what it measured
+            with open(args.json, "w") as f:
+                json.dump({"args": vars(args), "jax": jax.__version__, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":
