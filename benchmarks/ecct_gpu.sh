@@ -7,7 +7,7 @@
 #
 # Usage: benchmarks/ecct_gpu.sh WORKDIR [--config.x=y ...]   (extra flags go to every launch.main call)
 # Environment: ECCT_CODES (space-separated code names, default the 15 benchmark codes; a codes.catalog spec such as
-# bch:15,7 also works), ECCT_SIZES (default "small n6_d32 n2_d128 n6_d128"), PYTHON (default python3).
+# bch:15,7 also works), ECCT_SIZES (default "small n6_d32 n2_d64 n6_d64 n2_d128 n6_d128"), PYTHON (default python3).
 # Results: WORKDIR/<size>/<code>/neural_decoder_eval.{json,md} (-ln(BER) at 4, 5, 6 dB).
 set -euo pipefail
 root=${1:?usage: benchmarks/ecct_gpu.sh WORKDIR [--config.x=y ...]}
@@ -15,7 +15,7 @@ shift
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 codes=${ECCT_CODES:-$("$python" -c "from experiments.neural_decoders import ecct; print(' '.join(ecct.CODES))")}
-sizes=${ECCT_SIZES:-small n6_d32 n2_d128 n6_d128}
+sizes=${ECCT_SIZES:-small n6_d32 n2_d64 n6_d64 n2_d128 n6_d128}
 for size in $sizes; do
   for code in $codes; do
     dir="$root/$size/$(echo "$code" | tr -c 'A-Za-z0-9_\n' '_')"

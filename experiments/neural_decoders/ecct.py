@@ -12,7 +12,8 @@ midpoint Eb/N0 (the shared interface passes LLRs; ``methods/ecct.py`` docstring)
 
 Variants (combine with commas; a benchmark code's name picks the code):
   ``small``   N = 2, d = 32 (paper Table 1's smallest ECCT)
-  ``n6_d32``, ``n2_d128``, ``n6_d128``: the other published sizes (Table 1; default N = 6, d = 32)
+  ``n6_d32``, ``n2_d64``, ``n6_d64``, ``n2_d128``, ``n6_d128``: the other published sizes (Table 1; default
+              N = 6, d = 32)
   ``budget``  the CPU budget of results/ecct_budget.md: 800 steps (102k words) at learning rate 1e-3 (cosine to
               1e-6), a checkpoint every 100 steps (all kept, for the learning curve), evaluation to 50 block errors
   ``smoke``   a few steps of batch 16, tiny evaluation (tests)
@@ -30,8 +31,9 @@ from experiments import common
 CODES = ("BCH_N31_K16", "BCH_N63_K36", "BCH_N63_K45", "BCH_N63_K51", "CCSDS_N128_K64", "LDPC_N121_K60",
          "LDPC_N121_K70", "LDPC_N121_K80", "LDPC_N49_K24", "MACKAY_N96_K48", "POLAR_N128_K64", "POLAR_N128_K86",
          "POLAR_N128_K96", "POLAR_N64_K32", "POLAR_N64_K48")
-#: Published sizes (N, d) of ECCT (paper Table 1).
-SIZES = {"small": (2, 32), "n6_d32": (6, 32), "n2_d128": (2, 128), "n6_d128": (6, 128)}
+#: Published sizes (N, d) of ECCT (paper Table 1: N in {2, 6}, d in {32, 64, 128}).
+SIZES = {"small": (2, 32), "n6_d32": (6, 32), "n2_d64": (2, 64), "n6_d64": (6, 64), "n2_d128": (2, 128),
+         "n6_d128": (6, 128)}
 #: Steps of the CPU budget (``budget``) and the checkpoint spacing of its learning curve.
 BUDGET_STEPS = 800
 BUDGET_CHECKPOINT_EVERY = 100
