@@ -97,7 +97,7 @@ def bp_decoder(tables: nd.CodeTables, iterations: int) -> tuple[Callable, str]:
 
     ``codes.ldpc.bp_decode`` unrolls its check update per slot, which takes too long to compile inside the Monte
     Carlo step for the polar codes' matrices (check degrees up to 128); there the column is neural BP with every
-    weight 1 in its stacked layout, whose decisions equal ``bp_decode``'s (``tests/test_neural_bp.py``)."""
+    weight 1 in its stacked layout, whose decisions equal ``bp_decode``'s (``tests/test_methods_neural_bp.py``)."""
     from neuralcodes_jax.methods import neural_bp
 
     graph = ldpc.TannerGraph.from_parity_check(tables.parity_check)

@@ -21,7 +21,7 @@ kernel this module calls):
 Weights are per edge and iteration, or shared across iterations (``model.tied``). With every weight 1 (and every
 offset 0) the decoder is exactly ``bp_decode(H, llr, max_iters=T)`` (sum-product; min-sum with ``alpha=1``),
 including its stop rule: a word's output is frozen at the first iteration whose hard decision has a zero syndrome
-(``tests/test_neural_bp.py``). The loss ignores the stop rule (every iteration's posterior is scored).
+(``tests/test_methods_neural_bp.py``). The loss ignores the stop rule (every iteration's posterior is scored).
 
 Training setting (``experiments/neural_decoders/neural_bp.py``): T = 5 iterations, RMSprop with learning rate 1e-3,
 batches of 120 all-zero words at Eb/N0 drawn from 1..6 dB: our reading of Nachmani et al. 2018 (Sec. V) for the BCH
