@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from neuralcodes_jax.codes import analysis, exact, gf2, linear, relaxed
+from neuralcodes_jax.codes import exact, gf2, linear, relaxed, structure
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -132,7 +132,7 @@ def test_weight_enumerator_macwilliams_equals_listing(seed):
 
 def test_named_codes_have_their_distances_and_golay_its_enumerator():
     dists = {name: int(np.flatnonzero(linear.weight_enumerator(make())[1:])[0]) + 1
-             for name, make in analysis.reference_codes().items()}
+             for name, make in structure.reference_codes().items()}
     assert dists["BCH(15,7)"] == 5 and dists["BCH(15,5)"] == 7 and dists["BCH(31,21)"] == 5
     assert dists["BCH(31,16)"] == 7 and dists["Reed-Muller(1,4)"] == 8 and dists["Hamming(31,26)"] == 3
     assert dists["Golay(23,12)"] == 7 and dists["extended Golay(24,12)"] == 8
@@ -210,7 +210,7 @@ def test_committed_golay_codes_are_golay():
     for rows in gens:
         code = linear.LinearCode.from_generator(np.array([[int(b) for b in row] for row in rows], np.uint8))
         np.testing.assert_array_equal(linear.weight_enumerator(code), linear.weight_enumerator(golay))
-        assert analysis.find_equivalence(code.codewords(), golay.codewords()) is not None
+        assert structure.find_equivalence(code.codewords(), golay.codewords()) is not None
 
 
 # ------------------------------------------------------------------------------------- bad input

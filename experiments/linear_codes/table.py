@@ -49,8 +49,8 @@ def reference_row(name: str, n: int, k: int) -> str:
 def punctured_golay(generator_rows: list[str]) -> int | None:
     """The coordinate whose puncturing turns a learned (24,12) code into a code equivalent to Golay(23,12)
     (weight enumerator and a coordinate-permutation search), or None."""
-    from neuralcodes_jax.codes import analysis as codes_analysis
     from neuralcodes_jax.codes import linear as codes_linear
+    from neuralcodes_jax.codes import structure as codes_structure
     g = np.array([[int(b) for b in row] for row in generator_rows], np.uint8)
     golay = codes_linear.golay_code()
     target = codes_linear.weight_enumerator(golay)
@@ -60,7 +60,7 @@ def punctured_golay(generator_rows: list[str]) -> int | None:
             continue
         code = codes_linear.LinearCode.from_generator(punctured)
         if np.array_equal(codes_linear.weight_enumerator(code), target) and \
-                codes_analysis.find_equivalence(code.codewords(), golay.codewords()) is not None:
+                codes_structure.find_equivalence(code.codewords(), golay.codewords()) is not None:
             return j
     return None
 

@@ -9,7 +9,7 @@ Modules:
   exact     exact BSC/BEC error rates of any codebook with n <= 24 by enumeration (polynomials in
             p), coset-leader formulas for linear codes, Monte Carlo with confidence intervals.
   bounds    capacity, dispersion, PPV meta-converse, RCU, normal approximation, Gallager exponent.
-  analysis  distances, linearity / coset / perfection tests, equivalence to a reference code.
+  structure distances, linearity / coset / perfection tests, equivalence to a reference code.
   osd       (JAX) ordered-statistics decoding of order 0..3 and soft ML decoding by correlation (k <= 16).
   ldpc5g    5G NR LDPC codes (TS 38.212 base graphs, every lifting size, encoder, shortening and
             puncturing), decoded by ``ldpc.bp_decode`` (flooding or layered, sum-product or min-sum).
@@ -24,28 +24,7 @@ Conventions shared by all modules: bits are 0/1 ``uint8``; a bit vector ``b[0..n
 ``sum_j b[j] 2^(n-1-j)``; message ``i`` of a code or codebook is row ``i`` and carries the ``k``-bit
 label of ``i``. Exact evaluation uses NumPy float64/int64 (no JAX); decoders and Monte Carlo use JAX.
 """
-from neuralcodes_jax.codes import analysis, awgn, bounds, crc, exact, gf2, ldpc5g, linear, osd, polar
-from neuralcodes_jax.codes.analysis import (
-    Equivalence,
-    EquivalenceSearchError,
-    are_equivalent,
-    coset_decomposition,
-    covering_radius,
-    distance_distribution,
-    distance_profiles,
-    distinct_codewords,
-    find_equivalence,
-    is_coset_of_linear,
-    is_distance_invariant,
-    is_linear,
-    is_perfect,
-    minimum_distance,
-    num_distinct_codewords,
-    pairwise_distance_counts,
-    reference_codes,
-    summarize_codebook,
-    weight_distribution,
-)
+from neuralcodes_jax.codes import awgn, bounds, crc, exact, gf2, ldpc5g, linear, osd, polar, structure
 from neuralcodes_jax.codes.awgn import AwgnPoint, fractional_clopper_pearson_interval, simulate_awgn
 from neuralcodes_jax.codes.bounds import (
     BIAWGN_BOUNDS,
@@ -150,9 +129,30 @@ from neuralcodes_jax.codes.polar import (
     sc_decode,
     scl_decode,
 )
+from neuralcodes_jax.codes.structure import (
+    Equivalence,
+    EquivalenceSearchError,
+    are_equivalent,
+    coset_decomposition,
+    covering_radius,
+    distance_distribution,
+    distance_profiles,
+    distinct_codewords,
+    find_equivalence,
+    is_coset_of_linear,
+    is_distance_invariant,
+    is_linear,
+    is_perfect,
+    minimum_distance,
+    num_distinct_codewords,
+    pairwise_distance_counts,
+    reference_codes,
+    summarize_codebook,
+    weight_distribution,
+)
 
 __all__ = [
-    "analysis", "bounds", "exact", "gf2", "linear",
+    "structure", "bounds", "exact", "gf2", "linear",
     # linear
     "LinearCode", "SyndromeDecoder", "code_from_codewords", "coset_leaders", "extended_golay_code",
     "extended_hamming_code", "golay_code", "hamming_code", "repetition_code", "single_parity_check_code",
@@ -166,7 +166,7 @@ __all__ = [
     "bec_capacity", "bec_converse", "bec_dispersion", "bec_normal_approximation", "bec_rcu",
     "binary_entropy", "bsc_capacity", "bsc_converse", "bsc_dispersion", "bsc_normal_approximation",
     "bsc_normal_approximation_log2m", "bsc_rcu", "gallager_bound", "gallager_e0", "gallager_exponent",
-    # analysis
+    # structure
     "Equivalence", "EquivalenceSearchError", "are_equivalent", "coset_decomposition", "covering_radius",
     "distance_distribution", "distance_profiles", "distinct_codewords", "find_equivalence",
     "is_coset_of_linear", "is_distance_invariant", "is_linear", "is_perfect", "minimum_distance",

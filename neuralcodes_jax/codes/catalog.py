@@ -12,7 +12,7 @@ code                       what
 ``bch:N,K``, ``ebch:N,K``  primitive BCH code and its extension by an overall parity bit
 ``rm:R,M``                 Reed-Muller code RM(R, M)
 ``hamming:R``              Hamming(2^R - 1, 2^R - 1 - R); ``golay``, ``egolay``
-``ref:NAME``               a name of ``codes.analysis.reference_codes()`` (e.g. ``ref:Golay(23,12)``)
+``ref:NAME``               a name of ``codes.structure.reference_codes()`` (e.g. ``ref:Golay(23,12)``)
 ``file:PATH``              a parity-check matrix: ``.alist`` or a dense ``.txt`` (the learned-decoder benchmark's
                            ``ecc_codes/`` files), or a JSON file of generators (``PATH.json[:INDEX]``, e.g. a
                            learned code's report)
@@ -43,7 +43,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from neuralcodes_jax.codes import analysis, crc, gf2, ldpc, ldpc5g, linear, osd, polar
+from neuralcodes_jax.codes import crc, gf2, ldpc, ldpc5g, linear, osd, polar, structure
 
 CODE_FAMILIES = ("polar5g", "polarga", "ldpc5g", "bch", "ebch", "rm", "hamming", "golay", "egolay", "ref", "file")
 DECODERS = ("sc", "scl", "bp", "osd", "ml")
@@ -107,7 +107,7 @@ def _from_file(spec: str, path: str) -> Code:
         if rows is None:
             raise ValueError(f"code {spec!r}: {base!r} holds no 'generator' or 'generators'")
         g = np.array([[int(b) for b in r] for r in rows], np.uint8)
-        return _linear(os.path.basename(path), analysis.code_from_source(path, g.shape[1], g.shape[0], "code"))
+        return _linear(os.path.basename(path), structure.code_from_source(path, g.shape[1], g.shape[0], "code"))
     h = parity_check_from_file(path)
     reduced, pivots = gf2.row_reduce(h, f"parity-check matrix of {path!r}")
     code = linear.LinearCode.from_parity_check(reduced[:len(pivots)], name=os.path.basename(path))
@@ -180,7 +180,7 @@ def make_code(spec: str) -> Code:
         _ints(spec, args, (0,))
         return _linear(spec, linear.golay_code() if family == "golay" else linear.extended_golay_code())
     if family == "ref":
-        refs = analysis.reference_codes()
+        refs = structure.reference_codes()
         if args not in refs:
             raise ValueError(f"code {spec!r}: the name must be one of {sorted(refs)}")
         return _linear(spec, refs[args]())

@@ -26,10 +26,10 @@ import numpy as np
 from scipy import stats
 
 from neuralcodes_jax import channels, config_utils, specs
-from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import gf2
+from neuralcodes_jax.codes import structure as codes_structure
 from neuralcodes_jax.config_utils import check_int
 from neuralcodes_jax.methods import progressive as prog
 
@@ -41,7 +41,7 @@ P_GRID = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3
 class EvalFields:
     """``eval`` fields of the codebook report."""
 
-    reference: str = "Hamming(7,4)"     # a name of codes.analysis.reference_codes() or a JSON file of generators
+    reference: str = "Hamming(7,4)"     # a name of codes.structure.reference_codes() or a JSON file of generators
     p_grid: tuple[float, ...] = P_GRID
     p_ratio: float = 0.05               # p of the single "ratio to the converse" number (one of p_grid)
     neural_table: bool = True           # exact BLER/BER of the neural decoder (table over all 2^n words)
@@ -121,14 +121,14 @@ def codebook_report(codebook: Any, p_grid: Any, decoder: Any = None,
       p_grid: crossover probabilities in ``[0, 0.5]``.
       decoder: optional neural decoder as a table ``[2^n]`` of message indices (:func:`decoder_table`).
       references: name -> reference codebook for the equivalence search (default: classical codes of the
-        same ``n`` and ``M``, :func:`codes.analysis.reference_codes`).
+        same ``n`` and ``M``, :func:`codes.structure.reference_codes`).
       reference_bler: optional BLER polynomial of the reference (classical ML); the report then says whether
         the codebook's ML BLER equals it at every grid point to ``tol`` and as a polynomial.
       converse: optional converse values on ``p_grid``; gives ``ml.ratio_to_converse``.
       p_ratio: the ``p`` at which a single ratio to the converse is reported (must be in ``p_grid``).
 
     Returns:
-      ``codewords`` (bit strings), the keys of :func:`codes.analysis.summarize_codebook` (with
+      ``codewords`` (bit strings), the keys of :func:`codes.structure.summarize_codebook` (with
       ``distance_spectrum`` = ``distance_distribution``), ``ml`` (``bler``/``ber`` value lists on ``p_grid``
       and their exact polynomials), ``neural_decoder`` (same, if ``decoder`` is given), comparisons.
     """
@@ -137,7 +137,7 @@ def codebook_report(codebook: Any, p_grid: Any, decoder: Any = None,
     m, n = bits.shape
     if m < 2 or m & (m - 1):
         raise ValueError(f"codebook must have 2^k >= 2 rows, got {m}")
-    summary = codes_analysis.summarize_codebook(bits, references=references)
+    summary = codes_structure.summarize_codebook(bits, references=references)
     out: dict[str, Any] = {"codewords": bit_strings(bits)}
     out.update(summary)
     out["distance_spectrum"] = summary["distance_distribution"]
@@ -313,9 +313,9 @@ def uncoded_awgn_bler(k: int, ebn0_db: Any) -> np.ndarray:
 
 
 def reference_code(name: str, n: int, k: int):
-    """The classical code ``eval.reference`` (a name of ``codes.analysis.reference_codes()`` or a JSON file of
-    generators, :func:`codes.analysis.code_from_source`), checked to be an ``(n, k)`` code."""
-    return codes_analysis.code_from_source(name, n, k, field="eval.reference")
+    """The classical code ``eval.reference`` (a name of ``codes.structure.reference_codes()`` or a JSON file of
+    generators, :func:`codes.structure.code_from_source`), checked to be an ``(n, k)`` code."""
+    return codes_structure.code_from_source(name, n, k, field="eval.reference")
 
 
 def _check_eval_config(config) -> tuple[EvalFields, np.ndarray]:

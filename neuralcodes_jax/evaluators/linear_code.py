@@ -2,7 +2,7 @@
 
 Per run (``WORKDIR/linear_code_report.json``): the binarized systematic generator, the exact weight enumerator
 (``codes.linear.weight_enumerator``) and minimum distance, the comparison with the reference code
-(``eval.reference``, a name of ``codes.analysis.reference_codes()``): whether the reference's minimum distance is
+(``eval.reference``, a name of ``codes.structure.reference_codes()``): whether the reference's minimum distance is
 reached, whether the weight enumerators are equal and whether the codes are equivalent (exact: the parity-check
 columns for Hamming codes, a coordinate-permutation search over the codebooks for ``k <= eval.max_equivalence_k``,
 otherwise not decided), and the exact BLER and BER polynomials of coset-leader ML decoding on the BSC with their
@@ -32,10 +32,10 @@ import jax
 import numpy as np
 
 from neuralcodes_jax import specs
-from neuralcodes_jax.codes import analysis as codes_analysis
 from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import linear as codes_linear
+from neuralcodes_jax.codes import structure as codes_structure
 from neuralcodes_jax.config_utils import check_int
 from neuralcodes_jax.evaluators.codebook import P_GRID, check_p_grid, reference_code
 
@@ -44,7 +44,7 @@ from neuralcodes_jax.evaluators.codebook import P_GRID, check_p_grid, reference_
 class EvalFields:
     """``eval`` fields of the linear-code report."""
 
-    reference: str                      # required: a name of codes.analysis.reference_codes() or a JSON file
+    reference: str                      # required: a name of codes.structure.reference_codes() or a JSON file
     p_grid: tuple[float, ...] = P_GRID
     p_ratios: tuple[float, ...] = (0.01, 0.05)
     max_equivalence_k: int = 12         # coordinate-permutation search over the 2^k codewords up to this k
@@ -60,7 +60,7 @@ class CONFIG:
 
 
 def reference(name: str, n: int, k: int) -> codes_linear.LinearCode:
-    """The reference code ``name`` (``codes.analysis.reference_codes()``), checked to be an ``(n, k)`` code."""
+    """The reference code ``name`` (``codes.structure.reference_codes()``), checked to be an ``(n, k)`` code."""
     return reference_code(name, n, k)
 
 
@@ -78,8 +78,8 @@ def equivalence(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, sam
     if code.k > max_k:
         return {"equivalent": None, "method": f"not decided (k > eval.max_equivalence_k = {max_k})"}
     try:
-        eq = codes_analysis.find_equivalence(code.codewords(), ref.codewords(), max_nodes)
-    except codes_analysis.EquivalenceSearchError as e:
+        eq = codes_structure.find_equivalence(code.codewords(), ref.codewords(), max_nodes)
+    except codes_structure.EquivalenceSearchError as e:
         return {"equivalent": None, "method": f"search stopped: {e}"}
     out = {"equivalent": eq is not None, "method": "coordinate-permutation search"}
     if eq is not None:

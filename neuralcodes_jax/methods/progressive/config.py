@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from neuralcodes_jax import channels, specs
-from neuralcodes_jax.codes import analysis as codes_analysis
+from neuralcodes_jax.codes import structure as codes_structure
 from neuralcodes_jax.config_utils import check_bool as _check_bool
 from neuralcodes_jax.config_utils import check_choice as _check_choice
 from neuralcodes_jax.config_utils import check_int as _check_int
@@ -126,7 +126,7 @@ class ProgressiveConfig:
 @functools.lru_cache(maxsize=8)
 def warm_start_codebook(source: str, n: int, k: int) -> np.ndarray:
     """The codewords ``uint8 [2^k, n]`` of the code ``source`` in message order (row ``m`` = ``bits(m) G``)."""
-    words = np.asarray(codes_analysis.code_from_source(source, n, k, field="warm_start").codewords(), np.uint8)
+    words = np.asarray(codes_structure.code_from_source(source, n, k, field="warm_start").codewords(), np.uint8)
     words.setflags(write=False)
     return words
 
@@ -157,7 +157,7 @@ class ProgressiveSpec:
       encoder_hidden, decoder_hidden: hidden widths of the two MLPs (may be empty).
       activation: hidden activation, one of :data:`ACTIVATIONS` (``"leaky_relu"`` has slope 0.2).
       init_scale: multiplies the glorot-uniform kernels at initialisation.
-      warm_start: ``""`` (none) or a code (:func:`codes.analysis.code_from_source`: a reference name or a JSON file
+      warm_start: ``""`` (none) or a code (:func:`codes.structure.code_from_source`: a reference name or a JSON file
         of generators, e.g. a learned linear code): the MLP encoder is first fitted (Adam, full batch, mean
         squared error, ``warm_start_steps`` steps) to the logits ``warm_start_scale (2 c - 1)`` of that code's
         codewords ``c`` (message ``m`` to ``bits(m) G``), so training starts at that code; the decoder starts

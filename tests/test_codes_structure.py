@@ -1,10 +1,10 @@
-"""Codebook analysis and equivalence search (neuralcodes_jax.codes.analysis)."""
+"""Codebook analysis and equivalence search (neuralcodes_jax.codes.structure)."""
 import itertools
 
 import numpy as np
 import pytest
 
-from neuralcodes_jax.codes import analysis, gf2, linear
+from neuralcodes_jax.codes import gf2, linear, structure
 
 
 def _scramble(codebook, seed):
@@ -42,44 +42,44 @@ def _brute_force_equivalent(a, b):
 # --------------------------------------------------------------------------------------- distances
 def test_hamming_distance_structure():
     cw = linear.hamming_code(3).codewords()
-    np.testing.assert_array_equal(analysis.distance_distribution(cw), [1, 0, 0, 7, 7, 0, 0, 1])
-    np.testing.assert_array_equal(analysis.weight_distribution(cw), [1, 0, 0, 7, 7, 0, 0, 1])
-    np.testing.assert_array_equal(analysis.pairwise_distance_counts(cw), [0, 0, 0, 56, 56, 0, 0, 8])
-    assert analysis.minimum_distance(cw) == 3
-    assert analysis.is_linear(cw) and analysis.is_coset_of_linear(cw) and analysis.is_perfect(cw)
-    assert analysis.is_distance_invariant(cw) and analysis.covering_radius(cw) == 1
+    np.testing.assert_array_equal(structure.distance_distribution(cw), [1, 0, 0, 7, 7, 0, 0, 1])
+    np.testing.assert_array_equal(structure.weight_distribution(cw), [1, 0, 0, 7, 7, 0, 0, 1])
+    np.testing.assert_array_equal(structure.pairwise_distance_counts(cw), [0, 0, 0, 56, 56, 0, 0, 8])
+    assert structure.minimum_distance(cw) == 3
+    assert structure.is_linear(cw) and structure.is_coset_of_linear(cw) and structure.is_perfect(cw)
+    assert structure.is_distance_invariant(cw) and structure.covering_radius(cw) == 1
     shifted = cw ^ np.array([1, 0, 0, 0, 0, 0, 0], dtype=np.uint8)
-    assert not analysis.is_linear(shifted) and analysis.is_coset_of_linear(shifted)
-    np.testing.assert_array_equal(analysis.distance_distribution(shifted), [1, 0, 0, 7, 7, 0, 0, 1])
-    x0, code = analysis.coset_decomposition(shifted)
+    assert not structure.is_linear(shifted) and structure.is_coset_of_linear(shifted)
+    np.testing.assert_array_equal(structure.distance_distribution(shifted), [1, 0, 0, 7, 7, 0, 0, 1])
+    x0, code = structure.coset_decomposition(shifted)
     assert gf2.bits_to_int(x0) == min(gf2.bits_to_int(shifted))
     assert set(gf2.bits_to_int(code.codewords() ^ x0).tolist()) == set(gf2.bits_to_int(shifted).tolist())
 
 
 def test_perfection_and_covering_radius():
-    assert analysis.is_perfect(linear.golay_code().codewords())
-    assert analysis.is_perfect(linear.hamming_code(4).codewords())
-    assert not analysis.is_perfect(linear.extended_hamming_code(3).codewords())
-    assert not analysis.is_perfect(linear.extended_golay_code().codewords())
-    assert analysis.covering_radius(linear.golay_code().codewords()) == 3
-    assert analysis.covering_radius(linear.extended_golay_code().codewords()) == 4
-    assert analysis.is_perfect(linear.repetition_code(5).codewords())
-    assert not analysis.is_perfect(linear.repetition_code(4).codewords())
+    assert structure.is_perfect(linear.golay_code().codewords())
+    assert structure.is_perfect(linear.hamming_code(4).codewords())
+    assert not structure.is_perfect(linear.extended_hamming_code(3).codewords())
+    assert not structure.is_perfect(linear.extended_golay_code().codewords())
+    assert structure.covering_radius(linear.golay_code().codewords()) == 3
+    assert structure.covering_radius(linear.extended_golay_code().codewords()) == 4
+    assert structure.is_perfect(linear.repetition_code(5).codewords())
+    assert not structure.is_perfect(linear.repetition_code(4).codewords())
 
 
 def test_repeated_codewords():
     cw = linear.hamming_code(3).codewords()
     rep = np.concatenate([cw[:5], cw[2:3], cw[7:9]])
-    assert analysis.num_distinct_codewords(rep) == 7
-    np.testing.assert_array_equal(analysis.distinct_codewords(rep), np.concatenate([cw[:5], cw[7:9]]))
-    assert analysis.minimum_distance(rep) == 0
-    assert not analysis.is_linear(rep) and not analysis.is_perfect(rep)
+    assert structure.num_distinct_codewords(rep) == 7
+    np.testing.assert_array_equal(structure.distinct_codewords(rep), np.concatenate([cw[:5], cw[7:9]]))
+    assert structure.minimum_distance(rep) == 0
+    assert not structure.is_linear(rep) and not structure.is_perfect(rep)
     with pytest.raises(ValueError, match="codebook must have distinct codewords"):
-        analysis.find_equivalence(rep, rep)
+        structure.find_equivalence(rep, rep)
     with pytest.raises(ValueError, match="at least 2 codewords"):
-        analysis.minimum_distance(cw[:1])
+        structure.minimum_distance(cw[:1])
     with pytest.raises(ValueError, match="codebook must be binary"):
-        analysis.minimum_distance(cw * 3)
+        structure.minimum_distance(cw * 3)
 
 
 # ------------------------------------------------------------------------------------- equivalence
@@ -88,7 +88,7 @@ def test_repeated_codewords():
 def test_scrambled_reference_is_recognised(make):
     ref = make().codewords()
     other = _scramble(ref, seed=ref.shape[1])
-    eq = analysis.find_equivalence(other, ref)
+    eq = structure.find_equivalence(other, ref)
     assert eq is not None
     # the returned permutation and translation map the codebook onto the reference exactly
     np.testing.assert_array_equal(eq.apply(other), ref[eq.codeword_map])
@@ -98,7 +98,7 @@ def test_scrambled_reference_is_recognised(make):
 
 def test_summary_names_the_reference():
     learned_like = _scramble(linear.hamming_code(3).codewords(), seed=5)
-    summary = analysis.summarize_codebook(learned_like)
+    summary = structure.summarize_codebook(learned_like)
     assert summary["equivalent_to"] == "Hamming(7,4)"
     assert summary["minimum_distance"] == 3 and summary["is_perfect"] and summary["is_coset_of_linear"]
     assert not summary["is_linear"] and summary["num_distinct"] == 16
@@ -112,25 +112,25 @@ def test_same_weight_distribution_but_not_equivalent():
     a = linear.LinearCode.from_generator([[1, 0, 0, 0, 0, 0, 1], [0, 1, 1, 0, 0, 0, 0], [0, 0, 0, 1, 1, 0, 0]])
     b = linear.LinearCode.from_generator([[1, 0, 0, 0, 0, 1, 0], [0, 0, 1, 0, 1, 1, 1], [0, 0, 0, 1, 0, 1, 0]])
     ca, cb = a.codewords(), b.codewords()
-    np.testing.assert_array_equal(analysis.weight_distribution(ca), analysis.weight_distribution(cb))
+    np.testing.assert_array_equal(structure.weight_distribution(ca), structure.weight_distribution(cb))
     np.testing.assert_array_equal(np.sort(ca.sum(0)), np.sort(cb.sum(0)))
     assert not _brute_force_equivalent(ca, cb)
-    assert analysis.find_equivalence(ca, cb) is None
-    assert analysis.find_equivalence(_scramble(cb, 1), cb) is not None
+    assert structure.find_equivalence(ca, cb) is None
+    assert structure.find_equivalence(_scramble(cb, 1), cb) is not None
 
 
 def test_nonlinear_perfect_code_is_not_hamming():
     """Same length, size, minimum distance and distance distribution as Hamming(15,11), both perfect."""
     v = _vasilev_15()
     ham = linear.hamming_code(4).codewords()
-    assert analysis.num_distinct_codewords(v) == 2048 and analysis.minimum_distance(v) == 3
-    assert analysis.is_perfect(v) and not analysis.is_coset_of_linear(v)
-    np.testing.assert_array_equal(analysis.distance_distribution(v), analysis.distance_distribution(ham))
-    assert analysis.find_equivalence(v, ham) is None
-    assert analysis.find_equivalence(ham, v) is None
+    assert structure.num_distinct_codewords(v) == 2048 and structure.minimum_distance(v) == 3
+    assert structure.is_perfect(v) and not structure.is_coset_of_linear(v)
+    np.testing.assert_array_equal(structure.distance_distribution(v), structure.distance_distribution(ham))
+    assert structure.find_equivalence(v, ham) is None
+    assert structure.find_equivalence(ham, v) is None
     # a scrambled copy of the nonlinear code is found (search over several translation candidates)
     other = _scramble(v, seed=11)
-    eq = analysis.find_equivalence(other, v)
+    eq = structure.find_equivalence(other, v)
     np.testing.assert_array_equal(eq.apply(other), v[eq.codeword_map])
 
 
@@ -142,9 +142,9 @@ def test_equivalence_against_exhaustive_search(seed):
     while checked < 4:
         a = gf2.int_to_bits(rng.choice(64, 6, replace=False), 6)
         b = gf2.int_to_bits(rng.choice(64, 6, replace=False), 6) if checked % 2 else _scramble(a, seed + checked)
-        if sorted(map(tuple, analysis.distance_profiles(a))) != sorted(map(tuple, analysis.distance_profiles(b))):
+        if sorted(map(tuple, structure.distance_profiles(a))) != sorted(map(tuple, structure.distance_profiles(b))):
             continue
-        eq = analysis.find_equivalence(a, b)
+        eq = structure.find_equivalence(a, b)
         assert (eq is not None) == _brute_force_equivalent(a, b)
         if eq is not None:
             assert set(gf2.bits_to_int(eq.apply(a)).tolist()) == set(gf2.bits_to_int(b).tolist())
@@ -153,5 +153,5 @@ def test_equivalence_against_exhaustive_search(seed):
 
 def test_shape_mismatch_is_not_equivalent():
     ham = linear.hamming_code(3).codewords()
-    assert analysis.find_equivalence(ham[:8], ham) is None
-    assert not analysis.are_equivalent(ham, linear.extended_hamming_code(3).codewords())
+    assert structure.find_equivalence(ham[:8], ham) is None
+    assert not structure.are_equivalent(ham, linear.extended_hamming_code(3).codewords())

@@ -1,4 +1,4 @@
-"""Codebook analysis: distances, linearity, perfection, and equivalence to a reference code.
+"""The structure of a codebook: distances, linearity, perfection, and equivalence to a reference code.
 
 A codebook is ``[M, n]`` bits (``n <= 62``), one codeword per row, linear or not (the learned codes of arXiv
 2511.09221 are checked with these functions: 16 distinct codewords, minimum distance 3, linearity, perfection;
