@@ -26,12 +26,10 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 
 from experiments.neural_decoders import benchmark
 from neuralcodes_jax import checkpointing, methods
 from neuralcodes_jax.analysis import model_io
-from neuralcodes_jax.codes import ldpc
 from neuralcodes_jax.evaluators import neural_decoder as nd_eval
 
 #: Published -ln(BER) at 4, 5, 6 dB (the benchmark's table, with its source).
@@ -45,18 +43,6 @@ EBNO = (4.0, 5.0, 6.0)
 def uncoded_ber(ebn0_db: float, rate: float) -> float:
     """BER of hard decisions on BPSK-AWGN, ``Q(sqrt(2 R Eb/N0))``."""
     return 0.5 * math.erfc(math.sqrt(rate * 10 ** (ebn0_db / 10)))
-
-
-def bp_decoder(method, iters: int):
-    """``llr -> (messages, codewords)`` of flooding sum-product BP on the method's parity-check matrix."""
-    graph = ldpc.TannerGraph.from_parity_check(method.parity_check)
-    tables = method.tables
-
-    def decode(llr):
-        bits = ldpc.bp_decode(graph, llr, max_iters=iters).bits.astype(jnp.uint8)
-        return tables.unencode(bits), bits
-
-    return decode
 
 
 def _read_json(path: str, default=None):
@@ -91,7 +77,7 @@ def report_code(workdir: str, args) -> dict:
     if "bp" not in cache:
         ev = nd_eval.EvalFields(ebno_db=EBNO, batch_size=1000, target_block_errors=args.bp_block_errors,
                                 max_blocks=args.bp_blocks)
-        cache["bp"] = nd_eval.simulate(bp_decoder(method, BP_ITERS), method.code, EBNO, key, ev)
+        cache["bp"] = nd_eval.simulate(benchmark.bp_decoder(method.tables, BP_ITERS)[0], method.code, EBNO, key, ev)
         print(f"{method.code.name} BP-{BP_ITERS}: " + ", ".join(f"{r['neg_ln_ber']:.2f}" for r in cache["bp"]),
               flush=True)
     out = {"code": method.code.name, "n": method.n, "k": method.k, "batch_size": method.batch_size,
