@@ -12,6 +12,7 @@ actually used (mean and max over the words; early stopping makes both decoders f
 Usage:
   python benchmarks/bp_throughput.py [--batch-sizes 1,1000] [--rounds 5] [--cores N] [--json PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,17 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--max-iters", type=int, default=50, help="maximum BP iterations")
     parser.add_argument("--alpha", type=float, default=0.75, help="min-sum normalisation (both decoders)")
     parser.add_argument("--batch-sizes", type=str, default="1,1000", help="JAX batch sizes, comma separated")
-    parser.add_argument("--words", type=int, default=1000,
-                        help="received words per round (C++ and every JAX batch size >= 2 decode all of them)")
+    parser.add_argument(
+        "--words",
+        type=int,
+        default=1000,
+        help="received words per round (C++ and every JAX batch size >= 2 decode all of them)",
+    )
     parser.add_argument("--single-words", type=int, default=200, help="words per round at batch size 1")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (medians reported)")
-    parser.add_argument("--cores", type=int, default=0,
-                        help="pin the process to this many cores before JAX starts (0: no pinning)")
+    parser.add_argument(
+        "--cores", type=int, default=0, help="pin the process to this many cores before JAX starts (0: no pinning)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the code and of the channel noise")
     parser.add_argument("--json", type=str, default=None, help="write the results to this JSON file")
     args = parser.parse_args()
@@ -42,7 +48,7 @@ def _parse_args() -> argparse.Namespace:
 
 ARGS = _parse_args() if __name__ == "__main__" else None
 if ARGS is not None and ARGS.cores:
-    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:ARGS.cores]))
+    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: ARGS.cores]))
 
 import importlib.util
 import json
@@ -68,9 +74,16 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def _cpp_decoder(code: ldpc.LdpcCode, p: float, algorithm: str, alpha: float, max_iters: int) -> Any:
     from ldpc import BpDecoder
-    return BpDecoder(code.parity_check, error_rate=p, max_iter=max_iters, bp_method=ALGORITHMS[algorithm],
-                     ms_scaling_factor=alpha if algorithm == "min_sum" else 1.0, schedule="parallel",
-                     input_vector_type="received_vector")
+
+    return BpDecoder(
+        code.parity_check,
+        error_rate=p,
+        max_iter=max_iters,
+        bp_method=ALGORITHMS[algorithm],
+        ms_scaling_factor=alpha if algorithm == "min_sum" else 1.0,
+        schedule="parallel",
+        input_vector_type="received_vector",
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -85,7 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     received = sent ^ (rng.random(sent.shape) < args.p).astype(np.uint8)
     llr_np = ldpc.channel_llr("bsc", received, args.p)
     llr = jax.device_put(llr_np)
-    singles = [jax.device_put(llr_np[i:i + 1]) for i in range(min(args.single_words, words))]
+    singles = [jax.device_put(llr_np[i : i + 1]) for i in range(min(args.single_words, words))]
     have_cpp = importlib.util.find_spec("ldpc") is not None  # the PyPI package (C++ decoder), optional
 
     rows: list[dict[str, Any]] = []
@@ -108,30 +121,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             variants["cpp"] = cpp_pass
         for b in batch_sizes:
             if b == 1:
+
                 def single_pass(kw=kw) -> Any:
                     res = [ldpc.bp_decode(code, x, **kw) for x in singles]
                     jax.block_until_ready(res)
-                    return (np.concatenate([np.asarray(r.bits) for r in res]),
-                            np.concatenate([np.asarray(r.iterations) for r in res]))
+                    return (
+                        np.concatenate([np.asarray(r.bits) for r in res]),
+                        np.concatenate([np.asarray(r.iterations) for r in res]),
+                    )
+
                 variants["jax_b1"] = single_pass
             else:
-                chunks = [llr[s:s + b] for s in range(0, words - b + 1, b)]
+                chunks = [llr[s : s + b] for s in range(0, words - b + 1, b)]
 
                 def batch_pass(chunks=chunks, kw=kw, compaction=4) -> Any:
                     res = [ldpc.bp_decode(code, c, compaction=compaction, **kw) for c in chunks]
                     jax.block_until_ready(res)
-                    return (np.concatenate([np.asarray(r.bits) for r in res]),
-                            np.concatenate([np.asarray(r.iterations) for r in res]))
+                    return (
+                        np.concatenate([np.asarray(r.bits) for r in res]),
+                        np.concatenate([np.asarray(r.iterations) for r in res]),
+                    )
+
                 variants[f"jax_b{b}"] = batch_pass
                 if b == batch_sizes[-1]:
-                    variants[f"jax_b{b}_nocompaction"] = (
-                        lambda chunks=chunks, kw=kw: batch_pass(chunks, kw, compaction=None))
+                    variants[f"jax_b{b}_nocompaction"] = lambda chunks=chunks, kw=kw: batch_pass(
+                        chunks, kw, compaction=None
+                    )
         for name, fn in variants.items():  # warm-up: compilation, and the outputs for the statistics
             seconds, (bits, iters) = _timed(fn)
             n_words = bits.shape[0]
-            stats[name] = {"first_call_s": seconds, "words_per_pass": n_words,
-                           "mean_iterations": float(iters.mean()), "max_iterations": int(iters.max()),
-                           "bler": float((bits != sent[:n_words]).any(axis=1).mean()), "times": []}
+            stats[name] = {
+                "first_call_s": seconds,
+                "words_per_pass": n_words,
+                "mean_iterations": float(iters.mean()),
+                "max_iterations": int(iters.max()),
+                "bler": float((bits != sent[:n_words]).any(axis=1).mean()),
+                "times": [],
+            }
         for _ in range(args.rounds):
             for name, fn in variants.items():
                 seconds, _ = _timed(fn)
@@ -142,28 +168,56 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, st in stats.items():
             cps = st["words_per_pass"] / statistics.median(st["times"])
             batch = 1 if name in ("cpp", "jax_b1") else int(name.split("_b")[1].split("_")[0])
-            rows.append({
-                "algorithm": algorithm, "decoder": "C++ ldpc.BpDecoder (1 thread)" if name == "cpp" else
-                ("JAX bp_decode" + (" (compaction off)" if name.endswith("nocompaction") else "")),
-                "batch_size": batch, "codewords_per_s": cps, "coded_mbit_per_s": cps * code.n / 1e6,
-                "info_mbit_per_s": cps * code.k / 1e6, "ratio_vs_cpp": cps / base if base else None,
-                "mean_iterations": st["mean_iterations"], "max_iterations": st["max_iterations"],
-                "bler": st["bler"], "words_per_pass": st["words_per_pass"],
-                "pass_seconds": st["times"], "first_call_s": st["first_call_s"]})
-    env = {"python": platform.python_version(), "jax": jax.__version__, "numpy": np.__version__,
-           "ldpc": _ldpc_version(), "backend": jax.default_backend(), "cpu_count": os.cpu_count(),
-           "cores_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-           "processor": platform.processor() or platform.machine(),
-           "load_average_1min_before": load_before, "load_average_1min_after": os.getloadavg()[0]}
-    setting = {"code": code.name, "n": code.n, "k": code.k, "channel": f"BSC(p={args.p})",
-               "max_iters": args.max_iters, "min_sum_alpha": args.alpha, "schedule": "flooding",
-               "rounds": args.rounds, "words": words, "single_words": len(singles)}
+            rows.append(
+                {
+                    "algorithm": algorithm,
+                    "decoder": "C++ ldpc.BpDecoder (1 thread)"
+                    if name == "cpp"
+                    else ("JAX bp_decode" + (" (compaction off)" if name.endswith("nocompaction") else "")),
+                    "batch_size": batch,
+                    "codewords_per_s": cps,
+                    "coded_mbit_per_s": cps * code.n / 1e6,
+                    "info_mbit_per_s": cps * code.k / 1e6,
+                    "ratio_vs_cpp": cps / base if base else None,
+                    "mean_iterations": st["mean_iterations"],
+                    "max_iterations": st["max_iterations"],
+                    "bler": st["bler"],
+                    "words_per_pass": st["words_per_pass"],
+                    "pass_seconds": st["times"],
+                    "first_call_s": st["first_call_s"],
+                }
+            )
+    env = {
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "ldpc": _ldpc_version(),
+        "backend": jax.default_backend(),
+        "cpu_count": os.cpu_count(),
+        "cores_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "processor": platform.processor() or platform.machine(),
+        "load_average_1min_before": load_before,
+        "load_average_1min_after": os.getloadavg()[0],
+    }
+    setting = {
+        "code": code.name,
+        "n": code.n,
+        "k": code.k,
+        "channel": f"BSC(p={args.p})",
+        "max_iters": args.max_iters,
+        "min_sum_alpha": args.alpha,
+        "schedule": "flooding",
+        "rounds": args.rounds,
+        "words": words,
+        "single_words": len(singles),
+    }
     return {"environment": env, "setting": setting, "rows": rows}
 
 
 def _ldpc_version() -> str | None:
     try:
         from importlib.metadata import version
+
         return version("ldpc")
     except Exception:
         return None
@@ -172,17 +226,23 @@ def _ldpc_version() -> str | None:
 def print_table(result: dict[str, Any]) -> None:
     s = result["setting"]
     print(f"Environment: {result['environment']}")
-    print(f"\n{s['code']} (k={s['k']}), {s['channel']}, flooding, max {s['max_iters']} iterations, "
-          f"min-sum alpha {s['min_sum_alpha']}; medians of {s['rounds']} interleaved rounds")
-    head = (f"{'algorithm':<12}{'decoder':<34}{'batch':>6}{'codewords/s':>13}{'coded Mb/s':>11}{'JAX/C++':>9}"
-            f"{'iter mean':>10}{'iter max':>9}{'BLER':>8}")
+    print(
+        f"\n{s['code']} (k={s['k']}), {s['channel']}, flooding, max {s['max_iters']} iterations, "
+        f"min-sum alpha {s['min_sum_alpha']}; medians of {s['rounds']} interleaved rounds"
+    )
+    head = (
+        f"{'algorithm':<12}{'decoder':<34}{'batch':>6}{'codewords/s':>13}{'coded Mb/s':>11}{'JAX/C++':>9}"
+        f"{'iter mean':>10}{'iter max':>9}{'BLER':>8}"
+    )
     print(head)
     print("-" * len(head))
     for r in result["rows"]:
         ratio = f"{r['ratio_vs_cpp']:.2f}" if r["ratio_vs_cpp"] is not None else "-"
-        print(f"{r['algorithm']:<12}{r['decoder']:<34}{r['batch_size']:>6}{r['codewords_per_s']:>13.0f}"
-              f"{r['coded_mbit_per_s']:>11.2f}{ratio:>9}{r['mean_iterations']:>10.2f}{r['max_iterations']:>9d}"
-              f"{r['bler']:>8.4f}")
+        print(
+            f"{r['algorithm']:<12}{r['decoder']:<34}{r['batch_size']:>6}{r['codewords_per_s']:>13.0f}"
+            f"{r['coded_mbit_per_s']:>11.2f}{ratio:>9}{r['mean_iterations']:>10.2f}{r['max_iterations']:>9d}"
+            f"{r['bler']:>8.4f}"
+        )
 
 
 def main() -> None:

@@ -10,6 +10,7 @@
 Usage:
   python benchmarks/codes.py [--batch-size 65536] [--repeats 5] [--json PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,18 @@ def bench_exact_golay(num_p: int = 50) -> dict[str, Any]:
     t_table, table = _timed(lambda: exact.ml_decoder_table(cw))
     t_ber, ber = _timed(lambda: exact.decoder_ber_bsc(cw, table))
     t_eval, _ = _timed(lambda: (ml_bler(ps), ber(ps)))
-    out["generic"] = {"ml_bler_s": t_ml, "ml_table_s": t_table, "ber_s": t_ber, "eval_50p_s": t_eval,
-                      "total_s": t_ml + t_table + t_ber + t_eval}
+    out["generic"] = {
+        "ml_bler_s": t_ml,
+        "ml_table_s": t_table,
+        "ber_s": t_ber,
+        "eval_50p_s": t_eval,
+        "total_s": t_ml + t_table + t_ber + t_eval,
+    }
 
     t_bler, fast_bler = _timed(lambda: exact.syndrome_bler_bsc(dec))
     t_fber, fast_ber = _timed(lambda: exact.syndrome_ber_bsc(dec))
     t_feval, _ = _timed(lambda: (fast_bler(ps), fast_ber(ps)))
-    out["linear"] = {"bler_s": t_bler, "ber_s": t_fber, "eval_50p_s": t_feval,
-                     "total_s": t_bler + t_fber + t_feval}
+    out["linear"] = {"bler_s": t_bler, "ber_s": t_fber, "eval_50p_s": t_feval, "total_s": t_bler + t_fber + t_feval}
     out["agree"] = bool(ml_bler == fast_bler and ber == fast_ber)
     out["bler_at_0.05"] = fast_bler(0.05)
     out["ber_at_0.05"] = fast_ber(0.05)
@@ -78,9 +83,18 @@ def bench_decoders(batch_size: int, repeats: int, seed: int = 0) -> list[dict[st
         jax_cps = _throughput(lambda d=dec, r=on_device: d.decode(r).block_until_ready(), batch_size, repeats)
         np_cps = _throughput(lambda d=dec, r=received: d.decode_numpy(r), batch_size, repeats)
         same = bool(np.array_equal(np.asarray(dec.decode(on_device)), dec.decode_numpy(received)))
-        rows.append({"code": code.name, "n": code.n, "k": code.k, "batch_size": batch_size,
-                     "jax_jit_codewords_per_s": jax_cps, "numpy_codewords_per_s": np_cps,
-                     "speedup": jax_cps / np_cps, "outputs_identical": same})
+        rows.append(
+            {
+                "code": code.name,
+                "n": code.n,
+                "k": code.k,
+                "batch_size": batch_size,
+                "jax_jit_codewords_per_s": jax_cps,
+                "numpy_codewords_per_s": np_cps,
+                "speedup": jax_cps / np_cps,
+                "outputs_identical": same,
+            }
+        )
     return rows
 
 
@@ -94,9 +108,15 @@ def main() -> None:
     if args.batch_size < 1 or args.repeats < 1 or args.num_p < 1:
         parser.error("--batch-size, --repeats and --num-p must be positive")
 
-    env = {"python": platform.python_version(), "jax": jax.__version__, "numpy": np.__version__,
-           "backend": jax.default_backend(), "devices": len(jax.devices()), "cpu_count": os.cpu_count(),
-           "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    env = {
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "backend": jax.default_backend(),
+        "devices": len(jax.devices()),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
     golay = bench_exact_golay(args.num_p)
     decoders = bench_decoders(args.batch_size, args.repeats)
 
@@ -109,14 +129,18 @@ def main() -> None:
     f = golay["linear"]
     steps = f"coset BLER {f['bler_s']:.4f} + coset BER {f['ber_s']:.2f}"
     print(f"{'linear':<10}{steps:<58}{f['eval_50p_s']:>10.4f}{f['total_s']:>9.2f}")
-    print(f"paths agree exactly: {golay['agree']}; BLER(0.05) = {golay['bler_at_0.05']:.4e}, "
-          f"BER(0.05) = {golay['ber_at_0.05']:.4e}")
+    print(
+        f"paths agree exactly: {golay['agree']}; BLER(0.05) = {golay['bler_at_0.05']:.4e}, "
+        f"BER(0.05) = {golay['ber_at_0.05']:.4e}"
+    )
 
     print(f"\nSyndrome decoding throughput, batch size {args.batch_size}, median of {args.repeats} calls")
     print(f"{'code':<18}{'JAX jit (cw/s)':>16}{'NumPy (cw/s)':>16}{'speedup':>9}{'identical':>11}")
     for row in decoders:
-        print(f"{row['code']:<18}{row['jax_jit_codewords_per_s']:>16.3e}{row['numpy_codewords_per_s']:>16.3e}"
-              f"{row['speedup']:>9.2f}{row['outputs_identical']!s:>11}")
+        print(
+            f"{row['code']:<18}{row['jax_jit_codewords_per_s']:>16.3e}{row['numpy_codewords_per_s']:>16.3e}"
+            f"{row['speedup']:>9.2f}{row['outputs_identical']!s:>11}"
+        )
 
     if args.json:
         with open(args.json, "w") as fh:

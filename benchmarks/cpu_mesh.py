@@ -37,6 +37,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from neuralcodes_jax import distributed
+
     distributed.use_cpu_cores(args.cpu_devices)
     import jax
     import numpy as np
@@ -64,8 +65,10 @@ def main() -> None:
         init = jax.jit(train.per_point(method.init, runs, (0, None)), out_shardings=pts)
         state = init(streams["init"], x[0, :1])
         chunk = train.make_run_chunk(method, mesh, runs, 0, args.steps, True)
-        xs = jax.device_put(np.broadcast_to(x, (runs,) + x.shape).copy(),
-                            NamedSharding(mesh, P(train.POINTS_AXIS, None, train.DATA_AXIS)))
+        xs = jax.device_put(
+            np.broadcast_to(x, (runs,) + x.shape).copy(),
+            NamedSharding(mesh, P(train.POINTS_AXIS, None, train.DATA_AXIS)),
+        )
         state, _ = chunk(state, xs, streams["train"], {})
         jax.block_until_ready(state)
         t, c = time.perf_counter(), time.process_time()
@@ -73,8 +76,15 @@ def main() -> None:
             state, _ = chunk(state, xs, streams["train"], {})
         jax.block_until_ready(state)
         wall, cpu = time.perf_counter() - t, time.process_time() - c
-        rows.append({"runs": runs, "devices": devices, "mesh": [int(v) for v in mesh.devices.shape],
-                     "run_steps_per_s": runs * args.steps * args.repeats / wall, "cpu_over_wall": cpu / wall})
+        rows.append(
+            {
+                "runs": runs,
+                "devices": devices,
+                "mesh": [int(v) for v in mesh.devices.shape],
+                "run_steps_per_s": runs * args.steps * args.repeats / wall,
+                "cpu_over_wall": cpu / wall,
+            }
+        )
     base = rows[0]["run_steps_per_s"]
     cpu_name = platform.processor() or platform.machine()
     print(f"{args.method} step; JAX {jax.__version__}, {d} CPU devices, {os.cpu_count()} cores, {cpu_name}")
@@ -82,12 +92,25 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in rows:
         r["ratio"] = r["run_steps_per_s"] / base
-        print(f"| {r['runs']} | {r['devices']} | {tuple(r['mesh'])} | {r['run_steps_per_s']:.1f} | "
-              f"{r['ratio']:.2f} | {r['cpu_over_wall']:.2f} |")
+        print(
+            f"| {r['runs']} | {r['devices']} | {tuple(r['mesh'])} | {r['run_steps_per_s']:.1f} | "
+            f"{r['ratio']:.2f} | {r['cpu_over_wall']:.2f} |"
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"method": args.method, "jax_version": jax.__version__, "devices": d, "cores": os.cpu_count(),
-                       "steps": args.steps, "repeats": args.repeats, "rows": rows}, f, indent=1)
+            json.dump(
+                {
+                    "method": args.method,
+                    "jax_version": jax.__version__,
+                    "devices": d,
+                    "cores": os.cpu_count(),
+                    "steps": args.steps,
+                    "repeats": args.repeats,
+                    "rows": rows,
+                },
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

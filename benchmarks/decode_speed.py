@@ -24,6 +24,7 @@ Usage:
   python benchmarks/decode_speed.py [--channel-bits 100,200] [--batch-sizes 1,1000] [--eps 0.05,0.2]
       [--max-iters 50] [--repeats 5] [--min-words 200] [--json PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,9 @@ def _time(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def bench_one(m: int, batch: int, eps: float, max_iters: int, repeats: int, min_words: int = 200,
-              seed: int = 0) -> dict[str, Any]:
+def bench_one(
+    m: int, batch: int, eps: float, max_iters: int, repeats: int, min_words: int = 200, seed: int = 0
+) -> dict[str, Any]:
     """Codewords/s of the three decoders for m channel bits, one batch size and one noise level.
 
     ``max(batch, min_words)`` received words (a multiple of ``batch``) are decoded in calls of ``batch`` words, so
@@ -90,8 +92,14 @@ def bench_one(m: int, batch: int, eps: float, max_iters: int, repeats: int, min_
             out.append(res)
         return out
 
-    cpp = BpDecoder(code.parity_check, error_rate=eps, max_iter=max_iters, bp_method="product_sum",
-                    schedule="parallel", input_vector_type="received_vector")
+    cpp = BpDecoder(
+        code.parity_check,
+        error_rate=eps,
+        max_iter=max_iters,
+        bp_method="product_sum",
+        schedule="parallel",
+        input_vector_type="received_vector",
+    )
 
     def run_cpp_bp():
         out = np.empty_like(received)
@@ -115,11 +123,18 @@ def bench_one(m: int, batch: int, eps: float, max_iters: int, repeats: int, min_
     jax_bits = np.concatenate([np.asarray(r.bits) for r in jax_res])
     jax_iters = np.concatenate([np.asarray(r.iterations) for r in jax_res])
     return {
-        "channel_bits": m, "batch_size": batch, "words": n_words, "calls": calls, "eps": eps,
-        "max_iters": max_iters, "code": link.description,
-        "necst_codewords_per_s": cps["necst"], "bp_jax_codewords_per_s": cps["bp_jax"],
+        "channel_bits": m,
+        "batch_size": batch,
+        "words": n_words,
+        "calls": calls,
+        "eps": eps,
+        "max_iters": max_iters,
+        "code": link.description,
+        "necst_codewords_per_s": cps["necst"],
+        "bp_jax_codewords_per_s": cps["bp_jax"],
         "bp_cpp_codewords_per_s": cps["bp_cpp"],
-        "necst_over_bp_jax": cps["necst"] / cps["bp_jax"], "necst_over_bp_cpp": cps["necst"] / cps["bp_cpp"],
+        "necst_over_bp_jax": cps["necst"] / cps["bp_jax"],
+        "necst_over_bp_cpp": cps["necst"] / cps["bp_cpp"],
         "bp_jax_mean_iterations": float(np.mean(jax_iters)),
         "bp_cpp_mean_iterations": float(np.mean(cpp_iters)),
         "bp_jax_frame_error_rate": float(np.mean(np.any(jax_bits != words, axis=1))),
@@ -137,12 +152,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channel-bits", type=_ints, default=[100, 200], help="m, comma-separated (even)")
     parser.add_argument("--batch-sizes", type=_ints, default=[1, 1000], help="words per call, comma-separated")
-    parser.add_argument("--eps", type=lambda s: [float(t) for t in s.split(",")], default=[0.05, 0.2],
-                        help="BSC crossover probabilities of the received words, in (0, 0.5)")
+    parser.add_argument(
+        "--eps",
+        type=lambda s: [float(t) for t in s.split(",")],
+        default=[0.05, 0.2],
+        help="BSC crossover probabilities of the received words, in (0, 0.5)",
+    )
     parser.add_argument("--max-iters", type=int, default=50, help="BP iteration cap (both implementations)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per decoder (median reported)")
-    parser.add_argument("--min-words", type=int, default=200,
-                        help="words decoded per timed pass (small batches: that many calls)")
+    parser.add_argument(
+        "--min-words", type=int, default=200, help="words decoded per timed pass (small batches: that many calls)"
+    )
     parser.add_argument("--json", type=str, default=None, help="write the results to this JSON file")
     args = parser.parse_args()
     if any(m < 6 or m % 2 for m in args.channel_bits):
@@ -152,32 +172,46 @@ def main() -> None:
     if any(not 0.0 < e < 0.5 for e in args.eps):
         parser.error("--eps entries must be in (0, 0.5)")
 
-    env = {"python": platform.python_version(), "jax": jax.__version__, "numpy": np.__version__,
-           "backend": jax.default_backend(), "devices": len(jax.devices()), "cpu_count": os.cpu_count(),
-           "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    env = {
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "backend": jax.default_backend(),
+        "devices": len(jax.devices()),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
     rows = []
     for m in args.channel_bits:
         for eps in args.eps:
             for batch in args.batch_sizes:
                 rows.append(bench_one(m, batch, eps, args.max_iters, args.repeats, args.min_words))
                 r = rows[-1]
-                print(f"m={m} eps={eps:g} batch={batch}: NECST {r['necst_codewords_per_s']:.3e} cw/s, "
-                      f"BP JAX {r['bp_jax_codewords_per_s']:.3e}, BP C++ {r['bp_cpp_codewords_per_s']:.3e}",
-                      flush=True)
+                print(
+                    f"m={m} eps={eps:g} batch={batch}: NECST {r['necst_codewords_per_s']:.3e} cw/s, "
+                    f"BP JAX {r['bp_jax_codewords_per_s']:.3e}, BP C++ {r['bp_cpp_codewords_per_s']:.3e}",
+                    flush=True,
+                )
     env["load_average_1min_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
     print(f"\nEnvironment: {env}")
-    print(f"Codewords per second (median of {args.repeats} interleaved passes over max(batch, {args.min_words}) "
-          f"words); BP: sum-product, at most {args.max_iters} iterations, early stopping; iters, FER: JAX BP; "
-          f"agree: fraction of words decoded identically by the two BP implementations")
-    head = (f"{'m':>4}{'eps':>6}{'batch':>7}{'NECST dec':>12}{'BP JAX':>11}{'BP C++':>11}{'NECST/JAX':>11}"
-            f"{'NECST/C++':>11}{'iters':>7}{'FER':>7}{'agree':>7}")
+    print(
+        f"Codewords per second (median of {args.repeats} interleaved passes over max(batch, {args.min_words}) "
+        f"words); BP: sum-product, at most {args.max_iters} iterations, early stopping; iters, FER: JAX BP; "
+        f"agree: fraction of words decoded identically by the two BP implementations"
+    )
+    head = (
+        f"{'m':>4}{'eps':>6}{'batch':>7}{'NECST dec':>12}{'BP JAX':>11}{'BP C++':>11}{'NECST/JAX':>11}"
+        f"{'NECST/C++':>11}{'iters':>7}{'FER':>7}{'agree':>7}"
+    )
     print(head)
     for r in rows:
-        print(f"{r['channel_bits']:>4}{r['eps']:>6g}{r['batch_size']:>7}{r['necst_codewords_per_s']:>12.3e}"
-              f"{r['bp_jax_codewords_per_s']:>11.3e}{r['bp_cpp_codewords_per_s']:>11.3e}"
-              f"{r['necst_over_bp_jax']:>11.1f}{r['necst_over_bp_cpp']:>11.1f}{r['bp_jax_mean_iterations']:>7.1f}"
-              f"{r['bp_jax_frame_error_rate']:>7.3f}{r['bp_outputs_agree']:>7.3f}")
+        print(
+            f"{r['channel_bits']:>4}{r['eps']:>6g}{r['batch_size']:>7}{r['necst_codewords_per_s']:>12.3e}"
+            f"{r['bp_jax_codewords_per_s']:>11.3e}{r['bp_cpp_codewords_per_s']:>11.3e}"
+            f"{r['necst_over_bp_jax']:>11.1f}{r['necst_over_bp_cpp']:>11.1f}{r['bp_jax_mean_iterations']:>7.1f}"
+            f"{r['bp_jax_frame_error_rate']:>7.3f}{r['bp_outputs_agree']:>7.3f}"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"environment": env, "args": vars(args), "rows": rows}, fh, indent=2)

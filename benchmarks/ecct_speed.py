@@ -64,11 +64,21 @@ def run(codes, sizes, batch: int, repeats: int, calls: int, ebno: float) -> list
                 times[name].append(_time(fn, llr, calls))
         med = {name: statistics.median(t) for name, t in times.items()}
         for name, t in med.items():
-            rows.append({"code": code, "decoder": name, "batch": batch, "seconds_per_batch": t,
-                         "codewords_per_s": batch / t, "ratio_to_bp5_jit": med["bp5_jit"] / t,
-                         "all_seconds": times[name]})
-            print(f"{code:16s} {name:16s} {batch / t:10.0f} codewords/s  x{med['bp5_jit'] / t:.3f} of BP-5 (jit)",
-                  flush=True)
+            rows.append(
+                {
+                    "code": code,
+                    "decoder": name,
+                    "batch": batch,
+                    "seconds_per_batch": t,
+                    "codewords_per_s": batch / t,
+                    "ratio_to_bp5_jit": med["bp5_jit"] / t,
+                    "all_seconds": times[name],
+                }
+            )
+            print(
+                f"{code:16s} {name:16s} {batch / t:10.0f} codewords/s  x{med['bp5_jit'] / t:.3f} of BP-5 (jit)",
+                flush=True,
+            )
     return rows
 
 
@@ -82,12 +92,21 @@ def main(argv=None):
     p.add_argument("--ebno", type=float, default=5.0)
     p.add_argument("--json", default="")
     args = p.parse_args(argv)
-    rows = run([c for c in args.codes.split(",") if c], [s for s in args.sizes.split(",") if s], args.batch,
-               args.repeats, args.calls, args.ebno)
+    rows = run(
+        [c for c in args.codes.split(",") if c],
+        [s for s in args.sizes.split(",") if s],
+        args.batch,
+        args.repeats,
+        args.calls,
+        args.ebno,
+    )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "jax": jax.__version__, "devices": [str(d) for d in jax.devices()],
-                       "rows": rows}, f, indent=1)
+            json.dump(
+                {"args": vars(args), "jax": jax.__version__, "devices": [str(d) for d in jax.devices()], "rows": rows},
+                f,
+                indent=1,
+            )
     return np.asarray([r["codewords_per_s"] for r in rows])
 
 

@@ -48,12 +48,19 @@ def _median_seconds(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | None, iterations: int,
-            ecct_sizes: tuple[str, ...] = ()) -> dict:
+def measure(
+    code: str,
+    batch: int,
+    ebno: float,
+    repeats: int,
+    nbp_root: str | None,
+    iterations: int,
+    ecct_sizes: tuple[str, ...] = (),
+) -> dict:
     from experiments.neural_decoders import neural_bp as nbp_config
 
     workdir = os.path.join(nbp_root, code) if nbp_root else None
-    if workdir and os.path.isfile(os.path.join(workdir, "neural_decoder_eval.json")):     # a finished run
+    if workdir and os.path.isfile(os.path.join(workdir, "neural_decoder_eval.json")):  # a finished run
         from neuralcodes_jax.analysis import model_io
 
         model = model_io.load_model(workdir, kind="latest")
@@ -68,14 +75,21 @@ def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | No
     msgs = rng.integers(0, 2, (batch, method.k)).astype(np.uint8)
     words = np.asarray(method.code.encode(jnp.asarray(msgs))).astype(np.float32)
     sigma = float(bounds.ebn0_db_to_sigma(ebno, method.rate))
-    llr = (2.0 * ((1.0 - 2.0 * words) + sigma * rng.normal(size=words.shape)) / sigma ** 2).astype(np.float32)
+    llr = (2.0 * ((1.0 - 2.0 * words) + sigma * rng.normal(size=words.shape)) / sigma**2).astype(np.float32)
     graph = ldpc.TannerGraph.from_parity_check(method.parity_check)
     decode = jax.jit(method.decode_llr)
     llr_dev = jnp.asarray(llr)
-    out = {"code": code, "n": method.n, "k": method.k, "iterations": method.iterations, "weights": weights,
-           "batch": batch, "ebno_db": ebno}
+    out = {
+        "code": code,
+        "n": method.n,
+        "k": method.k,
+        "iterations": method.iterations,
+        "weights": weights,
+        "batch": batch,
+        "ebno_db": ebno,
+    }
     ecct = {}
-    for size in ecct_sizes:                  # ECCT (methods/ecct.py); its cost does not depend on its weights
+    for size in ecct_sizes:  # ECCT (methods/ecct.py); its cost does not depend on its weights
         from experiments.neural_decoders import ecct as ecct_config
 
         c = ecct_config.get_config(size)
@@ -83,7 +97,7 @@ def measure(code: str, batch: int, ebno: float, repeats: int, nbp_root: str | No
         m = methods.build(c, None)
         ecct[size] = (jax.jit(m.decode_llr), m.init_params(jax.random.key(0)), [])
     bp_s, nbp_s = [], []
-    for _ in range(2):                       # alternate, so that both see the same machine load
+    for _ in range(2):  # alternate, so that both see the same machine load
         bp_s.append(_median_seconds(lambda: ldpc.bp_decode(graph, llr, max_iters=method.iterations).bits, repeats))
         nbp_s.append(_median_seconds(lambda: decode(params, llr_dev), repeats))
         for fn, p, times in ecct.values():
@@ -106,23 +120,34 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=5)
     p.add_argument("--nbp_root", default="workdirs/nbp")
     p.add_argument("--json", default=None)
-    p.add_argument("--ecct_sizes", default="", help="also time ECCT of these sizes (experiments/neural_decoders/"
-                   "ecct.py variants, e.g. small,n6_d128), in the same alternation")
+    p.add_argument(
+        "--ecct_sizes",
+        default="",
+        help="also time ECCT of these sizes (experiments/neural_decoders/"
+        "ecct.py variants, e.g. small,n6_d128), in the same alternation",
+    )
     args = p.parse_args()
     ecct_sizes = tuple(s for s in args.ecct_sizes.split(",") if s)
     rows = []
-    print("| code | n | k | T | BP cw/s | neural BP cw/s | ratio | weights |\n|---|---|---|---|---|---|---|---|",
-          flush=True)
+    print(
+        "| code | n | k | T | BP cw/s | neural BP cw/s | ratio | weights |\n|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
     for code in [c for c in args.codes.split(",") if c]:
         r = measure(code, args.batch, args.ebno, args.repeats, args.nbp_root, args.iterations, ecct_sizes)
         rows.append(r)
-        print(f"| {code} | {r['n']} | {r['k']} | {r['iterations']} | {r['bp_codewords_per_s']:.0f} | "
-              f"{r['neural_bp_codewords_per_s']:.0f} | {r['ratio_neural_bp_over_bp']:.2f} | {r['weights']} |",
-              flush=True)
+        print(
+            f"| {code} | {r['n']} | {r['k']} | {r['iterations']} | {r['bp_codewords_per_s']:.0f} | "
+            f"{r['neural_bp_codewords_per_s']:.0f} | {r['ratio_neural_bp_over_bp']:.2f} | {r['weights']} |",
+            flush=True,
+        )
         for size in ecct_sizes:
-            print(f"| {code} ECCT {size} | | | | | {r[f'ecct_{size}_codewords_per_s']:.0f} | "
-                  f"{r[f'ratio_ecct_{size}_over_bp']:.4f} (over BP) | untrained |", flush=True)
-        if args.json:                        # after every row: a long run keeps what it measured
+            print(
+                f"| {code} ECCT {size} | | | | | {r[f'ecct_{size}_codewords_per_s']:.0f} | "
+                f"{r[f'ratio_ecct_{size}_over_bp']:.4f} (over BP) | untrained |",
+                flush=True,
+            )
+        if args.json:  # after every row: a long run keeps what it measured
             with open(args.json, "w") as f:
                 json.dump({"args": vars(args), "jax": jax.__version__, "rows": rows}, f, indent=1)
 

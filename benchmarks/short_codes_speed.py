@@ -41,6 +41,7 @@ Usage (a separate environment with torch and sionna; both are benchmark-only, ne
       [--torch-threads 1] [--only polar,ldpc,osd,enc] [--sionna-compile osd] [--json out.json]
   python benchmarks/short_codes_speed.py --breakdown [--json out.json]     # where the time goes (sub-parts)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,9 +90,19 @@ class Pair:
     """One comparison: ``ours(x) -> np.ndarray`` and ``sionna(x) -> np.ndarray`` on prepared inputs, decisions of
     kind ``what`` ('message', 'codeword')."""
 
-    def __init__(self, name: str, group: str, what: str, ours: Callable[[Any], np.ndarray],
-                 sionna: Callable[[Any], np.ndarray], ours_in: np.ndarray, sionna_in: Any, truth: np.ndarray,
-                 note: str = "", ours_stats: Callable[[Any], dict] | None = None):
+    def __init__(
+        self,
+        name: str,
+        group: str,
+        what: str,
+        ours: Callable[[Any], np.ndarray],
+        sionna: Callable[[Any], np.ndarray],
+        ours_in: np.ndarray,
+        sionna_in: Any,
+        truth: np.ndarray,
+        note: str = "",
+        ours_stats: Callable[[Any], dict] | None = None,
+    ):
         self.name, self.group, self.what, self.note = name, group, what, note
         self.ours, self.sionna = ours, sionna
         self.ours_in, self.sionna_in, self.truth = ours_in, sionna_in, truth
@@ -110,15 +121,16 @@ def _rate_batch1(fn: Callable[[Any], np.ndarray], inputs: Any, sample_seconds: f
     n = len(inputs)
     while True:
         i = (offset + count) % n
-        fn(inputs[i:i + 1])
+        fn(inputs[i : i + 1])
         count += 1
         elapsed = time.perf_counter() - start
         if elapsed >= sample_seconds:
             return count / elapsed
 
 
-def run_pair(pair: Pair, batch: int, repeats: int, budget: float, sample_seconds: float,
-             log: Callable[[str], None]) -> dict[str, Any]:
+def run_pair(
+    pair: Pair, batch: int, repeats: int, budget: float, sample_seconds: float, log: Callable[[str], None]
+) -> dict[str, Any]:
     # Warm-up: compile ours at both shapes; one eager call of Sionna at each shape.
     for b in (1, batch):
         pair.ours(pair.ours_in[:b])
@@ -146,14 +158,30 @@ def run_pair(pair: Pair, batch: int, repeats: int, budget: float, sample_seconds
     sionna_err = np.any(dec_sionna != truth, axis=1)
     same = np.all(dec_ours == dec_sionna, axis=1)
     res = {
-        "pair": pair.name, "group": pair.group, "decisions": pair.what, "note": pair.note,
-        "batch1": {"ours_cw_per_s": statistics.median(r1_ours), "sionna_cw_per_s": statistics.median(r1_sionna),
-                   "samples": len(r1_ours), "ours_all": r1_ours, "sionna_all": r1_sionna},
-        "batchN": {"batch": batch, "ours_cw_per_s": batch / statistics.median(tb_ours),
-                   "sionna_cw_per_s": batch / statistics.median(tb_sionna), "samples": len(tb_ours),
-                   "ours_seconds": tb_ours, "sionna_seconds": tb_sionna},
-        "words": int(batch), "agree": float(same.mean()), "agree_count": int(same.sum()),
-        "ours_block_errors": int(ours_err.sum()), "sionna_block_errors": int(sionna_err.sum()),
+        "pair": pair.name,
+        "group": pair.group,
+        "decisions": pair.what,
+        "note": pair.note,
+        "batch1": {
+            "ours_cw_per_s": statistics.median(r1_ours),
+            "sionna_cw_per_s": statistics.median(r1_sionna),
+            "samples": len(r1_ours),
+            "ours_all": r1_ours,
+            "sionna_all": r1_sionna,
+        },
+        "batchN": {
+            "batch": batch,
+            "ours_cw_per_s": batch / statistics.median(tb_ours),
+            "sionna_cw_per_s": batch / statistics.median(tb_sionna),
+            "samples": len(tb_ours),
+            "ours_seconds": tb_ours,
+            "sionna_seconds": tb_sionna,
+        },
+        "words": int(batch),
+        "agree": float(same.mean()),
+        "agree_count": int(same.sum()),
+        "ours_block_errors": int(ours_err.sum()),
+        "sionna_block_errors": int(sionna_err.sum()),
         "ours_bler_ci": clopper_pearson_interval(int(ours_err.sum()), batch),
         "sionna_bler_ci": clopper_pearson_interval(int(sionna_err.sum()), batch),
         "both_wrong_differently": int(np.sum(ours_err & sionna_err & ~same)),
@@ -162,15 +190,18 @@ def run_pair(pair: Pair, batch: int, repeats: int, budget: float, sample_seconds
         res["ours_stats"] = pair.ours_stats(xo)
     for key in ("batch1", "batchN"):
         res[key]["ratio"] = res[key]["ours_cw_per_s"] / res[key]["sionna_cw_per_s"]
-    log(f"{pair.name}: batch 1 {res['batch1']['ours_cw_per_s']:.0f} vs {res['batch1']['sionna_cw_per_s']:.0f} cw/s, "
+    log(
+        f"{pair.name}: batch 1 {res['batch1']['ours_cw_per_s']:.0f} vs {res['batch1']['sionna_cw_per_s']:.0f} cw/s, "
         f"batch {batch} {res['batchN']['ours_cw_per_s']:.0f} vs {res['batchN']['sionna_cw_per_s']:.0f} cw/s "
         f"({len(tb_ours)} samples), agree {res['agree']:.4f}, errors {res['ours_block_errors']} / "
-        f"{res['sionna_block_errors']}")
+        f"{res['sionna_block_errors']}"
+    )
     return res
 
 
-def _overheads(fn_api: Callable[[Any], np.ndarray], fn_core: Callable[[Any], Any], x_np: np.ndarray,
-               repeats: int = 50) -> dict[str, float]:
+def _overheads(
+    fn_api: Callable[[Any], np.ndarray], fn_core: Callable[[Any], Any], x_np: np.ndarray, repeats: int = 50
+) -> dict[str, float]:
     """Median seconds per batch-1 call of the public API (NumPy in, NumPy out) and of the jitted core on a device
     array (result awaited): the difference is the Python-side cost of the call (checks, transfers, dispatch)."""
     xd = jnp.asarray(x_np[:1])
@@ -187,15 +218,16 @@ def _overheads(fn_api: Callable[[Any], np.ndarray], fn_core: Callable[[Any], Any
     return {"api_us": 1e6 * statistics.median(api), "jit_core_us": 1e6 * statistics.median(core)}
 
 
-def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code: str,
-                compiled: tuple[str, ...] = ()) -> tuple[list[Pair], dict]:
+def build_pairs(
+    groups: list[str], ebno: float, words: int, seed: int, osd_code: str, compiled: tuple[str, ...] = ()
+) -> tuple[list[Pair], dict]:
     import torch
     from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
     from sionna.phy.fec.linear import OSDecoder
     from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
 
     def t_np(fn: Callable[[Any], Any], group: str = "") -> Callable[[Any], np.ndarray]:
-        if group in compiled:          # torch.compile (inductor), one graph per batch shape
+        if group in compiled:  # torch.compile (inductor), one graph per batch shape
             fn = torch.compile(fn, dynamic=False)
         return lambda x: fn(x).numpy().astype(np.uint8)
 
@@ -214,9 +246,12 @@ def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code:
         u_t = torch.from_numpy(u.astype(np.float32))
         cs = enc_s(u_t).numpy().astype(np.uint8)
         checks["polar"] = {
-            "frozen_positions_equal": bool(np.array_equal(np.sort(np.asarray(enc_s.frozen_pos)),
-                                                          code.frozen_positions)),
-            "crc": enc_s.enc_crc.crc_degree, "n_polar": int(enc_s.n_polar), "k_polar": int(enc_s.k_polar),
+            "frozen_positions_equal": bool(
+                np.array_equal(np.sort(np.asarray(enc_s.frozen_pos)), code.frozen_positions)
+            ),
+            "crc": enc_s.enc_crc.crc_degree,
+            "n_polar": int(enc_s.n_polar),
+            "k_polar": int(enc_s.k_polar),
             "codewords_equal_at_rate_matching_permutation": bool(np.array_equal(cs, c[:, idx])),
             "rate_matching_is_identity": bool(np.array_equal(idx, np.arange(code.n))),
         }
@@ -224,24 +259,56 @@ def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code:
         llr_s = torch.from_numpy(np.ascontiguousarray(-llr[:, idx]))
         if "polar" in groups:
             dec_sc = Polar5GDecoder(enc_s, "SC")
-            pairs.append(Pair("polar(128,64)+CRC11 SC", "polar", "message",
-                              lambda x: np.asarray(polar.sc_decode(code, x).message), t_np(dec_sc, "polar"), llr,
-                              llr_s, u,
-                              note="CRC unused by SC in both"))
+            pairs.append(
+                Pair(
+                    "polar(128,64)+CRC11 SC",
+                    "polar",
+                    "message",
+                    lambda x: np.asarray(polar.sc_decode(code, x).message),
+                    t_np(dec_sc, "polar"),
+                    llr,
+                    llr_s,
+                    u,
+                    note="CRC unused by SC in both",
+                )
+            )
             for size in (8, 32):
                 dec = Polar5GDecoder(enc_s, "SCL", list_size=size)
-                pairs.append(Pair(f"polar(128,64)+CRC11 SCL-{size}", "polar", "message",
-                                  lambda x, s=size: np.asarray(polar.scl_decode(code, x, s).message),
-                                  t_np(dec, "polar"),
-                                  llr, llr_s, u, note="CRC-aided selection in both"))
-            overheads["polar SC"] = _overheads(lambda x: np.asarray(polar.sc_decode(code, x).message),
-                                               lambda x: polar._sc_jit(code, x, True), llr)
-            overheads["polar SCL-8"] = _overheads(lambda x: np.asarray(polar.scl_decode(code, x, 8).message),
-                                                  lambda x: polar._scl_jit(code, x, 8, True, True), llr)
+                pairs.append(
+                    Pair(
+                        f"polar(128,64)+CRC11 SCL-{size}",
+                        "polar",
+                        "message",
+                        lambda x, s=size: np.asarray(polar.scl_decode(code, x, s).message),
+                        t_np(dec, "polar"),
+                        llr,
+                        llr_s,
+                        u,
+                        note="CRC-aided selection in both",
+                    )
+                )
+            overheads["polar SC"] = _overheads(
+                lambda x: np.asarray(polar.sc_decode(code, x).message), lambda x: polar._sc_jit(code, x, True), llr
+            )
+            overheads["polar SCL-8"] = _overheads(
+                lambda x: np.asarray(polar.scl_decode(code, x, 8).message),
+                lambda x: polar._scl_jit(code, x, 8, True, True),
+                llr,
+            )
         if "enc" in groups:
-            pairs.append(Pair("polar5g(128,64)+CRC11 encoder", "enc", "codeword",
-                              lambda x: np.asarray(polar.polar_encode(code, x))[:, idx], t_np(enc_s), u, u_t, cs,
-                              note="ours permuted to Sionna's uplink order (not timed part of Sionna's output)"))
+            pairs.append(
+                Pair(
+                    "polar5g(128,64)+CRC11 encoder",
+                    "enc",
+                    "codeword",
+                    lambda x: np.asarray(polar.polar_encode(code, x))[:, idx],
+                    t_np(enc_s),
+                    u,
+                    u_t,
+                    cs,
+                    note="ours permuted to Sionna's uplink order (not timed part of Sionna's output)",
+                )
+            )
 
     if "ldpc" in groups or "enc" in groups:
         lc = ldpc5g.nr_ldpc(64, 128)
@@ -264,12 +331,33 @@ def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code:
                     r = lc.decode(x, schedule=s, max_iters=20)
                     return {"mean_iterations": float(np.mean(np.asarray(r.iterations)))}
 
-                pairs.append(Pair(f"LDPC5G(128,64) BP-20 {schedule}", "ldpc", "message", ours, t_np(dec, "ldpc"), llr,
-                                  llr_s, u, ours_stats=stats,
-                                  note="ours stops each word once H x = 0; Sionna runs all 20 iterations"))
+                pairs.append(
+                    Pair(
+                        f"LDPC5G(128,64) BP-20 {schedule}",
+                        "ldpc",
+                        "message",
+                        ours,
+                        t_np(dec, "ldpc"),
+                        llr,
+                        llr_s,
+                        u,
+                        ours_stats=stats,
+                        note="ours stops each word once H x = 0; Sionna runs all 20 iterations",
+                    )
+                )
         if "enc" in groups:
-            pairs.append(Pair("LDPC5G(128,64) encoder", "enc", "codeword", lambda x: np.asarray(lc.encode(x)),
-                              t_np(enc_l), u, u_t, cl))
+            pairs.append(
+                Pair(
+                    "LDPC5G(128,64) encoder",
+                    "enc",
+                    "codeword",
+                    lambda x: np.asarray(lc.encode(x)),
+                    t_np(enc_l),
+                    u,
+                    u_t,
+                    cl,
+                )
+            )
 
     if "osd" in groups:
         lin = catalog.make_code(osd_code).obj
@@ -280,12 +368,24 @@ def build_pairs(groups: list[str], ebno: float, words: int, seed: int, osd_code:
         llr_s = torch.from_numpy(np.ascontiguousarray(-llr))
         for order in (1, 2):
             dec = OSDecoder(g.astype(np.float32), t=order)
-            pairs.append(Pair(f"{osd_code} OSD-{order}", "osd", "codeword",
-                              lambda x, o=order: np.asarray(osd.osd_decode(lin, x, order=o).codewords),
-                              t_np(dec, "osd"),
-                              llr, llr_s, c, note="same generator matrix"))
-        overheads["OSD-2"] = _overheads(lambda x: np.asarray(osd.osd_decode(lin, x, order=2).codewords),
-                                        lambda x: osd._osd_batch(x, jnp.asarray(g), 2, 1), llr)
+            pairs.append(
+                Pair(
+                    f"{osd_code} OSD-{order}",
+                    "osd",
+                    "codeword",
+                    lambda x, o=order: np.asarray(osd.osd_decode(lin, x, order=o).codewords),
+                    t_np(dec, "osd"),
+                    llr,
+                    llr_s,
+                    c,
+                    note="same generator matrix",
+                )
+            )
+        overheads["OSD-2"] = _overheads(
+            lambda x: np.asarray(osd.osd_decode(lin, x, order=2).codewords),
+            lambda x: osd._osd_batch(x, jnp.asarray(g), 2, 1),
+            llr,
+        )
     return pairs, {"construction_checks": checks, "batch1_call_overheads": overheads}
 
 
@@ -312,8 +412,9 @@ def breakdown(batch: int, ebno: float, seed: int, osd_code: str, repeats: int) -
     lin = catalog.make_code(osd_code).obj
     u = rng.integers(0, 2, (batch, lin.k)).astype(np.uint8)
     llr = _noisy_llrs(np.asarray(lin.encode(u)).astype(np.uint8), lin.k / lin.n, ebno, rng)
-    out["ours_osd_seconds"] = {o: med(lambda o=o: np.asarray(osd.osd_decode(lin, llr, order=o).codewords))
-                               for o in (0, 1, 2)}
+    out["ours_osd_seconds"] = {
+        o: med(lambda o=o: np.asarray(osd.osd_decode(lin, llr, order=o).codewords)) for o in (0, 1, 2)
+    }
     lc = ldpc5g.nr_ldpc(64, 128)
     u = rng.integers(0, 2, (batch, lc.k)).astype(np.uint8)
     llr = _noisy_llrs(np.asarray(lc.encode(u)), lc.k / lc.n, ebno, rng)
@@ -324,16 +425,19 @@ def breakdown(batch: int, ebno: float, seed: int, osd_code: str, repeats: int) -
         dec = LDPC5GDecoder(enc_l, num_iter=20, cn_schedule=schedule)
         r = lc.decode(llr, schedule=schedule, max_iters=20)
         out[f"ldpc_{schedule}"] = {
-            "ours_seconds": {it: med(lambda it=it, s=schedule: np.asarray(lc.decode(llr, schedule=s,
-                                                                                      max_iters=it).message))
-                             for it in (1, 20)},
+            "ours_seconds": {
+                it: med(lambda it=it, s=schedule: np.asarray(lc.decode(llr, schedule=s, max_iters=it).message))
+                for it in (1, 20)
+            },
             "ours_mean_iterations": float(np.mean(np.asarray(r.iterations))),
             "ours_max_iterations": int(np.max(np.asarray(r.iterations))),
             # Pure noise (no signal): no word satisfies H, so every word runs all 20 iterations, as Sionna's do.
-            "ours_seconds_all_20_iterations": med(lambda s=schedule: np.asarray(lc.decode(noise, schedule=s,
-                                                                                          max_iters=20).message)),
-            "ours_mean_iterations_on_noise": float(np.mean(np.asarray(lc.decode(noise, schedule=schedule,
-                                                                                max_iters=20).iterations))),
+            "ours_seconds_all_20_iterations": med(
+                lambda s=schedule: np.asarray(lc.decode(noise, schedule=s, max_iters=20).message)
+            ),
+            "ours_mean_iterations_on_noise": float(
+                np.mean(np.asarray(lc.decode(noise, schedule=schedule, max_iters=20).iterations))
+            ),
             "sionna_seconds": {it: med(lambda it=it, d=dec: d(llr_s, num_iter=it)) for it in (1, 20)},
         }
     code = catalog.make_code("polar5g:128,64,crc11").obj
@@ -341,8 +445,9 @@ def breakdown(batch: int, ebno: float, seed: int, osd_code: str, repeats: int) -
     llr = _noisy_llrs(np.asarray(polar.polar_encode(code, u)), code.k / code.n, ebno, rng)
     out["ours_polar_seconds"] = {"SC": med(lambda: np.asarray(polar.sc_decode(code, llr).message))}
     for size in (8, 32):
-        out["ours_polar_seconds"][f"SCL-{size}"] = med(lambda s=size: np.asarray(polar.scl_decode(code, llr,
-                                                                                                 s).message))
+        out["ours_polar_seconds"][f"SCL-{size}"] = med(
+            lambda s=size: np.asarray(polar.scl_decode(code, llr, s).message)
+        )
     return out
 
 
@@ -351,21 +456,48 @@ def _fmt_rate(x: float) -> str:
 
 
 def markdown_table(results: list[dict], batch: int) -> str:
-    head = ["pair", "ours b=1", "Sionna b=1", "ratio b=1", f"ours b={batch}", f"Sionna b={batch}",
-            f"ratio b={batch}", "samples (b=1 / b=N)", "agree", "BLER ours [95% CI]", "BLER Sionna [95% CI]"]
+    head = [
+        "pair",
+        "ours b=1",
+        "Sionna b=1",
+        "ratio b=1",
+        f"ours b={batch}",
+        f"Sionna b={batch}",
+        f"ratio b={batch}",
+        "samples (b=1 / b=N)",
+        "agree",
+        "BLER ours [95% CI]",
+        "BLER Sionna [95% CI]",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         b1, bn = r["batch1"], r["batchN"]
         lo, hi = r["ours_bler_ci"]
         slo, shi = r["sionna_bler_ci"]
-        bler = (f"{r['ours_block_errors'] / r['words']:.3g} [{lo:.3g}, {hi:.3g}]",
-                f"{r['sionna_block_errors'] / r['words']:.3g} [{slo:.3g}, {shi:.3g}]")
+        bler = (
+            f"{r['ours_block_errors'] / r['words']:.3g} [{lo:.3g}, {hi:.3g}]",
+            f"{r['sionna_block_errors'] / r['words']:.3g} [{slo:.3g}, {shi:.3g}]",
+        )
         if r["group"] == "enc":
             bler = ("-", "-")
-        lines.append("| " + " | ".join([
-            r["pair"], _fmt_rate(b1["ours_cw_per_s"]), _fmt_rate(b1["sionna_cw_per_s"]), f"{b1['ratio']:.2f}x",
-            _fmt_rate(bn["ours_cw_per_s"]), _fmt_rate(bn["sionna_cw_per_s"]), f"{bn['ratio']:.2f}x",
-            f"{b1['samples']} / {bn['samples']}", f"{r['agree_count']}/{r['words']}", *bler]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["pair"],
+                    _fmt_rate(b1["ours_cw_per_s"]),
+                    _fmt_rate(b1["sionna_cw_per_s"]),
+                    f"{b1['ratio']:.2f}x",
+                    _fmt_rate(bn["ours_cw_per_s"]),
+                    _fmt_rate(bn["sionna_cw_per_s"]),
+                    f"{bn['ratio']:.2f}x",
+                    f"{b1['samples']} / {bn['samples']}",
+                    f"{r['agree_count']}/{r['words']}",
+                    *bler,
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -374,18 +506,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ebno", type=float, default=2.0, help="Eb/N0 in dB (default 2.0)")
     ap.add_argument("--batch", type=int, default=1000, help="large batch size, also the words compared (1000)")
     ap.add_argument("--repeats", type=int, default=5, help="timed samples per side and batch size (5)")
-    ap.add_argument("--budget", type=float, default=60.0,
-                    help="seconds per pair after which no more large-batch samples are drawn (60)")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="seconds per pair after which no more large-batch samples are drawn (60)",
+    )
     ap.add_argument("--sample-seconds", type=float, default=0.3, help="length of one batch-1 sample (0.3 s)")
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated subset of {GROUPS}")
     ap.add_argument("--osd-code", default="ebch:128,64", help="code for the OSD pair (catalog name)")
     ap.add_argument("--torch-threads", type=int, default=1, help="torch intra-op threads (1; 0: torch's default)")
-    ap.add_argument("--sionna-compile", default="",
-                    help="comma-separated decoder groups (polar, ldpc, osd) whose Sionna block runs under "
-                         "torch.compile (default none: eager)")
+    ap.add_argument(
+        "--sionna-compile",
+        default="",
+        help="comma-separated decoder groups (polar, ldpc, osd) whose Sionna block runs under "
+        "torch.compile (default none: eager)",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--breakdown", action="store_true",
-                    help="instead of the table, time sub-parts (OSD orders, BP iterations, list sizes)")
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="instead of the table, time sub-parts (OSD orders, BP iterations, list sizes)",
+    )
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args(argv)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
@@ -405,10 +547,17 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--torch-threads must be >= 0, got {args.torch_threads}")
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    machine = {"cpu": _cpu_model(), "cores": os.cpu_count(), "load_before": list(os.getloadavg()),
-               "python": platform.python_version(), "jax": jax.__version__, "torch": torch.__version__,
-               "torch_threads": torch.get_num_threads(), "sionna": sionna.__version__,
-               "jax_devices": [str(d) for d in jax.devices()]}
+    machine = {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "load_before": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "sionna": sionna.__version__,
+        "jax_devices": [str(d) for d in jax.devices()],
+    }
     print(f"# {machine}", flush=True)
     t_start = time.time()
     if args.breakdown:
@@ -429,15 +578,20 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with torch.inference_mode():
         for pair in pairs:
-            results.append(run_pair(pair, args.batch, args.repeats, args.budget, args.sample_seconds,
-                                    lambda s: print(s, flush=True)))
+            results.append(
+                run_pair(
+                    pair, args.batch, args.repeats, args.budget, args.sample_seconds, lambda s: print(s, flush=True)
+                )
+            )
     machine["load_after"] = list(os.getloadavg())
     machine["seconds"] = time.time() - t_start
     table = markdown_table(results, args.batch)
     print()
-    print(f"Codewords/s (medians), Eb/N0 = {args.ebno:g} dB, ratio = ours / Sionna; "
-          f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_before'][0]:.1f} -> "
-          f"{machine['load_after'][0]:.1f}, total {machine['seconds']:.0f} s")
+    print(
+        f"Codewords/s (medians), Eb/N0 = {args.ebno:g} dB, ratio = ours / Sionna; "
+        f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_before'][0]:.1f} -> "
+        f"{machine['load_after'][0]:.1f}, total {machine['seconds']:.0f} s"
+    )
     print(table)
     for r in results:
         if "ours_stats" in r:

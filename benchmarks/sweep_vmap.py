@@ -68,19 +68,18 @@ if REPO not in sys.path:
 import jax
 
 from experiments.progressive import hamming_7_4
-from neuralcodes_jax import (
-    distributed,
-    sweeps,
-    train,
-)
+from neuralcodes_jax import distributed, sweeps, train
 from neuralcodes_jax.methods import progressive
 
 PROGRESSIVE_CONFIG = "experiments/progressive/hamming_7_4.py"
 NECST_CONFIG = "experiments/necst/mnist.py:embedded"
 
 #: JAX's time spans of tracing, lowering and XLA compilation of a jitted program.
-COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
-                  "/jax/core/compile/backend_compile_duration")
+COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
 _compile_spans: list[tuple[float, float]] = []
 
 
@@ -115,13 +114,16 @@ class Clock:
     def __exit__(self, *exc):
         c1 = os.times()
         self.wall = time.perf_counter() - self.t0
-        self.cpu = (c1.user - self.c0.user) + (c1.system - self.c0.system) + \
-            (c1.children_user - self.c0.children_user) + (c1.children_system - self.c0.children_system)
-        self.compile = _union(_compile_spans[self.first_span:])
+        self.cpu = (
+            (c1.user - self.c0.user)
+            + (c1.system - self.c0.system)
+            + (c1.children_user - self.c0.children_user)
+            + (c1.children_system - self.c0.children_system)
+        )
+        self.compile = _union(_compile_spans[self.first_span :])
 
 
-def _row(mode: str, wall: float, cpu: float | None, compile_s: float | None = None, note: str = "",
-         **extra) -> dict:
+def _row(mode: str, wall: float, cpu: float | None, compile_s: float | None = None, note: str = "", **extra) -> dict:
     return {"mode": mode, "wall_s": wall, "cpu_s": cpu, "compile_s": compile_s, "note": note, **extra}
 
 
@@ -144,8 +146,15 @@ def warm_up(configs, workdirs, summaries=()) -> None:
 
 
 def group_row(mode: str, out: dict, clock: Clock, **extra) -> dict:
-    return _row(mode, clock.wall, clock.cpu, clock.compile, train_s=out["seconds"].get("train"),
-                eval_s=out["seconds"].get("eval"), **extra)
+    return _row(
+        mode,
+        clock.wall,
+        clock.cpu,
+        clock.compile,
+        train_s=out["seconds"].get("train"),
+        eval_s=out["seconds"].get("eval"),
+        **extra,
+    )
 
 
 def one_device(config):
@@ -183,17 +192,26 @@ def sequential(configs, workdirs, mode: str, log, single: bool = False) -> tuple
         per_run["compile_s"].append(clock.compile)
         per_run["train_s"].append(out["seconds"].get("train"))
         per_run["eval_s"].append(out["seconds"].get("eval"))
-        log(f"  {os.path.relpath(w, os.path.dirname(os.path.dirname(w)))}: {clock.wall:.1f} s (compile "
-            f"{clock.compile:.1f} s)")
-    row = _row(mode, sum(per_run["wall_s"]), sum(per_run["cpu_s"]), sum(per_run["compile_s"]),
-               "one run at a time on one device, caches cleared before each",
-               train_s=_total(per_run["train_s"]), eval_s=_total(per_run["eval_s"]))
+        log(
+            f"  {os.path.relpath(w, os.path.dirname(os.path.dirname(w)))}: {clock.wall:.1f} s (compile "
+            f"{clock.compile:.1f} s)"
+        )
+    row = _row(
+        mode,
+        sum(per_run["wall_s"]),
+        sum(per_run["cpu_s"]),
+        sum(per_run["compile_s"]),
+        "one run at a time on one device, caches cleared before each",
+        train_s=_total(per_run["train_s"]),
+        eval_s=_total(per_run["eval_s"]),
+    )
     if single:
         del per_run["train_s"], per_run["eval_s"]
     return {"row": row, "per_run": per_run}, outs
 
 
 # ----------------------------------------------------------------------------------------------- (7,4)
+
 
 def progressive_config(num_seeds: int, stage1_steps: int | None, stage2_steps: int | None):
     config = hamming_7_4.get_config()
@@ -222,8 +240,10 @@ def bench_progressive(config, workroot: str, log) -> dict:
         mesh = mesh_shape(num_seeds, num_devices)
         mode = f"vmapped ({num_seeds} seeds, one group, {devices_label(mesh)})"
         rows.append(group_row(mode, out, clock, mesh=mesh))
-        log(f"  {mode}: {clock.wall:.1f} s (compile {clock.compile:.1f} s, train {out['seconds']['train']:.1f} s, "
-            f"eval {out['seconds']['eval']:.1f} s)")
+        log(
+            f"  {mode}: {clock.wall:.1f} s (compile {clock.compile:.1f} s, train {out['seconds']['train']:.1f} s, "
+            f"eval {out['seconds']['eval']:.1f} s)"
+        )
         return _codewords(out)
 
     short = copy.deepcopy(config)
@@ -234,20 +254,31 @@ def bench_progressive(config, workroot: str, log) -> dict:
     books_one = None
     if jax.device_count() > 1:
         books_one = vmapped("vmap_1_device", one_device(config), 1)
-    seq, outs = sequential(configs, [os.path.join(workroot, "seq", f"seed{int(c.seed)}") for c in configs],
-                           "sequential, compile per run", log)
+    seq, outs = sequential(
+        configs,
+        [os.path.join(workroot, "seq", f"seed{int(c.seed)}") for c in configs],
+        "sequential, compile per run",
+        log,
+    )
     rows.append(seq["row"])
     alone = [_codewords(o)[0] for o in outs]
     same = sum(a == b for a, b in zip(books, alone))
     log(f"  {same}/{num_seeds} seeds give the same codebook in the group and alone")
-    res = {"points": num_seeds, "config": PROGRESSIVE_CONFIG,
-           "spec": dataclasses.asdict(progressive.spec_from_config(config)),
-           "steps_per_seed": int(config.train.stage1_steps) + int(config.train.stage2_steps),
-           "rows": rows, "same_codebook": same, "per_seed": seq["per_run"]}
+    res = {
+        "points": num_seeds,
+        "config": PROGRESSIVE_CONFIG,
+        "spec": dataclasses.asdict(progressive.spec_from_config(config)),
+        "steps_per_seed": int(config.train.stage1_steps) + int(config.train.stage2_steps),
+        "rows": rows,
+        "same_codebook": same,
+        "per_seed": seq["per_run"],
+    }
     if books_one is not None:
         res["same_codebook_one_device"] = sum(a == b for a, b in zip(books_one, alone))
-        log(f"  {res['same_codebook_one_device']}/{num_seeds} seeds give the same codebook in the one-device "
-            f"group and alone")
+        log(
+            f"  {res['same_codebook_one_device']}/{num_seeds} seeds give the same codebook in the one-device "
+            f"group and alone"
+        )
     return res
 
 
@@ -257,8 +288,11 @@ NECST_SETTINGS = {"train.tensorboard": False, "train.progress": False, "eval.noi
 
 
 def necst_entries(num_seeds: int, epochs: int) -> list[dict]:
-    return [{"seed": s, "channel.eps": e, "train.num_epochs": epochs, **NECST_SETTINGS}
-            for s in range(num_seeds) for e in (0.1, 0.2)]
+    return [
+        {"seed": s, "channel.eps": e, "train.num_epochs": epochs, **NECST_SETTINGS}
+        for s in range(num_seeds)
+        for e in (0.1, 0.2)
+    ]
 
 
 def bench_necst(num_seeds: int, epochs: int, workroot: str, log) -> dict:
@@ -275,17 +309,30 @@ def bench_necst(num_seeds: int, epochs: int, workroot: str, log) -> dict:
     mesh = mesh_shape(len(configs))
     mode = f"vmapped ({len(points)} points, one group, {devices_label(mesh)})"
     rows = [group_row(mode, out, clock, mesh=mesh)]
-    log(f"  {mode}: {clock.wall:.1f} s (compile {clock.compile:.1f} s, train {out['seconds']['train']:.1f} s, "
-        f"eval {out['seconds']['eval']:.1f} s)")
+    log(
+        f"  {mode}: {clock.wall:.1f} s (compile {clock.compile:.1f} s, train {out['seconds']['train']:.1f} s, "
+        f"eval {out['seconds']['eval']:.1f} s)"
+    )
     steps = int(out["runs"][0]["meta"]["step"])
-    seq, _ = sequential([p.load_config() for p in points], [p.workdir(os.path.join(workroot, "seq")) for p in points],
-                        "sequential train_and_evaluate, compile per run", log, single=True)
+    seq, _ = sequential(
+        [p.load_config() for p in points],
+        [p.workdir(os.path.join(workroot, "seq")) for p in points],
+        "sequential train_and_evaluate, compile per run",
+        log,
+        single=True,
+    )
     rows.append(seq["row"])
-    return {"points": len(points), "steps_per_point": steps, "config": NECST_CONFIG, "rows": rows,
-            "per_point": seq["per_run"]}
+    return {
+        "points": len(points),
+        "steps_per_point": steps,
+        "config": NECST_CONFIG,
+        "rows": rows,
+        "per_point": seq["per_run"],
+    }
 
 
 # ------------------------------------------------------------------------------------------- processes
+
 
 def sweep_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "launch.sweep", *args]
@@ -309,6 +356,7 @@ def bench_processes(name: str, args: list[str], workroot: str, log, parallel: in
 
 # ----------------------------------------------------------------------------------------------- report
 
+
 def speedups(rows: list[dict], ref_mode: str) -> None:
     """Every row of ``rows`` that is not vmapped gets its time divided by that of the row ``ref_mode``."""
     ref = next(r for r in rows if r["mode"] == ref_mode)
@@ -320,17 +368,23 @@ def speedups(rows: list[dict], ref_mode: str) -> None:
 
 
 def table(title: str, rows: list[dict]) -> str:
-    lines = [f"{title}", "", "| mode | wall s | CPU s | compile s | train s | eval s | vmapped speedup (wall) | "
-             "(CPU) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{title}",
+        "",
+        "| mode | wall s | CPU s | compile s | train s | eval s | vmapped speedup (wall) | (CPU) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
 
     def f(v, d=1):
         return "" if v is None else f"{v:.{d}f}"
 
     for r in rows:
-        lines.append(f"| {r['mode']} | {f(r['wall_s'])} | {f(r['cpu_s'])} | {f(r['compile_s'])} | "
-                     f"{f(r.get('train_s'))} | {f(r.get('eval_s'))} | "
-                     f"{f(r.get('speedup_wall'), 2) + 'x' if r.get('speedup_wall') else ''} | "
-                     f"{f(r.get('speedup_cpu'), 2) + 'x' if r.get('speedup_cpu') else ''} |")
+        lines.append(
+            f"| {r['mode']} | {f(r['wall_s'])} | {f(r['cpu_s'])} | {f(r['compile_s'])} | "
+            f"{f(r.get('train_s'))} | {f(r.get('eval_s'))} | "
+            f"{f(r.get('speedup_wall'), 2) + 'x' if r.get('speedup_wall') else ''} | "
+            f"{f(r.get('speedup_cpu'), 2) + 'x' if r.get('speedup_cpu') else ''} |"
+        )
     return "\n".join(lines)
 
 
@@ -344,11 +398,16 @@ def main() -> None:
     parser.add_argument("--necst_seeds", type=int, default=4, help="NECST seeds (x 2 noise levels = points)")
     parser.add_argument("--necst_epochs", type=int, default=2, help="NECST epochs of 40 steps")
     parser.add_argument("--processes", action="store_true", help="also time the launch.sweep commands")
-    parser.add_argument("--parallel", type=int, default=0,
-                        help="with --processes: also time launch.sweep --parallel=N for the (7,4) sweep "
-                             "(default: one process per core)")
-    parser.add_argument("--cpu_devices", type=int, default=0,
-                        help="CPU devices the groups are split over (0: one per core)")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=0,
+        help="with --processes: also time launch.sweep --parallel=N for the (7,4) sweep "
+        "(default: one process per core)",
+    )
+    parser.add_argument(
+        "--cpu_devices", type=int, default=0, help="CPU devices the groups are split over (0: one per core)"
+    )
     args = parser.parse_args()
     distributed.use_cpu_cores(args.cpu_devices)
     only = set(args.only.split(","))
@@ -359,9 +418,15 @@ def main() -> None:
     def log(s):
         print(s, flush=True)
 
-    result = {"machine": {"python": platform.python_version(), "jax": jax.__version__,
-                          "devices": [str(d) for d in jax.devices()], "cpus": os.cpu_count(),
-                          "load_average_start": os.getloadavg()}}
+    result = {
+        "machine": {
+            "python": platform.python_version(),
+            "jax": jax.__version__,
+            "devices": [str(d) for d in jax.devices()],
+            "cpus": os.cpu_count(),
+            "load_average_start": os.getloadavg(),
+        }
+    }
     workroot = tempfile.mkdtemp(prefix="sweep_vmap_")
     try:
         if "progressive" in only:
@@ -371,10 +436,17 @@ def main() -> None:
             res = bench_progressive(config, os.path.join(workroot, "progressive"), log)
             speedups(res["rows"], res["rows"][0]["mode"])
             if args.processes:
-                grid = [f"--config={PROGRESSIVE_CONFIG}", f"--grid=seed=0:{args.seeds}", "--set=num_seeds=1",
-                        "--only=progressive", f"--set=train.stage1_steps={s1}", f"--set=train.stage2_steps={s2}"]
-                procs = bench_processes("progressive_cmd", grid, workroot, log,
-                                        parallel=args.parallel or os.cpu_count() or 1)
+                grid = [
+                    f"--config={PROGRESSIVE_CONFIG}",
+                    f"--grid=seed=0:{args.seeds}",
+                    "--set=num_seeds=1",
+                    "--only=progressive",
+                    f"--set=train.stage1_steps={s1}",
+                    f"--set=train.stage2_steps={s2}",
+                ]
+                procs = bench_processes(
+                    "progressive_cmd", grid, workroot, log, parallel=args.parallel or os.cpu_count() or 1
+                )
                 speedups(procs, "launch.sweep --vmap")
                 res["rows"] += procs
             result["progressive"] = res
@@ -384,9 +456,13 @@ def main() -> None:
             res = bench_necst(args.necst_seeds, args.necst_epochs, os.path.join(workroot, "necst"), log)
             speedups(res["rows"], res["rows"][0]["mode"])
             if args.processes:
-                grid = [f"--config={NECST_CONFIG}", f"--grid=seed=0:{args.necst_seeds}",
-                        "--grid=channel.eps=0.1,0.2", f"--set=train.num_epochs={args.necst_epochs}",
-                        *[f"--set={k}={sweeps.cli_value(v)}" for k, v in NECST_SETTINGS.items()]]
+                grid = [
+                    f"--config={NECST_CONFIG}",
+                    f"--grid=seed=0:{args.necst_seeds}",
+                    "--grid=channel.eps=0.1,0.2",
+                    f"--set=train.num_epochs={args.necst_epochs}",
+                    *[f"--set={k}={sweeps.cli_value(v)}" for k, v in NECST_SETTINGS.items()],
+                ]
                 procs = bench_processes("necst_cmd", grid, workroot, log)
                 speedups(procs, "launch.sweep --vmap")
                 res["rows"] += procs

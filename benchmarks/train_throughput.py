@@ -95,13 +95,14 @@ def matmul_peak_fn(n: int = 1024, iters: int = 20):
     def chain(a, b):
         def body(c, _):
             return (c @ b) * 1e-3, None
+
         return jax.lax.scan(body, a, None, length=iters)[0]
 
     chain(a, b).block_until_ready()
 
     def run():
         chain(a, b).block_until_ready()
-        return 2.0 * n ** 3 * iters
+        return 2.0 * n**3 * iters
 
     return run
 
@@ -128,12 +129,14 @@ def jax_fns(steps: int, scan: int, name: str = "necst") -> tuple[dict, float | N
     state = jax.jit(method.init)(jax.random.key(0), data[0])
     train_key = jax.random.key(1)
 
-    step_fn = jax.jit(lambda s, x: method.train_step(s, x, jax.random.fold_in(train_key, s["step"])),
-                      donate_argnums=(0,))
+    step_fn = jax.jit(
+        lambda s, x: method.train_step(s, x, jax.random.fold_in(train_key, s["step"])), donate_argnums=(0,)
+    )
 
     def chunk(state, xs):
         def body(s, x):
             return method.train_step(s, x, jax.random.fold_in(train_key, s["step"]))
+
         return jax.lax.scan(body, state, xs)
 
     chunk_fn = jax.jit(chunk, donate_argnums=(0,))
@@ -177,18 +180,23 @@ def time_scans(variants: dict, data: jax.Array, train_key: jax.Array, repeats: i
     scan = data.shape[0]
     fns = {}
     for name, (body, s0) in variants.items():
+
         def chunk(state, xs, body=body):
             return jax.lax.scan(lambda s, x: body(s, x, jax.random.fold_in(train_key, s["step"])), state, xs)
+
         compiled = jax.jit(chunk)
         jax.block_until_ready(compiled(s0, data))
 
         def run(compiled=compiled, s0=s0):
             jax.block_until_ready(compiled(s0, data))
             return scan
+
         fns[name] = run
     rates = interleaved_best(fns, repeats)
-    return {name: {"ms_per_step": 1e3 / rate, "cpu_ms_per_step": 1e3 * ratio / rate}
-            for name, (rate, ratio) in rates.items()}
+    return {
+        name: {"ms_per_step": 1e3 / rate, "cpu_ms_per_step": 1e3 * ratio / rate}
+        for name, (rate, ratio) in rates.items()
+    }
 
 
 def breakdown(scan: int, repeats: int) -> dict:
@@ -229,10 +237,11 @@ def breakdown(scan: int, repeats: int) -> dict:
             codes = jnp.broadcast_to((logits > 0).astype(jnp.float32), (K,) + logits.shape)
             out = method.decode_float(params, codes).reshape(K, BATCH, D)
             return jnp.mean(out * x.reshape(1, BATCH, D)) + jnp.mean(logits)
+
         value, grads = jax.value_and_grad(loss)(state["params"])
         return {**state, "params": sgd(state["params"], grads), "step": state["step"] + 1}, value
 
-    def dense(a, layer):      # the contraction nn.Dense runs in nets.mlp, bias and activation left out
+    def dense(a, layer):  # the contraction nn.Dense runs in nets.mlp, bias and activation left out
         return mlp.dense_dot_general(a, layer["kernel"], (((a.ndim - 1,), (0,)), ((), ())))
 
     def dots_step(state, x, key):
@@ -242,6 +251,7 @@ def breakdown(scan: int, repeats: int) -> dict:
             codes = jnp.broadcast_to((logits > 0).astype(jnp.float32), (K,) + logits.shape)
             out = dense(dense(dense(codes, dec["hidden_0"]), dec["hidden_1"]), dec["outputs"])
             return jnp.mean(out * x.reshape(1, BATCH, D)) + jnp.mean(logits)
+
         value, grads = jax.value_and_grad(loss)(state["params"])
         return {**state, "params": sgd(state["params"], grads), "step": state["step"] + 1}, value
 
@@ -249,8 +259,14 @@ def breakdown(scan: int, repeats: int) -> dict:
         _, metrics = method.loss(state["params"], x, key)
         return {**state, "step": state["step"] + 1}, metrics
 
-    variants = {"full": method.train_step, "no_norm": train_step_without_norm, "sgd": sgd_step,
-                "networks": networks_step, "dots": dots_step, "forward": forward_step}
+    variants = {
+        "full": method.train_step,
+        "no_norm": train_step_without_norm,
+        "sgd": sgd_step,
+        "networks": networks_step,
+        "dots": dots_step,
+        "forward": forward_step,
+    }
     out = time_scans({name: (body, state0) for name, body in variants.items()}, data, train_key, repeats)
 
     def diff(a, b, key):
@@ -263,22 +279,28 @@ def breakdown(scan: int, repeats: int) -> dict:
         ("Adam update (minus an SGD update)", lambda k: diff("no_norm", "sgd", k)),
         ("grad-norm metric", lambda k: diff("full", "no_norm", k)),
     ]
-    print(f"\nBreakdown of one training step (each variant in its own jitted lax.scan of {scan} steps, "
-          f"best of {repeats}):")
+    print(
+        f"\nBreakdown of one training step (each variant in its own jitted lax.scan of {scan} steps, "
+        f"best of {repeats}):"
+    )
     print(f"{'variant':10s} {'ms/step':>8s} {'cpu ms/step':>12s}")
     for name, row in out.items():
         print(f"{name:10s} {row['ms_per_step']:8.2f} {row['cpu_ms_per_step']:12.2f}")
     print("(cpu ms/step: process CPU time, robust to other jobs; ms/step: wall time, what an idle machine gives)")
-    print(f"{'component (by difference of variants; within noise when near 0)':64s} {'ms/step':>8s} "
-          f"{'cpu ms':>8s} {'share':>6s}")
+    print(
+        f"{'component (by difference of variants; within noise when near 0)':64s} {'ms/step':>8s} "
+        f"{'cpu ms':>8s} {'share':>6s}"
+    )
     total = out["full"]["ms_per_step"]
     components = {}
     for name, fn in parts:
         ms, cpu = fn("ms_per_step"), fn("cpu_ms_per_step")
         components[name] = {"ms_per_step": ms, "cpu_ms_per_step": cpu}
         print(f"{name:64s} {ms:8.2f} {cpu:8.2f} {ms / total:6.1%}")
-    print(f"{'forward only (loss and metrics, no gradient)':64s} {out['forward']['ms_per_step']:8.2f} "
-          f"{out['forward']['cpu_ms_per_step']:8.2f}")
+    print(
+        f"{'forward only (loss and metrics, no gradient)':64s} {out['forward']['ms_per_step']:8.2f} "
+        f"{out['forward']['cpu_ms_per_step']:8.2f}"
+    )
     return {"variants": out, "components": components}
 
 
@@ -303,12 +325,13 @@ def iabf_breakdown(scan: int, repeats: int) -> dict:
         logits = full.encode(state["params"], x)
         return full.clean_code(logits, jax.random.fold_in(key, 1))
 
-    def next_step(state):           # the batches differ from step to step and every output is stacked by the scan,
-        return {**state, "step": state["step"] + 1}        # so nothing is loop-invariant or dead
+    def next_step(state):  # the batches differ from step to step and every output is stacked by the scan,
+        return {**state, "step": state["step"] + 1}  # so nothing is loop-invariant or dead
 
     def disc_step(state, x, key):
-        dp, ds, m = full.discriminator_update(state["disc_params"], state["disc_opt_state"], clean(state, x, key),
-                                              jax.random.fold_in(key, 2))
+        dp, ds, m = full.discriminator_update(
+            state["disc_params"], state["disc_opt_state"], clean(state, x, key), jax.random.fold_in(key, 2)
+        )
         return {**state, "disc_params": dp, "disc_opt_state": ds, "step": state["step"] + 1}, m["disc_loss"]
 
     def recon_grad_step(state, x, key):
@@ -324,15 +347,23 @@ def iabf_breakdown(scan: int, repeats: int) -> dict:
         e, _ = full.flip_noise(state["params"], x, clean(state, x, key), jax.random.fold_in(key, 3))
         return next_step(state), jnp.sum(e)
 
-    variants = {"necst": (necst_method.train_step, necst_state0), "disc": (disc_step, state0),
-                "recon_grad": (recon_grad_step, state0), "waterfill": (waterfill_step, state0),
-                "flip_noise": (flip_step, state0), "abf": (abf.train_step, state0), "iabf": (full.train_step, state0)}
+    variants = {
+        "necst": (necst_method.train_step, necst_state0),
+        "disc": (disc_step, state0),
+        "recon_grad": (recon_grad_step, state0),
+        "waterfill": (waterfill_step, state0),
+        "flip_noise": (flip_step, state0),
+        "abf": (abf.train_step, state0),
+        "iabf": (full.train_step, state0),
+    }
     out = time_scans(variants, data, train_key, repeats)
     print(f"\nPieces of the IABF step (each in its own jitted lax.scan of {scan} steps, best of {repeats}):")
     print(f"{'variant':12s} {'ms/step':>8s} {'cpu ms/step':>12s} {'/ NECST':>8s}")
     for name, row in out.items():
-        print(f"{name:12s} {row['ms_per_step']:8.2f} {row['cpu_ms_per_step']:12.2f} "
-              f"{row['ms_per_step'] / out['necst']['ms_per_step']:8.2f}")
+        print(
+            f"{name:12s} {row['ms_per_step']:8.2f} {row['cpu_ms_per_step']:12.2f} "
+            f"{row['ms_per_step'] / out['necst']['ms_per_step']:8.2f}"
+        )
     return out
 
 
@@ -354,8 +385,13 @@ def torch_fn(steps: int):
         return layer
 
     enc = nn.Sequential(linear(D, HIDDEN, True), nn.LeakyReLU(0.2), linear(HIDDEN, M, False))
-    dec = nn.Sequential(linear(M, HIDDEN, False), nn.LeakyReLU(0.2), linear(HIDDEN, HIDDEN, False),
-                        nn.LeakyReLU(0.2), linear(HIDDEN, D, False))
+    dec = nn.Sequential(
+        linear(M, HIDDEN, False),
+        nn.LeakyReLU(0.2),
+        linear(HIDDEN, HIDDEN, False),
+        nn.LeakyReLU(0.2),
+        linear(HIDDEN, D, False),
+    )
     params = list(enc.parameters()) + list(dec.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     eps = 0.1
@@ -367,20 +403,21 @@ def torch_fn(steps: int):
         p = torch.sigmoid(logits)
         q = p * (1 - 2 * eps) + eps
         y = torch.bernoulli(q.detach().expand(K, -1, -1))
-        log_q = (y * torch.log(q) + (1 - y) * torch.log1p(-q)).sum(-1)            # [K, B]
+        log_q = (y * torch.log(q) + (1 - y) * torch.log1p(-q)).sum(-1)  # [K, B]
         out = dec(y)
-        log_lik = -nn.functional.binary_cross_entropy_with_logits(
-            out, x.expand(K, -1, -1), reduction="none").sum(-1)                     # [K, B]
+        log_lik = -nn.functional.binary_cross_entropy_with_logits(out, x.expand(K, -1, -1), reduction="none").sum(
+            -1
+        )  # [K, B]
         f = log_lik
         lme = torch.logsumexp(f, 0) - np.log(K)
         mean_others = (f.sum(0, keepdim=True) - f) / (K - 1)
         f_loo = f.unsqueeze(0).expand(K, K, -1).clone()
         idx = torch.arange(K)
         f_loo[idx, idx] = mean_others
-        lme_loo = torch.logsumexp(f_loo, 1) - np.log(K)                             # [K, B]
+        lme_loo = torch.logsumexp(f_loo, 1) - np.log(K)  # [K, B]
         adv = (lme.unsqueeze(0) - lme_loo).detach()
         surrogate = lme + (adv * log_q).sum(0)
-        l2 = 1e-4 * 0.5 * sum((w ** 2).sum() for n, w in enc.named_parameters() if "weight" in n)
+        l2 = 1e-4 * 0.5 * sum((w**2).sum() for n, w in enc.named_parameters() if "weight" in n)
         loss = -surrogate.mean() + l2
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -409,10 +446,21 @@ def loop_throughput(epochs: int = 5, train_examples: int = 20000, workdir: str |
     from neuralcodes_jax import train
 
     c = random_bits.get_config("smoke")
-    overrides = {"data.input_dim": 784, "data.limit.train": train_examples, "data.limit.valid": 200,
-                 "data.limit.test": 200, "model.bits": M, "train.batch_size": BATCH, "train.steps_per_call": 100,
-                 "train.num_epochs": epochs, "train.log_every_steps": 100, "train.progress": False,
-                 "train.tensorboard": False, "eval.noise_levels": (0.1,), "eval.batch_size": 200}
+    overrides = {
+        "data.input_dim": 784,
+        "data.limit.train": train_examples,
+        "data.limit.valid": 200,
+        "data.limit.test": 200,
+        "model.bits": M,
+        "train.batch_size": BATCH,
+        "train.steps_per_call": 100,
+        "train.num_epochs": epochs,
+        "train.log_every_steps": 100,
+        "train.progress": False,
+        "train.tensorboard": False,
+        "eval.noise_levels": (0.1,),
+        "eval.batch_size": 200,
+    }
     for key, value in overrides.items():
         node = c
         *path, last = key.split(".")
@@ -427,8 +475,12 @@ def loop_throughput(epochs: int = 5, train_examples: int = 20000, workdir: str |
     ends = [r for r in rows if "valid/loss" in r]
     first, last = ends[0], ends[-1]
     rate = (last["step"] - first["step"]) * BATCH / (last["time"] - first["time"])
-    return {"loop_examples_per_s": rate, "loop_epochs": epochs, "loop_steps_per_epoch": train_examples // BATCH,
-            "loop_wall_s": wall}
+    return {
+        "loop_examples_per_s": rate,
+        "loop_epochs": epochs,
+        "loop_steps_per_epoch": train_examples // BATCH,
+        "loop_wall_s": wall,
+    }
 
 
 def main():
@@ -440,15 +492,20 @@ def main():
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--breakdown", action="store_true", help="also time ablations of the step (see above)")
     parser.add_argument("--loop", action="store_true", help="also time train.train_and_evaluate (loop_throughput)")
-    parser.add_argument("--methods", default="necst,abf,iabf",
-                        help="comma-separated steps timed in mode (b): necst (always) and abf / iabf")
+    parser.add_argument(
+        "--methods",
+        default="necst,abf,iabf",
+        help="comma-separated steps timed in mode (b): necst (always) and abf / iabf",
+    )
     parser.add_argument("--iabf_breakdown", action="store_true", help="also time the pieces of the IABF step")
     parser.add_argument("--loop_only", action="store_true", help="time train.train_and_evaluate only")
     args = parser.parse_args()
     if args.loop_only:
         out = loop_throughput()
-        print(f"(c) train.train_and_evaluate loop: {out['loop_examples_per_s']:.0f} examples/s "
-              f"({out['loop_epochs']} epochs of {out['loop_steps_per_epoch']} steps, {out['loop_wall_s']:.1f} s)")
+        print(
+            f"(c) train.train_and_evaluate loop: {out['loop_examples_per_s']:.0f} examples/s "
+            f"({out['loop_epochs']} epochs of {out['loop_steps_per_epoch']} steps, {out['loop_wall_s']:.1f} s)"
+        )
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(out, f, indent=2)
@@ -469,23 +526,24 @@ def main():
     torch_eps = best["torch"][0] if tfn is not None else None
     load_after = os.getloadavg()
 
-    rows = [
-        ("(a) JAX, 1 jitted step / call", "single"),
-        ("(b) JAX, lax.scan on device", "scan"),
-    ]
+    rows = [("(a) JAX, 1 jitted step / call", "single"), ("(b) JAX, lax.scan on device", "scan")]
     for name in extra:
         rows.append((f"(b) {name.upper()} step, lax.scan", f"scan_{name}"))
     if torch_eps is not None:
         rows.append(("PyTorch eager", "torch"))
-    print(f"JAX {jax.__version__} on {jax.devices()[0].platform} ({os.cpu_count()} cores), batch {BATCH}, K={K}; "
-          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    print(f"analytic model FLOPs/example: {flops / 1e6:.2f} M; XLA cost analysis: "
-          f"{(xla_flops or float('nan')) / 1e6:.2f} M; matmul peak {peak / 1e9:.1f} GFLOP/s "
-          f"(cpu/wall {best['peak'][1]:.2f})")
+    print(
+        f"JAX {jax.__version__} on {jax.devices()[0].platform} ({os.cpu_count()} cores), batch {BATCH}, K={K}; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+    )
+    print(
+        f"analytic model FLOPs/example: {flops / 1e6:.2f} M; XLA cost analysis: "
+        f"{(xla_flops or float('nan')) / 1e6:.2f} M; matmul peak {peak / 1e9:.1f} GFLOP/s "
+        f"(cpu/wall {best['peak'][1]:.2f})"
+    )
     print(f"{'variant':34s} {'examples/s':>12s} {'MFU':>7s} {'vs torch':>9s} {'vs NECST':>9s} {'cpu/wall':>9s}")
     for name, key in rows:
         rate, ratio = best[key]
-        mfu = rate * flops / peak     # NECST's FLOPs: for ABF / IABF a lower bound of their utilisation
+        mfu = rate * flops / peak  # NECST's FLOPs: for ABF / IABF a lower bound of their utilisation
         vs = f"{rate / torch_eps:.2f}x" if torch_eps else "-"
         vs_necst = f"{rate / best['scan'][0]:.2f}x" if key.startswith("scan") else "-"
         print(f"{name:34s} {rate:12.0f} {mfu:7.1%} {vs:>9s} {vs_necst:>9s} {ratio:9.2f}")
@@ -495,7 +553,9 @@ def main():
         "cores": os.cpu_count(),
         "load_average_before": load_before[0],
         "load_average_after": load_after[0],
-        "batch": BATCH, "K": K, "bits": M,
+        "batch": BATCH,
+        "K": K,
+        "bits": M,
         "analytic_flops_per_example": flops,
         "xla_flops_per_example": xla_flops,
         "matmul_peak_flops": peak,
@@ -510,8 +570,10 @@ def main():
     }
     if args.loop:
         out.update(loop_throughput())
-        print(f"{'(c) train.train_and_evaluate loop':34s} {out['loop_examples_per_s']:12.0f} "
-              f"{out['loop_examples_per_s'] * flops / peak:7.1%}")
+        print(
+            f"{'(c) train.train_and_evaluate loop':34s} {out['loop_examples_per_s']:12.0f} "
+            f"{out['loop_examples_per_s'] * flops / peak:7.1%}"
+        )
     if args.breakdown:
         # shorter scans and more rounds than (b): the best of many short runs is less exposed to other jobs
         out["breakdown"] = breakdown(min(args.scan, 50), max(2 * args.repeats, 6))

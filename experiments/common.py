@@ -16,8 +16,9 @@ def parse_variant(arg: str | None, allowed: tuple[str, ...]) -> set[str]:
     words = {w.strip() for w in (arg or "").split(",") if w.strip()}
     unknown = words - set(allowed)
     if unknown:
-        raise ValueError(f"config variant must be a comma-separated subset of {sorted(allowed)}, "
-                         f"got unknown {sorted(unknown)}")
+        raise ValueError(
+            f"config variant must be a comma-separated subset of {sorted(allowed)}, got unknown {sorted(unknown)}"
+        )
     return words
 
 
@@ -42,8 +43,9 @@ def apply_smoke(c: ml_collections.ConfigDict) -> None:
     c.eval.noise_levels = (0.0, 0.1, 0.2)
 
 
-def necst_tfds_conv_config(variant: set[str], *, run: str, dataset: str, bits: int, net: str, eps: float,
-                           image_shape: tuple[int, int, int]) -> ml_collections.ConfigDict:
+def necst_tfds_conv_config(
+    variant: set[str], *, run: str, dataset: str, bits: int, net: str, eps: float, image_shape: tuple[int, int, int]
+) -> ml_collections.ConfigDict:
     """NECST on an RGB TFDS dataset with one of the reference conv nets (svhn, cifar10, celeba configs).
 
     The ``smoke`` variant swaps in smooth synthetic images of the same shape (no TFDS data needed).

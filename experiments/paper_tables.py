@@ -88,8 +88,9 @@ class Table:
         for b in self.blocks:
             if b.dataset == dataset:
                 return b
-        raise ValueError(f"dataset must be one of {[b.dataset for b in self.blocks]} for table "
-                         f"{self.table_id!r}, got {dataset!r}")
+        raise ValueError(
+            f"dataset must be one of {[b.dataset for b in self.blocks]} for table {self.table_id!r}, got {dataset!r}"
+        )
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -104,7 +105,7 @@ class Run:
     dataset: str
     method: str
     noise: float
-    sweep: tuple[tuple[str, Any], ...]          # (field, value) pairs of the swept fields, sorted
+    sweep: tuple[tuple[str, Any], ...]  # (field, value) pairs of the swept fields, sorted
     config_module: str
     config_variant: str
 
@@ -115,8 +116,9 @@ class Run:
 
     @property
     def name(self) -> str:
-        parts = [f"eps{self.noise:g}"] + [f"{k.split('.')[-1]}{v:g}" if isinstance(v, float) else
-                                         f"{k.split('.')[-1]}{v}" for k, v in self.sweep]
+        parts = [f"eps{self.noise:g}"] + [
+            f"{k.split('.')[-1]}{v:g}" if isinstance(v, float) else f"{k.split('.')[-1]}{v}" for k, v in self.sweep
+        ]
         return f"{self.dataset}/{self.method}/{'_'.join(parts)}"
 
     @property
@@ -137,25 +139,53 @@ _IABF_TABLE1 = Table(
     table_id="iabf_table1",
     source="Song et al. 2020 (IABF), Table 1",
     caption="distortion on the test set at the training noise (lower is better); one model per noise level, "
-            "the checkpoint with the lowest validation loss",
+    "the checkpoint with the lowest validation loss",
     noise_levels=(0.1, 0.2, 0.3, 0.4),
     blocks=(
-        Block("binary_mnist", "Binary MNIST", 100, "bce_per_pixel_nats", {
-            "necst": (0.116, 0.150, 0.193, 0.249),
-            "abf": (0.114, 0.149, 0.191, 0.244),
-            "iabf": (0.113, 0.147, 0.189, 0.241)}),
-        Block("omniglot", "Omniglot", 200, "sse_per_image", {
-            "necst": (24.693, 31.538, 39.657, 47.888),
-            "abf": (24.192, 31.430, 39.039, 47.827),
-            "iabf": (24.132, 31.373, 38.936, 47.608)}),
-        Block("cifar10", "CIFAR10", 500, "sse_per_image", {
-            "necst": (63.238, 74.402, 89.619, 117.803),
-            "abf": (58.992, 71.338, 83.192, 116.874),
-            "iabf": (55.351, 70.525, 83.193, 116.281)}),
-        Block("mnist", "MNIST", 100, "sse_per_image", {
-            "necst": (14.439, 22.556, 34.377, 48.291),
-            "abf": (13.369, 22.013, 33.319, 48.041),
-            "iabf": (13.251, 22.026, 33.176, 46.555)}),
+        Block(
+            "binary_mnist",
+            "Binary MNIST",
+            100,
+            "bce_per_pixel_nats",
+            {
+                "necst": (0.116, 0.150, 0.193, 0.249),
+                "abf": (0.114, 0.149, 0.191, 0.244),
+                "iabf": (0.113, 0.147, 0.189, 0.241),
+            },
+        ),
+        Block(
+            "omniglot",
+            "Omniglot",
+            200,
+            "sse_per_image",
+            {
+                "necst": (24.693, 31.538, 39.657, 47.888),
+                "abf": (24.192, 31.430, 39.039, 47.827),
+                "iabf": (24.132, 31.373, 38.936, 47.608),
+            },
+        ),
+        Block(
+            "cifar10",
+            "CIFAR10",
+            500,
+            "sse_per_image",
+            {
+                "necst": (63.238, 74.402, 89.619, 117.803),
+                "abf": (58.992, 71.338, 83.192, 116.874),
+                "iabf": (55.351, 70.525, 83.193, 116.281),
+            },
+        ),
+        Block(
+            "mnist",
+            "MNIST",
+            100,
+            "sse_per_image",
+            {
+                "necst": (14.439, 22.556, 34.377, 48.291),
+                "abf": (13.369, 22.013, 33.319, 48.041),
+                "iabf": (13.251, 22.026, 33.176, 46.555),
+            },
+        ),
     ),
     methods=("necst", "abf", "iabf", "abf_ref"),
     runnable=("necst", "abf", "iabf", "abf_ref"),
@@ -165,12 +195,14 @@ _IABF_TABLE1 = Table(
     config_module="experiments.iabf.table1",
     config_variant="{dataset},{method}",
     sweep={"iabf": {"iabf.infomax_weight": (0.1, 0.01, 0.001)}},
-    notes=("The paper's caption says 'L2 squared reconstruction error (per image)'; the Binary MNIST values match "
-           "the released code's per-pixel cross-entropy in nats, the others its per-image SSE.",
-           "lambda is chosen from {0.1, 0.01, 0.001} per dataset and noise level by the validation criterion "
-           "(-log p(x|y) at the training noise, the same for every method).",
-           "'ABF, reference flips' (not in the paper; run with --methods=...,abf_ref) is ABF with the public "
-           "code's flip rule: Gumbel-top-7 of softmax(g^2) of the batch-mean loss and its direction test."),
+    notes=(
+        "The paper's caption says 'L2 squared reconstruction error (per image)'; the Binary MNIST values match "
+        "the released code's per-pixel cross-entropy in nats, the others its per-image SSE.",
+        "lambda is chosen from {0.1, 0.01, 0.001} per dataset and noise level by the validation criterion "
+        "(-log p(x|y) at the training noise, the same for every method).",
+        "'ABF, reference flips' (not in the paper; run with --methods=...,abf_ref) is ABF with the public "
+        "code's flip rule: Gumbel-top-7 of softmax(g^2) of the batch-mean loss and its direction test.",
+    ),
 )
 
 _NECST_FIG3 = Table(
@@ -179,23 +211,46 @@ _NECST_FIG3 = Table(
     caption="reconstruction error on the test set at the training noise (lower is better)",
     noise_levels=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
     blocks=(
-        Block("binary_mnist", "Binary MNIST", 100, "pixel_error_rate", {
-            "vae_ldpc": (0.047, 0.064, 0.094, 0.120, 0.144, 0.150),
-            "necst": (0.039, 0.052, 0.066, 0.091, 0.125, 0.131)}),
-        Block("omniglot", "Binary Omniglot", 200, "pixel_error_rate", {
-            "vae_ldpc": (0.048, 0.058, 0.076, 0.092, 0.106, 0.100),
-            "necst": (0.035, 0.045, 0.057, 0.070, 0.080, 0.080)}),
-        Block("random_bits", "Random bits", 50, "pixel_error_rate", {
-            "vae_ldpc": (0.352, 0.375, 0.411, 0.442, 0.470, 0.502),
-            "necst": (0.291, 0.357, 0.407, 0.456, 0.500, 0.498)}),
+        Block(
+            "binary_mnist",
+            "Binary MNIST",
+            100,
+            "pixel_error_rate",
+            {
+                "vae_ldpc": (0.047, 0.064, 0.094, 0.120, 0.144, 0.150),
+                "necst": (0.039, 0.052, 0.066, 0.091, 0.125, 0.131),
+            },
+        ),
+        Block(
+            "omniglot",
+            "Binary Omniglot",
+            200,
+            "pixel_error_rate",
+            {
+                "vae_ldpc": (0.048, 0.058, 0.076, 0.092, 0.106, 0.100),
+                "necst": (0.035, 0.045, 0.057, 0.070, 0.080, 0.080),
+            },
+        ),
+        Block(
+            "random_bits",
+            "Random bits",
+            50,
+            "pixel_error_rate",
+            {
+                "vae_ldpc": (0.352, 0.375, 0.411, 0.442, 0.470, 0.502),
+                "necst": (0.291, 0.357, 0.407, 0.456, 0.500, 0.498),
+            },
+        ),
     ),
     methods=("vae_ldpc", "necst"),
     runnable=("necst",),
     method_titles={"vae_ldpc": "VAE + LDPC", "necst": "NECST"},
     config_module="experiments.necst.{dataset}",
     config_variant="",
-    notes=("The figure does not name its metric; the per-pixel error rate is the one consistent with the random-"
-           "bits row (0.5 when the code carries no information). Every metric is in each run's eval.json.",),
+    notes=(
+        "The figure does not name its metric; the per-pixel error rate is the one consistent with the random-"
+        "bits row (0.5 when the code carries no information). Every metric is in each run's eval.json.",
+    ),
 )
 
 TABLES: dict[str, Table] = {t.table_id: t for t in (_IABF_TABLE1, _NECST_FIG3)}
@@ -216,9 +271,13 @@ def _subset(field: str, requested: Sequence[Any] | None, allowed: Sequence[Any])
     return [a for a in allowed if a in requested]
 
 
-def grid(table_id: str, datasets: Sequence[str] | None = None, methods: Sequence[str] | None = None,
-         noise_levels: Sequence[float] | None = None,
-         fixed: Mapping[str, Any] | None = None) -> list[Run]:
+def grid(
+    table_id: str,
+    datasets: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    noise_levels: Sequence[float] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+) -> list[Run]:
     """The runs reproducing ``table_id`` (restricted to the given datasets / methods / noise levels).
 
     ``fixed`` pins swept fields to one value (e.g. ``{'iabf.infomax_weight': 0.01}``), removing them from the sweep.
@@ -236,9 +295,15 @@ def grid(table_id: str, datasets: Sequence[str] | None = None, methods: Sequence
             keys = sorted(sweep)
             for noise in _subset("noise_levels", noise_levels, table.noise_levels):
                 for values in itertools.product(*(sweep[k] for k in keys)):
-                    runs.append(Run(
-                        table_id=table_id, dataset=dataset, method=method, noise=float(noise),
-                        sweep=tuple(zip(keys, values)),
-                        config_module=table.config_module.format(dataset=dataset, method=words),
-                        config_variant=table.config_variant.format(dataset=dataset, method=words)))
+                    runs.append(
+                        Run(
+                            table_id=table_id,
+                            dataset=dataset,
+                            method=method,
+                            noise=float(noise),
+                            sweep=tuple(zip(keys, values)),
+                            config_module=table.config_module.format(dataset=dataset, method=words),
+                            config_variant=table.config_variant.format(dataset=dataset, method=words),
+                        )
+                    )
     return runs

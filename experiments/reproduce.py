@@ -57,6 +57,7 @@ from neuralcodes_jax.sweeps import jsonable
 # ----------------------------------------------------------------------------------------------------------------
 # Configs.
 
+
 def load_config(run: paper_tables.Run, smoke: bool):
     module = importlib.import_module(run.config_module)
     variant = ",".join(v for v in (run.config_variant, "smoke" if smoke else "") if v)
@@ -76,18 +77,35 @@ class Plan:
 
     @property
     def identity(self) -> dict[str, Any]:
-        return jsonable({"table": self.run.table_id, "run": self.run.name, "config": self.run.config_ref(self.smoke),
-                          "overrides": self.overrides})
+        return jsonable(
+            {
+                "table": self.run.table_id,
+                "run": self.run.name,
+                "config": self.run.config_ref(self.smoke),
+                "overrides": self.overrides,
+            }
+        )
 
     def command(self) -> str:
         sets = " ".join(f"--config.{k}={shlex.quote(cli_value(v))}" for k, v in self.overrides.items())
-        return (f"python -m launch.main --config={self.run.config_ref(self.smoke)} --workdir={self.rundir} "
-                f"--config.train.num_epochs={self.budget_epochs} {sets}")
+        return (
+            f"python -m launch.main --config={self.run.config_ref(self.smoke)} --workdir={self.rundir} "
+            f"--config.train.num_epochs={self.budget_epochs} {sets}"
+        )
 
 
-def plan_runs(table_id: str, workdir: str | os.PathLike, *, datasets=None, methods=None, noise_levels=None,
-              budget_epochs: int | None = None, data_root=None, settings: Sequence[str] = (),
-              smoke: bool = False) -> list[Plan]:
+def plan_runs(
+    table_id: str,
+    workdir: str | os.PathLike,
+    *,
+    datasets=None,
+    methods=None,
+    noise_levels=None,
+    budget_epochs: int | None = None,
+    data_root=None,
+    settings: Sequence[str] = (),
+    smoke: bool = False,
+) -> list[Plan]:
     """Expand a table into runs with their overrides (no training)."""
     fixed = dict(parse_setting(s) for s in settings)
     if noise_levels is not None:
@@ -108,18 +126,30 @@ def plan_runs(table_id: str, workdir: str | os.PathLike, *, datasets=None, metho
     for run, config, have in zip(runs, configs, fields):
         data, note = ({}, "") if smoke else local_data_overrides(run.dataset, data_root)
         # a swept field (IABF's lambda) is pinned only where it is swept: ABF keeps lambda = 0
-        mine = {k: v for k, v in fixed.items()
-                if (k not in swept_somewhere or k in table.sweep.get(run.method, {})) and k in have}
+        mine = {
+            k: v
+            for k, v in fixed.items()
+            if (k not in swept_somewhere or k in table.sweep.get(run.method, {})) and k in have
+        }
         overrides = {**data, **run.overrides, **mine}
-        apply_overrides(config, overrides)          # validates the field names now, before any training
+        apply_overrides(config, overrides)  # validates the field names now, before any training
         budget = int(budget_epochs if budget_epochs is not None else config.train.num_epochs)
-        plans.append(Plan(run=run, rundir=pathlib.Path(workdir) / run.name, overrides=overrides,
-                          budget_epochs=budget, data_note=note, smoke=smoke))
+        plans.append(
+            Plan(
+                run=run,
+                rundir=pathlib.Path(workdir) / run.name,
+                overrides=overrides,
+                budget_epochs=budget,
+                data_note=note,
+                smoke=smoke,
+            )
+        )
     return plans
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Running.
+
 
 def run_plan(plan: Plan, *, progress: bool = False, log: Callable[[str], None] = print) -> dict:
     """Train and evaluate one run unless its result is already there; returns its ``result.json`` content."""
@@ -171,8 +201,10 @@ def run_plan(plan: Plan, *, progress: bool = False, log: Callable[[str], None] =
         "command": plan.command(),
     }
     result_path.write_text(json.dumps(jsonable(result), indent=2))
-    log(f"[done] {plan.run.name}: {metric} = {result['value']:.4f} ± {result['se']:.4f}, "
-        f"best valid {result['best_valid']:.4f}, {wall:.0f} s")
+    log(
+        f"[done] {plan.run.name}: {metric} = {result['value']:.4f} ± {result['se']:.4f}, "
+        f"best valid {result['best_valid']:.4f}, {wall:.0f} s"
+    )
     return result
 
 
@@ -186,7 +218,7 @@ def _data_summary(rundir: pathlib.Path) -> str:
         if line.startswith("method `"):
             start = line.find("data `")
             end = line.find(")", start)
-            return line[start:end + 1] if start >= 0 and end > start else ""
+            return line[start : end + 1] if start >= 0 and end > start else ""
     return ""
 
 
@@ -208,6 +240,7 @@ def _valid_of(result: dict) -> float:
 # ----------------------------------------------------------------------------------------------------------------
 # Report.
 
+
 def _fmt(v: float, ref: float | None = None) -> str:
     scale = abs(ref if ref is not None else v)
     digits = 3 if scale >= 10 else 4
@@ -216,8 +249,13 @@ def _fmt(v: float, ref: float | None = None) -> str:
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -227,8 +265,15 @@ def _hms(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def markdown_report(table_id: str, plans: Sequence[Plan], results: Sequence[dict], *, command: str,
-                    plots: Mapping[str, str] | None = None, settings: Sequence[str] = ()) -> str:
+def markdown_report(
+    table_id: str,
+    plans: Sequence[Plan],
+    results: Sequence[dict],
+    *,
+    command: str,
+    plots: Mapping[str, str] | None = None,
+    settings: Sequence[str] = (),
+) -> str:
     """The report: paper vs ours per block, method comparisons, the runs, the budget and the command."""
     table = paper_tables.get_table(table_id)
     best = select(plans, results)
@@ -236,12 +281,18 @@ def markdown_report(table_id: str, plans: Sequence[Plan], results: Sequence[dict
     budgets = sorted({p.budget_epochs for p in plans})
     total_wall = sum(float(r.get("wall_seconds", 0.0)) for r in results)
     smoke = any(p.smoke for p in plans)
-    lines = [f"# {table.source}: reproduction", "",
-             f"{table.caption[0].upper()}{table.caption[1:]}. Command: `{command}`", "",
-             f"Generated {datetime.date.today().isoformat()}" + (f" at commit {_git_commit()}" if _git_commit() else "")
-             + f". Budget: {', '.join(map(str, budgets))} epoch(s) per run (the papers: 200), batch "
-             f"{results[0].get('batch_size') if results else '?'}, {len(plans)} run(s), {_hms(total_wall)} of "
-             f"training and evaluation in this invocation (runs reused from earlier invocations count 0).", ""]
+    lines = [
+        f"# {table.source}: reproduction",
+        "",
+        f"{table.caption[0].upper()}{table.caption[1:]}. Command: `{command}`",
+        "",
+        f"Generated {datetime.date.today().isoformat()}"
+        + (f" at commit {_git_commit()}" if _git_commit() else "")
+        + f". Budget: {', '.join(map(str, budgets))} epoch(s) per run (the papers: 200), batch "
+        f"{results[0].get('batch_size') if results else '?'}, {len(plans)} run(s), {_hms(total_wall)} of "
+        f"training and evaluation in this invocation (runs reused from earlier invocations count 0).",
+        "",
+    ]
     if smoke:
         lines += ["**Smoke run**: stand-in data and tiny budgets; the numbers only show that the pipeline works.", ""]
     if settings:
@@ -258,8 +309,7 @@ def markdown_report(table_id: str, plans: Sequence[Plan], results: Sequence[dict
         our_bits = sorted({r.get("bits") for p, r in zip(plans, results) if p.run.dataset == dataset} - {None})
         if our_bits and our_bits != [block.bits]:
             lines.append(f"Note: ours use {', '.join(map(str, our_bits))} bits (the paper: {block.bits}).")
-        lines += ["", "| method | | " + " | ".join(f"{n:g}" for n in noises) + " |",
-                  "|---|---|" + "---|" * len(noises)]
+        lines += ["", "| method | | " + " | ".join(f"{n:g}" for n in noises) + " |", "|---|---|" + "---|" * len(noises)]
         for method in table.methods:
             title = table.method_titles.get(method, method)
             paper_row = block.paper.get(method)
@@ -268,7 +318,8 @@ def markdown_report(table_id: str, plans: Sequence[Plan], results: Sequence[dict
                 lines.append(f"| {title} | paper | " + " | ".join(_fmt(paper_row[col[n]]) for n in noises) + " |")
                 title = ""
             if method not in table.runnable or not any(
-                    p.run.dataset == dataset and p.run.method == method for p in plans):
+                p.run.dataset == dataset and p.run.method == method for p in plans
+            ):
                 continue
             ours, diffs = [], []
             for n in noises:
@@ -286,26 +337,42 @@ def markdown_report(table_id: str, plans: Sequence[Plan], results: Sequence[dict
             lines.append(f"| {title} | ours | " + " | ".join(ours) + " |")
             if paper_row is not None:
                 lines.append("| | ours − paper | " + " | ".join(diffs) + " |")
-        lines += ["", "Ours: mean ± standard error over test images (one channel draw each unless "
-                      "`eval.num_samples` says otherwise)."]
+        lines += [
+            "",
+            "Ours: mean ± standard error over test images (one channel draw each unless "
+            "`eval.num_samples` says otherwise).",
+        ]
         lines += _comparison(table, dataset, noises, best)
         if plots and dataset in plots:
-            lines += ["", f"Validation curves (`valid/loss`, -log p(x|y) per image at the training noise): "
-                          f"![validation curves]({plots[dataset]})"]
-        lines += ["", "Runs:", "", "| run | epochs | steps | best valid (step) | ours ± s.e. | wall time |",
-                  "|---|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"Validation curves (`valid/loss`, -log p(x|y) per image at the training noise): "
+                f"![validation curves]({plots[dataset]})",
+            ]
+        lines += [
+            "",
+            "Runs:",
+            "",
+            "| run | epochs | steps | best valid (step) | ours ± s.e. | wall time |",
+            "|---|---|---|---|---|---|",
+        ]
         for plan, res in zip(plans, results):
             if plan.run.dataset != dataset:
                 continue
             siblings = sum(p.run.group == plan.run.group for p in plans)
             chosen = " (chosen)" if siblings > 1 and best.get(plan.run.group, (None,))[0] is plan else ""
-            lines.append(f"| `{plan.run.name}`{chosen} | {res['budget_epochs']} | {res['steps']} | "
-                         f"{res['best_valid']:.3f} ({res['best_step']}) | {_fmt(res['value'])} ± "
-                         f"{_fmt(res['se'], res['value'])} | {_hms(res.get('wall_seconds', 0))} |")
+            lines.append(
+                f"| `{plan.run.name}`{chosen} | {res['budget_epochs']} | {res['steps']} | "
+                f"{res['best_valid']:.3f} ({res['best_step']}) | {_fmt(res['value'])} ± "
+                f"{_fmt(res['se'], res['value'])} | {_hms(res.get('wall_seconds', 0))} |"
+            )
         lines.append("")
-    lines += ["Each run's config, metrics (`metrics.jsonl`), checkpoints and full evaluation (`eval.md`: every "
-              "metric) are in its directory under the workdir; `result.json` holds the command that reproduces it "
-              "alone.", ""]
+    lines += [
+        "Each run's config, metrics (`metrics.jsonl`), checkpoints and full evaluation (`eval.md`: every "
+        "metric) are in its directory under the workdir; `result.json` holds the command that reproduces it "
+        "alone.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -321,8 +388,14 @@ def _comparison(table, dataset: str, noises: Sequence[float], best) -> list[str]
     for m in have:
         t = table.method_titles.get(m, m)
         header += [f"{t} − {bt} (ours)", "z", f"{t} − {bt} (paper)"]
-    out = ["", f"Difference to {bt} (negative = better than {bt}; z = difference / combined standard error, "
-               f"runs independent):", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    out = [
+        "",
+        f"Difference to {bt} (negative = better than {bt}; z = difference / combined standard error, "
+        f"runs independent):",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---" * len(header) + "|",
+    ]
     for n in noises:
         cells = [f"{n:g}"]
         base = best.get((dataset, baseline, n))
@@ -334,8 +407,11 @@ def _comparison(table, dataset: str, noises: Sequence[float], best) -> list[str]
             d = other[1]["value"] - base[1]["value"]
             se = math.hypot(other[1]["se"], base[1]["se"])
             col = table.noise_levels.index(n)
-            paper = (f"{block.paper[m][col] - block.paper[baseline][col]:+.4g}"
-                     if m in block.paper and baseline in block.paper else "—")
+            paper = (
+                f"{block.paper[m][col] - block.paper[baseline][col]:+.4g}"
+                if m in block.paper and baseline in block.paper
+                else "—"
+            )
             cells += [f"{d:+.4g}", f"{d / se:+.1f}" if se > 0 else "—", paper]
         out.append("| " + " | ".join(cells) + " |")
     return out
@@ -362,7 +438,8 @@ def plot_validation_curves(table_id: str, plans: Sequence[Plan], out_prefix: str
                 if not epochs:
                     continue
                 label = table.method_titles.get(plan.run.method, plan.run.method) + "".join(
-                    f" {k.split('.')[-1]}={v:g}" for k, v in plan.run.sweep)
+                    f" {k.split('.')[-1]}={v:g}" for k, v in plan.run.sweep
+                )
                 ax.plot(epochs, values, label=label, linewidth=1.2, marker=".", markersize=3)
             ax.set_title(f"noise {noise:g}")
             ax.set_xlabel("epoch")
@@ -390,16 +467,39 @@ def _valid_curve(path: pathlib.Path) -> tuple[list[float], list[float]]:
     return epochs, values
 
 
-def reproduce(table_id: str, workdir: str | os.PathLike, *, datasets=None, methods=None, noise_levels=None,
-              budget_epochs: int | None = None, data_root=None, settings: Sequence[str] = (), smoke: bool = False,
-              dry_run: bool = False, out: str | os.PathLike | None = None, plot: bool = True, progress: bool = False,
-              command: str | None = None, log: Callable[[str], None] = print) -> dict:
+def reproduce(
+    table_id: str,
+    workdir: str | os.PathLike,
+    *,
+    datasets=None,
+    methods=None,
+    noise_levels=None,
+    budget_epochs: int | None = None,
+    data_root=None,
+    settings: Sequence[str] = (),
+    smoke: bool = False,
+    dry_run: bool = False,
+    out: str | os.PathLike | None = None,
+    plot: bool = True,
+    progress: bool = False,
+    command: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Run (or list, with ``dry_run``) a table's grid and write the markdown report.
 
     Returns ``{'plans': [...], 'results': [...], 'markdown': str | None, 'out': path | None}``.
     """
-    plans = plan_runs(table_id, workdir, datasets=datasets, methods=methods, noise_levels=noise_levels,
-                      budget_epochs=budget_epochs, data_root=data_root, settings=settings, smoke=smoke)
+    plans = plan_runs(
+        table_id,
+        workdir,
+        datasets=datasets,
+        methods=methods,
+        noise_levels=noise_levels,
+        budget_epochs=budget_epochs,
+        data_root=data_root,
+        settings=settings,
+        smoke=smoke,
+    )
     if dry_run:
         log(f"{len(plans)} run(s) of {table_id} in {workdir}:")
         for i, p in enumerate(plans):

@@ -52,8 +52,12 @@ def define_flags() -> None:
     flags.DEFINE_integer("random_flip_step", 4, "Interpolation: flips between frames of that strip.")
     flags.DEFINE_integer("curve_images", 500, "Interpolation: test images of the identity-vs-flips curve.")
     # classification
-    flags.DEFINE_enum("features", "threshold", ["threshold", "sample"],
-                      "Classification: thresholded (1[p > 1/2]) or sampled (Bern(p)) encoder codes.")
+    flags.DEFINE_enum(
+        "features",
+        "threshold",
+        ["threshold", "sample"],
+        "Classification: thresholded (1[p > 1/2]) or sampled (Bern(p)) encoder codes.",
+    )
     flags.DEFINE_list("classifiers", ["default"], "Classification: presets, any of default, gallery.")
     flags.DEFINE_float("noise_std", 0.5, "Classification: std of the Gaussian pixel noise of noisy MNIST.")
     flags.DEFINE_bool("clip_noisy", False, "Classification: clip noisy pixels to [0, 1].")
@@ -67,10 +71,20 @@ def define_flags() -> None:
     flags.DEFINE_integer("stat_chains", 100, "Markov chain: chains per start for the diversity statistics.")
 
 
-def analyze(workdirs: Sequence[str], analyses: Sequence[str] = ANALYSES, *, labels: Sequence[str] | None = None,
-            out: str | None = None, data_dir: str | None = None, checkpoint: str = "best", seed: int = 0,
-            interpolation_kw: dict | None = None, classification_kw: dict | None = None,
-            markov_kw: dict | None = None, log=None) -> dict:
+def analyze(
+    workdirs: Sequence[str],
+    analyses: Sequence[str] = ANALYSES,
+    *,
+    labels: Sequence[str] | None = None,
+    out: str | None = None,
+    data_dir: str | None = None,
+    checkpoint: str = "best",
+    seed: int = 0,
+    interpolation_kw: dict | None = None,
+    classification_kw: dict | None = None,
+    markov_kw: dict | None = None,
+    log=None,
+) -> dict:
     """Load every workdir's model and run the requested analyses; returns ``{analysis: result dict}``."""
     log = log or functools.partial(print, flush=True)
     from neuralcodes_jax.analysis import classification, interpolation, markov_chain, model_io
@@ -91,8 +105,9 @@ def analyze(workdirs: Sequence[str], analyses: Sequence[str] = ANALYSES, *, labe
     results = {}
     runners = {
         "interpolation": lambda: interpolation.run(models, labels, out, seed=seed, **(interpolation_kw or {})),
-        "classification": lambda: classification.run(models, labels, out, seed=seed, log=log,
-                                                     **(classification_kw or {})),
+        "classification": lambda: classification.run(
+            models, labels, out, seed=seed, log=log, **(classification_kw or {})
+        ),
         "markov_chain": lambda: markov_chain.run(models, labels, out, seed=seed, **(markov_kw or {})),
     }
     for name in ANALYSES:
@@ -113,16 +128,38 @@ def main(argv):
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     print("python -m launch.analyze " + " ".join(sys.argv[1:]), flush=True)
-    analyze(FLAGS.workdirs, FLAGS.analyses, labels=FLAGS.labels, out=FLAGS.out, data_dir=FLAGS.data_dir,
-            checkpoint=FLAGS.checkpoint, seed=FLAGS.seed,
-            interpolation_kw=dict(num_pairs=FLAGS.num_pairs, order=FLAGS.flip_order, max_frames=FLAGS.max_frames,
-                                  max_random_flips=FLAGS.max_random_flips, random_flip_step=FLAGS.random_flip_step,
-                                  curve_images=FLAGS.curve_images),
-            classification_kw=dict(features=FLAGS.features, presets=FLAGS.classifiers, noise_std=FLAGS.noise_std,
-                                   clip_noisy=FLAGS.clip_noisy, noisy_train=FLAGS.noisy_train,
-                                   extra_test=FLAGS.extra_test),
-            markov_kw=dict(num_chains=FLAGS.num_chains, num_records=FLAGS.num_records,
-                           record_every=FLAGS.record_every, x_mode=FLAGS.x_mode, stat_chains=FLAGS.stat_chains))
+    analyze(
+        FLAGS.workdirs,
+        FLAGS.analyses,
+        labels=FLAGS.labels,
+        out=FLAGS.out,
+        data_dir=FLAGS.data_dir,
+        checkpoint=FLAGS.checkpoint,
+        seed=FLAGS.seed,
+        interpolation_kw=dict(
+            num_pairs=FLAGS.num_pairs,
+            order=FLAGS.flip_order,
+            max_frames=FLAGS.max_frames,
+            max_random_flips=FLAGS.max_random_flips,
+            random_flip_step=FLAGS.random_flip_step,
+            curve_images=FLAGS.curve_images,
+        ),
+        classification_kw=dict(
+            features=FLAGS.features,
+            presets=FLAGS.classifiers,
+            noise_std=FLAGS.noise_std,
+            clip_noisy=FLAGS.clip_noisy,
+            noisy_train=FLAGS.noisy_train,
+            extra_test=FLAGS.extra_test,
+        ),
+        markov_kw=dict(
+            num_chains=FLAGS.num_chains,
+            num_records=FLAGS.num_records,
+            record_every=FLAGS.record_every,
+            x_mode=FLAGS.x_mode,
+            stat_chains=FLAGS.stat_chains,
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -25,13 +25,18 @@ def define_flags() -> None:
     from ml_collections import config_flags
 
     flags.DEFINE_enum("task", None, list(TASKS), "Which baseline to run.")
-    config_flags.DEFINE_config_file("config", None, "Config file (experiments/baselines/*.py:variant).",
-                                    lock_config=False)
+    config_flags.DEFINE_config_file(
+        "config", None, "Config file (experiments/baselines/*.py:variant).", lock_config=False
+    )
     flags.DEFINE_string("workdir", None, "Output directory.")
     flags.DEFINE_string("data_root", None, "Folder with local datasets (binarized_mnist/, omniglot/); vae_ldpc only.")
     flags.DEFINE_integer("budget_epochs", None, "VAE training epochs (default: the config's).")
-    flags.DEFINE_string("necst_workdirs", None, "NECST run directories, a pattern with {eps} (e.g. "
-                        "workdirs/necst_bmnist_eps{eps}); for webp it overrides the config's.")
+    flags.DEFINE_string(
+        "necst_workdirs",
+        None,
+        "NECST run directories, a pattern with {eps} (e.g. "
+        "workdirs/necst_bmnist_eps{eps}); for webp it overrides the config's.",
+    )
     flags.DEFINE_string("figure", None, "Where to write the plot (default: DIR/<task>.png).")
 
 
@@ -47,11 +52,19 @@ def main(argv):
 
     try:
         if FLAGS.task == "vae_ldpc":
-            run_vae_ldpc(FLAGS.config, FLAGS.workdir, data_root=FLAGS.data_root, budget_epochs=FLAGS.budget_epochs,
-                         necst_workdirs=FLAGS.necst_workdirs, figure=FLAGS.figure, command=command)
+            run_vae_ldpc(
+                FLAGS.config,
+                FLAGS.workdir,
+                data_root=FLAGS.data_root,
+                budget_epochs=FLAGS.budget_epochs,
+                necst_workdirs=FLAGS.necst_workdirs,
+                figure=FLAGS.figure,
+                command=command,
+            )
         else:
-            run_webp(FLAGS.config, FLAGS.workdir, necst_workdirs=FLAGS.necst_workdirs, figure=FLAGS.figure,
-                     command=command)
+            run_webp(
+                FLAGS.config, FLAGS.workdir, necst_workdirs=FLAGS.necst_workdirs, figure=FLAGS.figure, command=command
+            )
     except DamagedFileError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         sys.exit(1)

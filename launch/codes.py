@@ -35,15 +35,35 @@ def define_flags() -> None:
     flags.DEFINE_string("out", None, "Output prefix for .json, .md and .png (default: print only).")
 
 
-def run(code: str, decoders: list[str], ebno: str, *, errors: int, max_blocks: int, batch: int, seed: int,
-        converse: bool, out: str | None, log=print) -> dict:
+def run(
+    code: str,
+    decoders: list[str],
+    ebno: str,
+    *,
+    errors: int,
+    max_blocks: int,
+    batch: int,
+    seed: int,
+    converse: bool,
+    out: str | None,
+    log=print,
+) -> dict:
     from neuralcodes_jax.codes import catalog
 
     values = catalog.parse_ebno(ebno)
     if not decoders:
         raise ValueError("--decoder must be given at least once, e.g. --decoder=scl:8")
-    result = catalog.evaluate(code, decoders, values, seed=seed, batch_size=batch, target_block_errors=errors,
-                              max_blocks=max_blocks, with_converse=converse, progress=log)
+    result = catalog.evaluate(
+        code,
+        decoders,
+        values,
+        seed=seed,
+        batch_size=batch,
+        target_block_errors=errors,
+        max_blocks=max_blocks,
+        with_converse=converse,
+        progress=log,
+    )
     table = catalog.markdown(result)
     log(table)
     if out:
@@ -60,9 +80,18 @@ def run(code: str, decoders: list[str], ebno: str, *, errors: int, max_blocks: i
 def main(argv) -> None:
     del argv
     try:
-        run(FLAGS.code, FLAGS.decoder or [], FLAGS.ebno, errors=FLAGS.errors, max_blocks=FLAGS.max_blocks,
-            batch=FLAGS.batch, seed=FLAGS.seed, converse=FLAGS.converse, out=FLAGS.out,
-            log=lambda s: print(s, flush=True))
+        run(
+            FLAGS.code,
+            FLAGS.decoder or [],
+            FLAGS.ebno,
+            errors=FLAGS.errors,
+            max_blocks=FLAGS.max_blocks,
+            batch=FLAGS.batch,
+            seed=FLAGS.seed,
+            converse=FLAGS.converse,
+            out=FLAGS.out,
+            log=lambda s: print(s, flush=True),
+        )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)

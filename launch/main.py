@@ -32,24 +32,36 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-PREEMPTED_EXIT_CODE = 75   # os.EX_TEMPFAIL
-DIVERGED_EXIT_CODE = 3     # a loss or gradient norm became non-finite (or exceeded train.max_loss)
+PREEMPTED_EXIT_CODE = 75  # os.EX_TEMPFAIL
+DIVERGED_EXIT_CODE = 3  # a loss or gradient norm became non-finite (or exceeded train.max_loss)
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "Experiment config file (file.py or file.py:variant).",
-                                lock_config=True)
+config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file (file.py or file.py:variant).", lock_config=True
+)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and evaluation tables.")
-flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() before touching devices (one process per "
-                  "host; arguments auto-detected on Cloud TPU, Slurm, Open MPI unless given below).")
+flags.DEFINE_bool(
+    "multihost",
+    False,
+    "Call jax.distributed.initialize() before touching devices (one process per "
+    "host; arguments auto-detected on Cloud TPU, Slurm, Open MPI unless given below).",
+)
 flags.DEFINE_alias("multiprocess", "multihost")
 flags.DEFINE_string("coordinator_address", None, "With --multihost: 'host:port' of process 0 (manual clusters).")
 flags.DEFINE_integer("num_processes", None, "With --multihost: number of processes (manual clusters).")
 flags.DEFINE_integer("process_id", None, "With --multihost: this process's id in [0, num_processes).")
 flags.DEFINE_list("local_device_ids", None, "With --multihost: devices this process uses (e.g. one GPU each).")
-flags.DEFINE_integer("preempted_exit_code", PREEMPTED_EXIT_CODE,
-                     "Exit code after a stop signal (SIGTERM/SIGINT) once the checkpoint is written.")
-flags.DEFINE_integer("cpu_devices", 0, "On a CPU-only host, the CPU devices to expose (0: one per core when the run "
-                     "has several seeds, else JAX's default; distributed.use_cpu_cores).")
+flags.DEFINE_integer(
+    "preempted_exit_code",
+    PREEMPTED_EXIT_CODE,
+    "Exit code after a stop signal (SIGTERM/SIGINT) once the checkpoint is written.",
+)
+flags.DEFINE_integer(
+    "cpu_devices",
+    0,
+    "On a CPU-only host, the CPU devices to expose (0: one per core when the run "
+    "has several seeds, else JAX's default; distributed.use_cpu_cores).",
+)
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -57,16 +69,19 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)   # Orbax logs every save at INFO; --verbosity=0 shows it
-    manual = {name: FLAGS[name].value for name in ("coordinator_address", "num_processes", "process_id",
-                                                   "local_device_ids") if FLAGS[name].value is not None}
+        logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO; --verbosity=0 shows it
+    manual = {
+        name: FLAGS[name].value
+        for name in ("coordinator_address", "num_processes", "process_id", "local_device_ids")
+        if FLAGS[name].value is not None
+    }
     if manual and not FLAGS.multihost:
         raise app.UsageError(f"--{', --'.join(manual)}: only with --multihost")
     from neuralcodes_jax import distributed, sweeps
 
     configs, workdirs, summaries = sweeps.seed_members(FLAGS.config, FLAGS.workdir)
     if not FLAGS.multihost and (len(configs) > 1 or FLAGS.cpu_devices):
-        distributed.use_cpu_cores(FLAGS.cpu_devices)    # a group of seeds splits over the cores
+        distributed.use_cpu_cores(FLAGS.cpu_devices)  # a group of seeds splits over the cores
     import jax  # after flag parsing, so --help stays fast
 
     if FLAGS.multihost:
@@ -78,13 +93,16 @@ def main(argv):
 
     try:
         for config in configs:
-            run_config.parse(config)        # every field read or refused, every value checked: one line if not
+            run_config.parse(config)  # every field read or refused, every value checked: one line if not
     except ValueError as e:
         raise app.UsageError(str(e)) from None
 
     if jax.process_index() == 0:
-        print(f"JAX {jax.__version__}, {jax.process_count()} process(es), {jax.device_count()} device(s): "
-              f"{jax.devices()[0].platform}", flush=True)
+        print(
+            f"JAX {jax.__version__}, {jax.process_count()} process(es), {jax.device_count()} device(s): "
+            f"{jax.devices()[0].platform}",
+            flush=True,
+        )
     try:
         out = train.train_group(configs, workdirs, summaries=summaries)
     except train.Preempted as e:
@@ -115,7 +133,7 @@ def check_overrides(argv) -> None:
     from neuralcodes_jax import config_utils, sweeps
 
     ref = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
-    keys = [a[len("--config."):].split("=", 1)[0] for a in argv if a.startswith("--config.")]
+    keys = [a[len("--config.") :].split("=", 1)[0] for a in argv if a.startswith("--config.")]
     if ref is None or not keys:
         return
     try:

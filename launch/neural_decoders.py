@@ -59,9 +59,16 @@ def main(argv) -> None:
 
     try:
         settings = benchmark.Settings(
-            ebno_db=parse_ebno(FLAGS.ebno), iterations=FLAGS.iterations, seed=FLAGS.seed, batch_size=FLAGS.batch,
-            target_block_errors=FLAGS.errors, max_blocks=FLAGS.max_blocks, osd_order=FLAGS.osd_order,
-            osd_max_k=FLAGS.osd_max_k, osd_max_blocks=FLAGS.osd_max_blocks)
+            ebno_db=parse_ebno(FLAGS.ebno),
+            iterations=FLAGS.iterations,
+            seed=FLAGS.seed,
+            batch_size=FLAGS.batch,
+            target_block_errors=FLAGS.errors,
+            max_blocks=FLAGS.max_blocks,
+            osd_order=FLAGS.osd_order,
+            osd_max_k=FLAGS.osd_max_k,
+            osd_max_blocks=FLAGS.osd_max_blocks,
+        )
     except ValueError as err:
         raise app.UsageError(str(err)) from None
     codes = list(FLAGS.codes or benchmark.CODES)

@@ -30,8 +30,12 @@ def define_flags() -> None:
     flags.DEFINE_list("noise_levels", None, "Training/test noise levels (default: the table's).")
     flags.DEFINE_integer("budget_epochs", None, "Training epochs per run (default: the config's, i.e. the paper's).")
     flags.DEFINE_string("data_root", None, "Folder with local datasets (binarized_mnist/, mnist/, omniglot/).")
-    flags.DEFINE_multi_string("set", [], "field=value override for every run, e.g. data.limit.train=1000; a swept "
-                              "field (iabf.infomax_weight) is pinned only in the runs that sweep it.")
+    flags.DEFINE_multi_string(
+        "set",
+        [],
+        "field=value override for every run, e.g. data.limit.train=1000; a swept "
+        "field (iabf.infomax_weight) is pinned only in the runs that sweep it.",
+    )
     flags.DEFINE_string("out", None, "Markdown report path (default: WORKDIR/<table>_<datasets>.md).")
     flags.DEFINE_bool("smoke", False, "Use the configs' smoke variants (seconds per run).")
     flags.DEFINE_bool("dry_run", False, "List the grid and exit.")
@@ -48,10 +52,22 @@ def main(argv):
         logging.set_verbosity(logging.WARNING)
     command = "python -m launch.reproduce " + " ".join(sys.argv[1:])
     try:
-        reproduce(FLAGS.table, FLAGS.workdir, datasets=FLAGS.datasets, methods=FLAGS.methods,
-                  noise_levels=FLAGS.noise_levels, budget_epochs=FLAGS.budget_epochs, data_root=FLAGS.data_root,
-                  settings=FLAGS.set, smoke=FLAGS.smoke, dry_run=FLAGS.dry_run, out=FLAGS.out, plot=FLAGS.plot,
-                  progress=FLAGS.progress, command=command)
+        reproduce(
+            FLAGS.table,
+            FLAGS.workdir,
+            datasets=FLAGS.datasets,
+            methods=FLAGS.methods,
+            noise_levels=FLAGS.noise_levels,
+            budget_epochs=FLAGS.budget_epochs,
+            data_root=FLAGS.data_root,
+            settings=FLAGS.set,
+            smoke=FLAGS.smoke,
+            dry_run=FLAGS.dry_run,
+            out=FLAGS.out,
+            plot=FLAGS.plot,
+            progress=FLAGS.progress,
+            command=command,
+        )
     except DamagedFileError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -53,8 +53,11 @@ PREEMPTED_EXIT_CODE = 75
 
 def define_flags() -> None:
     """Flags, defined only when run as a program (absl flags are global; tests import this module)."""
-    flags.DEFINE_string("config", None, "Config file of the sweep (file.py or file.py:variant); its get_sweep() "
-                        "gives the points unless --grid does.")
+    flags.DEFINE_string(
+        "config",
+        None,
+        "Config file of the sweep (file.py or file.py:variant); its get_sweep() gives the points unless --grid does.",
+    )
     flags.DEFINE_string("workdir", None, "Root directory of the sweep (one sub-directory per point).")
     flags.DEFINE_multi_string("grid", [], "field=v1,v2,... or field=start:stop[:step]; several give a product grid.")
     flags.DEFINE_multi_string("set", [], "field=value applied to every point, e.g. train.num_epochs=5.")
@@ -62,15 +65,25 @@ def define_flags() -> None:
     flags.DEFINE_integer("parallel", 1, "Number of point processes at a time.")
     flags.DEFINE_bool("vmap", False, "Train points that differ only in seed / channel noise as one vmapped program.")
     flags.DEFINE_integer("max_group", 0, "With --vmap: at most this many points per program (0 = no cap).")
-    flags.DEFINE_integer("cpu_devices", 0, "With --vmap on a CPU-only host: CPU devices to split each group over "
-                         "(0: one per core; distributed.use_cpu_cores).")
+    flags.DEFINE_integer(
+        "cpu_devices",
+        0,
+        "With --vmap on a CPU-only host: CPU devices to split each group over "
+        "(0: one per core; distributed.use_cpu_cores).",
+    )
     flags.DEFINE_bool("multihost", False, "Append --multihost to every point's command (multi-host TPU runs).")
     flags.DEFINE_string("python", None, "Python interpreter of the point processes (default: this one).")
     flags.DEFINE_bool("dry_run", False, "Print the commands (or the vmapped groups) and exit.")
 
 
-def plan(config: str, workdir: str | os.PathLike, *, grid: Sequence[str] = (), settings: Sequence[str] = (),
-         only: Sequence[str] | None = None) -> list[sweeps.Point]:
+def plan(
+    config: str,
+    workdir: str | os.PathLike,
+    *,
+    grid: Sequence[str] = (),
+    settings: Sequence[str] = (),
+    only: Sequence[str] | None = None,
+) -> list[sweeps.Point]:
     """The sweep's points (configs built and validated, nothing run)."""
     entries = sweeps.sweep_entries(config, [sweeps.parse_grid(g) for g in grid])
     points = sweeps.make_points(config, entries, dict(sweeps.parse_setting(s) for s in settings))
@@ -81,8 +94,9 @@ def plan(config: str, workdir: str | os.PathLike, *, grid: Sequence[str] = (), s
     return points
 
 
-def unfinished(points: Sequence[sweeps.Point], root: str | os.PathLike,
-               log: Callable[[str], None]) -> list[sweeps.Point]:
+def unfinished(
+    points: Sequence[sweeps.Point], root: str | os.PathLike, log: Callable[[str], None]
+) -> list[sweeps.Point]:
     """The points without a finished ``result.json`` (the others are logged as skipped)."""
     todo = []
     for p in points:
@@ -93,9 +107,16 @@ def unfinished(points: Sequence[sweeps.Point], root: str | os.PathLike,
     return todo
 
 
-def run_processes(points: Sequence[sweeps.Point], root: str | os.PathLike, *, parallel: int = 1,
-                  python: str = "python", extra: Sequence[str] = (), log: Callable[[str], None] = print,
-                  poll_seconds: float = 0.5) -> list[dict | None]:
+def run_processes(
+    points: Sequence[sweeps.Point],
+    root: str | os.PathLike,
+    *,
+    parallel: int = 1,
+    python: str = "python",
+    extra: Sequence[str] = (),
+    log: Callable[[str], None] = print,
+    poll_seconds: float = 0.5,
+) -> list[dict | None]:
     """Runs the unfinished points as processes, at most ``parallel`` at a time; writes each ``result.json``.
 
     Each process writes its output to ``<point workdir>/log.txt``. Returns the results in point order.
@@ -148,7 +169,7 @@ def group_points(points: Sequence[sweeps.Point], max_group: int = 0) -> list[lis
     if max_group < 0:
         raise ValueError(f"max_group must be >= 0 (0 = no cap), got {max_group}")
     groups: dict[str, list[list[sweeps.Point]]] = {}
-    sizes: dict[str, int] = {}            # runs in the last group of each key
+    sizes: dict[str, int] = {}  # runs in the last group of each key
     for p in points:
         config = p.load_config()
         key = methods.group_key(config)
@@ -162,8 +183,9 @@ def group_points(points: Sequence[sweeps.Point], max_group: int = 0) -> list[lis
     return [g for chunks in groups.values() for g in chunks]
 
 
-def run_groups(points: Sequence[sweeps.Point], root: str | os.PathLike, *, max_group: int = 0,
-               log: Callable[[str], None] = print) -> list[dict | None]:
+def run_groups(
+    points: Sequence[sweeps.Point], root: str | os.PathLike, *, max_group: int = 0, log: Callable[[str], None] = print
+) -> list[dict | None]:
     """Runs the unfinished points, one ``train.train_group`` call per group (:func:`group_points`); writes every
     point's ``result.json``. A preempted group raises ``train.Preempted`` (its checkpoints are on disk)."""
     from neuralcodes_jax import train
@@ -183,20 +205,42 @@ def run_groups(points: Sequence[sweeps.Point], root: str | os.PathLike, *, max_g
         except train.NonFiniteLossError as err:
             log(f"[failed] {', '.join(p.name for p in group)}: {err}")
             for p in group:
-                sweeps.write_result(p, root, {}, mode="group", wall_seconds=time.time() - t0, status="nonfinite",
-                                    extra={"error": str(err)})
+                sweeps.write_result(
+                    p,
+                    root,
+                    {},
+                    mode="group",
+                    wall_seconds=time.time() - t0,
+                    status="nonfinite",
+                    extra={"error": str(err)},
+                )
             continue
         wall = time.time() - t0
         for p in group:
-            sweeps.write_result(p, root, sweeps.read_metrics(p.workdir(root)), mode="group", wall_seconds=wall,
-                                extra={"group_size": len(configs), "group_seconds": out["seconds"],
-                                       "group_run_steps": out["run_steps"]})
+            sweeps.write_result(
+                p,
+                root,
+                sweeps.read_metrics(p.workdir(root)),
+                mode="group",
+                wall_seconds=wall,
+                extra={
+                    "group_size": len(configs),
+                    "group_seconds": out["seconds"],
+                    "group_run_steps": out["run_steps"],
+                },
+            )
         log(f"[done] {len(group)} point(s), {len(configs)} run(s) in {wall:.1f} s")
     return [sweeps.read_result(p.workdir(root)) for p in points]
 
 
-def describe(points: Sequence[sweeps.Point], root: str | os.PathLike, vmap: bool = False, max_group: int = 0,
-             python: str = "python", extra: Sequence[str] = ()) -> list[str]:
+def describe(
+    points: Sequence[sweeps.Point],
+    root: str | os.PathLike,
+    vmap: bool = False,
+    max_group: int = 0,
+    python: str = "python",
+    extra: Sequence[str] = (),
+) -> list[str]:
     """Lines of a dry run: one command per point, or (``vmap``) the groups and their points."""
     lines = []
     if vmap:
@@ -213,28 +257,53 @@ def describe(points: Sequence[sweeps.Point], root: str | os.PathLike, vmap: bool
     return lines
 
 
-def write_summary(points: Sequence[sweeps.Point], root: str | os.PathLike, command: str,
-                  python: str = "python", extra: Sequence[str] = ()) -> str:
+def write_summary(
+    points: Sequence[sweeps.Point],
+    root: str | os.PathLike,
+    command: str,
+    python: str = "python",
+    extra: Sequence[str] = (),
+) -> str:
     """``ROOT/sweep.json`` (points, identities, commands) and ``ROOT/sweep.md`` (results table)."""
     root = pathlib.Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    listing = {"command": command, "points": [
-        {"name": p.name, "kind": p.kind, "identity": p.identity,
-         "command": shlex.join(p.command(root, python=python, extra=extra))} for p in points]}
+    listing = {
+        "command": command,
+        "points": [
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "identity": p.identity,
+                "command": shlex.join(p.command(root, python=python, extra=extra)),
+            }
+            for p in points
+        ],
+    }
     (root / "sweep.json").write_text(json.dumps(listing, indent=2, default=str))
     md = sweeps.summary_markdown(points, root, command)
     (root / "sweep.md").write_text(md)
     return md
 
 
-def run_sweep(config: str, workdir: str | os.PathLike, *, grid: Sequence[str] = (), settings: Sequence[str] = (),
-              only: Sequence[str] | None = None, parallel: int = 1, vmap: bool = False, max_group: int = 0,
-              multihost: bool = False, python: str = "python", dry_run: bool = False, command: str | None = None,
-              log: Callable[[str], None] = print) -> list[dict | None]:
+def run_sweep(
+    config: str,
+    workdir: str | os.PathLike,
+    *,
+    grid: Sequence[str] = (),
+    settings: Sequence[str] = (),
+    only: Sequence[str] | None = None,
+    parallel: int = 1,
+    vmap: bool = False,
+    max_group: int = 0,
+    multihost: bool = False,
+    python: str = "python",
+    dry_run: bool = False,
+    command: str | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict | None]:
     """Plans and runs (or, with ``dry_run``, prints) a sweep; returns the points' results (empty for a dry run)."""
     if vmap and (parallel != 1 or multihost):
-        raise ValueError("--vmap runs each group in this process: it cannot be combined with --parallel or "
-                         "--multihost")
+        raise ValueError("--vmap runs each group in this process: it cannot be combined with --parallel or --multihost")
     if multihost and parallel != 1:
         raise ValueError("--multihost runs one point at a time on every host: use --parallel=1")
     points = plan(config, workdir, grid=grid, settings=settings, only=only)
@@ -270,10 +339,20 @@ def main(argv):
     from neuralcodes_jax.config_utils import DamagedFileError
 
     try:
-        results = run_sweep(FLAGS.config, FLAGS.workdir, grid=FLAGS.grid, settings=FLAGS.set, only=FLAGS.only,
-                            parallel=FLAGS.parallel, vmap=FLAGS.vmap, max_group=FLAGS.max_group,
-                            multihost=FLAGS.multihost, python=FLAGS.python or sys.executable,
-                            dry_run=FLAGS.dry_run, command=command)
+        results = run_sweep(
+            FLAGS.config,
+            FLAGS.workdir,
+            grid=FLAGS.grid,
+            settings=FLAGS.set,
+            only=FLAGS.only,
+            parallel=FLAGS.parallel,
+            vmap=FLAGS.vmap,
+            max_group=FLAGS.max_group,
+            multihost=FLAGS.multihost,
+            python=FLAGS.python or sys.executable,
+            dry_run=FLAGS.dry_run,
+            command=command,
+        )
     except train.Preempted as err:
         print(f"[preempted] {err}; rerun the sweep to resume", flush=True)
         sys.exit(PREEMPTED_EXIT_CODE)

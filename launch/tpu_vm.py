@@ -69,6 +69,7 @@ def define_flags() -> None:
 # ----------------------------------------------------------------------------------------------------------------
 # Commands (pure: lists of argv words and remote shell scripts).
 
+
 def _gcloud(verb: str, name: str, zone: str, project: str | None) -> list[str]:
     if not name:
         raise ValueError("name (the TPU VM name) is required")
@@ -80,8 +81,14 @@ def _gcloud(verb: str, name: str, zone: str, project: str | None) -> list[str]:
     return cmd
 
 
-def create_command(name: str, zone: str, accelerator_type: str = "v4-8", version: str = DEFAULT_VERSION,
-                   project: str | None = None, spot: bool = False) -> list[str]:
+def create_command(
+    name: str,
+    zone: str,
+    accelerator_type: str = "v4-8",
+    version: str = DEFAULT_VERSION,
+    project: str | None = None,
+    spot: bool = False,
+) -> list[str]:
     """``gcloud compute tpus tpu-vm create``."""
     cmd = _gcloud("create", name, zone, project) + [f"--accelerator-type={accelerator_type}", f"--version={version}"]
     if spot:
@@ -104,10 +111,12 @@ def setup_script(repo: str, branch: str = "main", directory: str = DEFAULT_DIREC
     if not repo:
         raise ValueError("repo (the git URL of the repository) is required for setup")
     d, b = shlex.quote(directory), shlex.quote(branch)
-    return (f"set -e; if [ -d {d}/.git ]; then git -C {d} fetch --quiet origin {b} && "
-            f"git -C {d} checkout --quiet {b} && git -C {d} pull --quiet --ff-only origin {b}; "
-            f"else git clone --quiet --branch {b} {shlex.quote(repo)} {d}; fi; "
-            f"cd {d} && python3 -m pip install --quiet -e . {shlex.quote(JAX_TPU)}")
+    return (
+        f"set -e; if [ -d {d}/.git ]; then git -C {d} fetch --quiet origin {b} && "
+        f"git -C {d} checkout --quiet {b} && git -C {d} pull --quiet --ff-only origin {b}; "
+        f"else git clone --quiet --branch {b} {shlex.quote(repo)} {d}; fi; "
+        f"cd {d} && python3 -m pip install --quiet -e . {shlex.quote(JAX_TPU)}"
+    )
 
 
 def _settings_args(settings: Sequence[str]) -> list[str]:
@@ -123,18 +132,40 @@ def _require(config: str | None, workdir: str | None, action: str) -> None:
 def run_script(config: str, workdir: str, settings: Sequence[str] = (), directory: str = DEFAULT_DIRECTORY) -> str:
     """One training run over every host: ``launch.main ... --multihost``."""
     _require(config, workdir, "run")
-    argv = ["python3", "-m", "launch.main", f"--config={config}", f"--workdir={workdir}", "--multihost",
-            *_settings_args(settings)]
+    argv = [
+        "python3",
+        "-m",
+        "launch.main",
+        f"--config={config}",
+        f"--workdir={workdir}",
+        "--multihost",
+        *_settings_args(settings),
+    ]
     return f"cd {shlex.quote(directory)} && {shlex.join(argv)}"
 
 
-def sweep_script(config: str, workdir: str, grid: Sequence[str] = (), settings: Sequence[str] = (),
-                 sweep_flags: str = "", directory: str = DEFAULT_DIRECTORY) -> str:
+def sweep_script(
+    config: str,
+    workdir: str,
+    grid: Sequence[str] = (),
+    settings: Sequence[str] = (),
+    sweep_flags: str = "",
+    directory: str = DEFAULT_DIRECTORY,
+) -> str:
     """A sweep, one point at a time over every host: ``launch.sweep ... --multihost``."""
     _require(config, workdir, "sweep")
-    argv = ["python3", "-m", "launch.sweep", f"--config={config}", f"--workdir={workdir}",
-            *[f"--grid={g}" for g in grid], *[f"--set={s}" for s in settings], *shlex.split(sweep_flags),
-            "--multihost", "--python=python3"]
+    argv = [
+        "python3",
+        "-m",
+        "launch.sweep",
+        f"--config={config}",
+        f"--workdir={workdir}",
+        *[f"--grid={g}" for g in grid],
+        *[f"--set={s}" for s in settings],
+        *shlex.split(sweep_flags),
+        "--multihost",
+        "--python=python3",
+    ]
     return f"cd {shlex.quote(directory)} && {shlex.join(argv)}"
 
 
@@ -143,12 +174,25 @@ def background(script: str, action: str) -> str:
     return f"nohup bash -c {shlex.quote(script)} > ~/neuralcodes_{action}.log 2>&1 &"
 
 
-def plan_commands(actions: Sequence[str], *, name: str, zone: str, project: str | None = None,
-                  accelerator_type: str = "v4-8", version: str = DEFAULT_VERSION, spot: bool = False,
-                  repo: str | None = None, branch: str = "main", directory: str = DEFAULT_DIRECTORY,
-                  config: str | None = None, workdir: str | None = None, settings: Sequence[str] = (),
-                  grid: Sequence[str] = (), sweep_flags: str = "", run_in_background: bool = False
-                  ) -> list[list[str]]:
+def plan_commands(
+    actions: Sequence[str],
+    *,
+    name: str,
+    zone: str,
+    project: str | None = None,
+    accelerator_type: str = "v4-8",
+    version: str = DEFAULT_VERSION,
+    spot: bool = False,
+    repo: str | None = None,
+    branch: str = "main",
+    directory: str = DEFAULT_DIRECTORY,
+    config: str | None = None,
+    workdir: str | None = None,
+    settings: Sequence[str] = (),
+    grid: Sequence[str] = (),
+    sweep_flags: str = "",
+    run_in_background: bool = False,
+) -> list[list[str]]:
     """The gcloud commands of ``actions``, in order (validated before anything runs)."""
     if not actions:
         raise ValueError(f"actions must name at least one of {list(ACTIONS)}")
@@ -173,8 +217,11 @@ def plan_commands(actions: Sequence[str], *, name: str, zone: str, project: str 
     return out
 
 
-def execute(commands: Sequence[Sequence[str]], log: Callable[[str], None] = print,
-            runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> None:
+def execute(
+    commands: Sequence[Sequence[str]],
+    log: Callable[[str], None] = print,
+    runner: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+) -> None:
     """Runs the commands in order; stops at the first failure (CalledProcessError)."""
     for cmd in commands:
         log("$ " + shlex.join(cmd))
@@ -185,10 +232,23 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     commands = plan_commands(
-        FLAGS.actions or [], name=FLAGS.name, zone=FLAGS.zone, project=FLAGS.project,
-        accelerator_type=FLAGS.accelerator_type, version=FLAGS.version, spot=FLAGS.spot, repo=FLAGS.repo,
-        branch=FLAGS.branch, directory=FLAGS.directory, config=FLAGS.config, workdir=FLAGS.workdir,
-        settings=FLAGS.set, grid=FLAGS.grid, sweep_flags=FLAGS.sweep_flags, run_in_background=FLAGS.background)
+        FLAGS.actions or [],
+        name=FLAGS.name,
+        zone=FLAGS.zone,
+        project=FLAGS.project,
+        accelerator_type=FLAGS.accelerator_type,
+        version=FLAGS.version,
+        spot=FLAGS.spot,
+        repo=FLAGS.repo,
+        branch=FLAGS.branch,
+        directory=FLAGS.directory,
+        config=FLAGS.config,
+        workdir=FLAGS.workdir,
+        settings=FLAGS.set,
+        grid=FLAGS.grid,
+        sweep_flags=FLAGS.sweep_flags,
+        run_in_background=FLAGS.background,
+    )
     if FLAGS.dry_run:
         for cmd in commands:
             print(shlex.join(cmd))

@@ -67,8 +67,7 @@ class JobSpec:
 
     def describe(self) -> list[str]:
         res = ", ".join(f"{k}={_fmt_resource(k, v)}" for k, v in self.resources.items()) or "default"
-        return [f"  executable: python -m {self.program}", f"  args: {shlex.join(self.argv())}",
-                f"  resources: {res}"]
+        return [f"  executable: python -m {self.program}", f"  args: {shlex.join(self.argv())}", f"  resources: {res}"]
 
 
 def _fmt_resource(key: str, value: float) -> str:
@@ -76,8 +75,9 @@ def _fmt_resource(key: str, value: float) -> str:
     return text + "GiB" if key == "ram" else text
 
 
-def resources(accelerator: str | None = None, accelerator_count: int = 1, cpu: float | None = None,
-              ram_gib: float | None = None) -> dict[str, float]:
+def resources(
+    accelerator: str | None = None, accelerator_count: int = 1, cpu: float | None = None, ram_gib: float | None = None
+) -> dict[str, float]:
     """Job resources as XManager names: ``{'a100': 1, 'cpu': 4, 'ram': 16}`` (ram in GiB)."""
     out: dict[str, float] = {}
     if accelerator:
@@ -108,20 +108,30 @@ def job_specs(points: Sequence[sweeps.Point], workdir: str, job_resources: dict[
 def docker_instructions(directory: str, pip_extra: Sequence[str] = ()) -> list[str]:
     """Image steps: copy the repository (the build context is the parent of ``directory``), install it."""
     extra = " " + " ".join(shlex.quote(e) for e in pip_extra) if pip_extra else ""
-    return ["ENV LANG=C.UTF-8",
-            "RUN python -m pip install --upgrade pip setuptools",
-            f"COPY {directory}/ /{directory}",
-            f"WORKDIR /{directory}",
-            f"RUN python -m pip install -e .{extra}"]
+    return [
+        "ENV LANG=C.UTF-8",
+        "RUN python -m pip install --upgrade pip setuptools",
+        f"COPY {directory}/ /{directory}",
+        f"WORKDIR /{directory}",
+        f"RUN python -m pip install -e .{extra}",
+    ]
 
 
-def describe(specs: Sequence[JobSpec], executor: str, base_image: str, title: str,
-             pip_extra: Sequence[str] = (), directory: str = "neuralcodes_jax") -> list[str]:
+def describe(
+    specs: Sequence[JobSpec],
+    executor: str,
+    base_image: str,
+    title: str,
+    pip_extra: Sequence[str] = (),
+    directory: str = "neuralcodes_jax",
+) -> list[str]:
     """The dry run's lines: the experiment, one executable per program, then every work unit."""
     lines = [f"experiment {title!r}: {len(specs)} work unit(s), executor {executor}"]
     for program in sorted({s.program for s in specs}):
-        lines.append(f"executable {program}: PythonContainer(path=., entrypoint=ModuleName({program!r}), "
-                     f"base_image={base_image!r})")
+        lines.append(
+            f"executable {program}: PythonContainer(path=., entrypoint=ModuleName({program!r}), "
+            f"base_image={base_image!r})"
+        )
     lines += ["  docker: " + step for step in docker_instructions(directory, pip_extra)]
     for i, s in enumerate(specs):
         lines.append(f"work unit {i + 1}/{len(specs)} {s.name}:")
@@ -129,27 +139,39 @@ def describe(specs: Sequence[JobSpec], executor: str, base_image: str, title: st
     return lines
 
 
-def submit(specs: Sequence[JobSpec], *, executor: str = "local", base_image: str = DEFAULT_BASE_IMAGE,
-           title: str = "neuralcodes sweep", path: str | None = None, pip_extra: Sequence[str] = (),
-           log: Callable[[str], None] = print) -> Any:
+def submit(
+    specs: Sequence[JobSpec],
+    *,
+    executor: str = "local",
+    base_image: str = DEFAULT_BASE_IMAGE,
+    title: str = "neuralcodes sweep",
+    path: str | None = None,
+    pip_extra: Sequence[str] = (),
+    log: Callable[[str], None] = print,
+) -> Any:
     """Packages the repository and adds one work unit per job spec (imports xmanager here)."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {list(EXECUTORS)}, got {executor!r}")
     try:
         from xmanager import xm, xm_local
     except ImportError as err:
-        raise ImportError("launch.xm_launch needs XManager to submit jobs: pip install xmanager "
-                          "(--dry_run works without it)") from err
+        raise ImportError(
+            "launch.xm_launch needs XManager to submit jobs: pip install xmanager (--dry_run works without it)"
+        ) from err
     path = path or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     executor_cls = xm_local.Vertex if executor == "vertex" else xm_local.Local
     with xm_local.create_experiment(experiment_title=title) as experiment:
         executables = {}
         for program in sorted({s.program for s in specs}):
             spec = xm.PythonContainer(
-                path=path, base_image=base_image, entrypoint=xm.ModuleName(program),
-                docker_instructions=docker_instructions(os.path.basename(os.path.normpath(path)), pip_extra))
+                path=path,
+                base_image=base_image,
+                entrypoint=xm.ModuleName(program),
+                docker_instructions=docker_instructions(os.path.basename(os.path.normpath(path)), pip_extra),
+            )
             [executables[program]] = experiment.package(
-                [xm.Packageable(executable_spec=spec, executor_spec=executor_cls.Spec())])
+                [xm.Packageable(executable_spec=spec, executor_spec=executor_cls.Spec())]
+            )
         for s in specs:
             if executor == "vertex":
                 req = {k: (v * xm.GiB if k == "ram" else v) for k, v in s.resources.items()}
@@ -172,8 +194,9 @@ def main(argv):
         points = [p for p in points if any(p.name.startswith(x) for x in FLAGS.only)]
         if not points:
             raise app.UsageError(f"--only={','.join(FLAGS.only)} matches no point of the sweep")
-    specs = job_specs(points, FLAGS.workdir, resources(FLAGS.accelerator, FLAGS.accelerator_count, FLAGS.cpu,
-                                                       FLAGS.ram_gib))
+    specs = job_specs(
+        points, FLAGS.workdir, resources(FLAGS.accelerator, FLAGS.accelerator_count, FLAGS.cpu, FLAGS.ram_gib)
+    )
     title = FLAGS.experiment_title or f"neuralcodes {FLAGS.config} -> {FLAGS.workdir}"
     if FLAGS.dry_run:
         directory = os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

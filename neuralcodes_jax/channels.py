@@ -26,6 +26,7 @@ it with :func:`register_channel`; log-probabilities, sampling, hard-bit transmis
 (:func:`binary_input_capacity`) follow from the matrix. Override ``symbol_log_probs``, ``decoder_input`` or
 ``capacity`` for closed forms.
 """
+
 from __future__ import annotations
 
 import abc
@@ -45,12 +46,33 @@ from neuralcodes_jax.config_utils import check_probability
 Array = jax.Array
 
 __all__ = [
-    "bsc", "bec", "awgn_bpsk", "awgn_llr", "bsc_llr",
-    "ebn0_db_to_sigma", "esn0_db_to_sigma", "sigma_to_ebn0_db", "sigma_to_esn0_db", "check_sigma",
-    "bsc_noisy_log_probs", "bsc_noisy_logits", "bec_noisy_log_probs",
-    "bec_to_signed", "bec_to_reference", "ERASURE", "ERASURE_INPUTS",
-    "binary_entropy", "bsc_capacity", "bec_capacity", "binary_input_capacity",
-    "BinaryInputChannel", "BSC", "BEC", "CHANNELS", "register_channel", "make_channel",
+    "bsc",
+    "bec",
+    "awgn_bpsk",
+    "awgn_llr",
+    "bsc_llr",
+    "ebn0_db_to_sigma",
+    "esn0_db_to_sigma",
+    "sigma_to_ebn0_db",
+    "sigma_to_esn0_db",
+    "check_sigma",
+    "bsc_noisy_log_probs",
+    "bsc_noisy_logits",
+    "bec_noisy_log_probs",
+    "bec_to_signed",
+    "bec_to_reference",
+    "ERASURE",
+    "ERASURE_INPUTS",
+    "binary_entropy",
+    "bsc_capacity",
+    "bec_capacity",
+    "binary_input_capacity",
+    "BinaryInputChannel",
+    "BSC",
+    "BEC",
+    "CHANNELS",
+    "register_channel",
+    "make_channel",
 ]
 
 ERASURE = 2
@@ -493,9 +515,11 @@ class BinaryInputChannel(abc.ABC):
         channels whose ops need a Python float (``traced_noise`` False).
         """
         if not self.traced_noise:
-            raise ValueError(f"channel {self.name!r} cannot take its noise level as a traced value, so "
-                             f"channel.eps cannot vary inside a group of runs; run the noise levels as separate "
-                             f"groups")
+            raise ValueError(
+                f"channel {self.name!r} cannot take its noise level as a traced value, so "
+                f"channel.eps cannot vary inside a group of runs; run the noise levels as separate "
+                f"groups"
+            )
         out = copy.copy(self)
         object.__setattr__(out, "eps", eps)
         return out

@@ -47,8 +47,10 @@ class _Series:
         # In a multi-process run Orbax synchronises the processes with barriers named after the step; two series
         # saving the same step (latest and best at an epoch end) need their own prefix, or the barriers collide.
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=keep, create=True,
-            multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=f"nc_{name}"))
+            max_to_keep=keep,
+            create=True,
+            multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=f"nc_{name}"),
+        )
         self.directory = os.path.abspath(directory)
         self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "meta"))
 
@@ -63,7 +65,8 @@ class _Series:
             self._manager.save(
                 int(step),
                 args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
-                force=True)
+                force=True,
+            )
         except Exception as err:
             raise self._write_error(f"step {int(step)}", err) from err
 
@@ -72,16 +75,16 @@ class _Series:
         return CheckpointWriteError(
             f"writing the checkpoint ({what}) in {self.directory} failed: {type(err).__name__}: {err}; "
             f"the checkpoints written before are kept ({'steps ' + ', '.join(map(str, kept)) if kept else 'none'}): "
-            f"free space or fix the permissions, then rerun the same command to resume")
+            f"free space or fix the permissions, then rerun the same command to resume"
+        )
 
     def restore(self, abstract_state: PyTree, step: int | None = None) -> tuple[PyTree, dict] | None:
         step = self._manager.latest_step() if step is None else step
         if step is None:
             return None
         restored = self._manager.restore(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore())
+        )
         return restored["state"], dict(restored["meta"])
 
     def wait(self) -> None:
@@ -130,7 +133,7 @@ class Checkpointer:
                     os.makedirs(os.path.dirname(dst), exist_ok=True)
                     try:
                         os.rename(os.path.join(self.root, name, str(t)), dst)
-                    except FileNotFoundError:     # another process of the run moved it
+                    except FileNotFoundError:  # another process of the run moved it
                         continue
                     moved.append(dst)
         if moved:
@@ -193,8 +196,12 @@ class WorkdirLock:
         import sys
         import time
 
-        return {"host": socket.gethostname(), "pid": os.getpid(),
-                "start_time": time.strftime("%Y-%m-%dT%H:%M:%S"), "command": " ".join(sys.argv)}
+        return {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "start_time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "command": " ".join(sys.argv),
+        }
 
     def acquire(self, on_takeover=None) -> None:
         import json
@@ -211,22 +218,26 @@ class WorkdirLock:
                     if not isinstance(holder, dict):
                         raise ValueError("not a JSON object")
                 except (OSError, ValueError) as err:
-                    raise self.error_cls(f"{self.path} is damaged ({err}); if no run uses this workdir, delete it "
-                                         f"and start again") from None
+                    raise self.error_cls(
+                        f"{self.path} is damaged ({err}); if no run uses this workdir, delete it and start again"
+                    ) from None
                 same_host = holder.get("host") == socket.gethostname()
                 pid = holder.get("pid")
                 if same_host and pid == os.getpid():
-                    break                  # this process already holds it (a group of runs sharing a directory)
+                    break  # this process already holds it (a group of runs sharing a directory)
                 if same_host and isinstance(pid, int) and not _pid_alive(pid):
                     if on_takeover is not None:
-                        on_takeover(f"taking over the lock of {self.path}: its holder (pid {pid}, started "
-                                    f"{holder.get('start_time')}, `{holder.get('command')}`) no longer runs")
+                        on_takeover(
+                            f"taking over the lock of {self.path}: its holder (pid {pid}, started "
+                            f"{holder.get('start_time')}, `{holder.get('command')}`) no longer runs"
+                        )
                     os.remove(self.path)
                     continue
                 raise self.error_cls(
                     f"workdir {os.path.dirname(self.path)} is in use by another run: host {holder.get('host')}, "
                     f"pid {pid}, started {holder.get('start_time')}, command `{holder.get('command')}`. Wait for "
-                    f"it to end, use another workdir, or delete {self.path} if that run is gone.") from None
+                    f"it to end, use another workdir, or delete {self.path} if that run is gone."
+                ) from None
             with os.fdopen(fd, "w") as f:
                 json.dump(record, f)
             break
@@ -255,11 +266,25 @@ def _pid_alive(pid: int) -> bool:
 #: Config fields a resumed run may change (prefixes end with '.'): run length, logging, checkpoint frequency,
 #: devices, where the data lives, evaluation. Any other change (method, model, data, channel, seed, optimizer, ...)
 #: alters shapes or meaning and stops the resume.
-SAFE_RESUME_CHANGES = ("name", "num_seeds", "train.num_epochs", "train.steps_per_call", "train.log_every_steps",
-                       "train.progress", "train.tensorboard", "train.checkpoint_every_epochs",
-                       "train.checkpoint_every_steps", "train.keep_checkpoints", "train.num_devices",
-                       "train.data_on_device", "train.max_device_bytes", "train.batch_size", "data.data_dir",
-                       "train.compact_stopped", "eval.")
+SAFE_RESUME_CHANGES = (
+    "name",
+    "num_seeds",
+    "train.num_epochs",
+    "train.steps_per_call",
+    "train.log_every_steps",
+    "train.progress",
+    "train.tensorboard",
+    "train.checkpoint_every_epochs",
+    "train.checkpoint_every_steps",
+    "train.keep_checkpoints",
+    "train.num_devices",
+    "train.data_on_device",
+    "train.max_device_bytes",
+    "train.batch_size",
+    "data.data_dir",
+    "train.compact_stopped",
+    "eval.",
+)
 
 
 def check_resume_config(config, workdir: str, step: int, record: bool = True) -> dict:
@@ -271,11 +296,17 @@ def check_resume_config(config, workdir: str, step: int, record: bool = True) ->
     path = os.path.join(workdir, "config.json")
     if not os.path.isfile(path):
         return {}
-    old = config_utils.flatten(config_utils.read_json_file(
-        path, "restore it (it records the config the checkpoints were trained with) or use a fresh workdir"))
+    old = config_utils.flatten(
+        config_utils.read_json_file(
+            path, "restore it (it records the config the checkpoints were trained with) or use a fresh workdir"
+        )
+    )
     new = config_utils.flatten(json.loads(config.to_json_best_effort()))
-    diffs = {k: (old.get(k, "<absent>"), new.get(k, "<absent>")) for k in sorted(set(old) | set(new))
-             if old.get(k, "<absent>") != new.get(k, "<absent>")}
+    diffs = {
+        k: (old.get(k, "<absent>"), new.get(k, "<absent>"))
+        for k in sorted(set(old) | set(new))
+        if old.get(k, "<absent>") != new.get(k, "<absent>")
+    }
 
     def safe(key):
         return any(key == s or (s.endswith(".") and key.startswith(s)) for s in SAFE_RESUME_CHANGES)
@@ -283,18 +314,27 @@ def check_resume_config(config, workdir: str, step: int, record: bool = True) ->
     unsafe = {k: v for k, v in diffs.items() if not safe(k)}
     if unsafe:
         listing = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in unsafe.items())
-        raise ValueError(f"workdir {workdir} holds checkpoints (step {step}) of a run whose config differs in fields "
-                         f"that change shapes or meaning: {listing}. Use the original values or a fresh workdir.")
+        raise ValueError(
+            f"workdir {workdir} holds checkpoints (step {step}) of a run whose config differs in fields "
+            f"that change shapes or meaning: {listing}. Use the original values or a fresh workdir."
+        )
     if diffs and record:
         log_path = os.path.join(workdir, "config_changes.json")
-        history = (config_utils.read_json_file(log_path, "move it away (it only records past config changes)",
-                                               expect=list) if os.path.isfile(log_path) else [])
-        history.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                        "changes": {k: list(v) for k, v in diffs.items()}})
+        history = (
+            config_utils.read_json_file(log_path, "move it away (it only records past config changes)", expect=list)
+            if os.path.isfile(log_path)
+            else []
+        )
+        history.append(
+            {
+                "step": step,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "changes": {k: list(v) for k, v in diffs.items()},
+            }
+        )
         with open(log_path, "w") as f:
             json.dump(history, f, indent=1, default=str)
     return diffs
-
 
 
 class Saver:
@@ -304,8 +344,9 @@ class Saver:
 
     def __init__(self, ckpts, single_abstract, take: Callable):
         self.ckpts, self.take = ckpts, take
-        state_bytes = sum(math.prod(leaf.shape) * np.dtype(leaf.dtype).itemsize
-                          for leaf in jax.tree.leaves(single_abstract))
+        state_bytes = sum(
+            math.prod(leaf.shape) * np.dtype(leaf.dtype).itemsize for leaf in jax.tree.leaves(single_abstract)
+        )
         self.from_host = state_bytes <= (1 << 20)
 
     def _slices(self, state: PyTree) -> Callable:
@@ -327,7 +368,6 @@ class Saver:
             self.ckpts[p].save_best(step, slice_of(int(p)), metas[p])
 
 
-
 def eval_params(state, ckpts, single_abstract, take: Callable, stack: Callable, use_best: bool) -> PyTree:
     """The parameters to evaluate, ``[P, ...]``: each run's best-by-validation checkpoint, else its final state."""
     if not (use_best and any(ck.best.latest_step() is not None for ck in ckpts)):
@@ -339,7 +379,6 @@ def eval_params(state, ckpts, single_abstract, take: Callable, stack: Callable, 
         else:
             trees.append(take(state, p)["params"])
     return stack(*trees)
-
 
 
 # What the abandoned reads of an unreadable checkpoint end with: Orbax's wrapper, TensorStore's own error on a
@@ -366,13 +405,14 @@ def silence_abandoned_reads() -> None:
     hook._drops_abandoned_reads = True
     sys.unraisablehook = hook
 
-    def drop(record: logging.LogRecord) -> bool:      # asyncio's "... exception was never retrieved" of those reads
+    def drop(record: logging.LogRecord) -> bool:  # asyncio's "... exception was never retrieved" of those reads
         text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
         return not any(t in text for t in ABANDONED_READ_ERRORS)
 
     logging.getLogger("asyncio").addFilter(drop)
-    warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited",
-                            category=RuntimeWarning)
+    warnings.filterwarnings(
+        "ignore", message="coroutine '_read_array_index_and_device_put' was never awaited", category=RuntimeWarning
+    )
 
 
 def set_aside_newer(ckpts, step: int, unreadable: bool = False) -> None:
@@ -390,16 +430,22 @@ def set_aside_newer(ckpts, step: int, unreadable: bool = False) -> None:
 def restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, example, sched, batch_size):
     """The group's state (fresh, or restored at the newest step every run has) and per-run metas."""
     steps = [set(ck.latest_steps()) for ck in ckpts]
-    fresh_meta = {"best_valid": math.inf, "best_step": -1, "steps_per_epoch": sched.steps_per_epoch,
-                  "batch_size": batch_size}
+    fresh_meta = {
+        "best_valid": math.inf,
+        "best_step": -1,
+        "steps_per_epoch": sched.steps_per_epoch,
+        "batch_size": batch_size,
+    }
     if not any(steps):
         set_aside_newer(ckpts, 0)
         return init_fn(streams["init"], example), [dict(fresh_meta) for _ in ckpts]
     common = set.intersection(*steps)
     if not common:
         have = {w: sorted(s) for w, s in zip(workdirs, steps)}
-        raise ValueError(f"the runs of this group hold no checkpoint at a common step ({have}); a group resumes "
-                         f"only from a step every run saved: use the original group or fresh workdirs")
+        raise ValueError(
+            f"the runs of this group hold no checkpoint at a common step ({have}); a group resumes "
+            f"only from a step every run saved: use the original group or fresh workdirs"
+        )
     failures = []
     silence_abandoned_reads()
     for step in sorted(common, reverse=True):
@@ -408,30 +454,41 @@ def restore_or_init(ckpts, workdirs, single_abstract, init_fn, stack, streams, e
         except Exception as err:
             reason = " ".join(str(err).split("See full TensorStore details")[0].split())[:300]
             failures.append(f"step {step}: {type(err).__name__}: {reason}")
-            print(f"checkpoint at step {step} of {', '.join(workdirs)} cannot be read ({type(err).__name__}: "
-                  f"{reason}); trying the next older one", file=sys.stderr, flush=True)
+            print(
+                f"checkpoint at step {step} of {', '.join(workdirs)} cannot be read ({type(err).__name__}: "
+                f"{reason}); trying the next older one",
+                file=sys.stderr,
+                flush=True,
+            )
             continue
         break
     else:
-        raise CheckpointError(f"no checkpoint of {', '.join(workdirs)} can be read: " + "; ".join(failures)
-                              + ". Move the damaged checkpoints away (or use a fresh workdir) to start over.")
+        raise CheckpointError(
+            f"no checkpoint of {', '.join(workdirs)} can be read: "
+            + "; ".join(failures)
+            + ". Move the damaged checkpoints away (or use a fresh workdir) to start over."
+        )
     set_aside_newer(ckpts, step, unreadable=bool(failures))
     trees, metas = [], []
     for ck, (tree, meta) in zip(ckpts, restored):
         meta.pop("preempted", None)
         trees.append(tree)
-        metas.append(dict(fresh_meta, **{k: v for k, v in meta.items() if k not in ("steps_per_epoch",
-                                                                                     "batch_size")}))
+        metas.append(dict(fresh_meta, **{k: v for k, v in meta.items() if k not in ("steps_per_epoch", "batch_size")}))
         old = (meta.get("steps_per_epoch"), meta.get("batch_size"))
-        if sched.steps_per_epoch and step < sched.total_steps and step not in sched.blocks \
-                and old != (sched.steps_per_epoch, batch_size):
+        if (
+            sched.steps_per_epoch
+            and step < sched.total_steps
+            and step not in sched.blocks
+            and old != (sched.steps_per_epoch, batch_size)
+        ):
             # A mid-epoch checkpoint (written on preemption) resumes only with the batches it was cut from.
-            raise ValueError(f"workdir {ck.workdir} holds a checkpoint at step {step}, which is not an epoch "
-                             f"boundary for {sched.steps_per_epoch} steps per epoch of batch size {batch_size} "
-                             f"(the checkpoint has {old[0]} of batch size {old[1]}); use the original batch size "
-                             f"and training set, or a fresh workdir")
+            raise ValueError(
+                f"workdir {ck.workdir} holds a checkpoint at step {step}, which is not an epoch "
+                f"boundary for {sched.steps_per_epoch} steps per epoch of batch size {batch_size} "
+                f"(the checkpoint has {old[0]} of batch size {old[1]}); use the original batch size "
+                f"and training set, or a fresh workdir"
+            )
     return stack(*trees), metas
-
 
 
 class CheckpointError(RuntimeError):

@@ -39,8 +39,11 @@ def check_int(field: str, value: Any, lo: int | None = None, hi: int | None = No
 
 
 def check_real(field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+    ):
         raise ValueError(f"{field} must be a finite real number, got {value!r}")
     return float(value)
 
@@ -54,8 +57,9 @@ def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
     return float(value)
 
 
-def check_probability(field: str, value: Any, hi: float = 0.5, *, lo: float = 0.0, lo_open: bool = False,
-                      hi_open: bool = False) -> np.ndarray:
+def check_probability(
+    field: str, value: Any, hi: float = 0.5, *, lo: float = 0.0, lo_open: bool = False, hi_open: bool = False
+) -> np.ndarray:
     """A probability (or an array of them) as float64, every entry in ``[lo, hi]`` (an end is excluded when
     ``lo_open`` / ``hi_open``); nothing is clipped. ``float(...)`` of the result for a scalar. The one probability
     validator of the package (channels, exact evaluations, bounds, configs)."""
@@ -181,13 +185,15 @@ def read_json_file(path: Any, remedy: str, expect: type | None = dict) -> Any:
         with open(path) as f:
             value = json.load(f)
     except json.JSONDecodeError as err:
-        raise DamagedFileError(f"{path} is damaged ({err.msg} at line {err.lineno}, column {err.colno}): "
-                               f"{remedy}") from None
+        raise DamagedFileError(
+            f"{path} is damaged ({err.msg} at line {err.lineno}, column {err.colno}): {remedy}"
+        ) from None
     except UnicodeDecodeError as err:
         raise DamagedFileError(f"{path} is damaged (not UTF-8 text: {err.reason}): {remedy}") from None
     except OSError as err:
         raise DamagedFileError(f"{path} cannot be read ({err.strerror}): {remedy}") from None
     if expect is not None and not isinstance(value, expect):
-        raise DamagedFileError(f"{path} is damaged (a JSON {type(value).__name__} where a {expect.__name__} belongs): "
-                               f"{remedy}")
+        raise DamagedFileError(
+            f"{path} is damaged (a JSON {type(value).__name__} where a {expect.__name__} belongs): {remedy}"
+        )
     return value

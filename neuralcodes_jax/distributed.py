@@ -42,8 +42,13 @@ from jax.sharding import PartitionSpec as P
 # ----------------------------------------------------------------------------------------------------------------
 # Start-up.
 
-def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None, local_device_ids: Sequence[int] | None = None) -> None:
+
+def initialize(
+    coordinator_address: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    local_device_ids: Sequence[int] | None = None,
+) -> None:
     """Connect this process to the others (``jax.distributed.initialize``); call before JAX touches a device.
 
     With no arguments JAX detects the cluster (Cloud TPU, Slurm, Open MPI, ...). For a manual cluster pass
@@ -68,8 +73,9 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
     kwargs = {}
     if local_device_ids is not None:
         kwargs["local_device_ids"] = [int(i) for i in local_device_ids]
-    jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
-                               process_id=process_id, **kwargs)
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id, **kwargs
+    )
 
 
 def use_cpu_cores(num_devices: int = 0) -> int:
@@ -94,8 +100,9 @@ def use_cpu_cores(num_devices: int = 0) -> int:
     try:
         jax.config.update("jax_num_cpu_devices", int(count))
     except RuntimeError as err:
-        raise RuntimeError("use_cpu_cores must run before JAX initializes its backends (before any JAX "
-                           "operation)") from err
+        raise RuntimeError(
+            "use_cpu_cores must run before JAX initializes its backends (before any JAX operation)"
+        ) from err
     return int(count)
 
 
@@ -106,6 +113,7 @@ def is_main_process() -> bool:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Global arrays from per-process data.
+
 
 def local_rows(sharding: jax.sharding.Sharding, global_shape: tuple[int, ...], axis: int) -> np.ndarray:
     """Indices along ``axis`` of the global array that this process's devices hold, ascending.
@@ -122,8 +130,7 @@ def local_rows(sharding: jax.sharding.Sharding, global_shape: tuple[int, ...], a
     return np.asarray(sorted(rows), dtype=np.int64)
 
 
-def put_global(local_data: np.ndarray, sharding: jax.sharding.Sharding,
-               global_shape: tuple[int, ...]) -> jax.Array:
+def put_global(local_data: np.ndarray, sharding: jax.sharding.Sharding, global_shape: tuple[int, ...]) -> jax.Array:
     """A global array of ``global_shape`` whose rows on this process's devices are ``local_data``.
 
     ``local_data`` holds, along each sharded axis, the rows ``local_rows(sharding, global_shape, axis)`` (all rows
@@ -163,6 +170,7 @@ def to_host(tree):
 # ----------------------------------------------------------------------------------------------------------------
 # Preemption.
 
+
 class StopSignals:
     """Turn SIGTERM (and SIGINT) into a stop request that the training loop acts on at a chunk boundary.
 
@@ -171,8 +179,9 @@ class StopSignals:
     pressed twice) gets the previous behaviour (``KeyboardInterrupt``).
     """
 
-    def __init__(self, signals: Sequence[int] = (signal.SIGTERM, signal.SIGINT),
-                 message: Callable[[int], str] | None = None):
+    def __init__(
+        self, signals: Sequence[int] = (signal.SIGTERM, signal.SIGINT), message: Callable[[int], str] | None = None
+    ):
         self._signals = tuple(signals)
         self._previous: dict[int, object] = {}
         self._message = message
@@ -201,9 +210,12 @@ class StopSignals:
             previous = self._previous.pop(signum)
             signal.signal(signum, previous if previous is not None else signal.default_int_handler)
         if first:
-            text = (self._message(signum) if self._message is not None else
-                    f"received {signal.Signals(signum).name}: stopping at the next step-chunk boundary")
-            os.write(2, (text + "\n").encode())   # async-signal-safe, unlike print
+            text = (
+                self._message(signum)
+                if self._message is not None
+                else f"received {signal.Signals(signum).name}: stopping at the next step-chunk boundary"
+            )
+            os.write(2, (text + "\n").encode())  # async-signal-safe, unlike print
 
     def request(self) -> None:
         """Ask for a stop from code (as a signal would)."""
@@ -248,8 +260,10 @@ def make_mesh(num_points: int = 1, num_devices: int = 0, split_batch: bool = Tru
     if num_devices < 0 or num_devices > len(devices):
         raise ValueError(f"train.num_devices must be in [0, {len(devices)}] (0 = all devices), got {num_devices}")
     if jax.process_count() > 1 and num_devices not in (0, len(devices)):
-        raise ValueError(f"train.num_devices must be 0 or {len(devices)} (all devices) in a run of "
-                         f"{jax.process_count()} processes, got {num_devices}")
+        raise ValueError(
+            f"train.num_devices must be 0 or {len(devices)} (all devices) in a run of "
+            f"{jax.process_count()} processes, got {num_devices}"
+        )
     if not split_batch and not num_devices and jax.process_count() == 1:
         num_devices = max(k for k in range(1, len(devices) + 1) if num_points % k == 0)
     devices = devices[:num_devices] if num_devices else devices
@@ -280,5 +294,6 @@ def on_points(mesh) -> NamedSharding:
 def check_batch_size(batch_size: int, mesh, field: str = "train.batch_size") -> None:
     n = mesh.shape[DATA_AXIS]
     if batch_size < 1 or batch_size % n:
-        raise ValueError(f"{field} must be a positive multiple of the data-parallel device count ({n}), "
-                         f"got {batch_size}")
+        raise ValueError(
+            f"{field} must be a positive multiple of the data-parallel device count ({n}), got {batch_size}"
+        )

@@ -27,6 +27,7 @@ checks this exactly by enumeration):
 :data:`ESTIMATORS` maps names to adapters ``(log_lik, log_q) -> (loss_to_minimise, objective)``, used
 through :func:`multi_sample_loss` so that training code is estimator-agnostic.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,12 @@ from jax import lax
 Array = jax.Array
 
 __all__ = [
-    "vimco", "vimco_reference", "score_function", "leave_one_out_log_mean_exp",
-    "ESTIMATORS", "multi_sample_loss",
+    "vimco",
+    "vimco_reference",
+    "score_function",
+    "leave_one_out_log_mean_exp",
+    "ESTIMATORS",
+    "multi_sample_loss",
 ]
 
 
@@ -88,7 +93,7 @@ def leave_one_out_log_mean_exp(f: Array) -> Array:
     if num_samples < 2:
         raise ValueError(f"leave_one_out_log_mean_exp: K (leading axis) must be >= 2, got K={num_samples}")
     others = _others_mask(num_samples, f.ndim)
-    replaced = jnp.where(others, f[None], _mean_of_others(f)[:, None])   # [K (left out), K, ...]
+    replaced = jnp.where(others, f[None], _mean_of_others(f)[:, None])  # [K (left out), K, ...]
     return jax.nn.logsumexp(replaced, axis=1) - math.log(num_samples)
 
 
@@ -117,9 +122,7 @@ def vimco(f: Array, log_q: Array) -> tuple[Array, Array]:
     objective = jax.nn.logsumexp(f_sg, axis=0) - math.log(num_samples)
     weights = jax.nn.softmax(f_sg, axis=0)
     signal = objective[None] - leave_one_out_log_mean_exp(f_sg)
-    surrogate = (objective
-                 + jnp.sum(weights * (f - f_sg), axis=0)
-                 + jnp.sum(signal * (log_q - log_q_sg), axis=0))
+    surrogate = objective + jnp.sum(weights * (f - f_sg), axis=0) + jnp.sum(signal * (log_q - log_q_sg), axis=0)
     return objective, surrogate
 
 
@@ -168,9 +171,7 @@ def score_function(f: Array, log_q: Array) -> tuple[Array, Array]:
     log_q_sg = lax.stop_gradient(log_q)
     objective = jnp.mean(f_sg, axis=0)
     signal = f_sg - _mean_of_others(f_sg)
-    surrogate = (objective
-                 + jnp.mean(f - f_sg, axis=0)
-                 + jnp.mean(signal * (log_q - log_q_sg), axis=0))
+    surrogate = objective + jnp.mean(f - f_sg, axis=0) + jnp.mean(signal * (log_q - log_q_sg), axis=0)
     return objective, surrogate
 
 

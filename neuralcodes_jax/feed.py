@@ -43,11 +43,12 @@ class Feed:
         self.on_device = on_device == "always"
         self.splits, self.sched, self.batch_size, self.data_keys = splits, sched, batch_size, data_keys
         n_train = splits.train.shape[0]
-        self.perms_fn = jax.jit(jax.vmap(lambda k, e: epoch_permutation(k, e, n_train), in_axes=(0, None)),
-                                out_shardings=pts)
+        self.perms_fn = jax.jit(
+            jax.vmap(lambda k, e: epoch_permutation(k, e, n_train), in_axes=(0, None)), out_shardings=pts
+        )
         self.epoch = None
         self.perms = self.perm_host = None
-        self.x_on: dict[tuple, jax.Array] = {}    # the training set on each mesh's devices
+        self.x_on: dict[tuple, jax.Array] = {}  # the training set on each mesh's devices
 
     def __call__(self, runs, step: int, stage: int, n_steps: int) -> jax.Array:
         sched, batch_size = self.sched, self.batch_size
@@ -67,6 +68,7 @@ class Feed:
         # Each process gathers only the batch rows of its own devices.
         global_shape = (len(runs.idx), n_steps, batch_size) + tuple(self.splits.shape)
         rows = distributed.local_rows(runs.batch_sharding, global_shape, 2)
-        idx = self.perm_host[runs.idx, offset:offset + n_steps * batch_size].reshape(len(runs.idx), n_steps,
-                                                                                      batch_size)
+        idx = self.perm_host[runs.idx, offset : offset + n_steps * batch_size].reshape(
+            len(runs.idx), n_steps, batch_size
+        )
         return distributed.put_global(self.splits.train[idx[:, :, rows]], runs.batch_sharding, global_shape)

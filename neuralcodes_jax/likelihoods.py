@@ -60,9 +60,7 @@ def _check_sigma2(sigma2: Any) -> float:
     try:
         value = float(sigma2)
     except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
-        raise ValueError(
-            f"sigma2 must be a positive finite Python float (static), got {sigma2!r}"
-        ) from None
+        raise ValueError(f"sigma2 must be a positive finite Python float (static), got {sigma2!r}") from None
     if not (value > 0.0 and math.isfinite(value)):
         raise ValueError(f"sigma2 must be a positive finite float, got {sigma2!r}")
     return value
@@ -83,12 +81,9 @@ def _prepare(outputs: Any, x: Any, event_ndim: Any) -> tuple[jax.Array, jax.Arra
         outputs = outputs.astype(jnp.float32)
     x = jnp.asarray(x).astype(outputs.dtype)
     if event_ndim > outputs.ndim or event_ndim > x.ndim:
-        raise ValueError(
-            f"event_ndim={event_ndim} exceeds the rank of outputs {outputs.shape} or "
-            f"x {x.shape}"
-        )
-    out_event = outputs.shape[outputs.ndim - event_ndim:]
-    x_event = x.shape[x.ndim - event_ndim:]
+        raise ValueError(f"event_ndim={event_ndim} exceeds the rank of outputs {outputs.shape} or x {x.shape}")
+    out_event = outputs.shape[outputs.ndim - event_ndim :]
+    x_event = x.shape[x.ndim - event_ndim :]
     if out_event != x_event:
         raise ValueError(
             f"event shapes differ: outputs {outputs.shape} and x {x.shape} must share their "
@@ -99,8 +94,8 @@ def _prepare(outputs: Any, x: Any, event_ndim: Any) -> tuple[jax.Array, jax.Arra
         size *= int(d)
     if event_ndim == 0:
         return outputs, x, size, 0
-    outputs = outputs.reshape(outputs.shape[:outputs.ndim - event_ndim] + (size,))
-    x = x.reshape(x.shape[:x.ndim - event_ndim] + (size,))
+    outputs = outputs.reshape(outputs.shape[: outputs.ndim - event_ndim] + (size,))
+    x = x.reshape(x.shape[: x.ndim - event_ndim] + (size,))
     return outputs, x, size, 1
 
 
@@ -150,13 +145,14 @@ def bernoulli_log_prob(logits: jax.Array, x: jax.Array, event_ndim: int = 1) -> 
     """
     logits, x, _, event_ndim = _prepare(logits, x, event_ndim)
     pos = logits >= 0.0
-    log1p_exp = jnp.log1p(jnp.exp(jnp.where(pos, -logits, logits)))      # log1p(exp(-|l|))
+    log1p_exp = jnp.log1p(jnp.exp(jnp.where(pos, -logits, logits)))  # log1p(exp(-|l|))
     ll = -(log1p_exp + jnp.where(pos, (1.0 - x) * logits, -x * logits))
     return _sum_event(ll, event_ndim)
 
 
-def gaussian_log_prob(pre: jax.Array, x: jax.Array, sigma2: float = 0.5,
-                      include_constant: bool = True, event_ndim: int = 1) -> jax.Array:
+def gaussian_log_prob(
+    pre: jax.Array, x: jax.Array, sigma2: float = 0.5, include_constant: bool = True, event_ndim: int = 1
+) -> jax.Array:
     """``log N(x; sigmoid(pre), sigma2 I)`` over the last ``event_ndim`` axes.
 
     Equals ``-SSE / (2 sigma2) - D/2 log(2 pi sigma2)`` with ``SSE = sum (x - sigmoid(pre))^2``
@@ -181,10 +177,7 @@ def gaussian_log_prob(pre: jax.Array, x: jax.Array, sigma2: float = 0.5,
 
 
 #: Likelihood functions by name; each is ``fn(outputs, x, **options) -> log p [leading]``.
-LIKELIHOODS: dict[str, Callable[..., jax.Array]] = {
-    "bernoulli": bernoulli_log_prob,
-    "gaussian": gaussian_log_prob,
-}
+LIKELIHOODS: dict[str, Callable[..., jax.Array]] = {"bernoulli": bernoulli_log_prob, "gaussian": gaussian_log_prob}
 
 
 def make_likelihood(kind: str, **kw: Any) -> Callable[[jax.Array, jax.Array], jax.Array]:
@@ -199,8 +192,7 @@ def make_likelihood(kind: str, **kw: Any) -> Callable[[jax.Array, jax.Array], ja
     allowed = sorted(list(inspect.signature(fn).parameters)[2:])
     unknown = sorted(set(kw) - set(allowed))
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for likelihood {kind!r}; "
-                         f"allowed: {allowed}")
+        raise ValueError(f"unknown option(s) {unknown} for likelihood {kind!r}; allowed: {allowed}")
     if "event_ndim" in kw:
         _check_event_ndim(kw["event_ndim"])
     if "sigma2" in kw:

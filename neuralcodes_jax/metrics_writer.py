@@ -25,7 +25,7 @@ class MetricWriter:
             return
         path = os.path.join(workdir, "metrics.jsonl")
         if os.path.isfile(path) and os.path.getsize(path):
-            with open(path, "rb") as f:                # a crash mid-line: start the next record on a line of its own
+            with open(path, "rb") as f:  # a crash mid-line: start the next record on a line of its own
                 f.seek(-1, os.SEEK_END)
                 ends_line = f.read(1) == b"\n"
             if not ends_line:
@@ -81,8 +81,16 @@ class Progress:
         self._bar = None
         if enabled:
             from tqdm import tqdm
-            self._bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, file=sys.stderr,
-                             mininterval=1.0, smoothing=0.1)
+
+            self._bar = tqdm(
+                total=total,
+                initial=initial,
+                unit="step",
+                dynamic_ncols=True,
+                file=sys.stderr,
+                mininterval=1.0,
+                smoothing=0.1,
+            )
 
     def update(self, n: int, loss: float | None = None) -> None:
         if self._bar is not None:
@@ -106,8 +114,9 @@ def run_info() -> dict:
         "process_count": jax.process_count(),
     }
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        info["git"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                     cwd=os.path.dirname(__file__)).stdout.strip()
+        info["git"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=os.path.dirname(__file__)
+        ).stdout.strip()
     return info
 
 

@@ -58,16 +58,24 @@ def parse(config: Any) -> RunSpec:
     eval_cls = evaluators.get(evaluator).CONFIG
     method = specs.parse(method_cls.CONFIG, config)
     evaluation = specs.parse(eval_cls, config)
-    read = (specs.consumed(specs.RunFields) | specs.consumed(loop_cls) | specs.consumed(method_cls.CONFIG)
-            | specs.consumed(eval_cls))
+    read = (
+        specs.consumed(specs.RunFields)
+        | specs.consumed(loop_cls)
+        | specs.consumed(method_cls.CONFIG)
+        | specs.consumed(eval_cls)
+    )
     data = None
     if method_cls.uses_data:
         if "data" not in config or config.data is None:
             raise ValueError(f"method {run.method!r} trains on a dataset: the config needs a 'data' section")
         data = specs.parse(specs.DataFields, config.data, "data.")
         read |= _data_fields_read(data)
-    specs.check_consumed(config, read, f"method {run.method!r}, evaluator {evaluator!r}, the training loop"
-                         + (", the data layer" if data is not None else ""))
+    specs.check_consumed(
+        config,
+        read,
+        f"method {run.method!r}, evaluator {evaluator!r}, the training loop"
+        + (", the data layer" if data is not None else ""),
+    )
     return RunSpec(run=run, loop=loop, data=data, method=method, evaluator=evaluator, eval=evaluation)
 
 
@@ -76,8 +84,12 @@ def default_config(method: str, evaluator: str | None = None):
     experiment config to set): the run's fields, the loop's, the data layer's (methods with a dataset), the
     method's and its evaluator's."""
     method_cls = methods.method_class(method)
-    classes = [specs.RunFields, loop_class(method_cls), method_cls.CONFIG,
-               evaluators.get(evaluator or method_cls.evaluator).CONFIG]
+    classes = [
+        specs.RunFields,
+        loop_class(method_cls),
+        method_cls.CONFIG,
+        evaluators.get(evaluator or method_cls.evaluator).CONFIG,
+    ]
     c = specs.default_config(*classes)
     if method_cls.uses_data:
         c.data = specs.default_config(specs.DataFields)

@@ -60,13 +60,15 @@ def make_schedule(method, train_cfg: specs.LoopTrain, n_train: int | None, batch
     for stage in stages:
         if stage.steps is None:
             if n_train is None:
-                raise ValueError(f"stage {stage.name!r} of method {method.name!r} runs epochs, but the config has "
-                                 f"no dataset")
+                raise ValueError(
+                    f"stage {stage.name!r} of method {method.name!r} runs epochs, but the config has no dataset"
+                )
             num_epochs = int(train_cfg.num_epochs)
             steps_per_epoch = n_train // batch_size
             if steps_per_epoch < 1:
-                raise ValueError(f"train.batch_size ({batch_size}) is larger than the training set ({n_train} "
-                                 f"examples)")
+                raise ValueError(
+                    f"train.batch_size ({batch_size}) is larger than the training set ({n_train} examples)"
+                )
             every = int(train_cfg.checkpoint_every_epochs)
             blocks += [step + (e + 1) * steps_per_epoch for e in range(num_epochs)]
             saves += [step + (e + 1) * steps_per_epoch for e in range(every - 1, num_epochs, every)]
@@ -74,8 +76,10 @@ def make_schedule(method, train_cfg: specs.LoopTrain, n_train: int | None, batch
         else:
             steps = stage.steps
             if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-                raise ValueError(f"stage {stage.name!r} of method {method.name!r} must have >= 1 steps, got "
-                                 f"{steps!r} (check the config's step counts)")
+                raise ValueError(
+                    f"stage {stage.name!r} of method {method.name!r} must have >= 1 steps, got "
+                    f"{steps!r} (check the config's step counts)"
+                )
             every = int(train_cfg.checkpoint_every_steps)
             marks = [step + b for b in range(every, int(steps), every)] if every else []
             blocks += marks + [step + int(steps)]
@@ -83,8 +87,14 @@ def make_schedule(method, train_cfg: specs.LoopTrain, n_train: int | None, batch
             step += int(steps)
         names.append(stage.name)
         ends.append(step)
-    return Schedule(tuple(names), tuple(ends), tuple(sorted(set(blocks))), frozenset(saves) | {step}, steps_per_call,
-                    steps_per_epoch)
+    return Schedule(
+        tuple(names),
+        tuple(ends),
+        tuple(sorted(set(blocks))),
+        frozenset(saves) | {step},
+        steps_per_call,
+        steps_per_epoch,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -143,8 +143,11 @@ def check_consumed(config: Any, names: Iterable[str], readers: str) -> None:
             close = difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             lines.append(f"{key}{hint}")
-        raise ValueError(f"config field(s) that no part of this run reads ({readers}): " + "; ".join(lines)
-                         + ". Remove them or fix their names.")
+        raise ValueError(
+            f"config field(s) that no part of this run reads ({readers}): "
+            + "; ".join(lines)
+            + ". Remove them or fix their names."
+        )
 
 
 def _config_value(tp: Any, value: Any) -> Any:
@@ -168,7 +171,7 @@ def _section_config(cls: type) -> ml_collections.ConfigDict:
             continue
         default = _default(f)
         if default is dataclasses.MISSING:
-            continue                       # required: the experiment config sets it
+            continue  # required: the experiment config sets it
         if tp is FreeMapping or typing.get_origin(tp) is dict:
             c[f.name] = ml_collections.ConfigDict(dict(default))
         else:
@@ -184,8 +187,10 @@ def _merge(into: ml_collections.ConfigDict, other: ml_collections.ConfigDict, pa
         elif isinstance(value, ml_collections.ConfigDict) and isinstance(into[key], ml_collections.ConfigDict):
             _merge(into[key], value, f"{path}{key}.")
         elif _plain(into[key]) != _plain(value):
-            raise ValueError(f"two specs give config field {path}{key!r} different defaults: {_plain(into[key])!r} "
-                             f"and {_plain(value)!r}")
+            raise ValueError(
+                f"two specs give config field {path}{key!r} different defaults: {_plain(into[key])!r} "
+                f"and {_plain(value)!r}"
+            )
 
 
 def default_config(*classes: type) -> ml_collections.ConfigDict:
@@ -258,11 +263,11 @@ class DataFields:
     dataset's default and is dropped."""
 
     name: str = "random_bits"
-    source: str = "auto"                # 'auto' | 'synthetic' | 'embedded' | 'local' | 'tfds'
-    data_dir: str | None = None         # local files or TFDS data_dir; None = the default
-    seed: int = 0                       # split / synthetic-data seed (the reference used 1234)
-    binarize: str = "none"              # 'none' | 'threshold' | 'stochastic'
-    split_scheme: str | None = None     # an option of several datasets (mnist, omniglot, svhn); None = default
+    source: str = "auto"  # 'auto' | 'synthetic' | 'embedded' | 'local' | 'tfds'
+    data_dir: str | None = None  # local files or TFDS data_dir; None = the default
+    seed: int = 0  # split / synthetic-data seed (the reference used 1234)
+    binarize: str = "none"  # 'none' | 'threshold' | 'stochastic'
+    split_scheme: str | None = None  # an option of several datasets (mnist, omniglot, svhn); None = default
     limit: DataLimit = DataLimit()
 
 
@@ -270,14 +275,14 @@ class DataFields:
 class LoopTrain:
     """``train`` fields the training loop reads for every method."""
 
-    steps_per_call: int = 100            # training steps per host call (lax.scan)
-    num_devices: int = 0                 # 0 = all devices
+    steps_per_call: int = 100  # training steps per host call (lax.scan)
+    num_devices: int = 0  # 0 = all devices
     log_every_steps: int = 100
-    checkpoint_every_steps: int = 0      # step stages: latest checkpoint every this many steps (0: stage ends)
+    checkpoint_every_steps: int = 0  # step stages: latest checkpoint every this many steps (0: stage ends)
     keep_checkpoints: int = 2
     progress: bool = True
     tensorboard: bool = True
-    max_loss: float | None = None        # stop (diverged) when a training loss exceeds this; None = no bound
+    max_loss: float | None = None  # stop (diverged) when a training loss exceeds this; None = no bound
 
     def __post_init__(self):
         config_utils.check_int("train.steps_per_call", self.steps_per_call, 1)
@@ -298,10 +303,10 @@ class DataLoopTrain(LoopTrain):
     batch_size: int = 100
     num_epochs: int = 200
     checkpoint_every_epochs: int = 1
-    data_on_device: str = "auto"         # 'auto' | 'always' | 'never'
+    data_on_device: str = "auto"  # 'auto' | 'always' | 'never'
     max_device_bytes: int = 2 << 30
-    patience: int | None = None          # early stopping per run: epochs without a better validation score
-    compact_stopped: bool = True         # with patience: the runs left train as a smaller group (else masked)
+    patience: int | None = None  # early stopping per run: epochs without a better validation score
+    compact_stopped: bool = True  # with patience: the runs left train as a smaller group (else masked)
 
     def __post_init__(self):
         super().__post_init__()
@@ -325,8 +330,8 @@ class LoopEval:
 
 @dataclasses.dataclass(frozen=True)
 class ValidatedLoopEval(LoopEval):
-    use_best: bool = True                # evaluate the best-by-validation checkpoint (else the final state)
-    batch_size: int = 1000               # validation (and evaluation) batch
+    use_best: bool = True  # evaluate the best-by-validation checkpoint (else the final state)
+    batch_size: int = 1000  # validation (and evaluation) batch
 
     def __post_init__(self):
         config_utils.check_bool("eval.use_best", self.use_best)

@@ -49,6 +49,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # ----------------------------------------------------------------------------------------------------------------
 # Config files.
 
+
 def split_config_ref(ref: str) -> tuple[str, str | None]:
     """``'path/file.py:variant'`` -> ``('path/file.py', 'variant')``; no colon -> variant ``None``."""
     if not isinstance(ref, str) or not ref:
@@ -67,8 +68,10 @@ def resolve_config_path(path: str) -> pathlib.Path:
     q = REPO_ROOT / path
     if not p.is_absolute() and q.is_file():
         return q
-    raise ValueError(f"config file {path!r} does not exist (relative paths are read from the working directory "
-                     f"or the repository root)")
+    raise ValueError(
+        f"config file {path!r} does not exist (relative paths are read from the working directory "
+        f"or the repository root)"
+    )
 
 
 @functools.cache
@@ -103,6 +106,7 @@ def load_config(ref: str, overrides: Mapping[str, Any] | None = None):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Values on the command line.
+
 
 def parse_grid(text: str) -> tuple[str, list[Any]]:
     """A grid axis: ``'seed=0:16'`` (integers 0..15), ``'seed=0:16:2'``, or ``'channel.eps=0.1,0.2'``."""
@@ -139,6 +143,7 @@ def _split_top_level(raw: str) -> list[str]:
 # ----------------------------------------------------------------------------------------------------------------
 # Points.
 
+
 @dataclasses.dataclass(frozen=True)
 class Point:
     """One run of a sweep.
@@ -169,7 +174,8 @@ class Point:
     def args(self, root: str | os.PathLike) -> list[str]:
         """Arguments of the point's program: ``--config=... --workdir=ROOT/<name> --config.x=y ...``."""
         return [f"--config={self.config}", f"--workdir={self.workdir(root)}"] + [
-            f"--config.{k}={cli_value(v)}" for k, v in self.overrides]
+            f"--config.{k}={cli_value(v)}" for k, v in self.overrides
+        ]
 
     def command(self, root: str | os.PathLike, python: str = "python", extra: Sequence[str] = ()) -> list[str]:
         """The argv of ``python -m <program> <args> <extra>``."""
@@ -232,15 +238,17 @@ def point_names(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     missing = object()
 
     def vals(k):
-        return [json.dumps(jsonable(e.get(k, missing) if e.get(k, missing) is not missing else "<default>"),
-                           sort_keys=True) for e in entries]
+        return [
+            json.dumps(jsonable(e.get(k, missing) if e.get(k, missing) is not missing else "<default>"), sort_keys=True)
+            for e in entries
+        ]
 
     varying = [k for k in keys if len(set(vals(k))) > 1]
     kept: list[str] = []
     for k in varying:
         vk = vals(k)
         if any(len({(a, b) for a, b in zip(vals(j), vk)}) == len(set(vals(j))) == len(set(vk)) for j in kept):
-            continue          # one-to-one with a field already in the name
+            continue  # one-to-one with a field already in the name
         kept.append(k)
     lasts = [k.split(".")[-1] for k in kept]
     shorts = {k: (k.split(".")[-1] if lasts.count(k.split(".")[-1]) == 1 else k) for k in kept}
@@ -265,8 +273,9 @@ def point_names(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     return out
 
 
-def expand_grid(entries: Sequence[Mapping[str, Any]], grid: Sequence[tuple[str, Sequence[Any]]]
-                ) -> list[dict[str, Any]]:
+def expand_grid(
+    entries: Sequence[Mapping[str, Any]], grid: Sequence[tuple[str, Sequence[Any]]]
+) -> list[dict[str, Any]]:
     """Every entry combined with every point of the product grid (grid values win)."""
     entries = [dict(e) for e in entries] or [{}]
     if not grid:
@@ -295,13 +304,15 @@ def sweep_entries(config_ref: str, grid: Sequence[tuple[str, Sequence[Any]]] = (
             if not isinstance(e, Mapping):
                 raise ValueError(f"get_sweep() of {path!r} must return dicts, entry {i} is {type(e).__name__}")
     elif not grid:
-        raise ValueError(f"config file {path!r} has no get_sweep(); give the points with --grid=field=values "
-                         f"(e.g. --grid=seed=0:16)")
+        raise ValueError(
+            f"config file {path!r} has no get_sweep(); give the points with --grid=field=values (e.g. --grid=seed=0:16)"
+        )
     return expand_grid(entries, grid)
 
 
-def make_points(config_ref: str, entries: Sequence[Mapping[str, Any]],
-                settings: Mapping[str, Any] | None = None) -> list[Point]:
+def make_points(
+    config_ref: str, entries: Sequence[Mapping[str, Any]], settings: Mapping[str, Any] | None = None
+) -> list[Point]:
     """Points of a sweep; every point's config is built once here, so bad fields fail before any training.
 
     ``settings`` (``--set``) apply to every point after its own overrides.
@@ -339,16 +350,32 @@ def is_done(point: Point, root: str | os.PathLike) -> bool:
     if result is None:
         return False
     if result.get("identity") != point.identity:
-        raise ValueError(f"{point.workdir(root)} holds a different run ({result.get('identity')}); "
-                         f"use another --workdir")
+        raise ValueError(
+            f"{point.workdir(root)} holds a different run ({result.get('identity')}); use another --workdir"
+        )
     return result.get("status") == "ok"
 
 
-def write_result(point: Point, root: str | os.PathLike, metrics: Mapping[str, Any], *, mode: str,
-                 wall_seconds: float, status: str = "ok", extra: Mapping[str, Any] | None = None) -> dict:
+def write_result(
+    point: Point,
+    root: str | os.PathLike,
+    metrics: Mapping[str, Any],
+    *,
+    mode: str,
+    wall_seconds: float,
+    status: str = "ok",
+    extra: Mapping[str, Any] | None = None,
+) -> dict:
     """Writes ``ROOT/<name>/result.json``: identity, status, mode ('process' / 'vmap'), metrics, wall time."""
-    result = {"identity": point.identity, "name": point.name, "status": status, "mode": mode,
-              "metrics": metrics, "wall_seconds": wall_seconds, "command": " ".join(point.command(root))}
+    result = {
+        "identity": point.identity,
+        "name": point.name,
+        "status": status,
+        "mode": mode,
+        "metrics": metrics,
+        "wall_seconds": wall_seconds,
+        "command": " ".join(point.command(root)),
+    }
     result.update(extra or {})
     path = pathlib.Path(point.workdir(root))
     path.mkdir(parents=True, exist_ok=True)
@@ -369,13 +396,21 @@ def read_metrics(workdir: str | os.PathLike) -> dict:
 def collect_process_result(point: Point, root: str | os.PathLike, wall_seconds: float, returncode: int) -> dict:
     """``result.json`` for a point run as a process, from the metrics its run wrote."""
     if returncode != 0:
-        return write_result(point, root, {}, mode="process", wall_seconds=wall_seconds, status="failed",
-                            extra={"returncode": returncode})
+        return write_result(
+            point,
+            root,
+            {},
+            mode="process",
+            wall_seconds=wall_seconds,
+            status="failed",
+            extra={"returncode": returncode},
+        )
     return write_result(point, root, read_metrics(point.workdir(root)), mode="process", wall_seconds=wall_seconds)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Seeds of one run.
+
 
 def seed_members(config, workdir: str | os.PathLike) -> tuple[list[Any], list[str], list[tuple[str, list[int]]]]:
     """The runs of one experiment: ``config.num_seeds`` (default 1) seeds ``seed, seed + 1, ...``.

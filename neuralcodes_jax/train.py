@@ -66,7 +66,6 @@ from neuralcodes_jax.schedule import Schedule, make_schedule
 PyTree = Any
 
 
-
 class NonFiniteLossError(FloatingPointError):
     """Raised when training diverges: a loss or gradient norm becomes NaN or infinite, or the loss exceeds
     ``train.max_loss``. The last good checkpoints are kept and nothing is evaluated."""
@@ -84,8 +83,10 @@ class Preempted(Exception):
         self.workdir = workdir
         self.cause = cause
         cause = f" ({cause})" if cause else ""
-        super().__init__(f"preempted at step {step}{cause}; checkpoint saved in {workdir}; run again with the same "
-                         f"config and workdir to resume")
+        super().__init__(
+            f"preempted at step {step}{cause}; checkpoint saved in {workdir}; run again with the same "
+            f"config and workdir to resume"
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -105,8 +106,10 @@ def group_streams(seeds: Sequence[int], sharding=None) -> dict[str, jax.Array]:
     seeds = np.asarray([int(s) for s in seeds], np.int32)
     return jax.jit(jax.vmap(rng_streams), out_shardings=sharding)(seeds)
 
+
 # ----------------------------------------------------------------------------------------------------------------
 # Per-run programs.
+
 
 def _squeeze(tree):
     return jax.tree.map(lambda a: a[0], tree)
@@ -128,8 +131,7 @@ def per_point(fn: Callable, num_points: int, in_axes: tuple) -> Callable:
     return one
 
 
-def make_run_chunk(method, mesh, num_points: int, stage: int, num_steps: int, with_data: bool,
-                   masked: bool = False):
+def make_run_chunk(method, mesh, num_points: int, stage: int, num_steps: int, with_data: bool, masked: bool = False):
     """``jit(vmap(scan(train_step)))`` over ``num_steps`` steps of ``stage``; state donated, on the points axis.
 
     ``masked``: the function takes a boolean ``active`` ``[P]`` last, and a run that is not active keeps its
@@ -156,7 +158,7 @@ def padded_batches(x: np.ndarray, batch_size: int):
     """Consecutive batches of ``x``, the last one zero-padded to ``batch_size``: yields
     ``(batch index, batch, number of real rows)``."""
     for i, start in enumerate(range(0, x.shape[0], batch_size)):
-        batch = x[start:start + batch_size]
+        batch = x[start : start + batch_size]
         valid = batch.shape[0]
         if valid < batch_size:
             batch = np.concatenate([batch, np.zeros((batch_size - valid,) + batch.shape[1:], batch.dtype)])
@@ -181,8 +183,10 @@ def make_batched_apply(fn: Callable, mesh, batch_size: int, num_points: int):
     def with_batch_key(params, x, key, values, b):
         return fn(params, x, jax.random.fold_in(key, b), values)
 
-    jitted = jax.jit(per_point(with_batch_key, num_points, (0, None, 0, 0, None)),
-                     out_shardings=NamedSharding(mesh, P(POINTS_AXIS, DATA_AXIS)))
+    jitted = jax.jit(
+        per_point(with_batch_key, num_points, (0, None, 0, 0, None)),
+        out_shardings=NamedSharding(mesh, P(POINTS_AXIS, DATA_AXIS)),
+    )
 
     def run(params, x: np.ndarray, keys: jax.Array, values: dict | None = None):
         outs = []
@@ -207,6 +211,7 @@ def abstract_state(method, example_x, sharding=None) -> PyTree:
 # ----------------------------------------------------------------------------------------------------------------
 # Groups.
 
+
 def group_values(configs: Sequence[Any], method) -> dict[str, np.ndarray]:
     """The group fields of ``method`` whose values differ between ``configs``, as ``{field: float32 [P]}``; raises
     ``ValueError`` if the configs differ in any field a group may not vary (naming the field and two values)."""
@@ -217,8 +222,10 @@ def group_values(configs: Sequence[Any], method) -> dict[str, np.ndarray]:
         if any(v != vals[0] for v in vals) and not methods.may_vary(key, method.group_fields):
             other = next(v for v in vals if v != vals[0])
             allowed = sorted(methods.ALWAYS_GROUPABLE + tuple(method.group_fields))
-            raise ValueError(f"the runs of a group may differ only in {allowed} (method "
-                             f"{method.name!r}); field {key!r} differs: {vals[0]!r} vs {other!r}")
+            raise ValueError(
+                f"the runs of a group may differ only in {allowed} (method "
+                f"{method.name!r}); field {key!r} differs: {vals[0]!r} vs {other!r}"
+            )
     out = {}
     for field in method.group_fields:
         vals = [f.get(field) for f in flat]
@@ -233,15 +240,15 @@ class GroupRun:
 
     configs: list
     workdirs: list[str]
-    methods: list                    # per run: the method built from its config (Python noise values)
-    method: Any                      # the method of run 0 (the program every run shares)
-    values: dict[str, np.ndarray]    # traced group fields that differ between runs, [P] each
-    state: PyTree                    # final states [P, ...]
-    params: PyTree                   # evaluation parameters [P, ...] (best by validation, else final)
+    methods: list  # per run: the method built from its config (Python noise values)
+    method: Any  # the method of run 0 (the program every run shares)
+    values: dict[str, np.ndarray]  # traced group fields that differ between runs, [P] each
+    state: PyTree  # final states [P, ...]
+    params: PyTree  # evaluation parameters [P, ...] (best by validation, else final)
     metas: list[dict]
-    splits: Any                      # data_lib.Splits or None
+    splits: Any  # data_lib.Splits or None
     mesh: Any
-    eval_keys: jax.Array             # [P]
+    eval_keys: jax.Array  # [P]
     is_main: bool
     train_seconds: float = 0.0
 
@@ -298,8 +305,9 @@ class _Part(_Runs):
         self._take = jax.jit(lambda tree: jax.tree.map(lambda a: a[idx], tree), out_shardings=self._group_repl)
         self._put = {}
         pts = on_points(mesh)
-        values = {k: jax.make_array_from_callback((len(idx),), pts, lambda i, v=v[idx]: v[i])
-                  for k, v in values_np.items()}
+        values = {
+            k: jax.make_array_from_callback((len(idx),), pts, lambda i, v=v[idx]: v[i]) for k, v in values_np.items()
+        }
         super().__init__(idx, mesh, values, jax.device_put(self._take(streams["train"]), pts), valid)
 
     def take(self, tree: PyTree) -> PyTree:
@@ -307,8 +315,11 @@ class _Part(_Runs):
 
     def put_back(self, state: PyTree, sub: PyTree, sharding) -> PyTree:
         if "fn" not in self._put:
-            self._put["fn"] = jax.jit(lambda full, part: jax.tree.map(lambda a, b: a.at[self.idx].set(b), full, part),
-                                      donate_argnums=(0,), out_shardings=sharding)
+            self._put["fn"] = jax.jit(
+                lambda full, part: jax.tree.map(lambda a, b: a.at[self.idx].set(b), full, part),
+                donate_argnums=(0,),
+                out_shardings=sharding,
+            )
         return self._put["fn"](state, jax.device_put(sub, self._group_repl))
 
     def expand(self, tree: PyTree, num: int) -> PyTree:
@@ -317,12 +328,18 @@ class _Part(_Runs):
             full = np.zeros((num,) + a.shape[1:], a.dtype)
             full[self.idx] = a
             return full
+
         return jax.tree.map(one, tree)
 
 
-def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *,
-                summaries: Sequence[tuple[str, Sequence[int]]] = (), handle_signals: bool = True,
-                evaluate: bool = True) -> dict:
+def train_group(
+    configs: Sequence[Any],
+    workdirs: Sequence[str | os.PathLike],
+    *,
+    summaries: Sequence[tuple[str, Sequence[int]]] = (),
+    handle_signals: bool = True,
+    evaluate: bool = True,
+) -> dict:
     """Trains the runs ``configs`` as one group, checkpointing into ``workdirs`` (one per run); then evaluates.
 
     Resumes automatically from the newest step at which every run has a checkpoint. ``summaries`` lists
@@ -363,20 +380,41 @@ def train_group(configs: Sequence[Any], workdirs: Sequence[str | os.PathLike], *
 
 
 def _train_group(configs, workdirs, summaries, handle_signals, evaluate, is_main, t_start) -> dict:
-    group = _Group(configs, workdirs, is_main)      # specs, data, methods, mesh, keys, checkpoints, the start state
+    group = _Group(configs, workdirs, is_main)  # specs, data, methods, mesh, keys, checkpoints, the start state
     trainer = _Trainer(group, handle_signals)
-    train_seconds = trainer.train()                 # chunks until the schedule ends or every run has stopped
-    params = trainer.finish()                       # the parameters to evaluate: each run's best, or its last
-    out = {"state": trainer.state, "summaries": [], "seconds": {"train": train_seconds},
-           "runs": [{"meta": m, "best_valid": m.get("best_valid"), "eval": None} for m in trainer.metas],
-           "run_steps": {"trained": sum(int(m.get("step", group.start_step)) - group.start_step for m in trainer.metas),
-                         "computed": trainer.computed}}
+    train_seconds = trainer.train()  # chunks until the schedule ends or every run has stopped
+    params = trainer.finish()  # the parameters to evaluate: each run's best, or its last
+    out = {
+        "state": trainer.state,
+        "summaries": [],
+        "seconds": {"train": train_seconds},
+        "runs": [{"meta": m, "best_valid": m.get("best_valid"), "eval": None} for m in trainer.metas],
+        "run_steps": {
+            "trained": sum(int(m.get("step", group.start_step)) - group.start_step for m in trainer.metas),
+            "computed": trainer.computed,
+        },
+    }
     if evaluate:
         t_eval = time.time()
-        _evaluate(GroupRun(configs=group.configs, workdirs=group.workdirs, methods=group.point_methods,
-                           method=group.method, values=group.values, state=trainer.state, params=params,
-                           metas=trainer.metas, splits=group.splits, mesh=group.mesh, eval_keys=group.streams["eval"],
-                           is_main=is_main, train_seconds=train_seconds), summaries, out)
+        _evaluate(
+            GroupRun(
+                configs=group.configs,
+                workdirs=group.workdirs,
+                methods=group.point_methods,
+                method=group.method,
+                values=group.values,
+                state=trainer.state,
+                params=params,
+                metas=trainer.metas,
+                splits=group.splits,
+                mesh=group.mesh,
+                eval_keys=group.streams["eval"],
+                is_main=is_main,
+                train_seconds=train_seconds,
+            ),
+            summaries,
+            out,
+        )
         out["seconds"].update(eval=time.time() - t_eval, total=time.time() - t_start)
     return out
 
@@ -392,7 +430,7 @@ class _Group:
         self.loop = run_specs[0].loop
         t = self.t = self.loop.train
         self.splits = data = None
-        if run_specs[0].data is not None:           # the method trains on a dataset
+        if run_specs[0].data is not None:  # the method trains on a dataset
             self.splits = data_lib.load_from_config(configs[0].data)
             data = methods.DataSpec(tuple(self.splits.shape), self.splits.is_binary, run_specs[0].data.name)
         self.point_methods = [methods.build(c, data) for c in configs]
@@ -400,16 +438,16 @@ class _Group:
         self.values_np = group_values(configs, method)
         self.uses_data = method.uses_data
         self.batch_size = t.batch_size if self.uses_data else None
-        self.sched = make_schedule(method, t, self.splits.train.shape[0] if self.uses_data else None,
-                                   self.batch_size)
+        self.sched = make_schedule(method, t, self.splits.train.shape[0] if self.uses_data else None, self.batch_size)
         self.mesh = make_mesh(self.num, t.num_devices, split_batches(t.num_devices))
         if self.uses_data:
             check_batch_size(self.batch_size, self.mesh)
         self.pts = pts = on_points(self.mesh)
         repl = replicated(self.mesh)
         self.streams = group_streams([int(c.seed) for c in configs], pts)
-        self.values = {k: jax.make_array_from_callback(v.shape, pts, lambda idx, v=v: v[idx])
-                       for k, v in self.values_np.items()}
+        self.values = {
+            k: jax.make_array_from_callback(v.shape, pts, lambda idx, v=v: v[idx]) for k, v in self.values_np.items()
+        }
         self.ckpts = [checkpointing.Checkpointer(w, keep=t.keep_checkpoints) for w in workdirs]
         for c, w, ck in zip(configs, workdirs, self.ckpts):
             if ck.latest_steps():
@@ -421,17 +459,29 @@ class _Group:
         init_fn = jax.jit(per_point(method.init, self.num, (0, None)), out_shardings=pts)
         self.stack = jax.jit(lambda *trees: jax.tree.map(lambda *a: jnp.stack(a), *trees), out_shardings=pts)
         self.take = jax.jit(lambda tree, i: jax.tree.map(lambda a: a[i], tree), out_shardings=repl)
-        self.state, self.metas = checkpointing.restore_or_init(self.ckpts, workdirs, self.single_abstract, init_fn,
-                                                               self.stack, self.streams, example, self.sched,
-                                                               self.batch_size)
+        self.state, self.metas = checkpointing.restore_or_init(
+            self.ckpts,
+            workdirs,
+            self.single_abstract,
+            init_fn,
+            self.stack,
+            self.streams,
+            example,
+            self.sched,
+            self.batch_size,
+        )
         self.start_step = int(jax.device_get(self.state["step"])[0])
 
     def make_valid(self, on_mesh, n: int):
         """The batched validation score of ``n`` runs on ``on_mesh``, or None (no validation or no data)."""
         if not (self.method.has_validation and self.uses_data):
             return None
-        return make_batched_apply(lambda p, x, k, v: self.method.bind(v).valid_loss(p, x, k), on_mesh,
-                                  eval_batch_size(self.loop.eval.batch_size, on_mesh), n)
+        return make_batched_apply(
+            lambda p, x, k, v: self.method.bind(v).valid_loss(p, x, k),
+            on_mesh,
+            eval_batch_size(self.loop.eval.batch_size, on_mesh),
+            n,
+        )
 
 
 class _Trainer:
@@ -444,15 +494,17 @@ class _Trainer:
         self.feed = Feed(t, g.splits, g.sched, g.batch_size, g.streams["data"], g.pts) if g.uses_data else None
         self.fold_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)), out_shardings=g.pts)
         self.valid_fn = g.make_valid(g.mesh, g.num)
-        self.writers = [metrics_writer.MetricWriter(w, enabled=g.is_main, tensorboard=t.tensorboard)
-                        for w in g.workdirs]
+        self.writers = [
+            metrics_writer.MetricWriter(w, enabled=g.is_main, tensorboard=t.tensorboard) for w in g.workdirs
+        ]
         self.progress = metrics_writer.Progress(g.sched.total_steps, g.start_step, enabled=g.is_main and t.progress)
         self.stop = distributed.StopSignals() if handle_signals else distributed.StopSignals(signals=())
         self.max_loss, self.patience = _stop_rules(t, g.method.name, self.valid_fn is not None)
         self.active = np.asarray([not m.get("stopped", False) for m in g.metas])
         # The whole group; with train.patience its chunks take the runs still active and drop the others' steps.
-        self.whole = _Runs(np.arange(g.num), g.mesh, g.values, g.streams["train"], self.valid_fn,
-                           masked=self.patience is not None)
+        self.whole = _Runs(
+            np.arange(g.num), g.mesh, g.values, g.streams["train"], self.valid_fn, masked=self.patience is not None
+        )
         # Once some runs have stopped, the others train as a smaller group of their own (their slice of the state,
         # on a mesh made for that many runs) instead of computing the stopped runs' steps and dropping them. One
         # process only: a multi-process group keeps its mesh (its points axis is 1 there anyway).
@@ -470,14 +522,15 @@ class _Trainer:
             sub_mesh = make_mesh(len(key), g.t.num_devices, split_batches(g.t.num_devices))
             if g.uses_data and g.batch_size % sub_mesh.shape[DATA_AXIS]:
                 return self.whole
-            self.parts[key] = _Part(np.asarray(key), sub_mesh, g.mesh, g.values_np, g.streams,
-                                    valid=g.make_valid(sub_mesh, len(key)))
+            self.parts[key] = _Part(
+                np.asarray(key), sub_mesh, g.mesh, g.values_np, g.streams, valid=g.make_valid(sub_mesh, len(key))
+            )
         return self.parts[key]
 
     def train(self) -> float:
         """Trains to the end of the schedule (or until every run has stopped); returns the seconds it took."""
         t_train = time.time()
-        with self.stop:          # stop signals are caught until the last checkpoint is on disk
+        with self.stop:  # stop signals are caught until the last checkpoint is on disk
             try:
                 while self.step < self.g.sched.total_steps and self.active.any():
                     runs, block, block_end = self.chunk()
@@ -487,7 +540,7 @@ class _Trainer:
                         self.preempt()
             finally:
                 for ck in self.g.ckpts:
-                    ck.wait()        # asynchronous saves reach the disk even when the loop raised
+                    ck.wait()  # asynchronous saves reach the disk even when the loop raised
                 self.progress.close()
                 for w in self.writers:
                     w.flush()
@@ -500,11 +553,11 @@ class _Trainer:
         runs = self.runs_for(np.flatnonzero(active))
         xs = self.feed(runs, step, stage, n_steps) if g.uses_data else None
         if (stage, n_steps) not in runs.chunks:
-            runs.chunks[(stage, n_steps)] = make_run_chunk(g.method, runs.mesh, len(runs.idx), stage, n_steps,
-                                                           g.uses_data, masked=runs.masked)
+            runs.chunks[(stage, n_steps)] = make_run_chunk(
+                g.method, runs.mesh, len(runs.idx), stage, n_steps, g.uses_data, masked=runs.masked
+            )
         extra = (jax.make_array_from_callback(active.shape, g.pts, lambda idx: active[idx]),) if runs.masked else ()
-        new_sub, metrics = runs.chunks[(stage, n_steps)](runs.take(self.state), xs, runs.train_key, runs.values,
-                                                         *extra)
+        new_sub, metrics = runs.chunks[(stage, n_steps)](runs.take(self.state), xs, runs.train_key, runs.values, *extra)
         new_state = runs.put_back(self.state, new_sub, g.pts)
         metrics = runs.expand(distributed.to_host(metrics), g.num)
         self.computed += len(runs.idx) * n_steps
@@ -516,8 +569,9 @@ class _Trainer:
         block_end = g.sched.blocks[block]
         if self.step % g.t.log_every_steps < n_steps or self.step == block_end:
             for p in np.flatnonzero(active):
-                self.writers[p].write_scalars(self.step, {f"train/{k}": float(np.mean(np.asarray(v)[p]))
-                                                          for k, v in metrics.items()})
+                self.writers[p].write_scalars(
+                    self.step, {f"train/{k}": float(np.mean(np.asarray(v)[p])) for k, v in metrics.items()}
+                )
         return runs, block, block_end
 
     def end_block(self, runs: _Runs, block: int, seconds: float) -> None:
@@ -529,8 +583,9 @@ class _Trainer:
             sub = runs.valid(runs.take(self.state["params"]), g.splits.valid, runs.take(vkeys), runs.values)
             scores = runs.expand(np.mean(sub, axis=1), g.num)
         throughput = (step - g.start_step) * g.batch_size / max(seconds, 1e-9) if g.uses_data else None
-        improved = _end_block(block, step, scores, self.metas, self.active, self.patience, g.sched, self.writers,
-                              throughput)
+        improved = _end_block(
+            block, step, scores, self.metas, self.active, self.patience, g.sched, self.writers, throughput
+        )
         if improved.any():
             self.saver.save_best(self.state, step, np.flatnonzero(improved), self.metas)
         if step in g.sched.saves or not self.active.any():
@@ -562,13 +617,23 @@ def _stop_rules(train_cfg: specs.LoopTrain, method_name: str, has_valid: bool) -
     max_loss = train_cfg.max_loss
     patience = train_cfg.patience if isinstance(train_cfg, specs.DataLoopTrain) else None
     if patience is not None and not has_valid:
-        raise ValueError(f"train.patience needs a validation score; method {method_name!r} has none "
-                         f"(or the config has no dataset)")
+        raise ValueError(
+            f"train.patience needs a validation score; method {method_name!r} has none (or the config has no dataset)"
+        )
     return max_loss, patience
 
 
-def _end_block(block: int, step: int, scores, metas: list[dict], active: np.ndarray, patience: int | None,
-               sched: Schedule, writers, examples_per_sec: float | None) -> np.ndarray:
+def _end_block(
+    block: int,
+    step: int,
+    scores,
+    metas: list[dict],
+    active: np.ndarray,
+    patience: int | None,
+    sched: Schedule,
+    writers,
+    examples_per_sec: float | None,
+) -> np.ndarray:
     """Books the end of ``block`` for the active runs: validation ``scores`` (or None), best so far, early stops
     (``active`` and ``metas`` updated in place), a metrics row each. Returns which runs improved."""
     improved = np.zeros(len(metas), bool)
@@ -625,8 +690,16 @@ def _write_metrics(directory: str, metrics: dict, is_main: bool) -> None:
             json.dump(metrics, f, indent=1, default=float)
 
 
-def _check_divergence(metrics: dict, num: int, n_steps: int, step: int, max_loss: float | None,
-                      workdirs: Sequence[str], last_good: int | None, active: np.ndarray | None = None) -> None:
+def _check_divergence(
+    metrics: dict,
+    num: int,
+    n_steps: int,
+    step: int,
+    max_loss: float | None,
+    workdirs: Sequence[str],
+    last_good: int | None,
+    active: np.ndarray | None = None,
+) -> None:
     """Raises ``NonFiniteLossError`` naming each diverged run and the first bad step of the chunk that started at
     ``step``: a non-finite loss or gradient norm, or (``max_loss``) a loss above the bound."""
     bad = []
@@ -640,16 +713,15 @@ def _check_divergence(metrics: dict, num: int, n_steps: int, step: int, max_loss
             wrong |= values > max_loss
             what = f"{name} non-finite or above train.max_loss={max_loss:g}"
         if active is not None:
-            wrong &= active[:, None]          # the dropped steps of stopped runs do not count
+            wrong &= active[:, None]  # the dropped steps of stopped runs do not count
         for p in np.flatnonzero(wrong.any(axis=1)):
             t = int(np.argmax(wrong[p]))
             bad.append(f"{workdirs[p]}: {what} at step {step + t} ({name} = {values[p, t]:.4g})")
     if bad:
-        raise NonFiniteLossError(f"training diverged: {'; '.join(bad)}. The last good checkpoints (step "
-                                 f"{last_good}) are kept and nothing was evaluated; lower optim.lr or check the data.")
-
-
-
+        raise NonFiniteLossError(
+            f"training diverged: {'; '.join(bad)}. The last good checkpoints (step "
+            f"{last_good}) are kept and nothing was evaluated; lower optim.lr or check the data."
+        )
 
 
 def train_and_evaluate(config, workdir: str, *, handle_signals: bool = True) -> dict:
@@ -657,5 +729,4 @@ def train_and_evaluate(config, workdir: str, *, handle_signals: bool = True) -> 
     'meta'}`` with the state without its points axis. See :func:`train_group`."""
     out = train_group([config], [workdir], handle_signals=handle_signals)
     run = out["runs"][0]
-    return {"state": _squeeze(out["state"]), "eval": run["eval"], "best_valid": run["best_valid"],
-            "meta": run["meta"]}
+    return {"state": _squeeze(out["state"]), "eval": run["eval"], "best_valid": run["best_valid"], "meta": run["meta"]}

@@ -1,4 +1,5 @@
 """Test configuration: 8 fake CPU devices, set before JAX is imported anywhere."""
+
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -79,7 +80,7 @@ SMALL_RUN_OVERRIDES = {
     "eval.noise_levels": (0.1,),
 }
 SMALL_RUN_TOTAL_STEPS = 80
-PREEMPTED_EXIT_CODE = 75   # launch/main.py default
+PREEMPTED_EXIT_CODE = 75  # launch/main.py default
 
 
 def small_run_config(overrides=None):

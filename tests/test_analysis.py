@@ -24,6 +24,7 @@ SHAPE = (28, 28, 1)
 # ---------------------------------------------------------------------------------------------------------------
 # Interpolation.
 
+
 @pytest.mark.parametrize("order", ["random", "index"])
 def test_flip_path_changes_one_bit_per_frame_and_ends_at_target(order):
     rng = np.random.default_rng(0)
@@ -35,8 +36,8 @@ def test_flip_path_changes_one_bit_per_frame_and_ends_at_target(order):
         np.testing.assert_array_equal(frames[0], start)
         np.testing.assert_array_equal(frames[-1], target)
         steps = np.sum(frames[1:] != frames[:-1], axis=1)
-        np.testing.assert_array_equal(steps, np.ones(d))                     # exactly one bit per frame
-        np.testing.assert_array_equal(np.sum(frames != start, axis=1), np.arange(d + 1))   # never flipped back
+        np.testing.assert_array_equal(steps, np.ones(d))  # exactly one bit per frame
+        np.testing.assert_array_equal(np.sum(frames != start, axis=1), np.arange(d + 1))  # never flipped back
         changed = np.argmax(frames[1:] != frames[:-1], axis=1)
         if order == "index":
             np.testing.assert_array_equal(changed, np.flatnonzero(start != target))
@@ -62,13 +63,22 @@ def test_random_flip_path_grows_by_one_distinct_bit():
 # ---------------------------------------------------------------------------------------------------------------
 # Classification: no test example in training.
 
+
 def _labelled_splits(n_train=30, n_valid=10, n_test=12, seed=0):
     rng = np.random.default_rng(seed)
     parts = {}
     for split, n in (("train", n_train), ("valid", n_valid), ("test", n_test)):
         parts[split] = rng.uniform(0, 1, (n, 4, 4, 1)).astype(np.float32), rng.integers(0, 3, n).astype(np.int32)
-    return data_lib.Splits("toy", parts["train"][0], parts["valid"][0], parts["test"][0], False,
-                           parts["train"][1], parts["valid"][1], parts["test"][1])
+    return data_lib.Splits(
+        "toy",
+        parts["train"][0],
+        parts["valid"][0],
+        parts["test"][0],
+        False,
+        parts["train"][1],
+        parts["valid"][1],
+        parts["test"][1],
+    )
 
 
 class _Spy:
@@ -92,7 +102,7 @@ def test_classification_index_sets_are_disjoint_and_fit_uses_train_rows_only():
     sets = classification.classification_sets(splits, extra)
     n = len(sets.images)
     assert n == 30 + 10 + 12 + 7
-    np.testing.assert_array_equal(sets.train_idx, np.arange(40))              # model train + valid
+    np.testing.assert_array_equal(sets.train_idx, np.arange(40))  # model train + valid
     np.testing.assert_array_equal(sets.test_idx["test"], np.arange(40, 52))
     np.testing.assert_array_equal(sets.test_idx["extra"], np.arange(52, 59))
     for idx in sets.test_idx.values():
@@ -100,16 +110,16 @@ def test_classification_index_sets_are_disjoint_and_fit_uses_train_rows_only():
         assert set(sets.source[idx]).isdisjoint({"train", "valid"})
     np.testing.assert_array_equal(sets.images[sets.test_idx["test"]], splits.test)
 
-    features = np.column_stack([np.arange(n), np.zeros(n)])                   # column 0 = row id
+    features = np.column_stack([np.arange(n), np.zeros(n)])  # column 0 = row id
     spy = _Spy()
     classification.evaluate(features, sets.labels, sets.train_idx, sets.test_idx, {"spy": spy})
     np.testing.assert_array_equal(spy.fit_rows, sets.train_idx)
     assert [set(r) for r in spy.predict_rows] == [set(sets.test_idx["test"]), set(sets.test_idx["extra"])]
 
-    with pytest.raises(ValueError, match="shares"):                           # overlapping index sets
+    with pytest.raises(ValueError, match="shares"):  # overlapping index sets
         classification.evaluate(features, sets.labels, sets.train_idx, {"test": np.array([3, 45])}, {"spy": _Spy()})
     leaky = ("extra", np.concatenate([extra[1], splits.valid[:1]]), np.zeros(8, int))
-    with pytest.raises(ValueError, match="shares 1 images"):                  # a training image in a test set
+    with pytest.raises(ValueError, match="shares 1 images"):  # a training image in a test set
         classification.classification_sets(splits, leaky)
 
 
@@ -118,7 +128,7 @@ def test_gaussian_pixel_noise_is_unclipped_with_the_stated_std():
     noisy = classification.gaussian_pixel_noise(x, 0.5, seed=0)
     # 78400 draws: the sample std of N(0, 0.25) has standard error 0.5 / sqrt(2 n) = 0.0013; allow 3 of them.
     assert abs(float(np.std(noisy - x)) - 0.5) < 0.004
-    assert noisy.min() < 0 and noisy.max() > 1                               # nothing clipped by default
+    assert noisy.min() < 0 and noisy.max() > 1  # nothing clipped by default
     clipped = classification.gaussian_pixel_noise(x, 0.5, seed=0, clip=True)
     assert clipped.min() == 0 and clipped.max() == 1
     with pytest.raises(ValueError, match="preset"):
@@ -128,6 +138,7 @@ def test_gaussian_pixel_noise_is_unclipped_with_the_stated_std():
 
 # ---------------------------------------------------------------------------------------------------------------
 # Markov chain (NECST Eq. 4).
+
 
 def _fresh_necst(eps):
     config = mnist_configs.get_config("smoke")
@@ -159,7 +170,7 @@ def test_transition_is_noisy_encoder_then_decoder():
     np.testing.assert_allclose(x_next, np.clip(mean + 0.01 * noise, 0, 1), atol=1e-6)
     x_mean, _ = step(params, x, key, x_mode="mean")
     np.testing.assert_allclose(x_mean, mean, atol=1e-6)
-    x_sample, _ = step(params, x, key, x_mode="sample")   # Gaussian decoder, sigma2 = 0.5
+    x_sample, _ = step(params, x, key, x_mode="sample")  # Gaussian decoder, sigma2 = 0.5
     np.testing.assert_allclose(x_sample, mean + np.sqrt(0.5) * noise, atol=1e-5)
     # the chain is the transition iterated with fold_in(key, t): 2 records every 2 steps
     chain = markov_chain.run_chain(method, params, x, key, num_records=2, record_every=2, x_mode="mean")
@@ -174,13 +185,14 @@ def test_transition_is_noisy_encoder_then_decoder():
 # ---------------------------------------------------------------------------------------------------------------
 # Loading from a workdir, and the command end to end.
 
+
 def _tiny_config(config):
     config.data.limit.train = 200
     config.data.limit.valid = 50
     config.data.limit.test = 60
     config.train.batch_size = 40
     config.train.num_epochs = 1
-    config.train.num_devices = 1          # one-device compiles are cheaper; 1 vs 8 devices is test_train's business
+    config.train.num_devices = 1  # one-device compiles are cheaper; 1 vs 8 devices is test_train's business
     config.train.tensorboard = False
     config.eval.noise_levels = (0.1,)
     return config
@@ -196,22 +208,36 @@ def test_load_model_reproduces_the_trained_model_and_the_command_runs(tmp_path):
     jax.tree.map(np.testing.assert_array_equal, model.params, jax.device_get(result["state"]["params"]))
     x = model.splits.test[:8]
     method = methods.build(config, methods.DataSpec(SHAPE, False))
-    np.testing.assert_allclose(model.encoder_logits(x), method.encode(result["state"]["params"], x),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        model.encoder_logits(x), method.encode(result["state"]["params"], x), rtol=1e-6, atol=1e-6
+    )
     codes = model.codes(x)
-    np.testing.assert_allclose(model.decode_mean(codes),
-                               jax.nn.sigmoid(method.decode(result["state"]["params"], codes)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        model.decode_mean(codes), jax.nn.sigmoid(method.decode(result["state"]["params"], codes)), rtol=1e-6, atol=1e-6
+    )
     with pytest.raises(ValueError, match=r"config.json"):
         model_io.load_model(str(tmp_path / "missing"))
 
     out = str(tmp_path / "analysis")
     res = analyze_launcher.analyze(
-        [workdir], labels=["tiny"], out=out, log=lambda *_: None,
+        [workdir],
+        labels=["tiny"],
+        out=out,
+        log=lambda *_: None,
         interpolation_kw=dict(num_pairs=1, curve_images=10, max_random_flips=8, random_flip_step=4),
         classification_kw=dict(extra_test="none"),
-        markov_kw=dict(num_chains=2, num_records=2, record_every=3, stat_chains=4))
-    for name in ("interpolation.png", "interpolation.json", "interpolation.md", "classification.json",
-                 "classification.md", "markov_chain.png", "markov_chain.json", "markov_chain.md"):
+        markov_kw=dict(num_chains=2, num_records=2, record_every=3, stat_chains=4),
+    )
+    for name in (
+        "interpolation.png",
+        "interpolation.json",
+        "interpolation.md",
+        "classification.json",
+        "classification.md",
+        "markov_chain.png",
+        "markov_chain.json",
+        "markov_chain.md",
+    ):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     run = res["classification"]["runs"][0]
     assert run["num_train"] == 250 and run["num_test"] == {"test": 60}

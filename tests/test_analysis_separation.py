@@ -5,6 +5,7 @@ latents and compared with the analytic-KL form (to 1e-10) and with a Monte Carlo
 the standard error itself computed exactly); the training gradients of both estimators ('vimco' for the K-sample
 bound, 'reinforce_loo' for the ELBO) are compared with the exact gradients by enumerating all K-tuples of latents.
 """
+
 import itertools
 import math
 
@@ -38,11 +39,11 @@ def _tiny_image(seed=0, shape=(8, 8)):
 def test_webp_payload_bits_count_the_image_chunk_only(kw, fourcc, header):
     data = separation.webp_encode(_tiny_image(), **kw)
     chunks = separation.webp_chunks(data)
-    assert [c[0] for c in chunks] == [fourcc]              # a simple file: one image chunk
-    size = int.from_bytes(data[16:20], "little")           # the chunk's own size field
+    assert [c[0] for c in chunks] == [fourcc]  # a simple file: one image chunk
+    size = int.from_bytes(data[16:20], "little")  # the chunk's own size field
     assert chunks[0][2] == size
     bits = separation.webp_payload_bits(data)
-    assert bits == 8 * size == 8 * (len(data) - 20 - (size & 1))     # RIFF header 12 + chunk header 8 (+ pad)
+    assert bits == 8 * size == 8 * (len(data) - 20 - (size & 1))  # RIFF header 12 + chunk header 8 (+ pad)
     assert separation.webp_payload_bits(data, exclude_frame_header=True) == bits - 8 * header
 
 
@@ -52,8 +53,9 @@ def test_webp_payload_bits_skip_metadata_chunks():
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray((_tiny_image() * 255).astype(np.uint8), "L").save(buf, format="WEBP", quality=50,
-                                                                     exif=b"Exif\x00\x00" + b"x" * 40)
+    Image.fromarray((_tiny_image() * 255).astype(np.uint8), "L").save(
+        buf, format="WEBP", quality=50, exif=b"Exif\x00\x00" + b"x" * 40
+    )
     data = buf.getvalue()
     chunks = {c[0]: c[2] for c in separation.webp_chunks(data)}
     assert "VP8X" in chunks and "EXIF" in chunks and "VP8 " in chunks
@@ -101,7 +103,7 @@ def test_smallest_bits_at_distortion_by_hand():
     dist = np.array([[0.3, 0.1, 0.0], [0.5, 0.4, 0.3]])
     np.testing.assert_array_equal(separation.smallest_bits_at_distortion(bits, dist, 0.1), [200, np.inf])
     np.testing.assert_array_equal(separation.smallest_bits_at_distortion(bits, dist, [0.3, 0.45]), [100, 60])
-    assert separation.fixed_setting_bits(bits, dist, 0.25) == (130.0, 1)    # mean distortions 0.4, 0.25, 0.15
+    assert separation.fixed_setting_bits(bits, dist, 0.25) == (130.0, 1)  # mean distortions 0.4, 0.25, 0.15
     with pytest.raises(ValueError, match="target"):
         separation.smallest_bits_at_distortion(bits, dist, [0.1, 0.2, 0.3])
 
@@ -115,8 +117,11 @@ def test_ideal_channel_bits_formula():
     h = -eps * math.log2(eps) - (1 - eps) * math.log2(1 - eps)
     assert separation.ideal_channel_bits(1000, eps) == pytest.approx(1000 / (1 - h), rel=1e-12)
     assert separation.ideal_channel_bits(537, 0.0) == 537
-    np.testing.assert_allclose(separation.ideal_channel_bits([100, 200], 0.2),
-                               np.array([100, 200]) / (1 - bounds.binary_entropy(0.2)), rtol=1e-12)
+    np.testing.assert_allclose(
+        separation.ideal_channel_bits([100, 200], 0.2),
+        np.array([100, 200]) / (1 - bounds.binary_entropy(0.2)),
+        rtol=1e-12,
+    )
     with pytest.raises(ValueError, match=r"eps must be in \[0, 0.5\)"):
         separation.ideal_channel_bits(100, 0.5)
     with pytest.raises(ValueError, match="payload_bits"):
@@ -127,12 +132,13 @@ def test_ideal_channel_bits_formula():
 def test_fbl_channel_bits_is_the_smallest_n(eps):
     k, pe = 200, 1e-3
     n = separation.fbl_channel_bits(k, eps, block_error=pe, bound="normal")
-    assert bounds.bsc_normal_approximation_log2m(n, pe, eps) >= k > bounds.bsc_normal_approximation_log2m(
-        n - 1, pe, eps)
+    assert (
+        bounds.bsc_normal_approximation_log2m(n, pe, eps) >= k > bounds.bsc_normal_approximation_log2m(n - 1, pe, eps)
+    )
     nc = separation.fbl_channel_bits(k, eps, block_error=pe, bound="converse")
     assert bounds.bsc_converse(nc, k, eps) <= pe < bounds.bsc_converse(nc - 1, k, eps)
     ideal = separation.ideal_channel_bits(k, eps)
-    assert ideal < nc <= n          # finite length costs more than capacity; the converse is below the estimate
+    assert ideal < nc <= n  # finite length costs more than capacity; the converse is below the estimate
     assert separation.fbl_channel_bits(k, 0.0) == k
     with pytest.raises(ValueError, match="bound"):
         separation.fbl_channel_bits(k, eps, bound="rcu")
@@ -147,11 +153,17 @@ K_BITS, DIM, BATCH = 4, 6, 3
 
 
 def _tiny_vae(num_bits=K_BITS, estimator="vimco", num_samples=2, kl_weight=1.0):
-    return vae_lib.DiscreteVAE(kl_weight=kl_weight,
+    return vae_lib.DiscreteVAE(
+        kl_weight=kl_weight,
         encoder=nets.make_encoder("mlp", num_bits, hidden=(8,)),
         decoder=nets.make_decoder("mlp", (DIM,), hidden=(8,)),
-        channel=channels.make_channel("bsc", 0.0), optimizer=optax.adam(1e-3), output_shape=(DIM,),
-        num_samples=num_samples, estimator=estimator, encoder_l2=0.0)
+        channel=channels.make_channel("bsc", 0.0),
+        optimizer=optax.adam(1e-3),
+        output_shape=(DIM,),
+        num_samples=num_samples,
+        estimator=estimator,
+        encoder_l2=0.0,
+    )
 
 
 def _params64(method, seed=0):
@@ -169,18 +181,18 @@ def _data():
 
 
 def _all_latents(num_bits):
-    return jnp.asarray(np.array(list(itertools.product([0, 1], repeat=num_bits))), jnp.int32)   # [2^k, k]
+    return jnp.asarray(np.array(list(itertools.product([0, 1], repeat=num_bits))), jnp.int32)  # [2^k, k]
 
 
 @pytest.mark.slow
 def test_vae_elbo_matches_exact_enumeration(x64):
     method = _tiny_vae()
     params, x = _params64(method), _data()
-    z = jnp.broadcast_to(_all_latents(K_BITS)[:, None, :], (2 ** K_BITS, BATCH, K_BITS))
-    log_w, log_q = jax.jit(method.log_weights)(params, x, z)               # [2^k, B]
+    z = jnp.broadcast_to(_all_latents(K_BITS)[:, None, :], (2**K_BITS, BATCH, K_BITS))
+    log_w, log_q = jax.jit(method.log_weights)(params, x, z)  # [2^k, B]
     q = jnp.exp(log_q)
     np.testing.assert_allclose(np.asarray(q.sum(axis=0)), 1.0, atol=1e-12)
-    exact = jnp.sum(q * log_w, axis=0)                                     # ELBO by enumeration, [B]
+    exact = jnp.sum(q * log_w, axis=0)  # ELBO by enumeration, [B]
     # Analytic form: E_q[log p(x|z)] - KL(q || uniform), the KL from kl_to_uniform.
     log_lik = log_w + log_q + K_BITS * math.log(2.0)
     analytic = jnp.sum(q * log_lik, axis=0) - vae_lib.kl_to_uniform(jax.jit(method.encode)(params, x))
@@ -202,21 +214,23 @@ def test_vae_training_gradient_is_exactly_unbiased(x64, estimator, kl_weight):
     method = _tiny_vae(num_bits, estimator, num_samples, kl_weight)
     params, x = _params64(method, seed=5), _data()
     states = _all_latents(num_bits)
-    tuples = jnp.asarray(np.array(list(itertools.product(range(2 ** num_bits), repeat=num_samples))))   # [T, K]
+    tuples = jnp.asarray(np.array(list(itertools.product(range(2**num_bits), repeat=num_samples))))  # [T, K]
     z = jnp.broadcast_to(states[tuples][:, :, None, :], (tuples.shape[0], num_samples, BATCH, num_bits))
 
     def exact_objective(p):
-        zz = jnp.broadcast_to(states[:, None, :], (2 ** num_bits, BATCH, num_bits))
+        zz = jnp.broadcast_to(states[:, None, :], (2**num_bits, BATCH, num_bits))
         log_w, log_q = method.log_weights(p, x, zz)
-        if estimator == "reinforce_loo":                    # the ELBO (beta-weighted)
+        if estimator == "reinforce_loo":  # the ELBO (beta-weighted)
             return jnp.sum(jnp.exp(log_q) * log_w)
-        lw, lq = log_w[tuples], log_q[tuples]               # [T, K, B]
+        lw, lq = log_w[tuples], log_q[tuples]  # [T, K, B]
         weight = jnp.exp(jnp.sum(lq, axis=1))
         return jnp.sum(weight * (jax.nn.logsumexp(lw, axis=1) - math.log(num_samples)))
 
     log_q = jax.jit(method.log_weights)(
-        params, x, jnp.broadcast_to(states[:, None, :], (2 ** num_bits, BATCH, num_bits)))[1]
-    weight = jnp.exp(jnp.sum(log_q[tuples], axis=1))                                  # [T, B]
+        params, x, jnp.broadcast_to(states[:, None, :], (2**num_bits, BATCH, num_bits))
+    )[1]
+    weight = jnp.exp(jnp.sum(log_q[tuples], axis=1))  # [T, B]
+
     # E[grad sum_b loss_b] = sum over K-tuples t of sum_b q(t | x_b) grad loss_b(t).
     def weighted_loss(p, zt, w):
         return jnp.sum(w * method.sample_objective(p, x, zt)[0])
@@ -275,7 +289,7 @@ def test_ldpc_link_is_systematic():
     assert link.code.k == 25 and link.code.girth() >= 6
     z = np.random.default_rng(0).integers(0, 2, (20, 25))
     c = link.encode(z)
-    assert not np.any((c.astype(int) @ link.code.parity_check.T.astype(int)) % 2)     # codewords
+    assert not np.any((c.astype(int) @ link.code.parity_check.T.astype(int)) % 2)  # codewords
     np.testing.assert_array_equal(link.extract(c), z)
     with pytest.raises(ValueError, match="exceeds the code dimension"):
         separation.make_ldpc_link(50, 26)
@@ -292,7 +306,10 @@ def test_vae_ldpc_recovers_the_noiseless_reconstruction_when_bp_succeeds():
     method = vae_lib.DiscreteVAE(
         encoder=nets.make_encoder("mlp", num_bits, hidden=(16,)),
         decoder=nets.make_decoder("mlp", (DIM,), hidden=(16,)),
-        channel=channels.make_channel("bsc", 0.0), optimizer=optax.adam(1e-3), output_shape=(DIM,))
+        channel=channels.make_channel("bsc", 0.0),
+        optimizer=optax.adam(1e-3),
+        output_shape=(DIM,),
+    )
     x = np.random.default_rng(1).integers(0, 2, (256, DIM)).astype(np.float32)
     params = method.init(jax.random.key(0), x[:2])["params"]
     link = separation.make_ldpc_link(n, num_bits)
@@ -302,7 +319,7 @@ def test_vae_ldpc_recovers_the_noiseless_reconstruction_when_bp_succeeds():
     res = link.decode_bsc(c ^ flips, 0.03, compaction=None)
     ok = np.all(res["bits"] == c, axis=1)
     corrected = ok & flips.any(axis=1)
-    assert corrected.sum() > 50 and (~ok).sum() >= 1       # BP corrected errors on many words, failed on some
+    assert corrected.sum() > 50 and (~ok).sum() >= 1  # BP corrected errors on many words, failed on some
     z_hat = link.extract(res["bits"])
     np.testing.assert_array_equal(z_hat[ok], z[ok])
     # What the decoder gets when BP fails: the hard decision at the systematic positions.

@@ -4,6 +4,7 @@ Statistical tolerances are 5 standard errors of the estimated frequency (a false
 6e-7 per comparison if the implementation were right and the key random; the keys are fixed, so the
 tests are deterministic).
 """
+
 import dataclasses
 import itertools
 import math
@@ -42,7 +43,7 @@ def test_bsc_flip_rate():
     assert set(np.unique(np.asarray(y))) <= {0, 1}
     flips = np.asarray(y != bits)
     bits_np = np.asarray(bits)
-    for sel in (bits_np == 0, bits_np == 1, slice(None)):        # flips are symmetric in the input bit
+    for sel in (bits_np == 0, bits_np == 1, slice(None)):  # flips are symmetric in the input bit
         n = flips[sel].size
         assert _within_5se(flips[sel].mean(), eps, n), (flips[sel].mean(), eps)
     assert not np.any(np.asarray(channels.bsc(jax.random.key(3), bits, 0.0) != bits))
@@ -62,7 +63,7 @@ def test_bec_erasure_rate():
     assert set(np.unique(y)) == {0, 1, 2}
     erased = y == channels.ERASURE
     assert _within_5se(erased.mean(), eps, N_BITS), erased.mean()
-    np.testing.assert_array_equal(y[~erased], np.asarray(bits)[~erased])   # unerased bits are exact
+    np.testing.assert_array_equal(y[~erased], np.asarray(bits)[~erased])  # unerased bits are exact
     assert not np.any(np.asarray(channels.bec(jax.random.key(6), bits, 0.0)) == channels.ERASURE)
 
 
@@ -71,13 +72,13 @@ def test_awgn_bpsk_statistics_and_llr():
     n = 200_000
     bits = jnp.concatenate([jnp.zeros(n, jnp.int32), jnp.ones(n, jnp.int32)])
     r = np.asarray(channels.awgn_bpsk(jax.random.key(7), bits, sigma), np.float64)
-    for half, mean in ((r[:n], 1.0), (r[n:], -1.0)):              # mapping 0 -> +1, 1 -> -1
+    for half, mean in ((r[:n], 1.0), (r[n:], -1.0)):  # mapping 0 -> +1, 1 -> -1
         assert abs(half.mean() - mean) <= 5 * sigma / math.sqrt(n)
         # Var of the sample variance of a Gaussian is 2 sigma^4 / (n - 1).
         assert abs(half.var() - sigma**2) <= 5 * math.sqrt(2 * sigma**4 / (n - 1))
     # LLR vs the float64 Gaussian likelihood ratio, positive for a 0.
     rr = np.linspace(-3, 3, 13)
-    want = (-(rr - 1) ** 2 + (rr + 1) ** 2) / (2 * sigma**2)
+    want = (-((rr - 1) ** 2) + (rr + 1) ** 2) / (2 * sigma**2)
     np.testing.assert_allclose(channels.awgn_llr(jnp.asarray(rr, jnp.float32), sigma), want, rtol=1e-5, atol=1e-5)
     assert channels.awgn_llr(jnp.float32(0.5), sigma) > 0
 
@@ -108,7 +109,7 @@ def test_ebn0_db_to_sigma():
 def _brute_force(logits, transition):
     """q(y) = sum_{y_hat in {0,1}} Bern(y_hat; sigmoid(a)) P(y|y_hat), float64, [..., S]."""
     p1 = _sigmoid64(logits)[..., None]
-    p0 = _sigmoid64(-np.asarray(logits, np.float64))[..., None]     # not 1 - p1 (cancellation)
+    p0 = _sigmoid64(-np.asarray(logits, np.float64))[..., None]  # not 1 - p1 (cancellation)
     return p0 * transition[0] + p1 * transition[1]
 
 
@@ -182,20 +183,21 @@ def test_stable_log_probs_at_extreme_logits():
 @pytest.mark.parametrize("name,eps", [("bsc", 0.0), ("bsc", 0.15), ("bec", 0.0), ("bec", 0.25)])
 def test_sample_frequencies_match_log_prob(name, eps):
     ch = channels.make_channel(name, eps)
-    logits = jnp.array([[-2.0, 0.0, 1.5], [3.0, -0.5, 0.3]], jnp.float32)       # [B=2, m=3]
+    logits = jnp.array([[-2.0, 0.0, 1.5], [3.0, -0.5, 0.3]], jnp.float32)  # [B=2, m=3]
     k = 100_000
     y = ch.sample(jax.random.key(11), logits, k)
     assert y.shape == (k, 2, 3) and y.dtype == jnp.int32
     y = np.asarray(y)
-    probs = np.exp(np.asarray(ch.symbol_log_probs(logits), np.float64))          # [2, 3, S]
+    probs = np.exp(np.asarray(ch.symbol_log_probs(logits), np.float64))  # [2, 3, S]
     for s in range(ch.num_symbols):
         freq = (y == s).mean(axis=0)
         assert np.all(_within_5se(freq, probs[..., s], k)), (s, freq, probs[..., s])
     assert set(np.unique(y)) <= set(range(ch.num_symbols))
     # Per-sample log_prob is the sum over bits of the per-symbol log-probabilities.
     lp = np.asarray(ch.log_prob(jnp.asarray(y[:5]), logits))
-    want = np.log(np.take_along_axis(np.broadcast_to(probs, (5, 2, 3, ch.num_symbols)),
-                                     y[:5, ..., None], axis=-1)[..., 0]).sum(-1)
+    want = np.log(
+        np.take_along_axis(np.broadcast_to(probs, (5, 2, 3, ch.num_symbols)), y[:5, ..., None], axis=-1)[..., 0]
+    ).sum(-1)
     np.testing.assert_allclose(lp, want, rtol=1e-5)
 
 
@@ -204,12 +206,12 @@ def test_log_prob_normalised_by_enumeration(name, eps):
     """sum_y q(y|x) = 1 over all 2^3 (BSC) or 3^3 (BEC) outcomes for m = 3, and equals the float64 product."""
     ch = channels.make_channel(name, eps)
     m = 3
-    outcomes = np.array(list(itertools.product(range(ch.num_symbols), repeat=m)))   # [N, m]
+    outcomes = np.array(list(itertools.product(range(ch.num_symbols), repeat=m)))  # [N, m]
     with jax.enable_x64(True):
-        logits = jnp.asarray([[0.3, -2.0, 4.0], [-1.0, 0.0, 9.0]])                 # [B=2, m]
-        lp = np.asarray(ch.log_prob(jnp.asarray(outcomes)[:, None, :], logits))     # [N, B]
+        logits = jnp.asarray([[0.3, -2.0, 4.0], [-1.0, 0.0, 9.0]])  # [B=2, m]
+        lp = np.asarray(ch.log_prob(jnp.asarray(outcomes)[:, None, :], logits))  # [N, B]
     np.testing.assert_allclose(np.exp(lp).sum(axis=0), 1.0, rtol=1e-12)
-    per_bit = _brute_force(np.asarray(logits), ch.transition_matrix())           # [B, m, S]
+    per_bit = _brute_force(np.asarray(logits), ch.transition_matrix())  # [B, m, S]
     want = np.prod(np.take_along_axis(per_bit[None], outcomes[:, None, :, None], axis=-1)[..., 0], axis=-1)
     np.testing.assert_allclose(np.exp(lp), want, rtol=1e-12, atol=1e-300)
 
@@ -282,7 +284,7 @@ def test_binary_entropy_and_discrete_capacities():
     want_h011 = -(0.11 * math.log2(0.11) + 0.89 * math.log2(0.89))
     np.testing.assert_allclose(h, [0.0, want_h011, 1.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(channels.bsc_capacity(0.11), 1 - want_h011, atol=1e-6)
-    np.testing.assert_allclose(channels.bsc_capacity(0.11), 0.5, atol=1e-3)   # the textbook C = 1/2 point
+    np.testing.assert_allclose(channels.bsc_capacity(0.11), 0.5, atol=1e-3)  # the textbook C = 1/2 point
     np.testing.assert_allclose(channels.bsc_capacity(jnp.array([0.0, 0.5])), [1.0, 0.0], atol=1e-7)
     np.testing.assert_allclose(channels.bec_capacity(0.3), 0.7, rtol=1e-6)
     assert math.isclose(channels.make_channel("bsc", 0.11).capacity, 1 - want_h011, rel_tol=1e-12)
@@ -297,8 +299,12 @@ def test_binary_entropy_and_discrete_capacities():
 def _awgn_capacity_reference(sigma):
     """Float64 fine-grid Simpson integration over n in [-30, 30] (h = 3e-4)."""
     n = np.linspace(-30.0, 30.0, 200_001)
-    integrand = (np.logaddexp(0.0, -2.0 * (1.0 + sigma * n) / sigma**2) / math.log(2.0)
-                 * np.exp(-0.5 * n * n) / math.sqrt(2 * math.pi))
+    integrand = (
+        np.logaddexp(0.0, -2.0 * (1.0 + sigma * n) / sigma**2)
+        / math.log(2.0)
+        * np.exp(-0.5 * n * n)
+        / math.sqrt(2 * math.pi)
+    )
     return 1.0 - integrate.simpson(integrand, x=n)
 
 
@@ -317,11 +323,15 @@ def test_one_function_each_in_jax_and_float64():
     jnp (traceable) for JAX arrays; codes.bounds re-exports the same objects."""
     assert bounds.binary_entropy is channels.binary_entropy and bounds.ebn0_db_to_sigma is channels.ebn0_db_to_sigma
     p = np.array([0.01, 0.11, 0.3])
-    np.testing.assert_allclose(np.asarray(jax.jit(channels.bsc_capacity)(jnp.asarray(p))),
-                               channels.bsc_capacity(p), atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(jax.jit(channels.bsc_capacity)(jnp.asarray(p))), channels.bsc_capacity(p), atol=1e-6
+    )
     assert isinstance(channels.bsc_capacity(0.11), float) and isinstance(channels.ebn0_db_to_sigma(1.0, 0.5), float)
-    np.testing.assert_allclose(np.asarray(jax.jit(channels.ebn0_db_to_sigma)(jnp.float32(2.0), 0.5)),
-                               channels.ebn0_db_to_sigma(2.0, 0.5), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(jax.jit(channels.ebn0_db_to_sigma)(jnp.float32(2.0), 0.5)),
+        channels.ebn0_db_to_sigma(2.0, 0.5),
+        rtol=1e-6,
+    )
     g = jax.grad(lambda q: channels.binary_entropy(q))(jnp.float32(0.2))
     np.testing.assert_allclose(float(g), math.log2(0.8 / 0.2), rtol=1e-5)
     for bad in (-0.1, 1.1, float("nan")):
@@ -391,7 +401,7 @@ class _ZChannel(channels.BinaryInputChannel):
 def test_new_channel_by_one_class_and_registration():
     channels.register_channel(_ZChannel)
     try:
-        ch = channels.make_channel("z_test", 0.2, erasure_input="reference")   # option ignored, not an error
+        ch = channels.make_channel("z_test", 0.2, erasure_input="reference")  # option ignored, not an error
         assert isinstance(ch, _ZChannel)
         with jax.enable_x64(True):
             logits = jnp.asarray([[0.5, -1.0, 3.0]])
@@ -399,7 +409,7 @@ def test_new_channel_by_one_class_and_registration():
             lp = np.asarray(ch.log_prob(outcomes, logits))
         np.testing.assert_allclose(np.exp(lp).sum(0), 1.0, rtol=1e-12)
         p1 = _sigmoid64([0.5, -1.0, 3.0])
-        np.testing.assert_allclose(np.exp(lp[-1, 0]), np.prod(p1 * 0.8), rtol=1e-12)        # y = 111
+        np.testing.assert_allclose(np.exp(lp[-1, 0]), np.prod(p1 * 0.8), rtol=1e-12)  # y = 111
         y = np.asarray(ch.sample(jax.random.key(21), jnp.asarray([1.0]), 100_000))
         q1 = 0.8 * _sigmoid64(1.0)
         assert _within_5se(y.mean(), q1, y.size)

@@ -1,4 +1,5 @@
 """Monte Carlo BLER/BER on BPSK-AWGN (neuralcodes_jax.codes.awgn) against closed forms."""
+
 import math
 
 import jax.numpy as jnp
@@ -48,8 +49,18 @@ def _coverage_threshold(reps, level):
 
 def test_uncoded_matches_closed_form():
     k = 16
-    rows = awgn.simulate_awgn(_hard, k, k, [0.0, 3.0, 6.0], _identity, key=3, batch_size=2000,
-                              target_block_errors=400, max_blocks=200_000, confidence=0.999)
+    rows = awgn.simulate_awgn(
+        _hard,
+        k,
+        k,
+        [0.0, 3.0, 6.0],
+        _identity,
+        key=3,
+        batch_size=2000,
+        target_block_errors=400,
+        max_blocks=200_000,
+        confidence=0.999,
+    )
     for r in rows:
         p = _uncoded_ber(r.ebn0_db)
         assert r.bler_lo <= 1 - (1 - p) ** k <= r.bler_hi, r
@@ -65,8 +76,9 @@ def test_interval_coverage_over_independent_repetitions():
     # 100 points at the same Eb/N0 are 100 independent runs (keys fold_in(key, i)) of 256 blocks each.
     reps, k, db = 100, 16, 3.0
     p = _uncoded_ber(db)
-    rows = awgn.simulate_awgn(_hard, k, k, [db] * reps, _identity, key=11, batch_size=256,
-                              target_block_errors=10**9, max_blocks=256)
+    rows = awgn.simulate_awgn(
+        _hard, k, k, [db] * reps, _identity, key=11, batch_size=256, target_block_errors=10**9, max_blocks=256
+    )
     assert all(r.blocks == 256 and r.stopped_by == "max_blocks" for r in rows)
     assert len({r.block_errors for r in rows}) > 5
     need = _coverage_threshold(reps, 0.95)
@@ -82,8 +94,9 @@ def test_ber_interval_with_dependent_bit_errors():
     reps, k, db = 100, 8, 2.0
     p = _uncoded_ber(db)
     true_ber = (p + (k - 1) * 2 * p * (1 - p)) / k
-    rows = awgn.simulate_awgn(_mix_decode, k, k, [db] * reps, _mix_encode, key=5, batch_size=128,
-                              target_block_errors=10**9, max_blocks=128)
+    rows = awgn.simulate_awgn(
+        _mix_decode, k, k, [db] * reps, _mix_encode, key=5, batch_size=128, target_block_errors=10**9, max_blocks=128
+    )
     block_cover = sum(r.ber_lo <= true_ber <= r.ber_hi for r in rows)
     bits_cover = sum(r.ber_lo_bits <= true_ber <= r.ber_hi_bits for r in rows)
     assert block_cover >= _coverage_threshold(reps, 0.95), block_cover
@@ -96,27 +109,41 @@ def test_errors_to_stop_and_max_blocks():
     assert row.stopped_by == "target_block_errors"
     assert row.block_errors >= 50 and row.blocks % 100 == 0
     # the same key replays the same batches: one batch fewer has not reached the target yet
-    (prev,) = awgn.simulate_awgn(_hard, 8, 8, [4.0], _identity, target_block_errors=10**9,
-                                 **{**kw, "max_blocks": row.blocks - 100})
+    (prev,) = awgn.simulate_awgn(
+        _hard, 8, 8, [4.0], _identity, target_block_errors=10**9, **{**kw, "max_blocks": row.blocks - 100}
+    )
     assert prev.blocks == row.blocks - 100 and prev.block_errors < 50 and prev.stopped_by == "max_blocks"
     # max_blocks that is not a multiple of the batch: exactly max_blocks blocks are counted
-    (cut,) = awgn.simulate_awgn(_hard, 8, 8, [4.0], _identity, target_block_errors=10**9, key=7, batch_size=100,
-                                max_blocks=250)
+    (cut,) = awgn.simulate_awgn(
+        _hard, 8, 8, [4.0], _identity, target_block_errors=10**9, key=7, batch_size=100, max_blocks=250
+    )
     assert cut.blocks == 250 and cut.stopped_by == "max_blocks"
-    (full,) = awgn.simulate_awgn(_hard, 8, 8, [4.0], _identity, target_block_errors=10**9, key=7, batch_size=100,
-                                 max_blocks=300)
+    (full,) = awgn.simulate_awgn(
+        _hard, 8, 8, [4.0], _identity, target_block_errors=10**9, key=7, batch_size=100, max_blocks=300
+    )
     assert cut.block_errors <= full.block_errors
 
 
 def test_reproducible_and_progress():
     seen = []
-    a = awgn.simulate_awgn(_hard, 8, 8, [1.0, 2.0], _identity, key=1, batch_size=64, target_block_errors=20,
-                           progress=seen.append)
+    a = awgn.simulate_awgn(
+        _hard, 8, 8, [1.0, 2.0], _identity, key=1, batch_size=64, target_block_errors=20, progress=seen.append
+    )
     b = awgn.simulate_awgn(_hard, 8, 8, [1.0, 2.0], _identity, key=1, batch_size=64, target_block_errors=20)
     c = awgn.simulate_awgn(_hard, 8, 8, [1.0, 2.0], _identity, key=2, batch_size=64, target_block_errors=20)
     assert a == b and a != c and seen == a
-    assert set(a[0].to_dict()) >= {"ebn0_db", "blocks", "block_errors", "bler", "bler_lo", "bler_hi", "bit_errors",
-                                   "ber", "ber_lo", "ber_hi"}
+    assert set(a[0].to_dict()) >= {
+        "ebn0_db",
+        "blocks",
+        "block_errors",
+        "bler",
+        "bler_lo",
+        "bler_hi",
+        "bit_errors",
+        "ber",
+        "ber_lo",
+        "ber_hi",
+    }
 
 
 def test_all_zero_mode_and_codeword_decisions():
@@ -125,13 +152,23 @@ def test_all_zero_mode_and_codeword_decisions():
     truth = _uncoded_ber(db)
     for kwargs in (dict(encode=_rep_encode), dict(all_zero=True)):
         for decision in ("message", "codeword"):
-            (r,) = awgn.simulate_awgn(_rep_ml, 1, 3, [db], key=4, batch_size=4000, target_block_errors=300,
-                                      confidence=0.999, decision=decision, **kwargs)
+            (r,) = awgn.simulate_awgn(
+                _rep_ml,
+                1,
+                3,
+                [db],
+                key=4,
+                batch_size=4000,
+                target_block_errors=300,
+                confidence=0.999,
+                decision=decision,
+                **kwargs,
+            )
             assert r.bler_lo <= truth <= r.bler_hi, (kwargs, decision, r)
             assert r.ber == pytest.approx(r.bler) and r.bits_per_block == (1 if decision == "message" else 3)
     # an explicit rate sets sigma from Eb/N0 (e.g. a CRC lowers the information rate)
     (r,) = awgn.simulate_awgn(_rep_ml, 1, 3, [db], all_zero=True, rate=0.25, max_blocks=100)
-    assert r.sigma == pytest.approx(math.sqrt(0.5 / (0.25 * 10 ** 0.2)))
+    assert r.sigma == pytest.approx(math.sqrt(0.5 / (0.25 * 10**0.2)))
 
 
 def test_bad_input():
@@ -165,6 +202,7 @@ def test_bad_input():
 
 def test_fractional_clopper_pearson():
     from neuralcodes_jax.codes.exact import clopper_pearson_interval
+
     for x, t in ((0, 10), (3, 10), (10, 10), (17, 400)):
         assert awgn.fractional_clopper_pearson_interval(x, t) == pytest.approx(clopper_pearson_interval(x, t))
     lo, hi = awgn.fractional_clopper_pearson_interval(2.5, 10)
@@ -188,8 +226,14 @@ def test_ml_bracket_orders_osd_ml_and_the_lower_bound():
         assert ml.ml_block_errors == ml.block_errors > 0
         assert 0 < osd0.ml_block_errors <= ml.block_errors < osd0.block_errors
         assert osd0.ml_bler_lo <= osd0.ml_block_errors / osd0.blocks <= osd0.ml_bler_hi
-    result = {"code": "bch:15,7", "n": 15, "k": 7, "ebno_db": [2.0, 3.0], "limits": {"normal_approximation": [0, 0]},
-              "decoders": {s: {"points": [p.to_dict() for p in r]} for s, r in runs.items()}}
+    result = {
+        "code": "bch:15,7",
+        "n": 15,
+        "k": 7,
+        "ebno_db": [2.0, 3.0],
+        "limits": {"normal_approximation": [0, 0]},
+        "decoders": {s: {"points": [p.to_dict() for p in r]} for s, r in runs.items()},
+    }
     row = next(line for line in catalog.markdown(result).splitlines() if line.startswith("| 2 |"))
     o = runs["osd:0"][0]
     assert f"[{o.ml_bler_lo:.3g}, {o.bler_hi:.3g}] ({o.ml_block_errors} likelier)" in row

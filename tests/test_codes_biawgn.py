@@ -1,4 +1,5 @@
 """BI-AWGN finite-blocklength limits (neuralcodes_jax.codes.bounds, biawgn_*), against direct numerical integration."""
+
 import math
 
 import numpy as np
@@ -22,8 +23,9 @@ def _quad_moments(sigma):
     lo, hi = 1.0 - 40.0 * sigma, 1.0 + 40.0 * sigma
     f = stats.norm(1.0, sigma).pdf
     c = integrate.quad(lambda y: f(y) * _info_density_bits(y, sigma), lo, hi, epsabs=0, epsrel=1e-13, limit=400)[0]
-    v = integrate.quad(lambda y: f(y) * (_info_density_bits(y, sigma) - c) ** 2, lo, hi, epsabs=0, epsrel=1e-13,
-                       limit=400)[0]
+    v = integrate.quad(
+        lambda y: f(y) * (_info_density_bits(y, sigma) - c) ** 2, lo, hi, epsabs=0, epsrel=1e-13, limit=400
+    )[0]
     return c, v
 
 
@@ -37,29 +39,43 @@ def _l_of_w(w, s=1.0):
 
 def _kink(sigma, g):
     """The L1 beyond which W(L1) >= g - ln 2, so that the inner probability is 1 / the inner set is empty."""
-    mu = 2.0 / sigma ** 2
+    mu = 2.0 / sigma**2
     return [min(max(_l_of_w(g - LN2), mu - 39 * math.sqrt(2 * mu)), mu + 39 * math.sqrt(2 * mu))]
 
 
 def _n2_p_below(sigma, g):
     """P[W(L1) + W(L2) <= g], L_i ~ N(mu, 2 mu) i.i.d. (inner probability in closed form)."""
-    mu = 2.0 / sigma ** 2
+    mu = 2.0 / sigma**2
     sd = math.sqrt(2.0 * mu)
-    return integrate.quad(lambda l1: stats.norm.pdf(l1, mu, sd) * stats.norm.cdf((_l_of_w(g - _w(l1)) - mu) / sd),
-                          mu - 40 * sd, mu + 40 * sd, epsabs=1e-15, epsrel=1e-10, limit=400, points=_kink(sigma, g))[0]
+    return integrate.quad(
+        lambda l1: stats.norm.pdf(l1, mu, sd) * stats.norm.cdf((_l_of_w(g - _w(l1)) - mu) / sd),
+        mu - 40 * sd,
+        mu + 40 * sd,
+        epsabs=1e-15,
+        epsrel=1e-10,
+        limit=400,
+        points=_kink(sigma, g),
+    )[0]
 
 
 def _n2_q_above(sigma, g):
     """Q[S > g] = E_P[e^{-S} 1{S > g}]; E[e^{-W} 1{L > l}] = (P[L > l] + P[N(-mu, 2 mu) > l]) / 2."""
-    mu = 2.0 / sigma ** 2
+    mu = 2.0 / sigma**2
     sd = math.sqrt(2.0 * mu)
 
     def inner(l1):
         ell = _l_of_w(g - _w(l1))
         return 0.5 * (stats.norm.sf((ell - mu) / sd) + stats.norm.sf((ell + mu) / sd))
 
-    return integrate.quad(lambda l1: math.exp(stats.norm.logpdf(l1, mu, sd) - _w(l1)) * inner(l1),
-                          mu - 40 * sd, mu + 40 * sd, epsabs=1e-15, epsrel=1e-10, limit=400, points=_kink(sigma, g))[0]
+    return integrate.quad(
+        lambda l1: math.exp(stats.norm.logpdf(l1, mu, sd) - _w(l1)) * inner(l1),
+        mu - 40 * sd,
+        mu + 40 * sd,
+        epsabs=1e-15,
+        epsrel=1e-10,
+        limit=400,
+        points=_kink(sigma, g),
+    )[0]
 
 
 def _n2_converse(k, sigma):
@@ -69,32 +85,34 @@ def _n2_converse(k, sigma):
 
 def _n2_rcu_s(k, sigma, s):
     """E[min(1, (M-1) e^{-W_s(L1) - W_s(L2)})] with the inner expectation in closed form."""
-    mu = 2.0 / sigma ** 2
+    mu = 2.0 / sigma**2
     sd = math.sqrt(2.0 * mu)
-    log_m1 = math.log(2.0 ** k - 1.0)
+    log_m1 = math.log(2.0**k - 1.0)
     # E[e^{-s L} 1{L > l}] = exp(-s mu + s^2 mu) P[N(mu - 2 mu s, 2 mu) > l]
     tilt = math.exp(-s * mu + s * s * mu)
 
     def inner(l1):
         if log_m1 - _w(l1, s) >= LN2:
             return 1.0
-        a = math.exp(log_m1 - _w(l1, s))              # min(1, a (1 + e^{-s L2}) / 2)
-        ell = -math.log(2.0 / a - 1.0) / s            # a (1 + e^{-s l}) / 2 = 1
+        a = math.exp(log_m1 - _w(l1, s))  # min(1, a (1 + e^{-s L2}) / 2)
+        ell = -math.log(2.0 / a - 1.0) / s  # a (1 + e^{-s l}) / 2 = 1
         below = stats.norm.cdf((ell - mu) / sd)
         above = 0.5 * a * (stats.norm.sf((ell - mu) / sd) + tilt * stats.norm.sf((ell - mu + 2 * mu * s) / sd))
         return below + above
 
-    return integrate.quad(lambda l1: stats.norm.pdf(l1, mu, sd) * inner(l1), mu - 40 * sd, mu + 40 * sd,
-                          epsabs=0, epsrel=1e-11, limit=400)[0]
+    return integrate.quad(
+        lambda l1: stats.norm.pdf(l1, mu, sd) * inner(l1), mu - 40 * sd, mu + 40 * sd, epsabs=0, epsrel=1e-11, limit=400
+    )[0]
 
 
 # ------------------------------------------------------------------------------------------------------- tests
 def test_snr_conversions():
     assert bounds.esn0_db_to_sigma(0.0) == pytest.approx(math.sqrt(0.5), rel=1e-15)
-    assert bounds.ebn0_db_to_sigma(3.0, 0.5) == pytest.approx(1.0 / math.sqrt(10 ** 0.3), rel=1e-15)
+    assert bounds.ebn0_db_to_sigma(3.0, 0.5) == pytest.approx(1.0 / math.sqrt(10**0.3), rel=1e-15)
     grid = np.linspace(-2.0, 6.0, 5)
-    np.testing.assert_allclose(bounds.ebn0_db_to_sigma(grid, 0.25), np.sqrt(1.0 / (0.5 * 10 ** (grid / 10))),
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        bounds.ebn0_db_to_sigma(grid, 0.25), np.sqrt(1.0 / (0.5 * 10 ** (grid / 10))), rtol=1e-14
+    )
     np.testing.assert_allclose(bounds.sigma_to_ebn0_db(bounds.ebn0_db_to_sigma(grid, 0.4), 0.4), grid, atol=1e-12)
     np.testing.assert_allclose(bounds.sigma_to_esn0_db(bounds.esn0_db_to_sigma(grid)), grid, atol=1e-12)
     # Es/N0 = R Eb/N0
@@ -142,8 +160,12 @@ def test_normal_approximation_formula_and_anchor():
 def test_converse_n1_exact_neyman_pearson(sigma, k):
     # n = 1: the likelihood ratio is increasing in y, so the test is y > t with Q[Y > t] = 2^-k,
     # Q = (N(1, sigma^2) + N(-1, sigma^2)) / 2, and eps = P[Y <= t] under N(1, sigma^2).
-    t = optimize.brentq(lambda x: 0.5 * stats.norm.sf((x - 1) / sigma) + 0.5 * stats.norm.sf((x + 1) / sigma)
-                        - 2.0 ** -k, -40.0, 40.0, xtol=1e-14)
+    t = optimize.brentq(
+        lambda x: 0.5 * stats.norm.sf((x - 1) / sigma) + 0.5 * stats.norm.sf((x + 1) / sigma) - 2.0**-k,
+        -40.0,
+        40.0,
+        xtol=1e-14,
+    )
     exact = stats.norm.cdf((t - 1.0) / sigma)
     assert bounds.biawgn_converse(1, k, sigma) == pytest.approx(exact, rel=2e-3)
     if k == 1.0:  # M = 2, n = 1: uncoded BPSK meets the converse
@@ -176,7 +198,7 @@ def test_rcu_exact_n2_is_below_rcu_s_and_above_converse():
     # differ sum to <= 0: P = (1 + 1{l1 <= 0} + 1{l2 <= 0} + 1{l1 + l2 <= 0}) / 4, and min(1, (M-1) P) = P, so
     # rcu = (1 + 2 Phi(-sqrt(mu/2)) + Phi(-sqrt(mu))) / 4 with l_i ~ N(mu, 2 mu).
     for sigma in (0.6, 1.0):
-        mu = 2.0 / sigma ** 2
+        mu = 2.0 / sigma**2
         exact = (1.0 + 2.0 * stats.norm.cdf(-math.sqrt(mu / 2)) + stats.norm.cdf(-math.sqrt(mu))) / 4.0
         values = [bounds.biawgn_rcu(2, 1.0, sigma, s=s, lattice_step=4e-3) for s in (0.4, 0.7, 1.0)]
         best = bounds.biawgn_rcu(2, 1.0, sigma, s="best", lattice_step=4e-3)
@@ -189,9 +211,9 @@ def test_rcu_s_128_64_against_monte_carlo():
     rng = np.random.default_rng(0)
     for db, s in ((0.5, 0.9), (1.0, 0.8)):
         sigma = bounds.ebn0_db_to_sigma(db, 0.5)
-        mu = 2.0 / sigma ** 2
+        mu = 2.0 / sigma**2
         llr = rng.normal(mu, math.sqrt(2 * mu), size=(20000, 128))
-        samples = np.minimum(1.0, np.exp(math.log(2.0 ** 64 - 1) - _w(llr, s).sum(axis=1)))
+        samples = np.minimum(1.0, np.exp(math.log(2.0**64 - 1) - _w(llr, s).sum(axis=1)))
         se = samples.std() / math.sqrt(samples.size)
         assert abs(bounds.biawgn_rcu(128, 64, sigma, s=s) - samples.mean()) < 4 * se, (db, samples.mean(), se)
 
@@ -205,12 +227,12 @@ def test_converse_64_8_against_monte_carlo():
 
     def info(x):
         y = x + sigma * rng.standard_normal(x.shape)
-        return _w(2.0 * y / sigma ** 2).sum(axis=1)
+        return _w(2.0 * y / sigma**2).sum(axis=1)
 
     s_q = np.concatenate([info(rng.choice([-1.0, 1.0], size=(50000, n))) for _ in range(4)])
     s_p = np.concatenate([info(np.ones((50000, n))) for _ in range(4)])
-    lo = (s_p <= np.quantile(s_q, 1 - 2.0 ** -k * 1.13)).mean()
-    hi = (s_p <= np.quantile(s_q, 1 - 2.0 ** -k / 1.13)).mean()
+    lo = (s_p <= np.quantile(s_q, 1 - 2.0**-k * 1.13)).mean()
+    hi = (s_p <= np.quantile(s_q, 1 - 2.0**-k / 1.13)).mean()
     assert lo <= bounds.biawgn_converse(n, k, sigma) <= hi
 
 

@@ -1,4 +1,5 @@
 """Finite-blocklength bounds, capacity and dispersion (neuralcodes_jax.codes.bounds)."""
+
 import fractions
 import math
 
@@ -58,8 +59,9 @@ def test_anchor_table_2_5():
     assert abs(bounds.bsc_rcu(23, 12, 0.05) - _rcu_exact(23, 12, 0.05)) < 1e-13
 
 
-@pytest.mark.parametrize("code", [linear.hamming_code(3), linear.hamming_code(4), linear.golay_code(),
-                                  linear.repetition_code(5)])
+@pytest.mark.parametrize(
+    "code", [linear.hamming_code(3), linear.hamming_code(4), linear.golay_code(), linear.repetition_code(5)]
+)
 def test_perfect_codes_meet_the_converse(code):
     ps = np.linspace(0.001, 0.5, 60)
     bler = exact.syndrome_bler_bsc(code)(ps)

@@ -37,11 +37,11 @@ def test_every_code_encodes_codewords_and_every_decoder_inverts_noiseless_words(
     assert c.shape == (16, code.n)
     obj = code.obj
     h = obj.parity_check if hasattr(obj, "parity_check") and not callable(obj.parity_check) else None
-    if h is not None:                                         # linear codes: every word satisfies H
+    if h is not None:  # linear codes: every word satisfies H
         assert not gf2.matmul(c, np.asarray(h).T).any()
-    if code_spec.startswith("polar"):                         # polar (CRC included): c = u G over GF(2)
+    if code_spec.startswith("polar"):  # polar (CRC included): c = u G over GF(2)
         np.testing.assert_array_equal(c, gf2.matmul(u, obj.generator))
-    llr = 8.0 * (1.0 - 2.0 * c.astype(np.float32))          # noiseless, L = log P(0)/P(1)
+    llr = 8.0 * (1.0 - 2.0 * c.astype(np.float32))  # noiseless, L = log P(0)/P(1)
     for spec in decoders:
         decoded = np.asarray(catalog.make_decoder(code, spec)(jax.numpy.asarray(llr)))
         np.testing.assert_array_equal(decoded, u, err_msg=f"{code_spec} {spec}")
@@ -49,13 +49,16 @@ def test_every_code_encodes_codewords_and_every_decoder_inverts_noiseless_words(
 
 def test_the_benchmark_files_load_as_checked_parity_check_matrices(shared_data):
     folder = os.path.join(shared_data, "ecc_codes")
-    for name, (n, k) in {"BCH_N31_K16.txt": (31, 16), "LDPC_N49_K24.alist": (49, 24),
-                         "POLAR_N64_K32.txt": (64, 32)}.items():
+    for name, (n, k) in {
+        "BCH_N31_K16.txt": (31, 16),
+        "LDPC_N49_K24.alist": (49, 24),
+        "POLAR_N64_K32.txt": (64, 32),
+    }.items():
         code = catalog.make_code(f"file:{os.path.join(folder, name)}")
         assert (code.n, code.k) == (n, k)
         u = np.random.default_rng(1).integers(0, 2, (8, k), dtype=np.uint8)
         llr = 8.0 * (1.0 - 2.0 * _codewords(code, u).astype(np.float32))
-        dec = "bp:10" if name.endswith(".alist") else "osd:1"     # BP on the LDPC file's redundant rows
+        dec = "bp:10" if name.endswith(".alist") else "osd:1"  # BP on the LDPC file's redundant rows
         np.testing.assert_array_equal(np.asarray(catalog.make_decoder(code, dec)(llr)), u)
 
 
@@ -63,15 +66,20 @@ def test_bad_parity_check_files_are_refused(tmp_path):
     good = tmp_path / "h.txt"
     good.write_text("1 1 0 1 0 0\n0 1 1 0 1 0\n1 0 1 0 0 1\n")
     assert catalog.make_code(f"file:{good}").k == 3
-    for text, match in (("1 2 0\n0 1 1\n", "entries other than 0 and 1"), ("1 1 0\n1 1 0\n", "rank 1, not 2"),
-                        ("1 x\n", "not a matrix of integers")):
+    for text, match in (
+        ("1 2 0\n0 1 1\n", "entries other than 0 and 1"),
+        ("1 1 0\n1 1 0\n", "rank 1, not 2"),
+        ("1 x\n", "not a matrix of integers"),
+    ):
         bad = tmp_path / "bad.txt"
         bad.write_text(text)
         with pytest.raises(ValueError, match=match):
             catalog.make_code(f"file:{bad}")
     # A benchmark-style name states n and k: the rank must be n - k and the width n (redundant rows allowed).
-    for text, match in (("1 1 0 1 0 0\n0 1 1 0 1 0\n1 0 1 1 1 0\n", "rank 2, its name says n - k = 3"),
-                        ("1 1 0 1 0\n0 1 1 0 1\n", "5 columns, its name says n = 6")):
+    for text, match in (
+        ("1 1 0 1 0 0\n0 1 1 0 1 0\n1 0 1 1 1 0\n", "rank 2, its name says n - k = 3"),
+        ("1 1 0 1 0\n0 1 1 0 1\n", "5 columns, its name says n = 6"),
+    ):
         bad = tmp_path / "BAD_N6_K3.txt"
         bad.write_text(text)
         with pytest.raises(ValueError, match=match):
@@ -80,22 +88,37 @@ def test_bad_parity_check_files_are_refused(tmp_path):
         catalog.make_code(f"file:{tmp_path / 'missing.txt'}")
 
 
-@pytest.mark.parametrize("spec, match", [
-    ("turbo:1,2", "code family must be one of"), ("polar5g:64,80", "K > N"), ("polar5g:64,32,crc7", "the CRC must"),
-    ("polar5g:64", "needs 2"), ("bch:15,x", "must be integers"), ("ldpc5g:128,64,1", "needs 2"),
-    ("ref:nothing", "must be one of"), ("", "code must be a string"),
-])
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("turbo:1,2", "code family must be one of"),
+        ("polar5g:64,80", "K > N"),
+        ("polar5g:64,32,crc7", "the CRC must"),
+        ("polar5g:64", "needs 2"),
+        ("bch:15,x", "must be integers"),
+        ("ldpc5g:128,64,1", "needs 2"),
+        ("ref:nothing", "must be one of"),
+        ("", "code must be a string"),
+    ],
+)
 def test_bad_codes_name_the_spec(spec, match):
     with pytest.raises(ValueError, match=match):
         catalog.make_code(spec)
 
 
-@pytest.mark.parametrize("code_spec, spec, match", [
-    ("bch:15,7", "scl:8", "needs a polar code"), ("polar5g:32,16", "scl:3", "power of two"),
-    ("polar5g:32,16", "scl", "needs a list size"), ("bch:15,7", "osd:4", "order"), ("bch:15,7", "osd", "its order"),
-    ("ebch:32,21", "ml", "16"), ("bch:15,7", "viterbi", "decoder must be one of"),
-    ("bch:15,7", "bp:5,fast", "unknown options"),
-])
+@pytest.mark.parametrize(
+    "code_spec, spec, match",
+    [
+        ("bch:15,7", "scl:8", "needs a polar code"),
+        ("polar5g:32,16", "scl:3", "power of two"),
+        ("polar5g:32,16", "scl", "needs a list size"),
+        ("bch:15,7", "osd:4", "order"),
+        ("bch:15,7", "osd", "its order"),
+        ("ebch:32,21", "ml", "16"),
+        ("bch:15,7", "viterbi", "decoder must be one of"),
+        ("bch:15,7", "bp:5,fast", "unknown options"),
+    ],
+)
 def test_bad_decoders_name_the_spec(code_spec, spec, match):
     with pytest.raises(ValueError, match=match):
         catalog.make_decoder(catalog.make_code(code_spec), spec)
@@ -115,8 +138,18 @@ def test_the_command_writes_the_table_json_and_plot(tmp_path):
 
     out = str(tmp_path / "r" / "hamming")
     lines = []
-    result = launch_codes.run("bch:7,1", ["ml", "osd:1"], "-2,0", errors=20, max_blocks=2000, batch=500, seed=3,
-                              converse=False, out=out, log=lines.append)
+    result = launch_codes.run(
+        "bch:7,1",
+        ["ml", "osd:1"],
+        "-2,0",
+        errors=20,
+        max_blocks=2000,
+        batch=500,
+        seed=3,
+        converse=False,
+        out=out,
+        log=lines.append,
+    )
     assert set(result["decoders"]) == {"ml", "osd:1"}
     ml, osd1 = (result["decoders"][s]["points"] for s in ("ml", "osd:1"))
     # OSD of order >= k is ML, and every decoder sees the same messages and noise: the counts agree exactly.
@@ -137,7 +170,7 @@ def test_the_short_codes_table_runs_a_row_and_resumes(tmp_path):
     awgn_table.main(["--workdir", work, "--rows", "hamming_15_11", "--smoke", "--out", out])
     first = json.loads(pathlib.Path(os.path.join(work, "hamming_15_11.json")).read_text())
     assert first["code"] == "hamming:4" and first["n"] == 15 and first["k"] == 11
-    awgn_table.main(["--workdir", work, "--rows", "hamming_15_11", "--smoke", "--out", out])     # resumes: no rerun
+    awgn_table.main(["--workdir", work, "--rows", "hamming_15_11", "--smoke", "--out", out])  # resumes: no rerun
     again = json.loads(pathlib.Path(work, "hamming_15_11.json").read_text())
     assert again["wall_seconds"] == first["wall_seconds"]
     text = pathlib.Path(out + ".md").read_text()

@@ -1,4 +1,5 @@
 """5G NR CRCs (neuralcodes_jax.codes.crc) against catalogue check values and a bitwise long division."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,8 +8,7 @@ import pytest
 from neuralcodes_jax.codes import crc
 
 # TS 38.212 Sec. 5.1, written out as integers g(2) (with the D^L term).
-_SPEC = {"CRC24A": 0x1864CFB, "CRC24B": 0x1800063, "CRC24C": 0x1B2B117, "CRC16": 0x11021, "CRC11": 0xE21,
-         "CRC6": 0x61}
+_SPEC = {"CRC24A": 0x1864CFB, "CRC24B": 0x1800063, "CRC24C": 0x1B2B117, "CRC16": 0x11021, "CRC11": 0xE21, "CRC6": 0x61}
 
 
 def _long_division(poly: int, degree: int, bits: np.ndarray) -> np.ndarray:
@@ -58,8 +58,9 @@ def test_against_long_division_numpy_and_jax(name):
     np.testing.assert_array_equal(np.asarray(jax.jit(lambda b: crc.crc_bits(name, b))(jnp.asarray(msgs))), want)
     bad = words.copy()
     bad[0, 3] ^= 1
-    np.testing.assert_array_equal(np.asarray(jax.jit(lambda w: crc.crc_check(name, w))(jnp.asarray(bad))),
-                                  [False] + [True] * 5)
+    np.testing.assert_array_equal(
+        np.asarray(jax.jit(lambda w: crc.crc_check(name, w))(jnp.asarray(bad))), [False] + [True] * 5
+    )
 
 
 @pytest.mark.parametrize("name", sorted(_SPEC))

@@ -3,6 +3,7 @@
 References are closed forms (coding-anchors Sec. 2.2, 2.3, 2.6) and float64 brute force over all
 (received word, codeword) pairs for small random codebooks.
 """
+
 import fractions
 import math
 
@@ -18,11 +19,11 @@ PS = np.linspace(0.0, 0.5, 101)
 def _brute_bsc(codebook, table, labels, p):
     """ML BLER, decoder BLER and BER by explicit double sums over (y, m)."""
     m, n = codebook.shape
-    ys = gf2.int_to_bits(np.arange(2 ** n), n)
+    ys = gf2.int_to_bits(np.arange(2**n), n)
     d = (ys[:, None, :] != codebook[None]).sum(-1)
-    like = p ** d * (1 - p) ** (n - d)
+    like = p**d * (1 - p) ** (n - d)
     ml = 1 - like.max(axis=1).sum() / m
-    bler = 1 - like[np.arange(2 ** n), table].sum() / m
+    bler = 1 - like[np.arange(2**n), table].sum() / m
     bit_err = (labels[None, :, :] != labels[table][:, None, :]).sum(-1)
     ber = (like * bit_err).sum() / (labels.shape[1] * m)
     return ml, bler, ber
@@ -31,13 +32,13 @@ def _brute_bsc(codebook, table, labels, p):
 def _brute_bec(codebook, delta, guess):
     _m, n = codebook.shape
     total = 0.0
-    for e in range(2 ** n):
+    for e in range(2**n):
         erased = gf2.int_to_bits(e, n).astype(bool)
         w = erased.sum()
         proj = codebook[:, ~erased]
         consistent = (proj[:, None, :] == proj[None, :, :]).all(-1).sum(1)
         fail = 1 - 1 / consistent if guess == "uniform" else (consistent > 1)
-        total += delta ** w * (1 - delta) ** (n - w) * fail.mean()
+        total += delta**w * (1 - delta) ** (n - w) * fail.mean()
     return total
 
 
@@ -70,7 +71,7 @@ def test_hamming_bler_and_ber_closed_forms(r):
 
 def test_uncoded_codebook():
     k = 4
-    cb = gf2.int_to_bits(np.arange(2 ** k), k)
+    cb = gf2.int_to_bits(np.arange(2**k), k)
     np.testing.assert_allclose(exact.ml_bler_bsc(cb)(PS), 1 - (1 - PS) ** k, atol=1e-12, rtol=0)
     np.testing.assert_allclose(exact.uncoded_bler(k, PS), 1 - (1 - PS) ** k, atol=1e-12, rtol=0)
     np.testing.assert_allclose(exact.ml_ber_bsc(cb)(PS), PS, atol=1e-12, rtol=0)
@@ -97,9 +98,9 @@ def test_random_nonlinear_codebooks_against_brute_force(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(4, 9))
     m = int(rng.integers(3, 13))
-    cb = gf2.int_to_bits(rng.choice(2 ** n, m, replace=False), n)
+    cb = gf2.int_to_bits(rng.choice(2**n, m, replace=False), n)
     labels = gf2.int_to_bits(rng.choice(32, m, replace=False), 5)
-    table = rng.integers(0, m, 2 ** n)
+    table = rng.integers(0, m, 2**n)
     ml = exact.ml_bler_bsc(cb)
     bler = exact.decoder_bler_bsc(cb, table, labels)
     ber = exact.decoder_ber_bsc(cb, table, labels)
@@ -122,7 +123,7 @@ def test_ml_table_ties_go_to_lowest_index():
     cb = np.array([[0, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.uint8)
     table = exact.ml_decoder_table(cb)
     assert table[0b1000] == 0 and table[0b1010] == 0  # 1000: distance 1 to rows 0,1; 1010: to all three
-    assert table[0b1110] == 1                          # distance 1 to row 1 only
+    assert table[0b1110] == 1  # distance 1 to row 1 only
     words = gf2.int_to_bits(np.arange(16), 4)
     d = (words[:, None] != cb[None]).sum(-1)
     np.testing.assert_array_equal(table, np.argmin(d, axis=1))  # argmin takes the first minimum
@@ -143,8 +144,7 @@ def test_bit_output_decoder_outside_labels_counts_as_block_error():
 
 # ---------------------------------------------------------------------------- linear fast formulas
 def test_fast_linear_formulas_agree_with_enumeration():
-    for code in (linear.extended_hamming_code(3), linear.single_parity_check_code(5),
-                 linear.extended_hamming_code(4)):
+    for code in (linear.extended_hamming_code(3), linear.single_parity_check_code(5), linear.extended_hamming_code(4)):
         dec = linear.SyndromeDecoder(code)
         cw = code.codewords()
         assert exact.ml_bler_bsc(cw) == exact.syndrome_bler_bsc(dec)
@@ -161,8 +161,28 @@ def test_golay_exact_evaluation_matches_coset_formula():
     np.testing.assert_allclose(ml(PS), exact.bounded_distance_bler(23, 3, PS), atol=1e-12, rtol=0)
     ber = exact.syndrome_ber_bsc(dec)
     # coding-anchors Sec. 2.3: P_b = (1/23) sum_w S_w p^w (1-p)^(23-w)
-    s_w = [61985, 263879, 720797, 1932667, 4343504, 7853120, 11943624, 15132712, 15965082, 14369894,
-           10942250, 6933718, 3705944, 1600984, 510048, 141680, 40733, 5819, 529, 23]
+    s_w = [
+        61985,
+        263879,
+        720797,
+        1932667,
+        4343504,
+        7853120,
+        11943624,
+        15132712,
+        15965082,
+        14369894,
+        10942250,
+        6933718,
+        3705944,
+        1600984,
+        510048,
+        141680,
+        40733,
+        5819,
+        529,
+        23,
+    ]
     assert exact.syndrome_ber_bsc(dec, codeword_bits=True) == exact.WeightPolynomial(23, [0] * 4 + s_w, 23)
     # systematic message bits have the codeword-bit BER (transitive automorphism group)
     assert ber == exact.syndrome_ber_bsc(dec, codeword_bits=True)
@@ -225,7 +245,7 @@ def test_bec_linear_path_on_a_translated_code():
         assert exact.ml_bler_bec(cb, guess, method="linear") == exact.ml_bler_bec(cb, guess, method="enumerate")
     # uniform guessing: repetition(n) fails only if all n are erased, then half the time
     rep = linear.repetition_code(4).codewords()
-    assert abs(exact.ml_bler_bec(rep)(0.3) - 0.3 ** 4 / 2) < 1e-15
+    assert abs(exact.ml_bler_bec(rep)(0.3) - 0.3**4 / 2) < 1e-15
 
 
 # ------------------------------------------------------------------------------------- Monte Carlo
@@ -233,8 +253,16 @@ def test_monte_carlo_hamming_bsc_within_confidence():
     code = linear.hamming_code(3)
     dec = linear.SyndromeDecoder(code)
     p = 0.1
-    res = exact.monte_carlo(code.encode, dec.decode_messages, k=4, eps=p, key=0,
-                            target_block_errors=10**9, max_blocks=40_000, batch_size=10_000)
+    res = exact.monte_carlo(
+        code.encode,
+        dec.decode_messages,
+        k=4,
+        eps=p,
+        key=0,
+        target_block_errors=10**9,
+        max_blocks=40_000,
+        batch_size=10_000,
+    )
     assert res.blocks == 40_000 and res.stopped_by == "max_blocks"
     ref_bler = exact.syndrome_bler_bsc(dec)(p)
     ref_ber = exact.syndrome_ber_bsc(dec)(p)
@@ -257,8 +285,9 @@ def test_monte_carlo_stops_at_target_and_bec_channel():
         bit = jnp.take_along_axis(y, first[:, None], axis=-1)
         return jnp.where(known.any(-1, keepdims=True), bit, 0).astype(jnp.uint8)
 
-    res = exact.monte_carlo(code.encode, decode, 1, 0.5, key=3, channel="bec",
-                            target_block_errors=200, max_blocks=10**6, batch_size=1000)
+    res = exact.monte_carlo(
+        code.encode, decode, 1, 0.5, key=3, channel="bec", target_block_errors=200, max_blocks=10**6, batch_size=1000
+    )
     assert res.stopped_by == "target_block_errors" and res.block_errors >= 200
     assert res.blocks % 1000 == 0 and res.blocks - 1000 < res.block_errors / 0.0625 * 2
     ref = exact.ml_bler_bec(code.codewords())(0.5)  # 0.5^3 / 2

@@ -6,6 +6,7 @@ update equations, exact BEC peeling, and (when installed) the C++ decoder of the
 Compile budget: the small-code tests share one decoder width (64 words: ``tile=64``, ``compaction=None``) per
 algorithm; only the compaction test adds the widths 16, 4 and 1.
 """
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -108,7 +109,7 @@ def test_gallager_weights_bands_and_no_4cycles(small):
     assert set(h.sum(axis=0).tolist()) == {3} and set(h.sum(axis=1).tolist()) == {6}
     np.testing.assert_array_equal(h[:16], np.kron(np.eye(16, dtype=np.uint8), np.ones((1, 6), np.uint8)))
     for band in range(3):  # each band has exactly one 1 per column
-        np.testing.assert_array_equal(h[16 * band:16 * (band + 1)].sum(axis=0), np.ones(96))
+        np.testing.assert_array_equal(h[16 * band : 16 * (band + 1)].sum(axis=0), np.ones(96))
     assert ldpc.count_4cycles(h) == 0 and small.num_4cycles() == 0
     assert small.girth() == 6
     np.testing.assert_array_equal(ldpc.gallager_regular(96, 3, 6, seed=0), h)  # seeded
@@ -127,7 +128,7 @@ def test_gallager_warns_when_4cycles_remain():
 
 
 def test_peg_weights_and_bad_degrees():
-    h = ldpc.peg_regular(100, 3, 6, seed=0)   # n = 100 is not a multiple of d_c: no Gallager code of this length
+    h = ldpc.peg_regular(100, 3, 6, seed=0)  # n = 100 is not a multiple of d_c: no Gallager code of this length
     assert h.shape == (50, 100) and h.dtype == np.uint8
     assert set(h.sum(axis=0).tolist()) == {3} and set(h.sum(axis=1).tolist()) == {6}
     np.testing.assert_array_equal(ldpc.peg_regular(100, 3, 6, seed=0), h)  # seeded
@@ -141,14 +142,19 @@ def test_peg_weights_and_bad_degrees():
 def test_count_4cycles_matches_brute_force(seed):
     rng = np.random.default_rng(seed)
     h = (rng.random((6, 9)) < 0.45).astype(np.uint8)
-    brute = sum(int(h[r1, c1] & h[r1, c2] & h[r2, c1] & h[r2, c2])
-                for r1 in range(6) for r2 in range(r1 + 1, 6) for c1 in range(9) for c2 in range(c1 + 1, 9))
+    brute = sum(
+        int(h[r1, c1] & h[r1, c2] & h[r2, c1] & h[r2, c2])
+        for r1 in range(6)
+        for r2 in range(r1 + 1, 6)
+        for c1 in range(9)
+        for c2 in range(c1 + 1, 9)
+    )
     assert ldpc.count_4cycles(h) == brute
 
 
 def test_girth_of_known_graphs():
     cycle6 = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], np.uint8)  # v0 c0 v1 c1 v2 c2 v0
-    cycle8 = (np.eye(4, dtype=np.uint8) + np.roll(np.eye(4, dtype=np.uint8), 1, axis=1))  # one 8-cycle
+    cycle8 = np.eye(4, dtype=np.uint8) + np.roll(np.eye(4, dtype=np.uint8), 1, axis=1)  # one 8-cycle
     tree = np.array([[1, 1, 0, 0], [0, 1, 1, 1]], np.uint8)
     assert ldpc.LdpcCode(linear.hamming_code(3).parity_check).girth() == 4
     assert ldpc.LdpcCode(cycle6).girth() == 6
@@ -223,12 +229,15 @@ def test_alist_round_trip_and_mackay_format(irregular, small, tmp_path):
     np.testing.assert_array_equal(ldpc.read_alist(HAND_ALIST.replace(" 0\n", "\n")), expected)  # unpadded
 
 
-@pytest.mark.parametrize("bad, match", [
-    (HAND_ALIST.replace("1 2 4\n", "1 3 4\n"), "different matrices"),
-    ("\n".join(HAND_ALIST.splitlines()[:7]), "ends early"),
-    (HAND_ALIST.replace("2 3 4\n", "2 3 9\n"), "outside"),
-    (HAND_ALIST.replace("2 3\n", "2 x\n"), "integers"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (HAND_ALIST.replace("1 2 4\n", "1 3 4\n"), "different matrices"),
+        ("\n".join(HAND_ALIST.splitlines()[:7]), "ends early"),
+        (HAND_ALIST.replace("2 3 4\n", "2 3 9\n"), "outside"),
+        (HAND_ALIST.replace("2 3\n", "2 x\n"), "integers"),
+    ],
+)
 def test_alist_malformed(bad, match):
     with pytest.raises(ValueError, match=match):
         ldpc.read_alist(bad)
@@ -244,21 +253,25 @@ def test_channel_llr_conventions():
     np.testing.assert_array_equal(ldpc.channel_llr("bec", np.array([0, 1, 2])), [big, -big, 0.0])
     np.testing.assert_array_equal(
         ldpc.channel_llr("bec", np.array([0, 1, 1]), 0.3, erasures=np.array([0, 0, 1], bool), known_llr=5.0),
-        [5.0, -5.0, 0.0])
+        [5.0, -5.0, 0.0],
+    )
     np.testing.assert_allclose(ldpc.channel_llr("awgn", np.array([0.5, -1.0]), 0.5), [4.0, -8.0])
 
 
-@pytest.mark.parametrize("args, match", [
-    (("bsc", [0, 1], 0.5), r"p must be in \(0, 0.5\)"),
-    (("bsc", [0, 1], 0.0), r"p must be in \(0, 0.5\)"),
-    (("bsc", [0, 1], 0.7), r"p must be in \(0, 0.5\)"),
-    (("bsc", [0, 2], 0.1), "binary"),
-    (("bsc", [0, 1]), "param"),
-    (("awgn", [0.1], 0.0), "sigma must be in"),
-    (("bec", [0, 3]), "BEC symbols"),
-    (("bec", [0, 1], 1.0), "erasure probability"),
-    (("qsc", [0], 0.1), "channel must be one of"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("bsc", [0, 1], 0.5), r"p must be in \(0, 0.5\)"),
+        (("bsc", [0, 1], 0.0), r"p must be in \(0, 0.5\)"),
+        (("bsc", [0, 1], 0.7), r"p must be in \(0, 0.5\)"),
+        (("bsc", [0, 2], 0.1), "binary"),
+        (("bsc", [0, 1]), "param"),
+        (("awgn", [0.1], 0.0), "sigma must be in"),
+        (("bec", [0, 3]), "BEC symbols"),
+        (("bec", [0, 1], 1.0), "erasure probability"),
+        (("qsc", [0], 0.1), "channel must be one of"),
+    ],
+)
 def test_channel_llr_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         ldpc.channel_llr(*args)
@@ -298,8 +311,7 @@ def test_bec_erasures_are_peeled(small, algorithm):
 @pytest.mark.parametrize("algorithm", ldpc.ALGORITHMS)
 def test_failures_are_flagged(small, algorithm):
     y = _bsc(_codewords(small, 64, 2), 0.12, 2)
-    bits, conv, iters = _decode_np(small, ldpc.channel_llr("bsc", y, 0.12), algorithm=algorithm, max_iters=10,
-                                   **SMALL)
+    bits, conv, iters = _decode_np(small, ldpc.channel_llr("bsc", y, 0.12), algorithm=algorithm, max_iters=10, **SMALL)
     np.testing.assert_array_equal(conv, ~small.syndrome(bits).any(axis=1))  # converged <=> H c = 0
     assert 0 < conv.sum() < 64
     assert (iters[~conv] == 10).all() and (iters >= 1).all() and (iters[conv] <= 10).all()
@@ -347,16 +359,19 @@ def test_irregular_code_matches_float64_reference(irregular, algorithm):
     np.testing.assert_array_equal(iters[both], ref_iters[both])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(algorithm="belief"), "algorithm must be one of"),
-    (dict(max_iters=0), "max_iters must be >= 1"),
-    (dict(algorithm="min_sum", alpha=0.0), r"alpha must be in \(0, 1\]"),
-    (dict(algorithm="min_sum", alpha=1.5), r"alpha must be in \(0, 1\]"),
-    (dict(alpha=0.8), "must be None for sum_product"),
-    (dict(llr_clip=-1.0), "llr_clip must be in"),
-    (dict(tile=48), "tile must be a power of two"),
-    (dict(compaction=0), "compaction must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(algorithm="belief"), "algorithm must be one of"),
+        (dict(max_iters=0), "max_iters must be >= 1"),
+        (dict(algorithm="min_sum", alpha=0.0), r"alpha must be in \(0, 1\]"),
+        (dict(algorithm="min_sum", alpha=1.5), r"alpha must be in \(0, 1\]"),
+        (dict(alpha=0.8), "must be None for sum_product"),
+        (dict(llr_clip=-1.0), "llr_clip must be in"),
+        (dict(tile=48), "tile must be a power of two"),
+        (dict(compaction=0), "compaction must be >= 1"),
+    ],
+)
 def test_bp_decode_bad_options(small, kwargs, match):
     with pytest.raises(ValueError, match=match):
         ldpc.bp_decode(small, np.zeros((2, 96)), **kwargs)
@@ -388,12 +403,17 @@ def test_bad_inputs(small):
 # ------------------------------------------------------------------------------------ oracle: C++ ldpc package
 def _cpp_decode(h, y, p, algorithm, alpha, max_iters):
     bp = pytest.importorskip("ldpc", reason="the C++ oracle needs the PyPI package `ldpc`").BpDecoder
-    dec = bp(h, error_rate=p, max_iter=max_iters, bp_method="product_sum" if algorithm == "sum_product"
-             else "minimum_sum", ms_scaling_factor=alpha or 1.0, schedule="parallel",
-             input_vector_type="received_vector")
+    dec = bp(
+        h,
+        error_rate=p,
+        max_iter=max_iters,
+        bp_method="product_sum" if algorithm == "sum_product" else "minimum_sum",
+        ms_scaling_factor=alpha or 1.0,
+        schedule="parallel",
+        input_vector_type="received_vector",
+    )
     out = [(dec.decode(w), dec.converge, dec.iter) for w in y]
-    return (np.array([o[0] for o in out]), np.array([o[1] for o in out], bool),
-            np.array([o[2] for o in out]))
+    return (np.array([o[0] for o in out]), np.array([o[1] for o in out], bool), np.array([o[2] for o in out]))
 
 
 @pytest.mark.parametrize("algorithm", ldpc.ALGORITHMS)
@@ -409,8 +429,9 @@ def test_same_decisions_as_cpp_decoder(small, algorithm):
     p, alpha = 0.06, (0.75 if algorithm == "min_sum" else None)
     y = _bsc(_codewords(small, 256, 7), p, 7)
     cpp_bits, cpp_conv, cpp_iters = _cpp_decode(small.parity_check, y, p, algorithm, alpha, 20)
-    bits, conv, iters = _decode_np(small, ldpc.channel_llr("bsc", y, p), algorithm=algorithm, alpha=alpha,
-                                   max_iters=20, **SMALL)
+    bits, conv, iters = _decode_np(
+        small, ldpc.channel_llr("bsc", y, p), algorithm=algorithm, alpha=alpha, max_iters=20, **SMALL
+    )
     assert 0.05 < 1 - cpp_conv.mean() < 0.6  # failures are exercised
     assert (conv == cpp_conv).mean() >= 0.98
     both = conv & cpp_conv
@@ -431,8 +452,7 @@ def test_bler_n1008_agrees_with_cpp_decoder(big, algorithm):
     cw = _codewords(big, 256, 8)
     y = _bsc(cw, p, 8)
     cpp_bits, _, _ = _cpp_decode(big.parity_check, y, p, algorithm, alpha, 50)
-    bits, conv, _ = _decode_np(big, ldpc.channel_llr("bsc", y, p), algorithm=algorithm, alpha=alpha,
-                               compaction=None)
+    bits, conv, _ = _decode_np(big, ldpc.channel_llr("bsc", y, p), algorithm=algorithm, alpha=alpha, compaction=None)
     err = (bits != cw).any(axis=1)
     cpp_err = (cpp_bits != cw).any(axis=1)
     assert 0.02 <= cpp_err.mean() <= 0.5

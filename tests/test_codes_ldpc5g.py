@@ -6,6 +6,7 @@ time) written from the update equations.
 
 Compile budget: decoders run at one width (64 words: ``tile=64``, ``compaction=None``).
 """
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,7 +27,7 @@ def _awgn_llr(bits, rate, ebno_db, seed):
     rng = np.random.default_rng(seed)
     sigma = np.sqrt(1.0 / (2.0 * rate * 10 ** (ebno_db / 10.0)))
     y = 1.0 - 2.0 * bits.astype(np.float64) + sigma * rng.standard_normal(bits.shape)
-    return (2.0 * y / sigma ** 2).astype(np.float32)
+    return (2.0 * y / sigma**2).astype(np.float32)
 
 
 def _msgs(count, k, seed):
@@ -66,8 +67,13 @@ def _reference_bp(h, llr, algorithm, max_iters, alpha=1.0, beta=0.0, layers=None
                 for c in layer:
                     cols = np.flatnonzero(edges[c])
                     v2c = np.clip(post[:, cols] - c2v[:, c, cols], -clip, clip)
-                    new = np.stack([_check_msg(v2c[:, np.arange(cols.size) != i], algorithm, alpha, beta, clip)
-                                    for i in range(cols.size)], axis=1)
+                    new = np.stack(
+                        [
+                            _check_msg(v2c[:, np.arange(cols.size) != i], algorithm, alpha, beta, clip)
+                            for i in range(cols.size)
+                        ],
+                        axis=1,
+                    )
                     c2v[:, c, cols] = new
                     post[:, cols] = v2c + new
         bits = post < 0
@@ -84,8 +90,8 @@ def test_lifting_sizes_are_table_5_3_2_1():
     sizes = {}
     for i, a in enumerate((2, 3, 5, 7, 9, 11, 13, 15)):
         for j in range(8):
-            if a * 2 ** j <= 384:
-                sizes[a * 2 ** j] = i
+            if a * 2**j <= 384:
+                sizes[a * 2**j] = i
     assert len(ldpc5g.LIFTING_SIZES) == 51 == len(sizes)
     assert sorted(sizes) == list(ldpc5g.LIFTING_SIZES)
     assert all(ldpc5g.lifting_set_index(z) == i for z, i in sizes.items())
@@ -100,7 +106,7 @@ def test_base_graph_counts_and_entries():
         zmax = np.array([max(s) for s in ldpc5g.LIFTING_SETS])
         assert (t < zmax).all()  # V_ij < Z_max of its set
         kc = 22 if bg == 1 else 10
-        assert (t[..., 0] >= 0)[:, kc + 4:].sum(axis=0).tolist() == [1] * (shape[0] - 4)  # degree-1 extension
+        assert (t[..., 0] >= 0)[:, kc + 4 :].sum(axis=0).tolist() == [1] * (shape[0] - 4)  # degree-1 extension
     # First entries of Table 5.3.2-2 (BG1) and 5.3.2-3 (BG2), row 0, column 0, sets 0..7.
     assert ldpc5g.base_graph_table(1)[0, 0].tolist() == [250, 307, 73, 223, 211, 294, 0, 135]
     assert ldpc5g.base_graph_table(2)[0, 0].tolist() == [9, 174, 0, 72, 3, 156, 143, 145]
@@ -117,7 +123,7 @@ def test_lifted_h_rank_gives_dimension_kc_z(bg, z):
     assert h.shape == (ldpc5g.BASE_GRAPH_SHAPES[bg][0] * z, ldpc5g.BASE_GRAPH_SHAPES[bg][1] * z)
     assert ldpc.LdpcCode(h).k == kc * z
     # The parity part is square and invertible: a systematic word satisfying H is the unique codeword.
-    assert gf2.rank(h[:, kc * z:]) == h.shape[0]
+    assert gf2.rank(h[:, kc * z :]) == h.shape[0]
     # Circulants: each row block has the base graph row's weight in every row.
     bw = (ldpc5g.base_graph_table(bg)[..., 0] >= 0).sum(axis=1)
     np.testing.assert_array_equal(h.sum(axis=1), np.repeat(bw, z))
@@ -131,10 +137,10 @@ def test_every_codeword_satisfies_h(bg, z):
     u = _msgs(16, code.k, seed=z)
     cw = code.encode_mother(u)
     assert cw.shape == (16, code.n_ldpc) and cw.dtype == np.uint8
-    np.testing.assert_array_equal(cw[:, :code.k], u)  # systematic
+    np.testing.assert_array_equal(cw[:, : code.k], u)  # systematic
     h = ldpc5g.lifted_parity_check(bg, z, sparse=True)
     assert not ((h @ cw.T.astype(np.int64)) % 2).any()
-    assert cw[:, code.k:].any()  # parity bits not trivially zero
+    assert cw[:, code.k :].any()  # parity bits not trivially zero
     # Linear: the sum of two codewords is the codeword of the sum of their messages.
     np.testing.assert_array_equal(code.encode_mother(u[:8] ^ u[8:]), cw[:8] ^ cw[8:])
 
@@ -144,9 +150,9 @@ def test_base_graph_and_lifting_selection():
     assert ldpc5g.select_base_graph(292, 0.9) == 2 and ldpc5g.select_base_graph(293, 0.9) == 1
     assert ldpc5g.select_base_graph(3824, 0.67) == 2 and ldpc5g.select_base_graph(3825, 0.67) == 1
     assert ldpc5g.select_base_graph(5000, 0.25) == 2 and ldpc5g.select_base_graph(5000, 0.26) == 1
-    assert ldpc5g.select_lifting(64, 2) == (11, 5, 6)    # 6 * 11 = 66 >= 64 > 60
-    assert ldpc5g.select_lifting(200, 2) == (26, 6, 8)   # K_b = 8: 8 * 26 = 208 >= 200 > 8 * 24
-    assert ldpc5g.select_lifting(600, 2) == (72, 4, 9)   # K_b = 9 for 560 < K <= 640
+    assert ldpc5g.select_lifting(64, 2) == (11, 5, 6)  # 6 * 11 = 66 >= 64 > 60
+    assert ldpc5g.select_lifting(200, 2) == (26, 6, 8)  # K_b = 8: 8 * 26 = 208 >= 200 > 8 * 24
+    assert ldpc5g.select_lifting(600, 2) == (72, 4, 9)  # K_b = 9 for 560 < K <= 640
     assert ldpc5g.select_lifting(8448, 1) == (384, 1, 22)
     assert ldpc5g.select_lifting(3840, 2) == (384, 1, 10)
     for k in range(1, 3841, 7):  # brute force over the table
@@ -168,7 +174,7 @@ def test_rate_matched_code_layout(c128):
     assert codes.nr_ldpc(64, 128) is c128
     # The pruned decoding graph is the top-left corner of the mother H (row blocks touching a sent bit).
     small = ldpc5g.NrLdpcCode.lifted(2, 2, k=16, n=40)
-    assert (small.num_row_blocks, small.n_decoder) == (14, 48)   # 12 systematic + 28 parity bits sent
+    assert (small.num_row_blocks, small.n_decoder) == (14, 48)  # 12 systematic + 28 parity bits sent
     pruned = small.ldpc_code(full=False)
     np.testing.assert_array_equal(pruned.parity_check, ldpc5g.lifted_parity_check(2, 2)[:28, :48])
     for name in ("check_vars", "check_mask", "var_edges", "var_mask"):
@@ -199,16 +205,20 @@ def test_noiseless_llrs_decode_exactly(k, n):
 
 
 def test_layered_matches_float64_reference():
-    code = ldpc5g.NrLdpcCode.lifted(2, 2, k=16, n=40)   # a small rate-matched code: decoding graph 28 x 48
+    code = ldpc5g.NrLdpcCode.lifted(2, 2, k=16, n=40)  # a small rate-matched code: decoding graph 28 x 48
     h = np.zeros((code.graph.m, code.graph.n), np.uint8)
     rows = np.repeat(np.arange(code.graph.m)[:, None], code.graph.max_check_degree, axis=1)
     h[rows[code.graph.check_mask], code.graph.check_vars[code.graph.check_mask]] = 1
     u = _msgs(64, code.k, seed=5)
     llr = np.asarray(code.decoder_llr(_awgn_llr(code.encode(u), code.rate, 1.0, seed=6)))
-    for algorithm, kw in (("min_sum", dict(alpha=0.75, beta=0.0)), ("min_sum", dict(alpha=1.0, beta=0.3)),
-                          ("sum_product", {})):
-        r = ldpc.bp_decode(code.graph, llr, schedule="layered", layers=code.layers, algorithm=algorithm,
-                           max_iters=12, **kw, **W64)
+    for algorithm, kw in (
+        ("min_sum", dict(alpha=0.75, beta=0.0)),
+        ("min_sum", dict(alpha=1.0, beta=0.3)),
+        ("sum_product", {}),
+    ):
+        r = ldpc.bp_decode(
+            code.graph, llr, schedule="layered", layers=code.layers, algorithm=algorithm, max_iters=12, **kw, **W64
+        )
         ref = _reference_bp(h, llr, algorithm, 12, layers=code.layers, **kw)
         bits, conv, iters = (np.asarray(a) for a in r)
         assert 8 < conv.sum() < 56  # both converged and failed words
@@ -250,8 +260,11 @@ def test_offset_min_sum_against_reference_and_plain(c128):
     off = ldpc.bp_decode(g, llr, algorithm="min_sum", alpha=1.0, beta=0.5, max_iters=10, **W64)
     ref = _reference_bp(h, llr, "min_sum", 10, alpha=1.0, beta=0.5)
     conv = np.asarray(off.converged)
-    same = ((np.asarray(off.bits) == ref[0]).all(axis=1) | ~conv) & (conv == ref[1]) & \
-        (np.asarray(off.iterations) == ref[2])
+    same = (
+        ((np.asarray(off.bits) == ref[0]).all(axis=1) | ~conv)
+        & (conv == ref[1])
+        & (np.asarray(off.iterations) == ref[2])
+    )
     assert same.sum() >= 63 and conv.sum() > 32
     assert not np.array_equal(np.asarray(off.iterations), np.asarray(plain.iterations))  # the offset acts
 

@@ -1,4 +1,5 @@
 """GF(2) algebra, classical code constructions and syndrome-table decoding (neuralcodes_jax.codes)."""
+
 import itertools
 import math
 
@@ -38,14 +39,14 @@ def test_rank_row_reduce_null_space_against_brute_force(seed):
     assert _span(r) == span  # row operations keep the row space
     for i, p in enumerate(pivots):  # reduced echelon form
         np.testing.assert_array_equal(r[:, p], np.eye(rows, dtype=np.uint8)[i])
-    assert not r[len(pivots):].any()
+    assert not r[len(pivots) :].any()
     ns = gf2.null_space(a)
     assert ns.shape == (cols - len(pivots), cols)
     assert not gf2.matmul(a, ns.T).any()
     if ns.shape[0]:
         assert gf2.rank(ns) == ns.shape[0]
     # brute force: the null space has exactly 2^(cols - rank) vectors
-    words = gf2.int_to_bits(np.arange(2 ** cols), cols)
+    words = gf2.int_to_bits(np.arange(2**cols), cols)
     assert int((~gf2.matmul(words, a.T).any(axis=1)).sum()) == 2 ** (cols - len(pivots))
 
 
@@ -79,22 +80,25 @@ def test_generator_parity_check_roundtrip():
 
 
 # ----------------------------------------------------------------------------------- constructions
-@pytest.mark.parametrize("make, n, k, d", [
-    (lambda: linear.hamming_code(2), 3, 1, 3),
-    (lambda: linear.hamming_code(3), 7, 4, 3),
-    (lambda: linear.hamming_code(4), 15, 11, 3),
-    (lambda: linear.extended_hamming_code(3), 8, 4, 4),
-    (lambda: linear.golay_code(), 23, 12, 7),
-    (lambda: linear.extended_golay_code(), 24, 12, 8),
-    (lambda: linear.repetition_code(5), 5, 1, 5),
-    (lambda: linear.single_parity_check_code(6), 6, 5, 2),
-])
+@pytest.mark.parametrize(
+    "make, n, k, d",
+    [
+        (lambda: linear.hamming_code(2), 3, 1, 3),
+        (lambda: linear.hamming_code(3), 7, 4, 3),
+        (lambda: linear.hamming_code(4), 15, 11, 3),
+        (lambda: linear.extended_hamming_code(3), 8, 4, 4),
+        (lambda: linear.golay_code(), 23, 12, 7),
+        (lambda: linear.extended_golay_code(), 24, 12, 8),
+        (lambda: linear.repetition_code(5), 5, 1, 5),
+        (lambda: linear.single_parity_check_code(6), 6, 5, 2),
+    ],
+)
 def test_constructions_parameters(make, n, k, d):
     code = make()
     assert (code.n, code.k) == (n, k) and code.rate == k / n
     cw = code.codewords()
-    assert cw.shape == (2 ** k, n)
-    assert np.unique(gf2.bits_to_int(cw)).size == 2 ** k
+    assert cw.shape == (2**k, n)
+    assert np.unique(gf2.bits_to_int(cw)).size == 2**k
     weights = cw.sum(axis=1)
     assert weights[weights > 0].min() == d
     assert not gf2.matmul(cw, code.parity_check.T).any()

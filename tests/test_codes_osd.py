@@ -4,6 +4,7 @@ References are independent of the code under test: brute-force listing of codewo
 a naive OSD (rank tests column by column, pattern enumeration with ``itertools``), the octal generator polynomials of
 Lin & Costello (Appendix C), the benchmark parity-check matrices of ``shared/data/ecc_codes`` and closed forms.
 """
+
 import itertools
 import math
 
@@ -34,7 +35,7 @@ def _awgn_llr(code, batch, snr_db, seed):
     c = code.encode(rng.integers(0, 2, (batch, code.k)))
     sigma = math.sqrt(0.5 / 10 ** (snr_db / 10))
     y = 1.0 - 2.0 * c + sigma * rng.standard_normal(c.shape)
-    return c, 2.0 * y / sigma ** 2
+    return c, 2.0 * y / sigma**2
 
 
 def _corr(words, llr):
@@ -59,7 +60,7 @@ def test_reed_muller_dimension_distance_and_duality(m):
         assert code.k == sum(math.comb(m, i) for i in range(r + 1))
         if code.k <= 16:
             d = _min_distance(code.generator)
-        else:                               # RM(r, m)^perp = RM(m - r - 1, m): brute force on the dual
+        else:  # RM(r, m)^perp = RM(m - r - 1, m): brute force on the dual
             dual = linear.reed_muller(m - r - 1, m)
             assert not np.any(gf2.matmul(code.generator, dual.generator.T))
             assert code.k + dual.k == code.n
@@ -89,8 +90,15 @@ def test_bch_polynomials_match_the_tables():
     for (n, k), value in linear.BCH_GENERATOR_POLYNOMIALS.items():
         assert linear.bch_generator_polynomial(n, k) == value
     # Lin & Costello, Appendix C (octal).
-    book = {(63, 57): 0o103, (63, 51): 0o12471, (63, 45): 0o1701317, (63, 36): 0o1033500423,
-            (127, 120): 0o211, (127, 113): 0o41567, (127, 64): 0o1206534025570773100045}
+    book = {
+        (63, 57): 0o103,
+        (63, 51): 0o12471,
+        (63, 45): 0o1701317,
+        (63, 36): 0o1033500423,
+        (127, 120): 0o211,
+        (127, 113): 0o41567,
+        (127, 64): 0o1206534025570773100045,
+    }
     for (n, k), g in book.items():
         assert linear.bch_generator_polynomial(n, k)[0] == g
     assert linear.bch_dimensions(15) == {11: 3, 7: 5, 5: 7, 1: 15}
@@ -103,24 +111,28 @@ def test_bch_distances_by_brute_force():
         for k, delta in linear.bch_dimensions(n).items():
             code = linear.bch_code(n, k)
             assert (code.n, code.k, code.name) == (n, k, f"BCH({n},{k})")
-            d = _min_distance(code.generator) if k <= 16 else \
-                int(np.flatnonzero(linear.weight_enumerator(code)[1:])[0]) + 1
+            d = (
+                _min_distance(code.generator)
+                if k <= 16
+                else int(np.flatnonzero(linear.weight_enumerator(code)[1:])[0]) + 1
+            )
             assert d >= delta
             # Known true distances (MacWilliams & Sloane, Fig. 9.1): equal to the designed ones at these lengths.
             assert d == delta
 
 
-@pytest.mark.parametrize("n,k,d", [(16, 11, 4), (16, 7, 6), (16, 5, 8), (32, 26, 4), (32, 21, 6), (32, 16, 8),
-                                   (32, 11, 12), (32, 6, 16)])
+@pytest.mark.parametrize(
+    "n,k,d", [(16, 11, 4), (16, 7, 6), (16, 5, 8), (32, 26, 4), (32, 21, 6), (32, 16, 8), (32, 11, 12), (32, 6, 16)]
+)
 def test_extended_bch_distance(n, k, d):
     code = linear.extended_bch_code(n, k)
     assert (code.n, code.k, code.name) == (n, k, f"eBCH({n},{k})")
     if k <= 16:
         counts = np.bincount(_all_codewords(code.generator).sum(axis=1), minlength=n + 1)
-    else:                                   # weights of the dual by brute force, then MacWilliams
+    else:  # weights of the dual by brute force, then MacWilliams
         counts = linear.weight_enumerator(code)
     assert counts.sum() == 1 << k
-    assert not np.any(counts[1::2])                               # every codeword has even weight
+    assert not np.any(counts[1::2])  # every codeword has even weight
     assert int(np.flatnonzero(counts[1:])[0]) + 1 == d
 
 
@@ -130,8 +142,12 @@ def test_extended_bch_128_64_and_bad_arguments():
     assert not np.any(code.generator.sum(axis=1) & 1)
     base = linear.bch_code(127, 64)
     assert np.array_equal(code.generator[:, :127], base.generator)
-    for args, match in [((100, 50), "n must be a power of two"), ((64, 44), "k must be one of"),
-                        ((2048, 1000), "n must be 2"), ((4, 1), "n must be")]:
+    for args, match in [
+        ((100, 50), "n must be a power of two"),
+        ((64, 44), "k must be one of"),
+        ((2048, 1000), "n must be 2"),
+        ((4, 1), "n must be"),
+    ]:
         with pytest.raises(ValueError, match=match):
             linear.extended_bch_code(*args)
     with pytest.raises(ValueError, match="k must be one of"):
@@ -143,7 +159,7 @@ def test_bch_matches_the_benchmark_parity_checks(shared_data):
         h = np.loadtxt(shared_data / "ecc_codes" / f"BCH_N{n}_K{k}.txt", dtype=np.uint8)
         code = linear.bch_code(n, k)
         assert h.shape == (n - k, n) and gf2.rank(h) == n - k
-        assert not np.any(gf2.matmul(code.generator, h.T))       # the same code, coordinate for coordinate
+        assert not np.any(gf2.matmul(code.generator, h.T))  # the same code, coordinate for coordinate
 
 
 # ------------------------------------------------------------------------------------------ references
@@ -197,7 +213,7 @@ def test_ml_decode_is_brute_force_correlation_ml():
     code = linear.extended_golay_code()
     for snr, seed in [(-1.0, 0), (2.0, 1)]:
         _c, llr = _awgn_llr(code, 120, snr, seed)
-        got = osd.ml_decode(code, llr, chunk=1000, batch_size=50)      # 1000 does not divide 4096
+        got = osd.ml_decode(code, llr, chunk=1000, batch_size=50)  # 1000 does not divide 4096
         _assert_same_decisions(got.codewords, _brute_ml(code.generator, llr), llr)
         assert np.array_equal(code.encode(np.asarray(got.messages)), np.asarray(got.codewords))
         np.testing.assert_allclose(np.asarray(got.correlation), _corr(got.codewords, llr), rtol=1e-5, atol=1e-3)
@@ -226,7 +242,7 @@ def test_osd_matches_a_naive_osd(order):
 
 
 def test_osd_of_order_k_is_ml():
-    simplex = linear.hamming_code(3).dual()                        # (7, 3)
+    simplex = linear.hamming_code(3).dual()  # (7, 3)
     codes = [simplex, _random_code_with_repeated_columns(3, 10, 7), _random_code_with_repeated_columns(2, 6, 8)]
     for i, code in enumerate(codes):
         for snr in (-3.0, 0.0, 3.0):
@@ -239,15 +255,15 @@ def test_osd_of_order_k_is_ml():
 
 def test_osd_is_monotone_in_order_and_decodes_ebch_128_64():
     code = linear.extended_bch_code(128, 64)
-    c, llr = _awgn_llr(code, 48, -1.0, 3)            # Eb/N0 = 2 dB: OSD-0 fails on about half the words
-    llr[:4] = 4.0 * (1.0 - 2.0 * c[:4])                                        # noiseless words
+    c, llr = _awgn_llr(code, 48, -1.0, 3)  # Eb/N0 = 2 dB: OSD-0 fails on about half the words
+    llr[:4] = 4.0 * (1.0 - 2.0 * c[:4])  # noiseless words
     order0 = osd.osd_decode(code, llr, order=0)
     got = osd.osd_decode(code, llr, order=2)
     assert np.all(np.asarray(got.correlation) >= np.asarray(order0.correlation) - 1e-3)
     assert np.mean(np.asarray(got.correlation) > np.asarray(order0.correlation) + 1e-3) > 0.2
     words = np.asarray(got.codewords)
     assert np.array_equal(words[:4], c[:4])
-    assert not np.any(gf2.matmul(words, code.parity_check.T))                # codewords
+    assert not np.any(gf2.matmul(words, code.parity_check.T))  # codewords
     assert np.array_equal(code.encode(np.asarray(got.messages)), words)
     assert np.mean(np.all(words == c, axis=1)) >= 0.9 > np.mean(np.all(np.asarray(order0.codewords) == c, axis=1)) + 0.2
 

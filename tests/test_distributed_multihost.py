@@ -59,18 +59,31 @@ def _free_port() -> int:
 
 def _env(n_devices: int, cache_dir) -> dict:
     env = dict(os.environ)
-    env.update(JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(n_devices), JAX_DISABLE_MOST_OPTIMIZATIONS="1",
-               JAX_COMPILATION_CACHE_DIR=str(cache_dir), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-               JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0", TF_CPP_MIN_LOG_LEVEL="3")
+    env.update(
+        JAX_PLATFORMS="cpu",
+        JAX_NUM_CPU_DEVICES=str(n_devices),
+        JAX_DISABLE_MOST_OPTIMIZATIONS="1",
+        JAX_COMPILATION_CACHE_DIR=str(cache_dir),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+        JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
     return env
 
 
 def _start(workdir, n_devices, cache_dir, log_prefix, process_id=None, num_processes=None, port=None, extra=()):
-    cmd = [sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",
-           f"--workdir={workdir}"] + _cli_overrides() + list(extra)
+    cmd = (
+        [sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke", f"--workdir={workdir}"]
+        + _cli_overrides()
+        + list(extra)
+    )
     if process_id is not None:
-        cmd += ["--multihost", f"--coordinator_address=localhost:{port}", f"--num_processes={num_processes}",
-                f"--process_id={process_id}"]
+        cmd += [
+            "--multihost",
+            f"--coordinator_address=localhost:{port}",
+            f"--num_processes={num_processes}",
+            f"--process_id={process_id}",
+        ]
     out = open(f"{log_prefix}.out", "w")  # noqa: SIM115  (the process writes them until it ends)
     err = open(f"{log_prefix}.err", "w")  # noqa: SIM115
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=_env(n_devices, cache_dir), stdout=out, stderr=err)
@@ -78,8 +91,10 @@ def _start(workdir, n_devices, cache_dir, log_prefix, process_id=None, num_proce
 
 def _start_pair(workdir, cache_dir, log_prefix, extra=()):
     port = _free_port()
-    return [_start(workdir, 2, cache_dir, f"{log_prefix}{i}", process_id=i, num_processes=2, port=port, extra=extra)
-            for i in range(2)]
+    return [
+        _start(workdir, 2, cache_dir, f"{log_prefix}{i}", process_id=i, num_processes=2, port=port, extra=extra)
+        for i in range(2)
+    ]
 
 
 def _wait(procs, timeout=600):
@@ -139,18 +154,18 @@ def test_two_processes_preempted_and_resumed_equal_one_process(tmp_path, started
     logs.mkdir()
     ref_dir, multi_dir = tmp_path / "one_process", tmp_path / "two_processes"
 
-    ref = _start(ref_dir, 4, cache, str(logs / "ref"))          # 1 process x 4 devices, uninterrupted
+    ref = _start(ref_dir, 4, cache, str(logs / "ref"))  # 1 process x 4 devices, uninterrupted
     pair = _start_pair(multi_dir, cache, str(logs / "stage1_p"))  # 2 processes x 2 devices
     started += [ref] + pair
     _wait_for_validation_line(multi_dir / "metrics.jsonl", pair)
-    pair[1].send_signal(signal.SIGTERM)                             # only process 1 is told to stop
+    pair[1].send_signal(signal.SIGTERM)  # only process 1 is told to stop
     codes = _wait(pair)
     outs = [_tail(logs / f"stage1_p{i}.out") for i in range(2)]
     assert codes == [PREEMPTED_EXIT_CODE] * 2, (codes, [_tail(logs / f"stage1_p{i}.err") for i in range(2)])
     steps = [int(re.search(r"preempted at step (\d+)", o).group(1)) for o in outs]
-    assert steps[0] == steps[1], steps                               # both stopped after the same step
+    assert steps[0] == steps[1], steps  # both stopped after the same step
     stop = steps[0]
-    assert 10 <= stop < TOTAL_STEPS and stop % 5 == 0, stop          # after epoch 1, at a chunk boundary
+    assert 10 <= stop < TOTAL_STEPS and stop % 5 == 0, stop  # after epoch 1, at a chunk boundary
     assert str(stop) in os.listdir(multi_dir / "checkpoints" / "latest")
 
     # Both processes restore and finish; now each gathers its own rows of every batch on the host instead of
@@ -158,8 +173,10 @@ def test_two_processes_preempted_and_resumed_equal_one_process(tmp_path, started
     pair = _start_pair(multi_dir, cache, str(logs / "stage2_p"), extra=["--config.train.data_on_device=never"])
     started += pair
     codes = _wait(pair + [ref])
-    assert codes == [0, 0, 0], (codes, [_tail(p) for p in (logs / "stage2_p0.err", logs / "stage2_p1.err",
-                                                           logs / "ref.err")])
+    assert codes == [0, 0, 0], (
+        codes,
+        [_tail(p) for p in (logs / "stage2_p0.err", logs / "stage2_p1.err", logs / "ref.err")],
+    )
     assert "| 0.10 |" in _tail(logs / "stage2_p0.out") and "| 0.10 |" not in _tail(logs / "stage2_p1.out")
 
     # Same training. The float32 gradient all-reduce adds the 4 devices' partial sums in another order across two

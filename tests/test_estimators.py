@@ -7,6 +7,7 @@ estimator's surrogate gradient is compared with the gradient of the exact expect
 float64 is enabled only inside these tests (``jax.enable_x64`` context), so it does not leak into
 other test modules.
 """
+
 import itertools
 import math
 
@@ -18,8 +19,8 @@ from jax import lax
 
 from neuralcodes_jax import channels, estimators
 
-M, K, B, D = 2, 3, 2, 3               # code bits, samples, batch, target pixels
-TARGET = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])   # fixed targets x, [B, D]
+M, K, B, D = 2, 3, 2, 3  # code bits, samples, batch, target pixels
+TARGET = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])  # fixed targets x, [B, D]
 CHANNEL = channels.make_channel("bsc", 0.1)
 EXACT_TOL = 1e-10
 
@@ -34,7 +35,7 @@ def _init_params():
     rng = np.random.default_rng(0)
     return {
         "theta": {"w": jnp.asarray(rng.normal(size=(M, D))), "b": jnp.asarray(rng.normal(size=(D,)))},
-        "phi": jnp.asarray(rng.normal(size=(B, M))),    # encoder logits per example
+        "phi": jnp.asarray(rng.normal(size=(B, M))),  # encoder logits per example
     }
 
 
@@ -64,9 +65,9 @@ def _log_mean_exp(f):
 
 # Exact objectives, written independently of the estimators module, [K, ...] -> [...].
 OBJECTIVES = {
-    "vimco": _log_mean_exp,                                  # NECST Eq. 6
-    "vimco_reference": lambda f: -_log_mean_exp(-f),         # log harmonic mean of p_k
-    "reinforce_loo": lambda f: jnp.mean(f, axis=0),          # single-sample objective
+    "vimco": _log_mean_exp,  # NECST Eq. 6
+    "vimco_reference": lambda f: -_log_mean_exp(-f),  # log harmonic mean of p_k
+    "reinforce_loo": lambda f: jnp.mean(f, axis=0),  # single-sample objective
 }
 
 
@@ -76,7 +77,7 @@ def _exact_objective_grad(objective, params):
 
     def expected(p):
         f, log_q = _per_sample(p, y)
-        prob = jnp.exp(jnp.sum(log_q, axis=0))              # [N, B] joint probability of the K samples
+        prob = jnp.exp(jnp.sum(log_q, axis=0))  # [N, B] joint probability of the K samples
         return jnp.sum(prob * objective(f))
 
     return jax.grad(expected)(params)
@@ -112,16 +113,19 @@ def test_multi_sample_loss_is_exactly_unbiased(x64, name):
     params = _init_params()
     exact = _exact_objective_grad(OBJECTIVES[name], params)
     got = _expected_surrogate_grad(lambda f, lq: -estimators.multi_sample_loss(name, f, lq)[0], params)
-    assert _max_abs(exact["phi"]) > 1e-2 and _max_abs(exact["theta"]) > 1e-2      # a non-trivial problem
+    assert _max_abs(exact["phi"]) > 1e-2 and _max_abs(exact["theta"]) > 1e-2  # a non-trivial problem
     assert _max_abs_diff(got, exact) < EXACT_TOL, (name, got, exact)
 
 
-@pytest.mark.parametrize("name,surrogate,objective", [
-    ("vimco", lambda f, lq: estimators.vimco(f, lq)[1], _log_mean_exp),
-    # The reference minimises E[log mean exp loss]: descend its surrogate.
-    ("vimco_reference", lambda f, lq: -estimators.vimco_reference(-f, lq)[1], lambda f: -_log_mean_exp(-f)),
-    ("score_function", lambda f, lq: estimators.score_function(f, lq)[1], lambda f: jnp.mean(f, axis=0)),
-])
+@pytest.mark.parametrize(
+    "name,surrogate,objective",
+    [
+        ("vimco", lambda f, lq: estimators.vimco(f, lq)[1], _log_mean_exp),
+        # The reference minimises E[log mean exp loss]: descend its surrogate.
+        ("vimco_reference", lambda f, lq: -estimators.vimco_reference(-f, lq)[1], lambda f: -_log_mean_exp(-f)),
+        ("score_function", lambda f, lq: estimators.score_function(f, lq)[1], lambda f: jnp.mean(f, axis=0)),
+    ],
+)
 def test_raw_estimators_are_exactly_unbiased(x64, name, surrogate, objective):
     params = _init_params()
     exact = _exact_objective_grad(objective, params)
@@ -141,8 +145,11 @@ def _vimco_baseline_includes_self(f, log_q):
     eye = jnp.eye(n, dtype=bool).reshape((n, n) + (1,) * (f.ndim - 1))
     loo = _log_mean_exp(jnp.moveaxis(jnp.where(eye, mean_all[None, None], f_sg[None]), 1, 0))
     signal = objective[None] - loo
-    return (objective + jnp.sum(jax.nn.softmax(f_sg, axis=0) * (f - f_sg), axis=0)
-            + jnp.sum(signal * (log_q - lax.stop_gradient(log_q)), axis=0))
+    return (
+        objective
+        + jnp.sum(jax.nn.softmax(f_sg, axis=0) * (f - f_sg), axis=0)
+        + jnp.sum(signal * (log_q - lax.stop_gradient(log_q)), axis=0)
+    )
 
 
 def _vimco_without_stop_gradient(f, log_q):
@@ -162,15 +169,21 @@ def _reinforce_baseline_includes_self(f, log_q):
     return jnp.mean(f, axis=0) + jnp.mean(signal * (log_q - lax.stop_gradient(log_q)), axis=0)
 
 
-@pytest.mark.parametrize("name,surrogate,objective", [
-    ("vimco baseline includes f_k", _vimco_baseline_includes_self, _log_mean_exp),
-    ("vimco without stop_gradient", _vimco_without_stop_gradient, _log_mean_exp),
-    ("pathwise gradient only", _pathwise_only, _log_mean_exp),
-    ("reinforce baseline includes f_k", _reinforce_baseline_includes_self, lambda f: jnp.mean(f, axis=0)),
-    # The public code's estimator is unbiased for its own objective, not for NECST Eq. 6.
-    ("vimco_reference vs Eq. 6", lambda f, lq: -estimators.multi_sample_loss("vimco_reference", f, lq)[0],
-     _log_mean_exp),
-])
+@pytest.mark.parametrize(
+    "name,surrogate,objective",
+    [
+        ("vimco baseline includes f_k", _vimco_baseline_includes_self, _log_mean_exp),
+        ("vimco without stop_gradient", _vimco_without_stop_gradient, _log_mean_exp),
+        ("pathwise gradient only", _pathwise_only, _log_mean_exp),
+        ("reinforce baseline includes f_k", _reinforce_baseline_includes_self, lambda f: jnp.mean(f, axis=0)),
+        # The public code's estimator is unbiased for its own objective, not for NECST Eq. 6.
+        (
+            "vimco_reference vs Eq. 6",
+            lambda f, lq: -estimators.multi_sample_loss("vimco_reference", f, lq)[0],
+            _log_mean_exp,
+        ),
+    ],
+)
 def test_biased_estimators_fail_the_exact_test(x64, name, surrogate, objective):
     params = _init_params()
     exact = _exact_objective_grad(objective, params)
@@ -190,7 +203,7 @@ def test_monte_carlo_mean_gradient_within_5_se(x64, name):
     reps = 20_000
     y = CHANNEL.sample(jax.random.key(42), params["phi"], reps * K).reshape(reps, K, B, M)
 
-    def replicate_loss(p, y_rep):                         # y_rep [K, B, M]
+    def replicate_loss(p, y_rep):  # y_rep [K, B, M]
         f = _log_lik(p["theta"], y_rep)
         log_q = CHANNEL.log_prob(y_rep, p["phi"])
         return jnp.sum(estimators.multi_sample_loss(name, f, log_q)[0])
@@ -236,8 +249,11 @@ def test_stable_for_large_magnitudes():
     f = jnp.array([[-1000.0, 50.0], [-1001.0, 80.0], [-5000.0, 20.0]], jnp.float32)
     log_q = jnp.zeros_like(f)
     obj, _sur = estimators.vimco(f, log_q)
-    np.testing.assert_allclose(obj, [-1000.0 + math.log((1 + math.exp(-1)) / 3), 80.0 + math.log(
-        (math.exp(-30) + 1 + math.exp(-60)) / 3)], rtol=1e-6)
+    np.testing.assert_allclose(
+        obj,
+        [-1000.0 + math.log((1 + math.exp(-1)) / 3), 80.0 + math.log((math.exp(-30) + 1 + math.exp(-60)) / 3)],
+        rtol=1e-6,
+    )
     grads = jax.grad(lambda a, b: jnp.sum(estimators.vimco(a, b)[1]), argnums=(0, 1))(f, log_q)
     assert all(np.all(np.isfinite(g)) for g in grads)
 
@@ -248,13 +264,14 @@ def test_leave_one_out_baseline():
     got = np.asarray(estimators.leave_one_out_log_mean_exp(jnp.asarray(f, jnp.float32)))
     for k in range(4):
         g = f.copy()
-        g[k] = np.delete(f, k, axis=0).mean(axis=0)          # geometric mean in log space
+        g[k] = np.delete(f, k, axis=0).mean(axis=0)  # geometric mean in log space
         np.testing.assert_allclose(got[k], np.log(np.mean(np.exp(g), axis=0)), rtol=1e-5)
         # L_{-k} does not depend on f_k.
         h = f.copy()
         h[k] += 7.0
-        np.testing.assert_allclose(np.asarray(estimators.leave_one_out_log_mean_exp(jnp.asarray(h, jnp.float32)))[k],
-                                   got[k], rtol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(estimators.leave_one_out_log_mean_exp(jnp.asarray(h, jnp.float32)))[k], got[k], rtol=1e-6
+        )
 
 
 def test_jit_and_vmap():
@@ -262,8 +279,9 @@ def test_jit_and_vmap():
     log_q = jax.random.normal(jax.random.key(1), (3, 4, 2))
     jitted = jax.jit(estimators.multi_sample_loss, static_argnums=0)
     for name in estimators.ESTIMATORS:
-        np.testing.assert_allclose(jitted(name, f, log_q)[0], estimators.multi_sample_loss(name, f, log_q)[0],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            jitted(name, f, log_q)[0], estimators.multi_sample_loss(name, f, log_q)[0], rtol=1e-6
+        )
     per_col = jax.vmap(lambda a, b: estimators.vimco(a, b)[0], in_axes=2, out_axes=1)(f, log_q)
     np.testing.assert_allclose(per_col, estimators.vimco(f, log_q)[0], rtol=1e-6)
 

@@ -12,10 +12,24 @@ from neuralcodes_jax import methods, train
 
 NECST_CONFIGS = sorted(p.stem for p in (REPO_ROOT / "experiments" / "necst").glob("*.py") if p.stem != "__init__")
 
-PAPER_BITS = {"binary_mnist": 100, "mnist": 100, "omniglot": 200, "svhn": 500, "cifar10": 500, "celeba": 1000,
-              "random_bits": 50}
-SHAPES = {"binary_mnist": (28, 28, 1), "mnist": (28, 28, 1), "omniglot": (28, 28, 1), "svhn": (32, 32, 3),
-          "cifar10": (32, 32, 3), "celeba": (64, 64, 3), "random_bits": (100,)}
+PAPER_BITS = {
+    "binary_mnist": 100,
+    "mnist": 100,
+    "omniglot": 200,
+    "svhn": 500,
+    "cifar10": 500,
+    "celeba": 1000,
+    "random_bits": 50,
+}
+SHAPES = {
+    "binary_mnist": (28, 28, 1),
+    "mnist": (28, 28, 1),
+    "omniglot": (28, 28, 1),
+    "svhn": (32, 32, 3),
+    "cifar10": (32, 32, 3),
+    "celeba": (64, 64, 3),
+    "random_bits": (100,),
+}
 
 
 def test_all_paper_configs_present():
@@ -49,7 +63,7 @@ def test_bec_training_runs(tmp_path):
     c.train.batch_size = 16
     c.train.num_epochs = 1
     c.train.tensorboard = False
-    c.eval.noise_levels = (0.0, 0.5, 0.9)    # BEC noise goes up to (but not including) 1
+    c.eval.noise_levels = (0.0, 0.5, 0.9)  # BEC noise goes up to (but not including) 1
     result = train.train_and_evaluate(c, str(tmp_path))
     assert result["eval"]["channel"] == "bec"
     assert all(np.isfinite(r["bce_per_pixel_nats"]) for r in result["eval"]["rows"])
@@ -58,7 +72,7 @@ def test_bec_training_runs(tmp_path):
     x = jnp.zeros((400, 100))
     y = method.transmit(result["state"]["params"], x, jax.random.key(0), 0.9, 1)
     frac = float(jnp.mean(y == 2))
-    assert abs(frac - 0.9) < 5 * np.sqrt(0.09 / y.size)     # 5 standard errors
+    assert abs(frac - 0.9) < 5 * np.sqrt(0.09 / y.size)  # 5 standard errors
     assert set(np.unique(np.asarray(y)).tolist()) <= {0, 1, 2}
 
 

@@ -58,12 +58,14 @@ def test_binary_mnist_runs_file_holds_the_scripts_values_and_does_not_regenerate
 
     saved = rep.load_runs(str(REPO_ROOT / "results" / "iabf_vs_necst_runs.json"), "binary_mnist")
     points = saved["points"]
-    assert all(run["source"].startswith("transcribed from the report") for runs in points.values()
-               for run in runs.values())
-    lam = {0.1: 0.001, 0.3: 0.01}                                   # the lambdas the report chose
+    assert all(
+        run["source"].startswith("transcribed from the report") for runs in points.values() for run in runs.values()
+    )
+    lam = {0.1: 0.001, 0.3: 0.01}  # the lambdas the report chose
     for eps in mc.NOISE:
-        iabf = [points[f"iabf_lambda{lam[eps]}_eps{eps}"][0]["test"]] + \
-            [points[f"iabf_final_eps{eps}"][s]["test"] for s in (1, 2)]
+        iabf = [points[f"iabf_lambda{lam[eps]}_eps{eps}"][0]["test"]] + [
+            points[f"iabf_final_eps{eps}"][s]["test"] for s in (1, 2)
+        ]
         assert tuple(iabf) == mc.BINARY_MNIST[eps]["iabf"]
         for method in ("necst", "abf"):
             assert tuple(points[f"{method}_eps{eps}"][s]["test"] for s in range(3)) == mc.BINARY_MNIST[eps][method]

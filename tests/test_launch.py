@@ -4,6 +4,7 @@ Commands and jobs are compared as exact strings for a small sweep. Point process
 interpreter (a script that writes what ``launch.main`` would); the vmapped sweep runs the real loop on a tiny
 learned-code config (tests/test_sweeps.py checks groups against single runs).
 """
+
 import importlib.util
 import json
 import stat
@@ -67,8 +68,9 @@ def sweep_config(tmp_path):
 
 def test_sweep_dry_run_prints_exact_commands(sweep_config):
     lines = []
-    sweep.run_sweep(sweep_config, "/runs/s", settings=["train.num_epochs=3"], only=["seed1"], dry_run=True,
-                    log=lines.append)
+    sweep.run_sweep(
+        sweep_config, "/runs/s", settings=["train.num_epochs=3"], only=["seed1"], dry_run=True, log=lines.append
+    )
     c = sweep_config
     assert lines == [
         "2 point(s) under /runs/s:",
@@ -78,12 +80,21 @@ def test_sweep_dry_run_prints_exact_commands(sweep_config):
         "--config.train.num_epochs=3",
     ]
     lines.clear()
-    sweep.run_sweep(sweep_config, "/runs/s", grid=["eval.noise_levels=(0.0,0.1)"], vmap=True, max_group=3,
-                    dry_run=True, log=lines.append)
+    sweep.run_sweep(
+        sweep_config,
+        "/runs/s",
+        grid=["eval.noise_levels=(0.0,0.1)"],
+        vmap=True,
+        max_group=3,
+        dry_run=True,
+        log=lines.append,
+    )
     assert lines[0] == "4 point(s) in 2 group(s) under /runs/s:"
     assert lines[1] == "group 1 (necst, 3 point(s)):"
-    assert lines[2] == (f"  seed0_eps0.1: --config={c} --workdir=/runs/s/seed0_eps0.1 --config.seed=0 "
-                        "--config.channel.eps=0.1 '--config.eval.noise_levels=(0.0,0.1,)'")
+    assert lines[2] == (
+        f"  seed0_eps0.1: --config={c} --workdir=/runs/s/seed0_eps0.1 --config.seed=0 "
+        "--config.channel.eps=0.1 '--config.eval.noise_levels=(0.0,0.1,)'"
+    )
     assert lines[5] == "group 2 (necst, 1 point(s)):"
 
 
@@ -105,7 +116,11 @@ def test_sweep_processes_in_parallel_collect_results_and_resume(sweep_config, tm
     results = sweep.run_sweep(sweep_config, root, parallel=2, python=str(fake), log=logs.append)
     by_name = {r["name"]: r for r in results}
     assert {n: r["status"] for n, r in by_name.items()} == {
-        "seed0_eps0.1": "ok", "seed0_eps0.2": "ok", "seed1_eps0.1": "failed", "seed1_eps0.2": "failed"}
+        "seed0_eps0.1": "ok",
+        "seed0_eps0.2": "ok",
+        "seed1_eps0.1": "failed",
+        "seed1_eps0.2": "failed",
+    }
     assert by_name["seed0_eps0.2"]["metrics"] == {"bce_per_pixel_nats@0.2": 0.1}
     assert by_name["seed1_eps0.1"]["returncode"] == 3
     assert "program launch.main" in (root / "seed0_eps0.1" / "log.txt").read_text()
@@ -141,29 +156,51 @@ def test_vmapped_sweep_end_to_end(tmp_path):
 
 def test_tpu_vm_commands_exact():
     cmds = tpu_vm.plan_commands(
-        ["create", "setup", "run", "sweep", "delete"], name="nc", zone="us-central2-b", project="proj",
-        accelerator_type="v4-16", spot=True, repo="https://example.org/nc.git", branch="dev",
-        config="experiments/necst/binary_mnist.py", workdir="/data/runs/b", settings=["channel.eps=0.2"],
-        grid=["seed=0:2"], sweep_flags="--only=seed0")
+        ["create", "setup", "run", "sweep", "delete"],
+        name="nc",
+        zone="us-central2-b",
+        project="proj",
+        accelerator_type="v4-16",
+        spot=True,
+        repo="https://example.org/nc.git",
+        branch="dev",
+        config="experiments/necst/binary_mnist.py",
+        workdir="/data/runs/b",
+        settings=["channel.eps=0.2"],
+        grid=["seed=0:2"],
+        sweep_flags="--only=seed0",
+    )
     base = ["gcloud", "compute", "tpus", "tpu-vm"]
-    assert cmds[0] == base + ["create", "nc", "--zone=us-central2-b", "--project=proj", "--accelerator-type=v4-16",
-                              "--version=tpu-ubuntu2204-base", "--spot"]
+    assert cmds[0] == base + [
+        "create",
+        "nc",
+        "--zone=us-central2-b",
+        "--project=proj",
+        "--accelerator-type=v4-16",
+        "--version=tpu-ubuntu2204-base",
+        "--spot",
+    ]
     ssh = base + ["ssh", "nc", "--zone=us-central2-b", "--project=proj", "--worker=all"]
     assert cmds[1] == ssh + [
         "--command=set -e; if [ -d neuralcodes_jax/.git ]; then git -C neuralcodes_jax fetch --quiet origin dev && "
         "git -C neuralcodes_jax checkout --quiet dev && git -C neuralcodes_jax pull --quiet --ff-only origin dev; "
         "else git clone --quiet --branch dev https://example.org/nc.git neuralcodes_jax; fi; "
-        "cd neuralcodes_jax && python3 -m pip install --quiet -e . 'jax[tpu]'"]
+        "cd neuralcodes_jax && python3 -m pip install --quiet -e . 'jax[tpu]'"
+    ]
     assert cmds[2] == ssh + [
         "--command=cd neuralcodes_jax && python3 -m launch.main --config=experiments/necst/binary_mnist.py "
-        "--workdir=/data/runs/b --multihost --config.channel.eps=0.2"]
+        "--workdir=/data/runs/b --multihost --config.channel.eps=0.2"
+    ]
     assert cmds[3] == ssh + [
         "--command=cd neuralcodes_jax && python3 -m launch.sweep --config=experiments/necst/binary_mnist.py "
-        "--workdir=/data/runs/b --grid=seed=0:2 --set=channel.eps=0.2 --only=seed0 --multihost --python=python3"]
+        "--workdir=/data/runs/b --grid=seed=0:2 --set=channel.eps=0.2 --only=seed0 --multihost --python=python3"
+    ]
     assert cmds[4] == base + ["delete", "nc", "--zone=us-central2-b", "--project=proj", "--quiet"]
     bg = tpu_vm.plan_commands(["run"], name="nc", zone="z", config="c.py", workdir="w", run_in_background=True)
-    assert bg[0][-1] == ("--command=nohup bash -c 'cd neuralcodes_jax && python3 -m launch.main --config=c.py "
-                         "--workdir=w --multihost' > ~/neuralcodes_run.log 2>&1 &")
+    assert bg[0][-1] == (
+        "--command=nohup bash -c 'cd neuralcodes_jax && python3 -m launch.main --config=c.py "
+        "--workdir=w --multihost' > ~/neuralcodes_run.log 2>&1 &"
+    )
     ran = []
     tpu_vm.execute(cmds[:1], log=lambda s: None, runner=lambda argv, check: ran.append((argv, check)))
     assert ran == [(cmds[0], True)]
@@ -186,8 +223,12 @@ def test_tpu_vm_bad_input():
 def test_xm_jobs_exact(sweep_config):
     points = sweeps.make_points(sweep_config, sweeps.sweep_entries(sweep_config))[:2]
     specs = xm_launch.job_specs(points, "gs://b/s", xm_launch.resources("A100", 2, cpu=8, ram_gib=32))
-    assert specs[1].args == {"config": sweep_config, "workdir": "gs://b/s/seed0_eps0.2", "config.seed": "0",
-                             "config.channel.eps": "0.2"}
+    assert specs[1].args == {
+        "config": sweep_config,
+        "workdir": "gs://b/s/seed0_eps0.2",
+        "config.seed": "0",
+        "config.channel.eps": "0.2",
+    }
     lines = xm_launch.describe(specs, "vertex", "python:3.11", "t", pip_extra=["jax[cuda12]"], directory="repo")
     assert lines == [
         "experiment 't': 2 work unit(s), executor vertex",

@@ -48,8 +48,10 @@ def _graph() -> dict[str, set[str]]:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 # ``from pkg import sub`` depends on the submodule; ``from mod import name`` on the module
-                names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
-                         for a in node.names]
+                names = [
+                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                    for a in node.names
+                ]
             else:
                 continue
             for name in names:
@@ -71,8 +73,12 @@ def test_every_unit_has_a_layer():
 
 def _upward(graph: dict[str, set[str]]) -> list[str]:
     level = {u: i for i, layer in enumerate(LAYERS) for u in layer}
-    return [f"{a} imports {b}" for a, targets in graph.items() for b in targets
-            if _unit(a) in level and _unit(b) in level and level[_unit(b)] > level[_unit(a)]]
+    return [
+        f"{a} imports {b}"
+        for a, targets in graph.items()
+        for b in targets
+        if _unit(a) in level and _unit(b) in level and level[_unit(b)] > level[_unit(a)]
+    ]
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -121,6 +127,6 @@ def test_the_checks_can_fail():
     assert "neuralcodes_jax.channels" in graph["neuralcodes_jax.codes.ldpc"]
     assert "neuralcodes_jax.codes.gf2" in graph["neuralcodes_jax.codes.linear"]
     planted = {k: set(v) for k, v in graph.items()}
-    planted["neuralcodes_jax.config_utils"].add("neuralcodes_jax.channels")      # channels imports config_utils
+    planted["neuralcodes_jax.config_utils"].add("neuralcodes_jax.channels")  # channels imports config_utils
     assert _upward(planted) == ["neuralcodes_jax.config_utils imports neuralcodes_jax.channels"]
     assert ["neuralcodes_jax.channels", "neuralcodes_jax.config_utils"] in _cycles(planted)

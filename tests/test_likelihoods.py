@@ -59,8 +59,7 @@ def test_bernoulli_extreme_logits_finite_and_exact():
     np.testing.assert_allclose(got, want, rtol=1e-6)
     assert got[0] > -1e-20 and got[0] <= 0.0  # log sigmoid(50) = -1.9e-22, not rounded to -inf
     grads = jax.grad(lambda lg: lk.bernoulli_log_prob(lg, x, event_ndim=0).sum())(logits)
-    np.testing.assert_allclose(np.asarray(grads), np.asarray(x) - _sigmoid64(logits),
-                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(grads), np.asarray(x) - _sigmoid64(logits), atol=1e-6)
 
 
 def test_bernoulli_event_ndim():
@@ -70,16 +69,19 @@ def test_bernoulli_event_ndim():
     for e in (0, 1, 2, 3):
         got = np.asarray(lk.bernoulli_log_prob(logits, x, event_ndim=e))
         want = _np_bernoulli(logits, np.broadcast_to(x, logits.shape), e)
-        assert got.shape == logits.shape[:4 - e]
+        assert got.shape == logits.shape[: 4 - e]
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_bernoulli_under_jit(data):
     logits, x_bin, _ = data
     f = jax.jit(lambda lg, x: lk.bernoulli_log_prob(lg, x))
-    np.testing.assert_allclose(np.asarray(f(logits, x_bin)),
-                               _np_bernoulli(logits, np.broadcast_to(x_bin, logits.shape), 1),
-                               rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(f(logits, x_bin)),
+        _np_bernoulli(logits, np.broadcast_to(x_bin, logits.shape), 1),
+        rtol=1e-6,
+        atol=1e-4,
+    )
 
 
 # ---------------------------------------------------------------------------------- Gaussian
@@ -90,8 +92,7 @@ def test_gaussian_matches_scipy(data, sigma2):
     logits, _, x = data
     got = np.asarray(lk.gaussian_log_prob(logits, x, sigma2=sigma2))
     mean = _sigmoid64(logits)
-    want = stats.norm.logpdf(np.broadcast_to(x, logits.shape).astype(np.float64), mean,
-                             math.sqrt(sigma2)).sum(-1)
+    want = stats.norm.logpdf(np.broadcast_to(x, logits.shape).astype(np.float64), mean, math.sqrt(sigma2)).sum(-1)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)
 
 
@@ -101,10 +102,8 @@ def test_gaussian_half_variance_is_minus_sse(data):
     got = np.asarray(lk.gaussian_log_prob(logits, x, sigma2=0.5, include_constant=False))
     np.testing.assert_allclose(got, -sse, rtol=1e-6, atol=1e-6)
     with_const = np.asarray(lk.gaussian_log_prob(logits, x))  # defaults: 0.5, constant
-    np.testing.assert_allclose(with_const, -sse - 0.5 * 10 * math.log(math.pi),
-                               rtol=1e-6, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(lk.per_image_sse(logits, x)), sse, rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(with_const, -sse - 0.5 * 10 * math.log(math.pi), rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(lk.per_image_sse(logits, x)), sse, rtol=1e-6, atol=1e-6)
 
 
 def test_gaussian_image_event_and_extremes():
@@ -123,11 +122,9 @@ def test_make_likelihood():
     logits = rng.normal(size=(2, 3, 4)).astype(np.float32)
     x = rng.uniform(size=(2, 3, 4)).astype(np.float32)
     f = lk.make_likelihood("bernoulli", event_ndim=2)
-    np.testing.assert_allclose(np.asarray(f(logits, x)), _np_bernoulli(logits, x, 2),
-                               rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(f(logits, x)), _np_bernoulli(logits, x, 2), rtol=1e-6, atol=1e-5)
     g = lk.make_likelihood("gaussian", sigma2=0.5, include_constant=False)
-    np.testing.assert_allclose(np.asarray(g(logits, x)),
-                               -((x - _sigmoid64(logits)) ** 2).sum(-1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(g(logits, x)), -((x - _sigmoid64(logits)) ** 2).sum(-1), rtol=1e-6, atol=1e-6)
 
 
 def test_errors():
@@ -151,28 +148,24 @@ def test_errors():
 
 
 def test_metric_helpers_hand_made():
-    logits = jnp.array([[0.0, 100.0, -100.0, 2.0],
-                        [-3.0, -3.0, 3.0, 3.0]])
-    x = jnp.array([[1.0, 1.0, 0.0, 0.0],
-                   [0.0, 1.0, 1.0, 0.4]])
+    logits = jnp.array([[0.0, 100.0, -100.0, 2.0], [-3.0, -3.0, 3.0, 3.0]])
+    x = jnp.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.4]])
     s2, s3 = _sigmoid64(2.0), _sigmoid64(3.0)
     # BCE per pixel: -[x log p + (1-x) log(1-p)]
     bce0 = (math.log(2.0) + 0.0 + 0.0 + math.log1p(math.exp(2.0))) / 4
     sp3 = math.log1p(math.exp(-3.0))  # softplus(-3) = -log sigmoid(3)
     bce1 = (sp3 + (3.0 + sp3) + sp3 + (0.4 * sp3 + 0.6 * (3.0 + sp3))) / 4
-    np.testing.assert_allclose(np.asarray(lk.per_pixel_bce(logits, x)), [bce0, bce1],
-                               rtol=1e-6)
-    sq0 = [0.25, 0.0, 0.0, s2 ** 2]
-    sq1 = [(1 - s3) ** 2, s3 ** 2, (1 - s3) ** 2, (s3 - 0.4) ** 2]
-    np.testing.assert_allclose(np.asarray(lk.per_image_sse(logits, x)), [sum(sq0), sum(sq1)],
-                               rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(lk.per_pixel_mse(logits, x)),
-                               [sum(sq0) / 4, sum(sq1) / 4], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(lk.per_pixel_bce(logits, x)), [bce0, bce1], rtol=1e-6)
+    sq0 = [0.25, 0.0, 0.0, s2**2]
+    sq1 = [(1 - s3) ** 2, s3**2, (1 - s3) ** 2, (s3 - 0.4) ** 2]
+    np.testing.assert_allclose(np.asarray(lk.per_image_sse(logits, x)), [sum(sq0), sum(sq1)], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        np.asarray(lk.per_pixel_mse(logits, x)), [sum(sq0) / 4, sum(sq1) / 4], rtol=1e-6, atol=1e-7
+    )
     # round(sigmoid(0)) = round(0.5) = 0 != 1: wrong; 100/-100 right; sigmoid(2) -> 1 != 0.
     # row 2: 0.047->0 vs 0 ok; 0 vs 1 wrong; 1 vs 1 ok; 1 vs round(0.4)=0 wrong.
     np.testing.assert_allclose(np.asarray(lk.pixel_error_rate(logits, x)), [0.5, 0.5])
-    np.testing.assert_allclose(np.asarray(lk.decoder_mean(logits)), _sigmoid64(logits),
-                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(lk.decoder_mean(logits)), _sigmoid64(logits), rtol=1e-6, atol=1e-7)
 
 
 def test_metrics_keep_leading_axes():
@@ -181,8 +174,11 @@ def test_metrics_keep_leading_axes():
     x = rng.integers(0, 2, size=(2, 4, 4)).astype(np.float32)
     for fn in (lk.per_pixel_bce, lk.per_pixel_mse, lk.per_image_sse, lk.pixel_error_rate):
         assert fn(logits, x, event_ndim=2).shape == (3, 2)
-    np.testing.assert_allclose(np.asarray(lk.per_pixel_bce(logits, x, event_ndim=2)),
-                               -_np_bernoulli(logits, np.broadcast_to(x, logits.shape), 2) / 16,
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(lk.per_pixel_bce(logits, x, event_ndim=2)),
+        -_np_bernoulli(logits, np.broadcast_to(x, logits.shape), 2) / 16,
+        rtol=1e-6,
+        atol=1e-6,
+    )
     err = (np.round(_sigmoid64(logits)) != x).mean(axis=(2, 3))
     np.testing.assert_allclose(np.asarray(lk.pixel_error_rate(logits, x, event_ndim=2)), err)

@@ -22,9 +22,7 @@ from neuralcodes_jax.nets import ecct as ecct_net
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-HAMMING_7_4 = np.array([[1, 1, 0, 1, 1, 0, 0],
-                        [1, 0, 1, 1, 0, 1, 0],
-                        [0, 1, 1, 1, 0, 0, 1]], np.uint8)
+HAMMING_7_4 = np.array([[1, 1, 0, 1, 1, 0, 0], [1, 0, 1, 1, 0, 1, 0], [0, 1, 1, 1, 0, 0, 1]], np.uint8)
 
 
 def public_code_mask(h: np.ndarray) -> np.ndarray:
@@ -57,10 +55,10 @@ def test_mask_matches_parity_check_blocks():
     m, n = h.shape
     mask = ecct_net.ecct_mask(h)
     assert mask.shape == (n + m, n + m) and mask.dtype == bool
-    np.testing.assert_array_equal(mask[n:, :n], h.astype(bool))               # check j sees bit i iff H[j, i]
+    np.testing.assert_array_equal(mask[n:, :n], h.astype(bool))  # check j sees bit i iff H[j, i]
     np.testing.assert_array_equal(mask[:n, n:], h.T.astype(bool))
-    np.testing.assert_array_equal(mask[n:, n:], np.eye(m, dtype=bool))        # checks see only themselves
-    for i in range(n):                                                        # bits: share a check, or the same bit
+    np.testing.assert_array_equal(mask[n:, n:], np.eye(m, dtype=bool))  # checks see only themselves
+    for i in range(n):  # bits: share a check, or the same bit
         for j in range(n):
             assert mask[i, j] == (i == j or bool(np.any(h[:, i] & h[:, j])))
     assert np.array_equal(mask, mask.T)
@@ -73,11 +71,14 @@ def test_mask_equals_public_code_rule(seed):
         np.testing.assert_array_equal(ecct_net.ecct_mask(h), public_code_mask(h))
 
 
-@pytest.mark.parametrize("bad, words", [
-    (np.array([1, 0, 1]), "2-D"),
-    (np.array([[1, 2, 0], [0, 1, 1]]), "0 or 1"),
-    (np.ones((3, 3), np.uint8), "fewer rows"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (np.array([1, 0, 1]), "2-D"),
+        (np.array([[1, 2, 0], [0, 1, 1]]), "0 or 1"),
+        (np.ones((3, 3), np.uint8), "fewer rows"),
+    ],
+)
 def test_mask_refuses_bad_matrices(bad, words):
     with pytest.raises(ValueError, match="parity_check") as err:
         ecct_net.ecct_mask(bad)
@@ -112,8 +113,9 @@ def reference_forward(params, h, magnitude, syndrome, num_layers, num_heads):
     for layer in range(num_layers):
         a = p[f"layer{layer}_attn"]
         y = _layer_norm(x, p[f"layer{layer}_norm_attn"])
-        q, k, v = (_linear(y, a[w]).reshape(b, length, num_heads, dk).transpose(0, 2, 1, 3)
-                   for w in ("query", "key", "value"))
+        q, k, v = (
+            _linear(y, a[w]).reshape(b, length, num_heads, dk).transpose(0, 2, 1, 3) for w in ("query", "key", "value")
+        )
         scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(dk)
         scores = np.where(blocked, -1e9, scores)
         scores = np.exp(scores - scores.max(-1, keepdims=True))
@@ -138,8 +140,7 @@ def test_network_matches_float64_reference(num_layers):
     params = net.init(jax.random.key(num_layers), mag, syn)["params"]
     assert "middle_norm" in params if num_layers > 1 else "middle_norm" not in params
     got = np.asarray(net.apply({"params": params}, mag, syn), np.float64)
-    want = reference_forward(params, h, np.abs(y).astype(np.float64), np.asarray(syn, np.float64),
-                             num_layers, 4)
+    want = reference_forward(params, h, np.abs(y).astype(np.float64), np.asarray(syn, np.float64), num_layers, 4)
     np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4)
 
 
@@ -174,14 +175,14 @@ def test_codeword_invariance(bch15):
     key_m, key_z = jax.random.split(jax.random.key(7))
     msgs = jax.random.bernoulli(key_m, 0.5, (256, k)).astype(jnp.uint8)
     c = np.asarray(method.code.encode(msgs), np.uint8)
-    assert c.any(axis=1).sum() > 200                                          # mostly nonzero codewords
+    assert c.any(axis=1).sum() > 200  # mostly nonzero codewords
     sigma = 0.8
     y = 1.0 + sigma * np.asarray(jax.random.normal(key_z, (256, n)))
     decode = jax.jit(method.llr_decoder(params))
     _, bits0 = decode(jnp.asarray(2 * y / sigma**2, jnp.float32))
     _, bits_c = decode(jnp.asarray(2 * (1.0 - 2.0 * c) * y / sigma**2, jnp.float32))
     errors0, errors_c = np.asarray(bits0), np.asarray(bits_c) ^ c
-    assert errors0.any()                                                       # an untrained decoder errs
+    assert errors0.any()  # an untrained decoder errs
     np.testing.assert_array_equal(errors0, errors_c)
 
 
@@ -191,7 +192,7 @@ def test_loss_is_public_code_bce(bch15):
     llr = method.training_llr(jax.random.key(1), 64)
     loss, _ = method.loss(params, llr, jax.random.key(2))
     z = np.asarray(method.noise_estimate(params, llr), np.float64)
-    target = (np.asarray(llr) < 0).astype(np.float64)                         # bin(sign(y x_s)), x_s = +1
+    target = (np.asarray(llr) < 0).astype(np.float64)  # bin(sign(y x_s)), x_s = +1
     logits = -z
     bce = np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
     np.testing.assert_allclose(float(loss), bce.mean(), rtol=1e-5)
@@ -206,13 +207,16 @@ def test_magnitude_scale_and_schedule(bch15):
     assert float(lr(0)) == pytest.approx(1e-4) and float(lr(100)) == pytest.approx(1e-6, rel=1e-3)
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("model.num_heads", 5, "model.num_heads"),
-    ("model.num_layers", 0, "model.num_layers"),
-    ("model.llr_scale", -1.0, "model.llr_scale"),
-    ("train.lr_min", 1.0, "train.lr_min"),
-    ("code.name", "BCH_N7_K99", "code.name"),
-])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("model.num_heads", 5, "model.num_heads"),
+        ("model.num_layers", 0, "model.num_layers"),
+        ("model.llr_scale", -1.0, "model.llr_scale"),
+        ("train.lr_min", 1.0, "train.lr_min"),
+        ("code.name", "BCH_N7_K99", "code.name"),
+    ],
+)
 def test_bad_config_values_are_named(field, value, words):
     with pytest.raises(ValueError, match=words):
         _method(**{field: value})
@@ -235,17 +239,26 @@ def test_gpu_script_trains_a_few_steps_through_launch_main(tmp_path):
     checkpoints and evaluates; a second call finds the run done."""
     script = os.path.join(ROOT, "benchmarks", "ecct_gpu.sh")
     env = {**os.environ, "ECCT_CODES": "bch:15,7", "ECCT_SIZES": "small", "JAX_PLATFORMS": "cpu"}
-    extra = ["--config.train.steps=4", "--config.train.batch_size=8", "--config.train.steps_per_call=2",
-             "--config.train.checkpoint_every_steps=2", "--config.train.progress=False",
-             "--config.train.tensorboard=False", "--config.eval.batch_size=100",
-             "--config.eval.target_block_errors=2", "--config.eval.max_blocks=100"]
-    out = subprocess.run(["bash", script, str(tmp_path), *extra], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    extra = [
+        "--config.train.steps=4",
+        "--config.train.batch_size=8",
+        "--config.train.steps_per_call=2",
+        "--config.train.checkpoint_every_steps=2",
+        "--config.train.progress=False",
+        "--config.train.tensorboard=False",
+        "--config.eval.batch_size=100",
+        "--config.eval.target_block_errors=2",
+        "--config.eval.max_blocks=100",
+    ]
+    out = subprocess.run(
+        ["bash", script, str(tmp_path), *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     run = tmp_path / "small" / "bch_15_7"
     report = json.loads((run / "neural_decoder_eval.json").read_text())
     assert report["step"] == 4 and [p["ebn0_db"] for p in report["points"]] == [4.0, 5.0, 6.0]
     assert sorted(os.listdir(run / "checkpoints" / "latest")) == ["2", "4"]
-    again = subprocess.run(["bash", script, str(tmp_path), *extra], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=60)
+    again = subprocess.run(
+        ["bash", script, str(tmp_path), *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert again.returncode == 0 and "done" in again.stdout

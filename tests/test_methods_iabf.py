@@ -18,7 +18,7 @@ from experiments.iabf import table1
 from neuralcodes_jax import methods, sweeps
 from neuralcodes_jax.methods import iabf, necst
 
-SHAPE = (20,)       # small binary vectors and small MLPs keep every jit compile short
+SHAPE = (20,)  # small binary vectors and small MLPs keep every jit compile short
 
 
 def small_config(variant="binary_mnist,iabf,smoke", **overrides):
@@ -65,20 +65,20 @@ def waterfill_reference(s, total):
 def test_waterfill_sums_to_budget_within_bounds(eps):
     rng = np.random.default_rng(1)
     m = 40
-    scores = rng.pareto(0.6, (64, m)).astype(np.float32)      # heavy tails: many rows need capping
-    scores[0, :35] = 0.0                                        # 5 positive scores, budget up to 20: fallback
-    scores[1] = 0.0                                             # all zero
-    scores[2] = np.float32(1.0)                                 # flat
-    scores[3, 0] = 1e6                                          # one dominant bit
-    scores[4] = np.where(np.arange(m) < 8, 50.0, 1.0)            # ties at the capping threshold
-    scores[5] = scores[5] * np.float32(1e-30)                   # tiny scores (the bisection's bracket is wide)
+    scores = rng.pareto(0.6, (64, m)).astype(np.float32)  # heavy tails: many rows need capping
+    scores[0, :35] = 0.0  # 5 positive scores, budget up to 20: fallback
+    scores[1] = 0.0  # all zero
+    scores[2] = np.float32(1.0)  # flat
+    scores[3, 0] = 1e6  # one dominant bit
+    scores[4] = np.where(np.arange(m) < 8, 50.0, 1.0)  # ties at the capping threshold
+    scores[5] = scores[5] * np.float32(1e-30)  # tiny scores (the bisection's bracket is wide)
     out = np.asarray(iabf.waterfill_noise(jnp.asarray(scores), m * eps))
-    np.testing.assert_allclose(out.sum(-1), m * eps, atol=1e-4)   # float32 sums of 40 numbers <= 1
+    np.testing.assert_allclose(out.sum(-1), m * eps, atol=1e-4)  # float32 sums of 40 numbers <= 1
     assert out.min() >= 0.0 and out.max() <= 1.0
     for row, s in zip(out, scores):
         np.testing.assert_allclose(row, waterfill_reference(s, m * eps), atol=2e-6)
     if eps > 0:
-        assert np.sum(out >= 1.0) > 10                          # capping really happened
+        assert np.sum(out >= 1.0) > 10  # capping really happened
         # uncapped positive bits are proportional to their scores
         row, s = out[3], scores[3]
         free = (row < 1.0) & (s > 0)
@@ -177,7 +177,7 @@ def test_flip_budget_options_spend_what_they_promise(paper_method, eps):
     k1, k2 = jax.random.split(jax.random.key(9))
     first = np.asarray(jax.random.bernoulli(k1, eps, (n,) + paper.shape))
     second = np.asarray(jax.random.bernoulli(k2, jnp.asarray(paper, jnp.float32), (n,) + paper.shape))
-    flips = (first ^ second).sum(-1)                                   # [n, B]
+    flips = (first ^ second).sum(-1)  # [n, B]
     se = flips.std(0) / np.sqrt(n)
     assert np.all(np.abs(flips.mean(0) - on_top.sum(-1)) < 5 * se + 1e-3)
 
@@ -204,8 +204,9 @@ def test_lambda0_without_flips_is_necst_exactly():
 
     @jax.jit
     def losses_and_grads(params, disc_params):
-        ours = jax.value_and_grad(method.iabf_loss, has_aux=True)(params, disc_params, x, key, jnp.zeros((24, 12)),
-                                                                  None)
+        ours = jax.value_and_grad(method.iabf_loss, has_aux=True)(
+            params, disc_params, x, key, jnp.zeros((24, 12)), None
+        )
         return ours, jax.value_and_grad(base.loss, has_aux=True)(params, x, key)
 
     ((loss, _), grads), ((ref_loss, _), ref_grads) = losses_and_grads(state["params"], state["disc_params"])
@@ -213,7 +214,8 @@ def test_lambda0_without_flips_is_necst_exactly():
     jax.tree.map(np.testing.assert_array_equal, grads, ref_grads)
     # and a whole step (discriminator step included) moves the parameters exactly as NECST's step does
     (s1, m1), (s2, m2) = jax.jit(lambda a, b: (method.train_step(a, x, key), base.train_step(b, x, key)))(
-        state, ref_state)
+        state, ref_state
+    )
     np.testing.assert_array_equal(m1["loss"], m2["loss"])
     jax.tree.map(np.testing.assert_array_equal, s1["params"], s2["params"])
     assert "disc_params" in s1 and "disc_opt_state" in s1
@@ -228,21 +230,21 @@ def test_permutation_permutes_each_column_independently():
     codes = jnp.arange(b * m).reshape(b, m)
     out = np.asarray(iabf.permute_each_dimension(jax.random.key(0), codes))
     for j in range(m):
-        np.testing.assert_array_equal(np.sort(out[:, j]), np.asarray(codes[:, j]))   # a permutation per column
-    perms = (out - np.arange(m)) // m                                                  # row indices used
-    assert len({tuple(perms[:, j]) for j in range(m)}) == m                             # different per column
+        np.testing.assert_array_equal(np.sort(out[:, j]), np.asarray(codes[:, j]))  # a permutation per column
+    perms = (out - np.arange(m)) // m  # row indices used
+    assert len({tuple(perms[:, j]) for j in range(m)}) == m  # different per column
     assert not np.array_equal(perms[:, 0], np.arange(b))
     # joint law of the permutations of two columns: uniform over 6 x 6 pairs for B = 3 (independent, uniform)
     keys = jax.random.split(jax.random.key(1), 7200)
     small = jnp.arange(3)[:, None] * jnp.ones((1, 2), jnp.int32)
-    draws = np.asarray(jax.vmap(lambda k: iabf.permute_each_dimension(k, small))(keys))   # [N, 3, 2]
+    draws = np.asarray(jax.vmap(lambda k: iabf.permute_each_dimension(k, small))(keys))  # [N, 3, 2]
     index = {p: i for i, p in enumerate(itertools.permutations(range(3)))}
     cells = np.zeros((6, 6))
     for d in draws:
         cells[index[tuple(d[:, 0])], index[tuple(d[:, 1])]] += 1
     expected = len(draws) / 36
     chi2 = np.sum((cells - expected) ** 2 / expected)
-    assert chi2 < 66.6        # chi-square, 35 degrees of freedom, p = 0.001
+    assert chi2 < 66.6  # chi-square, 35 degrees of freedom, p = 0.001
 
 
 def chain_source(independent: bool):
@@ -253,9 +255,9 @@ def chain_source(independent: bool):
     codes = np.array(list(itertools.product([0, 1], repeat=4)), np.float64)
     y1, y2, y3, y4 = codes.T
     if independent:
-        p = np.where(y1, .5, .5) * np.where(y2, .2, .8) * np.where(y3, .6, .4) * np.where(y4, .3, .7)
+        p = np.where(y1, 0.5, 0.5) * np.where(y2, 0.2, 0.8) * np.where(y3, 0.6, 0.4) * np.where(y4, 0.3, 0.7)
     else:
-        p = 0.5 * np.where(y1 == y2, .9, .1) * np.where(y2 == y3, .8, .2) * np.where(y4, .3, .7)
+        p = 0.5 * np.where(y1 == y2, 0.9, 0.1) * np.where(y2 == y3, 0.8, 0.2) * np.where(y4, 0.3, 0.7)
     marg = np.array([p[codes[:, j] == 1].sum() for j in range(4)])
     h = lambda q: -(q * np.log(q) + (1 - q) * np.log(1 - q))
     tc = h(marg).sum() + np.sum(p * np.log(p))
@@ -266,9 +268,10 @@ def trained_tc(method, independent: bool, steps=1000, n=512, seed=1):
     """Train the method's discriminator alone on the chain source; TC estimate averaged over the last third of
     the steps (each an exact expectation over the 16 codes), and the analytic TC."""
     _, p, tc = chain_source(independent)
-    estimates = _train_discriminator(method, steps, n)(jnp.asarray(np.cumsum(p), jnp.float32),
-                                                       jnp.asarray(p, jnp.float32), jax.random.key(seed))
-    return float(np.mean(np.asarray(estimates)[-(steps // 3):])), tc
+    estimates = _train_discriminator(method, steps, n)(
+        jnp.asarray(np.cumsum(p), jnp.float32), jnp.asarray(p, jnp.float32), jax.random.key(seed)
+    )
+    return float(np.mean(np.asarray(estimates)[-(steps // 3) :])), tc
 
 
 _TRAINERS = {}
@@ -301,7 +304,7 @@ def _train_discriminator(method, steps, n):
 def test_discriminator_tc_estimate_approaches_analytic_tc():
     method = build(**{"model.bits": 4, "iabf.disc_hidden": (64,), "iabf.flip_rule": "none"})
     estimate, tc = trained_tc(method, independent=False)
-    assert tc == pytest.approx(0.5608, abs=1e-4)        # I(y1; y2) + I(y2; y3) = 2 ln 2 - h(.1) - h(.2)
+    assert tc == pytest.approx(0.5608, abs=1e-4)  # I(y1; y2) + I(y2; y3) = 2 ln 2 - h(.1) - h(.2)
     # Tolerance 0.03 nats (5% of TC). The estimate is an exact expectation over the 16 codes (no sampling error);
     # what remains is the bias and jitter of a finitely trained classifier on noisy per-batch permutations, which
     # was below 0.007 nats over several seeds.
@@ -337,11 +340,11 @@ def test_sampled_tc_gradient_is_unbiased_by_enumeration():
     # 'probs' (reference): the TC term is the discriminator on p, differentiated pathwise
     probs_method = build(**{"model.bits": 2, "iabf.flip_rule": "none", "iabf.disc_input": "probs"})
     value, _objective = probs_method.tc_term(dp, logits, all_y[0])
-    direct = lambda a: jnp.mean(iabf.tc_log_ratio(probs_method.discriminator.apply({"params": dp},
-                                                                                   jax.nn.sigmoid(a))))
+    direct = lambda a: jnp.mean(iabf.tc_log_ratio(probs_method.discriminator.apply({"params": dp}, jax.nn.sigmoid(a))))
     np.testing.assert_allclose(value, direct(logits), rtol=1e-6)
-    np.testing.assert_allclose(jax.grad(lambda a: probs_method.tc_term(dp, a, all_y[0])[1])(logits),
-                               jax.grad(direct)(logits), rtol=1e-5)
+    np.testing.assert_allclose(
+        jax.grad(lambda a: probs_method.tc_term(dp, a, all_y[0])[1])(logits), jax.grad(direct)(logits), rtol=1e-5
+    )
 
 
 def test_code_statistics_match_formulas():
@@ -362,30 +365,30 @@ def test_code_statistics_match_formulas():
 def test_reference_selection_is_uniform_for_batch_mean_gradients():
     m, k, rows = 20, 7, 3000
     y = jnp.zeros((rows, m))
-    tiny = jnp.broadcast_to(jnp.linspace(0.0, 1e-3, m), (rows, m))      # batch-mean loss gradients are tiny
+    tiny = jnp.broadcast_to(jnp.linspace(0.0, 1e-3, m), (rows, m))  # batch-mean loss gradients are tiny
     _mask, selected = iabf.reference_flip_mask(jax.random.key(0), tiny, y, k, "paper")
     assert np.all(np.asarray(selected).sum(-1) == k)
     freq = np.asarray(selected).mean(0)
     se = np.sqrt((k / m) * (1 - k / m) / rows)
-    assert np.all(np.abs(freq - k / m) < 5 * se)                       # every bit ~ k/M: 5 standard errors
-    big = jnp.broadcast_to(jnp.linspace(0.0, 10.0, m), (rows, m))       # large gradients: softmax(g^2) peaks
+    assert np.all(np.abs(freq - k / m) < 5 * se)  # every bit ~ k/M: 5 standard errors
+    big = jnp.broadcast_to(jnp.linspace(0.0, 10.0, m), (rows, m))  # large gradients: softmax(g^2) peaks
     _, sel_big = iabf.reference_flip_mask(jax.random.key(0), big, y, k, "paper")
     assert np.asarray(sel_big)[:, -3:].mean() > 0.99
 
 
 def test_reference_direction_ignores_the_code():
     m, k = 100, 7
-    g = -jnp.ones((8, m)) - jnp.linspace(0, 1, m)                       # every gradient negative
+    g = -jnp.ones((8, m)) - jnp.linspace(0, 1, m)  # every gradient negative
     zeros, ones = jnp.zeros((8, m)), jnp.ones((8, m))
     key = jax.random.key(4)
     ref0, sel = iabf.reference_flip_mask(key, g, zeros, k, "reference")
     ref1, _ = iabf.reference_flip_mask(key, g, ones, k, "reference")
-    np.testing.assert_array_equal(ref0, ref1)                           # the bit never enters the test
-    assert np.asarray(ref0).sum() > 0                                   # 0-bits with g < 0 are flipped (bug)
+    np.testing.assert_array_equal(ref0, ref1)  # the bit never enters the test
+    assert np.asarray(ref0).sum() > 0  # 0-bits with g < 0 are flipped (bug)
     paper0, _ = iabf.reference_flip_mask(key, g, zeros, k, "paper")
     paper1, _ = iabf.reference_flip_mask(key, g, ones, k, "paper")
-    assert np.asarray(paper0).sum() == 0                                # Eq. 25: a 0 with g < 0 never flips
-    np.testing.assert_array_equal(paper1, sel)                          # a 1 with g < 0 always may
+    assert np.asarray(paper0).sum() == 0  # Eq. 25: a 0 with g < 0 never flips
+    np.testing.assert_array_equal(paper1, sel)  # a 1 with g < 0 always may
 
 
 def test_reference_flip_rule_gives_hard_flips():
@@ -435,21 +438,34 @@ def test_train_step_with_reference_options_and_infomax():
         return state, jax.tree.map(lambda v: v[-1], metrics)
 
     state, metrics = two_steps(jax.random.key(0))
-    for name in ("loss", "h_y_nats", "h_y_given_x_nats", "mi_nats", "tc_nats", "disc_loss", "flip_rate",
-                 "marginal_min", "marginal_max", "clean_decoder_loss"):
+    for name in (
+        "loss",
+        "h_y_nats",
+        "h_y_given_x_nats",
+        "mi_nats",
+        "tc_nats",
+        "disc_loss",
+        "flip_rate",
+        "marginal_min",
+        "marginal_max",
+        "clean_decoder_loss",
+    ):
         assert np.isfinite(float(metrics[name])), name
     assert int(state["step"]) == 2
 
 
-@pytest.mark.parametrize("overrides,match", [
-    ({"iabf.flip_direction": "reference"}, "flip_direction"),
-    ({"iabf.flip_rule": "gradient"}, "flip_rule"),
-    ({"iabf.flip_budget": "half"}, r"iabf.flip_budget must be one of \['paper', 'masked', 'on_top'\]"),
-    ({"iabf.disc_input": "logits"}, "disc_input"),
-    ({"channel.name": "bec"}, "channel.name"),
-    ({"iabf.infomax_weight": -0.1}, "infomax_weight"),
-    ({"iabf.flip_rule": "reference", "iabf.num_flips": 13}, "num_flips"),
-])
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        ({"iabf.flip_direction": "reference"}, "flip_direction"),
+        ({"iabf.flip_rule": "gradient"}, "flip_rule"),
+        ({"iabf.flip_budget": "half"}, r"iabf.flip_budget must be one of \['paper', 'masked', 'on_top'\]"),
+        ({"iabf.disc_input": "logits"}, "disc_input"),
+        ({"channel.name": "bec"}, "channel.name"),
+        ({"iabf.infomax_weight": -0.1}, "infomax_weight"),
+        ({"iabf.flip_rule": "reference", "iabf.num_flips": 13}, "num_flips"),
+    ],
+)
 def test_bad_options_give_clear_errors(overrides, match):
     with pytest.raises(ValueError, match=match):
         build(**overrides)
@@ -465,7 +481,7 @@ def test_table1_configs_and_sweep():
             c = table1.get_config(f"{dataset},{method}")
             assert c.model.bits == bits and c.method == ("necst" if method == "necst" else "iabf")
             if method == "necst":
-                assert "iabf" not in c          # NECST reads no iabf section: it would be refused
+                assert "iabf" not in c  # NECST reads no iabf section: it would be refused
             else:
                 assert c.iabf.infomax_weight == (0.0 if method == "abf" else 0.01)
             assert c.train.num_epochs == 200 and c.necst.num_samples == 5
@@ -481,14 +497,15 @@ def test_table1_configs_and_sweep():
 def test_reproduce_dry_run_lists_the_grid(tmp_path):
     out = reproduce.reproduce("iabf_table1", tmp_path, datasets=["binary_mnist"], dry_run=True, log=lambda s: None)
     names = [p.run.name for p in out["plans"]]
-    assert len(names) == 20 and len(set(names)) == 20          # 4 NECST + 4 ABF + 4 x 3 IABF
+    assert len(names) == 20 and len(set(names)) == 20  # 4 NECST + 4 ABF + 4 x 3 IABF
     assert "binary_mnist/iabf/eps0.3_infomax_weight0.001" in names
     first = out["plans"][0]
-    assert f"--config.eval.noise_levels='({first.run.noise!r},)'" in first.command()   # one shell word
+    assert f"--config.eval.noise_levels='({first.run.noise!r},)'" in first.command()  # one shell word
     pinned = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["mnist"], settings=["iabf.infomax_weight=0.01"])
-    assert len(pinned) == 12 and all(p.overrides["iabf.infomax_weight"] == 0.01 for p in pinned
-                                     if p.run.method == "iabf")
-    assert not any("iabf.infomax_weight" in p.overrides for p in pinned if p.run.method == "abf")   # stays 0
+    assert len(pinned) == 12 and all(
+        p.overrides["iabf.infomax_weight"] == 0.01 for p in pinned if p.run.method == "iabf"
+    )
+    assert not any("iabf.infomax_weight" in p.overrides for p in pinned if p.run.method == "abf")  # stays 0
     # an iabf.* setting reaches the ABF and IABF runs and not NECST's (which reads no iabf section); a field that
     # no run of the table has is refused
     hidden = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["mnist"], settings=["iabf.disc_hidden=(16,)"])
@@ -501,33 +518,65 @@ def test_reproduce_dry_run_lists_the_grid(tmp_path):
     assert len(fig3) == 18 and {p.run.method for p in fig3} == {"necst"}
     with pytest.raises(ValueError, match="datasets"):
         reproduce.plan_runs("iabf_table1", tmp_path, datasets=["svhn"])
-    cli = subprocess.run([sys.executable, "-m", "launch.reproduce", "--table=iabf_table1", f"--workdir={tmp_path}",
-                          "--datasets=binary_mnist", "--methods=necst,abf", "--dry_run"],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "launch.reproduce",
+            "--table=iabf_table1",
+            f"--workdir={tmp_path}",
+            "--datasets=binary_mnist",
+            "--methods=necst,abf",
+            "--dry_run",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert "8 run(s)" in cli.stdout
 
 
 @pytest.mark.shared_data
 def test_reproduce_reads_the_shared_data(tmp_path, shared_data):
-    local = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["binary_mnist"], methods=["necst"],
-                                data_root=shared_data)
+    local = reproduce.plan_runs(
+        "iabf_table1", tmp_path, datasets=["binary_mnist"], methods=["necst"], data_root=shared_data
+    )
     assert local and all(p.overrides["data.source"] == "local" and p.data_note == "" for p in local)
     assert local[0].overrides["data.data_dir"] == str(shared_data / "binarized_mnist")
 
 
 @pytest.mark.slow
 def test_reproduce_smoke_sweep_writes_the_table(tmp_path):
-    settings = ["data.name=digits", "model.bits=8", "data.limit.train=80", "data.limit.valid=40", "data.limit.test=40",
-                "train.batch_size=40", "eval.batch_size=40", "train.tensorboard=False", "iabf.disc_hidden=(16,)",
-                "iabf.infomax_weight=0.01", "train.num_devices=1"]   # 1 device: a quicker compile than 8
+    settings = [
+        "data.name=digits",
+        "model.bits=8",
+        "data.limit.train=80",
+        "data.limit.valid=40",
+        "data.limit.test=40",
+        "train.batch_size=40",
+        "eval.batch_size=40",
+        "train.tensorboard=False",
+        "iabf.disc_hidden=(16,)",
+        "iabf.infomax_weight=0.01",
+        "train.num_devices=1",
+    ]  # 1 device: a quicker compile than 8
     logs = []
-    kwargs = dict(datasets=["binary_mnist"], methods=["necst", "iabf"], noise_levels=[0.1], budget_epochs=1,
-                  settings=settings, smoke=True, out=tmp_path / "report.md", log=logs.append)
+    kwargs = dict(
+        datasets=["binary_mnist"],
+        methods=["necst", "iabf"],
+        noise_levels=[0.1],
+        budget_epochs=1,
+        settings=settings,
+        smoke=True,
+        out=tmp_path / "report.md",
+        log=logs.append,
+    )
     out = reproduce.reproduce("iabf_table1", tmp_path / "wd", **kwargs)
     md = (tmp_path / "report.md").read_text()
     assert "| NECST | paper | 0.1160 |" in md and "| IABF | paper | 0.1130 |" in md
-    assert md.count("| | ours − paper |") == 2                  # NECST and IABF; ABF (not run): paper row only
+    assert md.count("| | ours − paper |") == 2  # NECST and IABF; ABF (not run): paper row only
     assert "| ABF | paper | 0.1140 |" in md
     assert "IABF − NECST (ours)" in md and "Smoke run" in md
     assert (tmp_path / "report_binary_mnist_valid.png").stat().st_size > 1000
@@ -554,8 +603,14 @@ def test_vs_necst_sweep_plans_the_protocol(tmp_path):
     points = sweep.plan("experiments/iabf/vs_necst.py", tmp_path)
     names = [p.name for p in points]
     assert names[:6] == [f"iabf_lambda{lam}_eps{eps}" for eps in (0.1, 0.3) for lam in (0.1, 0.01, 0.001)]
-    assert {"necst_eps0.1", "necst_eps0.3", "abf_eps0.1", "abf_eps0.3", "abf_masked_eps0.3",
-            "abf_on_top_eps0.3"} <= set(names)
+    assert {
+        "necst_eps0.1",
+        "necst_eps0.3",
+        "abf_eps0.1",
+        "abf_eps0.3",
+        "abf_masked_eps0.3",
+        "abf_on_top_eps0.3",
+    } <= set(names)
     for p in points:
         c = sweeps.load_config(p.config, p.override_dict)
         assert c.train.num_epochs == 100 and c.train.patience == 10
@@ -590,8 +645,9 @@ def test_vs_necst_sweep_on_the_small_datasets_runs_the_whole_grid(tmp_path, data
     command = vs_necst.final_command("W", 0.1, 0.001, "D", dataset, "small1")
     assert f"vs_necst.py:iabf,{dataset}" in command and "--config.data.split_scheme=small1" in command
     # The sweep's own get_sweep() without the variant is still Binary MNIST.
-    assert all(p.config.split(":")[1] in vs_necst.METHODS for p in sweep.plan("experiments/iabf/vs_necst.py",
-                                                                                tmp_path / "b"))
+    assert all(
+        p.config.split(":")[1] in vs_necst.METHODS for p in sweep.plan("experiments/iabf/vs_necst.py", tmp_path / "b")
+    )
     with pytest.raises(ValueError, match="at most one dataset"):
         vs_necst.get_config("necst,mnist,omniglot")
 
@@ -610,8 +666,12 @@ def test_vs_necst_report_chooses_lambda_and_compares_seeds(tmp_path):
 
     # The run directories the sweep writes: a lambda point has one seed (its directory is the run's), the other
     # points three (seed<s> sub-directories).
-    points = {p.name: p for p in sweeps.make_points("experiments/iabf/vs_necst.py",
-                                                    sweeps.sweep_entries("experiments/iabf/vs_necst.py"), {})}
+    points = {
+        p.name: p
+        for p in sweeps.make_points(
+            "experiments/iabf/vs_necst.py", sweeps.sweep_entries("experiments/iabf/vs_necst.py"), {}
+        )
+    }
     run_dirs = {name: sweeps.seed_members(p.load_config(), p.workdir(tmp_path))[1] for name, p in points.items()}
     assert [d.endswith("seed2") for d in run_dirs["necst_eps0.1"]] == [False, False, True]
     for lam, best in ((0.1, 80.0), (0.01, 79.0), (0.001, 81.0)):
@@ -622,21 +682,21 @@ def test_vs_necst_report_chooses_lambda_and_compares_seeds(tmp_path):
         _fake_run(tmp_path / "necst_eps0.1" / f"seed{s}", [90.0, 85.0], test=v)
     for s, v in enumerate(abf_vals):
         _fake_run(tmp_path / "abf_eps0.1" / f"seed{s}", [90.0, 84.0, 84.5], test=v)
-    _fake_run(tmp_path / "necst_eps0.3" / "seed0", [99.0])                    # still running, no eval
+    _fake_run(tmp_path / "necst_eps0.3" / "seed0", [99.0])  # still running, no eval
     out = tmp_path / "report.md"
     out.write_text(f"# head\n\n{rep.BEGIN}\nold\n{rep.END}\n\ntail kept\n")
     body = rep.main([str(tmp_path), "--out", str(out)])
     text = out.read_text()
     assert text.startswith("# head") and "tail kept" in text and "old" not in text
-    assert "chosen: 0.01" in body                                    # lowest best validation loss
-    assert "chosen: not yet" in body                                 # noise 0.3: no lambda runs
+    assert "chosen: 0.01" in body  # lowest best validation loss
+    assert "chosen: not yet" in body  # noise 0.3: no lambda runs
     t, df = rep.welch(abf_vals, necst_vals)
     va, vb = np.var(abf_vals, ddof=1) / 3, np.var(necst_vals, ddof=1) / 3
     assert t == pytest.approx((np.mean(abf_vals) - np.mean(necst_vals)) / np.sqrt(va + vb))
-    assert df == pytest.approx((va + vb) ** 2 / ((va ** 2 + vb ** 2) / 2))
+    assert df == pytest.approx((va + vb) ** 2 / ((va**2 + vb**2) / 2))
     assert f"{t:.2f}" in body and "0.1180 (3)" in body
     assert "running: seed 0: epoch 1" in body
-    assert "iabf_final_eps0.1" in body                              # the second stage's command is printed
+    assert "iabf_final_eps0.1" in body  # the second stage's command is printed
     # IABF so far is the chosen lambda's seed 0 only
     data = rep.collect(str(tmp_path))
     assert list(data[0.1]["iabf"]) == [0] and data[0.1]["iabf"][0]["test"] == pytest.approx(0.13)
@@ -651,13 +711,14 @@ def test_vs_necst_report_on_omniglot_reads_sse_and_the_runs_data_settings(tmp_pa
         _fake_run(tmp_path / "abf_on_top_eps0.3" / f"seed{s_}", [50.0, 44.0], test=v, metric="sse_per_image")
     for lam, best in ((0.1, 44.0), (0.01, 43.0), (0.001, 45.0)):
         _fake_run(tmp_path / f"iabf_lambda{lam}_eps0.1", [50.0, best], test=40.0, metric="sse_per_image")
-    (tmp_path / "necst_eps0.3" / "seed0" / "config.json").write_text(json.dumps(
-        {"data": {"data_dir": "D/omniglot", "split_scheme": "small1"}}))
+    (tmp_path / "necst_eps0.3" / "seed0" / "config.json").write_text(
+        json.dumps({"data": {"data_dir": "D/omniglot", "split_scheme": "small1"}})
+    )
     out = tmp_path / "omniglot.md"
     body = rep.main([str(tmp_path), "--dataset", "omniglot", "--out", str(out)])
-    assert "test sse_per_image" in body and "Omniglot, BSC noise" not in body     # the figure's title is not text
+    assert "test sse_per_image" in body and "Omniglot, BSC noise" not in body  # the figure's title is not text
     assert "38.00 (2), 38.50 (2), 39.00 (2)" in body and "| 41.00 | 1.00 |" in body
-    assert "| 39.657 |" in body                                       # the paper's NECST on Omniglot at 0.3
+    assert "| 39.657 |" in body  # the paper's NECST on Omniglot at 0.3
     assert "ABF, flips on top of BSC(eps) (b)" in body and "budget over masked bits (a) | 3 seed(s) not started" in body
     # the second stage's command carries the runs' data settings
     assert "--config.data.data_dir=D/omniglot --config.data.split_scheme=small1" in body

@@ -1,5 +1,6 @@
 """Learned linear codes: the relaxed generator and its surrogates against brute force, exact evaluation of linear
 codes (weight enumerators, coset-leader ML), the method on a small budget, bad input."""
+
 import itertools
 import json
 import math
@@ -91,7 +92,7 @@ def test_pairwise_error_equals_enumeration():
         brute = 0.0
         for e in itertools.product((0, 1), repeat=w):
             j = sum(e)
-            pe = p ** j * (1 - p) ** (w - j)
+            pe = p**j * (1 - p) ** (w - j)
             brute += pe * (1.0 if 2 * j > w else 0.5 if 2 * j == w else 0.0)
         assert math.isclose(got[w], brute, rel_tol=1e-12)
 
@@ -102,20 +103,28 @@ def test_surrogates_of_brute_force_spectrum(name):
     theta = np.random.default_rng(5).normal(size=(3, 3)).astype(np.float32)
     spec = _brute_spectrum(theta, 3)
     w = np.arange(7)
-    want = {"union": np.log(np.sum(spec * relaxed.pairwise_error(6, 0.05))),
-            "softmin": 0.7 * np.log(np.sum(spec[1:] * np.exp(-w[1:] / 0.7))),
-            "distance": np.log(1e-3 + spec[1:3].sum())}[name]
+    want = {
+        "union": np.log(np.sum(spec * relaxed.pairwise_error(6, 0.05))),
+        "softmin": 0.7 * np.log(np.sum(spec[1:] * np.exp(-w[1:] / 0.7))),
+        "distance": np.log(1e-3 + spec[1:3].sum()),
+    }[name]
     got = relaxed.surrogate_loss(relaxed.expected_spectrum(jnp.asarray(theta)), name, p=0.05, tau=0.7, distance=3)
     np.testing.assert_allclose(float(got), want, rtol=1e-5)
 
 
 def test_union_surrogate_is_lower_for_hamming_than_for_a_worse_code():
-    ham = linear.hamming_code(3)          # systematic? use its systematic form
+    ham = linear.hamming_code(3)  # systematic? use its systematic form
     g_sys, _ = gf2.systematic_form(ham.generator)
     bad = np.concatenate([np.eye(4, dtype=np.uint8), np.zeros((4, 3), np.uint8)], axis=1)
     bad[:, 4] = 1
-    values = [float(relaxed.surrogate_loss(relaxed.expected_spectrum(jnp.asarray(30.0 * (2.0 * g[:, 4:] - 1.0))),
-                                           "union", p=0.01)) for g in (g_sys, bad)]
+    values = [
+        float(
+            relaxed.surrogate_loss(
+                relaxed.expected_spectrum(jnp.asarray(30.0 * (2.0 * g[:, 4:] - 1.0))), "union", p=0.01
+            )
+        )
+        for g in (g_sys, bad)
+    ]
     assert values[0] < values[1]
 
 
@@ -123,22 +132,33 @@ def test_union_surrogate_is_lower_for_hamming_than_for_a_worse_code():
 @pytest.mark.parametrize("seed", range(4))
 def test_weight_enumerator_macwilliams_equals_listing(seed):
     rng = np.random.default_rng(seed)
-    code = _random_code(rng, 12, 9)                      # k > n - k: via the dual and MacWilliams
+    code = _random_code(rng, 12, 9)  # k > n - k: via the dual and MacWilliams
     listed = np.bincount(code.codewords().sum(1), minlength=13)
     np.testing.assert_array_equal(linear.weight_enumerator(code), listed)
-    np.testing.assert_array_equal(linear.weight_enumerator(code.dual()),
-                                  np.bincount(code.dual().codewords().sum(1), minlength=13))
+    np.testing.assert_array_equal(
+        linear.weight_enumerator(code.dual()), np.bincount(code.dual().codewords().sum(1), minlength=13)
+    )
 
 
 def test_named_codes_have_their_distances_and_golay_its_enumerator():
-    dists = {name: int(np.flatnonzero(linear.weight_enumerator(make())[1:])[0]) + 1
-             for name, make in structure.reference_codes().items()}
+    dists = {
+        name: int(np.flatnonzero(linear.weight_enumerator(make())[1:])[0]) + 1
+        for name, make in structure.reference_codes().items()
+    }
     assert dists["BCH(15,7)"] == 5 and dists["BCH(15,5)"] == 7 and dists["BCH(31,21)"] == 5
     assert dists["BCH(31,16)"] == 7 and dists["Reed-Muller(1,4)"] == 8 and dists["Hamming(31,26)"] == 3
     assert dists["Golay(23,12)"] == 7 and dists["extended Golay(24,12)"] == 8
     golay = linear.weight_enumerator(linear.golay_code())
-    assert {w: int(a) for w, a in enumerate(golay) if a} == {0: 1, 7: 253, 8: 506, 11: 1288, 12: 1288, 15: 506,
-                                                             16: 253, 23: 1}
+    assert {w: int(a) for w, a in enumerate(golay) if a} == {
+        0: 1,
+        7: 253,
+        8: 506,
+        11: 1288,
+        12: 1288,
+        15: 506,
+        16: 253,
+        23: 1,
+    }
 
 
 @pytest.mark.parametrize("n,k,seed", [(9, 4, 0), (10, 3, 1), (11, 7, 2), (12, 5, 3), (8, 6, 4)])
@@ -174,6 +194,7 @@ def test_hamming_equivalence_by_columns():
 # ---------------------------------------------------------------------------------- the method
 def _config(row: str, steps: int, seeds: int, **overrides):
     from experiments.linear_codes import linear as cfg
+
     c = cfg.get_config(row)
     c.num_seeds = seeds
     c.train.steps = steps
@@ -188,6 +209,7 @@ def _config(row: str, steps: int, seeds: int, **overrides):
 
 def test_linear_method_recovers_hamming_7_4(tmp_path):
     from neuralcodes_jax import sweeps, train
+
     c = _config("hamming_15_11", 300, 8, code__n=7, code__k=4, eval__reference="Hamming(7,4)", train__logit_penalty=0.0)
     configs, workdirs, summaries = sweeps.seed_members(c, str(tmp_path))
     out = train.train_group(configs, workdirs, summaries=summaries, handle_signals=False)
@@ -195,7 +217,7 @@ def test_linear_method_recovers_hamming_7_4(tmp_path):
     assert s["num_seeds"] == 8 and s["reached_distance"] == 8 and s["equivalent"] == 8
     rep = json.loads(pathlib.Path(os.path.join(workdirs[0], "linear_code_report.json")).read_text())
     assert rep["minimum_distance"] == 3 and rep["weight_enumerator"] == [1, 0, 0, 7, 7, 0, 0, 1]
-    assert abs(rep["ratio_to_converse"]["0.05"]["ratio"] - 1.0) < 1e-9     # Hamming(7,4) meets the converse
+    assert abs(rep["ratio_to_converse"]["0.05"]["ratio"] - 1.0) < 1e-9  # Hamming(7,4) meets the converse
 
 
 def test_committed_golay_codes_are_golay():
@@ -217,10 +239,11 @@ def test_committed_golay_codes_are_golay():
 def test_bad_input_errors():
     from neuralcodes_jax.evaluators import linear_code as ev
     from neuralcodes_jax.methods import linear_code as lc
+
     with pytest.raises(ValueError, match=r"code.k must be < code.n"):
         lc.LinearCodeMethod(n=7, k=9)
     with pytest.raises(ValueError, match="at most 65536"):
-        lc.LinearCodeMethod(n=31, k=21)                  # 2^21 messages: must restrict the message weight
+        lc.LinearCodeMethod(n=31, k=21)  # 2^21 messages: must restrict the message weight
     lc.LinearCodeMethod(n=31, k=21, max_message_weight=4)
     with pytest.raises(ValueError, match=r"surrogate.name must be one of"):
         lc.LinearCodeMethod(n=7, k=4, surrogate="hinge")
@@ -235,11 +258,12 @@ def test_bad_input_errors():
 def test_ideal_decoder_loss_equals_exact_conditional_entropy():
     """Monte Carlo H(M | Y) of Hamming(7,4) on the BSC(0.02) against the enumeration of all 128 received words."""
     from neuralcodes_jax.methods import progressive as prog
+
     cw = linear.hamming_code(3).codewords()
     p = 0.02
     ys = gf2.int_to_bits(np.arange(128), 7)
     d = (ys[:, None, :] != cw[None]).sum(-1)
-    lik = p ** d * (1 - p) ** (7 - d)
+    lik = p**d * (1 - p) ** (7 - d)
     exact_h = float(-(lik / 16 * np.log(lik / lik.sum(1, keepdims=True))).sum())
     spec = prog.ProgressiveSpec(n=7, k=4, training="straight_through", train_p=p)
     mean, se = prog.ideal_decoder_loss(cw, spec, jax.random.key(0), 100_000)
@@ -251,30 +275,35 @@ def test_ideal_decoder_loss_equals_exact_conditional_entropy():
 
 def test_progressive_linear_encoder_codebook_is_the_rounded_linear_code():
     from neuralcodes_jax.methods import progressive as prog
+
     spec = prog.ProgressiveSpec(n=9, k=5, encoder="linear", message_input="bits")
     params = prog.init_params(jax.random.key(3), spec)
     book = np.asarray(prog.binary_codebook(params, spec))
     theta = np.asarray(params["encoder"]["theta"])
     np.testing.assert_array_equal(
-        book, linear.LinearCode.from_generator(relaxed.generator_from_logits(theta)).codewords())
+        book, linear.LinearCode.from_generator(relaxed.generator_from_logits(theta)).codewords()
+    )
     soft = np.asarray(prog.soft_codebook(params, spec))
-    np.testing.assert_allclose(soft[:, :5], book[:, :5], atol=1e-5)      # systematic bits are (nearly) hard
+    np.testing.assert_allclose(soft[:, :5], book[:, :5], atol=1e-5)  # systematic bits are (nearly) hard
 
 
 def test_restart_chains_train_independently_and_the_best_is_kept():
     from neuralcodes_jax.methods import linear_code as lc
+
     many = lc.LinearCodeMethod(n=10, k=5, restarts=3, steps=30, logit_penalty=1.0)
     one = lc.LinearCodeMethod(n=10, k=5, restarts=1, steps=30, logit_penalty=1.0)
     state_many = many.init(jax.random.key(0))
     state_one = one.init(jax.random.key(1))
-    state_one = dict(state_one, params={"theta": state_many["params"]["theta"][1:2]},
-                     opt_state=one.optimizer().init({"theta": state_many["params"]["theta"][1:2]}))
+    state_one = dict(
+        state_one,
+        params={"theta": state_many["params"]["theta"][1:2]},
+        opt_state=one.optimizer().init({"theta": state_many["params"]["theta"][1:2]}),
+    )
     step_many, step_one = jax.jit(many.train_step), jax.jit(one.train_step)
     for i in range(30):
         state_many, _ = step_many(state_many, None, jax.random.key(i))
         state_one, _ = step_one(state_one, None, jax.random.key(i))
-    np.testing.assert_allclose(state_many["params"]["theta"][1], state_one["params"]["theta"][0], rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(state_many["params"]["theta"][1], state_one["params"]["theta"][0], rtol=1e-5, atol=1e-5)
     theta = state_many["params"]["theta"]
     values = np.asarray(many.binarized_values(theta))
     np.testing.assert_array_equal(many.generator(theta), relaxed.generator_from_logits(theta[int(values.argmin())]))
@@ -285,8 +314,9 @@ def test_soft_ml_awgn_repetition_code_matches_closed_form():
     from scipy import stats
 
     from neuralcodes_jax.evaluators.codebook import soft_ml_awgn
+
     book = np.array([[0, 0, 0], [1, 1, 1]], np.uint8)
-    row = soft_ml_awgn(jax.random.key(0), [book], 1, [2.0], 10 ** 9, 200_000, 20_000)[0]
-    want = stats.norm.sf(np.sqrt(2 * 10 ** 0.2))
+    row = soft_ml_awgn(jax.random.key(0), [book], 1, [2.0], 10**9, 200_000, 20_000)[0]
+    want = stats.norm.sf(np.sqrt(2 * 10**0.2))
     got = row["codes"][0]["bler"]
     assert abs(got - want) < 4 * np.sqrt(want * (1 - want) / row["blocks"])

@@ -1,5 +1,6 @@
 """Schedules of the learned linear code (issue 24): annealed softmin temperature, union -> softmin switch,
 perturb-and-reoptimise cycles, the penalty floor, and the discrete polish stage (flip descent) against brute force."""
+
 import itertools
 import json
 import pathlib
@@ -56,31 +57,43 @@ def test_neighbour_values_equal_brute_force_flips(max_weight):
 
 
 def test_descent_ends_at_a_two_flip_local_minimum():
-    p_bits = np.zeros((4, 4), np.uint8)                       # d = 1: every message bit unprotected
+    p_bits = np.zeros((4, 4), np.uint8)  # d = 1: every message bit unprotected
     out = flip_descent.descend(p_bits, 4, "softmin", p=0.01, tau=0.5, distance=3)
-    value = flip_descent.surrogate_values(_brute_spectrum(out["p_bits"], 4)[None], "softmin", p=0.01, tau=0.5,
-                                          distance=3)[0]
+    value = flip_descent.surrogate_values(
+        _brute_spectrum(out["p_bits"], 4)[None], "softmin", p=0.01, tau=0.5, distance=3
+    )[0]
     assert out["surrogate_after"] == pytest.approx(value) and value < out["surrogate_before"]
     for move in itertools.chain(((a,) for a in range(16)), itertools.combinations(range(16), 2)):
         flipped = out["p_bits"].reshape(-1).copy()
         flipped[list(move)] ^= 1
-        v = flip_descent.surrogate_values(_brute_spectrum(flipped.reshape(4, 4), 4)[None], "softmin", p=0.01,
-                                          tau=0.5, distance=3)[0]
+        v = flip_descent.surrogate_values(
+            _brute_spectrum(flipped.reshape(4, 4), 4)[None], "softmin", p=0.01, tau=0.5, distance=3
+        )[0]
         assert v >= value - 1e-9
     spec = _brute_spectrum(out["p_bits"], 4)
-    assert np.flatnonzero(spec[1:])[0] + 1 == 3                 # the best (8,4) codes have d = 4 or 3; not lower
+    assert np.flatnonzero(spec[1:])[0] + 1 == 3  # the best (8,4) codes have d = 4 or 3; not lower
 
 
 # ------------------------------------------------------------------------------------------------ schedules
 def test_geometric_tau_and_the_switch_give_the_scheduled_surrogate():
     theta = jnp.asarray(np.random.default_rng(1).normal(size=(5, 4)), jnp.float32)
     spec = np.asarray(relaxed.expected_spectrum(theta), np.float64)
-    m = lc.LinearCodeMethod(n=9, k=5, surrogate="softmin", tau=2.0, tau_schedule="geometric", tau_final=0.1,
-                            start="union", switch_fraction=0.25, steps=100)
+    m = lc.LinearCodeMethod(
+        n=9,
+        k=5,
+        surrogate="softmin",
+        tau=2.0,
+        tau_schedule="geometric",
+        tau_final=0.1,
+        start="union",
+        switch_fraction=0.25,
+        steps=100,
+    )
     union = float(np.log(spec @ relaxed.pairwise_error(9, m.p)))
     np.testing.assert_allclose(float(m._scheduled_value(theta, jnp.float32(0.0))), union, rtol=1e-5)
-    np.testing.assert_allclose(float(m._scheduled_value(theta, jnp.float32(0.5))),
-                               _softmin64(spec, 2.0 * 0.05 ** 0.5), rtol=1e-5)
+    np.testing.assert_allclose(
+        float(m._scheduled_value(theta, jnp.float32(0.5))), _softmin64(spec, 2.0 * 0.05**0.5), rtol=1e-5
+    )
     np.testing.assert_allclose(float(m._scheduled_value(theta, jnp.float32(1.0))), _softmin64(spec, 0.1), rtol=1e-4)
     np.testing.assert_allclose(float(m.surrogate_value(theta)), _softmin64(spec, 0.1), rtol=1e-4)
     # at tau = 0.02 exp(-w / tau) is below float32's range: the log-sum-exp still gives the float64 value
@@ -94,8 +107,9 @@ def test_penalty_floor_and_per_cycle_fade():
     np.testing.assert_allclose(fades, [1.0, 0.6, 0.2, 0.2, 1.0, 0.6], atol=1e-6)
     assert [s.steps for s in m.stages()] == [50, 1, 49]
     plain = lc.LinearCodeMethod(n=9, k=5, steps=100, cycles=2, anneal_fraction=0.5, restart_penalty=0.0)
-    np.testing.assert_allclose([float(plain._fade(jnp.int32(s))) for s in (0, 10, 50, 60)], [1.0, 0.6, 0.0, 0.0],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        [float(plain._fade(jnp.int32(s))) for s in (0, 10, 50, 60)], [1.0, 0.6, 0.0, 0.0], atol=1e-6
+    )
 
 
 def test_restart_keeps_the_best_code_and_restarts_from_it():
@@ -121,14 +135,20 @@ def test_restart_keeps_the_best_code_and_restarts_from_it():
     st = flip.init(jax.random.key(1))
     st = dict(st, params=dict(st["params"], theta=st["params"]["theta"] + 1.0))
     out = jax.jit(flip._restart)(st, jax.random.key(2))
-    frac = float(np.mean(np.asarray(out["params"]["theta"]) < 0))     # 400 entries: sd 0.023
+    frac = float(np.mean(np.asarray(out["params"]["theta"]) < 0))  # 400 entries: sd 0.023
     assert 0.2 < frac < 0.4
 
 
-@pytest.mark.parametrize("kw", [dict(surrogate="softmin", tau=2.0, tau_schedule="geometric"),
-                                dict(surrogate="softmin", start="union", switch_fraction=0.5),
-                                dict(cycles=2, perturb=0.2), dict(penalty_floor=0.1)],
-                         ids=["anneal", "switch", "cycles", "floor"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(surrogate="softmin", tau=2.0, tau_schedule="geometric"),
+        dict(surrogate="softmin", start="union", switch_fraction=0.5),
+        dict(cycles=2, perturb=0.2),
+        dict(penalty_floor=0.1),
+    ],
+    ids=["anneal", "switch", "cycles", "floor"],
+)
 def test_each_schedule_trains_a_few_steps(kw):
     m = lc.LinearCodeMethod(n=9, k=5, restarts=2, steps=12, **kw)
     state = m.init(jax.random.key(0))
@@ -149,12 +169,13 @@ def test_schedules_and_polish_through_the_loop(tmp_path):
     """The config path (what launch.main runs): every schedule at once, then the polish stage's own report."""
     from experiments.linear_codes import linear as cfg
     from neuralcodes_jax import methods, sweeps, train
+
     c = cfg.get_config("hamming_15_11,anneal,switch,cycles4,floor,polish,smoke")
     c.code.n, c.code.k, c.eval.reference = 8, 4, "extended Hamming(8,4)"
     c.train.steps, c.train.steps_per_call, c.train.checkpoint_every_steps, c.num_seeds = 8, 8, 0, 2
     m = methods.build(c, None)
     assert (m.tau_schedule, m.start, m.cycles, m.penalty_floor) == ("geometric", "union", 4, 0.1)
-    c.train.cycles = 2                                          # fewer stages to compile
+    c.train.cycles = 2  # fewer stages to compile
     configs, workdirs, summaries = sweeps.seed_members(c, str(tmp_path))
     out = train.train_group(configs, workdirs, summaries=summaries, handle_signals=False)
     rep = json.loads(pathlib.Path(workdirs[0], "linear_code_report.json").read_text())
@@ -164,25 +185,29 @@ def test_schedules_and_polish_through_the_loop(tmp_path):
     assert pol["minimum_distance"] >= 3 and summary["polish"]["num_seeds"] == 2
     assert "2 perturb-and-reoptimise cycles" in summary["training"]
 
+
 def test_bad_schedule_input_names_the_field():
-    bad = [(dict(tau_schedule="cosine"), r"surrogate.tau_schedule must be one of"),
-           (dict(tau_final=0.0), r"surrogate.tau_final must be"),
-           (dict(start="hinge", switch_fraction=0.5), r"surrogate.start must be one of"),
-           (dict(start="union", switch_fraction=1.0), r"surrogate.switch_fraction must be in \[0, 1\)"),
-           (dict(start="union"), r"surrogate.start and surrogate.switch_fraction go together"),
-           (dict(switch_fraction=0.3), r"surrogate.start and surrogate.switch_fraction go together"),
-           (dict(cycles=0), r"train.cycles must be in \[1, 1024\]"),
-           (dict(steps=100, cycles=3), r"train.cycles must divide train.steps=100"),
-           (dict(perturb=0.7), r"train.perturb must be in \[0, 0.5\]"),
-           (dict(restart_scale=-1.0), r"train.restart_scale must be"),
-           (dict(penalty_floor=1.5), r"train.penalty_floor must be in \[0, 1\]"),
-           (dict(restart_penalty=-0.5), r"train.restart_penalty must be")]
+    bad = [
+        (dict(tau_schedule="cosine"), r"surrogate.tau_schedule must be one of"),
+        (dict(tau_final=0.0), r"surrogate.tau_final must be"),
+        (dict(start="hinge", switch_fraction=0.5), r"surrogate.start must be one of"),
+        (dict(start="union", switch_fraction=1.0), r"surrogate.switch_fraction must be in \[0, 1\)"),
+        (dict(start="union"), r"surrogate.start and surrogate.switch_fraction go together"),
+        (dict(switch_fraction=0.3), r"surrogate.start and surrogate.switch_fraction go together"),
+        (dict(cycles=0), r"train.cycles must be in \[1, 1024\]"),
+        (dict(steps=100, cycles=3), r"train.cycles must divide train.steps=100"),
+        (dict(perturb=0.7), r"train.perturb must be in \[0, 0.5\]"),
+        (dict(restart_scale=-1.0), r"train.restart_scale must be"),
+        (dict(penalty_floor=1.5), r"train.penalty_floor must be in \[0, 1\]"),
+        (dict(restart_penalty=-0.5), r"train.restart_penalty must be"),
+    ]
     for kw, msg in bad:
         with pytest.raises(ValueError, match=msg):
             lc.LinearCodeMethod(n=7, k=4, **kw)
     from experiments.linear_codes import linear as cfg
     from neuralcodes_jax import methods
     from neuralcodes_jax.evaluators import linear_code as ev
+
     c = cfg.get_config("smoke")
     c.eval.polish = 3
     with pytest.raises(ValueError, match=r"eval.polish must be in \[0, 2\]"):

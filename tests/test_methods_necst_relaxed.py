@@ -16,8 +16,10 @@ CONFIG = "experiments/necst_relaxed/binary_mnist.py"
 
 
 def _method(estimator, eps=0.2, name="bsc", num_samples=4000):
-    config = sweeps.load_config(f"{CONFIG}:smoke,{estimator}", {
-        "channel.eps": eps, "channel.name": name, "necst.num_samples": num_samples, "model.bits": 6})
+    config = sweeps.load_config(
+        f"{CONFIG}:smoke,{estimator}",
+        {"channel.eps": eps, "channel.name": name, "necst.num_samples": num_samples, "model.bits": 6},
+    )
     return methods.build(config, methods.DataSpec((784,), True))
 
 
@@ -30,8 +32,8 @@ def test_hard_forward_pass_is_an_exact_sample_of_the_noisy_encoder(estimator, na
     method = _method(estimator, name=name)
     logits = jnp.asarray([[-2.0, -0.5, 0.0, 0.3, 1.0, 3.0]])
     values = np.asarray(method.channel.decoder_input(jnp.arange(method.channel.num_symbols)))
-    inputs = np.asarray(method.relaxed_inputs(logits, jax.random.key(0), jnp.float32(0.5)))    # [K, 1, 6]
-    probs = np.exp(np.asarray(method.channel.symbol_log_probs(logits)))[0]                      # [6, S]
+    inputs = np.asarray(method.relaxed_inputs(logits, jax.random.key(0), jnp.float32(0.5)))  # [K, 1, 6]
+    probs = np.exp(np.asarray(method.channel.symbol_log_probs(logits)))[0]  # [6, S]
     for s, v in enumerate(values):
         freq = np.mean(np.isclose(inputs[:, 0, :], v), axis=0)
         se = np.sqrt(probs[:, s] * (1 - probs[:, s]) / inputs.shape[0])
@@ -68,13 +70,21 @@ def test_relaxed_method_sweeps_as_a_group_checkpoints_and_resumes(tmp_path, monk
     """The new method through launch.sweep --vmap: two training noise levels as one group; a SIGTERM after the
     first epoch leaves a checkpoint in both point directories; the rerun ends with the uninterrupted group's
     results."""
-    config = tmp_path / "relaxed_smoke.py"          # the smoke variant without get_sweep(): the grid gives the points
-    config.write_text("from experiments.necst_relaxed import binary_mnist\n\n\n"
-                      "def get_config(arg=None):\n    return binary_mnist.get_config('smoke')\n")
+    config = tmp_path / "relaxed_smoke.py"  # the smoke variant without get_sweep(): the grid gives the points
+    config.write_text(
+        "from experiments.necst_relaxed import binary_mnist\n\n\n"
+        "def get_config(arg=None):\n    return binary_mnist.get_config('smoke')\n"
+    )
     config = str(config)
     grid = ["channel.eps=0.1,0.2"]
-    settings = ["train.num_epochs=2", "data.limit.train=120", "train.batch_size=40", "train.steps_per_call=3",
-                "model.bits=16", "eval.noise_levels=(0.1,)"]
+    settings = [
+        "train.num_epochs=2",
+        "data.limit.train=120",
+        "train.batch_size=40",
+        "train.steps_per_call=3",
+        "model.bits=16",
+        "eval.noise_levels=(0.1,)",
+    ]
     real_write = metrics_writer.MetricWriter.write_scalars
     sent = []
 
@@ -87,14 +97,11 @@ def test_relaxed_method_sweeps_as_a_group_checkpoints_and_resumes(tmp_path, monk
     with monkeypatch.context() as m:
         m.setattr(metrics_writer.MetricWriter, "write_scalars", write_and_signal)
         with pytest.raises(train.Preempted):
-            sweep.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True,
-                            log=lambda *_: None)
+            sweep.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
     for name in ("eps0.1", "eps0.2"):
         assert os.listdir(tmp_path / "part" / name / "checkpoints" / "latest") == ["3"]
-    resumed = sweep.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True,
-                              log=lambda *_: None)
-    full = sweep.run_sweep(config, tmp_path / "full", grid=grid, settings=settings, vmap=True,
-                           log=lambda *_: None)
+    resumed = sweep.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
+    full = sweep.run_sweep(config, tmp_path / "full", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
     assert [r["status"] for r in resumed] == ["ok", "ok"] and resumed[0]["group_size"] == 2
     assert [r["metrics"] for r in resumed] == [r["metrics"] for r in full]
     assert resumed[0]["metrics"] != resumed[1]["metrics"]

@@ -15,7 +15,7 @@ from neuralcodes_jax import methods, sweeps, train
 from neuralcodes_jax.codes import bounds, ldpc
 from neuralcodes_jax.methods import neural_bp
 
-CODE = "bch:31,16"      # a built-in code: no shared data needed
+CODE = "bch:31,16"  # a built-in code: no shared data needed
 ITERS = 5
 
 
@@ -35,14 +35,20 @@ def channel_llr(method, ebno_db, batch, seed, codewords=None):
     sigma = float(bounds.ebn0_db_to_sigma(ebno_db, method.rate))
     noise = sigma * rng.normal(size=(batch, method.n))
     c = np.zeros((batch, method.n), np.uint8) if codewords is None else codewords
-    return (2.0 * ((1.0 - 2.0 * c) + noise) / sigma ** 2).astype(np.float32), noise, sigma
+    return (2.0 * ((1.0 - 2.0 * c) + noise) / sigma**2).astype(np.float32), noise, sigma
 
 
-@pytest.mark.parametrize("algorithm,stacked", [
-    ("sum_product", False), ("sum_product", True), ("normalized_min_sum", False),
-    pytest.param("normalized_min_sum", True, marks=pytest.mark.slow),
-    pytest.param("offset_min_sum", False, marks=pytest.mark.slow),
-    pytest.param("offset_min_sum", True, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "algorithm,stacked",
+    [
+        ("sum_product", False),
+        ("sum_product", True),
+        ("normalized_min_sum", False),
+        pytest.param("normalized_min_sum", True, marks=pytest.mark.slow),
+        pytest.param("offset_min_sum", False, marks=pytest.mark.slow),
+        pytest.param("offset_min_sum", True, marks=pytest.mark.slow),
+    ],
+)
 def test_all_ones_weights_equal_bp_decode(algorithm, stacked, monkeypatch):
     if stacked:
         monkeypatch.setattr(neural_bp, "STACKED_ABOVE_DEGREE", 0)
@@ -50,13 +56,14 @@ def test_all_ones_weights_equal_bp_decode(algorithm, stacked, monkeypatch):
     assert m.stacked == stacked
     params = m.init_params(jax.random.key(0))
     llr, _, _ = channel_llr(m, 2.0, 256, seed=1)
-    llr = llr * np.random.default_rng(2).uniform(0.5, 1.5, llr.shape).astype(np.float32)   # not only AWGN shapes
+    llr = llr * np.random.default_rng(2).uniform(0.5, 1.5, llr.shape).astype(np.float32)  # not only AWGN shapes
     out = np.asarray(jax.jit(m.decode_llr)(params, jnp.asarray(llr)))
     kernel = "sum_product" if algorithm == "sum_product" else "min_sum"
-    ref = ldpc.bp_decode(m.parity_check, llr, algorithm=kernel, max_iters=ITERS,
-                         **({} if kernel == "sum_product" else {"alpha": 1.0}))
+    ref = ldpc.bp_decode(
+        m.parity_check, llr, algorithm=kernel, max_iters=ITERS, **({} if kernel == "sum_product" else {"alpha": 1.0})
+    )
     conv = np.asarray(ref.converged)
-    assert 0.2 < conv.mean() < 0.95                  # both converged and unconverged words are compared
+    assert 0.2 < conv.mean() < 0.95  # both converged and unconverged words are compared
     np.testing.assert_array_equal((out < 0).astype(np.uint8), np.asarray(ref.bits))
 
 
@@ -76,8 +83,10 @@ def test_errors_do_not_depend_on_the_codeword_sent(algorithm):
     same error pattern, with random (not all-one) weights."""
     m = build(algorithm)
     rng = np.random.default_rng(4)
-    params = jax.tree.map(lambda w: jnp.asarray(rng.uniform(0.3, 1.7, w.shape), jnp.float32)
-                          if w.dtype == jnp.float32 else w, m.init_params(jax.random.key(0)))
+    params = jax.tree.map(
+        lambda w: jnp.asarray(rng.uniform(0.3, 1.7, w.shape), jnp.float32) if w.dtype == jnp.float32 else w,
+        m.init_params(jax.random.key(0)),
+    )
     llr0, _, _ = channel_llr(m, 2.0, 300, seed=5)
     msgs = rng.integers(0, 2, (300, m.k)).astype(np.uint8)
     c = np.asarray(m.code.encode(jnp.asarray(msgs))).astype(np.uint8)
@@ -85,9 +94,9 @@ def test_errors_do_not_depend_on_the_codeword_sent(algorithm):
     decode = m.llr_decoder(params)
     m0, w0 = (np.asarray(a) for a in jax.jit(decode)(jnp.asarray(llr0)))
     mc, wc = (np.asarray(a) for a in jax.jit(decode)(jnp.asarray(llr_c, jnp.float32)))
-    assert w0.any()                                   # some errors at 2 dB
+    assert w0.any()  # some errors at 2 dB
     np.testing.assert_array_equal(w0, wc ^ c)
-    np.testing.assert_array_equal(m0, mc ^ msgs)      # message decisions too
+    np.testing.assert_array_equal(m0, mc ^ msgs)  # message decisions too
 
 
 def test_multi_loss_scores_every_iteration():

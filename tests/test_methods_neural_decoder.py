@@ -36,7 +36,7 @@ def test_benchmark_name_is_looked_up_in_data_dir(tmp_path):
     write(tmp_path / "HAM_N7_K4.txt", HAMMING_H)
     m = methods.build(config_for("HAM_N7_K4", str(tmp_path)), None)
     assert (m.n, m.k) == (7, 4)
-    np.testing.assert_array_equal(m.parity_check, HAMMING_H)        # BP runs on the file's matrix as given
+    np.testing.assert_array_equal(m.parity_check, HAMMING_H)  # BP runs on the file's matrix as given
     assert nd.benchmark_codes(str(tmp_path)) == {"HAM_N7_K4": str(tmp_path / "HAM_N7_K4.txt")}
 
 
@@ -48,11 +48,14 @@ def test_unknown_code_name_names_it_and_the_available_ones(tmp_path):
         methods.build(config_for("nosuch:1,2"), None)
 
 
-@pytest.mark.parametrize("what,h,match", [
-    ("nonbinary", np.where(HAMMING_H == 1, 2, 0), "entries other than 0 and 1"),
-    ("shape", HAMMING_H[:, :6], "has 6 columns, its name says n = 7"),
-    ("rank", np.vstack([HAMMING_H[:2], HAMMING_H[0] ^ HAMMING_H[1]]), "has rank 2, its name says n - k = 3"),
-])
+@pytest.mark.parametrize(
+    "what,h,match",
+    [
+        ("nonbinary", np.where(HAMMING_H == 1, 2, 0), "entries other than 0 and 1"),
+        ("shape", HAMMING_H[:, :6], "has 6 columns, its name says n = 7"),
+        ("rank", np.vstack([HAMMING_H[:2], HAMMING_H[0] ^ HAMMING_H[1]]), "has rank 2, its name says n - k = 3"),
+    ],
+)
 def test_bad_matrix_files_are_refused_naming_the_file(tmp_path, what, h, match):
     path = write(tmp_path / "BAD_N7_K4.txt", h)
     with pytest.raises(ValueError, match=match) as err:
@@ -84,7 +87,7 @@ def test_training_llr_is_the_all_zero_word_at_the_drawn_ebno():
     llr = np.asarray(m.training_llr(jax.random.key(0), 4000), np.float64)
     sigma = float(bounds.ebn0_db_to_sigma(3.0, 7 / 15))
     # L = 2 y / sigma^2 with y ~ N(1, sigma^2): mean 2 / sigma^2, std 2 / sigma.
-    assert abs(llr.mean() - 2 / sigma ** 2) < 4 * (2 / sigma) / math.sqrt(llr.size)
+    assert abs(llr.mean() - 2 / sigma**2) < 4 * (2 / sigma) / math.sqrt(llr.size)
     assert abs(llr.std() / (2 / sigma) - 1) < 0.02
     # Two far-apart points: each row is at one of them (row means ~0.3 or ~18), about half at each.
     c.channel.ebno_db = (-5.0, 10.0)
@@ -94,7 +97,7 @@ def test_training_llr_is_the_all_zero_word_at_the_drawn_ebno():
     assert 0.45 < high.mean() < 0.55
     for rows, db in ((llr[~high], -5.0), (llr[high], 10.0)):
         s = float(bounds.ebn0_db_to_sigma(db, 7 / 15))
-        assert abs(rows.mean() / (2 / s ** 2) - 1) < 0.03 and abs(rows.std() / (2 / s) - 1) < 0.03
+        assert abs(rows.mean() / (2 / s**2) - 1) < 0.03 and abs(rows.std() / (2 / s) - 1) < 0.03
 
 
 @pytest.mark.parametrize("code", ["bch:15,7", "polar5g:16,8"])
@@ -138,8 +141,14 @@ def test_benchmark_command_writes_the_table(tmp_path):
     from experiments.neural_decoders import benchmark
 
     s = benchmark.Settings(ebno_db=(3.0,), batch_size=200, target_block_errors=5, max_blocks=400)
-    results = benchmark.run(["bch:15,7"], ["bp", "neural_bp", "ml"], s, str(tmp_path / "rows"),
-                            nbp_root=str(tmp_path / "none"), progress=lambda _: None)
+    results = benchmark.run(
+        ["bch:15,7"],
+        ["bp", "neural_bp", "ml"],
+        s,
+        str(tmp_path / "rows"),
+        nbp_root=str(tmp_path / "none"),
+        progress=lambda _: None,
+    )
     cells = results["bch:15,7"]
     assert cells["neural_bp"] is None and cells["bp"]["points"][0]["blocks"] <= 400
     assert cells["ml"]["points"][0]["ebn0_db"] == 3.0

@@ -4,6 +4,7 @@ Training runs are tiny (a few dozen steps of small networks): the tests check pl
 (frozen encoder in stage 2, a group equal to its runs one by one, a preempted group resuming exactly, exact report
 values), not code quality. Most training compiles are shared through one module-scoped smoke run.
 """
+
 import json
 import os
 import pathlib
@@ -28,7 +29,7 @@ def _smoke_config(**overrides):
     c.model.encoder_hidden = (8,)
     c.model.decoder_hidden = (16,)
     c.train.stage1_steps = 40
-    c.train.stage2_steps = 300        # long enough for stage 2 to train the decoder on the hard code
+    c.train.stage2_steps = 300  # long enough for stage 2 to train the decoder on the hard code
     c.train.stage2_lr = 1e-2
     c.train.batch_size = 32
     c.train.steps_per_call = 20
@@ -87,8 +88,15 @@ def test_smoke_report_structure(smoke):
         assert sorted(os.listdir(os.path.join(seed_dir, "checkpoints", "latest"))) == ["240", "340"]
         assert s["seed"] == config.seed + i and s["step"] == 340
         assert len(s["codewords"]) == 16 and all(len(w) == 7 and set(w) <= {"0", "1"} for w in s["codewords"])
-        for key in ("minimum_distance", "distance_spectrum", "is_linear", "is_coset_of_linear",
-                    "equivalent_to", "equivalence", "is_perfect"):
+        for key in (
+            "minimum_distance",
+            "distance_spectrum",
+            "is_linear",
+            "is_coset_of_linear",
+            "equivalent_to",
+            "equivalence",
+            "is_perfect",
+        ):
             assert key in s
         for block in (s["ml"], s["neural_decoder"]):
             assert len(block["bler"]["values"]) == len(grid) and len(block["ber"]["values"]) == len(grid)
@@ -115,20 +123,24 @@ def test_stage2_freezes_encoder_and_does_not_worsen_decoder(smoke, tmp_path):
     # Stage 1 alone (stage2_steps = 0) follows the same trajectory (keys are fold_in(stream, step)): the encoder
     # after both stages is the encoder stage 1 left, bit for bit, and the decoder stage 1 left is kept in the state.
     stage1 = _run(_smoke_config(**{"train.stage2_steps": 0}), str(tmp_path / "s1"), evaluate=False)
-    for a, b in zip(jax.tree.leaves(out["state"]["params"]["encoder"]),
-                    jax.tree.leaves(stage1["state"]["params"]["encoder"])):
+    for a, b in zip(
+        jax.tree.leaves(out["state"]["params"]["encoder"]), jax.tree.leaves(stage1["state"]["params"]["encoder"])
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    for a, b in zip(jax.tree.leaves(out["state"]["stage1_decoder"]),
-                    jax.tree.leaves(stage1["state"]["params"]["decoder"])):
+    for a, b in zip(
+        jax.tree.leaves(out["state"]["stage1_decoder"]), jax.tree.leaves(stage1["state"]["params"]["decoder"])
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     for i in range(config.num_seeds):
         rep = out["runs"][i]["eval"]
         assert rep["stage2_improved_neural_bler"]
         cb = np.asarray(prog.binary_codebook(_point(out["state"]["params"], i), spec))
-        before = exact.decoder_bler_bsc(cb, cbe.decoder_table(_point(out["state"]["stage1_decoder"], i), spec),
-                                        allow_repeated=True)
-        after = exact.decoder_bler_bsc(cb, cbe.decoder_table(_point(out["state"]["params"], i)["decoder"], spec),
-                                       allow_repeated=True)
+        before = exact.decoder_bler_bsc(
+            cb, cbe.decoder_table(_point(out["state"]["stage1_decoder"], i), spec), allow_repeated=True
+        )
+        after = exact.decoder_bler_bsc(
+            cb, cbe.decoder_table(_point(out["state"]["params"], i)["decoder"], spec), allow_repeated=True
+        )
         assert after(spec.train_p) <= before(spec.train_p) + 1e-12
         assert after(spec.train_p) >= exact.ml_bler_bsc(cb, allow_repeated=True)(spec.train_p) - 1e-12
 
@@ -140,8 +152,10 @@ def test_group_equals_runs_one_by_one(smoke, tmp_path):
     config, _, out = smoke
     alone = _run(_smoke_config(**{"seed": 1, "num_seeds": 1}), str(tmp_path / "alone"), evaluate=False)
     spec = prog.spec_from_config(config)
-    np.testing.assert_array_equal(np.asarray(prog.binary_codebook(_point(out["state"]["params"], 1), spec)),
-                                  np.asarray(prog.binary_codebook(_point(alone["state"]["params"], 0), spec)))
+    np.testing.assert_array_equal(
+        np.asarray(prog.binary_codebook(_point(out["state"]["params"], 1), spec)),
+        np.asarray(prog.binary_codebook(_point(alone["state"]["params"], 0), spec)),
+    )
     for a, b in zip(jax.tree.leaves(out["state"]["params"]), jax.tree.leaves(alone["state"]["params"])):
         np.testing.assert_allclose(np.asarray(a)[1], np.asarray(b)[0], rtol=1e-4, atol=1e-5)
 
@@ -173,12 +187,19 @@ def test_sigterm_halfway_resumes_to_the_same_codebooks(smoke, tmp_path, monkeypa
         assert resumed["runs"][i]["eval"]["codewords"] == out["runs"][i]["eval"]["codewords"]
 
 
-@pytest.mark.parametrize("training, channel", [("straight_through", "bsc"), ("gumbel", "bsc"),
-                                               ("progressive", "awgn")])
+@pytest.mark.parametrize("training, channel", [("straight_through", "bsc"), ("gumbel", "bsc"), ("progressive", "awgn")])
 @pytest.mark.slow
 def test_straight_through_gumbel_and_awgn_paths_run(tmp_path, training, channel):
-    config = _smoke_config(**{"training": training, "channel.name": channel, "num_seeds": 1,
-                              "train.stage2_steps": 20, "eval.neural_table": channel == "bsc", "eval.mc_seeds": 1})
+    config = _smoke_config(
+        **{
+            "training": training,
+            "channel.name": channel,
+            "num_seeds": 1,
+            "train.stage2_steps": 20,
+            "eval.neural_table": channel == "bsc",
+            "eval.mc_seeds": 1,
+        }
+    )
     spec = prog.spec_from_config(config)
     assert spec.training == training and spec.channel == channel
     assert spec.logit_penalty == (0.3 if training == "gumbel" else config.train.logit_penalty)
@@ -188,14 +209,14 @@ def test_straight_through_gumbel_and_awgn_paths_run(tmp_path, training, channel)
     rep = out["runs"][0]["eval"]
     cb = np.array([[int(ch) for ch in w] for w in rep["codewords"]])
     assert cb.shape == (16, 7)
-    np.testing.assert_array_equal(cb, np.asarray(prog.encoder_logits(_point(out["state"]["params"], 0),
-                                                                      jnp.arange(16), spec)) > 0)
+    np.testing.assert_array_equal(
+        cb, np.asarray(prog.encoder_logits(_point(out["state"]["params"], 0), jnp.arange(16), spec)) > 0
+    )
     assert ("awgn" in rep) == (channel == "awgn")
 
 
 def test_gumbel_temperature_schedule():
-    spec = prog.ProgressiveSpec(n=7, k=4, training="gumbel", stage1_steps=11, gumbel_tau_start=2.0,
-                                gumbel_tau_end=0.02)
+    spec = prog.ProgressiveSpec(n=7, k=4, training="gumbel", stage1_steps=11, gumbel_tau_start=2.0, gumbel_tau_end=0.02)
     taus = np.asarray([prog.gumbel_temperature(t, spec) for t in range(11)])
     np.testing.assert_allclose(taus[[0, 5, 10]], [2.0, 0.2, 0.02], rtol=1e-5)
 
@@ -206,14 +227,20 @@ def test_hand_built_hamming_codebook_is_recognised():
     grid = np.array([0.001, 0.01, 0.05, 0.1, 0.3, 0.5])
     ham_bler = exact.ml_bler_bsc(HAMMING)
     table = exact.ml_decoder_table(cb)
-    rep = cbe.codebook_report(cb, grid, decoder=table, reference_bler=ham_bler,
-                               references={"Hamming(7,4)": HAMMING}, p_ratio=0.05,
-                               converse=np.array([0.0] + [1.0] * 5))
+    rep = cbe.codebook_report(
+        cb,
+        grid,
+        decoder=table,
+        reference_bler=ham_bler,
+        references={"Hamming(7,4)": HAMMING},
+        p_ratio=0.05,
+        converse=np.array([0.0] + [1.0] * 5),
+    )
     assert rep["equivalent_to"] == "Hamming(7,4)" and rep["is_perfect"] and rep["minimum_distance"] == 3
-    assert rep["is_coset_of_linear"] and not rep["is_linear"]          # translated by a weight-1 word
+    assert rep["is_coset_of_linear"] and not rep["is_linear"]  # translated by a weight-1 word
     assert rep["distance_spectrum"] == [1, 0, 0, 7, 7, 0, 0, 1]
     assert rep["ml"]["bler_equals_reference"] and rep["ml"]["bler_polynomial_equals_reference"]
-    assert rep["ml"]["ratio_to_converse"][0] is None                   # converse 0: no ratio
+    assert rep["ml"]["ratio_to_converse"][0] is None  # converse 0: no ratio
     assert rep["neural_decoder"]["equals_ml_bler"]
     # The returned permutation and translation map the codebook onto Hamming(7,4).
     eq = rep["equivalence"]
@@ -254,8 +281,9 @@ def test_soft_ml_and_awgn_monte_carlo():
     np.testing.assert_array_equal(np.asarray(cbe.soft_ml_decode(HAMMING, r)), brute)
     spec = prog.ProgressiveSpec(n=7, k=4, channel="awgn", decoder_hidden=())
     dec = [{"w": jnp.asarray(1.0 - 2.0 * HAMMING.T, jnp.float32), "b": jnp.zeros(16)}]
-    rows = cbe.awgn_monte_carlo(jax.random.key(1), spec, HAMMING, dec, HAMMING, (3.0,),
-                                 target_block_errors=50, max_blocks=20_000, batch=5_000)
+    rows = cbe.awgn_monte_carlo(
+        jax.random.key(1), spec, HAMMING, dec, HAMMING, (3.0,), target_block_errors=50, max_blocks=20_000, batch=5_000
+    )
     row = rows[0]
     # Same noise and the same codebook: the learned-ML, correlation-decoder and reference-ML counts coincide.
     assert row["learned_ml"]["block_errors"] == row["reference_ml"]["block_errors"] == row["neural"]["block_errors"]
@@ -283,7 +311,7 @@ def test_sample_messages_uniform_and_checked():
     counts = np.bincount(m, minlength=16)
     assert counts.size == 16
     chi2 = float(((counts - 4000.0) ** 2 / 4000.0).sum())
-    assert chi2 < 37.7, chi2          # 99.9% quantile of chi-square with 15 degrees of freedom
+    assert chi2 < 37.7, chi2  # 99.9% quantile of chi-square with 15 degrees of freedom
     with pytest.raises(ValueError, match=r"k must be in \[1, 30\]"):
         prog.sample_messages(bits, 31)
 
@@ -291,7 +319,7 @@ def test_sample_messages_uniform_and_checked():
 def test_training_channels_flip_and_noise_at_their_rates():
     """Stage-2 BSC flips at train_p and AWGN noise of std awgn_sigma, from one bits draw (fixed key; 5 sigma)."""
     b, n = 20_000, 7
-    zeros = jnp.zeros((n, b), jnp.float32)                # per-example arrays are [n, B]
+    zeros = jnp.zeros((n, b), jnp.float32)  # per-example arrays are [n, B]
     bits = jax.random.bits(jax.random.key(5), (n, b))
     spec = prog.ProgressiveSpec(n=n, k=4, train_p=0.1)
     z = np.asarray(prog._channel_exact(prog._BitRows(bits), zeros, spec))
@@ -307,8 +335,7 @@ def test_training_channels_flip_and_noise_at_their_rates():
 @pytest.mark.parametrize("message_input", ["one_hot", "bits"])
 def test_layer_layouts_and_encoder_table(message_input):
     """Kernels narrower than they are deep are stored transposed ('wt'); the network is the plain MLP either way."""
-    spec = prog.ProgressiveSpec(n=7, k=4, message_input=message_input, encoder_hidden=(32, 5),
-                                decoder_hidden=(64,))
+    spec = prog.ProgressiveSpec(n=7, k=4, message_input=message_input, encoder_hidden=(32, 5), decoder_hidden=(64,))
     params = prog.init_params(jax.random.key(1), spec)
     assert [sorted(layer) for layer in params["encoder"]] == [["b", "w"], ["b", "wt"], ["b", "w"]]
     assert [sorted(layer) for layer in params["decoder"]] == [["b", "w"], ["b", "wt"]]
@@ -317,9 +344,10 @@ def test_layer_layouts_and_encoder_table(message_input):
     assert shapes == [(enc_in, 32), (32, 5), (5, 7), (7, 64), (64, 16)]
     msgs = np.arange(16)
     x = np.eye(16) if message_input == "one_hot" else 1.0 - 2.0 * ((msgs[:, None] >> np.arange(3, -1, -1)) & 1)
-    for i, layer in enumerate(params["encoder"]):     # float64 reference with the [in, out] kernels
-        x = (np.maximum(x, 0.0) if i else x) @ np.asarray(prog.layer_kernel(layer), np.float64) + \
-            np.asarray(layer["b"], np.float64)
+    for i, layer in enumerate(params["encoder"]):  # float64 reference with the [in, out] kernels
+        x = (np.maximum(x, 0.0) if i else x) @ np.asarray(prog.layer_kernel(layer), np.float64) + np.asarray(
+            layer["b"], np.float64
+        )
     np.testing.assert_allclose(prog.encoder_table(params, spec), x, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(prog.encoder_logits(params, jnp.asarray(msgs), spec), x, rtol=1e-5, atol=1e-5)
 
@@ -328,7 +356,7 @@ def test_batch_encoder_selection_equals_per_example_encoder():
     """M <= B: encoder once per message, rows selected by one_hot @ table; same values and gradients."""
     spec = prog.ProgressiveSpec(n=7, k=4)
     params = prog.init_params(jax.random.key(2), spec)
-    for batch in (64, 8):                                 # 8 < M = 16: the per-example path
+    for batch in (64, 8):  # 8 < M = 16: the per-example path
         msgs = jax.random.randint(jax.random.key(batch), (batch,), 0, 16)
         one_hot = jax.nn.one_hot(msgs, 16)
         weights = jax.random.normal(jax.random.key(7), (batch, 7))
@@ -346,10 +374,15 @@ def test_batch_encoder_selection_equals_per_example_encoder():
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("overrides", [
-    {"channel.relaxation": "awgn"}, {"train.logit_noise": 0.5}, {"train.full_batch": True},
-    {"channel.relax_sigma": 0.0, "model.decoder_output": "bitwise"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"channel.relaxation": "awgn"},
+        {"train.logit_noise": 0.5},
+        {"train.full_batch": True},
+        {"channel.relax_sigma": 0.0, "model.decoder_output": "bitwise"},
+    ],
+)
 def test_stage1_variants_draw_what_they_use(overrides):
     """Every stage-1 variant consumes exactly the random columns it draws (``_BitRows.done`` checks it while
     tracing), and a few steps of each stay finite."""
@@ -361,19 +394,22 @@ def test_stage1_variants_draw_what_they_use(overrides):
 
 
 # ------------------------------------------------------------------------------------- bad inputs
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(n=4, k=4), "k must be < n"),
-    (dict(n=7, k=4, train_p=0.7), "train_p"),
-    (dict(n=7, k=4, train_p=-0.1), "train_p"),
-    (dict(n=7, k=4, decoder_output="argmax"), "decoder_output"),
-    (dict(n=7, k=4, message_input="ascii"), "message_input"),
-    (dict(n=7, k=4, training="reinforce"), "training"),
-    (dict(n=7, k=4, relaxation="sigmoid"), "relaxation"),
-    (dict(n=7, k=4, encoder_hidden=[8]), "encoder_hidden"),
-    (dict(n=20, k=4, relaxation="exact"), "relaxation='exact'"),
-    (dict(n=7, k=4, stage1_steps=0), "stage1_steps"),
-    (dict(n=40, k=31, message_input="bits", decoder_output="bitwise"), r"k must be in \[1, 30\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(n=4, k=4), "k must be < n"),
+        (dict(n=7, k=4, train_p=0.7), "train_p"),
+        (dict(n=7, k=4, train_p=-0.1), "train_p"),
+        (dict(n=7, k=4, decoder_output="argmax"), "decoder_output"),
+        (dict(n=7, k=4, message_input="ascii"), "message_input"),
+        (dict(n=7, k=4, training="reinforce"), "training"),
+        (dict(n=7, k=4, relaxation="sigmoid"), "relaxation"),
+        (dict(n=7, k=4, encoder_hidden=[8]), "encoder_hidden"),
+        (dict(n=20, k=4, relaxation="exact"), "relaxation='exact'"),
+        (dict(n=7, k=4, stage1_steps=0), "stage1_steps"),
+        (dict(n=40, k=31, message_input="bits", decoder_output="bitwise"), r"k must be in \[1, 30\]"),
+    ],
+)
 def test_bad_spec_raises(kwargs, field):
     with pytest.raises(ValueError, match=field):
         prog.ProgressiveSpec(**kwargs)
@@ -415,23 +451,26 @@ def test_bad_config_names_the_field():
 def test_warm_start_encoder_starts_at_the_code(message_input):
     """The fitted MLP encoder's binarized codebook is the warm-start code, message by message (row m = bits(m) G),
     for a reference name; the codebook's rows are exactly Hamming(7,4)'s span."""
-    spec = prog.ProgressiveSpec(n=7, k=4, message_input=message_input, encoder_hidden=(32,),
-                                warm_start="Hamming(7,4)", warm_start_steps=600)
+    spec = prog.ProgressiveSpec(
+        n=7, k=4, message_input=message_input, encoder_hidden=(32,), warm_start="Hamming(7,4)", warm_start_steps=600
+    )
     params = prog.init_params(jax.random.PRNGKey(3), spec)
     got = np.asarray(prog.binary_codebook(params, spec), np.uint8)
     g = linear.hamming_code(3).generator.astype(int)
     bits = (np.arange(16)[:, None] >> np.arange(3, -1, -1)) & 1
     np.testing.assert_array_equal(got, (bits @ g) % 2)
-    cold = prog.init_params(jax.random.PRNGKey(3), prog.ProgressiveSpec(n=7, k=4, message_input=message_input,
-                                                                       encoder_hidden=(32,)))
+    cold = prog.init_params(
+        jax.random.PRNGKey(3), prog.ProgressiveSpec(n=7, k=4, message_input=message_input, encoder_hidden=(32,))
+    )
     assert not np.array_equal(np.asarray(prog.binary_codebook(cold, spec), np.uint8), got)
 
 
 def test_warm_start_from_a_generator_file(tmp_path):
     """A JSON file of generators (``FILE.json:INDEX``): the encoder starts at the chosen one."""
     g0 = linear.hamming_code(3).generator
-    g1 = np.concatenate([np.eye(4, dtype=np.uint8), np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]],
-                                                             np.uint8)], axis=1)
+    g1 = np.concatenate(
+        [np.eye(4, dtype=np.uint8), np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]], np.uint8)], axis=1
+    )
     path = tmp_path / "gens.json"
     path.write_text(json.dumps({"generators": [["".join(map(str, r)) for r in g] for g in (g0, g1)]}))
     spec = prog.ProgressiveSpec(n=7, k=4, encoder_hidden=(32,), warm_start=f"{path}:1", warm_start_steps=600)

@@ -64,11 +64,9 @@ def test_shapes_and_sample_axes(built, name):
     assert out.shape == (K, B) + out_shape and out.dtype == jnp.float32
     # Leading axes are flattened and restored in order: equals decoding each sample alone.
     for k in range(K):
-        np.testing.assert_allclose(np.asarray(out[k]), np.asarray(decode(pd, y[k])),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(out[k]), np.asarray(decode(pd, y[k])), rtol=1e-5, atol=1e-5)
     # Integer bit inputs are accepted (cast to float32).
-    np.testing.assert_allclose(np.asarray(decode(pd, y[0].astype(jnp.int32))),
-                               np.asarray(out[0]), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(decode(pd, y[0].astype(jnp.int32))), np.asarray(out[0]), rtol=1e-6, atol=1e-6)
 
 
 def test_mlp_flattens_any_input_shape(built):
@@ -76,8 +74,7 @@ def test_mlp_flattens_any_input_shape(built):
     x = jax.random.uniform(jax.random.key(3), (4, 28, 28))
     a = enc.apply(pe, x)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(enc.apply(pe, x.reshape(4, 784))))
-    np.testing.assert_array_equal(np.asarray(a),
-                                  np.asarray(enc.apply(pe, x.reshape(4, 28, 28, 1))))
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(enc.apply(pe, x.reshape(4, 28, 28, 1))))
 
 
 def test_mlp_random_bits_shapes():
@@ -96,8 +93,7 @@ def test_decoders_accept_any_number_of_leading_axes(name):
     dec = nets.make_decoder(name, FAMILIES[name][1])
     p = jax.eval_shape(dec.init, jax.random.key(0), jnp.zeros((M,)))
     assert jax.eval_shape(dec.apply, p, jnp.zeros((M,))).shape == FAMILIES[name][1]
-    assert (jax.eval_shape(dec.apply, p, jnp.zeros((2, K, B, M))).shape
-            == (2, K, B) + FAMILIES[name][1])
+    assert jax.eval_shape(dec.apply, p, jnp.zeros((2, K, B, M))).shape == (2, K, B) + FAMILIES[name][1]
 
 
 # ------------------------------------------------------------------------------ bias pattern
@@ -138,22 +134,17 @@ def test_discriminator_shape_and_count():
 def test_leaky_relu_slope_is_0p2():
     # Identity hidden layer, summing output layer: out = lrelu(x0) + lrelu(x1).
     enc = nets.make_encoder("mlp", 1, hidden=(2,))
-    params = {"params": {
-        "hidden_0": {"kernel": jnp.eye(2), "bias": jnp.zeros(2)},
-        "logits": {"kernel": jnp.ones((2, 1))},
-    }}
+    params = {
+        "params": {"hidden_0": {"kernel": jnp.eye(2), "bias": jnp.zeros(2)}, "logits": {"kernel": jnp.ones((2, 1))}}
+    }
     x = jnp.array([[-1.0, 0.0], [3.0, -2.0], [-5.0, -0.5]])
-    np.testing.assert_allclose(np.asarray(enc.apply(params, x))[:, 0], [-0.2, 2.6, -1.1],
-                               rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(enc.apply(params, x))[:, 0], [-0.2, 2.6, -1.1], rtol=1e-6)
     dec = nets.make_decoder("mlp", (1,), hidden=(2,))
-    dparams = {"params": {"hidden_0": {"kernel": jnp.eye(2)},
-                          "outputs": {"kernel": jnp.ones((2, 1))}}}
-    np.testing.assert_allclose(np.asarray(dec.apply(dparams, x))[:, 0], [-0.2, 2.6, -1.1],
-                               rtol=1e-6)
+    dparams = {"params": {"hidden_0": {"kernel": jnp.eye(2)}, "outputs": {"kernel": jnp.ones((2, 1))}}}
+    np.testing.assert_allclose(np.asarray(dec.apply(dparams, x))[:, 0], [-0.2, 2.6, -1.1], rtol=1e-6)
     # The discriminator shares the encoder's layer names ("hidden_0", "logits").
     disc = nets.make_discriminator(hidden=(2,), num_classes=1)
-    np.testing.assert_allclose(np.asarray(disc.apply(params, x))[:, 0], [-0.2, 2.6, -1.1],
-                               rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(disc.apply(params, x))[:, 0], [-0.2, 2.6, -1.1], rtol=1e-6)
 
 
 # --------------------------------------------------------------------------- initialisation
@@ -196,8 +187,7 @@ def test_frozen_affine_norm():
     assert set(p) == {"params"}
     np.testing.assert_array_equal(np.asarray(p["params"]["scale"]), 1.0)
     np.testing.assert_array_equal(np.asarray(p["params"]["bias"]), 0.0)
-    np.testing.assert_allclose(np.asarray(bn.apply(p, x)), np.asarray(x) / math.sqrt(1.001),
-                               rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(bn.apply(p, x)), np.asarray(x) / math.sqrt(1.001), rtol=1e-6)
     gamma = jnp.array([2.0, -1.0, 0.5, 0.0])
     beta = jnp.array([0.5, 0.0, -1.0, 3.0])
     got = bn.apply({"params": {"scale": gamma, "bias": beta}}, x)
@@ -213,9 +203,9 @@ def test_svhn_encoder_applies_three_frozen_norms(built):
     p_plain = {"params": {k: v for k, v in pe["params"].items() if not k.startswith("bn")}}
     assert len(p_plain["params"]) == len(pe["params"]) - 3
     x = jax.random.uniform(jax.random.key(4), (B, 32, 32, 3))
-    np.testing.assert_allclose(np.asarray(enc.apply(pe, x)),
-                               np.asarray(plain.apply(p_plain, x)) / 1.001 ** 1.5,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(enc.apply(pe, x)), np.asarray(plain.apply(p_plain, x)) / 1.001**1.5, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_cifar10_norm_layers_present(built):
@@ -264,47 +254,53 @@ def _tf_conv_ref(x, w, b, stride, padding):
         hout = (hin - k) // stride + 1
         pad = 0
     xp = np.zeros((bsz, hin + 2 * k, win + 2 * k, x.shape[3]))
-    xp[:, k:k + hin, k:k + win] = x
+    xp[:, k : k + hin, k : k + win] = x
     out = np.zeros((bsz, hout, hout, w.shape[3]))
     for oi in range(hout):
         for oj in range(hout):
             r, c = oi * stride - pad + k, oj * stride - pad + k
-            patch = xp[:, r:r + k, c:c + k]
+            patch = xp[:, r : r + k, c : c + k]
             out[:, oi, oj] = np.einsum("bhwc,hwcf->bf", patch, w)
     return out + b
 
 
-@pytest.mark.parametrize("kernel,stride,padding,hin", [
-    (4, 2, "SAME", 3),   # CelebA decoder deconv2..5
-    (4, 1, "VALID", 1),  # CelebA decoder deconv1 (1x1 -> 4x4)
-    (2, 2, "VALID", 3),  # SVHN decoder deconv1..3
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,hin",
+    [
+        (4, 2, "SAME", 3),  # CelebA decoder deconv2..5
+        (4, 1, "VALID", 1),  # CelebA decoder deconv1 (1x1 -> 4x4)
+        (2, 2, "VALID", 3),  # SVHN decoder deconv1..3
+    ],
+)
 def test_conv_transpose_matches_tf_semantics(kernel, stride, padding, hin):
     init = nn.initializers.normal(1.0)
     layer = _conv_transpose(3, kernel, stride, padding, "t", init, init)
     x = np.random.default_rng(0).normal(size=(2, hin, hin, 2)).astype(np.float32)
     p = layer.init(jax.random.key(0), x)["params"]
     assert p["kernel"].shape == (kernel, kernel, 3, 2)  # TF layout [k, k, out, in]
-    want = _tf_conv_transpose_ref(x.astype(np.float64), np.asarray(p["kernel"], np.float64),
-                                  np.asarray(p["bias"], np.float64), stride, padding)
-    np.testing.assert_allclose(np.asarray(layer.apply({"params": p}, x)), want,
-                               rtol=1e-5, atol=1e-5)
+    want = _tf_conv_transpose_ref(
+        x.astype(np.float64), np.asarray(p["kernel"], np.float64), np.asarray(p["bias"], np.float64), stride, padding
+    )
+    np.testing.assert_allclose(np.asarray(layer.apply({"params": p}, x)), want, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("kernel,stride,padding,hin", [
-    (4, 2, "SAME", 8),   # CelebA encoder conv1..4
-    (4, 1, "VALID", 4),  # CelebA encoder conv5
-    (3, 1, "SAME", 4),   # CIFAR10 convs
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,hin",
+    [
+        (4, 2, "SAME", 8),  # CelebA encoder conv1..4
+        (4, 1, "VALID", 4),  # CelebA encoder conv5
+        (3, 1, "SAME", 4),  # CIFAR10 convs
+    ],
+)
 def test_conv_matches_tf_semantics(kernel, stride, padding, hin):
     init = nn.initializers.normal(1.0)
     layer = _conv(3, kernel, stride, padding, "c", init, init)
     x = np.random.default_rng(1).normal(size=(2, hin, hin, 2)).astype(np.float32)
     p = layer.init(jax.random.key(0), x)["params"]
-    want = _tf_conv_ref(x.astype(np.float64), np.asarray(p["kernel"], np.float64),
-                        np.asarray(p["bias"], np.float64), stride, padding)
-    np.testing.assert_allclose(np.asarray(layer.apply({"params": p}, x)), want,
-                               rtol=1e-5, atol=1e-5)
+    want = _tf_conv_ref(
+        x.astype(np.float64), np.asarray(p["kernel"], np.float64), np.asarray(p["bias"], np.float64), stride, padding
+    )
+    np.testing.assert_allclose(np.asarray(layer.apply({"params": p}, x)), want, rtol=1e-5, atol=1e-5)
 
 
 def test_upsample_nearest():

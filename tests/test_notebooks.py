@@ -4,6 +4,7 @@ Each notebook is executed top to bottom in a fresh kernel with ``NEURALCODES_NOT
 training steps instead of the full run); any exception in a cell fails the test. The committed notebooks must
 have their outputs cleared.
 """
+
 import pathlib
 
 import pytest
@@ -22,7 +23,7 @@ def test_notebooks_are_committed_without_outputs():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, f"{name} has outputs"
-        assert "_install_neuralcodes()" in nb.cells[0].source      # the first cell: the install
+        assert "_install_neuralcodes()" in nb.cells[0].source  # the first cell: the install
 
 
 def _install_cell(name):
@@ -51,7 +52,7 @@ def test_install_cell_finds_a_checkout_a_wheel_or_the_url_else_says_what_to_do(t
 
     _, ns = _install_cell(NAMES[0])
     install = ns["_install_neuralcodes"]
-    assert install() == "neuralcodes_jax is importable"         # here: nothing to do, nothing run
+    assert install() == "neuralcodes_jax is importable"  # here: nothing to do, nothing run
     calls = []
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     monkeypatch.setattr(subprocess, "run", lambda cmd, check: calls.append(cmd))
@@ -76,16 +77,21 @@ def test_install_cell_finds_a_checkout_a_wheel_or_the_url_else_says_what_to_do(t
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_headless(name, monkeypatch, tmp_path):
     monkeypatch.setenv("NEURALCODES_NOTEBOOK_SMOKE", "1")
-    monkeypatch.setenv("TMPDIR", str(tmp_path))        # the notebooks' temporary workdirs
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")   # figures as display data
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' temporary workdirs
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # figures as display data
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOKS.parent)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS.parent)}}
+    )
     client.execute()
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "devices:" in text
-    assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
-               for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert any(
+        o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
     if name == "necst_mnist.ipynb":
         assert "best validation loss" in text
     else:

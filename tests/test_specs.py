@@ -66,7 +66,7 @@ def test_the_walk_covers_every_config_file():
 @pytest.mark.parametrize("mod", MODULES, ids=lambda m: m.__name__)
 def test_every_field_of_every_config_is_read_and_every_other_is_refused(mod):
     for label, config in _variant_configs(mod):
-        _read_by_run(config)                       # every field is read by some part of the run
+        _read_by_run(config)  # every field is read by some part of the run
         for key in config_utils.flatten(config):
             # A field beside each existing one, that nothing reads: refused, naming it.
             bad = ml_collections.ConfigDict(config.to_dict())
@@ -129,8 +129,11 @@ def _fingerprint(obj, depth=0):
     if depth > 8:
         return repr(type(obj))
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return (type(obj).__name__,) + tuple((f.name, _fingerprint(getattr(obj, f.name), depth + 1))
-                                             for f in dataclasses.fields(obj) if f.name not in ("parent",))
+        return (type(obj).__name__,) + tuple(
+            (f.name, _fingerprint(getattr(obj, f.name), depth + 1))
+            for f in dataclasses.fields(obj)
+            if f.name not in ("parent",)
+        )
     if isinstance(obj, dict):
         return tuple(sorted((k, _fingerprint(v, depth + 1)) for k, v in obj.items()))
     if isinstance(obj, list | tuple):
@@ -144,7 +147,7 @@ def _method_configs():
     """Every experiment config of a trainable method (default and each variant word)."""
     out = []
     for mod in MODULES:
-        for label, config in _variant_configs(mod)[:1 + len(mod.VARIANTS)]:
+        for label, config in _variant_configs(mod)[: 1 + len(mod.VARIANTS)]:
             if isinstance(config.get("method"), str):
                 out.append((label, config))
     return out
@@ -158,8 +161,9 @@ def _data_spec(config):
         shape = tuple(config.data.get("shape", (32, 32, 3)))
         if config.data.name == "celeb_a":
             shape = (64, 64, 3)
-    return methods.DataSpec(shape, config.data.binarize != "none" or config.data.name in ("binary_mnist",
-                                                                                           "random_bits"))
+    return methods.DataSpec(
+        shape, config.data.binarize != "none" or config.data.name in ("binary_mnist", "random_bits")
+    )
 
 
 def test_no_method_drops_a_field_it_reads():
@@ -195,8 +199,11 @@ def test_no_method_drops_a_field_it_reads():
         assert label
     missing = {}
     for name in {methods.method_class(c.method).__name__ for _, c in _method_configs()}:
-        cls = next(methods.method_class(c.method) for _, c in _method_configs()
-                   if methods.method_class(c.method).__name__ == name)
+        cls = next(
+            methods.method_class(c.method)
+            for _, c in _method_configs()
+            if methods.method_class(c.method).__name__ == name
+        )
         dropped = sorted({f for f, _ in _leaves(cls.CONFIG)} - read.get(name, set()))
         if dropped:
             missing[name] = dropped

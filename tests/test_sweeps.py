@@ -4,6 +4,7 @@
 The trainings are tiny (16-bit random strings, 8 code bits, a few steps): the tests check that a group computes
 what its points compute one by one, exactly or to float rounding.
 """
+
 import json
 import os
 import signal
@@ -67,21 +68,42 @@ def test_points_names_and_args(tiny_config):
     assert [p.name for p in points] == ["seed0_eps0.1", "seed1_eps0.2", "third"]
     assert all(p.kind == "necst" and p.program == "launch.main" for p in points)
     assert points[1].args("/w") == [
-        f"--config={tiny_config}", "--workdir=/w/seed1_eps0.2", "--config.seed=1",
-        "--config.channel.eps=0.2", "--config.eval.noise_levels=(0.2,)", "--config.train.num_epochs=1"]
+        f"--config={tiny_config}",
+        "--workdir=/w/seed1_eps0.2",
+        "--config.seed=1",
+        "--config.channel.eps=0.2",
+        "--config.eval.noise_levels=(0.2,)",
+        "--config.train.num_epochs=1",
+    ]
     assert points[0].load_config().train.num_epochs == 1
 
 
 def test_names_drop_dependent_fields_and_stay_unique():
-    entries = [{"config": "experiments/iabf/table1.py:mnist,iabf", "channel.eps": e, "eval.noise_levels": (e,),
-                "iabf.infomax_weight": w} for e in (0.1, 0.2) for w in (0.1, 0.01)]
-    assert sweeps.point_names(entries) == ["eps0.1_infomax_weight0.1", "eps0.1_infomax_weight0.01",
-                                           "eps0.2_infomax_weight0.1", "eps0.2_infomax_weight0.01"]
+    entries = [
+        {
+            "config": "experiments/iabf/table1.py:mnist,iabf",
+            "channel.eps": e,
+            "eval.noise_levels": (e,),
+            "iabf.infomax_weight": w,
+        }
+        for e in (0.1, 0.2)
+        for w in (0.1, 0.01)
+    ]
+    assert sweeps.point_names(entries) == [
+        "eps0.1_infomax_weight0.1",
+        "eps0.1_infomax_weight0.01",
+        "eps0.2_infomax_weight0.1",
+        "eps0.2_infomax_weight0.01",
+    ]
     assert sweeps.point_names([{"a.lr": 1}, {"a.lr": 1}]) == ["run_0", "run_1"]
     assert sweeps.point_names([{"optim.lr": 1, "train.lr": 2}, {"optim.lr": 3, "train.lr": 5}]) == [
-        "lr1", "lr3"]     # train.lr corresponds one to one to optim.lr here, so only one appears
+        "lr1",
+        "lr3",
+    ]  # train.lr corresponds one to one to optim.lr here, so only one appears
     assert sweeps.point_names([{"seed": s, "channel.eps": e} for s, e in ((0, 0.1), (1, 0.1))]) == [
-        "seed0_eps0.1", "seed1_eps0.1"][:0] + ["seed0", "seed1"]      # eps does not vary
+        "seed0_eps0.1",
+        "seed1_eps0.1",
+    ][:0] + ["seed0", "seed1"]  # eps does not vary
 
 
 def test_grid_parsing_and_expansion():
@@ -94,8 +116,11 @@ def test_grid_parsing_and_expansion():
         sweeps.parse_grid("seed")
     grid = [("seed", [0, 1]), ("channel.eps", [0.1, 0.2])]
     assert sweeps.expand_grid([{"a": 1}], grid) == [
-        {"a": 1, "seed": 0, "channel.eps": 0.1}, {"a": 1, "seed": 0, "channel.eps": 0.2},
-        {"a": 1, "seed": 1, "channel.eps": 0.1}, {"a": 1, "seed": 1, "channel.eps": 0.2}]
+        {"a": 1, "seed": 0, "channel.eps": 0.1},
+        {"a": 1, "seed": 0, "channel.eps": 0.2},
+        {"a": 1, "seed": 1, "channel.eps": 0.1},
+        {"a": 1, "seed": 1, "channel.eps": 0.2},
+    ]
     assert sweeps.cli_value((0.1, 0.2)) == "(0.1,0.2,)"
 
 
@@ -114,29 +139,49 @@ def test_bad_inputs_name_the_field(tiny_config):
 
 def test_planning_imports_no_jax():
     code = "import sys; import neuralcodes_jax.sweeps; print('jax' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert out.stdout.strip() == "False"
 
 
 def test_grouping_by_group_fields(tiny_config):
-    entries = [{"seed": 0}, {"seed": 1, "channel.eps": 0.3}, {"seed": 2, "optim.lr": 0.5},
-               {"config": tiny_config + ":lr", "seed": 3}]
+    entries = [
+        {"seed": 0},
+        {"seed": 1, "channel.eps": 0.3},
+        {"seed": 2, "optim.lr": 0.5},
+        {"config": tiny_config + ":lr", "seed": 3},
+    ]
     points = sweeps.make_points(tiny_config, entries)
     assert [[p.name for p in g] for g in sweep.group_points(points)] == [
-        [points[0].name, points[1].name], [points[2].name], [points[3].name]]
+        [points[0].name, points[1].name],
+        [points[2].name],
+        [points[3].name],
+    ]
     assert [len(g) for g in sweep.group_points(points[:2], max_group=1)] == [1, 1]
     # IABF: seed and training noise too (its flip decision is traced in a group), not the flip rule.
-    iabf = sweeps.make_points("experiments/iabf/table1.py:smoke", [
-        {"seed": 0, "channel.eps": 0.1}, {"seed": 1, "channel.eps": 0.1}, {"seed": 0, "channel.eps": 0.2},
-        {"seed": 0, "channel.eps": 0.2, "iabf.flip_rule": "reference"}])
+    iabf = sweeps.make_points(
+        "experiments/iabf/table1.py:smoke",
+        [
+            {"seed": 0, "channel.eps": 0.1},
+            {"seed": 1, "channel.eps": 0.1},
+            {"seed": 0, "channel.eps": 0.2},
+            {"seed": 0, "channel.eps": 0.2, "iabf.flip_rule": "reference"},
+        ],
+    )
     assert [len(g) for g in sweep.group_points(iabf)] == [3, 1]
     # Learned codes: seed and training crossover; a point of several seeds counts as that many runs.
-    codes = sweeps.make_points("experiments/progressive/hamming_7_4.py:smoke", [
-        {"seed": 0, "channel.train_p": 0.01}, {"seed": 1, "channel.train_p": 0.05}, {"seed": 2, "code.k": 3}])
+    codes = sweeps.make_points(
+        "experiments/progressive/hamming_7_4.py:smoke",
+        [{"seed": 0, "channel.train_p": 0.01}, {"seed": 1, "channel.train_p": 0.05}, {"seed": 2, "code.k": 3}],
+    )
     assert [p.program for p in codes] == ["launch.main"] * 3
     assert [len(g) for g in sweep.group_points(codes)] == [2, 1]
-    assert [len(g) for g in sweep.group_points(codes, max_group=3)] == [1, 1, 1]    # 2 seeds per point
+    assert [len(g) for g in sweep.group_points(codes, max_group=3)] == [1, 1, 1]  # 2 seeds per point
     # The VAE may vary the seed only.
     vae = sweeps.make_points("experiments/baselines/vae.py:smoke", [{"seed": 0}, {"seed": 1}])
     assert [len(g) for g in sweep.group_points(vae)] == [2]
@@ -147,12 +192,16 @@ def test_group_refuses_fields_the_method_cannot_vary(tiny_config, tmp_path):
     other = sweeps.load_config(tiny_config, {"model.bits": 4})
     with pytest.raises(ValueError, match=r"field 'model.bits' differs: 8 vs 4"):
         train.train_group([base, other], [tmp_path / "a", tmp_path / "b"])
-    vae = [sweeps.load_config("experiments/baselines/vae.py:smoke", {"seed": s, "eval.noise_levels": (0.1,)})
-           for s in (0, 1)]
+    vae = [
+        sweeps.load_config("experiments/baselines/vae.py:smoke", {"seed": s, "eval.noise_levels": (0.1,)})
+        for s in (0, 1)
+    ]
     assert train.group_values(vae, methods.build(vae[0], methods.DataSpec((784,), True))) == {}
     with pytest.raises(ValueError, match="may differ only in"):
-        train.group_values([vae[0], sweeps.load_config("experiments/baselines/vae.py:smoke", {"necst.num_samples": 3})],
-                           methods.build(vae[0], methods.DataSpec((784,), True)))
+        train.group_values(
+            [vae[0], sweeps.load_config("experiments/baselines/vae.py:smoke", {"necst.num_samples": 3})],
+            methods.build(vae[0], methods.DataSpec((784,), True)),
+        )
 
 
 # ----------------------------------------------------------------------------------- groups of runs
@@ -216,8 +265,10 @@ def test_group_equals_single_runs_of_the_loop_after_resume(tiny_config, tmp_path
     assert [r["eps"] for r in evaluated["rows"]] == [0.0, 0.2] and evaluated["train_eps"] == 0.1
     lines = (tmp_path / "g" / "third" / "metrics.jsonl").read_text().splitlines()
     assert sum("valid/loss" in json.loads(line) for line in lines) == 2
-    assert json.loads((tmp_path / "g" / "third" / "result_metrics.json").read_text())["bce_per_pixel_nats@0.2"] \
+    assert (
+        json.loads((tmp_path / "g" / "third" / "result_metrics.json").read_text())["bce_per_pixel_nats@0.2"]
         == evaluated["rows"][1]["bce_per_pixel_nats"]
+    )
 
 
 @pytest.mark.slow
@@ -227,15 +278,27 @@ def test_resume_with_a_changed_shape_field_names_it(tiny_config, tmp_path):
     with pytest.raises(ValueError, match=r"model.bits: 8 -> 4"):
         train.train_and_evaluate(sweeps.load_config(tiny_config, {"model.bits": 4}), str(tmp_path))
     more = train.train_and_evaluate(sweeps.load_config(tiny_config, {"train.num_epochs": 2}), str(tmp_path))
-    assert more["meta"]["step"] == 8       # more epochs: a safe change, recorded
+    assert more["meta"]["step"] == 8  # more epochs: a safe change, recorded
     changes = json.loads((tmp_path / "config_changes.json").read_text())
     assert changes[-1]["changes"] == {"train.num_epochs": [1, 2]}
 
 
-IABF_TINY = {"data.limit.train": 64, "data.limit.valid": 32, "data.limit.test": 16, "model.bits": 8,
-             "iabf.disc_hidden": (16,), "necst.num_samples": 3, "train.batch_size": 16, "train.num_epochs": 1,
-             "train.steps_per_call": 4, "train.num_devices": 1, "train.progress": False, "train.tensorboard": False,
-             "eval.batch_size": 16, "eval.noise_levels": (0.2,)}
+IABF_TINY = {
+    "data.limit.train": 64,
+    "data.limit.valid": 32,
+    "data.limit.test": 16,
+    "model.bits": 8,
+    "iabf.disc_hidden": (16,),
+    "necst.num_samples": 3,
+    "train.batch_size": 16,
+    "train.num_epochs": 1,
+    "train.steps_per_call": 4,
+    "train.num_devices": 1,
+    "train.progress": False,
+    "train.tensorboard": False,
+    "eval.batch_size": 16,
+    "eval.noise_levels": (0.2,),
+}
 
 
 @pytest.mark.slow
@@ -244,8 +307,10 @@ def test_iabf_group_varying_training_noise_equals_single_runs(flip_rule, tmp_pat
     """IABF points at training noise 0 and 0.2 in one group (the flip decision traced: flips computed for both,
     zeroed at noise 0) equal each point alone, which takes NECST's channel at noise 0 and the adversarial flips at
     0.2. Same tolerances as the NECST group test."""
-    points = sweeps.make_points("experiments/iabf/table1.py:smoke", [
-        {**IABF_TINY, "seed": s, "channel.eps": e, "iabf.flip_rule": flip_rule} for s, e in ((0, 0.0), (1, 0.2))])
+    points = sweeps.make_points(
+        "experiments/iabf/table1.py:smoke",
+        [{**IABF_TINY, "seed": s, "channel.eps": e, "iabf.flip_rule": flip_rule} for s, e in ((0, 0.0), (1, 0.2))],
+    )
     assert [len(g) for g in sweep.group_points(points)] == [2]
     configs = [p.load_config() for p in points]
     group = train.train_group(configs, [tmp_path / "g0", tmp_path / "g1"], evaluate=False)
@@ -274,7 +339,7 @@ def test_sweep_vmap_checkpoints_every_point_and_resumes_after_sigterm(tiny_confi
     assert [r["status"] for r in resumed] == ["ok"] * 3 and [r["mode"] for r in resumed] == ["group"] * 3
     for r, f in zip(resumed, full):
         assert r["metrics"] == f["metrics"] and r["group_size"] == 3
-        assert r["group_run_steps"] == {"trained": 3 * 4, "computed": 3 * 4}     # the resumed call's second epoch
+        assert r["group_run_steps"] == {"trained": 3 * 4, "computed": 3 * 4}  # the resumed call's second epoch
         assert f["group_run_steps"] == {"trained": 3 * 8, "computed": 3 * 8}
     assert "| third | ok | group |" in (tmp_path / "part" / "sweep.md").read_text()
 
@@ -292,21 +357,30 @@ except RuntimeError as err:
 """
 
 
-@pytest.mark.parametrize("arg, xla_flags, late, expected", [
-    (3, "", False, "3 3"),                                                      # an explicit count
-    (0, "", False, f"{len(os.sched_getaffinity(0))} {len(os.sched_getaffinity(0))}"),   # one per core
-    (3, "--xla_force_host_platform_device_count=2", False, "0 2"),            # a count in XLA_FLAGS wins
-    (3, "", True, "error: use_cpu_cores must run before JAX initializes its backends (before any JAX operation)"),
-])
+@pytest.mark.parametrize(
+    "arg, xla_flags, late, expected",
+    [
+        (3, "", False, "3 3"),  # an explicit count
+        (0, "", False, f"{len(os.sched_getaffinity(0))} {len(os.sched_getaffinity(0))}"),  # one per core
+        (3, "--xla_force_host_platform_device_count=2", False, "0 2"),  # a count in XLA_FLAGS wins
+        (3, "", True, "error: use_cpu_cores must run before JAX initializes its backends (before any JAX operation)"),
+    ],
+)
 @pytest.mark.slow
 def test_use_cpu_cores(arg, xla_flags, late, expected):
     env = {k: v for k, v in os.environ.items() if k not in ("JAX_NUM_CPU_DEVICES", "XLA_FLAGS")}
     env.update(JAX_PLATFORMS="cpu", XLA_FLAGS=xla_flags)
-    out = subprocess.run([sys.executable, "-c", _CPU_CORES.format(arg=arg, late=late)], env=env,
-                         capture_output=True, text=True, check=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", _CPU_CORES.format(arg=arg, late=late)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert out.stdout.strip() == expected
     from neuralcodes_jax import distributed
+
     with pytest.raises(ValueError, match="cpu_devices must be >= 0"):
         distributed.use_cpu_cores(-1)
 
@@ -317,9 +391,26 @@ def test_sweep_vmap_benchmark_runs_and_reports(tmp_path):
     vmapped row, codebook agreement, JSON."""
     out = tmp_path / "bench.json"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([sys.executable, "benchmarks/sweep_vmap.py", "--only", "progressive", "--seeds", "2",
-                    "--stage1_steps", "4", "--stage2_steps", "2", "--json", str(out)],
-                   cwd=root, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/sweep_vmap.py",
+            "--only",
+            "progressive",
+            "--seeds",
+            "2",
+            "--stage1_steps",
+            "4",
+            "--stage2_steps",
+            "2",
+            "--json",
+            str(out),
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     res = json.loads(out.read_text())["progressive"]
     modes = [r["mode"] for r in res["rows"]]
     assert modes[0].startswith("vmapped (2 seeds, one group, ")
@@ -356,26 +447,28 @@ def test_early_stopping_per_run_inside_a_group(tiny_config, tmp_path, monkeypatc
         return jnp.where(self.channel.eps > 0.15, real(self, params, x, key), 0.0)
 
     monkeypatch.setattr(necst.NECST, "valid_loss", valid_loss)
-    configs = [sweeps.load_config(tiny_config, {"seed": s, "channel.eps": e, "train.num_epochs": 5,
-                                                "train.patience": 3}) for s, e in ((0, 0.1), (1, 0.2))]
+    configs = [
+        sweeps.load_config(tiny_config, {"seed": s, "channel.eps": e, "train.num_epochs": 5, "train.patience": 3})
+        for s, e in ((0, 0.1), (1, 0.2))
+    ]
     out = train.train_group(configs, [tmp_path / "a", tmp_path / "b"])
     meta_a, meta_b = out["runs"][0]["meta"], out["runs"][1]["meta"]
     assert meta_a["stopped"] and meta_a["stopped_at_block"] == 4 and meta_a["best_step"] == 4
-    assert not meta_b.get("stopped") and meta_b["step"] == 20 and meta_b["best_step"] == 12    # best at epoch 3
-    alone = train.train_and_evaluate(sweeps.load_config(tiny_config, {"seed": 0, "channel.eps": 0.1,
-                                                                     "train.num_epochs": 4}), str(tmp_path / "c"))
+    assert not meta_b.get("stopped") and meta_b["step"] == 20 and meta_b["best_step"] == 12  # best at epoch 3
+    alone = train.train_and_evaluate(
+        sweeps.load_config(tiny_config, {"seed": 0, "channel.eps": 0.1, "train.num_epochs": 4}), str(tmp_path / "c")
+    )
     for a, b in zip(_leaves(out["state"]["params"], 0), _leaves(alone["state"]["params"])):
         assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(b) + 1e-7
     rows = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
-    assert max(r["step"] for r in rows) == 16          # nothing logged for run a after it stopped
-    again = train.train_group(configs, [tmp_path / "a", tmp_path / "b"])    # resumes: nothing left to train
+    assert max(r["step"] for r in rows) == 16  # nothing logged for run a after it stopped
+    again = train.train_group(configs, [tmp_path / "a", tmp_path / "b"])  # resumes: nothing left to train
     assert again["runs"][0]["meta"]["stopped"] and again["runs"][1]["meta"]["step"] == 20
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("devices,on_device", [(1, "never"), (8, "always")])
-def test_runs_left_after_early_stops_train_as_a_smaller_group(tiny_config, tmp_path, monkeypatch, devices,
-                                                               on_device):
+def test_runs_left_after_early_stops_train_as_a_smaller_group(tiny_config, tmp_path, monkeypatch, devices, on_device):
     """Once a run of a group has stopped, the others train as a group of their own (``train.compact_stopped``,
     default): the stopped run's steps are no longer computed (36 run-steps instead of 40), the runs end where the
     masked group ends them (same stops and best steps; parameters equal up to the rounding of a differently
@@ -386,14 +479,28 @@ def test_runs_left_after_early_stops_train_as_a_smaller_group(tiny_config, tmp_p
     from neuralcodes_jax.methods import necst
 
     real = necst.NECST.valid_loss
-    monkeypatch.setattr(necst.NECST, "valid_loss", lambda self, params, x, key: jnp.where(
-        self.channel.eps > 0.15, real(self, params, x, key), 0.0))
+    monkeypatch.setattr(
+        necst.NECST,
+        "valid_loss",
+        lambda self, params, x, key: jnp.where(self.channel.eps > 0.15, real(self, params, x, key), 0.0),
+    )
 
     def configs(epochs, **extra):
-        return [sweeps.load_config(tiny_config, {"seed": s, "channel.eps": e, "train.num_epochs": epochs,
-                                                 "train.patience": 3, "train.num_devices": devices,
-                                                 "train.data_on_device": on_device, **extra})
-                for s, e in ((0, 0.1), (1, 0.2))]
+        return [
+            sweeps.load_config(
+                tiny_config,
+                {
+                    "seed": s,
+                    "channel.eps": e,
+                    "train.num_epochs": epochs,
+                    "train.patience": 3,
+                    "train.num_devices": devices,
+                    "train.data_on_device": on_device,
+                    **extra,
+                },
+            )
+            for s, e in ((0, 0.1), (1, 0.2))
+        ]
 
     def dirs(name):
         return [tmp_path / name / "a", tmp_path / name / "b"]
@@ -411,9 +518,9 @@ def test_runs_left_after_early_stops_train_as_a_smaller_group(tiny_config, tmp_p
         ref = [json.loads(line) for line in (tmp_path / "masked" / name / "metrics.jsonl").read_text().splitlines()]
         assert [r["step"] for r in rows] == [r["step"] for r in ref]
 
-    first = train.train_group(configs(4), dirs("resumed"))     # run a stops at the last epoch of this call
+    first = train.train_group(configs(4), dirs("resumed"))  # run a stops at the last epoch of this call
     assert first["runs"][0]["meta"]["stopped"] and not first["runs"][1]["meta"].get("stopped")
-    resumed = train.train_group(configs(5), dirs("resumed"))   # run b alone for epoch 5
+    resumed = train.train_group(configs(5), dirs("resumed"))  # run b alone for epoch 5
     assert resumed["run_steps"] == {"trained": 4, "computed": 4}
     for a, b in zip(_leaves(resumed["state"]["params"]), _leaves(out["state"]["params"])):
         np.testing.assert_array_equal(a, b)

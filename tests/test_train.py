@@ -25,7 +25,7 @@ def small_config(**overrides):
     c.data.limit.valid = 40
     c.data.limit.test = 40
     c.train.batch_size = 16
-    c.train.steps_per_call = 4        # 10 steps per epoch -> chunks of 4, 4, 2
+    c.train.steps_per_call = 4  # 10 steps per epoch -> chunks of 4, 4, 2
     c.train.num_epochs = 2
     c.train.tensorboard = False
     c.eval.batch_size = 40
@@ -109,18 +109,18 @@ def test_one_vs_eight_devices_same_loss_and_grads():
     def bound(a):
         return 1e-4 * np.linalg.norm(a) + 1e-6 * np.sqrt(a.size)
 
-    for (path, a), b, w in zip(jax.tree_util.tree_flatten_with_path(g1)[0], jax.tree.leaves(g8),
-                               jax.tree.leaves(g_w)):
+    for (path, a), b, w in zip(jax.tree_util.tree_flatten_with_path(g1)[0], jax.tree.leaves(g8), jax.tree.leaves(g_w)):
         name = jax.tree_util.keystr(path)
         assert np.linalg.norm(a - b) <= bound(a), name
         if name.endswith("['kernel']"):
-            assert np.linalg.norm(np.asarray(w) - a) > 20 * bound(a), name   # the bound would catch a wrong split
+            assert np.linalg.norm(np.asarray(w) - a) > 20 * bound(a), name  # the bound would catch a wrong split
 
 
 @pytest.mark.slow
 def test_training_one_vs_eight_devices(tmp_path):
     r1 = train.train_and_evaluate(small_config(**{"train.num_devices": 1}), str(tmp_path / "one"))
     r8 = train.train_and_evaluate(small_config(**{"train.num_devices": 8}), str(tmp_path / "eight"))
+
     # Reductions differ between 1 and 8 devices in the last float32 bits; Adam divides by sqrt(v) and so magnifies
     # such differences for the few weights whose gradients are ~0. Compare each leaf as a whole (relative norm, plus
     # an RMS difference of 1e-5, 1% of one Adam step, for small-norm leaves such as biases: JAX 0.12 differs there
@@ -144,7 +144,7 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
         real_step = method.train_step
 
         def step(state, x, key, stage=0):
-            x = jnp.where(state["step"] >= 13, jnp.nan, x)   # epoch 2 (steps 10..19) goes bad at step 13
+            x = jnp.where(state["step"] >= 13, jnp.nan, x)  # epoch 2 (steps 10..19) goes bad at step 13
             return real_step(state, x, key, stage)
 
         object.__setattr__(method, "train_step", step)
@@ -156,14 +156,17 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path / "checkpoints" / "latest")) == ["10"]
 
 
-@pytest.mark.parametrize("field,value,match", [
-    ("channel.eps", 0.7, "eps"),
-    ("model.bits", 0, "model.bits"),
-    ("data.name", "nosuchdata", "nosuchdata"),
-    ("train.batch_size", 0, "batch_size"),
-    ("channel.name", "awgn_typo", "channel"),
-    ("necst.estimator", "vimcoo", "estimator"),
-])
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("channel.eps", 0.7, "eps"),
+        ("model.bits", 0, "model.bits"),
+        ("data.name", "nosuchdata", "nosuchdata"),
+        ("train.batch_size", 0, "batch_size"),
+        ("channel.name", "awgn_typo", "channel"),
+        ("necst.estimator", "vimcoo", "estimator"),
+    ],
+)
 def test_bad_config_gives_clear_error(tmp_path, field, value, match):
     with pytest.raises(ValueError, match=match):
         train.train_and_evaluate(small_config(**{field: value}), str(tmp_path))
@@ -172,15 +175,19 @@ def test_bad_config_gives_clear_error(tmp_path, field, value, match):
 def test_batch_split_over_devices_must_divide(tmp_path):
     """A batch split over the devices asked for must divide evenly; on the CPU devices of one process the default
     (``train.num_devices = 0``) does not split a run's batch, so any positive batch size is accepted."""
-    with pytest.raises(ValueError, match=r"train.batch_size must be a positive multiple of the data-parallel device "
-                                         r"count \(8\), got 12"):
+    with pytest.raises(
+        ValueError,
+        match=r"train.batch_size must be a positive multiple of the data-parallel device "
+        r"count \(8\), got 12",
+    ):
         train.train_and_evaluate(small_config(**{"train.batch_size": 12, "train.num_devices": 8}), str(tmp_path))
     assert not train.split_batches(0)
 
 
 def test_missing_tfds_data_gives_clear_error(tmp_path):
-    config = small_config(**{"data.name": "cifar10", "data.source": "tfds",
-                             "data.data_dir": str(tmp_path / "empty_tfds")})
+    config = small_config(
+        **{"data.name": "cifar10", "data.source": "tfds", "data.data_dir": str(tmp_path / "empty_tfds")}
+    )
     with pytest.raises(ValueError, match="cifar10"):
         train.train_and_evaluate(config, str(tmp_path / "wd"))
 
@@ -188,27 +195,38 @@ def test_missing_tfds_data_gives_clear_error(tmp_path):
 @pytest.mark.slow
 def test_command_line_smoke(tmp_path):
     env = dict(os.environ, JAX_NUM_CPU_DEVICES="2")
-    cmd = [sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",
-           f"--workdir={tmp_path}", "--config.train.num_epochs=1", "--config.model.bits=8"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "launch.main",
+        "--config=experiments/necst/random_bits.py:smoke",
+        f"--workdir={tmp_path}",
+        "--config.train.num_epochs=1",
+        "--config.model.bits=8",
+    ]
     out = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "| 0.10 |" in out.stdout
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["model"]["bits"] == 8
     # a type error in an override is refused by the command line
-    bad = subprocess.run(cmd[:-1] + ["--config.model.bits=abc"], cwd=REPO_ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
+    bad = subprocess.run(
+        cmd[:-1] + ["--config.model.bits=abc"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert bad.returncode != 0
     # a mistyped field is named, with the closest existing ones, in one line
-    typo = subprocess.run(cmd + ["--config.optim.lerning_rate=0.1"], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    typo = subprocess.run(
+        cmd + ["--config.optim.lerning_rate=0.1"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert typo.returncode != 0
     assert typo.stderr.strip().splitlines() == [
         "error: --config.optim.lerning_rate: unknown config field 'optim.lerning_rate'; did you mean optim.name, "
-        "optim.lr?"]
+        "optim.lr?"
+    ]
 
 
 # ----------------------------------------------------------------------------------------- schedules, meshes
+
 
 class _StagedMethod:
     """Just what make_schedule reads: a name and stages()."""
@@ -232,13 +250,18 @@ def test_schedule_blocks_saves_and_chunks():
     from neuralcodes_jax.methods import Stage
 
     # epochs: blocks are epochs, the latest checkpoint every 2nd epoch and at the end
-    s = train.make_schedule(_StagedMethod(Stage("train")), _train_cfg(num_epochs=5, checkpoint_every_epochs=2),
-                            n_train=100, batch_size=10)
+    s = train.make_schedule(
+        _StagedMethod(Stage("train")), _train_cfg(num_epochs=5, checkpoint_every_epochs=2), n_train=100, batch_size=10
+    )
     assert s.blocks == (10, 20, 30, 40, 50) and sorted(s.saves) == [20, 40, 50] and s.steps_per_epoch == 10
-    assert [s.chunk(t) for t in (0, 4, 8, 18)] == [4, 4, 2, 2]          # never across an epoch end
+    assert [s.chunk(t) for t in (0, 4, 8, 18)] == [4, 4, 2, 2]  # never across an epoch end
     # steps: two stages, blocks every 3 steps within each, stage ends are block ends
-    s = train.make_schedule(_StagedMethod(Stage("one", 7), Stage("two", 2)), _train_cfg(checkpoint_every_steps=3),
-                            n_train=None, batch_size=None)
+    s = train.make_schedule(
+        _StagedMethod(Stage("one", 7), Stage("two", 2)),
+        _train_cfg(checkpoint_every_steps=3),
+        n_train=None,
+        batch_size=None,
+    )
     assert s.stage_ends == (7, 9) and s.blocks == (3, 6, 7, 9) and sorted(s.saves) == [3, 6, 9]
     assert [s.stage_at(t) for t in (0, 6, 7, 8)] == [0, 0, 1, 1] and s.chunk(6) == 1
     with pytest.raises(ValueError, match="stage 'two' of method 'staged' must have >= 1 steps, got 0"):
@@ -266,6 +289,7 @@ def test_mesh_splits_points_first():
 
 # ----------------------------------------------------------------------------------------------- faults
 
+
 @pytest.mark.slow
 def test_divergence_stops_on_grad_norm_or_max_loss(tmp_path):
     """A finite blow-up (lr 1e9) stops at train.max_loss; no evaluation is written; the launcher exits 3."""
@@ -276,12 +300,25 @@ def test_divergence_stops_on_grad_norm_or_max_loss(tmp_path):
     metrics = {"loss": np.ones((1, 4)), "grad_norm": np.array([[1.0, np.inf, 1.0, 1.0]])}
     with pytest.raises(train.NonFiniteLossError, match=r"w: non-finite grad_norm at step 11 \(grad_norm = inf\)"):
         train._check_divergence(metrics, 1, 4, 10, None, ["w"], 8)
-    train._check_divergence(dict(metrics, grad_norm=np.ones((1, 4))), 1, 4, 10, 2.0, ["w"], 8)   # all fine
+    train._check_divergence(dict(metrics, grad_norm=np.ones((1, 4))), 1, 4, 10, 2.0, ["w"], 8)  # all fine
     env = dict(os.environ, JAX_NUM_CPU_DEVICES="1")
-    out = subprocess.run([sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",
-                          f"--workdir={tmp_path / 'cli'}", "--config.optim.lr=1e9", "--config.train.max_loss=1e3",
-                          "--config.model.bits=8"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "launch.main",
+            "--config=experiments/necst/random_bits.py:smoke",
+            f"--workdir={tmp_path / 'cli'}",
+            "--config.optim.lr=1e9",
+            "--config.train.max_loss=1e3",
+            "--config.model.bits=8",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 3, out.stderr[-2000:]
     assert "training diverged" in out.stderr
 
@@ -292,10 +329,21 @@ def test_workdir_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         lock = tmp_path / "run.lock"
-        lock.write_text(json.dumps({"host": __import__("socket").gethostname(), "pid": holder.pid,
-                                    "start_time": "2026-01-01T00:00:00", "command": "python -m launch.main X"}))
-        with pytest.raises(train.WorkdirLocked, match=rf"pid {holder.pid}, started 2026-01-01T00:00:00, "
-                                                      r"command `python -m launch.main X`"):
+        lock.write_text(
+            json.dumps(
+                {
+                    "host": __import__("socket").gethostname(),
+                    "pid": holder.pid,
+                    "start_time": "2026-01-01T00:00:00",
+                    "command": "python -m launch.main X",
+                }
+            )
+        )
+        with pytest.raises(
+            train.WorkdirLocked,
+            match=rf"pid {holder.pid}, started 2026-01-01T00:00:00, "
+            r"command `python -m launch.main X`",
+        ):
             train.train_and_evaluate(small_config(), str(tmp_path))
         assert lock.exists() and not (tmp_path / "checkpoints").exists()
     finally:
@@ -322,7 +370,7 @@ def test_damaged_latest_checkpoint_falls_back_to_the_older_one(tmp_path, capfd):
     resumes from the older checkpoint, ending with the parameters of an uninterrupted run; when no checkpoint can
     be read it stops with one error naming the steps."""
     part = tmp_path / "part"
-    train.train_and_evaluate(small_config(), str(part))                       # checkpoints at steps 10 and 20
+    train.train_and_evaluate(small_config(), str(part))  # checkpoints at steps 10 and 20
     latest = part / "checkpoints" / "latest"
     assert sorted(os.listdir(latest)) == ["10", "20"]
 
@@ -337,8 +385,11 @@ def test_damaged_latest_checkpoint_falls_back_to_the_older_one(tmp_path, capfd):
     resumed = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(part))
     assert "checkpoint at step 20" in capfd.readouterr().err
     full = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(tmp_path / "full"))
-    jax.tree.map(np.testing.assert_array_equal, jax.device_get(full["state"]["params"]),
-                 jax.device_get(resumed["state"]["params"]))
+    jax.tree.map(
+        np.testing.assert_array_equal,
+        jax.device_get(full["state"]["params"]),
+        jax.device_get(resumed["state"]["params"]),
+    )
     for step in sorted(os.listdir(latest)):
         damage(step)
     with pytest.raises(checkpointing.CheckpointError, match=r"no checkpoint of .* can be read: step 30"):

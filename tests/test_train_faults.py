@@ -2,6 +2,7 @@
 since the last checkpoint (``results/reliability.md`` lists every fault and the test that shows it; the lock, an
 unreadable checkpoint, divergence, SIGKILL and SIGTERM are in ``test_train.py`` and ``test_train_preemption.py``).
 """
+
 import errno
 import json
 import logging
@@ -68,14 +69,14 @@ def test_checkpoints_newer_than_the_start_are_set_aside_not_collided_with(tmp_pa
     a, b = tmp_path / "a", tmp_path / "b"
     full = params_of(train.train_group(runs, [a, b]))
 
-    alone = tmp_path / "alone"          # killed after the best checkpoint of step 10, before the latest one
+    alone = tmp_path / "alone"  # killed after the best checkpoint of step 10, before the latest one
     train.train_and_evaluate(small_config(**{"train.num_epochs": 1}), str(alone))
     os.rename(alone / "checkpoints" / "latest", tmp_path / "lost")
     resumed = train.train_and_evaluate(config, str(alone))
     assert "set aside" in capfd.readouterr().err and (alone / "checkpoints" / "set_aside" / "best-10").is_dir()
     assert int(resumed["state"]["step"]) == 20 and resumed["meta"]["best_step"] > 0
 
-    os.rename(b / "checkpoints" / "latest" / "20", tmp_path / "lost_b20")   # run a's step 20 written, run b's lost
+    os.rename(b / "checkpoints" / "latest" / "20", tmp_path / "lost_b20")  # run a's step 20 written, run b's lost
     again = train.train_group(runs, [a, b])
     assert (a / "checkpoints" / "set_aside" / "latest-20").is_dir()
     jax.tree.map(np.testing.assert_array_equal, full, params_of(again))
@@ -86,8 +87,15 @@ def test_unreadable_checkpoints_give_one_line_without_asyncio_noise(tmp_path):
     """Every checkpoint damaged: the command line stops with one error line (exit 1), no traceback and no asyncio
     'Event loop is closed' noise."""
     work = tmp_path / "run"
-    cmd = [sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",
-           f"--workdir={work}", "--config.train.num_epochs=1", "--config.train.tensorboard=False"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "launch.main",
+        "--config=experiments/necst/random_bits.py:smoke",
+        f"--workdir={work}",
+        "--config.train.num_epochs=1",
+        "--config.train.tensorboard=False",
+    ]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     subprocess.run(cmd, cwd=REPO_ROOT, env=env, check=True, capture_output=True, timeout=600)
     damaged = 0
@@ -98,8 +106,9 @@ def test_unreadable_checkpoints_give_one_line_without_asyncio_noise(tmp_path):
                     f.truncate(3)
                 damaged += 1
     assert damaged
-    proc = subprocess.run(cmd + ["--config.train.num_epochs=2"], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        cmd + ["--config.train.num_epochs=2"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     err = proc.stderr
     assert "error: no checkpoint of" in err and "can be read" in err
@@ -119,13 +128,20 @@ def test_abandoned_checkpoint_reads_are_dropped_and_nothing_else(monkeypatch, ca
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         checkpointing.silence_abandoned_reads()
-        ocdbt = ValueError('OUT_OF_RANGE: Error reading "params.encoder.hidden_0.bias/0" in OCDBT database at local '
-                           'file "run/checkpoints/latest/10/state/": Requested byte range [0, 9) is not valid')
+        ocdbt = ValueError(
+            'OUT_OF_RANGE: Error reading "params.encoder.hidden_0.bias/0" in OCDBT database at local '
+            'file "run/checkpoints/latest/10/state/": Requested byte range [0, 9) is not valid'
+        )
         with caplog.at_level(logging.ERROR, logger="asyncio"):
-            asyncio_log.error("Future exception was never retrieved\nfuture: <Future finished exception=%r>", ocdbt,
-                              exc_info=(ValueError, ocdbt, None))
-            asyncio_log.error("Task exception was never retrieved", exc_info=(
-                Exception, Exception("Encountered error while reading array index: (slice(0, 5, 1),)"), None))
+            asyncio_log.error(
+                "Future exception was never retrieved\nfuture: <Future finished exception=%r>",
+                ocdbt,
+                exc_info=(ValueError, ocdbt, None),
+            )
+            asyncio_log.error(
+                "Task exception was never retrieved",
+                exc_info=(Exception, Exception("Encountered error while reading array index: (slice(0, 5, 1),)"), None),
+            )
             asyncio_log.error("Exception in callback: something else broke")
         warnings.warn("coroutine '_read_array_index_and_device_put' was never awaited", RuntimeWarning, stacklevel=1)
         warnings.warn("coroutine 'user_code' was never awaited", RuntimeWarning, stacklevel=1)
@@ -187,8 +203,14 @@ def test_sigkill_during_a_checkpoint_write_or_evaluation_then_resume(tmp_path, w
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(tests=str(REPO_ROOT / "tests")))
     work = tmp_path / "killed"
-    proc = subprocess.run([sys.executable, str(script), where, str(work)], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=600, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    proc = subprocess.run(
+        [sys.executable, str(script), where, str(work)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert not (work / "eval.json").exists()
     resumed = train.train_and_evaluate(small_config(**{"train.num_epochs": 3}), str(work))
@@ -223,11 +245,14 @@ def test_files_a_run_reads_back_are_checked_and_named_when_damaged(tmp_path):
             train.train_and_evaluate(config, str(work))
     (work / "config.json").write_text(good)
     (work / "config_changes.json").write_text('{"step": ')
-    config.train.log_every_steps = 5                    # a safe change: recorded in config_changes.json
+    config.train.log_every_steps = 5  # a safe change: recorded in config_changes.json
     with pytest.raises(config_utils.DamagedFileError, match=r"config_changes\.json is damaged .*move it away"):
         train.train_and_evaluate(config, str(work))
-    for name, reader in (("result.json", sweeps.read_result), ("result_metrics.json", sweeps.read_metrics),
-                         ("eval.json", separation.read_eval_row)):
+    for name, reader in (
+        ("result.json", sweeps.read_result),
+        ("result_metrics.json", sweeps.read_metrics),
+        ("eval.json", separation.read_eval_row),
+    ):
         (work / name).write_text('{"rows": [')
         with pytest.raises(config_utils.DamagedFileError, match=rf"{name.replace('.', '[.]')} is damaged"):
             reader(work)
@@ -240,7 +265,7 @@ def test_a_metrics_line_cut_by_a_crash_spoils_no_later_record(tmp_path):
     from neuralcodes_jax import metrics_writer
 
     path = tmp_path / "metrics.jsonl"
-    path.write_text('{"step": 1, "train/loss": 0.5}\n{"step": 2, "train/lo')       # killed mid-write
+    path.write_text('{"step": 1, "train/loss": 0.5}\n{"step": 2, "train/lo')  # killed mid-write
     writer = metrics_writer.MetricWriter(str(tmp_path), tensorboard=False)
     writer.write_scalars(3, {"train/loss": 0.25})
     writer.close()

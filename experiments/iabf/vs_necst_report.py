@@ -33,8 +33,13 @@ from experiments import paper_tables
 from experiments.iabf import vs_necst
 from neuralcodes_jax import metrics_writer
 
-LABELS = {"necst": "NECST", "abf": "ABF", "iabf": "IABF", "abf_masked": "ABF, budget over masked bits (a)",
-          "abf_on_top": "ABF, flips on top of BSC(eps) (b)"}
+LABELS = {
+    "necst": "NECST",
+    "abf": "ABF",
+    "iabf": "IABF",
+    "abf_masked": "ABF, budget over masked bits (a)",
+    "abf_on_top": "ABF, flips on top of BSC(eps) (b)",
+}
 BEGIN, END = "<!-- generated -->", "<!-- /generated -->"
 
 
@@ -53,8 +58,13 @@ def read_run(path: str, metric: str = "bce_per_pixel_nats") -> dict:
         for row in metrics_writer.read_records(metrics):
             if "valid/loss" in row and "epoch" in row:
                 curve.append((int(row["epoch"]), float(row["valid/loss"])))
-    out = {"path": path, "curve": curve, "epochs": curve[-1][0] if curve else 0,
-           "best_valid": min(v for _, v in curve) if curve else math.nan, "test": None}
+    out = {
+        "path": path,
+        "curve": curve,
+        "epochs": curve[-1][0] if curve else 0,
+        "best_valid": min(v for _, v in curve) if curve else math.nan,
+        "test": None,
+    }
     ev = os.path.join(path, "eval.json")
     if os.path.isfile(ev):
         with open(ev) as f:
@@ -102,7 +112,7 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float]:
     if va + vb == 0:
         return math.nan, math.nan
     t = (np.mean(a) - np.mean(b)) / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     return float(t), float(df)
 
 
@@ -123,8 +133,14 @@ def collect(workdir: str, dataset: str = "binary_mnist", saved: dict | None = No
     settings (:func:`data_settings`)."""
     metric, _ = paper_block(dataset)
     saved = saved or {}
-    out: dict = {"dataset": dataset, "metric": metric, "lambda": {}, "lambda_runs": {}, "points": {},
-                 "data": data_settings(workdir) or saved.get("data", {})}
+    out: dict = {
+        "dataset": dataset,
+        "metric": metric,
+        "lambda": {},
+        "lambda_runs": {},
+        "points": {},
+        "data": data_settings(workdir) or saved.get("data", {}),
+    }
 
     def point(name: str) -> dict[int, dict]:
         runs = read_point(workdir, name, metric)
@@ -147,7 +163,7 @@ def collect(workdir: str, dataset: str = "binary_mnist", saved: dict | None = No
             methods["abf_masked"] = point(f"abf_masked_eps{eps}")
             methods["abf_on_top"] = point(f"abf_on_top_eps{eps}")
         out[eps] = methods
-    for name, runs in saved.get("points", {}).items():      # saved runs not read above are kept, not dropped
+    for name, runs in saved.get("points", {}).items():  # saved runs not read above are kept, not dropped
         for seed, run in runs.items():
             out["points"].setdefault(name, {}).setdefault(seed, run)
     return out
@@ -157,9 +173,14 @@ def save_runs(path: str, data: dict) -> None:
     """The finished runs of ``data`` (curve, epochs, best validation, test metric) as JSON beside the report, so
     that the report can be regenerated, and a stage completed, without the run directories."""
     keep = ("curve", "epochs", "best_valid", "test", "test_se", "source")
-    points = {name: {str(seed): {k: run[k] for k in keep if k in run} for seed, run in sorted(runs.items())
-                     if run.get("test") is not None or "source" in run}
-              for name, runs in sorted(data["points"].items())}
+    points = {
+        name: {
+            str(seed): {k: run[k] for k in keep if k in run}
+            for seed, run in sorted(runs.items())
+            if run.get("test") is not None or "source" in run
+        }
+        for name, runs in sorted(data["points"].items())
+    }
     sources = sorted({run["source"] for runs in points.values() for run in runs.values() if "source" in run})
     head = {"dataset": data["dataset"], "metric": data["metric"], "data": data["data"]}
     if sources:
@@ -179,8 +200,12 @@ def load_runs(path: str, dataset: str) -> dict:
     if saved.get("dataset") != dataset:
         raise ValueError(f"{path} holds runs of dataset {saved.get('dataset')!r}, not {dataset!r}")
     mark = {"source": saved["source"]} if saved.get("source") else {}
-    points = {name: {int(seed): {**mark, **run, "curve": [tuple(c) for c in run.get("curve", [])]}
-                     for seed, run in runs.items()} for name, runs in saved["points"].items()}
+    points = {
+        name: {
+            int(seed): {**mark, **run, "curve": [tuple(c) for c in run.get("curve", [])]} for seed, run in runs.items()
+        }
+        for name, runs in saved["points"].items()
+    }
     return {"points": points, "data": saved.get("data", {})}
 
 
@@ -196,16 +221,23 @@ def tables(data: dict, workdir: str, data_dir: str) -> tuple[str, list[str]]:
     for eps in vs_necst.NOISE:
         lam = data["lambda"][eps]
         lines.append(f"### Noise {eps}\n")
-        lam_cells = ", ".join(f"{k}: {_fmt(r['best_valid'], 3) if r else 'not run'}"
-                              + ("" if r is None or r["test"] is not None else " (running)")
-                              for k, r in data["lambda_runs"][eps].items())
-        lines.append(f"lambda (seed 0, best validation loss, nats per image): {lam_cells}; "
-                     f"chosen: {lam if lam is not None else 'not yet'}.\n")
+        lam_cells = ", ".join(
+            f"{k}: {_fmt(r['best_valid'], 3) if r else 'not run'}"
+            + ("" if r is None or r["test"] is not None else " (running)")
+            for k, r in data["lambda_runs"][eps].items()
+        )
+        lines.append(
+            f"lambda (seed 0, best validation loss, nats per image): {lam_cells}; "
+            f"chosen: {lam if lam is not None else 'not yet'}.\n"
+        )
         if lam is not None and len(data[eps]["iabf"]) < vs_necst.SEEDS:
-            todo.append(vs_necst.final_command(workdir, eps, lam, data_dir, data["dataset"],
-                                               data["data"].get("split_scheme")))
-        lines.append(f"| method | per seed: test {metric} (epochs run) | mean | seed sd | − NECST | Welch t (df) "
-                     f"| paper | paper − NECST |")
+            todo.append(
+                vs_necst.final_command(workdir, eps, lam, data_dir, data["dataset"], data["data"].get("split_scheme"))
+            )
+        lines.append(
+            f"| method | per seed: test {metric} (epochs run) | mean | seed sd | − NECST | Welch t (df) "
+            f"| paper | paper − NECST |"
+        )
         lines.append("|---|---|---|---|---|---|---|---|")
         necst_vals = [r["test"] for r in data[eps]["necst"].values() if r["test"] is not None]
         for method, runs in data[eps].items():
@@ -229,10 +261,12 @@ def tables(data: dict, workdir: str, data_dir: str) -> tuple[str, list[str]]:
             paper_diff = paper - paper_values["necst"][eps] if paper is not None and method != "necst" else None
             t_cell = "" if method == "necst" else _fmt(t, 2) + (f" ({df:.1f})" if not math.isnan(df) else "")
             label = LABELS[method] + (f" (lambda {lam})" if method == "iabf" and lam is not None else "")
-            lines.append(f"| {label} | {cells or 'not started'} | {_fmt(mean, digits)} | {_fmt(sd, digits)} | "
-                         f"{'' if method == 'necst' else _fmt(diff, digits)} | "
-                         f"{t_cell} | {_fmt(paper, 3) if paper is not None else ''} | "
-                         f"{'' if paper_diff is None else f'{paper_diff:+.3f}'} |")
+            lines.append(
+                f"| {label} | {cells or 'not started'} | {_fmt(mean, digits)} | {_fmt(sd, digits)} | "
+                f"{'' if method == 'necst' else _fmt(diff, digits)} | "
+                f"{t_cell} | {_fmt(paper, 3) if paper is not None else ''} | "
+                f"{'' if paper_diff is None else f'{paper_diff:+.3f}'} |"
+            )
         lines.append("")
     return "\n".join(lines), todo
 
@@ -243,6 +277,7 @@ def figure(data: dict, path: str) -> bool:
         return False
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -279,24 +314,33 @@ def main(argv=None) -> str:
     data = collect(args.workdir, args.dataset, load_runs(runs_path, args.dataset))
     finished = sum(run.get("test") is not None for runs in data["points"].values() for run in runs.values())
     if not finished and os.path.isfile(args.out):
-        raise SystemExit(f"no finished run in {args.workdir} nor in {runs_path}: {args.out} is left as it is "
-                         "(pass the sweep's workdir, or --out for a new report)")
-    own = sum(run.get("test") is not None and "source" not in run
-              for runs in data["points"].values() for run in runs.values())
+        raise SystemExit(
+            f"no finished run in {args.workdir} nor in {runs_path}: {args.out} is left as it is "
+            "(pass the sweep's workdir, or --out for a new report)"
+        )
+    own = sum(
+        run.get("test") is not None and "source" not in run for runs in data["points"].values() for run in runs.values()
+    )
     if not own and os.path.isfile(args.out):
-        raise SystemExit(f"no finished run in {args.workdir}, and {runs_path} was transcribed by hand from the report "
-                         f"it would regenerate: {args.out} is left as it is (pass the sweep's workdir)")
+        raise SystemExit(
+            f"no finished run in {args.workdir}, and {runs_path} was transcribed by hand from the report "
+            f"it would regenerate: {args.out} is left as it is (pass the sweep's workdir)"
+        )
     save_runs(runs_path, data)
-    if args.data_dir is None:       # the runs' own, else a placeholder
+    if args.data_dir is None:  # the runs' own, else a placeholder
         args.data_dir = data["data"].get(
-            "data_dir", "DATA/" + {"binary_mnist": "binarized_mnist"}.get(args.dataset, args.dataset))
+            "data_dir", "DATA/" + {"binary_mnist": "binarized_mnist"}.get(args.dataset, args.dataset)
+        )
     body, todo = tables(data, args.workdir, args.data_dir)
     fig_path = os.path.splitext(args.out)[0] + "_valid.png"
     if figure(data, fig_path):
         body += f"\n![validation curves]({os.path.basename(fig_path)})\n"
     if todo:
-        body += "\nSecond stage, still to run (IABF seeds 1-2 at the chosen lambda):\n\n" + \
-            "\n".join(f"    {c}" for c in todo) + "\n"
+        body += (
+            "\nSecond stage, still to run (IABF seeds 1-2 at the chosen lambda):\n\n"
+            + "\n".join(f"    {c}" for c in todo)
+            + "\n"
+        )
     text = pathlib.Path(args.out).read_text() if os.path.isfile(args.out) else f"# IABF vs NECST\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:
         raise ValueError(f"--out {args.out!r} must contain the markers {BEGIN} and {END}")

@@ -39,20 +39,26 @@ def main(argv=None) -> None:
         raise ValueError(f"soft ML enumerates 2^k codewords: k must be <= {MAX_K}, got {k}")
     best = min(summary["seeds"], key=lambda r: r["ratio_to_converse"]["0.05"]["bler"])
     learned = codes_linear.LinearCode.from_generator(
-        np.array([[int(b) for b in row] for row in best["generator"]], np.uint8))
+        np.array([[int(b) for b in row] for row in best["generator"]], np.uint8)
+    )
     ref = ev.reference(summary["reference"], n, k)
     ebn0 = [float(x) for x in args.ebn0.split(",")]
-    rows = soft_ml_awgn(jax.random.key(0), [learned.codewords(), ref.codewords()], k, ebn0, args.errors,
-                        args.max_blocks)
-    print(f"best learned seed {best['seed']} (d_min {best['minimum_distance']}, equivalent: {best['equivalent']}) "
-          f"vs {summary['reference']}, soft ML, BPSK-AWGN")
+    rows = soft_ml_awgn(
+        jax.random.key(0), [learned.codewords(), ref.codewords()], k, ebn0, args.errors, args.max_blocks
+    )
+    print(
+        f"best learned seed {best['seed']} (d_min {best['minimum_distance']}, equivalent: {best['equivalent']}) "
+        f"vs {summary['reference']}, soft ML, BPSK-AWGN"
+    )
     print("| Eb/N0 (dB) | blocks | learned BLER [95 % CI] | reference BLER [95 % CI] | ratio | uncoded k bits |")
     print("|---|---|---|---|---|---|")
     for r, unc in zip(rows, uncoded_awgn_bler(k, ebn0)):
         a, b = r["codes"]
-        print(f"| {r['ebn0_db']:g} | {r['blocks']} | {a['bler']:.4g} [{a['bler_ci'][0]:.3g}, {a['bler_ci'][1]:.3g}] | "
-              f"{b['bler']:.4g} [{b['bler_ci'][0]:.3g}, {b['bler_ci'][1]:.3g}] | "
-              f"{a['bler'] / max(b['bler'], 1e-300):.3f} | {unc:.4g} |")
+        print(
+            f"| {r['ebn0_db']:g} | {r['blocks']} | {a['bler']:.4g} [{a['bler_ci'][0]:.3g}, {a['bler_ci'][1]:.3g}] | "
+            f"{b['bler']:.4g} [{b['bler_ci'][0]:.3g}, {b['bler_ci'][1]:.3g}] | "
+            f"{a['bler'] / max(b['bler'], 1e-300):.3f} | {unc:.4g} |"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"seed": best["seed"], "reference": summary["reference"], "rows": rows}, f, indent=1)

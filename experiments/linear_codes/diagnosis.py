@@ -60,18 +60,36 @@ def diagnose(workdir: str, samples: int) -> dict:
         book = np.asarray(method.codebook(state["params"]))
         learned = prog.ideal_decoder_loss(book, spec, jax.random.key(7), samples)
         report = json.loads(pathlib.Path(os.path.join(run_dir, "codebook_report.json")).read_text())
-        rows.append({"seed": s, "ideal_learned": learned[0], "ideal_learned_se": learned[1],
-                     "model": model_objective(method, state), "minimum_distance": report["minimum_distance"],
-                     "equivalent": report["equivalent_to"] is not None})
-    return {"workdir": workdir, "n": spec.n, "k": spec.k, "training": spec.training, "encoder": spec.encoder,
-            "train_p": spec.train_p, "reference": reference, "ideal_reference": ref_value[0],
-            "ideal_reference_se": ref_value[1], "seeds": rows}
+        rows.append(
+            {
+                "seed": s,
+                "ideal_learned": learned[0],
+                "ideal_learned_se": learned[1],
+                "model": model_objective(method, state),
+                "minimum_distance": report["minimum_distance"],
+                "equivalent": report["equivalent_to"] is not None,
+            }
+        )
+    return {
+        "workdir": workdir,
+        "n": spec.n,
+        "k": spec.k,
+        "training": spec.training,
+        "encoder": spec.encoder,
+        "train_p": spec.train_p,
+        "reference": reference,
+        "ideal_reference": ref_value[0],
+        "ideal_reference_se": ref_value[1],
+        "seeds": rows,
+    }
 
 
 def markdown(results: list[dict]) -> str:
-    lines = ["| code | training | ideal(reference) | ideal(learned), median [min, max] | model, median [min, max] | "
-             "seeds with ideal(learned) > ideal(reference) | seeds with model > ideal(reference) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| code | training | ideal(reference) | ideal(learned), median [min, max] | model, median [min, max] | "
+        "seeds with ideal(learned) > ideal(reference) | seeds with model > ideal(reference) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         il = np.array([s["ideal_learned"] for s in r["seeds"]])
         mo = np.array([s["model"] for s in r["seeds"]])
@@ -81,7 +99,8 @@ def markdown(results: list[dict]) -> str:
             f"{r['ideal_reference']:.4f} ± {r['ideal_reference_se']:.4f} | {np.median(il):.4f} [{il.min():.4f}, "
             f"{il.max():.4f}] | {np.median(mo):.4f} [{mo.min():.4f}, {mo.max():.4f}] | "
             f"{int(np.sum(il > r['ideal_reference'] + margin))} of {il.size} | "
-            f"{int(np.sum(mo > r['ideal_reference'] + margin))} of {mo.size} |")
+            f"{int(np.sum(mo > r['ideal_reference'] + margin))} of {mo.size} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -109,8 +109,10 @@ def get_config(arg=None):
     rows = [v for v in ROWS if v in variant]
     surrogates = [v for v in relaxed.SURROGATES if v in variant]
     if len(rows) > 1 or len(surrogates) > 1:
-        raise ValueError(f"config variant must name at most one row of {list(ROWS)} and one surrogate of "
-                         f"{list(relaxed.SURROGATES)}, got {sorted(variant)}")
+        raise ValueError(
+            f"config variant must name at most one row of {list(ROWS)} and one surrogate of "
+            f"{list(relaxed.SURROGATES)}, got {sorted(variant)}"
+        )
     c = base_config()
     set_row(c, rows[0] if rows else "hamming_15_11")
     if surrogates:
@@ -132,8 +134,16 @@ def get_sweep():
     for r in ROWS:
         c = base_config()
         set_row(c, r)
-        out += [{"name": f"{c.name}_{s}", "code.n": c.code.n, "code.k": c.code.k,
-                 "eval.reference": c.eval.reference, "surrogate.distance": c.surrogate.distance,
-                 "surrogate.max_message_weight": c.surrogate.max_message_weight, "surrogate.name": s}
-                for s in relaxed.SURROGATES]
+        out += [
+            {
+                "name": f"{c.name}_{s}",
+                "code.n": c.code.n,
+                "code.k": c.code.k,
+                "eval.reference": c.eval.reference,
+                "surrogate.distance": c.surrogate.distance,
+                "surrogate.max_message_weight": c.surrogate.max_message_weight,
+                "surrogate.name": s,
+            }
+            for s in relaxed.SURROGATES
+        ]
     return out

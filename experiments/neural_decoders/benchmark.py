@@ -61,8 +61,10 @@ PUBLISHED: dict[str, dict[str, tuple[float, float, float]]] = {
     "BCH_N63_K51": {"ecct_n2_d32": (4.60, 6.05, 8.05), "bp5": (4.34, 5.29, 6.35)},
 }
 
-PUBLISHED_SOURCE = ("Choukroun and Wolf 2022 (NeurIPS), Table 1, as reproduced in Table 1 of Choukroun and Wolf 2023 "
-                    "(ICLR, DDECC): ecct_n2_d32 = ECCT N = 2, d = 32; bp5 = BP, 5 iterations")
+PUBLISHED_SOURCE = (
+    "Choukroun and Wolf 2022 (NeurIPS), Table 1, as reproduced in Table 1 of Choukroun and Wolf 2023 "
+    "(ICLR, DDECC): ecct_n2_d32 = ECCT N = 2, d = 32; bp5 = BP, 5 iterations"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +85,12 @@ class Settings:
         object.__setattr__(self, "ebno_db", nd.check_ebno("--ebno", tuple(self.ebno_db)))
 
     def eval_fields(self, max_blocks: int | None = None) -> evaluator.EvalFields:
-        return evaluator.EvalFields(ebno_db=self.ebno_db, batch_size=self.batch_size,
-                                    target_block_errors=self.target_block_errors,
-                                    max_blocks=max_blocks or self.max_blocks)
+        return evaluator.EvalFields(
+            ebno_db=self.ebno_db,
+            batch_size=self.batch_size,
+            target_block_errors=self.target_block_errors,
+            max_blocks=max_blocks or self.max_blocks,
+        )
 
 
 def _tables(code_name: str) -> nd.CodeTables:
@@ -102,6 +107,7 @@ def bp_decoder(tables: nd.CodeTables, iterations: int) -> tuple[Callable, str]:
 
     graph = ldpc.TannerGraph.from_parity_check(tables.parity_check)
     if max(graph.max_check_degree, graph.max_var_degree) <= neural_bp.STACKED_ABOVE_DEGREE:
+
         def decode(llr):
             bits = ldpc.bp_decode(graph, llr, max_iters=iterations).bits
             return tables.unencode(bits), bits
@@ -131,8 +137,7 @@ def trained_decoder(workdir: str) -> tuple[Callable, dict[str, Any]]:
 
     model = model_io.load_model(workdir, kind="latest")
     params = jax.device_get(model.params)
-    return model.method.llr_decoder(params), {"workdir": workdir, "step": model.step,
-                                              **model.method.eval_settings()}
+    return model.method.llr_decoder(params), {"workdir": workdir, "step": model.step, **model.method.eval_settings()}
 
 
 def run_evaluation(workdir: str, s: Settings) -> dict[str, Any] | None:
@@ -143,16 +148,31 @@ def run_evaluation(workdir: str, s: Settings) -> dict[str, Any] | None:
         return None
     with open(path) as f:
         rep = json.load(f)
-    same = ([p["ebn0_db"] for p in rep["points"]] == list(s.ebno_db) and rep["max_blocks"] == s.max_blocks
-            and rep["target_block_errors"] == s.target_block_errors)
+    same = (
+        [p["ebn0_db"] for p in rep["points"]] == list(s.ebno_db)
+        and rep["max_blocks"] == s.max_blocks
+        and rep["target_block_errors"] == s.target_block_errors
+    )
     if not same:
         return None
-    return {"decoder": rep["method"], "workdir": workdir, "step": rep["step"], "from": "the run's evaluation",
-            "seconds": rep["eval_seconds"], "points": rep["points"]}
+    return {
+        "decoder": rep["method"],
+        "workdir": workdir,
+        "step": rep["step"],
+        "from": "the run's evaluation",
+        "seconds": rep["eval_seconds"],
+        "points": rep["points"],
+    }
 
 
-def run_cell(code_name: str, decoder: str, s: Settings, nbp_root: str | None, ecct_root: str | None,
-             progress: Callable[[str], None] = print) -> dict[str, Any] | None:
+def run_cell(
+    code_name: str,
+    decoder: str,
+    s: Settings,
+    nbp_root: str | None,
+    ecct_root: str | None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any] | None:
     """One (code, decoder) cell: its rows of -ln(BER), or None when the decoder does not apply (no trained run,
     ``ml`` with ``k > 16``)."""
     tables = _tables(code_name)
@@ -182,13 +202,23 @@ def run_cell(code_name: str, decoder: str, s: Settings, nbp_root: str | None, ec
     t0 = time.time()
     rows = evaluator.simulate(decode, tables.code, s.ebno_db, jax.random.key(s.seed), s.eval_fields(max_blocks))
     out = {"decoder": decoder, **info, "seconds": time.time() - t0, "points": rows}
-    progress(f"{code_name} {decoder}: " + ", ".join(f"{r['ebn0_db']:g} dB {evaluator._fmt(r['neg_ln_ber'])}"
-                                                    for r in rows) + f" ({out['seconds']:.0f} s)")
+    progress(
+        f"{code_name} {decoder}: "
+        + ", ".join(f"{r['ebn0_db']:g} dB {evaluator._fmt(r['neg_ln_ber'])}" for r in rows)
+        + f" ({out['seconds']:.0f} s)"
+    )
     return out
 
 
-def run(codes: list[str], decoders: list[str], s: Settings, rows_dir: str, nbp_root: str | None = None,
-        ecct_root: str | None = None, progress: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+def run(
+    codes: list[str],
+    decoders: list[str],
+    s: Settings,
+    rows_dir: str,
+    nbp_root: str | None = None,
+    ecct_root: str | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, dict[str, Any]]:
     """Every missing (code, decoder) cell, kept in ``rows_dir/<code>.json``; returns ``{code: {decoder: cell}}``.
     A cell is recomputed when its settings (Eb/N0, seed, stop rule) differ from the kept one's."""
     for d in decoders:
@@ -197,7 +227,7 @@ def run(codes: list[str], decoders: list[str], s: Settings, rows_dir: str, nbp_r
     if not codes:
         raise ValueError("codes must name at least one code")
     os.makedirs(rows_dir, exist_ok=True)
-    key = json.loads(json.dumps(dataclasses.asdict(s)))      # as it reads back from the kept file (lists)
+    key = json.loads(json.dumps(dataclasses.asdict(s)))  # as it reads back from the kept file (lists)
     out = {}
     for code in codes:
         path = os.path.join(rows_dir, f"{code.replace(':', '_').replace('/', '_')}.json")
@@ -230,10 +260,15 @@ def markdown(results: dict[str, dict[str, Any]], s: Settings, command: str, note
     decoders = [d for d in DECODERS if any(d in cells for cells in results.values())]
     eb = "/".join(f"{e:g}" for e in s.ebno_db)
     head = ["code", "n", "k"] + [f"{d} ({eb} dB)" for d in decoders] + [f"published ({eb} dB)"]
-    lines = [f"-ln(BER) on BPSK-AWGN at Eb/N0 = {eb} dB (higher is better; BER over the n codeword bits of random "
-             f"codewords; 95% intervals in `results/neural_decoders.json`). BP: flooding sum-product, "
-             f"{s.iterations} iterations; stop after {s.target_block_errors} block errors or {s.max_blocks} blocks "
-             f"(OSD {s.osd_max_blocks}); seed {s.seed}.", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"-ln(BER) on BPSK-AWGN at Eb/N0 = {eb} dB (higher is better; BER over the n codeword bits of random "
+        f"codewords; 95% intervals in `results/neural_decoders.json`). BP: flooding sum-product, "
+        f"{s.iterations} iterations; stop after {s.target_block_errors} block errors or {s.max_blocks} blocks "
+        f"(OSD {s.osd_max_blocks}); seed {s.seed}.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for code, cells in results.items():
         t = _tables(code)
         row = [code, str(t.n), str(t.k)]
@@ -241,11 +276,24 @@ def markdown(results: dict[str, dict[str, Any]], s: Settings, command: str, note
             cell = cells.get(d)
             row.append(" / ".join(_cell(cell, i) for i in range(len(s.ebno_db))) if cell else "-")
         pub = PUBLISHED.get(code)
-        row.append("; ".join(f"{col} {' / '.join(f'{v:.2f}' for v in vals)}" for col, vals in pub.items())
-                   if pub else "not filled")
+        row.append(
+            "; ".join(f"{col} {' / '.join(f'{v:.2f}' for v in vals)}" for col, vals in pub.items())
+            if pub
+            else "not filled"
+        )
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", f"Published column: {PUBLISHED_SOURCE}" + ("" if PUBLISHED else " (not filled in this table: "
-              "see the notes)") + ".", "", "Command:", "", "```", command, "```"]
+    lines += [
+        "",
+        f"Published column: {PUBLISHED_SOURCE}"
+        + ("" if PUBLISHED else " (not filled in this table: see the notes)")
+        + ".",
+        "",
+        "Command:",
+        "",
+        "```",
+        command,
+        "```",
+    ]
     if notes:
         lines += ["", notes]
     return "\n".join(lines) + "\n"
@@ -256,8 +304,16 @@ def write(results: dict, s: Settings, out_md: str, command: str, notes: str = ""
     with open(out_md, "w") as f:
         f.write(markdown(results, s, command, notes))
     with open(os.path.splitext(out_md)[0] + ".json", "w") as f:
-        json.dump({"settings": dataclasses.asdict(s), "published": PUBLISHED, "published_source": PUBLISHED_SOURCE,
-                   "results": results}, f, indent=1)
+        json.dump(
+            {
+                "settings": dataclasses.asdict(s),
+                "published": PUBLISHED,
+                "published_source": PUBLISHED_SOURCE,
+                "results": results,
+            },
+            f,
+            indent=1,
+        )
 
 
 __all__ = ["CODES", "DECODERS", "PUBLISHED", "Settings", "run", "run_cell", "markdown", "write"]

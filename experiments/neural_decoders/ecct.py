@@ -28,12 +28,32 @@ Rerunning a command resumes from its checkpoints; ``--config.num_seeds=3`` train
 from experiments import common
 
 #: The benchmark's codes (files of ``ecc_codes/``; ``code.name``).
-CODES = ("BCH_N31_K16", "BCH_N63_K36", "BCH_N63_K45", "BCH_N63_K51", "CCSDS_N128_K64", "LDPC_N121_K60",
-         "LDPC_N121_K70", "LDPC_N121_K80", "LDPC_N49_K24", "MACKAY_N96_K48", "POLAR_N128_K64", "POLAR_N128_K86",
-         "POLAR_N128_K96", "POLAR_N64_K32", "POLAR_N64_K48")
+CODES = (
+    "BCH_N31_K16",
+    "BCH_N63_K36",
+    "BCH_N63_K45",
+    "BCH_N63_K51",
+    "CCSDS_N128_K64",
+    "LDPC_N121_K60",
+    "LDPC_N121_K70",
+    "LDPC_N121_K80",
+    "LDPC_N49_K24",
+    "MACKAY_N96_K48",
+    "POLAR_N128_K64",
+    "POLAR_N128_K86",
+    "POLAR_N128_K96",
+    "POLAR_N64_K32",
+    "POLAR_N64_K48",
+)
 #: Published sizes (N, d) of ECCT (paper Table 1: N in {2, 6}, d in {32, 64, 128}).
-SIZES = {"small": (2, 32), "n6_d32": (6, 32), "n2_d64": (2, 64), "n6_d64": (6, 64), "n2_d128": (2, 128),
-         "n6_d128": (6, 128)}
+SIZES = {
+    "small": (2, 32),
+    "n6_d32": (6, 32),
+    "n2_d64": (2, 64),
+    "n6_d64": (6, 64),
+    "n2_d128": (2, 128),
+    "n6_d128": (6, 128),
+}
 #: Steps of the CPU budget (``budget``) and the checkpoint spacing of its learning curve.
 BUDGET_STEPS = 800
 BUDGET_CHECKPOINT_EVERY = 100

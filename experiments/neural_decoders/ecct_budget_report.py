@@ -59,8 +59,9 @@ def report_code(workdir: str, args) -> dict:
     method = methods.build(config, None)
     final = _read_json(os.path.join(workdir, "neural_decoder_eval.json"))
     key = jax.random.key(args.seed)
-    curve_ev = nd_eval.EvalFields(ebno_db=(5.0,), batch_size=1000, target_block_errors=args.curve_block_errors,
-                                  max_blocks=args.curve_blocks)
+    curve_ev = nd_eval.EvalFields(
+        ebno_db=(5.0,), batch_size=1000, target_block_errors=args.curve_block_errors, max_blocks=args.curve_blocks
+    )
     curve = {int(r["step"]): r for r in cache.get("curve", [])}
     ckpts = checkpointing.Checkpointer(workdir, keep=1000)
     abstract = jax.eval_shape(method.init, jax.random.key(0))
@@ -71,21 +72,36 @@ def report_code(workdir: str, args) -> dict:
         t0 = time.time()
         row = nd_eval.simulate(method.llr_decoder(state["params"]), method.code, (5.0,), key, curve_ev)[0]
         curve[step] = {"step": step, "words": step * method.batch_size, **row}
-        print(f"{method.code.name} step {step}: -ln(BER) at 5 dB {row['neg_ln_ber']:.3f} "
-              f"({row['blocks']} blocks, {time.time() - t0:.0f} s)", flush=True)
+        print(
+            f"{method.code.name} step {step}: -ln(BER) at 5 dB {row['neg_ln_ber']:.3f} "
+            f"({row['blocks']} blocks, {time.time() - t0:.0f} s)",
+            flush=True,
+        )
     ckpts.close()
     if "bp" not in cache:
-        ev = nd_eval.EvalFields(ebno_db=EBNO, batch_size=1000, target_block_errors=args.bp_block_errors,
-                                max_blocks=args.bp_blocks)
+        ev = nd_eval.EvalFields(
+            ebno_db=EBNO, batch_size=1000, target_block_errors=args.bp_block_errors, max_blocks=args.bp_blocks
+        )
         cache["bp"] = nd_eval.simulate(benchmark.bp_decoder(method.tables, BP_ITERS)[0], method.code, EBNO, key, ev)
-        print(f"{method.code.name} BP-{BP_ITERS}: " + ", ".join(f"{r['neg_ln_ber']:.2f}" for r in cache["bp"]),
-              flush=True)
-    out = {"code": method.code.name, "n": method.n, "k": method.k, "batch_size": method.batch_size,
-           "steps": method.steps, "lr": method.lr, "num_layers": method.num_layers, "d_model": method.d_model,
-           "train_seconds": _train_seconds(workdir),
-           "curve": [curve[s] for s in sorted(curve)], "final": final["points"], "bp": cache["bp"],
-           "published": PUBLISHED.get(method.code.name),
-           "uncoded_neg_ln_ber": {str(e): -math.log(uncoded_ber(e, method.rate)) for e in EBNO}}
+        print(
+            f"{method.code.name} BP-{BP_ITERS}: " + ", ".join(f"{r['neg_ln_ber']:.2f}" for r in cache["bp"]), flush=True
+        )
+    out = {
+        "code": method.code.name,
+        "n": method.n,
+        "k": method.k,
+        "batch_size": method.batch_size,
+        "steps": method.steps,
+        "lr": method.lr,
+        "num_layers": method.num_layers,
+        "d_model": method.d_model,
+        "train_seconds": _train_seconds(workdir),
+        "curve": [curve[s] for s in sorted(curve)],
+        "final": final["points"],
+        "bp": cache["bp"],
+        "published": PUBLISHED.get(method.code.name),
+        "uncoded_neg_ln_ber": {str(e): -math.log(uncoded_ber(e, method.rate)) for e in EBNO},
+    }
     with open(cache_path, "w") as f:
         json.dump(out, f, indent=1)
     return out
@@ -106,9 +122,11 @@ def _fmt(v):
 
 
 def markdown_rows(rows: list[dict]) -> str:
-    lines = ["| code | training words | ECCT 4 dB | ECCT 5 dB | ECCT 6 dB | BP-5 4 dB | BP-5 5 dB | BP-5 6 dB | "
-             "uncoded 5 dB | ECCT - BP at 5 / 6 dB | published ECCT N=2 d=32 | published BP-5 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| code | training words | ECCT 4 dB | ECCT 5 dB | ECCT 6 dB | BP-5 4 dB | BP-5 5 dB | BP-5 6 dB | "
+        "uncoded 5 dB | ECCT - BP at 5 / 6 dB | published ECCT N=2 d=32 | published BP-5 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         e = [p["neg_ln_ber"] for p in r["final"]]
         b = [p["neg_ln_ber"] for p in r["bp"]]
@@ -119,15 +137,19 @@ def markdown_rows(rows: list[dict]) -> str:
         pe = " / ".join(f"{v:.2f}" for v in pub["ecct_n2_d32"]) if pub else "n/a"
         pb = " / ".join(f"{v:.2f}" for v in pub["bp5"]) if pub else "n/a"
         words = f"{r['steps'] * r['batch_size'] // 1000}k"
-        lines.append(f"| {r['code']} | {words} | {' | '.join(ci)} | {' | '.join(bci)} | "
-                     f"{r['uncoded_neg_ln_ber']['5.0']:.2f} | {diff} | {pe} | {pb} |")
+        lines.append(
+            f"| {r['code']} | {words} | {' | '.join(ci)} | {' | '.join(bci)} | "
+            f"{r['uncoded_neg_ln_ber']['5.0']:.2f} | {diff} | {pe} | {pb} |"
+        )
     return "\n".join(lines)
 
 
 def curve_rows(rows: list[dict]) -> str:
     steps = sorted({c["step"] for r in rows for c in r["curve"]})
-    lines = ["| code | " + " | ".join(f"{s * rows[0]['batch_size'] // 1000}k" for s in steps) + " |",
-             "|---|" + "---|" * len(steps)]
+    lines = [
+        "| code | " + " | ".join(f"{s * rows[0]['batch_size'] // 1000}k" for s in steps) + " |",
+        "|---|" + "---|" * len(steps),
+    ]
     for r in rows:
         by = {c["step"]: c["neg_ln_ber"] for c in r["curve"]}
         lines.append(f"| {r['code']} | " + " | ".join(_fmt(by[s]) if s in by else "" for s in steps) + " |")
@@ -143,8 +165,9 @@ def plot(rows: list[dict], path: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, r in enumerate(rows):
         color = f"C{i}"
-        ax.plot([c["words"] for c in r["curve"]], [c["neg_ln_ber"] for c in r["curve"]], "o-", color=color,
-                label=r["code"])
+        ax.plot(
+            [c["words"] for c in r["curve"]], [c["neg_ln_ber"] for c in r["curve"]], "o-", color=color, label=r["code"]
+        )
         ax.axhline(r["bp"][1]["neg_ln_ber"], color=color, ls="--", lw=0.8)
         ax.axhline(r["uncoded_neg_ln_ber"]["5.0"], color=color, ls=":", lw=0.8)
     ax.set_xlabel("training words")
@@ -157,8 +180,11 @@ def plot(rows: list[dict], path: str) -> None:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--root", required=True, help="the directories of benchmarks/ecct_budget.sh (one subdir per code), "
-                   "comma-separated")
+    p.add_argument(
+        "--root",
+        required=True,
+        help="the directories of benchmarks/ecct_budget.sh (one subdir per code), comma-separated",
+    )
     p.add_argument("--out", default="results/ecct_budget", help="output stem: .json, .png (+ _tables.md)")
     p.add_argument("--codes", default="", help="comma-separated subdirs (default: every finished run)")
     p.add_argument("--seed", type=int, default=0)
@@ -168,8 +194,13 @@ def main(argv=None):
     p.add_argument("--bp_blocks", type=int, default=200_000)
     args = p.parse_args(argv)
     wanted = [c for c in args.codes.split(",") if c]
-    runs = [os.path.join(root, d) for root in args.root.split(",") if root for d in sorted(os.listdir(root))
-            if os.path.isfile(os.path.join(root, d, "neural_decoder_eval.json")) and (not wanted or d in wanted)]
+    runs = [
+        os.path.join(root, d)
+        for root in args.root.split(",")
+        if root
+        for d in sorted(os.listdir(root))
+        if os.path.isfile(os.path.join(root, d, "neural_decoder_eval.json")) and (not wanted or d in wanted)
+    ]
     if not runs:
         raise ValueError(f"--root {args.root!r} holds no finished run (no <code>/neural_decoder_eval.json)")
     rows = [report_code(run, args) for run in runs]
@@ -177,8 +208,10 @@ def main(argv=None):
     with open(args.out + ".json", "w") as f:
         json.dump({"runs": rows, "args": vars(args)}, f, indent=1)
     with open(args.out + "_tables.md", "w") as f:
-        f.write("## Final -ln(BER) [95% CI]\n\n" + markdown_rows(rows) + "\n\n## Learning curve: -ln(BER) at 5 dB vs "
-                "training words\n\n" + curve_rows(rows) + "\n")
+        f.write(
+            "## Final -ln(BER) [95% CI]\n\n" + markdown_rows(rows) + "\n\n## Learning curve: -ln(BER) at 5 dB vs "
+            "training words\n\n" + curve_rows(rows) + "\n"
+        )
     plot(rows, args.out + ".png")
     print(markdown_rows(rows))
     print(curve_rows(rows))

@@ -18,9 +18,23 @@ Variants: one code of :data:`CODES` (default ``BCH_N63_K45``; a file of ``ecc_co
 from experiments import common
 
 #: The 15 codes of the benchmark (Choukroun and Wolf 2022, Table 1), the files of ``ecc_codes/``.
-CODES = ("BCH_N31_K16", "BCH_N63_K36", "BCH_N63_K45", "BCH_N63_K51", "CCSDS_N128_K64", "LDPC_N121_K60",
-         "LDPC_N121_K70", "LDPC_N121_K80", "LDPC_N49_K24", "MACKAY_N96_K48", "POLAR_N128_K64", "POLAR_N128_K86",
-         "POLAR_N128_K96", "POLAR_N64_K32", "POLAR_N64_K48")
+CODES = (
+    "BCH_N31_K16",
+    "BCH_N63_K36",
+    "BCH_N63_K45",
+    "BCH_N63_K51",
+    "CCSDS_N128_K64",
+    "LDPC_N121_K60",
+    "LDPC_N121_K70",
+    "LDPC_N121_K80",
+    "LDPC_N49_K24",
+    "MACKAY_N96_K48",
+    "POLAR_N128_K64",
+    "POLAR_N128_K86",
+    "POLAR_N128_K96",
+    "POLAR_N64_K32",
+    "POLAR_N64_K48",
+)
 ALGORITHMS = ("normalized_min_sum", "offset_min_sum")
 
 #: Training steps of the ``budget`` variant (batch 120): the high-degree polar matrices cost 5-20x more per step.
@@ -39,8 +53,10 @@ def get_config(arg=None):
     codes = [w for w in CODES if w in variant]
     algorithms = [w for w in ALGORITHMS if w in variant]
     if len(codes) > 1 or len(algorithms) > 1:
-        raise ValueError(f"config variant must name at most one code of {list(CODES)} and one of "
-                         f"{list(ALGORITHMS)}, got {sorted(variant)}")
+        raise ValueError(
+            f"config variant must name at most one code of {list(CODES)} and one of "
+            f"{list(ALGORITHMS)}, got {sorted(variant)}"
+        )
     c = common.base_config("neural_bp")
     code = codes[0] if codes else "BCH_N63_K45"
     c.code.name = code

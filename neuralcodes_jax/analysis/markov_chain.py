@@ -46,8 +46,9 @@ def _check_x_mode(x_mode: str) -> None:
         raise ValueError(f"x_mode must be one of {list(X_MODES)}, got {x_mode!r}")
 
 
-def transition(coder, params: PyTree, x: jax.Array, key: jax.Array, *, eps: float | None = None,
-               x_mode: str = "reference") -> tuple[jax.Array, jax.Array]:
+def transition(
+    coder, params: PyTree, x: jax.Array, key: jax.Array, *, eps: float | None = None, x_mode: str = "reference"
+) -> tuple[jax.Array, jax.Array]:
     """One step of NECST Eq. 4: ``y ~ q_noisy(y|x)``, ``x' ~ p_dec(x|y)`` (see the module docstring).
 
     Args:
@@ -79,8 +80,17 @@ def transition(coder, params: PyTree, x: jax.Array, key: jax.Array, *, eps: floa
 
 
 @functools.partial(jax.jit, static_argnames=("coder", "num_records", "record_every", "eps", "x_mode"))
-def run_chain(coder, params: PyTree, x0: jax.Array, key: jax.Array, *, num_records: int, record_every: int,
-              eps: float | None = None, x_mode: str = "reference") -> jax.Array:
+def run_chain(
+    coder,
+    params: PyTree,
+    x0: jax.Array,
+    key: jax.Array,
+    *,
+    num_records: int,
+    record_every: int,
+    eps: float | None = None,
+    x_mode: str = "reference",
+) -> jax.Array:
     """``num_records * record_every`` transitions from ``x0`` [B, *shape]; returns ``[num_records + 1, B, *shape]``:
     ``x^(0)``, ``x^(record_every)``, ..., ``x^(num_records * record_every)``. Step ``t`` (1-based) uses
     ``fold_in(key, t - 1)``."""
@@ -115,17 +125,29 @@ def chain_statistics(samples: np.ndarray, judge, start_labels: np.ndarray | None
     counts = np.bincount(pred, minlength=10)
     p = counts / counts.sum()
     entropy = float(-np.sum(p[p > 0] * np.log2(p[p > 0])))
-    stats = {"label_counts": counts.tolist(), "label_entropy_bits": entropy,
-             "labels_used": int(np.sum(counts > 0)),
-             "mean_abs_change_last_record": float(np.mean(np.abs(samples[-1] - samples[-2])))}
+    stats = {
+        "label_counts": counts.tolist(),
+        "label_entropy_bits": entropy,
+        "labels_used": int(np.sum(counts > 0)),
+        "mean_abs_change_last_record": float(np.mean(np.abs(samples[-1] - samples[-2]))),
+    }
     if start_labels is not None:
         stats["kept_start_label"] = float(np.mean(pred == start_labels))
     return stats
 
 
-def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: str, *, num_chains: int = 10,
-        num_records: int = 9, record_every: int = 1000, x_mode: str = "reference", stat_chains: int = 100,
-        seed: int = 0) -> dict:
+def run(
+    models: Sequence[model_io.LoadedModel],
+    labels: Sequence[str],
+    out_dir: str,
+    *,
+    num_chains: int = 10,
+    num_records: int = 9,
+    record_every: int = 1000,
+    x_mode: str = "reference",
+    stat_chains: int = 100,
+    seed: int = 0,
+) -> dict:
     """Chains from test images and from noise for each model (same starts and keys); writes ``markov_chain.png``
     (a grid per model and start: rows = chains, columns = recorded steps), ``markov_chain.json`` and
     ``markov_chain.md`` into ``out_dir``. ``stat_chains`` further chains per start give the diversity statistics."""
@@ -136,18 +158,37 @@ def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: 
         raise ValueError(f"labels must name every model: {len(models)} models, {len(labels)} labels")
     ref = models[0].splits
     n_stat = max(num_chains, min(stat_chains, len(ref.test)))
-    starts = {"test images": (ref.test[:n_stat], ref.test_labels[:n_stat] if ref.test_labels is not None else None),
-              "uniform noise": (noise_start(ref.shape, n_stat, seed), None)}
-    result: dict = {"x_mode": x_mode, "num_records": num_records, "record_every": record_every,
-                    "num_chains_drawn": num_chains, "stat_chains": n_stat, "seed": seed,
-                    "models": [model_io.describe(m) for m in models], "labels": list(labels), "stats": {}}
+    starts = {
+        "test images": (ref.test[:n_stat], ref.test_labels[:n_stat] if ref.test_labels is not None else None),
+        "uniform noise": (noise_start(ref.shape, n_stat, seed), None),
+    }
+    result: dict = {
+        "x_mode": x_mode,
+        "num_records": num_records,
+        "record_every": record_every,
+        "num_chains_drawn": num_chains,
+        "stat_chains": n_stat,
+        "seed": seed,
+        "models": [model_io.describe(m) for m in models],
+        "labels": list(labels),
+        "stats": {},
+    }
     grids = {}
     for model, label in zip(models, labels):
         judge = interpolation.pixel_classifier(model)
         for s_i, (start_name, (x0, y0)) in enumerate(starts.items()):
             key = jax.random.fold_in(jax.random.key(seed), s_i)
-            samples = np.asarray(run_chain(model.coder, model.params, jnp.asarray(x0), key,
-                                           num_records=num_records, record_every=record_every, x_mode=x_mode))
+            samples = np.asarray(
+                run_chain(
+                    model.coder,
+                    model.params,
+                    jnp.asarray(x0),
+                    key,
+                    num_records=num_records,
+                    record_every=record_every,
+                    x_mode=x_mode,
+                )
+            )
             grids[(label, start_name)] = samples[:, :num_chains]
             result["stats"][f"{label} | {start_name}"] = chain_statistics(samples, judge, y0)
     os.makedirs(out_dir, exist_ok=True)
@@ -161,18 +202,28 @@ def run(models: Sequence[model_io.LoadedModel], labels: Sequence[str], out_dir: 
 def markdown(result: dict) -> str:
     lines = ["# Markov-chain samples (NECST Eq. 4, IABF Eq. 32)", "", "Models:", ""]
     lines += [f"- {d}" for d in result["models"]]
-    lines += ["", f"Transition: y ~ q_noisy(y|x) at the training noise, x' from the decoder with x_mode "
-              f"`{result['x_mode']}`; {result['num_records'] * result['record_every']} steps, a column every "
-              f"{result['record_every']} (first column: the start). Rows: the first {result['num_chains_drawn']} "
-              "chains.", "", "![markov chain](markov_chain.png)", "",
-              f"## Diversity of the final states ({result['stat_chains']} chains per start)", "",
-              "Labels from a pixel k-NN (k = 5) fitted on the model's train + valid images.", "",
-              "| model | start | label entropy (bits, max 3.32) | labels used | kept start label | label counts 0-9 |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Transition: y ~ q_noisy(y|x) at the training noise, x' from the decoder with x_mode "
+        f"`{result['x_mode']}`; {result['num_records'] * result['record_every']} steps, a column every "
+        f"{result['record_every']} (first column: the start). Rows: the first {result['num_chains_drawn']} "
+        "chains.",
+        "",
+        "![markov chain](markov_chain.png)",
+        "",
+        f"## Diversity of the final states ({result['stat_chains']} chains per start)",
+        "",
+        "Labels from a pixel k-NN (k = 5) fitted on the model's train + valid images.",
+        "",
+        "| model | start | label entropy (bits, max 3.32) | labels used | kept start label | label counts 0-9 |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, s in result["stats"].items():
         kept = f"{s['kept_start_label']:.3f}" if "kept_start_label" in s else "-"
-        lines.append(f"| {name} | {s['label_entropy_bits']:.2f} | {s['labels_used']} | {kept} | "
-                     f"{' '.join(str(c) for c in s['label_counts'])} |")
+        lines.append(
+            f"| {name} | {s['label_entropy_bits']:.2f} | {s['labels_used']} | {kept} | "
+            f"{' '.join(str(c) for c in s['label_counts'])} |"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -183,18 +234,16 @@ def _draw(grids: dict, labels: list[str], starts: list[str], path: str, result: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(starts), len(labels), figsize=(3.6 * len(labels), 3.9 * len(starts)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(starts), len(labels), figsize=(3.6 * len(labels), 3.9 * len(starts)), squeeze=False)
     for c, label in enumerate(labels):
         for r, start in enumerate(starts):
-            samples = grids[(label, start)]                       # [records + 1, chains, H, W, C]
+            samples = grids[(label, start)]  # [records + 1, chains, H, W, C]
             ax = axes[r, c]
             ax.imshow(model_io.image_grid(np.swapaxes(samples, 0, 1)), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"{label}, from {start}", fontsize=8)
-    fig.suptitle(f"Markov chain (x_mode={result['x_mode']}): columns every {result['record_every']} steps",
-                 fontsize=9)
+    fig.suptitle(f"Markov chain (x_mode={result['x_mode']}): columns every {result['record_every']} steps", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

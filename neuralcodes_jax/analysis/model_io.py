@@ -42,10 +42,12 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
     """The config a run saved as ``WORKDIR/config.json`` (lists stand where the config had tuples)."""
     path = os.path.join(workdir, "config.json")
     if not os.path.isfile(path):
-        raise ValueError(f"workdir must hold a training run (config.json written by train.train_and_evaluate); "
-                         f"{path} does not exist")
-    return ml_collections.ConfigDict(config_utils.read_json_file(
-        path, "restore it from the run's command (the config it was trained with)"))
+        raise ValueError(
+            f"workdir must hold a training run (config.json written by train.train_and_evaluate); {path} does not exist"
+        )
+    return ml_collections.ConfigDict(
+        config_utils.read_json_file(path, "restore it from the run's command (the config it was trained with)")
+    )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -136,7 +138,7 @@ def batched_apply(fn: Callable, params: PyTree, x: np.ndarray, batch: int = EVAL
     size = next((b for b in (16, 128) if n <= b < batch), batch)
     outs = []
     for start in range(0, n, size):
-        chunk = x[start:start + size]
+        chunk = x[start : start + size]
         valid = chunk.shape[0]
         if valid < size:
             chunk = np.concatenate([chunk, np.zeros((size - valid,) + chunk.shape[1:], chunk.dtype)])
@@ -144,8 +146,9 @@ def batched_apply(fn: Callable, params: PyTree, x: np.ndarray, batch: int = EVAL
     return np.concatenate(outs)
 
 
-def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
-               splits: data_lib.Splits | None = None) -> LoadedModel:
+def load_model(
+    workdir: str, *, kind: str = "best", data_dir: str | None = None, splits: data_lib.Splits | None = None
+) -> LoadedModel:
     """Rebuild the method of a training run from ``WORKDIR/config.json`` and restore its checkpoint.
 
     Args:
@@ -168,7 +171,7 @@ def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
     if not os.path.isdir(series) or not any(name.isdigit() for name in os.listdir(series)):
         raise ValueError(f"workdir {workdir} has no '{kind}' checkpoint ({series} holds no step directory)")
     spec = run_config.parse(config)
-    if spec.data is None:              # a method without a dataset (learned codes): no data to load
+    if spec.data is None:  # a method without a dataset (learned codes): no data to load
         splits, method, example = None, methods.build(config, None), None
     else:
         if splits is None:
@@ -184,12 +187,22 @@ def load_model(workdir: str, *, kind: str = "best", data_dir: str | None = None,
     if restored is None:
         raise ValueError(f"workdir {workdir} has no '{kind}' checkpoint")
     state, meta = restored
-    return LoadedModel(workdir=workdir, config=config, method=method, params=state["params"], meta=meta,
-                       step=int(jax.device_get(state["step"])), kind=kind, splits=splits, state=state)
+    return LoadedModel(
+        workdir=workdir,
+        config=config,
+        method=method,
+        params=state["params"],
+        meta=meta,
+        step=int(jax.device_get(state["step"])),
+        kind=kind,
+        splits=splits,
+        state=state,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Helpers shared by the analyses.
+
 
 def row_hashes(x: np.ndarray) -> np.ndarray:
     """A content hash (SHA-1 of the float32 bytes) per example, to check that two image sets are disjoint."""
@@ -209,7 +222,7 @@ def image_grid(images: np.ndarray, pad: int = 1, fill: float = 1.0) -> np.ndarra
     out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad) + extra, fill, np.float32)
     for r in range(rows):
         for c in range(cols):
-            out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = images[r, c]
+            out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[r, c]
     return out
 
 
@@ -230,7 +243,9 @@ def _json_default(value: Any) -> Any:
 def describe(model: LoadedModel) -> str:
     """One markdown line naming a loaded model: method, noise, data, checkpoint."""
     n = model.splits.num_examples
-    return (f"`{model.workdir}`: {model.method.name}, {model.config.model.bits} bits, channel "
-            f"{model.coder.channel.name} eps={model.eps:g}, data `{model.splits.name}` "
-            f"(train {n['train']}, valid {n['valid']}, test {n['test']}), {model.kind} checkpoint at step "
-            f"{model.step} (validation {model.meta.get('best_valid', float('nan')):.4g})")
+    return (
+        f"`{model.workdir}`: {model.method.name}, {model.config.model.bits} bits, channel "
+        f"{model.coder.channel.name} eps={model.eps:g}, data `{model.splits.name}` "
+        f"(train {n['train']}, valid {n['valid']}, test {n['test']}), {model.kind} checkpoint at step "
+        f"{model.step} (validation {model.meta.get('best_valid', float('nan')):.4g})"
+    )

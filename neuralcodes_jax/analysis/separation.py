@@ -101,7 +101,8 @@ def webp_encode(image: Any, *, quality: int | None = None, lossless: bool = Fals
     arr = to_uint8_image(image)
     buf = io.BytesIO()
     Image.fromarray(arr, _image_mode(arr.shape)).save(
-        buf, format="WEBP", quality=int(quality), lossless=bool(lossless), method=method)
+        buf, format="WEBP", quality=int(quality), lossless=bool(lossless), method=method
+    )
     return buf.getvalue()
 
 
@@ -119,8 +120,7 @@ def webp_chunks(data: bytes) -> list[tuple[str, int, int]]:
     """The chunks of a WebP (RIFF) file, ``[(fourcc, data_offset, data_size), ...]``; ValueError if malformed."""
     data = bytes(data)
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        raise ValueError("data must be a WebP file (RIFF....WEBP header), got "
-                         f"{data[:12]!r}")
+        raise ValueError(f"data must be a WebP file (RIFF....WEBP header), got {data[:12]!r}")
     riff_size = struct.unpack("<I", data[4:8])[0]
     end = 8 + riff_size
     if end > len(data):
@@ -130,8 +130,8 @@ def webp_chunks(data: bytes) -> list[tuple[str, int, int]]:
     while pos < end:
         if pos + 8 > end:
             raise ValueError(f"data has a truncated chunk header at byte {pos}")
-        fourcc = data[pos:pos + 4].decode("latin-1")
-        size = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        fourcc = data[pos : pos + 4].decode("latin-1")
+        size = struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         if pos + 8 + size > end:
             raise ValueError(f"data chunk {fourcc!r} at byte {pos} (size {size}) runs past the RIFF end {end}")
         chunks.append((fourcc, pos + 8, size))
@@ -180,16 +180,16 @@ def image_distortion(recon: Any, x: Any, metric: str) -> np.ndarray:
 class WebPConfig:
     """What the WebP baseline reads from its config (``experiments/baselines/webp.py``)."""
 
-    necst_workdirs: str = "workdirs/necst_bmnist_eps{eps}"   # finished NECST runs, one per eps
+    necst_workdirs: str = "workdirs/necst_bmnist_eps{eps}"  # finished NECST runs, one per eps
     noise_levels: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
     qualities: tuple[int, ...] = tuple(range(0, 101, 10))
     lossless: bool = True
-    scales: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)   # shrink before coding, enlarge after (WebP below ~500 bits)
-    method: int = 6                     # WebP effort (6: smallest files)
+    scales: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)  # shrink before coding, enlarge after (WebP below ~500 bits)
+    method: int = 6  # WebP effort (6: smallest files)
     metrics: tuple[str, ...] = ("pixel_error_rate", "mse_per_pixel")
-    max_examples: int = 1000            # test images (0: all)
-    necst_draws: int = 5                # channel draws per image for NECST's per-image distortion
-    block_error: float = 1e-3           # target block error rate of the finite-blocklength estimates
+    max_examples: int = 1000  # test images (0: all)
+    necst_draws: int = 5  # channel draws per image for NECST's per-image distortion
+    block_error: float = 1e-3  # target block error rate of the finite-blocklength estimates
     seed: int = 0
 
 
@@ -227,9 +227,12 @@ class WebpSweep:
         """Per setting: mean payload bits (both rules), mean file bytes and mean distortions over the images."""
         rows = []
         for j, name in enumerate(self.settings):
-            row = {"setting": name, "mean_payload_bits": float(self.chunk_bits[:, j].mean()),
-                   "mean_payload_bits_no_frame_header": float(self.payload_bits(True)[:, j].mean()),
-                   "mean_file_bytes": float(self.file_bytes[:, j].mean())}
+            row = {
+                "setting": name,
+                "mean_payload_bits": float(self.chunk_bits[:, j].mean()),
+                "mean_payload_bits_no_frame_header": float(self.payload_bits(True)[:, j].mean()),
+                "mean_file_bytes": float(self.file_bytes[:, j].mean()),
+            }
             row.update({m: float(d[:, j].mean()) for m, d in self.distortion.items()})
             rows.append(row)
         return rows
@@ -245,9 +248,15 @@ def _resize(image_u8: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(im.resize((size[1], size[0]), Image.Resampling.BILINEAR))
 
 
-def webp_sweep(images: Any, qualities: Sequence[int] = tuple(range(0, 101, 5)), *, lossless: bool = True,
-               method: int = 6, scales: Sequence[float] = (1.0,),
-               metrics: Sequence[str] = IMAGE_METRICS) -> WebpSweep:
+def webp_sweep(
+    images: Any,
+    qualities: Sequence[int] = tuple(range(0, 101, 5)),
+    *,
+    lossless: bool = True,
+    method: int = 6,
+    scales: Sequence[float] = (1.0,),
+    metrics: Sequence[str] = IMAGE_METRICS,
+) -> WebpSweep:
     """Compress every image at every quality (and losslessly) and measure payload and distortion.
 
     ``images``: ``[N, H, W]``, ``[N, H, W, 1]`` or ``[N, H, W, 3]`` floats in [0, 1]; ``qualities``: lossy qualities
@@ -295,8 +304,9 @@ def webp_sweep(images: Any, qualities: Sequence[int] = tuple(range(0, 101, 5)), 
             if size != (height, width):
                 decoded = _resize(np.round(decoded * 255).astype(np.uint8), (height, width)) / 255.0
             recon[j, i] = decoded.reshape(images.shape[1:])
-    distortion = {m: np.stack([image_distortion(recon[j], images, m) for j in range(len(settings))], axis=1)
-                  for m in metrics}
+    distortion = {
+        m: np.stack([image_distortion(recon[j], images, m) for j in range(len(settings))], axis=1) for m in metrics
+    }
     return WebpSweep(tuple(s for s, _, _ in settings), chunk, header, sizes_bytes, distortion)
 
 
@@ -364,8 +374,9 @@ def _normal_log2m_array(n: np.ndarray, block_error: float, eps: float) -> np.nda
     return n * c - np.sqrt(n * v) * stats.norm.isf(block_error) + 0.5 * np.log2(n)
 
 
-def fbl_channel_bits(payload_bits: int, eps: float, *, block_error: float = 1e-3, bound: str = "normal",
-                     n_max: int = 10_000_000) -> int:
+def fbl_channel_bits(
+    payload_bits: int, eps: float, *, block_error: float = 1e-3, bound: str = "normal", n_max: int = 10_000_000
+) -> int:
     """The smallest blocklength n at which a code of ``payload_bits`` bits reaches ``block_error`` on BSC(eps).
 
     ``bound='normal'``: normal approximation with the third-order term (PPV Thm. 52,
@@ -410,8 +421,8 @@ def fbl_channel_bits(payload_bits: int, eps: float, *, block_error: float = 1e-3
         hi *= 2
         if hi > n_max:
             raise ValueError(f"no n <= n_max={n_max} carries {k} bits at block error {block_error} on BSC({eps})")
-    lo = k - 1                        # ok(lo) is False: fewer channel uses than bits
-    while hi - lo > 1:               # the converse decreases with n: bisection
+    lo = k - 1  # ok(lo) is False: fewer channel uses than bits
+    while hi - lo > 1:  # the converse decreases with n: bisection
         mid = (lo + hi) // 2
         if ok(mid):
             hi = mid
@@ -429,9 +440,15 @@ def fbl_channel_bits_many(payload_bits: Any, eps: float, **kw: Any) -> np.ndarra
     return np.vectorize(lambda v: values[int(v)], otypes=[np.int64])(b.astype(np.int64))
 
 
-def webp_ideal_rows(sweep: WebpSweep, operating_points: Sequence[dict[str, Any]], *, metric: str,
-                    block_error: float = 1e-3, own_targets: dict[float, np.ndarray] | None = None,
-                    exclude_frame_header: bool = False) -> list[dict]:
+def webp_ideal_rows(
+    sweep: WebpSweep,
+    operating_points: Sequence[dict[str, Any]],
+    *,
+    metric: str,
+    block_error: float = 1e-3,
+    own_targets: dict[float, np.ndarray] | None = None,
+    exclude_frame_header: bool = False,
+) -> list[dict]:
     """The WebP + ideal code table: one row per NECST operating point (NECST Fig. 2).
 
     Args:
@@ -455,13 +472,20 @@ def webp_ideal_rows(sweep: WebpSweep, operating_points: Sequence[dict[str, Any]]
     for op in operating_points:
         eps, m, target = float(op["eps"]), int(op["bits"]), float(op["distortion"])
         b = smallest_bits_at_distortion(payload, dist, target)
-        row: dict[str, Any] = {"eps": eps, "necst_bits": m, "necst_distortion": target, "metric": metric,
-                               "exclude_frame_header": bool(exclude_frame_header),
-                               "capacity": float(bounds.bsc_capacity(eps)),
-                               "webp_payload_bits": float(b.mean()),
-                               "webp_payload_bits_min": float(b.min()), "webp_payload_bits_max": float(b.max())}
-        settings_used = np.asarray(sweep.settings)[np.argmax(
-            (payload == b[:, None]) & (dist <= target + 1e-12), axis=1)]
+        row: dict[str, Any] = {
+            "eps": eps,
+            "necst_bits": m,
+            "necst_distortion": target,
+            "metric": metric,
+            "exclude_frame_header": bool(exclude_frame_header),
+            "capacity": float(bounds.bsc_capacity(eps)),
+            "webp_payload_bits": float(b.mean()),
+            "webp_payload_bits_min": float(b.min()),
+            "webp_payload_bits_max": float(b.max()),
+        }
+        settings_used = np.asarray(sweep.settings)[
+            np.argmax((payload == b[:, None]) & (dist <= target + 1e-12), axis=1)
+        ]
         row["lossless_fraction"] = float(np.mean(settings_used == "lossless"))
         ideal = ideal_channel_bits(b, eps)
         row["ideal_channel_bits"] = float(np.mean(ideal))
@@ -473,8 +497,7 @@ def webp_ideal_rows(sweep: WebpSweep, operating_points: Sequence[dict[str, Any]]
         fixed, j = fixed_setting_bits(payload, dist, target)
         row["fixed_setting_payload_bits"] = fixed
         row["fixed_setting"] = None if j is None else sweep.settings[j]
-        row["fixed_setting_ideal_channel_bits"] = (ideal_channel_bits(fixed, eps) if math.isfinite(fixed)
-                                                   else math.inf)
+        row["fixed_setting_ideal_channel_bits"] = ideal_channel_bits(fixed, eps) if math.isfinite(fixed) else math.inf
         if own_targets is not None and eps in own_targets:
             own = smallest_bits_at_distortion(payload, dist, own_targets[eps])
             row["own_target_payload_bits"] = float(own.mean())
@@ -515,8 +538,9 @@ class LdpcLink:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"num_source_bits must be a positive int, got {k!r}")
         if k > self.code.k:
-            raise ValueError(f"num_source_bits ({k}) exceeds the code dimension k={self.code.k} "
-                             f"(n={self.code.n}); use a longer code")
+            raise ValueError(
+                f"num_source_bits ({k}) exceeds the code dimension k={self.code.k} (n={self.code.n}); use a longer code"
+            )
 
     @property
     def n(self) -> int:
@@ -538,7 +562,7 @@ class LdpcLink:
         if np.any((s != 0) & (s != 1)):
             raise ValueError("source_bits must be 0/1")
         msg = np.zeros((s.shape[0], self.code.k), np.uint8)
-        msg[:, :self.num_source_bits] = s
+        msg[:, : self.num_source_bits] = s
         return np.asarray(self.code.encode(msg), np.uint8)
 
     def extract(self, bits: Any) -> np.ndarray:
@@ -546,10 +570,11 @@ class LdpcLink:
         bits = np.asarray(bits)
         if bits.ndim != 2 or bits.shape[1] != self.n:
             raise ValueError(f"bits must have shape [N, {self.n}], got {bits.shape}")
-        return bits[:, self.message_positions[:self.num_source_bits]].astype(np.uint8)
+        return bits[:, self.message_positions[: self.num_source_bits]].astype(np.uint8)
 
-    def decode_bsc(self, received: Any, eps: float, *, algorithm: str = "sum_product", max_iters: int = 50,
-                   **bp_kw: Any) -> dict[str, np.ndarray]:
+    def decode_bsc(
+        self, received: Any, eps: float, *, algorithm: str = "sum_product", max_iters: int = 50, **bp_kw: Any
+    ) -> dict[str, np.ndarray]:
         """BP decoding of BSC outputs ``[N, n]``: ``{'bits' [N, n], 'converged' [N], 'iterations' [N]}``.
 
         At eps = 0 BP is not run (received words returned); at eps = 0.5 the LLRs are 0 (decision: all zeros).
@@ -564,22 +589,36 @@ class LdpcLink:
         if y.ndim != 2 or y.shape[1] != self.n:
             raise ValueError(f"received must have shape [N, {self.n}], got {y.shape}")
         if eps == 0.0:
-            return {"bits": y.astype(np.uint8), "converged": np.ones(y.shape[0], bool),
-                    "iterations": np.zeros(y.shape[0], np.int32)}
+            return {
+                "bits": y.astype(np.uint8),
+                "converged": np.ones(y.shape[0], bool),
+                "iterations": np.zeros(y.shape[0], np.int32),
+            }
         if eps == 0.5:
             llr = np.zeros(y.shape, np.float32)
         else:
             llr = np.asarray(ldpc.channel_llr("bsc", y, eps), np.float32).copy()
-        pad = self.message_positions[self.num_source_bits:]
+        pad = self.message_positions[self.num_source_bits :]
         if pad.size:
             llr[:, pad] = self.known_llr
         res = ldpc.bp_decode(self.code, llr, algorithm=algorithm, max_iters=max_iters, **bp_kw)
-        return {"bits": np.asarray(res.bits).astype(np.uint8), "converged": np.asarray(res.converged, bool),
-                "iterations": np.asarray(res.iterations, np.int32)}
+        return {
+            "bits": np.asarray(res.bits).astype(np.uint8),
+            "converged": np.asarray(res.converged, bool),
+            "iterations": np.asarray(res.iterations, np.int32),
+        }
 
 
-def make_ldpc_link(n: int, num_source_bits: int, *, d_v: int = 3, d_c: int = 6, seed: int = 0,
-                   construction: str = "peg", max_seed_tries: int = 100) -> LdpcLink:
+def make_ldpc_link(
+    n: int,
+    num_source_bits: int,
+    *,
+    d_v: int = 3,
+    d_c: int = 6,
+    seed: int = 0,
+    construction: str = "peg",
+    max_seed_tries: int = 100,
+) -> LdpcLink:
     """A regular (d_v, d_c) LDPC code of length n carrying ``num_source_bits`` source bits.
 
     ``construction='peg'``: ``codes.ldpc.peg_regular`` (``n d_v`` a multiple of ``d_c``) with the first seed
@@ -598,8 +637,10 @@ def make_ldpc_link(n: int, num_source_bits: int, *, d_v: int = 3, d_c: int = 6, 
             if ldpc.count_4cycles(h) == 0:
                 break
         else:
-            raise ValueError(f"no 4-cycle-free PEG matrix for n={n}, ({d_v},{d_c}) with seeds {seed} ... "
-                             f"{seed + max_seed_tries - 1}; raise max_seed_tries")
+            raise ValueError(
+                f"no 4-cycle-free PEG matrix for n={n}, ({d_v},{d_c}) with seeds {seed} ... "
+                f"{seed + max_seed_tries - 1}; raise max_seed_tries"
+            )
         seed = used
         label = "progressive edge growth"
     else:
@@ -608,11 +649,14 @@ def make_ldpc_link(n: int, num_source_bits: int, *, d_v: int = 3, d_c: int = 6, 
     code = ldpc.LdpcCode(h, f"({d_v},{d_c}) {construction} n={n} seed={seed}")
     girth = code.girth()
     extra = code.k - int(num_source_bits) if isinstance(num_source_bits, (int, np.integer)) else 0
-    desc = (f"regular ({d_v},{d_c}) LDPC by {label}, n={code.n}, {code.m} checks of rank {code.rank}, dimension "
-            f"k={code.k}, girth {girth if girth is not None else '> 12'}, seed {seed}; {num_source_bits} source bits"
-            + (f" ({extra} message bit(s) fixed to 0, known to the decoder)" if extra > 0 else ""))
-    return LdpcLink(code=code, num_source_bits=int(num_source_bits), description=desc,
-                    known_llr=float(ldpc.DEFAULT_LLR_CLIP))
+    desc = (
+        f"regular ({d_v},{d_c}) LDPC by {label}, n={code.n}, {code.m} checks of rank {code.rank}, dimension "
+        f"k={code.k}, girth {girth if girth is not None else '> 12'}, seed {seed}; {num_source_bits} source bits"
+        + (f" ({extra} message bit(s) fixed to 0, known to the decoder)" if extra > 0 else "")
+    )
+    return LdpcLink(
+        code=code, num_source_bits=int(num_source_bits), description=desc, known_llr=float(ldpc.DEFAULT_LLR_CLIP)
+    )
 
 
 def _metric_fns(method) -> Callable:
@@ -644,7 +688,7 @@ def vae_latents(method, params, x: np.ndarray, key, mode: str, batch_size: int =
     encode = jax.jit(method.encode)
     out = []
     for i, start in enumerate(range(0, x.shape[0], batch_size)):
-        logits = np.asarray(encode(params, x[start:start + batch_size]))
+        logits = np.asarray(encode(params, x[start : start + batch_size]))
         if mode == "threshold":
             out.append((logits > 0).astype(np.uint8))
         else:
@@ -653,10 +697,21 @@ def vae_latents(method, params, x: np.ndarray, key, mode: str, batch_size: int =
     return np.concatenate(out)
 
 
-def vae_ldpc_evaluate(method, params, link: LdpcLink, x: Any, key, noise_levels: Sequence[float], *,
-                      encoder: str = "threshold", num_draws: int = 1, algorithm: str = "sum_product",
-                      max_iters: int = 50, batch_size: int = 2000,
-                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def vae_ldpc_evaluate(
+    method,
+    params,
+    link: LdpcLink,
+    x: Any,
+    key,
+    noise_levels: Sequence[float],
+    *,
+    encoder: str = "threshold",
+    num_draws: int = 1,
+    algorithm: str = "sum_product",
+    max_iters: int = 50,
+    batch_size: int = 2000,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """VAE + LDPC over the BSC at each noise level: distortion and BP statistics.
 
     Per image and each of ``num_draws`` draws: VAE bits (``encoder`` mode; a fresh sample per draw for ``'sample'``)
@@ -684,8 +739,12 @@ def vae_ldpc_evaluate(method, params, link: LdpcLink, x: Any, key, noise_levels:
     def distortion(z):
         acc = []
         for start in range(0, n_img, batch_size):
-            acc.append({k: np.asarray(v, np.float64) for k, v in
-                        metrics_fn(params, z[start:start + batch_size], x[start:start + batch_size]).items()})
+            acc.append(
+                {
+                    k: np.asarray(v, np.float64)
+                    for k, v in metrics_fn(params, z[start : start + batch_size], x[start : start + batch_size]).items()
+                }
+            )
         return {k: np.concatenate([a[k] for a in acc]) for k in acc[0]}
 
     def summarise(per_image):
@@ -697,18 +756,25 @@ def vae_ldpc_evaluate(method, params, link: LdpcLink, x: Any, key, noise_levels:
 
     k_enc, k_chan = jax.random.split(key)
     z_fixed = vae_latents(method, params, x, k_enc, encoder) if encoder == "threshold" else None
-    noiseless = summarise(distortion(z_fixed if z_fixed is not None
-                                     else vae_latents(method, params, x, jax.random.fold_in(k_enc, 0), encoder)))
+    noiseless = summarise(
+        distortion(
+            z_fixed if z_fixed is not None else vae_latents(method, params, x, jax.random.fold_in(k_enc, 0), encoder)
+        )
+    )
     rows = []
     for li, eps in enumerate(levels):
         sums: dict[str, np.ndarray] = {}
         fer = fail = undetected = bit_err = iters = 0.0
         for d in range(num_draws):
-            z = z_fixed if z_fixed is not None else vae_latents(method, params, x, jax.random.fold_in(k_enc, d),
-                                                                encoder)
+            z = (
+                z_fixed
+                if z_fixed is not None
+                else vae_latents(method, params, x, jax.random.fold_in(k_enc, d), encoder)
+            )
             c = link.encode(z)
-            flips = np.asarray(jax.random.bernoulli(jax.random.fold_in(jax.random.fold_in(k_chan, li), d), eps,
-                                                    c.shape), np.uint8)
+            flips = np.asarray(
+                jax.random.bernoulli(jax.random.fold_in(jax.random.fold_in(k_chan, li), d), eps, c.shape), np.uint8
+            )
             res = link.decode_bsc(c ^ flips, eps, algorithm=algorithm, max_iters=max_iters)
             z_hat = link.extract(res["bits"])
             wrong_word = np.any(res["bits"] != c, axis=1)
@@ -719,17 +785,33 @@ def vae_ldpc_evaluate(method, params, link: LdpcLink, x: Any, key, noise_levels:
             iters += res["iterations"].mean()
             for k, v in distortion(z_hat).items():
                 sums[k] = sums.get(k, 0.0) + v
-        row = {"eps": eps, **summarise({k: v / num_draws for k, v in sums.items()}),
-               "frame_error_rate": fer / num_draws, "bp_failure_rate": fail / num_draws,
-               "undetected_error_rate": undetected / num_draws, "source_bit_error_rate": bit_err / num_draws,
-               "mean_iterations": iters / num_draws}
+        row = {
+            "eps": eps,
+            **summarise({k: v / num_draws for k, v in sums.items()}),
+            "frame_error_rate": fer / num_draws,
+            "bp_failure_rate": fail / num_draws,
+            "undetected_error_rate": undetected / num_draws,
+            "source_bit_error_rate": bit_err / num_draws,
+            "mean_iterations": iters / num_draws,
+        }
         rows.append(row)
         if log:
-            log(f"  eps={eps:g}: pixel error {row['pixel_error_rate']:.4f}, FER {row['frame_error_rate']:.4f}, "
-                f"BP failures {row['bp_failure_rate']:.4f}, {row['mean_iterations']:.1f} iterations")
-    return {"encoder": encoder, "num_draws": int(num_draws), "num_examples": int(n_img), "algorithm": algorithm,
-            "max_iters": int(max_iters), "code": link.description, "n": link.n,
-            "num_source_bits": link.num_source_bits, "noiseless": noiseless, "rows": rows}
+            log(
+                f"  eps={eps:g}: pixel error {row['pixel_error_rate']:.4f}, FER {row['frame_error_rate']:.4f}, "
+                f"BP failures {row['bp_failure_rate']:.4f}, {row['mean_iterations']:.1f} iterations"
+            )
+    return {
+        "encoder": encoder,
+        "num_draws": int(num_draws),
+        "num_examples": int(n_img),
+        "algorithm": algorithm,
+        "max_iters": int(max_iters),
+        "code": link.description,
+        "n": link.n,
+        "num_source_bits": link.num_source_bits,
+        "noiseless": noiseless,
+        "rows": rows,
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -747,13 +829,15 @@ def read_eval_row(workdir: str | os.PathLike, eps: float | None = None) -> dict[
     eps = float(results["train_eps"]) if eps is None else float(eps)
     for row in results["rows"]:
         if abs(float(row["eps"]) - eps) < 1e-9:
-            return dict(row, num_examples=results["num_examples"],
-                        num_channel_samples=results.get("num_channel_samples", 1))
+            return dict(
+                row, num_examples=results["num_examples"], num_channel_samples=results.get("num_channel_samples", 1)
+            )
     raise ValueError(f"{path} has no row at eps={eps}; rows: {[r['eps'] for r in results['rows']]}")
 
 
-def necst_per_image_distortion(model: model_io.LoadedModel, x: Any, key, eps: float, metric: str, *,
-                               num_draws: int = 5, batch_size: int = 2000) -> np.ndarray:
+def necst_per_image_distortion(
+    model: model_io.LoadedModel, x: Any, key, eps: float, metric: str, *, num_draws: int = 5, batch_size: int = 2000
+) -> np.ndarray:
     """Per-image distortion of a NECST model (``model_io.load_model``) at test noise eps, mean over ``num_draws``."""
     import functools
 
@@ -766,6 +850,6 @@ def necst_per_image_distortion(model: model_io.LoadedModel, x: Any, key, eps: fl
     x = np.asarray(x, np.float32)
     out = []
     for i, start in enumerate(range(0, x.shape[0], batch_size)):
-        res = fn(model.params, x[start:start + batch_size], jax.random.fold_in(key, i))
+        res = fn(model.params, x[start : start + batch_size], jax.random.fold_in(key, i))
         out.append(np.asarray(res[metric], np.float64))
     return np.concatenate(out)

@@ -34,6 +34,7 @@ decoder whose error probability does not depend on the codeword sent (symmetric 
 BP, min-sum, OSD or ML with random tie-breaking) it gives the same BLER, and BER if the message bits are codeword
 bits (systematic encoding).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -94,9 +95,20 @@ def _check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Callable | None,
-               decode: Callable, k: int, n: int, batch_size: int, all_zero: bool, decision: str,
-               ml_bracket: bool = False):
+def _step_impl(
+    key: jax.Array,
+    sigma: jax.Array,
+    valid: jax.Array,
+    *,
+    encode: Callable | None,
+    decode: Callable,
+    k: int,
+    n: int,
+    batch_size: int,
+    all_zero: bool,
+    decision: str,
+    ml_bracket: bool = False,
+):
     k_msg, k_noise = jax.random.split(key)
     if all_zero:
         messages = jnp.zeros((batch_size, k), jnp.uint8)
@@ -105,8 +117,9 @@ def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Ca
         messages = jax.random.bernoulli(k_msg, 0.5, (batch_size, k)).astype(jnp.uint8)
         codewords = jnp.asarray(encode(messages)).astype(jnp.uint8)
         if codewords.shape != (batch_size, n):
-            raise ValueError(f"encode must map [B, k] = {messages.shape} to [B, n] = {(batch_size, n)}, "
-                             f"got {codewords.shape}")
+            raise ValueError(
+                f"encode must map [B, k] = {messages.shape} to [B, n] = {(batch_size, n)}, got {codewords.shape}"
+            )
     x = 1.0 - 2.0 * codewords.astype(jnp.float32)
     y = x + sigma * jax.random.normal(k_noise, (batch_size, n), jnp.float32)
     llr = 2.0 * y / (sigma * sigma)
@@ -122,11 +135,13 @@ def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Ca
     wrong = (out.astype(jnp.uint8) != truth) & in_batch[:, None]
     per_block = jnp.sum(wrong, axis=-1, dtype=jnp.int32)
     ml_errors = jnp.zeros((), jnp.int32)
-    if ml_bracket:      # blocks decided as a codeword strictly more likely than the one sent (module docstring)
+    if ml_bracket:  # blocks decided as a codeword strictly more likely than the one sent (module docstring)
         chosen = jnp.asarray(decoded[1]).astype(jnp.float32)
         if chosen.shape != codewords.shape:
-            raise ValueError(f"ml_bracket needs decode to return (messages, codewords [B, n] = {codewords.shape}), "
-                             f"got codewords of shape {chosen.shape}")
+            raise ValueError(
+                f"ml_bracket needs decode to return (messages, codewords [B, n] = {codewords.shape}), "
+                f"got codewords of shape {chosen.shape}"
+            )
         corr_chosen = jnp.sum(llr * (1.0 - 2.0 * chosen), axis=-1)
         corr_sent = jnp.sum(llr * x, axis=-1)
         wrong_word = jnp.any(chosen.astype(jnp.uint8) != codewords, axis=-1)
@@ -134,16 +149,29 @@ def _step_impl(key: jax.Array, sigma: jax.Array, valid: jax.Array, *, encode: Ca
     return jnp.sum(per_block > 0, dtype=jnp.int32), jnp.sum(per_block, dtype=jnp.int32), ml_errors
 
 
-_step = jax.jit(_step_impl, static_argnames=("encode", "decode", "k", "n", "batch_size", "all_zero", "decision",
-                                             "ml_bracket"))
+_step = jax.jit(
+    _step_impl, static_argnames=("encode", "decode", "k", "n", "batch_size", "all_zero", "decision", "ml_bracket")
+)
 
 
-def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: Sequence[float],
-                  encode: Callable[[jax.Array], jax.Array] | None = None, *, rate: float | None = None,
-                  key: Any = 0, batch_size: int = 1000, target_block_errors: int = 100,
-                  max_blocks: int = 100_000, confidence: float = 0.95, all_zero: bool = False,
-                  decision: str = "message", ml_bracket: bool = False,
-                  progress: Callable[[AwgnPoint], None] | None = None) -> list[AwgnPoint]:
+def simulate_awgn(
+    decode: Callable[[jax.Array], Any],
+    k: int,
+    n: int,
+    ebn0_db: Sequence[float],
+    encode: Callable[[jax.Array], jax.Array] | None = None,
+    *,
+    rate: float | None = None,
+    key: Any = 0,
+    batch_size: int = 1000,
+    target_block_errors: int = 100,
+    max_blocks: int = 100_000,
+    confidence: float = 0.95,
+    all_zero: bool = False,
+    decision: str = "message",
+    ml_bracket: bool = False,
+    progress: Callable[[AwgnPoint], None] | None = None,
+) -> list[AwgnPoint]:
     """Monte Carlo BLER/BER of an encoder/decoder pair on BPSK-AWGN over an Eb/N0 grid (dB).
 
     Args:
@@ -211,9 +239,19 @@ def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: S
         j = 0
         while True:
             size = min(batch_size, max_blocks - blocks)
-            be, bi, me = _step(jax.random.fold_in(point_key, j), jnp.float32(sigma), jnp.int32(size),
-                               encode=encode, decode=decode, k=k, n=n, batch_size=batch_size,
-                               all_zero=bool(all_zero), decision=decision, ml_bracket=bool(ml_bracket))
+            be, bi, me = _step(
+                jax.random.fold_in(point_key, j),
+                jnp.float32(sigma),
+                jnp.int32(size),
+                encode=encode,
+                decode=decode,
+                k=k,
+                n=n,
+                batch_size=batch_size,
+                all_zero=bool(all_zero),
+                decision=decision,
+                ml_bracket=bool(ml_bracket),
+            )
             block_errors += int(be)
             bit_errors += int(bi)
             ml_errors += int(me)
@@ -228,9 +266,24 @@ def simulate_awgn(decode: Callable[[jax.Array], Any], k: int, n: int, ebn0_db: S
         bler_lo, bler_hi = clopper_pearson_interval(block_errors, blocks, confidence)
         ber_lo, ber_hi = fractional_clopper_pearson_interval(bit_errors / bits, blocks, confidence)
         bits_lo, bits_hi = clopper_pearson_interval(bit_errors, blocks * bits, confidence)
-        row = AwgnPoint(float(db), float(sigma), blocks, block_errors, block_errors / blocks, bler_lo, bler_hi,
-                        bit_errors, bits, bit_errors / (blocks * bits), ber_lo, ber_hi, bits_lo, bits_hi,
-                        float(confidence), stopped)
+        row = AwgnPoint(
+            float(db),
+            float(sigma),
+            blocks,
+            block_errors,
+            block_errors / blocks,
+            bler_lo,
+            bler_hi,
+            bit_errors,
+            bits,
+            bit_errors / (blocks * bits),
+            ber_lo,
+            ber_hi,
+            bits_lo,
+            bits_hi,
+            float(confidence),
+            stopped,
+        )
         if ml_bracket:
             ml_lo, ml_hi = clopper_pearson_interval(ml_errors, blocks, confidence)
             row = dataclasses.replace(row, ml_block_errors=ml_errors, ml_bler_lo=ml_lo, ml_bler_hi=ml_hi)

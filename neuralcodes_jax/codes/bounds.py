@@ -31,6 +31,7 @@ before they are summed.
   n <= 1024 and BLER >= 1e-9: converse < 3e-3, RCU < 3e-5 (well under 0.001 dB); against direct numerical
   integration at n = 1, 2: < 1e-3. About 0.1-2 s per SNR point for n = 128-1024.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,14 +56,35 @@ from neuralcodes_jax.channels import (
 from neuralcodes_jax.config_utils import check_probability
 
 __all__ = [
-    "binary_entropy", "bsc_capacity", "bsc_dispersion", "bec_capacity", "bec_dispersion",
-    "bsc_converse", "bsc_rcu", "bsc_normal_approximation", "bsc_normal_approximation_log2m",
-    "gallager_e0", "gallager_exponent", "gallager_bound",
-    "bec_converse", "bec_rcu", "bec_normal_approximation",
-    "ebn0_db_to_sigma", "esn0_db_to_sigma", "sigma_to_ebn0_db", "sigma_to_esn0_db",
-    "biawgn_capacity", "biawgn_dispersion", "biawgn_normal_approximation", "biawgn_normal_approximation_log2m",
-    "biawgn_normal_approximation_rate", "biawgn_converse", "biawgn_rcu", "biawgn_rcu_s_parameter",
-    "biawgn_ebn0_db_at_bler", "BIAWGN_BOUNDS",
+    "binary_entropy",
+    "bsc_capacity",
+    "bsc_dispersion",
+    "bec_capacity",
+    "bec_dispersion",
+    "bsc_converse",
+    "bsc_rcu",
+    "bsc_normal_approximation",
+    "bsc_normal_approximation_log2m",
+    "gallager_e0",
+    "gallager_exponent",
+    "gallager_bound",
+    "bec_converse",
+    "bec_rcu",
+    "bec_normal_approximation",
+    "ebn0_db_to_sigma",
+    "esn0_db_to_sigma",
+    "sigma_to_ebn0_db",
+    "sigma_to_esn0_db",
+    "biawgn_capacity",
+    "biawgn_dispersion",
+    "biawgn_normal_approximation",
+    "biawgn_normal_approximation_log2m",
+    "biawgn_normal_approximation_rate",
+    "biawgn_converse",
+    "biawgn_rcu",
+    "biawgn_rcu_s_parameter",
+    "biawgn_ebn0_db_at_bler",
+    "BIAWGN_BOUNDS",
 ]
 
 _LN2 = math.log(2.0)
@@ -143,7 +165,7 @@ def _bsc_converse_scalar(n: int, k: float, p: float) -> float:
         log_one_minus_lambda = min(log_one_minus_lambda, 0.0)
     else:
         log_one_minus_lambda = -math.inf
-    terms = np.concatenate([log_p[big_l + 1:], [log_p[big_l] + log_one_minus_lambda]])
+    terms = np.concatenate([log_p[big_l + 1 :], [log_p[big_l] + log_one_minus_lambda]])
     return math.exp(_log_sum(terms))
 
 
@@ -184,8 +206,11 @@ def bsc_normal_approximation_log2m(n: int, eps: Any, p: Any) -> Any:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     eps = check_probability("eps", eps, 1.0, lo_open=True, hi_open=True)
     p = check_probability("p", p, 0.5)
-    out = n * np.asarray(bsc_capacity(p)) - np.sqrt(n * np.asarray(bsc_dispersion(p))) * stats.norm.isf(eps) \
+    out = (
+        n * np.asarray(bsc_capacity(p))
+        - np.sqrt(n * np.asarray(bsc_dispersion(p))) * stats.norm.isf(eps)
         + 0.5 * math.log2(n)
+    )
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -273,9 +298,9 @@ def bec_normal_approximation(n: int, k: float, delta: Any) -> Any:
 # capacity-achieving output Q_Y, the equiprobable mixture). The bounds need the law of S = W_1 + ... + W_n.
 
 BIAWGN_BOUNDS = ("normal", "converse", "rcu")
-_Z_HALF_WIDTH = 40.0             # quadrature nodes cover z in +-40 around the (tilted) peak: e^-800 cut
-_LATTICE_STEP = 1e-3             # default lattice step (nats) for the law of W
-_TAIL_SIGMAS = 20.0              # the circular window of S_n covers +-20 sub-Gaussian std (mass beyond: < e^-200)
+_Z_HALF_WIDTH = 40.0  # quadrature nodes cover z in +-40 around the (tilted) peak: e^-800 cut
+_LATTICE_STEP = 1e-3  # default lattice step (nats) for the law of W
+_TAIL_SIGMAS = 20.0  # the circular window of S_n covers +-20 sub-Gaussian std (mass beyond: < e^-200)
 
 
 def _as_out(x: np.ndarray) -> Any:
@@ -291,7 +316,7 @@ def _w_nodes(mu: float, s: float, c: float) -> tuple[np.ndarray, np.ndarray]:
     """
     a = s * math.sqrt(2.0 * mu)
     h = min(0.05, 2.0 * math.pi * (0.5 * math.pi / a) / 45.0)
-    zc = min(0.0, c * a)   # for c < 0 the tilt exp(c W) ~ exp(c s L) moves the peak to z ~ c s sqrt(2 mu)
+    zc = min(0.0, c * a)  # for c < 0 the tilt exp(c W) ~ exp(c s L) moves the peak to z ~ c s sqrt(2 mu)
     z = np.arange(zc - _Z_HALF_WIDTH, max(_Z_HALF_WIDTH, zc + _Z_HALF_WIDTH) + h, h)
     w = _LN2 - np.logaddexp(0.0, -s * (mu + math.sqrt(2.0 * mu) * z))
     return w, -0.5 * z * z + c * w + math.log(h / math.sqrt(2.0 * math.pi))
@@ -322,7 +347,7 @@ def biawgn_capacity(sigma: Any) -> Any:
 def biawgn_dispersion(sigma: Any) -> Any:
     """BI-AWGN dispersion ``V = Var[W_1] / ln^2 2`` in bits^2 (PPV Sec. IV; the variance of the information density)."""
     sig = check_sigma(sigma)
-    return _map(lambda x: _kappa(2.0 / (x * x), 1.0, 0.0)[2] / _LN2 ** 2, sig)
+    return _map(lambda x: _kappa(2.0 / (x * x), 1.0, 0.0)[2] / _LN2**2, sig)
 
 
 def biawgn_normal_approximation(n: int, k: float, sigma: Any) -> Any:
@@ -342,8 +367,11 @@ def biawgn_normal_approximation_log2m(n: int, eps: Any, sigma: Any) -> Any:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     eps = check_probability("eps", eps, 1.0, lo_open=True, hi_open=True)
     sig = check_sigma(sigma)
-    out = n * np.asarray(biawgn_capacity(sig)) - np.sqrt(n * np.asarray(biawgn_dispersion(sig))) * stats.norm.isf(eps)\
+    out = (
+        n * np.asarray(biawgn_capacity(sig))
+        - np.sqrt(n * np.asarray(biawgn_dispersion(sig))) * stats.norm.isf(eps)
         + 0.5 * math.log2(n)
+    )
     return _as_out(out)
 
 
@@ -391,7 +419,7 @@ def _lattice_law(mu: float, s: float, n: int, c: float, center: float, delta: fl
     contour of Erseghe's Laplace integrals, IEEE T-IT 62(12), 2016; a discrete FFT has no quadrature error in the
     transform domain, and the tilt keeps every weight used below at most 1, so round-off is not amplified)."""
     sd = math.sqrt(2.0 * mu)
-    step = _LN2 / math.ceil(_LN2 / delta)         # ln 2 is a lattice point (the top of the support)
+    step = _LN2 / math.ceil(_LN2 / delta)  # ln 2 is a lattice point (the top of the support)
     l_lo = mu + 2.0 * mu * min(c, 0.0) * s - _Z_HALF_WIDTH * sd
     w_lo = _LN2 - float(np.logaddexp(0.0, -s * l_lo))
     j_lo, j_hi = math.floor(w_lo / step), round(_LN2 / step)
@@ -411,10 +439,10 @@ def _lattice_law(mu: float, s: float, n: int, c: float, center: float, delta: fl
     mean = float(t @ v)
     var = float(t @ (v - mean) ** 2)
     half = abs(center - n * mean) + _TAIL_SIGMAS * math.sqrt(n * max(var, 2.0 * mu * s * s))
-    full = (j_hi - j_lo) * n + 1                      # every attainable lattice value of S_n
+    full = (j_hi - j_lo) * n + 1  # every attainable lattice value of S_n
     if 2.0 * half / step + 2 >= full:
         size = sfft.next_fast_len(full, real=True)
-        lo_idx = n * j_lo                             # the whole support fits: no wrap-around
+        lo_idx = n * j_lo  # the whole support fits: no wrap-around
     else:
         size = sfft.next_fast_len(math.ceil(2.0 * half / step) + 2, real=True)
         lo_idx = round(center / step) - size // 2
@@ -446,7 +474,7 @@ def _biawgn_converse_scalar(n: int, k: float, sigma: float, delta: float) -> flo
     mu = 2.0 / (sigma * sigma)
     target = k * _LN2 / n
 
-    def excess(c: float) -> float:                   # -(1/n) log Q[S > n kappa'(c)] to first order, minus k/n
+    def excess(c: float) -> float:  # -(1/n) log Q[S > n kappa'(c)] to first order, minus k/n
         k0, k1, _ = _kappa(mu, 1.0, c)
         return (1.0 + c) * k1 - k0 - target
 
@@ -454,9 +482,9 @@ def _biawgn_converse_scalar(n: int, k: float, sigma: float, delta: float) -> flo
     c = c_hi if excess(c_hi) < 0.0 else optimize.brentq(excess, -1.0, c_hi, xtol=1e-6)
     law = _lattice_law(mu, 1.0, n, c, n * _kappa(mu, 1.0, c)[1], delta)
     v, lt = law.values, _log_t(law)
-    log_q = n * law.log_phi - (1.0 + c) * v + lt      # Q-mass (capacity-achieving output) of each lattice value
-    log_p = n * law.log_phi - c * v + lt              # P-mass (all-(+1) input)
-    q_tail = np.logaddexp.accumulate(log_q[::-1])[::-1]   # log Q[S >= v_j]
+    log_q = n * law.log_phi - (1.0 + c) * v + lt  # Q-mass (capacity-achieving output) of each lattice value
+    log_p = n * law.log_phi - c * v + lt  # P-mass (all-(+1) input)
+    q_tail = np.logaddexp.accumulate(log_q[::-1])[::-1]  # log Q[S >= v_j]
     log_inv_m = -k * _LN2
     # Neyman-Pearson with randomisation at v_J: Q[S > v_J] + lam Q[S = v_J] = 1/M.
     hits = np.flatnonzero(q_tail >= log_inv_m)
@@ -464,14 +492,13 @@ def _biawgn_converse_scalar(n: int, k: float, sigma: float, delta: float) -> flo
         return 0.0
     big_j = int(hits[-1])
     q_above = q_tail[big_j + 1] if big_j + 1 < v.size else -math.inf
-    lam = (math.exp(log_inv_m - log_q[big_j]) - math.exp(q_above - log_q[big_j])) if log_q[big_j] > -math.inf \
-        else 0.0
+    lam = (math.exp(log_inv_m - log_q[big_j]) - math.exp(q_above - log_q[big_j])) if log_q[big_j] > -math.inf else 0.0
     lam = min(1.0, max(0.0, lam))
     p_j = math.exp(log_p[big_j]) if log_p[big_j] > -math.inf else 0.0
-    if c <= 0.0:                                      # weights e^{-c v} fall towards small v: sum from below
+    if c <= 0.0:  # weights e^{-c v} fall towards small v: sum from below
         eps = math.exp(_log_sum(log_p[:big_j])) + (1.0 - lam) * p_j
     else:
-        eps = 1.0 - math.exp(_log_sum(log_p[big_j + 1:])) - lam * p_j
+        eps = 1.0 - math.exp(_log_sum(log_p[big_j + 1 :])) - lam * p_j
     return min(1.0, max(0.0, eps))
 
 
@@ -500,7 +527,7 @@ def biawgn_converse(n: int, k: float, sigma: Any, lattice_step: float = _LATTICE
 def _rcu_s_scalar(mu: float, n: int, gamma: float) -> float:
     rate = gamma / n
 
-    def neg(rho: float) -> float:                     # -(E_0(rho) - rho R), E_0(rho) = -kappa_{1/(1+rho)}(-rho)
+    def neg(rho: float) -> float:  # -(E_0(rho) - rho R), E_0(rho) = -kappa_{1/(1+rho)}(-rho)
         return _kappa(mu, 1.0 / (1.0 + rho), -rho)[0] + rho * rate
 
     res = optimize.minimize_scalar(neg, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-5})
@@ -522,15 +549,20 @@ def _biawgn_rcu_scalar(n: int, k: float, sigma: float, s: Any, delta: float) -> 
     if k == 0.0:
         return 0.0
     mu = 2.0 / (sigma * sigma)
-    gamma = _log_m_minus_1(k)                         # log(M - 1), nats
+    gamma = _log_m_minus_1(k)  # log(M - 1), nats
     if s is None:
         s = _rcu_s_scalar(mu, n, gamma)
     elif s == "best":
         s0 = _rcu_s_scalar(mu, n, gamma)
-        res = optimize.minimize_scalar(lambda x: _biawgn_rcu_scalar(n, k, sigma, float(x), delta),
-                                       bounds=(0.02, 1.0), method="bounded", options={"xatol": 5e-3})
-        return min(float(res.fun), _biawgn_rcu_scalar(n, k, sigma, s0, delta),
-                   _biawgn_rcu_scalar(n, k, sigma, 1.0, delta))
+        res = optimize.minimize_scalar(
+            lambda x: _biawgn_rcu_scalar(n, k, sigma, float(x), delta),
+            bounds=(0.02, 1.0),
+            method="bounded",
+            options={"xatol": 5e-3},
+        )
+        return min(
+            float(res.fun), _biawgn_rcu_scalar(n, k, sigma, s0, delta), _biawgn_rcu_scalar(n, k, sigma, 1.0, delta)
+        )
 
     def slope(c: float) -> float:
         return _kappa(mu, s, c)[1] - gamma / n
@@ -546,8 +578,8 @@ def _biawgn_rcu_scalar(n: int, k: float, sigma: float, s: Any, delta: float) -> 
     v, lt = law.values, _log_t(law)
     below = v <= gamma
     base = n * law.log_phi - c * gamma
-    log_p_rel = lt - c * (v - gamma)                  # P[S = v] = exp(base + log_p_rel)
-    log_b_rel = lt - (1.0 + c) * (v - gamma)          # P[S = v] e^{gamma - v} = exp(base + log_b_rel)
+    log_p_rel = lt - c * (v - gamma)  # P[S = v] = exp(base + log_p_rel)
+    log_b_rel = lt - (1.0 + c) * (v - gamma)  # P[S = v] e^{gamma - v} = exp(base + log_b_rel)
     # E[min(1, e^{gamma - S})] = P[S <= gamma] + E[e^{gamma - S}; S > gamma]; each part is summed where its weight
     # relative to the tilted law is <= 1 (the complement otherwise), so FFT round-off is never amplified.
     if c <= 0.0:
@@ -586,8 +618,15 @@ def biawgn_rcu(n: int, k: float, sigma: Any, s: Any = None, lattice_step: float 
     return _map(lambda x: _biawgn_rcu_scalar(n, k, x, s, delta), sig)
 
 
-def biawgn_ebn0_db_at_bler(n: int, k: float, bler: float, bound: str = "normal",
-                           lo_db: float = -10.0, hi_db: float = 30.0, xtol_db: float = 1e-4) -> float:
+def biawgn_ebn0_db_at_bler(
+    n: int,
+    k: float,
+    bler: float,
+    bound: str = "normal",
+    lo_db: float = -10.0,
+    hi_db: float = 30.0,
+    xtol_db: float = 1e-4,
+) -> float:
     """The Eb/N0 (dB, rate ``k/n``) at which ``bound`` (one of :data:`BIAWGN_BOUNDS`) equals ``bler``.
 
     Every bound decreases in the SNR; the root is bracketed in ``[lo_db, hi_db]`` (ValueError if not).

@@ -72,8 +72,9 @@ class Code:
 def _ints(spec: str, args: str, count: tuple[int, ...]) -> list[int]:
     parts = [a.strip() for a in args.split(",") if a.strip()] if args else []
     if len(parts) not in count:
-        raise ValueError(f"code {spec!r} needs {' or '.join(map(str, count))} comma-separated arguments, "
-                         f"got {len(parts)}")
+        raise ValueError(
+            f"code {spec!r} needs {' or '.join(map(str, count))} comma-separated arguments, got {len(parts)}"
+        )
     try:
         return [int(p) for p in parts]
     except ValueError:
@@ -85,8 +86,9 @@ def _crc_of(spec: str, word: str | None):
         return None
     name = word.upper()
     if name not in crc.CRC_POLYNOMIALS:
-        raise ValueError(f"code {spec!r}: the CRC must be one of {[c.lower() for c in crc.CRC_POLYNOMIALS]}, "
-                         f"got {word!r}")
+        raise ValueError(
+            f"code {spec!r}: the CRC must be one of {[c.lower() for c in crc.CRC_POLYNOMIALS]}, got {word!r}"
+        )
     return crc.CRC_POLYNOMIALS[name]
 
 
@@ -110,7 +112,7 @@ def _from_file(spec: str, path: str) -> Code:
         return _linear(os.path.basename(path), structure.code_from_source(path, g.shape[1], g.shape[0], "code"))
     h = parity_check_from_file(path)
     reduced, pivots = gf2.row_reduce(h, f"parity-check matrix of {path!r}")
-    code = linear.LinearCode.from_parity_check(reduced[:len(pivots)], name=os.path.basename(path))
+    code = linear.LinearCode.from_parity_check(reduced[: len(pivots)], name=os.path.basename(path))
     return dataclasses.replace(_linear(os.path.basename(path), code), bp_matrix=h)
 
 
@@ -136,11 +138,15 @@ def parity_check_from_file(path: str) -> np.ndarray:
         if h.shape[1] != n:
             raise ValueError(f"parity-check file {path!r}: the matrix has {h.shape[1]} columns, its name says n = {n}")
         if rank != n - k:
-            raise ValueError(f"parity-check file {path!r}: the {h.shape[0]} x {n} matrix has rank {rank}, its name "
-                             f"says n - k = {n - k}")
+            raise ValueError(
+                f"parity-check file {path!r}: the {h.shape[0]} x {n} matrix has rank {rank}, its name "
+                f"says n - k = {n - k}"
+            )
     elif rank != h.shape[0]:
-        raise ValueError(f"parity-check file {path!r}: the {h.shape[0]} x {h.shape[1]} matrix has rank {rank}, "
-                         f"not {h.shape[0]} (its rows must be independent)")
+        raise ValueError(
+            f"parity-check file {path!r}: the {h.shape[0]} x {h.shape[1]} matrix has rank {rank}, "
+            f"not {h.shape[0]} (its rows must be independent)"
+        )
     return h
 
 
@@ -160,8 +166,7 @@ def make_code(spec: str) -> Code:
             if len(words) != 3:
                 raise ValueError(f"code {spec!r} needs N,K,DESIGN_EBNO_DB[,crcX]")
             n, k = _ints(spec, ",".join(words[:2]), (2,))
-            code = polar.polar_code(n, k, _crc_of(spec, crc_word), construction="ga",
-                                    design_ebno_db=float(words[2]))
+            code = polar.polar_code(n, k, _crc_of(spec, crc_word), construction="ga", design_ebno_db=float(words[2]))
         return Code(name=spec, n=n, k=k, obj=code, encode=lambda u: polar.polar_encode(code, u))
     if family == "ldpc5g":
         n, k = _ints(spec, args, (2,))
@@ -217,37 +222,47 @@ def make_decoder(code: Code, spec: str, *, with_codewords: bool = False) -> Call
         except ValueError:
             raise ValueError(f"decoder {spec!r}: the list size must be an integer, got {words[0]!r}") from None
         aided = "nocrc" not in words[1:]
-        polar.scl_decode(obj, np.zeros((1, obj.n), np.float32), size, crc_aided=aided)   # checks the arguments
+        polar.scl_decode(obj, np.zeros((1, obj.n), np.float32), size, crc_aided=aided)  # checks the arguments
         return lambda llr: polar.scl_decode(obj, llr, size, crc_aided=aided).message
     if name == "bp":
         iters = int(words[0]) if words else 20
-        schedule = next((w for w in words[1:] if w in ("layered", "flooding")), "layered" if
-                        isinstance(obj, ldpc5g.NrLdpcCode) else "flooding")
+        schedule = next(
+            (w for w in words[1:] if w in ("layered", "flooding")),
+            "layered" if isinstance(obj, ldpc5g.NrLdpcCode) else "flooding",
+        )
         algorithm = "min_sum" if "min_sum" in words[1:] else "sum_product"
         unknown = [w for w in words[1:] if w not in ("layered", "flooding", "min_sum", "sum_product")]
         if unknown:
-            raise ValueError(f"decoder {spec!r}: unknown options {unknown}; allowed: layered, flooding, min_sum, "
-                             f"sum_product")
+            raise ValueError(
+                f"decoder {spec!r}: unknown options {unknown}; allowed: layered, flooding, min_sum, sum_product"
+            )
         if isinstance(obj, ldpc5g.NrLdpcCode):
             return lambda llr: obj.decode(llr, schedule=schedule, algorithm=algorithm, max_iters=iters).message
         if isinstance(obj, linear.LinearCode):
             h = obj.parity_check if code.bp_matrix is None else code.bp_matrix
-            return lambda llr: obj.unencode(ldpc.bp_decode(h, llr, algorithm=algorithm, max_iters=iters,
-                                                           schedule=schedule).bits)
+            return lambda llr: obj.unencode(
+                ldpc.bp_decode(h, llr, algorithm=algorithm, max_iters=iters, schedule=schedule).bits
+            )
         raise ValueError(f"decoder {spec!r} needs an LDPC or linear code, got {code.name!r}")
     if name in ("osd", "ml"):
         if not isinstance(obj, linear.LinearCode):
             raise ValueError(f"decoder {spec!r} needs a linear code given by a generator, got {code.name!r}")
         if name == "ml":
-            osd.ml_decode(obj, np.zeros((1, obj.n), np.float32))                          # checks k <= 16
-            return ((lambda llr: _pair(osd.ml_decode(obj, llr))) if with_codewords
-                    else (lambda llr: osd.ml_decode(obj, llr).messages))
+            osd.ml_decode(obj, np.zeros((1, obj.n), np.float32))  # checks k <= 16
+            return (
+                (lambda llr: _pair(osd.ml_decode(obj, llr)))
+                if with_codewords
+                else (lambda llr: osd.ml_decode(obj, llr).messages)
+            )
         if len(words) != 1:
             raise ValueError(f"decoder {spec!r} needs its order, e.g. 'osd:2'")
         order = int(words[0])
-        osd.osd_decode(obj, np.zeros((1, obj.n), np.float32), order=order)                # checks the order
-        return ((lambda llr: _pair(osd.osd_decode(obj, llr, order=order))) if with_codewords
-                else (lambda llr: osd.osd_decode(obj, llr, order=order).messages))
+        osd.osd_decode(obj, np.zeros((1, obj.n), np.float32), order=order)  # checks the order
+        return (
+            (lambda llr: _pair(osd.osd_decode(obj, llr, order=order)))
+            if with_codewords
+            else (lambda llr: osd.osd_decode(obj, llr, order=order).messages)
+        )
     raise ValueError(f"decoder must be one of {list(DECODERS)}, got {name!r} (in {spec!r})")
 
 
@@ -267,8 +282,9 @@ def parse_ebno(text: str) -> list[float]:
         else:
             values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError as err:
-        raise ValueError(f"ebno must be START:STEP:STOP or a comma-separated list of dB values, got {text!r} "
-                         f"({err})") from None
+        raise ValueError(
+            f"ebno must be START:STEP:STOP or a comma-separated list of dB values, got {text!r} ({err})"
+        ) from None
     if not values or not all(np.isfinite(values)):
         raise ValueError(f"ebno must name at least one finite Eb/N0 value, got {text!r}")
     return values
@@ -285,9 +301,18 @@ def limits(n: int, k: int, ebno_db: list[float], converse: bool = True) -> dict[
     return out
 
 
-def evaluate(code_spec: str, decoder_specs: list[str], ebno_db: list[float], *, seed: int = 0,
-             batch_size: int = 1000, target_block_errors: int = 100, max_blocks: int = 100_000,
-             with_converse: bool = True, progress: Callable[[str], None] | None = None) -> dict:
+def evaluate(
+    code_spec: str,
+    decoder_specs: list[str],
+    ebno_db: list[float],
+    *,
+    seed: int = 0,
+    batch_size: int = 1000,
+    target_block_errors: int = 100,
+    max_blocks: int = 100_000,
+    with_converse: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Monte Carlo BLER/BER of ``code_spec`` under each decoder on the same messages and noise (the same key per
     Eb/N0 point), with the BI-AWGN limits at its ``(n, k)``. Returns a JSON-ready dict."""
     import time
@@ -297,23 +322,43 @@ def evaluate(code_spec: str, decoder_specs: list[str], ebno_db: list[float], *, 
     code = make_code(code_spec)
     bracketed = {spec: spec.partition(":")[0].strip().lower() in ML_BRACKETED for spec in decoder_specs}
     decoders = {spec: make_decoder(code, spec, with_codewords=bracketed[spec]) for spec in decoder_specs}
-    out = {"code": code_spec, "n": code.n, "k": code.k, "rate": code.rate, "ebno_db": list(ebno_db),
-           "seed": seed, "target_block_errors": target_block_errors, "max_blocks": max_blocks, "decoders": {},
-           "limits": limits(code.n, code.k, ebno_db, converse=with_converse)}
+    out = {
+        "code": code_spec,
+        "n": code.n,
+        "k": code.k,
+        "rate": code.rate,
+        "ebno_db": list(ebno_db),
+        "seed": seed,
+        "target_block_errors": target_block_errors,
+        "max_blocks": max_blocks,
+        "decoders": {},
+        "limits": limits(code.n, code.k, ebno_db, converse=with_converse),
+    }
     for spec, decode in decoders.items():
         t0 = time.time()
 
         def report(point, spec=spec):
             if progress is not None:
-                progress(f"{code_spec} {spec} Eb/N0 {point.ebn0_db:g} dB: BLER {point.bler:.3g} "
-                         f"[{point.bler_lo:.3g}, {point.bler_hi:.3g}] ({point.block_errors} errors in "
-                         f"{point.blocks} blocks)")
+                progress(
+                    f"{code_spec} {spec} Eb/N0 {point.ebn0_db:g} dB: BLER {point.bler:.3g} "
+                    f"[{point.bler_lo:.3g}, {point.bler_hi:.3g}] ({point.block_errors} errors in "
+                    f"{point.blocks} blocks)"
+                )
 
-        points = awgn.simulate_awgn(decode, code.k, code.n, ebno_db, code.encode, key=seed, batch_size=batch_size,
-                                    target_block_errors=target_block_errors, max_blocks=max_blocks, progress=report,
-                                    ml_bracket=bracketed[spec])
-        out["decoders"][spec] = {"points": [dataclasses.asdict(p) for p in points],
-                                 "seconds": time.time() - t0}
+        points = awgn.simulate_awgn(
+            decode,
+            code.k,
+            code.n,
+            ebno_db,
+            code.encode,
+            key=seed,
+            batch_size=batch_size,
+            target_block_errors=target_block_errors,
+            max_blocks=max_blocks,
+            progress=report,
+            ml_bracket=bracketed[spec],
+        )
+        out["decoders"][spec] = {"points": [dataclasses.asdict(p) for p in points], "seconds": time.time() - t0}
     return out
 
 
@@ -321,20 +366,32 @@ def markdown(result: dict) -> str:
     """The table of one :func:`evaluate` result."""
     specs = list(result["decoders"])
     # OSD runs also bracket the ML BLER: [lower end of the likelier-decision rate, upper end of OSD's BLER].
-    bracket = [s for s in specs if s.startswith("osd")
-               and result["decoders"][s]["points"][0].get("ml_block_errors") is not None]
-    head = (["Eb/N0 (dB)"] + [f"{s} BLER [95% CI]" for s in specs] + [f"ML BLER within (from {s})" for s in bracket]
-            + ["normal approx."])
+    bracket = [
+        s
+        for s in specs
+        if s.startswith("osd") and result["decoders"][s]["points"][0].get("ml_block_errors") is not None
+    ]
+    head = (
+        ["Eb/N0 (dB)"]
+        + [f"{s} BLER [95% CI]" for s in specs]
+        + [f"ML BLER within (from {s})" for s in bracket]
+        + ["normal approx."]
+    )
     if "converse" in result["limits"]:
         head.append("converse")
-    lines = [f"{result['code']}: n = {result['n']}, k = {result['k']}, BPSK-AWGN, soft decisions", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"{result['code']}: n = {result['n']}, k = {result['k']}, BPSK-AWGN, soft decisions",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for i, e in enumerate(result["ebno_db"]):
         cells = [f"{e:g}"]
         for s in specs:
             p = result["decoders"][s]["points"][i]
-            cells.append(f"{p['bler']:.3g} [{p['bler_lo']:.3g}, {p['bler_hi']:.3g}] ({p['block_errors']}/"
-                         f"{p['blocks']})")
+            cells.append(
+                f"{p['bler']:.3g} [{p['bler_lo']:.3g}, {p['bler_hi']:.3g}] ({p['block_errors']}/{p['blocks']})"
+            )
         for s in bracket:
             p = result["decoders"][s]["points"][i]
             cells.append(f"[{p['ml_bler_lo']:.3g}, {p['bler_hi']:.3g}] ({p['ml_block_errors']} likelier)")
@@ -361,16 +418,27 @@ def plot(results: list[dict], path: str) -> None:
         e = r["ebno_db"]
         for spec, d in r["decoders"].items():
             bler = [p["bler"] if p["block_errors"] else np.nan for p in d["points"]]
-            ax.semilogy(e, bler, marker=markers[curve % len(markers)], color=colors[curve % len(colors)],
-                        label=f"{r['code']} {spec}")
+            ax.semilogy(
+                e,
+                bler,
+                marker=markers[curve % len(markers)],
+                color=colors[curve % len(colors)],
+                label=f"{r['code']} {spec}",
+            )
             curve += 1
         if (r["n"], r["k"]) not in limits_drawn:
             limits_drawn.add((r["n"], r["k"]))
-            ax.semilogy(e, r["limits"]["normal_approximation"], linestyle="--", color="black",
-                        label=f"normal approximation ({r['n']},{r['k']})")
+            ax.semilogy(
+                e,
+                r["limits"]["normal_approximation"],
+                linestyle="--",
+                color="black",
+                label=f"normal approximation ({r['n']},{r['k']})",
+            )
             if "converse" in r["limits"]:
-                ax.semilogy(e, r["limits"]["converse"], linestyle=":", color="black",
-                            label=f"meta-converse ({r['n']},{r['k']})")
+                ax.semilogy(
+                    e, r["limits"]["converse"], linestyle=":", color="black", label=f"meta-converse ({r['n']},{r['k']})"
+                )
     ax.set_xlabel("Eb/N0 (dB)")
     ax.set_ylabel("BLER")
     ax.grid(True, which="both", alpha=0.3)

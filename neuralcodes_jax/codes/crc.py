@@ -13,6 +13,7 @@ The CRC is linear over GF(2): ``p = a P`` with a ``[A, L]`` matrix ``P`` whose r
 an int32 matmul then ``& 1``, jittable and batched over any leading axes); a NumPy input gives a NumPy output and a
 JAX (also traced) input a JAX output.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,8 +28,19 @@ from neuralcodes_jax.codes import gf2
 from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
-    "CrcPolynomial", "CRC6", "CRC11", "CRC16", "CRC24A", "CRC24B", "CRC24C", "CRC_POLYNOMIALS", "crc_polynomial",
-    "crc_generator_matrix", "crc_bits", "crc_attach", "crc_check",
+    "CrcPolynomial",
+    "CRC6",
+    "CRC11",
+    "CRC16",
+    "CRC24A",
+    "CRC24B",
+    "CRC24C",
+    "CRC_POLYNOMIALS",
+    "crc_polynomial",
+    "crc_generator_matrix",
+    "crc_bits",
+    "crc_attach",
+    "crc_check",
 ]
 
 

@@ -33,6 +33,7 @@ coding-anchors Sec. 2.6 for Hamming(7,4)).
 :func:`monte_carlo` runs a JAX encoder/decoder pair over a channel until a target number of block errors or a
 maximum number of blocks, with Wilson and Clopper-Pearson intervals.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,12 +61,29 @@ from neuralcodes_jax.codes.linear import (
 from neuralcodes_jax.config_utils import check_probability
 
 __all__ = [
-    "WeightPolynomial", "BSCEvaluation", "validate_codebook", "default_labels",
-    "nearest_codeword_distances", "ml_decoder_table", "decoder_decisions",
-    "ml_bler_bsc", "decoder_bler_bsc", "decoder_ber_bsc", "ml_ber_bsc", "evaluate_bsc",
-    "syndrome_bler_bsc", "syndrome_ber_bsc", "ml_bler_bec", "BEC_GUESS_OPTIONS",
-    "uncoded_bler", "bounded_distance_bler", "hamming_ber",
-    "MonteCarloResult", "monte_carlo", "wilson_interval", "clopper_pearson_interval",
+    "WeightPolynomial",
+    "BSCEvaluation",
+    "validate_codebook",
+    "default_labels",
+    "nearest_codeword_distances",
+    "ml_decoder_table",
+    "decoder_decisions",
+    "ml_bler_bsc",
+    "decoder_bler_bsc",
+    "decoder_ber_bsc",
+    "ml_ber_bsc",
+    "evaluate_bsc",
+    "syndrome_bler_bsc",
+    "syndrome_ber_bsc",
+    "ml_bler_bec",
+    "BEC_GUESS_OPTIONS",
+    "uncoded_bler",
+    "bounded_distance_bler",
+    "hamming_ber",
+    "MonteCarloResult",
+    "monte_carlo",
+    "wilson_interval",
+    "clopper_pearson_interval",
 ]
 
 BEC_GUESS_OPTIONS = ("uniform", "failure")
@@ -73,8 +91,9 @@ Decoder = Callable[[np.ndarray], Any] | np.ndarray
 
 
 # ------------------------------------------------------------------------------------- validation
-def validate_codebook(codebook: Any, name: str = "codebook", allow_repeated: bool = False,
-                      max_n: int = MAX_ENUMERATION_BITS) -> tuple[np.ndarray, np.ndarray]:
+def validate_codebook(
+    codebook: Any, name: str = "codebook", allow_repeated: bool = False, max_n: int = MAX_ENUMERATION_BITS
+) -> tuple[np.ndarray, np.ndarray]:
     """Checks a codebook ``[M, n]`` of bits and returns ``(bits uint8 [M, n], ints int64 [M])``.
 
     Raises ValueError (naming ``name``) for non-binary entries, a wrong shape, ``n > max_n``, or repeated rows
@@ -92,7 +111,8 @@ def validate_codebook(codebook: Any, name: str = "codebook", allow_repeated: boo
             rows = np.flatnonzero(ints == dup)[:2]
             raise ValueError(
                 f"{name} must have distinct codewords: rows {rows[0]} and {rows[1]} are equal "
-                "(pass allow_repeated=True to evaluate a degenerate codebook)")
+                "(pass allow_repeated=True to evaluate a degenerate codebook)"
+            )
     return bits, ints
 
 
@@ -101,8 +121,7 @@ def default_labels(num_codewords: int) -> np.ndarray:
     m = int(num_codewords)
     k = m.bit_length() - 1
     if m < 2 or (1 << k) != m:
-        raise ValueError(
-            f"labels must be given when the number of codewords M={m} is not a power of 2 (>= 2)")
+        raise ValueError(f"labels must be given when the number of codewords M={m} is not a power of 2 (>= 2)")
     return gf2.int_to_bits(np.arange(m), k)
 
 
@@ -175,8 +194,7 @@ class WeightPolynomial:
         return [fractions.Fraction(a, self.denominator) for a in coef]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "counts": list(self.counts), "denominator": self.denominator,
-                "variable": self.variable}
+        return {"n": self.n, "counts": list(self.counts), "denominator": self.denominator, "variable": self.variable}
 
 
 def _failure_from_success_counts(success: np.ndarray, n: int, scale: int) -> tuple[int, ...]:
@@ -301,8 +319,9 @@ def ml_bler_bsc(codebook: Any, allow_repeated: bool = False) -> WeightPolynomial
     return WeightPolynomial(n, _failure_from_success_counts(success, n, m), m)
 
 
-def decoder_decisions(decoder: Decoder, codebook_ints: np.ndarray, n: int, labels: np.ndarray,
-                      chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+def decoder_decisions(
+    decoder: Decoder, codebook_ints: np.ndarray, n: int, labels: np.ndarray, chunk: int = 1 << 16
+) -> tuple[np.ndarray, np.ndarray]:
     """Runs a decoder on all ``2^n`` received words.
 
     ``decoder``: a table (``[2^n]`` row indices or ``[2^n, k]`` label bits) indexed by the received word's integer, or
@@ -341,8 +360,9 @@ def decoder_decisions(decoder: Decoder, codebook_ints: np.ndarray, n: int, label
     raise ValueError(f"decoder output must have 1 (indices) or 2 (label bits) axes, got shape {out.shape}")
 
 
-def decoder_bler_bsc(codebook: Any, decoder: Decoder, labels: Any = None,
-                     allow_repeated: bool = False) -> WeightPolynomial:
+def decoder_bler_bsc(
+    codebook: Any, decoder: Decoder, labels: Any = None, allow_repeated: bool = False
+) -> WeightPolynomial:
     """Exact BLER ``1 - (1/M) sum_y P(y | x_dec(y))`` of a decoder on the BSC (``labels`` matter for label output)."""
     bits, ints = validate_codebook(codebook, allow_repeated=allow_repeated)
     m, n = bits.shape
@@ -367,8 +387,9 @@ def _index_labels(m: int) -> np.ndarray:
     return gf2.int_to_bits(np.arange(m), k)
 
 
-def decoder_ber_bsc(codebook: Any, decoder: Decoder, labels: Any = None,
-                    allow_repeated: bool = False) -> WeightPolynomial:
+def decoder_ber_bsc(
+    codebook: Any, decoder: Decoder, labels: Any = None, allow_repeated: bool = False
+) -> WeightPolynomial:
     """Exact BER ``(1/(kM)) sum_m sum_y P(y|x_m) d_H(u_m, u_dec(y))`` of a decoder on the BSC.
 
     Bit errors of error pattern ``e``: ``sum_m |u_m| + sum_y c(y+e) |u_dec(y)| - 2 sum_i sum_y a_i(y+e) b_i(y)``
@@ -385,7 +406,7 @@ def decoder_ber_bsc(codebook: Any, decoder: Decoder, labels: Any = None,
         # Forward transforms of 0/1 (or multiplicity) functions: sum |f| <= 2^24, exact in float32.
         c_hat = _fwht(np.bincount(ints, minlength=size), n, np.float32).astype(np.int64)
         wb_hat = np.zeros(size, dtype=np.int64)  # transform of |u_dec(y)| = sum_i b_i
-        acc = np.zeros(size, dtype=np.int64)     # sum_i B_i A_i
+        acc = np.zeros(size, dtype=np.int64)  # sum_i B_i A_i
         for i in range(k):
             shift = k - 1 - i
             a_i = np.bincount(ints, weights=lab[:, i], minlength=size)
@@ -424,15 +445,17 @@ class BSCEvaluation:
         return {"p": p, "ml_bler": self.ml_bler(p), "bler": self.bler(p), "ber": self.ber(p)}
 
 
-def evaluate_bsc(codebook: Any, decoder: Decoder | None = None, labels: Any = None,
-                 allow_repeated: bool = False) -> BSCEvaluation:
+def evaluate_bsc(
+    codebook: Any, decoder: Decoder | None = None, labels: Any = None, allow_repeated: bool = False
+) -> BSCEvaluation:
     """ML BLER, and BLER and BER of ``decoder`` (the ML table with lowest-index ties if None)."""
     if decoder is None:
         decoder = ml_decoder_table(codebook, allow_repeated=allow_repeated)
     return BSCEvaluation(
         ml_bler=ml_bler_bsc(codebook, allow_repeated=allow_repeated),
         bler=decoder_bler_bsc(codebook, decoder, labels, allow_repeated=allow_repeated),
-        ber=decoder_ber_bsc(codebook, decoder, labels, allow_repeated=allow_repeated))
+        ber=decoder_ber_bsc(codebook, decoder, labels, allow_repeated=allow_repeated),
+    )
 
 
 # ------------------------------------------------------------------------ linear codes: fast formulas
@@ -469,16 +492,15 @@ def syndrome_ber_bsc(code: LinearCode | SyndromeDecoder, codeword_bits: bool = F
     if r + 1 > MAX_ENUMERATION_BITS:
         raise ValueError(f"n - k must be < {MAX_ENUMERATION_BITS} for the BER transform, got {r}")
     h_rows = gf2.bits_to_int(dec.code.parity_check).astype(np.int64)
-    dual_words = _xor_map_table(h_rows, r).astype(np.int64)          # sigma H for every sigma (first row = MSB)
-    leader_bits = dec.leaders.astype(np.int64)                         # [2^r, n]
+    dual_words = _xor_map_table(h_rows, r).astype(np.int64)  # sigma H for every sigma (first row = MSB)
+    leader_bits = dec.leaders.astype(np.int64)  # [2^r, n]
     if codeword_bits:
         functionals = [np.int64(1) << (n - 1 - t) for t in range(n)]
         leader_values = [leader_bits[:, t] for t in range(n)]
         denominator = n
     else:
-        unit_msgs = dec._message_of_units().astype(np.int64)            # message of each unit vector
-        functionals = [gf2.bits_to_int(((unit_msgs >> (k - 1 - t)) & 1).astype(np.uint8)[None])[0]
-                       for t in range(k)]
+        unit_msgs = dec._message_of_units().astype(np.int64)  # message of each unit vector
+        functionals = [gf2.bits_to_int(((unit_msgs >> (k - 1 - t)) & 1).astype(np.uint8)[None])[0] for t in range(k)]
         leader_msgs = np.bitwise_xor.reduce(np.where(dec.leaders.astype(bool), unit_msgs[None, :], 0), axis=1)
         leader_values = [(leader_msgs >> (k - 1 - t)) & 1 for t in range(k)]
         denominator = k
@@ -493,14 +515,14 @@ def syndrome_ber_bsc(code: LinearCode | SyndromeDecoder, codeword_bits: bool = F
         a[0::2] = np.bitwise_count(dual_words)
         a[1::2] = np.bitwise_count(dual_words ^ np.int64(f))
         wrong = np.zeros(2 << r, dtype=np.int64)
-        wrong[2 * syndromes + (1 - lv)] = 1                             # (s, f_t(e)) with f_t(e) != f_t(leader(s))
+        wrong[2 * syndromes + (1 - lv)] = 1  # (s, f_t(e)) with f_t(e) != f_t(leader(s))
         g_hat = _fwht_int_exact(wrong, r + 1)
         if exact_int64:
             total += (g_hat @ kraw[a]).astype(object)
         else:
             total += (g_hat.astype(object)[:, None] * kraw[a].astype(object)).sum(axis=0)
     scale = 2 << r
-    if any(int(c) % scale for c in total):           # pragma: no cover - the transform is exact
+    if any(int(c) % scale for c in total):  # pragma: no cover - the transform is exact
         raise ArithmeticError("BER transform is not integral")
     return WeightPolynomial(n, tuple(int(c) // scale for c in total), denominator)
 
@@ -518,8 +540,9 @@ def _affine_kernel(bits: np.ndarray, ints: np.ndarray) -> np.ndarray | None:
     return ints ^ ints[0]
 
 
-def ml_bler_bec(codebook: Any, guess: str = "uniform", allow_repeated: bool = False,
-                method: str = "auto", max_work: int = 1 << 31) -> WeightPolynomial:
+def ml_bler_bec(
+    codebook: Any, guess: str = "uniform", allow_repeated: bool = False, method: str = "auto", max_work: int = 1 << 31
+) -> WeightPolynomial:
     """Exact ML block error rate on the BEC(delta), as a polynomial in ``delta``.
 
     ``codebook``: ``[M, n]`` bits, ``n <= 24``; ``guess``: ``"uniform"`` or ``"failure"`` (module docstring).
@@ -555,7 +578,8 @@ def ml_bler_bec(codebook: Any, guess: str = "uniform", allow_repeated: bool = Fa
     if m * size > max_work:
         raise ValueError(
             f"codebook too large for BEC enumeration: M*2^n = {m * size} > max_work={max_work} "
-            "(use monte_carlo, or a coset of a linear code)")
+            "(use monte_carlo, or a coset of a linear code)"
+        )
     full = np.int64(size - 1)
     fail = np.zeros(n + 1, dtype=np.int64)
     step = max(1, (1 << 22) // m)
@@ -568,8 +592,11 @@ def ml_bler_bec(codebook: Any, guess: str = "uniform", allow_repeated: bool = Fa
         else:
             edge = np.ones((erased.size, 1), dtype=bool)
             good = (np.concatenate([edge, differs], 1) & np.concatenate([differs, edge], 1)).sum(axis=1)
-        fail += np.bincount(weights[start: start + erased.size], weights=(m - good).astype(np.float64),
-                            minlength=n + 1).round().astype(np.int64)
+        fail += (
+            np.bincount(weights[start : start + erased.size], weights=(m - good).astype(np.float64), minlength=n + 1)
+            .round()
+            .astype(np.int64)
+        )
     return WeightPolynomial(n, tuple(int(v) for v in fail), m, "delta")
 
 
@@ -659,16 +686,32 @@ class MonteCarloResult:
         return wilson_interval(self.bit_errors, self.blocks * self.bits_per_block, self.confidence)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"blocks": self.blocks, "block_errors": self.block_errors, "bit_errors": self.bit_errors,
-                "bler": self.bler, "ber": self.ber, "bler_wilson": list(self.bler_wilson),
-                "bler_clopper_pearson": list(self.bler_clopper_pearson), "ber_wilson": list(self.ber_wilson),
-                "confidence": self.confidence, "stopped_by": self.stopped_by}
+        return {
+            "blocks": self.blocks,
+            "block_errors": self.block_errors,
+            "bit_errors": self.bit_errors,
+            "bler": self.bler,
+            "ber": self.ber,
+            "bler_wilson": list(self.bler_wilson),
+            "bler_clopper_pearson": list(self.bler_clopper_pearson),
+            "ber_wilson": list(self.ber_wilson),
+            "confidence": self.confidence,
+            "stopped_by": self.stopped_by,
+        }
 
 
-def monte_carlo(encode: Callable[[jax.Array], jax.Array], decode: Callable[[jax.Array], jax.Array],
-                k: int, eps: float, key: Any, channel: str | Callable = "bsc",
-                target_block_errors: int = 100, max_blocks: int = 1_000_000,
-                batch_size: int = 10_000, confidence: float = 0.95) -> MonteCarloResult:
+def monte_carlo(
+    encode: Callable[[jax.Array], jax.Array],
+    decode: Callable[[jax.Array], jax.Array],
+    k: int,
+    eps: float,
+    key: Any,
+    channel: str | Callable = "bsc",
+    target_block_errors: int = 100,
+    max_blocks: int = 1_000_000,
+    batch_size: int = 10_000,
+    confidence: float = 0.95,
+) -> MonteCarloResult:
     """Monte Carlo BLER/BER of an encoder/decoder pair over a channel.
 
     Each batch draws uniform ``k``-bit messages, encodes (``encode: uint8 [B, k] -> [B, n]``), sends them through
@@ -688,8 +731,12 @@ def monte_carlo(encode: Callable[[jax.Array], jax.Array], decode: Callable[[jax.
         send = channel
     else:
         raise ValueError(f"channel must be 'bsc', 'bec' or a callable, got {channel!r}")
-    for name, value in (("k", k), ("target_block_errors", target_block_errors),
-                        ("max_blocks", max_blocks), ("batch_size", batch_size)):
+    for name, value in (
+        ("k", k),
+        ("target_block_errors", target_block_errors),
+        ("max_blocks", max_blocks),
+        ("batch_size", batch_size),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not 0.0 < confidence < 1.0:

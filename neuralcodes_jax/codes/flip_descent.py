@@ -69,36 +69,47 @@ def _histograms(weights: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(idx, minlength=rows * (n + 1)).reshape(rows, n + 1).astype(np.float64)
 
 
-def neighbour_values(p_bits: np.ndarray, msgs: np.ndarray, value_fn, pairs: bool,
-                     chunk: int = 1024) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+def neighbour_values(
+    p_bits: np.ndarray, msgs: np.ndarray, value_fn, pairs: bool, chunk: int = 1024
+) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """Surrogate of every single-flip (and with ``pairs`` double-flip) neighbour of ``p_bits`` and the flipped
     flat entries of each."""
     k, r = p_bits.shape
     n = k + r
     w, parity = code_weights(p_bits, msgs)
-    u = msgs.astype(np.int8)                                             # [M, k]
-    sign = (1 - 2 * parity.astype(np.int8))                              # [M, r]: weight change when bit j toggles
-    single = (u.T[:, None, :] * sign.T[None, :, :]).reshape(k * r, -1)   # [k r, M], flat entry a = i r + j
+    u = msgs.astype(np.int8)  # [M, k]
+    sign = 1 - 2 * parity.astype(np.int8)  # [M, r]: weight change when bit j toggles
+    single = (u.T[:, None, :] * sign.T[None, :, :]).reshape(k * r, -1)  # [k r, M], flat entry a = i r + j
     moves: list[tuple[int, ...]] = [(a,) for a in range(k * r)]
     values = [value_fn(_histograms(w[None] + single, n))]
     if pairs:
         all_pairs = list(itertools.combinations(range(k * r), 2))
         for s in range(0, len(all_pairs), chunk):
-            block = np.asarray(all_pairs[s:s + chunk])
+            block = np.asarray(all_pairs[s : s + chunk])
             a, b = block[:, 0], block[:, 1]
             same = (a % r) == (b % r)
             delta = single[a] + single[b]
             if same.any():
                 ia, ib, j = a[same] // r, b[same] // r, a[same] % r
-                toggled = u[:, ia].T ^ u[:, ib].T                          # [S, M]
+                toggled = u[:, ia].T ^ u[:, ib].T  # [S, M]
                 delta[same] = toggled * sign[:, j].T
             values.append(value_fn(_histograms(w[None] + delta, n)))
         moves += [tuple(pr) for pr in all_pairs]
     return np.concatenate(values), moves
 
 
-def descend(p_bits: np.ndarray, max_message_weight: int, name: str, *, p: float, tau: float, distance: int,
-            pairs: bool = True, max_moves: int = 200, rtol: float = 1e-9) -> dict:
+def descend(
+    p_bits: np.ndarray,
+    max_message_weight: int,
+    name: str,
+    *,
+    p: float,
+    tau: float,
+    distance: int,
+    pairs: bool = True,
+    max_moves: int = 200,
+    rtol: float = 1e-9,
+) -> dict:
     """Best-improvement descent from ``p_bits [k, r]`` over single flips, then (when none helps and ``pairs``)
     double flips, until neither lowers the surrogate by more than ``rtol |value|``: the final parity part, the
     surrogate before and after and the moves taken."""
@@ -124,5 +135,10 @@ def descend(p_bits: np.ndarray, max_message_weight: int, name: str, *, p: float,
         p_bits = flat.reshape(k, r)
         value = float(vals[best])
         moves.append([int(a) for a in cand[best]])
-    return {"p_bits": p_bits, "surrogate_before": start, "surrogate_after": value, "moves": moves,
-            "local_minimum": len(moves) < max_moves}
+    return {
+        "p_bits": p_bits,
+        "surrogate_before": start,
+        "surrogate_after": value,
+        "moves": moves,
+        "local_minimum": len(moves) < max_moves,
+    }

@@ -12,6 +12,7 @@ Conventions
   for the integer ``sum_j b[j] 2^(n-1-j)``. The same convention is used for syndromes, messages
   and received words throughout :mod:`neuralcodes_jax.codes`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,9 +20,19 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "as_binary_matrix", "as_bits", "bits_to_int", "int_to_bits", "matmul", "row_reduce", "rank",
-    "systematic_form", "null_space", "inverse", "generator_to_parity_check",
-    "parity_check_to_generator", "popcount",
+    "as_binary_matrix",
+    "as_bits",
+    "bits_to_int",
+    "int_to_bits",
+    "matmul",
+    "row_reduce",
+    "rank",
+    "systematic_form",
+    "null_space",
+    "inverse",
+    "generator_to_parity_check",
+    "parity_check_to_generator",
+    "popcount",
 ]
 
 

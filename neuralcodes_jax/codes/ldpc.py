@@ -49,6 +49,7 @@ Against the C++ ``ldpc.BpDecoder`` (``tests/test_codes_ldpc.py``; float64, no cl
 decisions and iteration counts matched on all but at most one word per setting (rounding at the edge of
 convergence); non-converged words may end on other bits.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -69,8 +70,20 @@ from neuralcodes_jax.codes import gf2
 from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
-    "gallager_regular", "peg_regular", "LdpcCode", "TannerGraph", "count_4cycles", "read_alist", "write_alist",
-    "channel_llr", "bp_decode", "BpResult", "ALGORITHMS", "SCHEDULES", "CHANNELS", "DEFAULT_LLR_CLIP",
+    "gallager_regular",
+    "peg_regular",
+    "LdpcCode",
+    "TannerGraph",
+    "count_4cycles",
+    "read_alist",
+    "write_alist",
+    "channel_llr",
+    "bp_decode",
+    "BpResult",
+    "ALGORITHMS",
+    "SCHEDULES",
+    "CHANNELS",
+    "DEFAULT_LLR_CLIP",
     "DEFAULT_MIN_SUM_ALPHA",
 ]
 
@@ -144,8 +157,9 @@ def _local_cycles(h: np.ndarray, a: int, b: int) -> int:
     return int((oa * (oa - 1) // 2).sum() + (ob * (ob - 1) // 2).sum() - oa[b] * (oa[b] - 1) // 2)
 
 
-def gallager_regular(n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: bool = True,
-                     max_tries: int = 20000) -> np.ndarray:
+def gallager_regular(
+    n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: bool = True, max_tries: int = 20000
+) -> np.ndarray:
     """Regular ``(d_v, d_c)`` parity-check matrix by Gallager's construction (module docstring).
 
     Block length ``n`` a multiple of the row weight ``d_c >= 2``; column weight ``1 <= d_v < d_c``; ``seed`` seeds
@@ -165,8 +179,9 @@ def gallager_regular(n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: b
     rows_per_band = n // d_c
     m = rows_per_band * d_v
     first = np.arange(n) // d_c
-    col_rows = np.stack([b * rows_per_band + (first if b == 0 else first[rng.permutation(n)])
-                         for b in range(d_v)], axis=1)
+    col_rows = np.stack(
+        [b * rows_per_band + (first if b == 0 else first[rng.permutation(n)]) for b in range(d_v)], axis=1
+    )
     h = _col_rows_to_matrix(col_rows, m)
     if not remove_4cycles or d_v < 2:
         return h
@@ -203,8 +218,12 @@ def gallager_regular(n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: b
             break
     remaining = count_4cycles(h)
     if remaining:
-        warnings.warn(f"gallager_regular(n={n}, d_v={d_v}, d_c={d_c}, seed={seed}): {remaining} 4-cycles remain "
-                      f"after max_tries={max_tries} column swaps", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"gallager_regular(n={n}, d_v={d_v}, d_c={d_c}, seed={seed}): {remaining} 4-cycles remain "
+            f"after max_tries={max_tries} column swaps",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return h
 
 
@@ -408,10 +427,10 @@ class TannerGraph:
         slots = np.arange(dc)[None, :]
         for i, a in enumerate(layers):
             mk = self.check_mask[a]
-            var_rows[i, :a.size] = np.where(mk, var0 + self.check_vars[a], var0 + n)
-            edge_rows[i, :a.size] = np.where(mk, slots * m + a[:, None], dummy_edge)
-            mask[i, :a.size] = mk
-        with jax.ensure_compile_time_eval():       # concrete arrays even inside a trace: safe to keep
+            var_rows[i, : a.size] = np.where(mk, var0 + self.check_vars[a], var0 + n)
+            edge_rows[i, : a.size] = np.where(mk, slots * m + a[:, None], dummy_edge)
+            mask[i, : a.size] = mk
+        with jax.ensure_compile_time_eval():  # concrete arrays even inside a trace: safe to keep
             out = (jnp.asarray(var_rows), jnp.asarray(edge_rows), jnp.asarray(mask))
         if len(cache) < 8 and not any(isinstance(t, jax.core.Tracer) for t in out):
             cache[key] = out
@@ -426,8 +445,10 @@ class TannerGraph:
         return bool(self.var_mask.all())
 
     def __repr__(self) -> str:
-        return (f"TannerGraph(n={self.n}, m={self.m}, edges={self.num_edges}, "
-                f"max degrees var={self.max_var_degree} check={self.max_check_degree})")
+        return (
+            f"TannerGraph(n={self.n}, m={self.m}, edges={self.num_edges}, "
+            f"max degrees var={self.max_var_degree} check={self.max_check_degree})"
+        )
 
 
 def _check_layers(graph: TannerGraph, layers: Any) -> tuple[np.ndarray, ...]:
@@ -435,8 +456,9 @@ def _check_layers(graph: TannerGraph, layers: Any) -> tuple[np.ndarray, ...]:
     try:
         out = tuple(np.asarray(a).reshape(-1) for a in layers)
     except TypeError:
-        raise ValueError(f"layers must be a sequence of sequences of check indices, got {type(layers).__name__}") \
-            from None
+        raise ValueError(
+            f"layers must be a sequence of sequences of check indices, got {type(layers).__name__}"
+        ) from None
     if not out or any(a.size == 0 for a in out):
         raise ValueError("layers must be a non-empty sequence of non-empty layers")
     if any(a.dtype.kind not in "iu" for a in out):
@@ -492,8 +514,9 @@ class LdpcCode:
         object.__setattr__(self, "_generator", g)
 
     @classmethod
-    def gallager(cls, n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: bool = True,
-                 max_tries: int = 20000) -> LdpcCode:
+    def gallager(
+        cls, n: int, d_v: int, d_c: int, *, seed: int, remove_4cycles: bool = True, max_tries: int = 20000
+    ) -> LdpcCode:
         """:func:`gallager_regular` as a code, named ``"Gallager(d_v,d_c) n=..., seed=..."``."""
         h = gallager_regular(n, d_v, d_c, seed=seed, remove_4cycles=remove_4cycles, max_tries=max_tries)
         return cls(h, f"Gallager({d_v},{d_c}) n={n} seed={seed}")
@@ -659,7 +682,7 @@ def read_alist(path_or_text: Any) -> np.ndarray:
         nonlocal pos
         if pos + count > len(tokens):
             raise ValueError(f"alist ends early while reading {what}")
-        out = tokens[pos: pos + count]
+        out = tokens[pos : pos + count]
         pos += count
         return out
 
@@ -725,8 +748,9 @@ def write_alist(parity_check: Any, path: Any = None) -> str:
 
 
 # ------------------------------------------------------------------------------------------- channel LLRs
-def channel_llr(channel: str, y: Any, param: Any = None, *, erasures: Any = None,
-                known_llr: float = DEFAULT_LLR_CLIP) -> Any:
+def channel_llr(
+    channel: str, y: Any, param: Any = None, *, erasures: Any = None, known_llr: float = DEFAULT_LLR_CLIP
+) -> Any:
     """Channel LLRs ``L = log P(x=0|y) / P(x=1|y)`` (positive means 0) for :func:`bp_decode`.
 
     Args:
@@ -773,7 +797,7 @@ def channel_llr(channel: str, y: Any, param: Any = None, *, erasures: Any = None
     if param is None:
         raise ValueError("param (the AWGN noise standard deviation sigma) must be given, > 0")
     sigma = _check_real("sigma", param, 0.0, math.inf, True, True)
-    return (y.astype(xp.float32) * xp.float32(2.0 / sigma ** 2)).astype(xp.float32)
+    return (y.astype(xp.float32) * xp.float32(2.0 / sigma**2)).astype(xp.float32)
 
 
 # ------------------------------------------------------------------------------------------------ decoder
@@ -815,8 +839,14 @@ def _complement_product(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.where(a >= 1.0, 1.0, b + a * (1.0 - b))
 
 
-def _check_update(v2c: list[jax.Array], masks: list[jax.Array] | None, algorithm: str, alpha: jax.Array,
-                  clip: jax.Array, beta: jax.Array | float = 0.0) -> list[jax.Array]:
+def _check_update(
+    v2c: list[jax.Array],
+    masks: list[jax.Array] | None,
+    algorithm: str,
+    alpha: jax.Array,
+    clip: jax.Array,
+    beta: jax.Array | float = 0.0,
+) -> list[jax.Array]:
     """Check-to-variable messages, one ``[m, W]`` array per check slot, from the variable-to-check ones.
 
     Padded slots (irregular codes) enter as the neutral ``u = 0`` (sum-product) or ``|m| = inf`` (min-sum), sign +;
@@ -845,8 +875,7 @@ def _check_update(v2c: list[jax.Array], masks: list[jax.Array] | None, algorithm
     return [jnp.where(s, -alpha, alpha) * x for x, s in zip(mins, negs)]
 
 
-def _min_sum_stacked(v2c: jax.Array, mask: jax.Array, alpha: jax.Array, beta: jax.Array,
-                     clip: jax.Array) -> jax.Array:
+def _min_sum_stacked(v2c: jax.Array, mask: jax.Array, alpha: jax.Array, beta: jax.Array, clip: jax.Array) -> jax.Array:
     """:func:`_check_update` for min-sum on stacked slots ``[d_c, R, W]`` (mask ``[d_c, R, 1]``), same values: the
     leave-one-out minimum is the smallest magnitude, or the second smallest at the slot holding the smallest."""
     mag = jnp.where(mask, jnp.abs(v2c), jnp.inf)
@@ -870,9 +899,9 @@ def _materialize(x: Any, it: jax.Array) -> Any:
 
 
 class _BpState(NamedTuple):
-    v2c: jax.Array    # float32 [d_c * m, W] variable-to-check messages, slot-major edges
-    bits: jax.Array   # bool [n, W] decisions (frozen once a word stops)
-    done: jax.Array   # bool [W] converged (padding columns count as converged)
+    v2c: jax.Array  # float32 [d_c * m, W] variable-to-check messages, slot-major edges
+    bits: jax.Array  # bool [n, W] decisions (frozen once a word stops)
+    done: jax.Array  # bool [W] converged (padding columns count as converged)
     iters: jax.Array  # int32 [W] iterations run by each word
 
 
@@ -886,37 +915,55 @@ def _bp_init(llr: jax.Array, valid: jax.Array, check_vars: jax.Array, clip: jax.
 
 
 @functools.partial(jax.jit, static_argnames=("algorithm", "check_regular", "var_regular"))
-def _bp_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iters: jax.Array, alpha: jax.Array,
-            beta: jax.Array, clip: jax.Array, check_vars: jax.Array, check_mask: jax.Array, var_edges: jax.Array,
-            var_mask: jax.Array, *, algorithm: str, check_regular: bool, var_regular: bool) -> _BpState:
+def _bp_run(
+    state: _BpState,
+    llr_t: jax.Array,
+    stop_at: jax.Array,
+    max_iters: jax.Array,
+    alpha: jax.Array,
+    beta: jax.Array,
+    clip: jax.Array,
+    check_vars: jax.Array,
+    check_mask: jax.Array,
+    var_edges: jax.Array,
+    var_mask: jax.Array,
+    *,
+    algorithm: str,
+    check_regular: bool,
+    var_regular: bool,
+) -> _BpState:
     """Flooding iterations until at most ``stop_at`` words are active (unconverged, below ``max_iters``)."""
     m, dc = check_vars.shape
     dv = var_edges.shape[1]
     flat_vars = check_vars.T.reshape(-1)
-    masks = None if check_regular else [check_mask[:, j:j + 1] for j in range(dc)]
+    masks = None if check_regular else [check_mask[:, j : j + 1] for j in range(dc)]
 
     def active_of(s: _BpState) -> jax.Array:
         return ~s.done & (s.iters < max_iters)
 
     def body(carry: tuple[jax.Array, _BpState]) -> tuple[jax.Array, _BpState]:
         step, s = carry
-        slots = [s.v2c[j * m:(j + 1) * m] for j in range(dc)]
+        slots = [s.v2c[j * m : (j + 1) * m] for j in range(dc)]
         c2v = jnp.concatenate(_materialize(_check_update(slots, masks, algorithm, alpha, clip, beta), step), axis=0)
         post = llr_t
         for k in range(dv):
             g = jnp.take(c2v, var_edges[:, k], axis=0, mode="clip")
-            post = post + (g if var_regular else jnp.where(var_mask[:, k:k + 1], g, 0.0))
+            post = post + (g if var_regular else jnp.where(var_mask[:, k : k + 1], g, 0.0))
         post = _materialize(post, step)
         p_edge = jnp.take(post, flat_vars, axis=0, mode="clip")  # posterior of each edge's variable
         hard = p_edge < 0
         parity = hard[:m] if masks is None else hard[:m] & masks[0]
         for j in range(1, dc):
-            h = hard[j * m:(j + 1) * m]
+            h = hard[j * m : (j + 1) * m]
             parity = parity ^ (h if masks is None else h & masks[j])
         ok = ~jnp.any(parity, axis=0)
         active = active_of(s)
-        return step + 1, _BpState(jnp.clip(p_edge - c2v, -clip, clip), jnp.where(active[None, :], post < 0, s.bits),
-                                  s.done | (ok & active), s.iters + active.astype(jnp.int32))
+        return step + 1, _BpState(
+            jnp.clip(p_edge - c2v, -clip, clip),
+            jnp.where(active[None, :], post < 0, s.bits),
+            s.done | (ok & active),
+            s.iters + active.astype(jnp.int32),
+        )
 
     def cond(carry: tuple[jax.Array, _BpState]) -> jax.Array:
         return jnp.sum(active_of(carry[1])) > stop_at
@@ -930,8 +977,9 @@ def _bp_result(state: _BpState) -> BpResult:
 
 
 @jax.jit
-def _layered_init(llr: jax.Array, valid: jax.Array, check_vars: jax.Array,
-                  clip: jax.Array) -> tuple[jax.Array, _BpState]:
+def _layered_init(
+    llr: jax.Array, valid: jax.Array, check_vars: jax.Array, clip: jax.Array
+) -> tuple[jax.Array, _BpState]:
     """Layered state before the first iteration: ``state.v2c`` holds the message array of
     :meth:`TannerGraph.layer_tables` (check-to-variable messages 0, then the posteriors, = the channel LLRs)."""
     llr_t = jnp.clip(llr.astype(jnp.float32).T, -clip, clip)
@@ -942,10 +990,23 @@ def _layered_init(llr: jax.Array, valid: jax.Array, check_vars: jax.Array,
 
 
 @functools.partial(jax.jit, static_argnames=("algorithm", "check_regular"))
-def _layered_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iters: jax.Array, alpha: jax.Array,
-                 beta: jax.Array, clip: jax.Array, check_vars: jax.Array, check_mask: jax.Array,
-                 var_rows: jax.Array, edge_rows: jax.Array, layer_mask: jax.Array, *, algorithm: str,
-                 check_regular: bool) -> _BpState:
+def _layered_run(
+    state: _BpState,
+    llr_t: jax.Array,
+    stop_at: jax.Array,
+    max_iters: jax.Array,
+    alpha: jax.Array,
+    beta: jax.Array,
+    clip: jax.Array,
+    check_vars: jax.Array,
+    check_mask: jax.Array,
+    var_rows: jax.Array,
+    edge_rows: jax.Array,
+    layer_mask: jax.Array,
+    *,
+    algorithm: str,
+    check_regular: bool,
+) -> _BpState:
     """Row-layered iterations until at most ``stop_at`` words are active (:func:`bp_decode`).
 
     Layer ``l`` (checks sharing no variable): ``m_{v->c} = clip(L_v - m_{c->v})``, new ``m_{c->v}`` by the check rule,
@@ -956,13 +1017,13 @@ def _layered_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iter
     num_layers, size, _ = var_rows.shape
     var0 = dc * m + 1
     flat_vars = check_vars.T.reshape(-1)
-    smasks = None if check_regular else [check_mask[:, j:j + 1] for j in range(dc)]
+    smasks = None if check_regular else [check_mask[:, j : j + 1] for j in range(dc)]
 
     def active_of(s: _BpState) -> jax.Array:
         return ~s.done & (s.iters < max_iters)
 
     def layer(i: jax.Array, msgs: jax.Array) -> jax.Array:
-        vr = var_rows[i].T.reshape(-1)   # slot-major [dc * size]
+        vr = var_rows[i].T.reshape(-1)  # slot-major [dc * size]
         er = edge_rows[i].T.reshape(-1)
         mk = layer_mask[i]
         old = jnp.take(msgs, er, axis=0, mode="clip")
@@ -970,32 +1031,47 @@ def _layered_run(state: _BpState, llr_t: jax.Array, stop_at: jax.Array, max_iter
         if algorithm == "min_sum" and dc > 1:
             new = _min_sum_stacked(v2c.reshape(dc, size, -1), mk.T[:, :, None], alpha, beta, clip).reshape(v2c.shape)
         else:
-            slots = [v2c[j * size:(j + 1) * size] for j in range(dc)]
-            new = jnp.concatenate(_check_update(slots, [mk[:, j:j + 1] for j in range(dc)], algorithm, alpha, clip,
-                                                beta), axis=0)
+            slots = [v2c[j * size : (j + 1) * size] for j in range(dc)]
+            new = jnp.concatenate(
+                _check_update(slots, [mk[:, j : j + 1] for j in range(dc)], algorithm, alpha, clip, beta), axis=0
+            )
         msgs = msgs.at[er].set(new, mode="promise_in_bounds")
         return msgs.at[vr].set(v2c + new, mode="promise_in_bounds")
 
     def body(s: _BpState) -> _BpState:
         msgs = jax.lax.fori_loop(0, num_layers, layer, s.v2c)
-        post = msgs[var0:var0 + n]
+        post = msgs[var0 : var0 + n]
         hard = jnp.take(post, flat_vars, axis=0, mode="clip") < 0
         parity = hard[:m] if smasks is None else hard[:m] & smasks[0]
         for j in range(1, dc):
-            h = hard[j * m:(j + 1) * m]
+            h = hard[j * m : (j + 1) * m]
             parity = parity ^ (h if smasks is None else h & smasks[j])
         ok = ~jnp.any(parity, axis=0)
         active = active_of(s)
-        return _BpState(msgs, jnp.where(active[None, :], post < 0, s.bits), s.done | (ok & active),
-                        s.iters + active.astype(jnp.int32))
+        return _BpState(
+            msgs,
+            jnp.where(active[None, :], post < 0, s.bits),
+            s.done | (ok & active),
+            s.iters + active.astype(jnp.int32),
+        )
 
     return jax.lax.while_loop(lambda s: jnp.sum(active_of(s)) > stop_at, body, state)
 
 
-def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", max_iters: int = 50,
-              alpha: float | None = None, llr_clip: float = DEFAULT_LLR_CLIP, compaction: int | None = 4,
-              tile: int = 256, beta: float | None = None, schedule: str = "flooding",
-              layers: Any = None) -> BpResult:
+def bp_decode(
+    code_or_graph: Any,
+    llr: Any,
+    *,
+    algorithm: str = "sum_product",
+    max_iters: int = 50,
+    alpha: float | None = None,
+    llr_clip: float = DEFAULT_LLR_CLIP,
+    compaction: int | None = 4,
+    tile: int = 256,
+    beta: float | None = None,
+    schedule: str = "flooding",
+    layers: Any = None,
+) -> BpResult:
     """Batched belief propagation (flooding or row-layered) with per-codeword early stopping (module docstring).
 
     Args:
@@ -1069,13 +1145,21 @@ def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", m
 
     tables = graph.device_tables
     clip = np.float32(llr_clip)
-    common = dict(max_iters=np.int32(max_iters), alpha=np.float32(alpha), beta=np.float32(beta), clip=clip,
-                  check_vars=tables[0], check_mask=tables[1], algorithm=algorithm,
-                  check_regular=graph.check_regular)
+    common = dict(
+        max_iters=np.int32(max_iters),
+        alpha=np.float32(alpha),
+        beta=np.float32(beta),
+        clip=clip,
+        check_vars=tables[0],
+        check_mask=tables[1],
+        algorithm=algorithm,
+        check_regular=graph.check_regular,
+    )
     if schedule == "flooding":
         init = _bp_init
-        run = functools.partial(_bp_run, var_edges=tables[2], var_mask=tables[3], var_regular=graph.var_regular,
-                                **common)
+        run = functools.partial(
+            _bp_run, var_edges=tables[2], var_mask=tables[3], var_regular=graph.var_regular, **common
+        )
     else:
         init = _layered_init
         var_rows, edge_rows, layer_mask = graph.layer_tables(layers)
@@ -1086,8 +1170,18 @@ def bp_decode(code_or_graph: Any, llr: Any, *, algorithm: str = "sum_product", m
     return _bp_decode_tiled(run, llr, graph, batch, max_iters, clip, compaction, tile, tables[0], init)
 
 
-def _bp_decode_tiled(run: Any, llr: Any, graph: TannerGraph, batch: int, max_iters: int, clip: Any,
-                     compaction: int | None, tile: int, check_vars: jax.Array, init: Any = _bp_init) -> BpResult:
+def _bp_decode_tiled(
+    run: Any,
+    llr: Any,
+    graph: TannerGraph,
+    batch: int,
+    max_iters: int,
+    clip: Any,
+    compaction: int | None,
+    tile: int,
+    check_vars: jax.Array,
+    init: Any = _bp_init,
+) -> BpResult:
     """Host-side schedule of :func:`bp_decode`: tiles, then pools of the still active words in smaller tiles."""
     llr = np.asarray(llr, np.float32)  # host copy: chunks are sliced and padded with NumPy
     n = graph.n
@@ -1104,9 +1198,9 @@ def _bp_decode_tiled(run: Any, llr: Any, graph: TannerGraph, batch: int, max_ite
         left: list[tuple[np.ndarray, ...]] = []
         for start in range(0, count, width):
             real = min(width, count - start)
-            ids = np.arange(start, start + real) if first else pool[0][start:start + real]  # type: ignore[index]
+            ids = np.arange(start, start + real) if first else pool[0][start : start + real]  # type: ignore[index]
             if first:
-                chunk = llr[start:start + real]
+                chunk = llr[start : start + real]
                 if real < width:
                     chunk = np.concatenate([chunk, np.zeros((width - real, n), np.float32)], axis=0)
                 llr_t, state = init(chunk, np.int32(real), check_vars, clip)
@@ -1114,8 +1208,9 @@ def _bp_decode_tiled(run: Any, llr: Any, graph: TannerGraph, batch: int, max_ite
                 cols = np.concatenate([np.arange(start, start + real), np.full(width - real, start)])
                 v2c, llr_np, bits, iters = (x[..., cols] for x in pool[1:])  # type: ignore[index]
                 llr_t = jnp.asarray(llr_np)
-                state = _BpState(jnp.asarray(v2c), jnp.asarray(bits), jnp.asarray(np.arange(width) >= real),
-                                 jnp.asarray(iters))
+                state = _BpState(
+                    jnp.asarray(v2c), jnp.asarray(bits), jnp.asarray(np.arange(width) >= real), jnp.asarray(iters)
+                )
             state = run(state, llr_t, stop_at=np.int32(stop_at))
             done, iters = jax.device_get((state.done, state.iters))
             active = ~done[:real] & (iters[:real] < max_iters)
@@ -1127,8 +1222,9 @@ def _bp_decode_tiled(run: Any, llr: Any, graph: TannerGraph, batch: int, max_ite
             out_iters[ids] = iters[:real]
             keep = np.flatnonzero(active)
             if keep.size:
-                left.append((ids[keep], np.asarray(state.v2c)[:, keep], np.asarray(llr_t)[:, keep], bits[:, keep],
-                             iters[keep]))
+                left.append(
+                    (ids[keep], np.asarray(state.v2c)[:, keep], np.asarray(llr_t)[:, keep], bits[:, keep], iters[keep])
+                )
         pool = tuple(np.concatenate(parts, axis=-1) for parts in zip(*left)) if left else None
         first = False
     return BpResult(jnp.asarray(out_bits), jnp.asarray(out_conv), jnp.asarray(out_iters))

@@ -25,6 +25,7 @@ its own row block: it and its checks carry no information), with LLR 0 on the pu
 parity bits of the last block, ``+llr_clip`` on the filler bits. Its layers for ``schedule='layered'`` are the row
 blocks (``Z`` checks each, no two sharing a variable since each circulant is a permutation).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,8 +43,18 @@ from neuralcodes_jax.codes import gf2, ldpc
 from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
-    "LIFTING_SETS", "LIFTING_SIZES", "BASE_GRAPH_SHAPES", "MAX_K", "lifting_set_index", "base_graph_table",
-    "base_matrix", "lifted_parity_check", "select_base_graph", "select_lifting", "NrLdpcCode", "NrLdpcResult",
+    "LIFTING_SETS",
+    "LIFTING_SIZES",
+    "BASE_GRAPH_SHAPES",
+    "MAX_K",
+    "lifting_set_index",
+    "base_graph_table",
+    "base_matrix",
+    "lifted_parity_check",
+    "select_base_graph",
+    "select_lifting",
+    "NrLdpcCode",
+    "NrLdpcResult",
     "nr_ldpc",
 ]
 
@@ -82,8 +93,10 @@ def _check_bg(bg: Any) -> int:
 def lifting_set_index(z: Any) -> int:
     """Set index ``i_LS`` of lifting size ``z`` (TS 38.212 Table 5.3.2-1); ValueError if ``z`` is not one."""
     if isinstance(z, bool) or not isinstance(z, (numbers.Integral, np.integer)) or int(z) not in LIFTING_SIZES:
-        raise ValueError(f"z must be a lifting size of TS 38.212 Table 5.3.2-1 (a*2^j <= 384, a in 2,3,5,...,15: "
-                         f"{', '.join(map(str, LIFTING_SIZES))}), got {z!r}")
+        raise ValueError(
+            f"z must be a lifting size of TS 38.212 Table 5.3.2-1 (a*2^j <= 384, a in 2,3,5,...,15: "
+            f"{', '.join(map(str, LIFTING_SIZES))}), got {z!r}"
+        )
     return next(i for i, s in enumerate(LIFTING_SETS) if int(z) in s)
 
 
@@ -104,13 +117,13 @@ def base_graph_table(bg: int) -> np.ndarray:
     present = table[..., 0] >= 0
     # Core parity columns kc+1..kc+3: the double diagonal, shift 0 (for every set).
     diag = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]], bool)
-    assert np.array_equal(present[:_CORE, kc + 1:kc + _CORE], diag)
-    assert (table[:_CORE, kc + 1:kc + _CORE][diag] == 0).all()
-    assert not present[:_CORE, kc + _CORE:].any()  # the core rows have no extension column
+    assert np.array_equal(present[:_CORE, kc + 1 : kc + _CORE], diag)
+    assert (table[:_CORE, kc + 1 : kc + _CORE][diag] == 0).all()
+    assert not present[:_CORE, kc + _CORE :].any()  # the core rows have no extension column
     # Extension: row i >= 4 has column kc + i (shift 0) as its only extension column.
-    ext = present[_CORE:, kc + _CORE:]
+    ext = present[_CORE:, kc + _CORE :]
     assert np.array_equal(ext, np.eye(mb - _CORE, dtype=bool))
-    assert (np.diagonal(table[_CORE:, kc + _CORE:, :], axis1=0, axis2=1) == 0).all()
+    assert (np.diagonal(table[_CORE:, kc + _CORE :, :], axis1=0, axis2=1) == 0).all()
     table.setflags(write=False)
     return table
 
@@ -304,7 +317,7 @@ class NrLdpcCode:
     def graph(self) -> ldpc.TannerGraph:
         """Tanner graph of the pruned decoding matrix (first ``num_row_blocks`` row blocks, ``n_decoder`` columns)."""
         rb = self.num_row_blocks
-        rows, cols = _lifted_edges(self.shifts[:rb, :self.info_columns + rb], self.z)
+        rows, cols = _lifted_edges(self.shifts[:rb, : self.info_columns + rb], self.z)
         return ldpc.TannerGraph.from_edges(rows, cols, rb * self.z, self.n_decoder)
 
     @functools.cached_property
@@ -316,7 +329,7 @@ class NrLdpcCode:
         """The mother code (``full``) or the pruned decoding code as an :class:`ldpc.LdpcCode` (dense ``H`` with
         exact GF(2) rank: for small ``Z`` only)."""
         rb = BASE_GRAPH_SHAPES[self.bg][0] if full else self.num_row_blocks
-        rows, cols = _lifted_edges(self.shifts[:rb, :self.info_columns + rb], self.z)
+        rows, cols = _lifted_edges(self.shifts[:rb, : self.info_columns + rb], self.z)
         h = np.zeros((rb * self.z, (self.info_columns + rb) * self.z), np.uint8)
         h[rows, cols] = 1
         return ldpc.LdpcCode(h, f"NR LDPC BG{self.bg} Z={self.z}")
@@ -336,13 +349,13 @@ class NrLdpcCode:
         tables["p0"] = (a - int(odd[0])) % z  # P^{-1} y: y[(a - P) mod Z]
         for r in (0, 2, 3):
             tables[f"r{r}"] = None if col[r] < 0 else (a + int(col[r])) % z
-        ext = p[_CORE:, :kc + _CORE]
+        ext = p[_CORE:, : kc + _CORE]
         tables["ext"] = _circulant_table(ext, z, n_core)
         return tables
 
     def _encode_core_and_ext(self, s: jax.Array, ext_rows: int) -> jax.Array:
         t = self._encoder_tables
-        lam = _xor_gather(s, t["a"])                      # [B, 4, Z]
+        lam = _xor_gather(s, t["a"])  # [B, 4, Z]
         total = lam[:, 0] ^ lam[:, 1] ^ lam[:, 2] ^ lam[:, 3]
         p0 = total[:, t["p0"]]
 
@@ -355,7 +368,7 @@ class NrLdpcCode:
         core = jnp.concatenate([s, p0, p1, p2, p3], axis=1)
         if ext_rows == 0:
             return core
-        ext = _xor_gather(core, t["ext"][:ext_rows])      # [B, R, Z]
+        ext = _xor_gather(core, t["ext"][:ext_rows])  # [B, R, Z]
         return jnp.concatenate([core, ext.reshape(ext.shape[0], -1)], axis=1)
 
     def _as_bits(self, bits: Any, width: int, name: str) -> tuple[Any, bool]:
@@ -393,12 +406,21 @@ class NrLdpcCode:
         llr = jnp.asarray(llr, jnp.float32)
         b = llr.shape[0]
         out = jnp.zeros((b, self.n_decoder), jnp.float32)
-        out = out.at[:, self.k:self.k_ldpc].set(jnp.float32(llr_clip))
+        out = out.at[:, self.k : self.k_ldpc].set(jnp.float32(llr_clip))
         return out.at[:, self.transmitted_positions].set(llr)
 
-    def decode(self, llr: Any, *, schedule: str = "layered", algorithm: str = "sum_product", max_iters: int = 20,
-               alpha: float | None = None, beta: float | None = None, llr_clip: float = ldpc.DEFAULT_LLR_CLIP,
-               **kwargs: Any) -> NrLdpcResult:
+    def decode(
+        self,
+        llr: Any,
+        *,
+        schedule: str = "layered",
+        algorithm: str = "sum_product",
+        max_iters: int = 20,
+        alpha: float | None = None,
+        beta: float | None = None,
+        llr_clip: float = ldpc.DEFAULT_LLR_CLIP,
+        **kwargs: Any,
+    ) -> NrLdpcResult:
         """BP decoding of channel LLRs ``[B, n]`` (``log P(0)/P(1)``, :func:`ldpc.channel_llr`).
 
         Runs :func:`ldpc.bp_decode` on :attr:`graph` with :meth:`decoder_llr`; ``schedule='layered'`` uses the
@@ -416,13 +438,25 @@ class NrLdpcCode:
         if not isinstance(llr, jax.core.Tracer):
             full = np.asarray(full)
         layers = self.layers if schedule == "layered" else None
-        r = ldpc.bp_decode(self.graph, full, schedule=schedule, algorithm=algorithm, max_iters=max_iters,
-                           alpha=alpha, beta=beta, llr_clip=llr_clip, layers=layers, **kwargs)
-        return NrLdpcResult(r.bits[:, :self.k], r.bits[:, self.transmitted_positions], r.converged, r.iterations)
+        r = ldpc.bp_decode(
+            self.graph,
+            full,
+            schedule=schedule,
+            algorithm=algorithm,
+            max_iters=max_iters,
+            alpha=alpha,
+            beta=beta,
+            llr_clip=llr_clip,
+            layers=layers,
+            **kwargs,
+        )
+        return NrLdpcResult(r.bits[:, : self.k], r.bits[:, self.transmitted_positions], r.converged, r.iterations)
 
     def __repr__(self) -> str:
-        return (f"NrLdpcCode(k={self.k}, n={self.n}, bg={self.bg}, z={self.z}, i_ls={self.i_ls}, "
-                f"decoder graph {self.num_row_blocks * self.z} x {self.n_decoder})")
+        return (
+            f"NrLdpcCode(k={self.k}, n={self.n}, bg={self.bg}, z={self.z}, i_ls={self.i_ls}, "
+            f"decoder graph {self.num_row_blocks * self.z} x {self.n_decoder})"
+        )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
@@ -436,9 +470,11 @@ def _nr_ldpc_cached(k: int, n: int, bg: int) -> NrLdpcCode:
     code = NrLdpcCode(k, n, bg, z, i_ls, kb)
     available = code.n_ldpc - code.num_filler - min(2 * z, k)
     if n > available:
-        raise ValueError(f"n must be <= {available} for k={k} on base graph {bg} (Z={z}: {code.n_ldpc} mother bits "
-                         f"less {code.num_filler} filler and {min(2 * z, k)} punctured; repetition is not supported), "
-                         f"got n={n}")
+        raise ValueError(
+            f"n must be <= {available} for k={k} on base graph {bg} (Z={z}: {code.n_ldpc} mother bits "
+            f"less {code.num_filler} filler and {min(2 * z, k)} punctured; repetition is not supported), "
+            f"got n={n}"
+        )
     return code
 
 

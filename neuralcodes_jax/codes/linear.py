@@ -14,6 +14,7 @@ lexicographically (the order of ``itertools.combinations(range(n), w)``), i.e. t
 positions. Perfect codes (Hamming, Golay, odd repetition) have no ties. Ties leave the BLER unchanged; the BER may
 differ.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,12 +30,30 @@ from neuralcodes_jax.codes import gf2
 from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
-    "LinearCode", "hamming_code", "extended_hamming_code", "golay_code", "extended_golay_code",
-    "repetition_code", "single_parity_check_code", "code_from_codewords", "coset_leaders",
-    "SyndromeDecoder", "GOLAY_GENERATOR_POLYNOMIAL", "MAX_ENUMERATION_BITS", "cyclic_code", "bch_code",
-    "BCH_GENERATOR_POLYNOMIALS", "reed_muller_first_order", "weight_enumerator", "krawtchouk_table",
-    "is_hamming_equivalent", "PRIMITIVE_POLYNOMIALS", "bch_generator_polynomial", "bch_dimensions",
-    "extended_bch_code", "reed_muller",
+    "LinearCode",
+    "hamming_code",
+    "extended_hamming_code",
+    "golay_code",
+    "extended_golay_code",
+    "repetition_code",
+    "single_parity_check_code",
+    "code_from_codewords",
+    "coset_leaders",
+    "SyndromeDecoder",
+    "GOLAY_GENERATOR_POLYNOMIAL",
+    "MAX_ENUMERATION_BITS",
+    "cyclic_code",
+    "bch_code",
+    "BCH_GENERATOR_POLYNOMIALS",
+    "reed_muller_first_order",
+    "weight_enumerator",
+    "krawtchouk_table",
+    "is_hamming_equivalent",
+    "PRIMITIVE_POLYNOMIALS",
+    "bch_generator_polynomial",
+    "bch_dimensions",
+    "extended_bch_code",
+    "reed_muller",
 ]
 
 # Coefficients of g(x) = 1 + x^2 + x^4 + x^5 + x^6 + x^10 + x^11 (x^0 first), a generator polynomial
@@ -44,8 +63,12 @@ GOLAY_GENERATOR_POLYNOMIAL = (1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1)
 #: Generator polynomials (octal, highest degree first, the usual tables of primitive narrow-sense BCH codes with the
 #: primitive polynomials x^4 + x + 1 and x^5 + x^2 + 1) and the designed distance of each ``(n, k)``.
 BCH_GENERATOR_POLYNOMIALS = {
-    (15, 11): (0o23, 3), (15, 7): (0o721, 5), (15, 5): (0o2467, 7),
-    (31, 26): (0o45, 3), (31, 21): (0o3551, 5), (31, 16): (0o107657, 7),
+    (15, 11): (0o23, 3),
+    (15, 7): (0o721, 5),
+    (15, 5): (0o2467, 7),
+    (31, 26): (0o45, 3),
+    (31, 21): (0o3551, 5),
+    (31, 16): (0o107657, 7),
 }
 
 # Listing all 2^k codewords, or all 2^n received words, is allowed up to this many bits.
@@ -240,7 +263,7 @@ def golay_code() -> LinearCode:
     """
     g = np.zeros((12, 23), dtype=np.uint8)
     for i in range(12):
-        g[i, i: i + 12] = GOLAY_GENERATOR_POLYNOMIAL
+        g[i, i : i + 12] = GOLAY_GENERATOR_POLYNOMIAL
     g_sys, perm = gf2.systematic_form(g, "generator")
     assert np.array_equal(perm, np.arange(23))
     return LinearCode.from_generator(g_sys, "Golay(23,12)")
@@ -259,7 +282,7 @@ def cyclic_code(n: int, generator_polynomial: int, name: str = "") -> LinearCode
     deg = g.bit_length() - 1
     if not 1 <= deg < n or not g & 1:
         raise ValueError(f"generator_polynomial must have degree in [1, {n - 1}] and g(0) = 1, got {oct(g)}")
-    rem = (1 << n) | 1                       # x^n - 1 = x^n + 1 over GF(2)
+    rem = (1 << n) | 1  # x^n - 1 = x^n + 1 over GF(2)
     while rem.bit_length() - 1 >= deg:
         rem ^= g << (rem.bit_length() - 1 - deg)
     if rem:
@@ -268,9 +291,9 @@ def cyclic_code(n: int, generator_polynomial: int, name: str = "") -> LinearCode
     coeffs = np.array([(g >> i) & 1 for i in range(deg + 1)], dtype=np.uint8)
     rows = np.zeros((k, n), dtype=np.uint8)
     for i in range(k):
-        rows[i, i: i + deg + 1] = coeffs
+        rows[i, i : i + deg + 1] = coeffs
     g_sys, perm = gf2.systematic_form(rows, "generator")
-    if not np.array_equal(perm, np.arange(n)):      # pragma: no cover - cyclic generators are systematic on 0..k-1
+    if not np.array_equal(perm, np.arange(n)):  # pragma: no cover - cyclic generators are systematic on 0..k-1
         g_sys = g_sys[:, np.argsort(perm)]
     return LinearCode.from_generator(g_sys, name or f"cyclic({n},{k})")
 
@@ -293,7 +316,7 @@ def reed_muller_first_order(m: int) -> LinearCode:
     Codewords are the evaluations of affine Boolean functions on the ``2^m`` points of GF(2)^m.
     """
     m = _check_int("m", m, 2, 10)
-    points = gf2.int_to_bits(np.arange(1 << m), m).T                # [m, 2^m]
+    points = gf2.int_to_bits(np.arange(1 << m), m).T  # [m, 2^m]
     g = np.concatenate([np.ones((1, 1 << m), dtype=np.uint8), points], axis=0)
     g_sys, perm = gf2.systematic_form(g, "generator")
     return LinearCode.from_generator(g_sys[:, np.argsort(perm)], f"Reed-Muller(1,{m})")
@@ -335,14 +358,15 @@ def weight_enumerator(code: LinearCode) -> np.ndarray:
         raise ValueError(f"code must be a LinearCode, got {type(code).__name__}")
     n, k = code.n, code.k
     if min(k, n - k) > MAX_ENUMERATION_BITS:
-        raise ValueError(f"min(k, n - k) must be <= {MAX_ENUMERATION_BITS} for a weight enumerator, got "
-                         f"{min(k, n - k)}")
+        raise ValueError(
+            f"min(k, n - k) must be <= {MAX_ENUMERATION_BITS} for a weight enumerator, got {min(k, n - k)}"
+        )
     if k <= n - k:
         return _span_weights(code.generator)
     dual = _span_weights(code.parity_check).astype(object)
     total = (dual[:, None] * krawtchouk_table(n).astype(object)).sum(axis=0)
     scale = 1 << (n - k)
-    if any(int(t) % scale for t in total):          # pragma: no cover - the identity is exact
+    if any(int(t) % scale for t in total):  # pragma: no cover - the identity is exact
         raise ArithmeticError("MacWilliams transform is not integral")
     return np.array([int(t) // scale for t in total], dtype=np.int64)
 
@@ -382,8 +406,7 @@ def code_from_codewords(codewords: Any, name: str = "") -> LinearCode:
         raise ValueError("codewords must be distinct (found repeated rows)")
     r, pivots = gf2.row_reduce(words, "codewords")
     if m != 1 << len(pivots):
-        raise ValueError(
-            f"codewords must form a linear subspace: {m} distinct words span 2^{len(pivots)} words")
+        raise ValueError(f"codewords must form a linear subspace: {m} distinct words span 2^{len(pivots)} words")
     return LinearCode.from_generator(r[: len(pivots)], name)
 
 
@@ -442,8 +465,7 @@ _EXACT = jax.lax.Precision.HIGHEST
 
 
 @jax.jit
-def _jax_syndrome_decode(received: jax.Array, h_t: jax.Array, powers: jax.Array,
-                         leaders: jax.Array) -> jax.Array:
+def _jax_syndrome_decode(received: jax.Array, h_t: jax.Array, powers: jax.Array, leaders: jax.Array) -> jax.Array:
     # float32 matmuls are exact: 0/1 and power-of-two entries, syndrome counts <= n, syndrome integers < 2^24.
     y = received.astype(jnp.float32)
     s = jnp.mod(jnp.matmul(y, h_t, precision=_EXACT), 2.0)
@@ -452,8 +474,9 @@ def _jax_syndrome_decode(received: jax.Array, h_t: jax.Array, powers: jax.Array,
 
 
 @jax.jit
-def _jax_syndrome_decode_messages(received: jax.Array, h_t: jax.Array, powers: jax.Array,
-                                  leaders: jax.Array, info: jax.Array, info_inv: jax.Array) -> jax.Array:
+def _jax_syndrome_decode_messages(
+    received: jax.Array, h_t: jax.Array, powers: jax.Array, leaders: jax.Array, info: jax.Array, info_inv: jax.Array
+) -> jax.Array:
     c = _jax_syndrome_decode(received, h_t, powers, leaders)
     info_bits = jnp.take(c, info, axis=-1).astype(jnp.int32)
     return (jnp.matmul(info_bits, info_inv) & 1).astype(jnp.uint8)
@@ -496,8 +519,7 @@ class SyndromeDecoder:
 
     def _check(self, received: Any) -> None:
         if received.shape[-1] != self.code.n:
-            raise ValueError(
-                f"received must have n={self.code.n} bits in the last axis, got shape {received.shape}")
+            raise ValueError(f"received must have n={self.code.n} bits in the last axis, got shape {received.shape}")
 
     def decode(self, received: Any) -> jax.Array:
         """Jitted JAX decoding ``[..., n] -> [..., n]`` (``uint8`` codewords)."""
@@ -509,8 +531,9 @@ class SyndromeDecoder:
         """Jitted JAX decoding to messages ``[..., k]`` (``uint8``)."""
         received = jnp.asarray(received)
         self._check(received)
-        return _jax_syndrome_decode_messages(received, self._h_t, self._powers, self._leaders,
-                                             self._info, self._info_inv)
+        return _jax_syndrome_decode_messages(
+            received, self._h_t, self._powers, self._leaders, self._info, self._info_inv
+        )
 
     def decode_numpy(self, received: Any) -> np.ndarray:
         """Plain NumPy decoding ``[..., n] -> [..., n]`` (``uint8`` codewords)."""
@@ -532,8 +555,7 @@ class SyndromeDecoder:
         syndromes = _xor_map_table(_column_ints(self.code.parity_check), n)
         msg_of_unit = self._message_of_units()
         msg = _xor_map_table(msg_of_unit, n)
-        msg_of_leader = np.bitwise_xor.reduce(
-            np.where(self.leaders.astype(bool), msg_of_unit[None, :], 0), axis=1)
+        msg_of_leader = np.bitwise_xor.reduce(np.where(self.leaders.astype(bool), msg_of_unit[None, :], 0), axis=1)
         return np.bitwise_xor(msg, msg_of_leader[syndromes]).astype(np.int64)
 
     def _message_of_units(self) -> np.ndarray:
@@ -547,7 +569,7 @@ class SyndromeDecoder:
 
 def _xor_map_table(column_values: np.ndarray, n: int) -> np.ndarray:
     """``out[y] = XOR of column_values[j]`` over set bits j of y (bit ``n - 1 - j``), y in [0, 2^n); ``O(n 2^n)``."""
-    dtype = np.int32 if int(np.max(column_values, initial=0)) < 2 ** 31 else np.int64
+    dtype = np.int32 if int(np.max(column_values, initial=0)) < 2**31 else np.int64
     out = np.zeros(1 << n, dtype=dtype)
     for j in range(n):
         half = 1 << (n - 1 - j)
@@ -577,7 +599,7 @@ def _gf2m_exp_table(m: int) -> np.ndarray:
         a <<= 1
         if a >> m:
             a ^= p
-    if a != 1 or np.unique(exp).size != n:          # pragma: no cover - the table holds primitive polynomials
+    if a != 1 or np.unique(exp).size != n:  # pragma: no cover - the table holds primitive polynomials
         raise ArithmeticError(f"PRIMITIVE_POLYNOMIALS[{m}] = {oct(p)} is not primitive")
     exp.setflags(write=False)
     return exp
@@ -612,7 +634,7 @@ def _bch_table(m: int) -> dict[int, tuple[int, int]]:
         return 0 if a == 0 or b == 0 else int(exp[(log[a] + log[b]) % n])
 
     def minimal_polynomial(coset: list[int]) -> int:
-        coeffs = [1]                                   # prod_{j in coset} (x + alpha^j), coefficients x^0 first
+        coeffs = [1]  # prod_{j in coset} (x + alpha^j), coefficients x^0 first
         for j in coset:
             root = int(exp[j])
             nxt = [0] * (len(coeffs) + 1)
@@ -620,7 +642,7 @@ def _bch_table(m: int) -> dict[int, tuple[int, int]]:
                 nxt[i + 1] ^= c
                 nxt[i] ^= gf_mul(c, root)
             coeffs = nxt
-        if any(c not in (0, 1) for c in coeffs):       # pragma: no cover - conjugate roots give binary coefficients
+        if any(c not in (0, 1) for c in coeffs):  # pragma: no cover - conjugate roots give binary coefficients
             raise ArithmeticError("minimal polynomial with non-binary coefficients")
         return sum(c << i for i, c in enumerate(coeffs))
 
@@ -646,8 +668,10 @@ def _bch_m(n: Any) -> int:
     n = _check_int("n", n, 7)
     m = n.bit_length()
     if n != (1 << m) - 1 or m not in PRIMITIVE_POLYNOMIALS:
-        raise ValueError(f"n must be 2^m - 1 with m in [{min(PRIMITIVE_POLYNOMIALS)}, {max(PRIMITIVE_POLYNOMIALS)}] "
-                         f"for a primitive BCH code, got {n}")
+        raise ValueError(
+            f"n must be 2^m - 1 with m in [{min(PRIMITIVE_POLYNOMIALS)}, {max(PRIMITIVE_POLYNOMIALS)}] "
+            f"for a primitive BCH code, got {n}"
+        )
     return m
 
 
@@ -689,7 +713,10 @@ def reed_muller(r: int, m: int) -> LinearCode:
     """
     m = _check_int("m", m, 1, 10)
     r = _check_int("r", r, 0, m - 1)
-    points = gf2.int_to_bits(np.arange(1 << m), m).T.astype(bool)       # [m, 2^m]
-    rows = [np.logical_and.reduce(points[list(subset)], axis=0) if subset else np.ones(1 << m, dtype=bool)
-            for degree in range(r + 1) for subset in itertools.combinations(range(m), degree)]
+    points = gf2.int_to_bits(np.arange(1 << m), m).T.astype(bool)  # [m, 2^m]
+    rows = [
+        np.logical_and.reduce(points[list(subset)], axis=0) if subset else np.ones(1 << m, dtype=bool)
+        for degree in range(r + 1)
+        for subset in itertools.combinations(range(m), degree)
+    ]
     return LinearCode.from_generator(np.array(rows, dtype=np.uint8), f"RM({r},{m})")

@@ -26,6 +26,7 @@ OR of the unused rows, leading one, row XORs); words are processed ``batch_size`
 Outputs: :class:`SoftDecision` ``(codewords [B, n] uint8, messages [B, k] uint8, correlation [B] float32)``, the
 messages ``u`` with ``c = u G`` for the code's generator ``G`` (``LinearCode.unencode``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,6 +54,7 @@ _HI = jax.lax.Precision.HIGHEST
 class SoftDecision(NamedTuple):
     """Decoder output: ``codewords [B, n] uint8``, ``messages [B, k] uint8`` (``c = u G``), ``correlation [B]``
     float32 ``sum_j (1 - 2 c_j) L_j`` of the decision (as computed by the decoder, in float32)."""
+
     codewords: jax.Array
     messages: jax.Array
     correlation: jax.Array
@@ -66,7 +68,7 @@ def osd_num_patterns(k: int, order: int) -> int:
 def _as_code(code_or_generator: Any) -> LinearCode:
     if isinstance(code_or_generator, LinearCode):
         return code_or_generator
-    if hasattr(code_or_generator, "generator"):              # e.g. codes.ldpc.LdpcCode
+    if hasattr(code_or_generator, "generator"):  # e.g. codes.ldpc.LdpcCode
         return LinearCode.from_generator(np.asarray(code_or_generator.generator))
     return LinearCode.from_generator(code_or_generator)
 
@@ -121,11 +123,11 @@ def _eliminate(packed: jax.Array) -> tuple[jax.Array, jax.Array]:
     def step(_: Any, carry: tuple[jax.Array, jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array, jax.Array]:
         rows, unused, pivot = carry
         free = jnp.where(unused[:, None], rows, jnp.uint32(0))
-        any_bits = jax.lax.reduce(free, np.uint32(0), jax.lax.bitwise_or, (0,))      # [W]
+        any_bits = jax.lax.reduce(free, np.uint32(0), jax.lax.bitwise_or, (0,))  # [W]
         w = jnp.argmax(any_bits != 0)
         shift = jax.lax.clz(any_bits[w])
         col = w * 32 + shift.astype(jnp.int32)
-        has = ((rows[:, w] >> (jnp.uint32(31) - shift.astype(jnp.uint32))) & jnp.uint32(1)) == 1   # [k]
+        has = ((rows[:, w] >> (jnp.uint32(31) - shift.astype(jnp.uint32))) & jnp.uint32(1)) == 1  # [k]
         p = jnp.argmax(has & unused)
         clear = has & (rows_idx != p)
         rows = rows ^ jnp.where(clear[:, None], rows[p][None, :], jnp.uint32(0))
@@ -141,14 +143,14 @@ def _osd_one(llr: jax.Array, generator: jax.Array, order: int) -> tuple[jax.Arra
     k, n = generator.shape
     words = -(-n // 32)
     rel = jnp.abs(llr)
-    perm = jnp.argsort(-rel, stable=True)                              # most reliable first
+    perm = jnp.argsort(-rel, stable=True)  # most reliable first
     rel_s = rel[perm]
     hard_s = (llr[perm] < 0).astype(jnp.int32)
     rows, pivot = _eliminate(_pack(jnp.take(generator, perm, axis=1), words))
-    r = _unpack(rows, n).astype(jnp.int32)                             # [k, n], row p is the unit at pivot[p]
+    r = _unpack(rows, n).astype(jnp.int32)  # [k, n], row p is the unit at pivot[p]
     c0 = jnp.sum(hard_s[pivot][:, None] * r, axis=0) & 1
     w = rel_s * (1 - 2 * (c0 ^ hard_s)).astype(jnp.float32)
-    s = (1 - 2 * r).astype(jnp.float32)                                # [k, n] +-1
+    s = (1 - 2 * r).astype(jnp.float32)  # [k, n] +-1
     best = jnp.sum(w)
     flips = jnp.zeros(k, jnp.int32)
     idx = jnp.arange(k)
@@ -227,10 +229,10 @@ def _ml_batch(llr: jax.Array, signs: jax.Array, batch_size: int) -> tuple[jax.Ar
     """Best correlation and codeword index per word; ``signs [C, chunk, n]``: +-1 codewords (padded with codeword 0)."""
     chunks, chunk, _ = signs.shape
 
-    def one_batch(x: jax.Array) -> tuple[jax.Array, jax.Array]:         # x [n]
+    def one_batch(x: jax.Array) -> tuple[jax.Array, jax.Array]:  # x [n]
         def body(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
             best, arg = carry
-            corr = jnp.matmul(signs[i], x, precision=_HI)                   # [chunk]
+            corr = jnp.matmul(signs[i], x, precision=_HI)  # [chunk]
             j = jnp.argmax(corr)
             better = corr[j] > best
             return jnp.where(better, corr[j], best), jnp.where(better, i * chunk + j, arg)
@@ -267,8 +269,10 @@ def ml_decode(code: Any, llr: Any, *, chunk: int = 4096, batch_size: int = 64) -
     """
     code = _as_code(code)
     if code.k > MAX_ML_DIMENSION:
-        raise ValueError(f"code.k must be <= {MAX_ML_DIMENSION} for ML decoding by listing 2^k codewords, got "
-                         f"k={code.k} (use osd_decode)")
+        raise ValueError(
+            f"code.k must be <= {MAX_ML_DIMENSION} for ML decoding by listing 2^k codewords, got "
+            f"k={code.k} (use osd_decode)"
+        )
     chunk = _check_int("chunk", chunk, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
     llr = _check_llr(llr, code.n)

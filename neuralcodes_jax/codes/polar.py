@@ -50,6 +50,7 @@ left child's decisions only when it needs them, so each node gathers ``O(n_v)`` 
 chains instead of gathers were all slower here. Compilation grows with the number of special subtrees and forks:
 about 5 s for (128, 64) and 25 s for (1024, 512) with SCL-8 on a loaded 2-core machine.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,9 +68,21 @@ from neuralcodes_jax.codes._polar5g_sequence import POLAR_5G_SEQUENCE
 from neuralcodes_jax.config_utils import check_int as _check_int
 
 __all__ = [
-    "PolarCode", "PolarDecoded", "polar_code", "polar_5g_sequence", "ga_llr_means", "ga_reliability_order",
-    "polar_transform_matrix", "polar_transform", "polar_encode", "sc_decode", "scl_decode", "CONSTRUCTIONS",
-    "LIST_SIZES", "MAX_POLAR_N", "POLAR_5G_SEQUENCE",
+    "PolarCode",
+    "PolarDecoded",
+    "polar_code",
+    "polar_5g_sequence",
+    "ga_llr_means",
+    "ga_reliability_order",
+    "polar_transform_matrix",
+    "polar_transform",
+    "polar_encode",
+    "sc_decode",
+    "scl_decode",
+    "CONSTRUCTIONS",
+    "LIST_SIZES",
+    "MAX_POLAR_N",
+    "POLAR_5G_SEQUENCE",
 ]
 
 MAX_POLAR_N = 1024
@@ -257,8 +270,15 @@ def _generator(code: PolarCode) -> np.ndarray:
     return rows
 
 
-def polar_code(n: int, k: int, crc: Any = None, *, construction: str = "5g", design_ebno_db: float | None = None,
-               name: str | None = None) -> PolarCode:
+def polar_code(
+    n: int,
+    k: int,
+    crc: Any = None,
+    *,
+    construction: str = "5g",
+    design_ebno_db: float | None = None,
+    name: str | None = None,
+) -> PolarCode:
     """A polar code with ``k`` message bits on the ``k + crc_length`` most reliable of ``n`` channels.
 
     Args:
@@ -288,7 +308,7 @@ def polar_code(n: int, k: int, crc: Any = None, *, construction: str = "5g", des
         label = f"polarGA@{float(design_ebno_db):g}dB"
     else:
         raise ValueError(f"construction must be one of {CONSTRUCTIONS}, got {construction!r}")
-    info = np.sort(order[n - k - crc_len:])
+    info = np.sort(order[n - k - crc_len :])
     if name is None:
         name = f"{label}({n},{k})" + ("" if crc_poly is None else f"+{crc_poly.name}")
     return PolarCode(n, k, tuple(int(i) for i in info), crc_poly, name)
@@ -418,7 +438,7 @@ def _message_and_crc(code: PolarCode, x: jax.Array) -> tuple[jax.Array, jax.Arra
     u = _butterfly(x)
     info = jnp.take(u, jnp.asarray(code.info_positions, dtype=jnp.int32), axis=-1)
     ok = jnp.ones(info.shape[:-1], bool) if code.crc is None else crc_lib.crc_check(code.crc, info)
-    return info[..., :code.k], ok
+    return info[..., : code.k], ok
 
 
 # SC ---------------------------------------------------------------------------------------------------
@@ -558,7 +578,7 @@ def _scl_rate1(alpha: jax.Array, pm: jax.Array, list_size: int):
     for t in reversed(range(steps)):
         flip = _gather_paths(ones[t], anc)
         anc = _compose(parents[t], anc) if anc is not None else parents[t]
-        beta = jnp.where((pos[..., t:t + 1] == where) & flip[..., None], -beta, beta)
+        beta = jnp.where((pos[..., t : t + 1] == where) & flip[..., None], -beta, beta)
     return beta, pm, origin
 
 
@@ -581,8 +601,9 @@ def _scl_jit(code: PolarCode, llr: jax.Array, list_size: int, crc_aided: bool, f
     return PolarDecoded(pick(x), pick(msg), pick(ok))
 
 
-def scl_decode(code: PolarCode, llr: Any, list_size: int = 8, *, crc_aided: bool = True,
-               fast: bool = True) -> PolarDecoded:
+def scl_decode(
+    code: PolarCode, llr: Any, list_size: int = 8, *, crc_aided: bool = True, fast: bool = True
+) -> PolarDecoded:
     """Successive-cancellation list decoding (module docstring) of LLRs ``[B, n]``; jit-compiled per code/options.
 
     Args:

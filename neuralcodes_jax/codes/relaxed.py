@@ -52,9 +52,9 @@ def relaxed_xor(probs: jax.Array, axis: int = -1) -> jax.Array:
 def xor_logits(theta: jax.Array, bits: jax.Array) -> jax.Array:
     """Logits of the relaxed parity bits of messages ``bits [..., k]`` (0/1) for entry logits ``theta [k, r]``:
     ``[..., r]`` (the tanh rule; an empty message gives parity 0, logit ``-2 artanh(1)`` clipped)."""
-    x = -jnp.tanh(0.5 * theta)                                           # 1 - 2 pi
-    u = jnp.asarray(bits, theta.dtype)[..., :, None]                     # [..., k, 1]
-    prod = jnp.prod(1.0 - u * (1.0 - x), axis=-2)                        # prod over the message's support
+    x = -jnp.tanh(0.5 * theta)  # 1 - 2 pi
+    u = jnp.asarray(bits, theta.dtype)[..., :, None]  # [..., k, 1]
+    prod = jnp.prod(1.0 - u * (1.0 - x), axis=-2)  # prod over the message's support
     return -2.0 * jnp.arctanh(jnp.clip(prod, -_XOR_CLIP, _XOR_CLIP))
 
 
@@ -70,8 +70,10 @@ def check_messages(k: int, max_message_weight: int, field: str = "surrogate.max_
         raise ValueError(f"{field} must be 0 (all messages) or in [1, k={k}], got {max_message_weight!r}")
     count = message_count(k, w)
     if count > MAX_MESSAGES:
-        raise ValueError(f"{field}={max_message_weight!r} gives {count} messages for k={k}; the surrogates "
-                         f"enumerate at most {MAX_MESSAGES} (2^16): lower {field}")
+        raise ValueError(
+            f"{field}={max_message_weight!r} gives {count} messages for k={k}; the surrogates "
+            f"enumerate at most {MAX_MESSAGES} (2^16): lower {field}"
+        )
     return w
 
 
@@ -79,8 +81,11 @@ def check_messages(k: int, max_message_weight: int, field: str = "surrogate.max_
 def message_supports(k: int, max_message_weight: int) -> tuple[np.ndarray, np.ndarray]:
     """Supports of the nonzero messages of weight ``<= max_message_weight`` (``int32 [M, w_max]`` padded with
     ``k``) and their weights ``int32 [M]``."""
-    rows = [c + (k,) * (max_message_weight - len(c))
-            for w in range(1, max_message_weight + 1) for c in itertools.combinations(range(k), w)]
+    rows = [
+        c + (k,) * (max_message_weight - len(c))
+        for w in range(1, max_message_weight + 1)
+        for c in itertools.combinations(range(k), w)
+    ]
     supports = np.asarray(rows, dtype=np.int32).reshape(-1, max_message_weight)
     weights = (supports < k).sum(axis=1).astype(np.int32)
     return supports, weights
@@ -92,14 +97,14 @@ def parity_probabilities(theta: jax.Array, max_message_weight: int) -> tuple[jax
     All messages (``max_message_weight = k``) are built by doubling; fewer as a product over dense 0/1 messages.
     """
     k, r = theta.shape
-    x = -jnp.tanh(0.5 * theta)                                           # 1 - 2 pi, [k, r]
+    x = -jnp.tanh(0.5 * theta)  # 1 - 2 pi, [k, r]
     if max_message_weight >= k:
         prods = jnp.ones((1, r), theta.dtype)
         weights = np.zeros(1, np.int32)
-        for i in reversed(range(k)):                                     # row 0 ends up the most significant bit
+        for i in reversed(range(k)):  # row 0 ends up the most significant bit
             prods = jnp.concatenate([prods, prods * x[i]], axis=0)
             weights = np.concatenate([weights, weights + 1])
-        prods, weights = prods[1:], weights[1:]                          # drop the zero message
+        prods, weights = prods[1:], weights[1:]  # drop the zero message
     else:
         # Dense 0/1 messages U [M, k]: prod_i x_i^u_i = sign * exp(U @ log|x|), a matmul (a gather's gradient is a
         # scatter and reduce_prod's is slow on XLA:CPU). The sign is piecewise constant (no gradient).
@@ -136,8 +141,8 @@ def expected_spectrum(theta: jax.Array, max_message_weight: int | None = None) -
     k, r = theta.shape
     n = k + r
     q, weights = parity_probabilities(theta, k if max_message_weight is None else max_message_weight)
-    pmf = poisson_binomial(q)                                            # [M, r + 1]
-    by_weight = jax.nn.one_hot(weights, k + 1, dtype=q.dtype).T @ pmf   # [k + 1, r + 1]
+    pmf = poisson_binomial(q)  # [M, r + 1]
+    by_weight = jax.nn.one_hot(weights, k + 1, dtype=q.dtype).T @ pmf  # [k + 1, r + 1]
     spread = np.zeros((k + 1, r + 1, n + 1), np.float32)
     for a in range(k + 1):
         for b in range(r + 1):
@@ -151,14 +156,15 @@ def pairwise_error(n: int, p: float) -> np.ndarray:
     out = np.zeros(n + 1)
     for w in range(1, n + 1):
         for j in range(w // 2 + 1, w + 1):
-            out[w] += math.comb(w, j) * p ** j * (1 - p) ** (w - j)
+            out[w] += math.comb(w, j) * p**j * (1 - p) ** (w - j)
         if w % 2 == 0:
             out[w] += 0.5 * math.comb(w, w // 2) * (p * (1 - p)) ** (w // 2)
     return out
 
 
-def surrogate_loss(spectrum: jax.Array, name: str, *, p: float = 0.05, tau: float = 1.0,
-                   distance: int = 3) -> jax.Array:
+def surrogate_loss(
+    spectrum: jax.Array, name: str, *, p: float = 0.05, tau: float = 1.0, distance: int = 3
+) -> jax.Array:
     """The surrogate ``name`` (:data:`SURROGATES`) of an (expected) weight spectrum ``[n + 1]``."""
     n = spectrum.shape[-1] - 1
     w = np.arange(n + 1)

@@ -18,6 +18,7 @@ individualisation and refinement: word and coordinate colours (iterated hashes, 
 must agree as multisets; a coordinate with the fewest candidates is matched next, backtracking on failure. Colours
 only prune; every answer is verified exactly.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,11 +45,25 @@ from neuralcodes_jax.codes.linear import (
 )
 
 __all__ = [
-    "distinct_codewords", "num_distinct_codewords", "distance_profiles", "distance_distribution",
-    "pairwise_distance_counts", "weight_distribution", "minimum_distance", "is_linear",
-    "is_coset_of_linear", "coset_decomposition", "covering_radius", "is_perfect",
-    "is_distance_invariant", "Equivalence", "find_equivalence", "are_equivalent",
-    "reference_codes", "summarize_codebook", "EquivalenceSearchError",
+    "distinct_codewords",
+    "num_distinct_codewords",
+    "distance_profiles",
+    "distance_distribution",
+    "pairwise_distance_counts",
+    "weight_distribution",
+    "minimum_distance",
+    "is_linear",
+    "is_coset_of_linear",
+    "coset_decomposition",
+    "covering_radius",
+    "is_perfect",
+    "is_distance_invariant",
+    "Equivalence",
+    "find_equivalence",
+    "are_equivalent",
+    "reference_codes",
+    "summarize_codebook",
+    "EquivalenceSearchError",
 ]
 
 _MAX_N = 62
@@ -84,11 +99,12 @@ def _profiles(ints: np.ndarray, n: int, chunk_elems: int = 1 << 22) -> np.ndarra
     out = np.zeros((m, n + 1), dtype=np.int64)
     rows = max(1, chunk_elems // m)
     for start in range(0, m, rows):
-        block = ints[start: start + rows]
+        block = ints[start : start + rows]
         d = np.bitwise_count(block[:, None] ^ ints[None, :]).astype(np.int64)
         offsets = np.arange(block.size, dtype=np.int64)[:, None] * (n + 1)
-        out[start: start + block.size] = np.bincount(
-            (d + offsets).ravel(), minlength=block.size * (n + 1)).reshape(block.size, n + 1)
+        out[start : start + block.size] = np.bincount((d + offsets).ravel(), minlength=block.size * (n + 1)).reshape(
+            block.size, n + 1
+        )
     return out
 
 
@@ -205,8 +221,11 @@ class Equivalence:
         return np.asarray(codebook)[..., self.permutation] ^ self.translation
 
     def to_dict(self) -> dict[str, Any]:
-        return {"permutation": self.permutation.tolist(), "translation": self.translation.tolist(),
-                "codeword_map": self.codeword_map.tolist()}
+        return {
+            "permutation": self.permutation.tolist(),
+            "translation": self.translation.tolist(),
+            "codeword_map": self.codeword_map.tolist(),
+        }
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -230,8 +249,7 @@ class _PermutationSearch:
 
     max_rounds = 8
 
-    def __init__(self, a: np.ndarray, b: np.ndarray, word_keys_a: np.ndarray, word_keys_b: np.ndarray,
-                 max_nodes: int):
+    def __init__(self, a: np.ndarray, b: np.ndarray, word_keys_a: np.ndarray, word_keys_b: np.ndarray, max_nodes: int):
         self.a = a
         self.b = b
         self.n = a.shape[1]
@@ -263,8 +281,7 @@ class _PermutationSearch:
                 wc_b = _mix(wc_b ^ _mix(self.b64 @ cc_b))
                 cc_a = self._coordinate_update(self.a64, wc_a, cc_a)
                 cc_b = self._coordinate_update(self.b64, wc_b, cc_b)
-                if not (np.array_equal(np.sort(cc_a), np.sort(cc_b))
-                        and np.array_equal(np.sort(wc_a), np.sort(wc_b))):
+                if not (np.array_equal(np.sort(cc_a), np.sort(cc_b)) and np.array_equal(np.sort(wc_a), np.sort(wc_b))):
                     return None
                 now = np.unique(cc_a).size + np.unique(wc_a).size
                 if now == classes:
@@ -280,7 +297,7 @@ class _PermutationSearch:
         multiset of ``(colour of i, pair[i, j])`` over ``i``.
         """
         single = _mix(x64.T @ wc)
-        pair = _mix((x64.T * _mix(wc ^ np.uint64(0x5bd1e995))) @ x64)
+        pair = _mix((x64.T * _mix(wc ^ np.uint64(0x5BD1E995))) @ x64)
         mixed = _mix(pair ^ cc[:, None]).sum(axis=0, dtype=np.uint64)
         return _mix(cc ^ single ^ _mix(mixed))
 
@@ -299,7 +316,8 @@ class _PermutationSearch:
         self.nodes += 1
         if self.nodes > self.max_nodes:
             raise EquivalenceSearchError(
-                f"equivalence search exceeded max_nodes={self.max_nodes}; raise max_nodes to continue")
+                f"equivalence search exceeded max_nodes={self.max_nodes}; raise max_nodes to continue"
+            )
         refined = self._refine(assigned_a, assigned_b)
         if refined is None:
             return None
@@ -408,13 +426,13 @@ def reference_codes() -> dict[str, Callable[[], LinearCode]]:
     refs: dict[str, Callable[[], LinearCode]] = {}
     for r in (2, 3, 4, 5):
         n = (1 << r) - 1
-        refs[f"Hamming({n},{n - r})"] = (lambda r=r: hamming_code(r))
-        refs[f"extended Hamming({n + 1},{n - r})"] = (lambda r=r: extended_hamming_code(r))
+        refs[f"Hamming({n},{n - r})"] = lambda r=r: hamming_code(r)
+        refs[f"extended Hamming({n + 1},{n - r})"] = lambda r=r: extended_hamming_code(r)
     refs["Golay(23,12)"] = golay_code
     refs["extended Golay(24,12)"] = extended_golay_code
     for (n, k), (_, d) in BCH_GENERATOR_POLYNOMIALS.items():
         if d > 3:
-            refs[f"BCH({n},{k})"] = (lambda n=n, k=k: bch_code(n, k))
+            refs[f"BCH({n},{k})"] = lambda n=n, k=k: bch_code(n, k)
     refs["Reed-Muller(1,4)"] = lambda: reed_muller_first_order(4)
     return refs
 
@@ -430,11 +448,15 @@ def code_from_source(source: str, n: int, k: int, field: str = "source") -> Line
         path, _, index = source.partition(".json")
         path += ".json"
         if not source.endswith(".json") and not index.startswith(":"):
-            raise ValueError(f"{field} must be one of {sorted(refs)} or a JSON file of generators "
-                             f"(FILE.json or FILE.json:INDEX), got {source!r}")
+            raise ValueError(
+                f"{field} must be one of {sorted(refs)} or a JSON file of generators "
+                f"(FILE.json or FILE.json:INDEX), got {source!r}"
+            )
         if not os.path.isfile(path):
-            raise ValueError(f"{field} names a missing file {path!r} (expected a JSON file with 'generator' or "
-                             f"'generators', or one of {sorted(refs)})")
+            raise ValueError(
+                f"{field} names a missing file {path!r} (expected a JSON file with 'generator' or "
+                f"'generators', or one of {sorted(refs)})"
+            )
         with open(path) as f:
             data = json.load(f)
         if "generator" in data:
@@ -460,16 +482,27 @@ def code_from_source(source: str, n: int, k: int, field: str = "source") -> Line
 
 
 _REFERENCE_SHAPES = {
-    "Hamming(3,1)": (3, 1), "extended Hamming(4,1)": (4, 1), "Hamming(7,4)": (7, 4),
-    "extended Hamming(8,4)": (8, 4), "Hamming(15,11)": (15, 11), "extended Hamming(16,11)": (16, 11),
-    "Hamming(31,26)": (31, 26), "extended Hamming(32,26)": (32, 26),
-    "Golay(23,12)": (23, 12), "extended Golay(24,12)": (24, 12), "BCH(15,7)": (15, 7), "BCH(15,5)": (15, 5),
-    "BCH(31,21)": (31, 21), "BCH(31,16)": (31, 16), "Reed-Muller(1,4)": (16, 5),
+    "Hamming(3,1)": (3, 1),
+    "extended Hamming(4,1)": (4, 1),
+    "Hamming(7,4)": (7, 4),
+    "extended Hamming(8,4)": (8, 4),
+    "Hamming(15,11)": (15, 11),
+    "extended Hamming(16,11)": (16, 11),
+    "Hamming(31,26)": (31, 26),
+    "extended Hamming(32,26)": (32, 26),
+    "Golay(23,12)": (23, 12),
+    "extended Golay(24,12)": (24, 12),
+    "BCH(15,7)": (15, 7),
+    "BCH(15,5)": (15, 5),
+    "BCH(31,21)": (31, 21),
+    "BCH(31,16)": (31, 16),
+    "Reed-Muller(1,4)": (16, 5),
 }
 
 
-def summarize_codebook(codebook: Any, references: Mapping[str, Any] | None = None,
-                       max_nodes: int = 100_000) -> dict[str, Any]:
+def summarize_codebook(
+    codebook: Any, references: Mapping[str, Any] | None = None, max_nodes: int = 100_000
+) -> dict[str, Any]:
     """JSON-ready structural summary of a codebook.
 
     Keys: ``n``, ``num_codewords``, ``num_distinct``, ``minimum_distance``, ``distance_distribution``,
@@ -482,16 +515,24 @@ def summarize_codebook(codebook: Any, references: Mapping[str, Any] | None = Non
     m, n = bits.shape
     distinct = _distinct(ints)
     out: dict[str, Any] = {
-        "n": n, "num_codewords": m, "num_distinct": int(np.unique(ints).size),
+        "n": n,
+        "num_codewords": m,
+        "num_distinct": int(np.unique(ints).size),
         "minimum_distance": minimum_distance(bits) if m >= 2 else None,
         "distance_distribution": distance_distribution(bits).tolist(),
         "weight_distribution": weight_distribution(bits).tolist(),
-        "is_linear": is_linear(bits), "is_coset_of_linear": is_coset_of_linear(bits) if distinct else False,
-        "is_perfect": is_perfect(bits), "equivalent_to": None, "equivalence": None,
+        "is_linear": is_linear(bits),
+        "is_coset_of_linear": is_coset_of_linear(bits) if distinct else False,
+        "is_perfect": is_perfect(bits),
+        "equivalent_to": None,
+        "equivalence": None,
     }
     if references is None:
-        references = {name: make for name, make in reference_codes().items()
-                      if _REFERENCE_SHAPES[name][0] == n and (1 << _REFERENCE_SHAPES[name][1]) == m}
+        references = {
+            name: make
+            for name, make in reference_codes().items()
+            if _REFERENCE_SHAPES[name][0] == n and (1 << _REFERENCE_SHAPES[name][1]) == m
+        }
     if not distinct:
         return out
     for name, ref in references.items():

@@ -3,6 +3,7 @@
 Use :func:`load_splits` (or :func:`load_from_config` with ``config.data``); see
 :mod:`neuralcodes_jax.data.sources` for the datasets, sources and how to add one.
 """
+
 from neuralcodes_jax.data.core import (
     BINARIZE_MODES,
     OMNIGLOT_ALPHABETS,

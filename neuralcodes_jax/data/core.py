@@ -19,6 +19,7 @@ randomness: split permutations, generated data) and ``limits`` (validated ``spli
 Missing files / unprepared datasets raise :class:`DataNotFoundError` (``source='auto'`` then falls back to the next
 source); malformed data raises ``ValueError``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -77,33 +78,38 @@ class Splits:
             if not isinstance(x, np.ndarray) or x.dtype != np.float32 or x.ndim < 2:
                 raise ValueError(
                     f"Splits.{split} of {self.name!r} must be a float32 numpy array [N, *shape], got "
-                    f"{type(x).__name__} {getattr(x, 'dtype', None)} {getattr(x, 'shape', None)}")
+                    f"{type(x).__name__} {getattr(x, 'dtype', None)} {getattr(x, 'shape', None)}"
+                )
             if shape is None:
                 shape = x.shape[1:]
             elif x.shape[1:] != shape:
-                raise ValueError(f"Splits.{split} of {self.name!r} has example shape {x.shape[1:]}, "
-                                 f"expected {shape} as in train")
+                raise ValueError(
+                    f"Splits.{split} of {self.name!r} has example shape {x.shape[1:]}, expected {shape} as in train"
+                )
             if x.size:
                 lo, hi = float(x.min()), float(x.max())
                 if not (lo >= 0.0 and hi <= 1.0):
-                    raise ValueError(f"Splits.{split} of {self.name!r} must have values in [0, 1], "
-                                     f"got range [{lo}, {hi}]")
+                    raise ValueError(
+                        f"Splits.{split} of {self.name!r} must have values in [0, 1], got range [{lo}, {hi}]"
+                    )
                 if self.is_binary and not np.all((x == 0.0) | (x == 1.0)):
-                    raise ValueError(f"Splits.{split} of {self.name!r} has is_binary=True but values "
-                                     f"outside {{0, 1}}")
+                    raise ValueError(f"Splits.{split} of {self.name!r} has is_binary=True but values outside {{0, 1}}")
             x.setflags(write=False)
             labels = getattr(self, f"{split}_labels")
             if labels is not None:
                 if not isinstance(labels, np.ndarray) or labels.dtype != np.int32 or labels.shape != x.shape[:1]:
                     raise ValueError(
                         f"Splits.{split}_labels of {self.name!r} must be int32 with shape {x.shape[:1]}, got "
-                        f"{getattr(labels, 'dtype', type(labels).__name__)} {getattr(labels, 'shape', None)}")
+                        f"{getattr(labels, 'dtype', type(labels).__name__)} {getattr(labels, 'shape', None)}"
+                    )
                 labels.setflags(write=False)
 
     def __repr__(self) -> str:
         labels = "labelled" if self.has_labels else "unlabelled"
-        return (f"Splits(name={self.name!r}, shape={self.shape}, num_examples={self.num_examples}, "
-                f"is_binary={self.is_binary}, {labels})")
+        return (
+            f"Splits(name={self.name!r}, shape={self.shape}, num_examples={self.num_examples}, "
+            f"is_binary={self.is_binary}, {labels})"
+        )
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -188,12 +194,16 @@ def get_loader(name: str, source: str) -> Loader:
 
 def loader_options(fn: Loader) -> dict[str, Any]:
     """The dataset options of a loader (its keyword-only arguments beyond the common ones) with defaults."""
-    return {p.name: p.default for p in inspect.signature(fn).parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _LOADER_COMMON_ARGS}
+    return {
+        p.name: p.default
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _LOADER_COMMON_ARGS
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Argument checks.
+
 
 def normalize_limit(limit: int | Mapping[str, int | None] | None) -> dict[str, int | None]:
     """Validate ``limit`` into ``{split: max examples or None}``.
@@ -224,6 +234,7 @@ def prefix_len(n: int, limits: Mapping[str, int | None], split: str) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # Array helpers.
 
+
 def split_counts(n: int, valid_fraction: float, test_fraction: float) -> tuple[int, int, int]:
     """``(n_train, n_valid, n_test)`` with the valid/test sizes rounded to the nearest integer."""
     n_valid = round(n * valid_fraction)
@@ -233,8 +244,9 @@ def split_counts(n: int, valid_fraction: float, test_fraction: float) -> tuple[i
     return n - n_valid - n_test, n_valid, n_test
 
 
-def split_indices(n: int, counts: Sequence[int], *, seed: int, labels: np.ndarray | None = None,
-                  stream: int = 0) -> tuple[np.ndarray, ...]:
+def split_indices(
+    n: int, counts: Sequence[int], *, seed: int, labels: np.ndarray | None = None, stream: int = 0
+) -> tuple[np.ndarray, ...]:
     """Seeded partition of ``range(n)`` into disjoint index sets of the given sizes (each in random order).
 
     Without labels: a uniform random permutation cut into consecutive pieces. With labels, stratified: examples are
@@ -260,14 +272,20 @@ def split_indices(n: int, counts: Sequence[int], *, seed: int, labels: np.ndarra
         order = np.lexsort((rng.random(n), quantile))
     pieces, start = [], 0
     for c in counts:
-        piece = order[start:start + c]
+        piece = order[start : start + c]
         pieces.append(piece[rng.permutation(c)])
         start += c
     return tuple(pieces)
 
 
-def make_splits(name: str, parts: Mapping[str, tuple[np.ndarray, np.ndarray | None]], *, is_binary: bool,
-                limits: Mapping[str, int | None], scale: float) -> Splits:
+def make_splits(
+    name: str,
+    parts: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+    *,
+    is_binary: bool,
+    limits: Mapping[str, int | None],
+    scale: float,
+) -> Splits:
     """Build a :class:`Splits` from ``{split: (raw_values, labels or None)}``.
 
     Keeps the ``limits`` prefix of every split; values become float32 ``raw / scale`` (e.g. 255 for uint8 images),
@@ -302,19 +320,64 @@ def binarize(x: np.ndarray, mode: str, *, seed: int = 0, stream: int = 0) -> np.
 # ---------------------------------------------------------------------------------------------------------------
 # Omniglot image helpers, shared by the local zip reader and TFDS.
 
-OMNIGLOT_ALPHABETS: tuple[str, ...] = tuple(sorted((
-    # images_background (30 alphabets)
-    "Alphabet_of_the_Magi", "Anglo-Saxon_Futhorc", "Arcadian", "Armenian", "Asomtavruli_(Georgian)", "Balinese",
-    "Bengali", "Blackfoot_(Canadian_Aboriginal_Syllabics)", "Braille", "Burmese_(Myanmar)", "Cyrillic",
-    "Early_Aramaic", "Futurama", "Grantha", "Greek", "Gujarati", "Hebrew",
-    "Inuktitut_(Canadian_Aboriginal_Syllabics)", "Japanese_(hiragana)", "Japanese_(katakana)", "Korean", "Latin",
-    "Malay_(Jawi_-_Arabic)", "Mkhedruli_(Georgian)", "N_Ko", "Ojibwe_(Canadian_Aboriginal_Syllabics)", "Sanskrit",
-    "Syriac_(Estrangelo)", "Tagalog", "Tifinagh",
-    # images_evaluation (20 alphabets)
-    "Angelic", "Atemayar_Qelisayer", "Atlantean", "Aurek-Besh", "Avesta", "Ge_ez", "Glagolitic", "Gurmukhi",
-    "Kannada", "Keble", "Malayalam", "Manipuri", "Mongolian", "Old_Church_Slavonic_(Cyrillic)", "Oriya", "Sylheti",
-    "Syriac_(Serto)", "Tengwar", "Tibetan", "ULOG",
-)))
+OMNIGLOT_ALPHABETS: tuple[str, ...] = tuple(
+    sorted(
+        (
+            # images_background (30 alphabets)
+            "Alphabet_of_the_Magi",
+            "Anglo-Saxon_Futhorc",
+            "Arcadian",
+            "Armenian",
+            "Asomtavruli_(Georgian)",
+            "Balinese",
+            "Bengali",
+            "Blackfoot_(Canadian_Aboriginal_Syllabics)",
+            "Braille",
+            "Burmese_(Myanmar)",
+            "Cyrillic",
+            "Early_Aramaic",
+            "Futurama",
+            "Grantha",
+            "Greek",
+            "Gujarati",
+            "Hebrew",
+            "Inuktitut_(Canadian_Aboriginal_Syllabics)",
+            "Japanese_(hiragana)",
+            "Japanese_(katakana)",
+            "Korean",
+            "Latin",
+            "Malay_(Jawi_-_Arabic)",
+            "Mkhedruli_(Georgian)",
+            "N_Ko",
+            "Ojibwe_(Canadian_Aboriginal_Syllabics)",
+            "Sanskrit",
+            "Syriac_(Estrangelo)",
+            "Tagalog",
+            "Tifinagh",
+            # images_evaluation (20 alphabets)
+            "Angelic",
+            "Atemayar_Qelisayer",
+            "Atlantean",
+            "Aurek-Besh",
+            "Avesta",
+            "Ge_ez",
+            "Glagolitic",
+            "Gurmukhi",
+            "Kannada",
+            "Keble",
+            "Malayalam",
+            "Manipuri",
+            "Mongolian",
+            "Old_Church_Slavonic_(Cyrillic)",
+            "Oriya",
+            "Sylheti",
+            "Syriac_(Serto)",
+            "Tengwar",
+            "Tibetan",
+            "ULOG",
+        )
+    )
+)
 """The 50 Omniglot alphabets, sorted; an alphabet's label is its index here, as in TFDS ``omniglot`` 'alphabet'."""
 
 OMNIGLOT_RESAMPLING = "LANCZOS"

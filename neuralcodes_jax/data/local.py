@@ -37,6 +37,7 @@
 :func:`local_data_overrides` turns a folder of these datasets (``--data_root`` of ``launch/reproduce.py`` and
 ``launch/baselines.py``) into the ``config.data`` overrides that read one of them from it.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -66,22 +67,31 @@ from neuralcodes_jax.data.core import (
 MNIST_SPLIT_SCHEMES = ("standard", "test_only")
 MNIST_TEST_ONLY_SIZES = (6000, 2000, 2000)
 OMNIGLOT_SPLIT_SCHEMES = ("standard", "small1", "iwae")
-OMNIGLOT_VALID_FRACTION = 0.1          # 'standard': of images_background
+OMNIGLOT_VALID_FRACTION = 0.1  # 'standard': of images_background
 OMNIGLOT_SMALL_FRACTIONS = (0.1, 0.1)  # 'small1': valid, test
 IWAE_TRAIN_STOP = 23845
 
 # IDX element types (third magic byte) -> big-endian numpy dtypes.
-_IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # File lookup.
 
+
 def _require_dir(data_dir: pathlib.Path | None, dataset: str) -> pathlib.Path:
     if data_dir is None:
-        raise DataNotFoundError(f"dataset {dataset!r} with source='local' needs data_dir (the folder holding its "
-                                f"files, or its parent with a '{dataset}/' sub-folder)")
+        raise DataNotFoundError(
+            f"dataset {dataset!r} with source='local' needs data_dir (the folder holding its "
+            f"files, or its parent with a '{dataset}/' sub-folder)"
+        )
     return pathlib.Path(data_dir).expanduser()
 
 
@@ -99,11 +109,14 @@ def find_file(data_dir: pathlib.Path, subdir: str, names: Sequence[str]) -> path
     return None
 
 
-def _missing(dataset: str, data_dir: pathlib.Path, subdir: str, missing: Sequence[str], hint: str = "",
-             ) -> DataNotFoundError:
+def _missing(
+    dataset: str, data_dir: pathlib.Path, subdir: str, missing: Sequence[str], hint: str = ""
+) -> DataNotFoundError:
     where = " and ".join(str(p) for p in _search_dirs(data_dir, subdir))
-    return DataNotFoundError(f"dataset {dataset!r} (source='local'): missing {', '.join(missing)}; looked in "
-                             f"{where}.{(' ' + hint) if hint else ''}")
+    return DataNotFoundError(
+        f"dataset {dataset!r} (source='local'): missing {', '.join(missing)}; looked in "
+        f"{where}.{(' ' + hint) if hint else ''}"
+    )
 
 
 def _idx_names(prefix: str, kind: str) -> list[str]:
@@ -116,6 +129,7 @@ def _idx_names(prefix: str, kind: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------------------------
 # IDX format.
+
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Parse an IDX file (the MNIST format), gzip-compressed or not (detected from the content).
@@ -137,14 +151,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
-        raise ValueError(f"{path}: IDX header announces shape {dims} ({expected} bytes) but the file has "
-                         f"{len(raw)} bytes")
+        raise ValueError(
+            f"{path}: IDX header announces shape {dims} ({expected} bytes) but the file has {len(raw)} bytes"
+        )
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
     return data.astype(dtype.newbyteorder("="))
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Binarized MNIST.
+
 
 def check_image_array(name: str, x: Any, lo: float, hi: float) -> np.ndarray:
     """``x`` as an array of 28x28 images ``[N, 28, 28]`` (also accepted: ``[N, 784]``, ``[N, 28, 28, 1]``) with finite
@@ -162,8 +178,10 @@ def check_image_array(name: str, x: Any, lo: float, hi: float) -> np.ndarray:
         bad = ~np.isfinite(x)
         if bad.any():
             first = np.argwhere(bad)[0]
-            raise ValueError(f"{name}: {int(bad.sum())} non-finite value(s) (NaN or inf), the first in image "
-                             f"{first[0]} at ({first[1]}, {first[2]})")
+            raise ValueError(
+                f"{name}: {int(bad.sum())} non-finite value(s) (NaN or inf), the first in image "
+                f"{first[0]} at ({first[1]}, {first[2]})"
+            )
     if x.size and (x.min() < lo or x.max() > hi):
         outside = int(np.sum((x < lo) | (x > hi)))
         raise ValueError(f"{name}: {outside} value(s) outside [{lo:g}, {hi:g}], range [{x.min()}, {x.max()}]")
@@ -178,8 +196,7 @@ def _check_binary(name: str, x: np.ndarray) -> np.ndarray:
 
 
 @register("binarized_mnist", "local", aliases=("binary_mnist",))
-def load_binarized_mnist_local(*, data_dir: pathlib.Path | None, seed: int,
-                               limits: dict[str, int | None]) -> Splits:
+def load_binarized_mnist_local(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None]) -> Splits:
     """Binary MNIST 50000/10000/10000 from ``binarized_mnist.npz`` (or the three ``.amat`` files)."""
     del seed
     root = _require_dir(data_dir, "binarized_mnist")
@@ -193,11 +210,16 @@ def load_binarized_mnist_local(*, data_dir: pathlib.Path | None, seed: int,
             for split in ("train", "valid", "test"):
                 parts[split] = (_check_binary(f"{npz}[{split!r}]", f[split]), None)
     else:
-        amats = {s: find_file(root, "binarized_mnist", [f"binarized_mnist_{s}.amat"])
-                 for s in ("train", "valid", "test")}
+        amats = {
+            s: find_file(root, "binarized_mnist", [f"binarized_mnist_{s}.amat"]) for s in ("train", "valid", "test")
+        }
         if any(p is None for p in amats.values()):
-            raise _missing("binarized_mnist", root, "binarized_mnist",
-                           ["binarized_mnist.npz (or binarized_mnist_{train,valid,test}.amat)"])
+            raise _missing(
+                "binarized_mnist",
+                root,
+                "binarized_mnist",
+                ["binarized_mnist.npz (or binarized_mnist_{train,valid,test}.amat)"],
+            )
         for split, path in amats.items():
             parts[split] = (_check_binary(str(path), np.loadtxt(path, dtype=np.float32)), None)
     return make_splits("binarized_mnist", parts, is_binary=True, limits=limits, scale=1.0)
@@ -206,27 +228,32 @@ def load_binarized_mnist_local(*, data_dir: pathlib.Path | None, seed: int,
 # ---------------------------------------------------------------------------------------------------------------
 # MNIST.
 
+
 def _check_mnist(images: np.ndarray, labels: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
         raise ValueError(f"{what}: expected uint8 images [N, 28, 28], got {images.dtype} {images.shape}")
     if labels.shape != images.shape[:1]:
-        raise ValueError(f"{what}: {labels.shape[0] if labels.ndim else labels} labels for "
-                         f"{images.shape[0]} images")
+        raise ValueError(f"{what}: {labels.shape[0] if labels.ndim else labels} labels for {images.shape[0]} images")
     return images.reshape(-1, 28, 28, 1), labels
 
 
-def mnist_standard_parts(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                         num_valid: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def mnist_standard_parts(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, num_valid: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Reference MNIST split: the first ``num_valid`` training images validate, the rest train."""
     num_valid = check_int("num_valid", num_valid, 1)
     if num_valid >= len(train_x):
         raise ValueError(f"num_valid={num_valid} must be smaller than the {len(train_x)} MNIST training images")
-    return {"train": (train_x[num_valid:], train_y[num_valid:]), "valid": (train_x[:num_valid], train_y[:num_valid]),
-            "test": (test_x, test_y)}
+    return {
+        "train": (train_x[num_valid:], train_y[num_valid:]),
+        "valid": (train_x[:num_valid], train_y[:num_valid]),
+        "test": (test_x, test_y),
+    }
 
 
-def mnist_test_only_parts(test_x: np.ndarray, test_y: np.ndarray, seed: int,
-                          ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def mnist_test_only_parts(
+    test_x: np.ndarray, test_y: np.ndarray, seed: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """'test_only' scheme: seeded stratified 6000/2000/2000 split of the 10000 test images (scaled down
     proportionally, 60/20/20, when fewer are given)."""
     n = len(test_x)
@@ -236,8 +263,14 @@ def mnist_test_only_parts(test_x: np.ndarray, test_y: np.ndarray, seed: int,
 
 
 @register("mnist", "local")
-def load_mnist_local(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                     split_scheme: str = "standard", num_valid: int = 10000) -> Splits:
+def load_mnist_local(
+    *,
+    data_dir: pathlib.Path | None,
+    seed: int,
+    limits: dict[str, int | None],
+    split_scheme: str = "standard",
+    num_valid: int = 10000,
+) -> Splits:
     """Grey MNIST from IDX files; ``split_scheme`` 'standard' (50k/10k/10k) or 'test_only' (6k/2k/2k)."""
     check_choice("split_scheme", split_scheme, MNIST_SPLIT_SCHEMES)
     root = _require_dir(data_dir, "mnist")
@@ -250,11 +283,18 @@ def load_mnist_local(*, data_dir: pathlib.Path | None, seed: int, limits: dict[s
             if path is None:
                 missing.append(f"{names[1]}[.gz]")
     if missing:
-        hint = ("Only the test files are needed with split_scheme='test_only' (a 6000/2000/2000 split of the "
-                "test set)." if split_scheme == "standard" else "")
+        hint = (
+            "Only the test files are needed with split_scheme='test_only' (a 6000/2000/2000 split of the test set)."
+            if split_scheme == "standard"
+            else ""
+        )
         raise _missing("mnist", root, "mnist", missing, hint)
-    arrays = {prefix: _check_mnist(read_idx(files[(prefix, "images")]), read_idx(files[(prefix, "labels")]),
-                                   f"MNIST {prefix} IDX files") for prefix in prefixes}
+    arrays = {
+        prefix: _check_mnist(
+            read_idx(files[(prefix, "images")]), read_idx(files[(prefix, "labels")]), f"MNIST {prefix} IDX files"
+        )
+        for prefix in prefixes
+    }
     if split_scheme == "standard":
         parts = mnist_standard_parts(*arrays["train"], *arrays["t10k"], num_valid)
     else:
@@ -265,6 +305,7 @@ def load_mnist_local(*, data_dir: pathlib.Path | None, seed: int, limits: dict[s
 # ---------------------------------------------------------------------------------------------------------------
 # Omniglot.
 
+
 def alphabet_label(alphabet: str) -> int:
     """Index of an Omniglot alphabet in :data:`OMNIGLOT_ALPHABETS`; ValueError for an unknown name."""
     try:
@@ -273,8 +314,9 @@ def alphabet_label(alphabet: str) -> int:
         raise ValueError(f"unknown Omniglot alphabet {alphabet!r}; known: {OMNIGLOT_ALPHABETS}") from None
 
 
-def read_omniglot_zip(path: str | os.PathLike, image_size: int = 28,
-                      cache_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+def read_omniglot_zip(
+    path: str | os.PathLike, image_size: int = 28, cache_dir: str | os.PathLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Read an Omniglot zip of PNGs into ``(uint8 [N, s, s] with strokes high, int32 alphabet labels [N])``.
 
     Members are read in sorted path order; the alphabet is the folder two levels above each PNG. With
@@ -287,7 +329,8 @@ def read_omniglot_zip(path: str | os.PathLike, image_size: int = 28,
     cache = None
     if cache_dir is not None:
         cache = pathlib.Path(cache_dir).expanduser() / (
-            f"omniglot_{path.stem}_{image_size}px_{OMNIGLOT_RESAMPLING.lower()}.npz")
+            f"omniglot_{path.stem}_{image_size}px_{OMNIGLOT_RESAMPLING.lower()}.npz"
+        )
         if cache.is_file():
             with np.load(cache) as f:
                 if int(f["zip_size"]) == zip_size and f["images"].shape[1:] == (image_size, image_size):
@@ -324,24 +367,31 @@ def _omniglot_mat(path: pathlib.Path) -> dict[str, tuple[np.ndarray, np.ndarray]
         x = np.asarray(mat[key], dtype=np.float64).T  # [N, 784]
         if x.ndim != 2 or x.shape[1] != 784:
             raise ValueError(f"{path}[{key!r}] must be [784, N], got shape {mat[key].shape}")
-        images = x.reshape(-1, 28, 28, order="F")    # column-major, as the IWAE code
+        images = x.reshape(-1, 28, 28, order="F")  # column-major, as the IWAE code
         images = check_image_array(f"{path}[{key!r}]", images, 0, 1)[..., None]
         out[key] = (images, np.argmax(np.asarray(mat[target]), axis=0))
     return out
 
 
 @register("omniglot", "local")
-def load_omniglot_local(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                        split_scheme: str = "standard", image_size: int = 28,
-                        cache_dir: str | None = None) -> Splits:
+def load_omniglot_local(
+    *,
+    data_dir: pathlib.Path | None,
+    seed: int,
+    limits: dict[str, int | None],
+    split_scheme: str = "standard",
+    image_size: int = 28,
+    cache_dir: str | None = None,
+) -> Splits:
     """Omniglot from the original zips ('standard', 'small1') or IWAE ``chardata.mat`` ('iwae')."""
     check_choice("split_scheme", split_scheme, OMNIGLOT_SPLIT_SCHEMES)
     image_size = check_int("image_size", image_size, 1)
     root = _require_dir(data_dir, "omniglot")
     if split_scheme == "iwae":
         if image_size != 28:
-            raise ValueError(f"image_size must be 28 with split_scheme='iwae' (chardata.mat is 28x28), "
-                             f"got {image_size}")
+            raise ValueError(
+                f"image_size must be 28 with split_scheme='iwae' (chardata.mat is 28x28), got {image_size}"
+            )
         mat = find_file(root, "omniglot", ["chardata.mat"])
         if mat is None:
             raise _missing("omniglot", root, "omniglot", ["chardata.mat"])
@@ -349,25 +399,32 @@ def load_omniglot_local(*, data_dir: pathlib.Path | None, seed: int, limits: dic
         x, y = data["data"]
         if len(x) <= IWAE_TRAIN_STOP:
             raise ValueError(f"{mat}: 'data' has {len(x)} images, expected more than {IWAE_TRAIN_STOP}")
-        parts = {"train": (x[:IWAE_TRAIN_STOP], y[:IWAE_TRAIN_STOP]),
-                 "valid": (x[IWAE_TRAIN_STOP:], y[IWAE_TRAIN_STOP:]), "test": data["testdata"]}
+        parts = {
+            "train": (x[:IWAE_TRAIN_STOP], y[:IWAE_TRAIN_STOP]),
+            "valid": (x[IWAE_TRAIN_STOP:], y[IWAE_TRAIN_STOP:]),
+            "test": data["testdata"],
+        }
         return make_splits("omniglot", parts, is_binary=False, limits=limits, scale=1.0)
 
-    needed = (["images_background.zip", "images_evaluation.zip"] if split_scheme == "standard"
-              else ["images_background_small1.zip"])
+    needed = (
+        ["images_background.zip", "images_evaluation.zip"]
+        if split_scheme == "standard"
+        else ["images_background_small1.zip"]
+    )
     paths = {name: find_file(root, "omniglot", [name]) for name in needed}
     missing = [name for name, p in paths.items() if p is None]
     if missing:
-        hint = ("split_scheme='small1' needs only images_background_small1.zip."
-                if split_scheme == "standard" else "")
+        hint = "split_scheme='small1' needs only images_background_small1.zip." if split_scheme == "standard" else ""
         raise _missing("omniglot", root, "omniglot", missing, hint)
     arrays = {name: read_omniglot_zip(p, image_size, cache_dir) for name, p in paths.items()}
-    return make_splits("omniglot", omniglot_parts(split_scheme, arrays, seed), is_binary=False, limits=limits,
-                       scale=255.0)
+    return make_splits(
+        "omniglot", omniglot_parts(split_scheme, arrays, seed), is_binary=False, limits=limits, scale=255.0
+    )
 
 
-def omniglot_parts(split_scheme: str, arrays: dict[str, tuple[np.ndarray, np.ndarray]], seed: int,
-                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def omniglot_parts(
+    split_scheme: str, arrays: dict[str, tuple[np.ndarray, np.ndarray]], seed: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Split Omniglot arrays keyed by zip name (see the module docstring)."""
     if split_scheme == "standard":
         x, y = arrays["images_background.zip"]
@@ -383,6 +440,7 @@ def omniglot_parts(split_scheme: str, arrays: dict[str, tuple[np.ndarray, np.nda
 
 # ---------------------------------------------------------------------------------------------------------------
 # Config overrides for a folder of offline datasets.
+
 
 def local_data_overrides(dataset: str, data_root: str | os.PathLike | None) -> tuple[dict[str, Any], str]:
     """``config.data`` overrides reading ``dataset`` from ``data_root`` when its files are there, and a note.
@@ -408,17 +466,21 @@ def local_data_overrides(dataset: str, data_root: str | os.PathLike | None) -> t
         if has(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
             return {"data.source": "local", "data.data_dir": str(folder)}, ""
         if has(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-            return ({"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "test_only"},
-                    "only the 10k MNIST test images are available: train/valid/test is a 6000/2000/2000 split of "
-                    "them (the paper trains on 50k), so absolute numbers are not comparable")
+            return (
+                {"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "test_only"},
+                "only the 10k MNIST test images are available: train/valid/test is a 6000/2000/2000 split of "
+                "them (the paper trains on 50k), so absolute numbers are not comparable",
+            )
     elif dataset == "omniglot":
         folder = root / "omniglot"
         if has(folder, "images_background.zip", "images_evaluation.zip"):
             return {"data.source": "local", "data.data_dir": str(folder)}, ""
         if has(folder, "images_background_small1.zip"):
-            return ({"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "small1"},
-                    "only Omniglot 'images_background_small1' is available (split 'small1'); the paper uses the "
-                    "IWAE split (23k train / 8k test), so absolute numbers are not comparable")
+            return (
+                {"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "small1"},
+                "only Omniglot 'images_background_small1' is available (split 'small1'); the paper uses the "
+                "IWAE split (23k train / 8k test), so absolute numbers are not comparable",
+            )
         if has(folder, "chardata.mat"):
             return {"data.source": "local", "data.data_dir": str(folder), "data.split_scheme": "iwae"}, ""
     return {}, f"no local files for {dataset} under the data root; the config's default source is used"

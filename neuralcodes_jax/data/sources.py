@@ -29,6 +29,7 @@ Adding a dataset: write a loader in one of the source modules (or a new module i
 with ``@register("name", "source")``; see :mod:`neuralcodes_jax.data.core` for the loader contract. Its keyword
 options become ``load_splits(name, **options)`` arguments (and extra ``config.data`` fields) automatically.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,8 +69,9 @@ def _candidate_sources(name: str, source: str, data_dir: pathlib.Path | None) ->
     check_choice("source", source, ("auto",) + SOURCES)
     if source != "auto":
         if source not in available:
-            raise ValueError(f"dataset {name!r} is not available from source {source!r}; "
-                             f"allowed sources: {('auto',) + available}")
+            raise ValueError(
+                f"dataset {name!r} is not available from source {source!r}; allowed sources: {('auto',) + available}"
+            )
         return [source]
     for generated in ("synthetic", "embedded"):
         if generated in available:
@@ -77,9 +79,16 @@ def _candidate_sources(name: str, source: str, data_dir: pathlib.Path | None) ->
     return [s for s in AUTO_ORDER if s in available and (s != "local" or data_dir is not None)]
 
 
-def load_splits(name: str, *, source: str = "auto", data_dir: str | os.PathLike | None = None, seed: int = 0,
-                binarize: str = "none", limit: int | Mapping[str, int | None] | None = None,
-                **options: Any) -> Splits:
+def load_splits(
+    name: str,
+    *,
+    source: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    binarize: str = "none",
+    limit: int | Mapping[str, int | None] | None = None,
+    **options: Any,
+) -> Splits:
     """Load dataset ``name`` as in-memory float32 train/valid/test arrays.
 
     Args:
@@ -117,8 +126,9 @@ def load_splits(name: str, *, source: str = "auto", data_dir: str | os.PathLike 
     allowed = sorted(set().union(*accepted.values()))
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for dataset {canonical!r} (sources {candidates}); "
-                         f"allowed options: {allowed}")
+        raise ValueError(
+            f"unknown option(s) {unknown} for dataset {canonical!r} (sources {candidates}); allowed options: {allowed}"
+        )
 
     errors: list[str] = []
     for src in candidates:
@@ -134,9 +144,16 @@ def load_splits(name: str, *, source: str = "auto", data_dir: str | os.PathLike 
                 raise
             raise DataNotFoundError(
                 f"dataset {canonical!r} could not be loaded from any source {candidates} (source='auto', "
-                f"data_dir={None if directory is None else str(directory)!r}):\n" + "\n".join(errors)) from err
-        logger.info("Loaded %s from source %r: %s examples, shape %s, binary=%s", canonical, src,
-                    splits.num_examples, splits.shape, splits.is_binary)
+                f"data_dir={None if directory is None else str(directory)!r}):\n" + "\n".join(errors)
+            ) from err
+        logger.info(
+            "Loaded %s from source %r: %s examples, shape %s, binary=%s",
+            canonical,
+            src,
+            splits.num_examples,
+            splits.shape,
+            splits.is_binary,
+        )
         return _binarize_splits(splits, binarize, seed)
     raise AssertionError("unreachable: the loop returns or raises")
 

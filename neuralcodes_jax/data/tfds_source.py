@@ -31,6 +31,7 @@ Splits (train / valid / test):
   each image resized to 64x78 with LANCZOS and cropped to rows 7..70 -> (64, 64, 3), as the reference. No labels.
   The full training set needs ~8 GB as float32; use ``limit`` for smaller runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,10 @@ def _tfds():
     try:
         import tensorflow_datasets as tfds
     except ImportError as err:
-        raise DataNotFoundError("source='tfds' needs the tensorflow-datasets package "
-                                "(pip install tensorflow-datasets), or use source='local'") from err
+        raise DataNotFoundError(
+            "source='tfds' needs the tensorflow-datasets package "
+            "(pip install tensorflow-datasets), or use source='local'"
+        ) from err
     return tfds
 
 
@@ -101,15 +104,15 @@ class _SplitReader:
         self._source: Sequence[Any] | None = None
         self._dataset: Any = None
         try:
-            self._source = tfds.data_source(tfds_name, split=split, data_dir=directory, download=False,
-                                            try_gcs=False)
+            self._source = tfds.data_source(tfds_name, split=split, data_dir=directory, download=False, try_gcs=False)
             self._len = len(self._source)
             return
         except Exception as err:
             source_err = err
         try:
-            self._dataset = tfds.load(tfds_name, split=split, data_dir=directory, download=False, try_gcs=False,
-                                      shuffle_files=False)
+            self._dataset = tfds.load(
+                tfds_name, split=split, data_dir=directory, download=False, try_gcs=False, shuffle_files=False
+            )
             n = int(self._dataset.cardinality())
             self._len = n if n >= 0 else sum(1 for _ in self._dataset)
         except Exception as err:
@@ -119,7 +122,8 @@ class _SplitReader:
                 f"To fix: on a machine with network access run `tfds build {tfds_name} --data_dir=DIR` "
                 f"(add --file_format=array_record for random access without TensorFlow), copy DIR here and pass "
                 f"data_dir=DIR (or set TFDS_DATA_DIR); or use source='local' with the original files. "
-                f"[tfds.data_source: {_short(source_err)}] [tfds.load: {_short(err)}]") from err
+                f"[tfds.data_source: {_short(source_err)}] [tfds.load: {_short(err)}]"
+            ) from err
 
     def __len__(self) -> int:
         return self._len
@@ -139,8 +143,9 @@ class _SplitReader:
         return out
 
 
-def _read(readers: Sequence[_SplitReader], indices: np.ndarray, convert: Convert,
-          ) -> tuple[np.ndarray, np.ndarray | None]:
+def _read(
+    readers: Sequence[_SplitReader], indices: np.ndarray, convert: Convert
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Read ``indices`` of the concatenation of ``readers`` into (images, labels or None)."""
     if len(indices) == 0:
         image, label = readers[0].read(np.arange(1), convert)[0]
@@ -160,14 +165,23 @@ def _read(readers: Sequence[_SplitReader], indices: np.ndarray, convert: Convert
     return images, labels
 
 
-def _load(dataset: str, tfds_name: str, data_dir: pathlib.Path | None, limits: dict[str, int | None],
-          tfds_splits: Sequence[str], plan_fn: Callable[[dict[str, int]], Plan], convert: Convert, *,
-          is_binary: bool, scale: float) -> Splits:
+def _load(
+    dataset: str,
+    tfds_name: str,
+    data_dir: pathlib.Path | None,
+    limits: dict[str, int | None],
+    tfds_splits: Sequence[str],
+    plan_fn: Callable[[dict[str, int]], Plan],
+    convert: Convert,
+    *,
+    is_binary: bool,
+    scale: float,
+) -> Splits:
     readers = {s: _SplitReader(dataset, tfds_name, s, data_dir) for s in tfds_splits}
     plan = plan_fn({s: len(r) for s, r in readers.items()})
     parts = {}
     for split, (sources, indices) in plan.items():
-        indices = np.asarray(indices)[:prefix_len(len(indices), limits, split)]
+        indices = np.asarray(indices)[: prefix_len(len(indices), limits, split)]
         parts[split] = _read([readers[s] for s in sources], indices, convert)
     return make_splits(dataset, parts, is_binary=is_binary, limits=limits, scale=scale)
 
@@ -179,8 +193,9 @@ def _direct_plan(mapping: Mapping[str, str]) -> Callable[[dict[str, int]], Plan]
 
 def _check_holdout(dataset: str, split: str, n: int, num_valid: int) -> None:
     if num_valid >= n:
-        raise ValueError(f"num_valid={num_valid} must be smaller than the {n} examples of TFDS {dataset!r} "
-                         f"split {split!r}")
+        raise ValueError(
+            f"num_valid={num_valid} must be smaller than the {n} examples of TFDS {dataset!r} split {split!r}"
+        )
 
 
 def _image_label(label_key: str | None) -> Convert:
@@ -188,8 +203,14 @@ def _image_label(label_key: str | None) -> Convert:
 
 
 @register("mnist", "tfds")
-def load_mnist_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                    split_scheme: str = "standard", num_valid: int = 10000) -> Splits:
+def load_mnist_tfds(
+    *,
+    data_dir: pathlib.Path | None,
+    seed: int,
+    limits: dict[str, int | None],
+    split_scheme: str = "standard",
+    num_valid: int = 10000,
+) -> Splits:
     """TFDS ``mnist``: 'standard' 50k/10k/10k (first ``num_valid`` of train validate) or 'test_only' 6k/2k/2k."""
     check_choice("split_scheme", split_scheme, MNIST_SPLIT_SCHEMES)
     num_valid = check_int("num_valid", num_valid, 1)
@@ -201,15 +222,17 @@ def load_mnist_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[st
 
     def plan(n: dict[str, int]) -> Plan:
         _check_holdout("mnist", "train", n["train"], num_valid)
-        return {"train": (("train",), np.arange(num_valid, n["train"])),
-                "valid": (("train",), np.arange(num_valid)), "test": (("test",), np.arange(n["test"]))}
+        return {
+            "train": (("train",), np.arange(num_valid, n["train"])),
+            "valid": (("train",), np.arange(num_valid)),
+            "test": (("test",), np.arange(n["test"])),
+        }
 
     return _load("mnist", "mnist", data_dir, limits, ("train", "test"), plan, convert, is_binary=False, scale=255.0)
 
 
 @register("binarized_mnist", "tfds")
-def load_binarized_mnist_tfds(*, data_dir: pathlib.Path | None, seed: int,
-                              limits: dict[str, int | None]) -> Splits:
+def load_binarized_mnist_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None]) -> Splits:
     """TFDS ``binarized_mnist``: train / validation / test, values {0, 1}."""
     del seed
 
@@ -219,14 +242,23 @@ def load_binarized_mnist_tfds(*, data_dir: pathlib.Path | None, seed: int,
             raise ValueError(f"TFDS binarized_mnist: expected pixel values in {{0, 1}}, got max {image.max()}")
         return image, None
 
-    return _load("binarized_mnist", "binarized_mnist", data_dir, limits, ("train", "validation", "test"),
-                 _direct_plan({"train": "train", "valid": "validation", "test": "test"}), convert,
-                 is_binary=True, scale=1.0)
+    return _load(
+        "binarized_mnist",
+        "binarized_mnist",
+        data_dir,
+        limits,
+        ("train", "validation", "test"),
+        _direct_plan({"train": "train", "valid": "validation", "test": "test"}),
+        convert,
+        is_binary=True,
+        scale=1.0,
+    )
 
 
 @register("cifar10", "tfds")
-def load_cifar10_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                      num_valid: int = 10000) -> Splits:
+def load_cifar10_tfds(
+    *, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None], num_valid: int = 10000
+) -> Splits:
     """TFDS ``cifar10``: 40k/10k/10k, the last ``num_valid`` training images validate."""
     del seed
     num_valid = check_int("num_valid", num_valid, 1)
@@ -234,16 +266,29 @@ def load_cifar10_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[
     def plan(n: dict[str, int]) -> Plan:
         _check_holdout("cifar10", "train", n["train"], num_valid)
         cut = n["train"] - num_valid
-        return {"train": (("train",), np.arange(cut)), "valid": (("train",), np.arange(cut, n["train"])),
-                "test": (("test",), np.arange(n["test"]))}
+        return {
+            "train": (("train",), np.arange(cut)),
+            "valid": (("train",), np.arange(cut, n["train"])),
+            "test": (("test",), np.arange(n["test"])),
+        }
 
-    return _load("cifar10", "cifar10", data_dir, limits, ("train", "test"), plan, _image_label("label"),
-                 is_binary=False, scale=255.0)
+    return _load(
+        "cifar10",
+        "cifar10",
+        data_dir,
+        limits,
+        ("train", "test"),
+        plan,
+        _image_label("label"),
+        is_binary=False,
+        scale=255.0,
+    )
 
 
 @register("svhn_cropped", "tfds", aliases=("svhn",))
-def load_svhn_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                   split_scheme: str = "standard") -> Splits:
+def load_svhn_tfds(
+    *, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None], split_scheme: str = "standard"
+) -> Splits:
     """TFDS ``svhn_cropped``: 'standard' (train 90/10 + test) or 'train_extra' (train+extra 90/10 + test)."""
     check_choice("split_scheme", split_scheme, SVHN_SPLIT_SCHEMES)
     pool = ("train",) if split_scheme == "standard" else ("train", "extra")
@@ -254,13 +299,28 @@ def load_svhn_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str
         tr, va = split_indices(total, (n_train, n_valid), seed=seed)
         return {"train": (pool, tr), "valid": (pool, va), "test": (("test",), np.arange(n["test"]))}
 
-    return _load("svhn_cropped", "svhn_cropped", data_dir, limits, pool + ("test",), plan, _image_label("label"),
-                 is_binary=False, scale=255.0)
+    return _load(
+        "svhn_cropped",
+        "svhn_cropped",
+        data_dir,
+        limits,
+        pool + ("test",),
+        plan,
+        _image_label("label"),
+        is_binary=False,
+        scale=255.0,
+    )
 
 
 @register("omniglot", "tfds")
-def load_omniglot_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None],
-                       split_scheme: str = "standard", image_size: int = 28) -> Splits:
+def load_omniglot_tfds(
+    *,
+    data_dir: pathlib.Path | None,
+    seed: int,
+    limits: dict[str, int | None],
+    split_scheme: str = "standard",
+    image_size: int = 28,
+) -> Splits:
     """TFDS ``omniglot``: 'standard' (train 90/10 + test) or 'small1' (80/10/10), 28x28 strokes = 1."""
     check_choice("split_scheme (TFDS omniglot; 'iwae' needs source='local')", split_scheme, OMNIGLOT_TFDS_SCHEMES)
     image_size = check_int("image_size", image_size, 1)
@@ -269,24 +329,35 @@ def load_omniglot_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict
         return omniglot_to_strokes(np.asarray(ex["image"]), image_size)[..., None], int(ex["alphabet"])
 
     if split_scheme == "standard":
+
         def plan(n: dict[str, int]) -> Plan:
             n_train, n_valid, _ = split_counts(n["train"], OMNIGLOT_VALID_FRACTION, 0.0)
             tr, va = split_indices(n["train"], (n_train, n_valid), seed=seed)
             return {"train": (("train",), tr), "valid": (("train",), va), "test": (("test",), np.arange(n["test"]))}
+
         tfds_splits: tuple[str, ...] = ("train", "test")
     else:
+
         def plan(n: dict[str, int]) -> Plan:
             idx = split_indices(n["small1"], split_counts(n["small1"], *OMNIGLOT_SMALL_FRACTIONS), seed=seed)
             return {split: (("small1",), i) for split, i in zip(("train", "valid", "test"), idx)}
+
         tfds_splits = ("small1",)
-    return _load("omniglot", "omniglot", data_dir, limits, tfds_splits, plan, convert, is_binary=False,
-                 scale=255.0)
+    return _load("omniglot", "omniglot", data_dir, limits, tfds_splits, plan, convert, is_binary=False, scale=255.0)
 
 
 @register("celeb_a", "tfds", aliases=("celeba",))
 def load_celeb_a_tfds(*, data_dir: pathlib.Path | None, seed: int, limits: dict[str, int | None]) -> Splits:
     """TFDS ``celeb_a``: train / validation / test, 64x64x3 as the reference (resize 64x78, crop rows 7..70)."""
     del seed
-    return _load("celeb_a", "celeb_a", data_dir, limits, ("train", "validation", "test"),
-                 _direct_plan({"train": "train", "valid": "validation", "test": "test"}),
-                 lambda ex: (celeba_resize_crop(np.asarray(ex["image"])), None), is_binary=False, scale=255.0)
+    return _load(
+        "celeb_a",
+        "celeb_a",
+        data_dir,
+        limits,
+        ("train", "validation", "test"),
+        _direct_plan({"train": "train", "valid": "validation", "test": "test"}),
+        lambda ex: (celeba_resize_crop(np.asarray(ex["image"])), None),
+        is_binary=False,
+        scale=255.0,
+    )

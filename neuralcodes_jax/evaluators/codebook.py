@@ -41,17 +41,17 @@ P_GRID = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3
 class EvalFields:
     """``eval`` fields of the codebook report."""
 
-    reference: str = "Hamming(7,4)"     # a name of codes.structure.reference_codes() or a JSON file of generators
+    reference: str = "Hamming(7,4)"  # a name of codes.structure.reference_codes() or a JSON file of generators
     p_grid: tuple[float, ...] = P_GRID
-    p_ratio: float = 0.05               # p of the single "ratio to the converse" number (one of p_grid)
-    neural_table: bool = True           # exact BLER/BER of the neural decoder (table over all 2^n words)
-    stage2_check: bool = True           # also tabulate the stage-1 decoder (did stage 2 improve the decoder?)
+    p_ratio: float = 0.05  # p of the single "ratio to the converse" number (one of p_grid)
+    neural_table: bool = True  # exact BLER/BER of the neural decoder (table over all 2^n words)
+    stage2_check: bool = True  # also tabulate the stage-1 decoder (did stage 2 improve the decoder?)
     max_equivalence_nodes: int = 100_000
-    ebn0_db: tuple[float, ...] = (0.0, 2.0, 4.0, 6.0)   # AWGN Monte Carlo grid (AWGN configs only)
+    ebn0_db: tuple[float, ...] = (0.0, 2.0, 4.0, 6.0)  # AWGN Monte Carlo grid (AWGN configs only)
     mc_target_errors: int = 200
     mc_max_blocks: int = 400_000
     mc_batch: int = 20_000
-    mc_seeds: int = 0                   # AWGN: Monte Carlo for the first mc_seeds seeds (0 = all)
+    mc_seeds: int = 0  # AWGN: Monte Carlo for the first mc_seeds seeds (0 = all)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +59,7 @@ class CONFIG:
     """What the evaluator reads from a config."""
 
     eval: EvalFields = EvalFields()
+
 
 PyTree = Any
 
@@ -81,13 +82,11 @@ def decoder_table(decoder_params: PyTree, spec: prog.ProgressiveSpec, chunk: int
     if spec.n > prog.MAX_TABLE_BITS:
         raise ValueError(f"n must be <= {prog.MAX_TABLE_BITS} for a decoder table, got {spec.n}")
     total = 1 << spec.n
-    if chunk is None:   # about 2^24 floats per layer activation
-        widest = max((spec.n, *spec.decoder_hidden,
-                      spec.num_messages if spec.decoder_output == "softmax" else spec.k))
+    if chunk is None:  # about 2^24 floats per layer activation
+        widest = max((spec.n, *spec.decoder_hidden, spec.num_messages if spec.decoder_output == "softmax" else spec.k))
         chunk = max(1 << 10, 1 << max(0, (1 << 24) // widest).bit_length() - 1)
     size = min(int(chunk), total)
-    parts = [np.asarray(_decoder_table_chunk(decoder_params, spec, start, size))
-             for start in range(0, total, size)]
+    parts = [np.asarray(_decoder_table_chunk(decoder_params, spec, start, size)) for start in range(0, total, size)]
     return np.concatenate(parts).astype(np.int64)
 
 
@@ -109,11 +108,16 @@ def _poly_dict(poly: codes_exact.WeightPolynomial, p_grid: np.ndarray) -> dict[s
     return {"values": [float(v) for v in np.atleast_1d(poly(p_grid))], "polynomial": poly.to_dict()}
 
 
-def codebook_report(codebook: Any, p_grid: Any, decoder: Any = None,
-                    references: Mapping[str, Any] | None = None,
-                    reference_bler: codes_exact.WeightPolynomial | None = None,
-                    converse: np.ndarray | None = None, p_ratio: float = 0.05,
-                    tol: float = 1e-12) -> dict[str, Any]:
+def codebook_report(
+    codebook: Any,
+    p_grid: Any,
+    decoder: Any = None,
+    references: Mapping[str, Any] | None = None,
+    reference_bler: codes_exact.WeightPolynomial | None = None,
+    converse: np.ndarray | None = None,
+    p_ratio: float = 0.05,
+    tol: float = 1e-12,
+) -> dict[str, Any]:
     """Structure and exact BSC error rates of a codebook in message order (JSON-ready).
 
     Args:
@@ -149,12 +153,14 @@ def codebook_report(codebook: Any, p_grid: Any, decoder: Any = None,
         if table.shape != (1 << n,):
             raise ValueError(f"decoder must be a table of shape ({1 << n},), got {table.shape}")
         if table.min() < 0 or table.max() >= m:
-            raise ValueError(f"decoder entries must be message indices in [0, {m}), got "
-                             f"[{table.min()}, {table.max()}]")
+            raise ValueError(f"decoder entries must be message indices in [0, {m}), got [{table.min()}, {table.max()}]")
         d_bler = codes_exact.decoder_bler_bsc(bits, table, allow_repeated=True)
         d_ber = codes_exact.decoder_ber_bsc(bits, table, allow_repeated=True)
-        out["neural_decoder"] = {"bler": _poly_dict(d_bler, p_grid), "ber": _poly_dict(d_ber, p_grid),
-                                 "equals_ml_bler": bool(d_bler == ml_bler)}
+        out["neural_decoder"] = {
+            "bler": _poly_dict(d_bler, p_grid),
+            "ber": _poly_dict(d_ber, p_grid),
+            "equals_ml_bler": bool(d_bler == ml_bler),
+        }
     ml_vals = np.asarray(out["ml"]["bler"]["values"])
     if reference_bler is not None:
         ref_vals = np.atleast_1d(reference_bler(p_grid))
@@ -222,10 +228,18 @@ def _awgn_batch(key, codebooks, decoder_params, sigma, spec, batch):
     return results
 
 
-def awgn_monte_carlo(key: jax.Array, spec: prog.ProgressiveSpec, codebook: Any, decoder_params: PyTree,
-                     reference_codebook: Any, ebn0_db: Sequence[float], target_block_errors: int = 200,
-                     max_blocks: int = 1_000_000, batch: int = 20_000,
-                     confidence: float = 0.95) -> list[dict[str, Any]]:
+def awgn_monte_carlo(
+    key: jax.Array,
+    spec: prog.ProgressiveSpec,
+    codebook: Any,
+    decoder_params: PyTree,
+    reference_codebook: Any,
+    ebn0_db: Sequence[float],
+    target_block_errors: int = 200,
+    max_blocks: int = 1_000_000,
+    batch: int = 20_000,
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
     """BPSK-AWGN Monte Carlo of a learned code and a reference code at several Eb/N0 (dB, rate ``k/n``).
 
     The same messages and noise are used for every decoder: the learned codebook with its neural decoder and
@@ -257,16 +271,27 @@ def awgn_monte_carlo(key: jax.Array, spec: prog.ProgressiveSpec, codebook: Any, 
             i += 1
         row: dict[str, Any] = {"ebn0_db": float(ebn0), "sigma": sigma, "blocks": blocks}
         for name, (be, bits) in zip(names, counts):
-            row[name] = {"block_errors": int(be), "bler": be / blocks,
-                         "bler_ci": list(codes_exact.wilson_interval(int(be), blocks, confidence)),
-                         "bit_errors": int(bits), "ber": bits / (blocks * spec.k)}
+            row[name] = {
+                "block_errors": int(be),
+                "bler": be / blocks,
+                "bler_ci": list(codes_exact.wilson_interval(int(be), blocks, confidence)),
+                "bit_errors": int(bits),
+                "ber": bits / (blocks * spec.k),
+            }
         out.append(row)
     return out
 
 
-def soft_ml_awgn(key: jax.Array, codebooks: Sequence[Any], k: int, ebn0_db: Sequence[float],
-                 target_block_errors: int = 200, max_blocks: int = 1_000_000, batch: int = 10_000,
-                 confidence: float = 0.95) -> list[dict[str, Any]]:
+def soft_ml_awgn(
+    key: jax.Array,
+    codebooks: Sequence[Any],
+    k: int,
+    ebn0_db: Sequence[float],
+    target_block_errors: int = 200,
+    max_blocks: int = 1_000_000,
+    batch: int = 10_000,
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
     """Soft-ML BLER of several ``(n, 2^k)`` codebooks on BPSK-AWGN at each Eb/N0 (dB, rate ``k/n``), all on the
     same messages and noise; batches until each has ``target_block_errors`` errors or ``max_blocks`` blocks.
     Returns one dict per Eb/N0 with ``blocks`` and per codebook ``block_errors``, ``bler``, ``bler_ci`` (Wilson)."""
@@ -282,14 +307,26 @@ def soft_ml_awgn(key: jax.Array, codebooks: Sequence[Any], k: int, ebn0_db: Sequ
         errors = np.zeros(books.shape[0], np.int64)
         blocks, i = 0, 0
         while blocks < max_blocks and errors.min() < target_block_errors:
-            errors += np.asarray(_sigma_batch(jax.random.fold_in(jax.random.fold_in(key, j), i), books,
-                                              jnp.float32(sigma), batch))
+            errors += np.asarray(
+                _sigma_batch(jax.random.fold_in(jax.random.fold_in(key, j), i), books, jnp.float32(sigma), batch)
+            )
             blocks += batch
             i += 1
-        out.append({"ebn0_db": float(ebn0), "sigma": sigma, "blocks": blocks,
-                    "codes": [{"block_errors": int(e), "bler": e / blocks,
-                               "bler_ci": list(codes_exact.wilson_interval(int(e), blocks, confidence))}
-                              for e in errors]})
+        out.append(
+            {
+                "ebn0_db": float(ebn0),
+                "sigma": sigma,
+                "blocks": blocks,
+                "codes": [
+                    {
+                        "block_errors": int(e),
+                        "bler": e / blocks,
+                        "bler_ci": list(codes_exact.wilson_interval(int(e), blocks, confidence)),
+                    }
+                    for e in errors
+                ],
+            }
+        )
     return out
 
 
@@ -298,8 +335,9 @@ def _sigma_batch(key, books, sigma, batch):
     k_msg, k_noise = jax.random.split(key)
     msgs = jax.random.randint(k_msg, (batch,), 0, books.shape[1])
     noise = sigma * jax.random.normal(k_noise, (batch, books.shape[2]), jnp.float32)
-    return jnp.stack([jnp.sum(soft_ml_decode(b, 1.0 - 2.0 * b[msgs].astype(jnp.float32) + noise) != msgs)
-                      for b in books])
+    return jnp.stack(
+        [jnp.sum(soft_ml_decode(b, 1.0 - 2.0 * b[msgs].astype(jnp.float32) + noise) != msgs) for b in books]
+    )
 
 
 def uncoded_awgn_bler(k: int, ebn0_db: Any) -> np.ndarray:
@@ -346,11 +384,22 @@ def evaluate(run) -> list[dict]:
         table = None
         if ev.neural_table and pspec.channel == "bsc":
             table = decoder_table(prm["decoder"], pspec)
-        rep = codebook_report(codebook, p_grid, decoder=table, reference_bler=reference_bler, converse=converse,
-                              p_ratio=float(ev.p_ratio),
-                              references={ev.reference: reference.codewords()})
-        rep.update(seed=int(run.configs[p].seed), p_ratio_index=ratio_index, train_p=float(pspec.train_p),
-                   training=pspec.training, step=int(run.metas[p].get("step", 0)))
+        rep = codebook_report(
+            codebook,
+            p_grid,
+            decoder=table,
+            reference_bler=reference_bler,
+            converse=converse,
+            p_ratio=float(ev.p_ratio),
+            references={ev.reference: reference.codewords()},
+        )
+        rep.update(
+            seed=int(run.configs[p].seed),
+            p_ratio_index=ratio_index,
+            train_p=float(pspec.train_p),
+            training=pspec.training,
+            step=int(run.metas[p].get("step", 0)),
+        )
         soft = np.asarray(run.methods[p].soft_codebook(prm))
         rep["soft_codebook_mean_distance_to_binary"] = float(np.mean(np.minimum(soft, 1 - soft)))
         if table is not None and ev.stage2_check and pspec.stage2_steps > 0:
@@ -359,13 +408,21 @@ def evaluate(run) -> list[dict]:
             before = codes_exact.decoder_bler_bsc(codebook, decoder_table(dec1, pspec), allow_repeated=True)
             rep["stage1_decoder_bler"] = [float(v) for v in np.atleast_1d(before(p_grid))]
             after = codes_exact.WeightPolynomial(**_poly_args(rep["neural_decoder"]["bler"]["polynomial"]))
-            rep["stage2_improved_neural_bler"] = bool(after(float(pspec.train_p)) <= before(float(pspec.train_p))
-                                                      + 1e-12)
+            rep["stage2_improved_neural_bler"] = bool(
+                after(float(pspec.train_p)) <= before(float(pspec.train_p)) + 1e-12
+            )
         if pspec.channel == "awgn" and p < mc_count:
             rep["awgn"] = awgn_monte_carlo(
-                jax.random.fold_in(jax.random.key(int(run.configs[p].seed) + 1), 0), pspec, codebook,
-                prm["decoder"], reference.codewords(), tuple(ev.ebn0_db),
-                int(ev.mc_target_errors), int(ev.mc_max_blocks), int(ev.mc_batch))
+                jax.random.fold_in(jax.random.key(int(run.configs[p].seed) + 1), 0),
+                pspec,
+                codebook,
+                prm["decoder"],
+                reference.codewords(),
+                tuple(ev.ebn0_db),
+                int(ev.mc_target_errors),
+                int(ev.mc_max_blocks),
+                int(ev.mc_batch),
+            )
         if run.is_main:
             with open(os.path.join(run.workdirs[p], "codebook_report.json"), "w") as f:
                 json.dump(rep, f, indent=1)
@@ -381,13 +438,21 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
     ev, p_grid = _check_eval_config(config)
     reference = reference_code(ev.reference, spec.n, spec.k)
     training = spec.training
-    entry = {"spec": {k: v for k, v in spec.__dict__.items()}, "seeds": results, "train_seconds": run.train_seconds,
-             "summary": summarize_training(results, spec.num_messages, float(ev.p_ratio))}
+    entry = {
+        "spec": {k: v for k, v in spec.__dict__.items()},
+        "seeds": results,
+        "train_seconds": run.train_seconds,
+        "summary": summarize_training(results, spec.num_messages, float(ev.p_ratio)),
+    }
     report: dict[str, Any] = {
-        "name": config.get("name", "progressive"), "n": spec.n,
-        "k": spec.k, "p_grid": p_grid.tolist(), "config": config.to_dict(),
+        "name": config.get("name", "progressive"),
+        "n": spec.n,
+        "k": spec.k,
+        "p_grid": p_grid.tolist(),
+        "config": config.to_dict(),
         "references": reference_curves(spec.n, spec.k, p_grid, (ev.reference, reference)),
-        "trainings": {training: entry}, "workdirs": [run.workdirs[i] for i in members],
+        "trainings": {training: entry},
+        "workdirs": [run.workdirs[i] for i in members],
     }
     awgn = [r["awgn"] for r in results if "awgn" in r]
     if awgn:
@@ -422,8 +487,10 @@ def merge_summaries(directories: Sequence[str]) -> dict[str, Any]:
 def metrics(result: Mapping[str, Any]) -> dict[str, Any]:
     """Flat numbers of one run's report (``minimum_distance``, ...) or of a summary (counts per training)."""
     if "trainings" not in result:
-        out = {"minimum_distance": result["minimum_distance"],
-               "equivalent_to_reference": result["equivalent_to"] is not None}
+        out = {
+            "minimum_distance": result["minimum_distance"],
+            "equivalent_to_reference": result["equivalent_to"] is not None,
+        }
         out.update({k: v for k, v in result["ml"].items() if k.startswith("ratio_to_converse_at")})
         return out
     out = {}
@@ -453,13 +520,18 @@ def summarize_training(seeds: list[dict[str, Any]], num_messages: int, p_ratio: 
         "repeated_codewords": sum(s["num_distinct"] < num_messages for s in seeds),
         "minimum_distance_histogram": {str(d): dmins.count(d) for d in sorted(set(dmins))},
         key: ratios,
-        f"median_{key}": float(np.median([r for r in ratios if r is not None])) if any(
-            r is not None for r in ratios) else None,
+        f"median_{key}": float(np.median([r for r in ratios if r is not None]))
+        if any(r is not None for r in ratios)
+        else None,
     }
     if seeds and "neural_decoder" in seeds[0]:
         i = seeds[0]["p_ratio_index"]
-        nd = [s["neural_decoder"]["bler"]["values"][i] / s["ml"]["bler"]["values"][i]
-              if s["ml"]["bler"]["values"][i] > 0 else None for s in seeds]
+        nd = [
+            s["neural_decoder"]["bler"]["values"][i] / s["ml"]["bler"]["values"][i]
+            if s["ml"]["bler"]["values"][i] > 0
+            else None
+            for s in seeds
+        ]
         out["neural_equals_ml"] = sum(bool(s["neural_decoder"]["equals_ml_bler"]) for s in seeds)
         out[f"neural_to_ml_bler_at_{p_ratio:g}"] = nd
         out["neural_improved_by_stage2"] = sum(bool(s.get("stage2_improved_neural_bler")) for s in seeds)
@@ -471,7 +543,6 @@ def plot_bsc(report: dict[str, Any], path: str) -> None:
     the classical reference under ML, uncoded bits and the converse (curves from the exact polynomials)."""
     from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it is
 
-
     n, k = report["n"], report["k"]
     p = np.logspace(-3, np.log10(0.5), 80)
     trainings = list(report["trainings"])
@@ -482,18 +553,32 @@ def plot_bsc(report: dict[str, Any], path: str) -> None:
     for ax, name in zip(axes[0], trainings):
         for i, seed in enumerate(report["trainings"][name]["seeds"]):
             ml = codes_exact.WeightPolynomial(**_poly_args(seed["ml"]["bler"]["polynomial"]))
-            ax.loglog(p, np.maximum(ml(p), 1e-12), color="tab:blue", lw=1.0, alpha=0.6,
-                      label="learned code, ML decoder" if i == 0 else None)
+            ax.loglog(
+                p,
+                np.maximum(ml(p), 1e-12),
+                color="tab:blue",
+                lw=1.0,
+                alpha=0.6,
+                label="learned code, ML decoder" if i == 0 else None,
+            )
             if "neural_decoder" in seed:
                 nd = codes_exact.WeightPolynomial(**_poly_args(seed["neural_decoder"]["bler"]["polynomial"]))
-                ax.loglog(p, np.maximum(nd(p), 1e-12), color="tab:orange", lw=0.8, ls=(0, (2, 2)), alpha=0.7,
-                          label="learned code, neural decoder" if i == 0 else None)
+                ax.loglog(
+                    p,
+                    np.maximum(nd(p), 1e-12),
+                    color="tab:orange",
+                    lw=0.8,
+                    ls=(0, (2, 2)),
+                    alpha=0.7,
+                    label="learned code, neural decoder" if i == 0 else None,
+                )
         ax.loglog(p, ref_poly(p), color="black", lw=2.2, label=f"{ref['reference_name']}, ML")
         ax.loglog(p, codes_bounds.bsc_converse(n, k, p), color="red", lw=1.3, ls=":", label="converse (PPV)")
         ax.loglog(p, codes_exact.uncoded_bler(k, p), color="tab:green", lw=1.3, ls="-.", label=f"uncoded {k} bits")
         s = report["trainings"][name]["summary"]
-        ax.set_title(f"{name}: {s['equivalent_to_reference']}/{s['num_seeds']} equivalent to "
-                     f"{ref['reference_name']}", fontsize=9)
+        ax.set_title(
+            f"{name}: {s['equivalent_to_reference']}/{s['num_seeds']} equivalent to {ref['reference_name']}", fontsize=9
+        )
         ax.set_xlabel("BSC crossover p")
         ax.set_ylim(1e-6, 1.0)
         ax.grid(True, which="both", alpha=0.3)
@@ -514,19 +599,45 @@ def _plot_awgn(report: dict[str, Any], path: str) -> None:
     for ax, name in zip(axes[0], trainings):
         seeds = report["awgn"]["trainings"][name]
         for i, rows in enumerate(seeds):
-            for key, color, style, label in (("learned_ml", "tab:blue", "-", "learned, soft ML"),
-                                             ("neural", "tab:orange", "--", "learned, neural decoder")):
+            for key, color, style, label in (
+                ("learned_ml", "tab:blue", "-", "learned, soft ML"),
+                ("neural", "tab:orange", "--", "learned, neural decoder"),
+            ):
                 b = np.array([r[key]["bler"] for r in rows])
-                ax.semilogy(ebn0, np.maximum(b, 1e-7), color=color, ls=style, lw=0.7, alpha=0.5, marker=".",
-                            label=label if i == 0 else None)
+                ax.semilogy(
+                    ebn0,
+                    np.maximum(b, 1e-7),
+                    color=color,
+                    ls=style,
+                    lw=0.7,
+                    alpha=0.5,
+                    marker=".",
+                    label=label if i == 0 else None,
+                )
         rows = seeds[0]
         ref = np.array([r["reference_ml"]["bler"] for r in rows])
         lo = np.array([r["reference_ml"]["bler_ci"][0] for r in rows])
         hi = np.array([r["reference_ml"]["bler_ci"][1] for r in rows])
-        ax.errorbar(ebn0, ref, yerr=[ref - lo, hi - ref], color="black", lw=2, capsize=3, marker="o", ms=3,
-                    label="Hamming(7,4) soft ML (95% CI)")
-        ax.semilogy(ebn0, uncoded_awgn_bler(report["k"], ebn0), color="tab:green", ls="-.",
-                    marker="s", ms=3, label=f"uncoded BPSK, {report['k']} bits")
+        ax.errorbar(
+            ebn0,
+            ref,
+            yerr=[ref - lo, hi - ref],
+            color="black",
+            lw=2,
+            capsize=3,
+            marker="o",
+            ms=3,
+            label="Hamming(7,4) soft ML (95% CI)",
+        )
+        ax.semilogy(
+            ebn0,
+            uncoded_awgn_bler(report["k"], ebn0),
+            color="tab:green",
+            ls="-.",
+            marker="s",
+            ms=3,
+            label=f"uncoded BPSK, {report['k']} bits",
+        )
         ax.set_yscale("log")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("Eb/N0 (dB)")
@@ -541,46 +652,63 @@ def markdown_summary(report: dict[str, Any]) -> str:
     """The per-training summary table (and the AWGN table) as markdown."""
     p_ratio = report["config"]["eval"]["p_ratio"]
     key = f"ratio_to_converse_at_{p_ratio:g}"
-    lines = [f"# {report['name']}: ({report['n']},{report['k']}) learned codes, reference "
-             f"{report['references']['reference_name']}", "",
-             *([f"Command: `{report['command']}`", ""] if report.get("command") else []),
-             "| training | seeds | equivalent to reference | ML BLER = reference (1e-12) | perfect | "
-             f"coset of linear | d_min histogram | median ML BLER / converse at p={p_ratio:g} | "
-             "neural = ML | train s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {report['name']}: ({report['n']},{report['k']}) learned codes, reference "
+        f"{report['references']['reference_name']}",
+        "",
+        *([f"Command: `{report['command']}`", ""] if report.get("command") else []),
+        "| training | seeds | equivalent to reference | ML BLER = reference (1e-12) | perfect | "
+        f"coset of linear | d_min histogram | median ML BLER / converse at p={p_ratio:g} | "
+        "neural = ML | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, tr in report["trainings"].items():
         s = tr["summary"]
         hist = ", ".join(f"d={d}: {c}" for d, c in s["minimum_distance_histogram"].items())
         med = s[f"median_{key}"]
-        lines.append(f"| {name} | {s['num_seeds']} | {s['equivalent_to_reference']} | "
-                     f"{s['bler_equals_reference']} | {s['perfect']} | {s['coset_of_linear']} | {hist} | "
-                     f"{'-' if med is None else f'{med:.3f}'} | {s.get('neural_equals_ml', '-')} | "
-                     f"{tr.get('train_seconds', 0):.0f} |")
+        lines.append(
+            f"| {name} | {s['num_seeds']} | {s['equivalent_to_reference']} | "
+            f"{s['bler_equals_reference']} | {s['perfect']} | {s['coset_of_linear']} | {hist} | "
+            f"{'-' if med is None else f'{med:.3f}'} | {s.get('neural_equals_ml', '-')} | "
+            f"{tr.get('train_seconds', 0):.0f} |"
+        )
     lines += ["", f"Per seed (ML BLER / converse at p = {p_ratio:g}; d_min; equivalent code):", ""]
     for name, tr in report["trainings"].items():
         cells = []
         for s in tr["seeds"]:
             r = s["ml"].get(key)
-            cells.append(f"{'-' if r is None else f'{r:.2f}'} (d={s['minimum_distance']}"
-                         f"{', ' + s['equivalent_to'] if s['equivalent_to'] else ''})")
+            cells.append(
+                f"{'-' if r is None else f'{r:.2f}'} (d={s['minimum_distance']}"
+                f"{', ' + s['equivalent_to'] if s['equivalent_to'] else ''})"
+            )
         lines.append(f"- {name}: " + "; ".join(cells))
     if "awgn" in report:
-        lines += ["", "## AWGN (Monte Carlo, 95% Wilson intervals; BLER)", "",
-                  "| training | seed | Eb/N0 dB | learned soft ML | learned neural | reference soft ML | blocks |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## AWGN (Monte Carlo, 95% Wilson intervals; BLER)",
+            "",
+            "| training | seed | Eb/N0 dB | learned soft ML | learned neural | reference soft ML | blocks |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, seeds in report["awgn"]["trainings"].items():
             for i, rows in enumerate(seeds):
                 for r in rows:
+
                     def fmt(d):
                         return f"{d['bler']:.3g} [{d['bler_ci'][0]:.3g}, {d['bler_ci'][1]:.3g}]"
-                    lines.append(f"| {name} | {i} | {r['ebn0_db']:g} | {fmt(r['learned_ml'])} | "
-                                 f"{fmt(r['neural'])} | {fmt(r['reference_ml'])} | {r['blocks']} |")
+
+                    lines.append(
+                        f"| {name} | {i} | {r['ebn0_db']:g} | {fmt(r['learned_ml'])} | "
+                        f"{fmt(r['neural'])} | {fmt(r['reference_ml'])} | {r['blocks']} |"
+                    )
     lines.append("")
     return "\n".join(lines)
 
 
 def _poly_args(d: dict[str, Any]) -> dict[str, Any]:
-    return {"n": d["n"], "counts": tuple(int(c) for c in d["counts"]), "denominator": int(d["denominator"]),
-            "variable": d.get("variable", "p")}
-
-
+    return {
+        "n": d["n"],
+        "counts": tuple(int(c) for c in d["counts"]),
+        "denominator": int(d["denominator"]),
+        "variable": d.get("variable", "p"),
+    }

@@ -30,18 +30,17 @@ import numpy as np
 from neuralcodes_jax import specs
 from neuralcodes_jax.config_utils import check_choice, check_int
 
-METRIC_ORDER = ("bce_per_pixel_nats", "mse_per_pixel", "sse_per_image", "pixel_error_rate",
-                "nll_per_image_nats")
+METRIC_ORDER = ("bce_per_pixel_nats", "mse_per_pixel", "sse_per_image", "pixel_error_rate", "nll_per_image_nats")
 
 
 @dataclasses.dataclass(frozen=True)
 class EvalFields:
     """``eval`` fields of the distortion evaluator."""
 
-    noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)   # test noise levels
-    split: str = "test"                 # 'train' | 'valid' | 'test'
+    noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # test noise levels
+    split: str = "test"  # 'train' | 'valid' | 'test'
     batch_size: int = 1000
-    max_examples: int = 0               # 0: the whole split
+    max_examples: int = 0  # 0: the whole split
 
     def __post_init__(self):
         check_choice("eval.split", self.split, ("train", "valid", "test"))
@@ -72,7 +71,7 @@ def eval_inputs(splits, fields: EvalFields):
     """The evaluation images: ``eval.split`` of ``splits``, the first ``eval.max_examples`` if set."""
     x = getattr(splits, fields.split)
     if fields.max_examples:
-        x = x[:fields.max_examples]
+        x = x[: fields.max_examples]
     return x
 
 
@@ -97,11 +96,13 @@ def evaluate(run) -> list[dict]:
     per_example: dict[tuple[int, int], dict[str, np.ndarray]] = {}
     for (eps, _), members in tasks.items():
         method = point_methods[members[0][0]]
-        apply = run.batched_apply(lambda prm, xb, k, v, m=method, e=eps: m.eval_batch(prm, xb, k, e),
-                                  fields[0].batch_size)
+        apply = run.batched_apply(
+            lambda prm, xb, k, v, m=method, e=eps: m.eval_batch(prm, xb, k, e), fields[0].batch_size
+        )
         level_keys = jax.jit(jax.vmap(jax.random.fold_in))(
-            run.eval_keys, np.asarray([dict(members).get(p, 0) for p in range(num)], np.int32))
-        merged = apply(run.params, np.asarray(x), level_keys)       # every run; keep the members' rows
+            run.eval_keys, np.asarray([dict(members).get(p, 0) for p in range(num)], np.int32)
+        )
+        merged = apply(run.params, np.asarray(x), level_keys)  # every run; keep the members' rows
         for p, li in members:
             per_example[(p, li)] = {k: v[p] for k, v in merged.items()}
     out = []
@@ -127,8 +128,12 @@ def evaluate(run) -> list[dict]:
             "rows": rows,
         }
         if run.is_main:
-            write_results(result, run.workdirs[p], title=configs[p].get("name") or configs[p].method,
-                          context=describe_run(configs[p], run.splits, run.metas[p]))
+            write_results(
+                result,
+                run.workdirs[p],
+                title=configs[p].get("name") or configs[p].method,
+                context=describe_run(configs[p], run.splits, run.metas[p]),
+            )
         out.append(result)
     return out
 
@@ -154,13 +159,21 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
         with open(os.path.join(directory, "eval_summary.json"), "w") as f:
             json.dump(summary, f, indent=2)
         names = [n for n in METRIC_ORDER if n in rows[0]]
-        md = [f"# Evaluation over {len(seeds)} seeds ({', '.join(map(str, seeds))}): "
-              f"{run.configs[members[0]].get('name', '')}", "",
-              "Mean over seeds ± standard deviation over seeds (ddof=1).", "",
-              "| test eps | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        md = [
+            f"# Evaluation over {len(seeds)} seeds ({', '.join(map(str, seeds))}): "
+            f"{run.configs[members[0]].get('name', '')}",
+            "",
+            "Mean over seeds ± standard deviation over seeds (ddof=1).",
+            "",
+            "| test eps | " + " | ".join(names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
         for row in rows:
-            md.append(f"| {row['eps']:.2f} | " + " | ".join(
-                f"{row[n]:.4f} ± {row[n + '_seed_std']:.4f}" for n in names) + " |")
+            md.append(
+                f"| {row['eps']:.2f} | "
+                + " | ".join(f"{row[n]:.4f} ± {row[n + '_seed_std']:.4f}" for n in names)
+                + " |"
+            )
         with open(os.path.join(directory, "eval_summary.md"), "w") as f:
             f.write("\n".join(md) + "\n")
     return summary
@@ -188,10 +201,12 @@ def markdown_table(results: dict) -> str:
 
 
 def describe_run(config, splits, meta: dict) -> str:
-    return (f"method `{config.method}`, data `{splits.name}` (train {splits.train.shape[0]}, valid "
-            f"{splits.valid.shape[0]}, test {splits.test.shape[0]}, binary={splits.is_binary}), "
-            f"{config.model.bits} bits, channel `{config.channel.name}` eps={config.channel.eps}, "
-            f"best validation {meta.get('best_valid', float('nan')):.4f} at step {meta.get('best_step')}")
+    return (
+        f"method `{config.method}`, data `{splits.name}` (train {splits.train.shape[0]}, valid "
+        f"{splits.valid.shape[0]}, test {splits.test.shape[0]}, binary={splits.is_binary}), "
+        f"{config.model.bits} bits, channel `{config.channel.name}` eps={config.channel.eps}, "
+        f"best validation {meta.get('best_valid', float('nan')):.4f} at step {meta.get('best_step')}"
+    )
 
 
 def write_results(results: dict, workdir: str, title: str = "", context: str = "") -> None:
@@ -200,9 +215,13 @@ def write_results(results: dict, workdir: str, title: str = "", context: str = "
     md = [f"# Evaluation: {title}", ""]
     if context:
         md += [context, ""]
-    md += [f"Split `{results['split']}` ({results['num_examples']} examples), channel `{results['channel']}` "
-           f"trained at eps={results['train_eps']}, encoder `{results['encoder_mode']}`, "
-           f"{results['num_channel_samples']} channel sample(s) per image; mean ± standard error.", "",
-           markdown_table(results), ""]
+    md += [
+        f"Split `{results['split']}` ({results['num_examples']} examples), channel `{results['channel']}` "
+        f"trained at eps={results['train_eps']}, encoder `{results['encoder_mode']}`, "
+        f"{results['num_channel_samples']} channel sample(s) per image; mean ± standard error.",
+        "",
+        markdown_table(results),
+        "",
+    ]
     with open(os.path.join(workdir, "eval.md"), "w") as f:
         f.write("\n".join(md))

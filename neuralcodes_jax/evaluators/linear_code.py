@@ -44,12 +44,12 @@ from neuralcodes_jax.evaluators.codebook import P_GRID, check_p_grid, reference_
 class EvalFields:
     """``eval`` fields of the linear-code report."""
 
-    reference: str                      # required: a name of codes.structure.reference_codes() or a JSON file
+    reference: str  # required: a name of codes.structure.reference_codes() or a JSON file
     p_grid: tuple[float, ...] = P_GRID
     p_ratios: tuple[float, ...] = (0.01, 0.05)
-    max_equivalence_k: int = 12         # coordinate-permutation search over the 2^k codewords up to this k
+    max_equivalence_k: int = 12  # coordinate-permutation search over the 2^k codewords up to this k
     max_equivalence_nodes: int = 100_000
-    polish: int = 0                     # 0: off; 1: single-flip descent; 2: single- and double-flip descent
+    polish: int = 0  # 0: off; 1: single-flip descent; 2: single- and double-flip descent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +68,9 @@ def _poly(poly: codes_exact.WeightPolynomial, p_grid: np.ndarray) -> dict[str, A
     return {"values": [float(v) for v in np.atleast_1d(poly(p_grid))], "polynomial": poly.to_dict()}
 
 
-def equivalence(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, same_enumerator: bool,
-                max_k: int, max_nodes: int) -> dict[str, Any]:
+def equivalence(
+    code: codes_linear.LinearCode, ref: codes_linear.LinearCode, same_enumerator: bool, max_k: int, max_nodes: int
+) -> dict[str, Any]:
     """Whether ``code`` is equivalent to ``ref`` (``equivalent``: True / False / None = not decided) and how."""
     if not same_enumerator:
         return {"equivalent": False, "method": "weight enumerators differ"}
@@ -87,8 +88,14 @@ def equivalence(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, sam
     return out
 
 
-def code_report(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, p_grid: np.ndarray,
-                p_ratios: tuple[float, ...], max_k: int = 12, max_nodes: int = 100_000) -> dict[str, Any]:
+def code_report(
+    code: codes_linear.LinearCode,
+    ref: codes_linear.LinearCode,
+    p_grid: np.ndarray,
+    p_ratios: tuple[float, ...],
+    max_k: int = 12,
+    max_nodes: int = 100_000,
+) -> dict[str, Any]:
     """Exact report of one linear code against the reference (module docstring)."""
     n, k = code.n, code.k
     enum = codes_linear.weight_enumerator(code)
@@ -104,12 +111,20 @@ def code_report(code: codes_linear.LinearCode, ref: codes_linear.LinearCode, p_g
         conv = float(codes_bounds.bsc_converse(n, k, p))
         ratios[f"{p:g}"] = {"bler": float(bler(p)), "converse": conv, "ratio": float(bler(p)) / conv}
     return {
-        "n": n, "k": k, "generator": ["".join(map(str, row)) for row in code.generator],
-        "weight_enumerator": enum.tolist(), "minimum_distance": d,
-        "reference": ref.name, "reference_distance": ref_d, "reached_distance": d >= ref_d,
-        "same_enumerator": same, **equivalence(code, ref, same, max_k, max_nodes),
+        "n": n,
+        "k": k,
+        "generator": ["".join(map(str, row)) for row in code.generator],
+        "weight_enumerator": enum.tolist(),
+        "minimum_distance": d,
+        "reference": ref.name,
+        "reference_distance": ref_d,
+        "reached_distance": d >= ref_d,
+        "same_enumerator": same,
+        **equivalence(code, ref, same, max_k, max_nodes),
         "coset_leader_weights": dec.leader_weight_distribution.tolist(),
-        "bler": _poly(bler, p_grid), "ber": _poly(ber, p_grid), "p_grid": p_grid.tolist(),
+        "bler": _poly(bler, p_grid),
+        "ber": _poly(ber, p_grid),
+        "p_grid": p_grid.tolist(),
         "converse": [float(v) for v in np.atleast_1d(codes_bounds.bsc_converse(n, k, p_grid))],
         "ratio_to_converse": ratios,
     }
@@ -144,15 +159,18 @@ def evaluate(run) -> list[dict]:
         generator = run.methods[i].generator(jax.tree.map(lambda a, i=i: a[i], params))
         code = codes_linear.LinearCode.from_generator(generator)
         rep = code_report(code, ref, p_grid, p_ratios, max_k, nodes)
-        rep.update(seed=int(run.configs[i].seed), step=int(run.metas[i].get("step", 0)),
-                   surrogate=settings["surrogate"], restarts=settings["restarts"])
+        rep.update(
+            seed=int(run.configs[i].seed),
+            step=int(run.metas[i].get("step", 0)),
+            surrogate=settings["surrogate"],
+            restarts=settings["restarts"],
+        )
         level = _polish_level(run.configs[i])
         if level:
             t0 = time.time()
             polished, info = run.methods[i].polish(generator, pairs=level == 2)
             seconds = time.time() - t0
-            prep = code_report(codes_linear.LinearCode.from_generator(polished), ref, p_grid, p_ratios, max_k,
-                               nodes)
+            prep = code_report(codes_linear.LinearCode.from_generator(polished), ref, p_grid, p_ratios, max_k, nodes)
             prep.update(info, seconds=seconds, flips="single and double" if level == 2 else "single")
             rep["polish"] = prep
         if run.is_main:
@@ -176,32 +194,52 @@ def summarize_reports(reports: list[dict], p_ratios: tuple[float, ...]) -> dict[
     }
     for p in p_ratios:
         vals = np.array([r["ratio_to_converse"][f"{p:g}"]["ratio"] for r in reports])
-        out[f"ratio_to_converse_at_{p:g}"] = {"median": float(np.median(vals)), "min": float(vals.min()),
-                                              "max": float(vals.max())}
+        out[f"ratio_to_converse_at_{p:g}"] = {
+            "median": float(np.median(vals)),
+            "min": float(vals.min()),
+            "max": float(vals.max()),
+        }
     return out
 
 
 def markdown_summary(summary: Mapping[str, Any]) -> str:
     s = summary["summary"]
-    lines = [f"# {summary['name']}: learned ({summary['n']},{summary['k']}) linear codes vs {summary['reference']}",
-             "", f"Surrogate `{summary['surrogate']}` ({summary.get('training', '')}), {s['num_seeds']} seeds, "
-             f"training {summary['train_seconds']:.1f} s.",
-             "", "| seeds | reached d | equivalent | same enumerator | d_min histogram | ML BLER / converse |",
-             "|---|---|---|---|---|---|"]
-    ratios = "; ".join(f"p={k.rsplit('_', 1)[1]}: {v['median']:.4g} [{v['min']:.4g}, {v['max']:.4g}]"
-                       for k, v in s.items() if k.startswith("ratio_to_converse_at_"))
+    lines = [
+        f"# {summary['name']}: learned ({summary['n']},{summary['k']}) linear codes vs {summary['reference']}",
+        "",
+        f"Surrogate `{summary['surrogate']}` ({summary.get('training', '')}), {s['num_seeds']} seeds, "
+        f"training {summary['train_seconds']:.1f} s.",
+        "",
+        "| seeds | reached d | equivalent | same enumerator | d_min histogram | ML BLER / converse |",
+        "|---|---|---|---|---|---|",
+    ]
+    ratios = "; ".join(
+        f"p={k.rsplit('_', 1)[1]}: {v['median']:.4g} [{v['min']:.4g}, {v['max']:.4g}]"
+        for k, v in s.items()
+        if k.startswith("ratio_to_converse_at_")
+    )
     hist = ", ".join(f"{d} ({c})" for d, c in s["minimum_distance_histogram"].items())
-    lines.append(f"| {s['num_seeds']} | {s['reached_distance']} | {s['equivalent']} | {s['same_enumerator']} | "
-                 f"{hist} | {ratios} |")
+    lines.append(
+        f"| {s['num_seeds']} | {s['reached_distance']} | {s['equivalent']} | {s['same_enumerator']} | "
+        f"{hist} | {ratios} |"
+    )
     if "polish" in summary:
         s = summary["polish"]
-        ratios = "; ".join(f"p={k.rsplit('_', 1)[1]}: {v['median']:.4g} [{v['min']:.4g}, {v['max']:.4g}]"
-                           for k, v in s.items() if k.startswith("ratio_to_converse_at_"))
+        ratios = "; ".join(
+            f"p={k.rsplit('_', 1)[1]}: {v['median']:.4g} [{v['min']:.4g}, {v['max']:.4g}]"
+            for k, v in s.items()
+            if k.startswith("ratio_to_converse_at_")
+        )
         hist = ", ".join(f"{d} ({c})" for d, c in s["minimum_distance_histogram"].items())
-        lines += ["", f"Gradient + polish ({s['flips']} flips, {s['seconds']:.1f} s over the seeds):", "",
-                  lines[4], lines[5],
-                  f"| {s['num_seeds']} | {s['reached_distance']} | {s['equivalent']} | {s['same_enumerator']} | "
-                  f"{hist} | {ratios} |"]
+        lines += [
+            "",
+            f"Gradient + polish ({s['flips']} flips, {s['seconds']:.1f} s over the seeds):",
+            "",
+            lines[4],
+            lines[5],
+            f"| {s['num_seeds']} | {s['reached_distance']} | {s['equivalent']} | {s['same_enumerator']} | "
+            f"{hist} | {ratios} |",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -211,11 +249,19 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
     _, p_ratios, _, _, ref_name = _settings(config)
     settings = run.methods[members[0]].eval_settings()
     reports = [results[i] for i in members]
-    summary = {"name": config.get("name") or "linear_code", "n": settings["n"], "k": settings["k"],
-               "reference": ref_name, "surrogate": settings["surrogate"], "config": config.to_dict(),
-               "train_seconds": float(run.train_seconds), "summary": summarize_reports(reports, p_ratios),
-               "seeds": reports, "workdirs": [run.workdirs[i] for i in members],
-               "training": settings.get("training", settings["surrogate"])}
+    summary = {
+        "name": config.get("name") or "linear_code",
+        "n": settings["n"],
+        "k": settings["k"],
+        "reference": ref_name,
+        "surrogate": settings["surrogate"],
+        "config": config.to_dict(),
+        "train_seconds": float(run.train_seconds),
+        "summary": summarize_reports(reports, p_ratios),
+        "seeds": reports,
+        "workdirs": [run.workdirs[i] for i in members],
+        "training": settings.get("training", settings["surrogate"]),
+    }
     if all("polish" in r for r in reports):
         summary["polish"] = summarize_reports([r["polish"] for r in reports], p_ratios)
         summary["polish"]["seconds"] = float(sum(r["polish"]["seconds"] for r in reports))
@@ -232,8 +278,11 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
 def metrics(result: Mapping[str, Any]) -> dict[str, Any]:
     """Flat numbers of one run's report or of a summary (for sweeps)."""
     if "summary" not in result:
-        out = {"minimum_distance": result["minimum_distance"], "reached_distance": result["reached_distance"],
-               "equivalent": result["equivalent"]}
+        out = {
+            "minimum_distance": result["minimum_distance"],
+            "reached_distance": result["reached_distance"],
+            "equivalent": result["equivalent"],
+        }
         out.update({f"ratio_to_converse_at_{p}": v["ratio"] for p, v in result["ratio_to_converse"].items()})
         return out
     s = result["summary"]

@@ -77,9 +77,19 @@ def point_row(p: awgn.AwgnPoint) -> dict[str, Any]:
 def simulate(decode, code, ebno_db, key, ev: EvalFields) -> list[dict[str, Any]]:
     """Rows of :func:`point_row` for a jit-safe ``decode: llr -> (messages, codewords)`` of ``code`` (a
     ``catalog.Code``) on random codewords."""
-    points = awgn.simulate_awgn(decode, code.k, code.n, list(ebno_db), code.encode, key=key,
-                                batch_size=int(ev.batch_size), target_block_errors=int(ev.target_block_errors),
-                                max_blocks=int(ev.max_blocks), confidence=float(ev.confidence), decision="codeword")
+    points = awgn.simulate_awgn(
+        decode,
+        code.k,
+        code.n,
+        list(ebno_db),
+        code.encode,
+        key=key,
+        batch_size=int(ev.batch_size),
+        target_block_errors=int(ev.target_block_errors),
+        max_blocks=int(ev.max_blocks),
+        confidence=float(ev.confidence),
+        decision="codeword",
+    )
     return [point_row(p) for p in points]
 
 
@@ -88,13 +98,20 @@ def _fmt(v: float | None) -> str:
 
 
 def markdown(report: Mapping[str, Any]) -> str:
-    lines = [f"# {report['name']}: {report['code']} (n = {report['n']}, k = {report['k']}), BPSK-AWGN", "",
-             f"Seed {report['seed']}, step {report['step']}; BER over codeword bits; stop at "
-             f"{report['target_block_errors']} block errors or {report['max_blocks']} blocks.", "",
-             "| Eb/N0 (dB) | -ln(BER) [95% CI] | BER | BLER | blocks |", "|---|---|---|---|---|"]
+    lines = [
+        f"# {report['name']}: {report['code']} (n = {report['n']}, k = {report['k']}), BPSK-AWGN",
+        "",
+        f"Seed {report['seed']}, step {report['step']}; BER over codeword bits; stop at "
+        f"{report['target_block_errors']} block errors or {report['max_blocks']} blocks.",
+        "",
+        "| Eb/N0 (dB) | -ln(BER) [95% CI] | BER | BLER | blocks |",
+        "|---|---|---|---|---|",
+    ]
     for r in report["points"]:
-        lines.append(f"| {r['ebn0_db']:g} | {_fmt(r['neg_ln_ber'])} [{_fmt(r['neg_ln_ber_lo'])}, "
-                     f"{_fmt(r['neg_ln_ber_hi'])}] | {r['ber']:.3g} | {r['bler']:.3g} | {r['blocks']} |")
+        lines.append(
+            f"| {r['ebn0_db']:g} | {_fmt(r['neg_ln_ber'])} [{_fmt(r['neg_ln_ber_lo'])}, "
+            f"{_fmt(r['neg_ln_ber_hi'])}] | {r['ber']:.3g} | {r['bler']:.3g} | {r['blocks']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -109,10 +126,17 @@ def evaluate(run) -> list[dict]:
         decode = method.llr_decoder(jax.tree.map(lambda a, i=i: np.asarray(a[i]), params))
         t0 = time.time()
         rows = simulate(decode, method.code, ev.ebno_db, run.eval_keys[i], ev)
-        rep = {"name": config.get("name") or config.method, "method": config.method, **method.eval_settings(),
-               "seed": int(config.seed), "step": int(run.metas[i].get("step", 0)),
-               "target_block_errors": int(ev.target_block_errors), "max_blocks": int(ev.max_blocks),
-               "eval_seconds": time.time() - t0, "points": rows}
+        rep = {
+            "name": config.get("name") or config.method,
+            "method": config.method,
+            **method.eval_settings(),
+            "seed": int(config.seed),
+            "step": int(run.metas[i].get("step", 0)),
+            "target_block_errors": int(ev.target_block_errors),
+            "max_blocks": int(ev.max_blocks),
+            "eval_seconds": time.time() - t0,
+            "points": rows,
+        }
         if run.is_main:
             with open(os.path.join(run.workdirs[i], "neural_decoder_eval.json"), "w") as f:
                 json.dump(rep, f, indent=1)
@@ -131,11 +155,17 @@ def summarize_reports(reports: list[dict]) -> list[dict[str, Any]]:
         ber = sum(p["bit_errors"] for p in pts) / bits
         vals = [p["neg_ln_ber"] for p in pts]
         finite = [v for v in vals if v is not None]
-        rows.append({"ebn0_db": first["ebn0_db"], "pooled_ber": ber, "pooled_neg_ln_ber": neg_ln(ber),
-                     "neg_ln_ber_mean": float(np.mean(finite)) if len(finite) == len(vals) else None,
-                     "neg_ln_ber_min": min(finite) if finite else None,
-                     "neg_ln_ber_max": None if len(finite) < len(vals) else max(finite),
-                     "seeds": len(pts)})
+        rows.append(
+            {
+                "ebn0_db": first["ebn0_db"],
+                "pooled_ber": ber,
+                "pooled_neg_ln_ber": neg_ln(ber),
+                "neg_ln_ber_mean": float(np.mean(finite)) if len(finite) == len(vals) else None,
+                "neg_ln_ber_min": min(finite) if finite else None,
+                "neg_ln_ber_max": None if len(finite) < len(vals) else max(finite),
+                "seeds": len(pts),
+            }
+        )
     return rows
 
 
@@ -143,19 +173,31 @@ def summarize(run, results: list[dict], members: list[int], directory: str) -> d
     """Over the seeds ``members``: ``neural_decoder_summary.json`` and ``summary.md`` in ``directory``."""
     reports = [results[i] for i in members]
     first = reports[0]
-    summary = {"name": first["name"], "code": first["code"], "n": first["n"], "k": first["k"],
-               "train_seconds": float(run.train_seconds), "summary": summarize_reports(reports),
-               "seeds": reports, "workdirs": [run.workdirs[i] for i in members]}
+    summary = {
+        "name": first["name"],
+        "code": first["code"],
+        "n": first["n"],
+        "k": first["k"],
+        "train_seconds": float(run.train_seconds),
+        "summary": summarize_reports(reports),
+        "seeds": reports,
+        "workdirs": [run.workdirs[i] for i in members],
+    }
     if run.is_main:
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "neural_decoder_summary.json"), "w") as f:
             json.dump(summary, f, indent=1)
-        lines = [f"# {summary['name']}: {summary['code']} (n = {summary['n']}, k = {summary['k']}), "
-                 f"{len(reports)} seeds", "", "| Eb/N0 (dB) | pooled -ln(BER) | mean [min, max] over seeds |",
-                 "|---|---|---|"]
+        lines = [
+            f"# {summary['name']}: {summary['code']} (n = {summary['n']}, k = {summary['k']}), {len(reports)} seeds",
+            "",
+            "| Eb/N0 (dB) | pooled -ln(BER) | mean [min, max] over seeds |",
+            "|---|---|---|",
+        ]
         for r in summary["summary"]:
-            lines.append(f"| {r['ebn0_db']:g} | {_fmt(r['pooled_neg_ln_ber'])} | {_fmt(r['neg_ln_ber_mean'])} "
-                         f"[{_fmt(r['neg_ln_ber_min'])}, {_fmt(r['neg_ln_ber_max'])}] |")
+            lines.append(
+                f"| {r['ebn0_db']:g} | {_fmt(r['pooled_neg_ln_ber'])} | {_fmt(r['neg_ln_ber_mean'])} "
+                f"[{_fmt(r['neg_ln_ber_min'])}, {_fmt(r['neg_ln_ber_max'])}] |"
+            )
         with open(os.path.join(directory, "summary.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
     return summary

@@ -19,8 +19,9 @@ _NOT_METHODS = frozenset({"base"})
 
 def available() -> list[str]:
     """Names of the method modules of this package."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_METHODS
-                  and not m.name.startswith("_"))
+    return sorted(
+        m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_METHODS and not m.name.startswith("_")
+    )
 
 
 def module(name: str):
@@ -51,8 +52,9 @@ def group_key(config) -> str:
     from neuralcodes_jax import config_utils
 
     fields = method_class(config.method).group_fields
-    return json.dumps({k: v for k, v in config_utils.flatten(config).items() if not may_vary(k, fields)},
-                      sort_keys=True, default=str)
+    return json.dumps(
+        {k: v for k, v in config_utils.flatten(config).items() if not may_vary(k, fields)}, sort_keys=True, default=str
+    )
 
 
 def build(config, data: DataSpec | None) -> Method:

@@ -94,9 +94,11 @@ def make_code(name: str, data_dir: str | None = None) -> catalog.Code:
     available = benchmark_codes(data_dir)
     if name not in available:
         folder = data_dir or default_data_dir()
-        raise ValueError(f"code.name {name!r} is neither a benchmark code in code.data_dir={folder!r} (available: "
-                         f"{sorted(available) or 'none: the folder is absent or empty'}) nor a codes.catalog "
-                         f"spec 'family:args' (families {list(catalog.CODE_FAMILIES)})")
+        raise ValueError(
+            f"code.name {name!r} is neither a benchmark code in code.data_dir={folder!r} (available: "
+            f"{sorted(available) or 'none: the folder is absent or empty'}) nor a codes.catalog "
+            f"spec 'family:args' (families {list(catalog.CODE_FAMILIES)})"
+        )
     try:
         code = catalog.make_code(f"file:{available[name]}")
     except ValueError as err:
@@ -110,7 +112,7 @@ class CodeSection:
     """``code``: the fixed code (module docstring)."""
 
     name: str = "BCH_N63_K45"
-    data_dir: str | None = None         # None: $NEURALCODES_SHARED_DATA/ecc_codes, else ../shared/data/ecc_codes
+    data_dir: str | None = None  # None: $NEURALCODES_SHARED_DATA/ecc_codes, else ../shared/data/ecc_codes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,10 +169,9 @@ class CodeTables:
     @classmethod
     def of(cls, code: catalog.Code) -> CodeTables:
         k = code.k
-        g = np.asarray(code.encode(jnp.eye(k, dtype=jnp.uint8)), np.uint8)       # rows: codewords of unit messages
+        g = np.asarray(code.encode(jnp.eye(k, dtype=jnp.uint8)), np.uint8)  # rows: codewords of unit messages
         if g.shape != (k, code.n):
-            raise ValueError(f"code {code.name!r}: encoding the unit messages gave shape {g.shape}, not "
-                             f"{(k, code.n)}")
+            raise ValueError(f"code {code.name!r}: encoding the unit messages gave shape {g.shape}, not {(k, code.n)}")
         if code.bp_matrix is not None:
             h = np.asarray(code.bp_matrix, np.uint8)
         elif isinstance(getattr(code.obj, "parity_check", None), np.ndarray):
@@ -235,8 +236,14 @@ class NeuralDecoderMethod(base_lib.Method):
     @staticmethod
     def base_kwargs(spec: NeuralDecoderConfig) -> dict[str, Any]:
         """The constructor arguments of the base fields from a parsed spec (subclasses add their own)."""
-        return {"code_name": spec.code.name, "data_dir": spec.code.data_dir, "ebno_db": spec.channel.ebno_db,
-                "steps": spec.train.steps, "batch_size": spec.train.batch_size, "lr": spec.train.lr}
+        return {
+            "code_name": spec.code.name,
+            "data_dir": spec.code.data_dir,
+            "ebno_db": spec.channel.ebno_db,
+            "steps": spec.train.steps,
+            "batch_size": spec.train.batch_size,
+            "lr": spec.train.lr,
+        }
 
     @classmethod
     def from_spec(cls, spec: Any, data: Any = None) -> NeuralDecoderMethod:
@@ -279,16 +286,14 @@ class NeuralDecoderMethod(base_lib.Method):
 
     # -- the decoder -----------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def init_params(self, key: jax.Array) -> PyTree:
-        ...
+    def init_params(self, key: jax.Array) -> PyTree: ...
 
     @abc.abstractmethod
     def decode_llr(self, params: PyTree, llr: jax.Array) -> jax.Array:
         """Output LLRs ``[B, n]`` (positive = bit 0) of channel LLRs ``[B, n]``."""
 
     @abc.abstractmethod
-    def optimizer(self) -> optax.GradientTransformation:
-        ...
+    def optimizer(self) -> optax.GradientTransformation: ...
 
     def llr_decoder(self, params: PyTree) -> Callable[[jax.Array], tuple[jax.Array, jax.Array]]:
         """A jit-safe ``llr [B, n] -> (message decisions uint8 [B, k], codeword decisions uint8 [B, n])``, as

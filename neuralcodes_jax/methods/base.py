@@ -89,26 +89,24 @@ class Method(abc.ABC):
     def from_config(cls, config: Any, data: DataSpec | None) -> Method:
         """The method built from a config: its typed spec (:attr:`CONFIG`) parsed, then :meth:`from_spec`."""
         if data is not None and not data.name and config.get("data") is not None:
-            data = dataclasses.replace(data, name=config.data.name)     # the dataset's name picks its networks
+            data = dataclasses.replace(data, name=config.data.name)  # the dataset's name picks its networks
         return cls.from_spec(specs.parse(cls.CONFIG, config), data)
 
     @classmethod
     @abc.abstractmethod
-    def from_spec(cls, spec: Any, data: DataSpec | None) -> Method:
-        ...
+    def from_spec(cls, spec: Any, data: DataSpec | None) -> Method: ...
 
     # -- training ------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def init(self, key: jax.Array, example_x: jax.Array | None) -> PyTree:
-        ...
+    def init(self, key: jax.Array, example_x: jax.Array | None) -> PyTree: ...
 
     def stages(self) -> tuple[Stage, ...]:
         return (Stage("train"),)
 
     @abc.abstractmethod
-    def train_step(self, state: PyTree, x: jax.Array | None, key: jax.Array,
-                   stage: int = 0) -> tuple[PyTree, Metrics]:
-        ...
+    def train_step(
+        self, state: PyTree, x: jax.Array | None, key: jax.Array, stage: int = 0
+    ) -> tuple[PyTree, Metrics]: ...
 
     def valid_loss(self, params: PyTree, x: jax.Array, key: jax.Array) -> jax.Array:
         raise NotImplementedError(f"method {self.name!r} has no validation score (has_validation is False)")
@@ -117,17 +115,25 @@ class Method(abc.ABC):
         """This method with the group fields in ``values`` set to (traced) scalars; ``{}`` gives ``self``."""
         unknown = sorted(set(values) - set(self.group_fields))
         if unknown:
-            raise ValueError(f"method {self.name!r} cannot vary {unknown} inside a group; a group may vary "
-                             f"{list(ALWAYS_GROUPABLE + self.group_fields)}")
+            raise ValueError(
+                f"method {self.name!r} cannot vary {unknown} inside a group; a group may vary "
+                f"{list(ALWAYS_GROUPABLE + self.group_fields)}"
+            )
         return self._bind(dict(values)) if values else self
 
     def _bind(self, values: dict[str, Any]) -> Method:
-        raise NotImplementedError(f"method {self.name!r} declares group fields {self.group_fields} but does not "
-                                  f"bind them")
+        raise NotImplementedError(
+            f"method {self.name!r} declares group fields {self.group_fields} but does not bind them"
+        )
 
     @staticmethod
-    def apply_gradients(optimizer: optax.GradientTransformation, params: PyTree, opt_state: PyTree, grads: PyTree,
-                        scale: Callable[[PyTree], PyTree] | None = None) -> tuple[PyTree, PyTree]:
+    def apply_gradients(
+        optimizer: optax.GradientTransformation,
+        params: PyTree,
+        opt_state: PyTree,
+        grads: PyTree,
+        scale: Callable[[PyTree], PyTree] | None = None,
+    ) -> tuple[PyTree, PyTree]:
         """One optimizer update: ``(new params, new optimizer state)``; ``scale`` may rescale the updates first."""
         updates, opt_state = optimizer.update(grads, opt_state, params)
         if scale is not None:
@@ -140,8 +146,9 @@ class Method(abc.ABC):
         return eps
 
     def eval_batch(self, params: PyTree, x: jax.Array, key: jax.Array, eps: float) -> Metrics:
-        raise NotImplementedError(f"method {self.name!r} has no per-example evaluation; its evaluator is "
-                                  f"{self.evaluator!r}")
+        raise NotImplementedError(
+            f"method {self.name!r} has no per-example evaluation; its evaluator is {self.evaluator!r}"
+        )
 
     def eval_settings(self) -> dict[str, Any]:
         """Evaluation settings the reports name (channel draws per example, encoder mode, ...)."""

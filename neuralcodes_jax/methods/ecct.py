@@ -45,10 +45,10 @@ PyTree = Any
 class ModelFields:
     """``model``: the transformer (paper notation: ``N`` layers, width ``d``; ``h`` heads of the public code)."""
 
-    num_layers: int = 6                 # N
-    d_model: int = 32                   # d
-    num_heads: int = 8                  # h (public code default)
-    llr_scale: float | None = None      # magnitude input = |L| * llr_scale; None: sigma_mid^2 / 2 (module docstring)
+    num_layers: int = 6  # N
+    d_model: int = 32  # d
+    num_heads: int = 8  # h (public code default)
+    llr_scale: float | None = None  # magnitude input = |L| * llr_scale; None: sigma_mid^2 / 2 (module docstring)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,14 +99,21 @@ class ECCT(nd.NeuralDecoderMethod):
         if self.lr_min > self.lr:
             raise ValueError(f"train.lr_min must be <= train.lr={self.lr}, got {self.lr_min}")
         h = ecct_net.check_parity_check(self.parity_check, f"parity-check matrix of code {self.code.name!r}")
-        object.__setattr__(self, "_net", ecct_net.ECCT(tuple(map(tuple, h.tolist())), self.num_layers,
-                                                       self.d_model, self.num_heads))
+        object.__setattr__(
+            self, "_net", ecct_net.ECCT(tuple(map(tuple, h.tolist())), self.num_layers, self.d_model, self.num_heads)
+        )
 
     @classmethod
     def from_spec(cls, spec: ECCTConfig, data: Any = None) -> ECCT:
         m, t = spec.model, spec.train
-        return cls(**cls.base_kwargs(spec), num_layers=m.num_layers, d_model=m.d_model, num_heads=m.num_heads,
-                   llr_scale=m.llr_scale, lr_min=t.lr_min)
+        return cls(
+            **cls.base_kwargs(spec),
+            num_layers=m.num_layers,
+            d_model=m.d_model,
+            num_heads=m.num_heads,
+            llr_scale=m.llr_scale,
+            lr_min=t.lr_min,
+        )
 
     @property
     def net(self) -> ecct_net.ECCT:
@@ -121,8 +128,13 @@ class ECCT(nd.NeuralDecoderMethod):
         return float(bounds.ebn0_db_to_sigma(mid, self.rate)) ** 2 / 2.0
 
     def eval_settings(self) -> dict[str, Any]:
-        return {**super().eval_settings(), "num_layers": self.num_layers, "d_model": self.d_model,
-                "num_heads": self.num_heads, "magnitude_scale": self.magnitude_scale}
+        return {
+            **super().eval_settings(),
+            "num_layers": self.num_layers,
+            "d_model": self.d_model,
+            "num_heads": self.num_heads,
+            "magnitude_scale": self.magnitude_scale,
+        }
 
     # -- parameters and optimizer ------------------------------------------------------------------------------
     def init_params(self, key: jax.Array) -> PyTree:

@@ -125,8 +125,8 @@ def waterfill_noise(scores: jax.Array, total: float, iterations: int = 40) -> ja
     positive = w > 0
     num_positive = jnp.sum(positive, axis=-1, keepdims=True).astype(w.dtype)
     smallest = jnp.min(jnp.where(positive, w, jnp.inf), axis=-1, keepdims=True)
-    lo = jnp.log(jnp.maximum(total, tiny) / jnp.maximum(jnp.sum(w, axis=-1, keepdims=True), tiny))   # f(c) <= total
-    hi = -jnp.log(jnp.where(jnp.isfinite(smallest), smallest, 1.0))                # every positive bit capped
+    lo = jnp.log(jnp.maximum(total, tiny) / jnp.maximum(jnp.sum(w, axis=-1, keepdims=True), tiny))  # f(c) <= total
+    hi = -jnp.log(jnp.where(jnp.isfinite(smallest), smallest, 1.0))  # every positive bit capped
     hi = jnp.maximum(hi, lo)
 
     def halve(_, bracket):
@@ -155,8 +155,9 @@ def flip_direction_mask(y: jax.Array, grad: jax.Array) -> jax.Array:
     return (~bit & (grad > 0)) | (bit & (grad < 0))
 
 
-def reference_flip_mask(key: jax.Array, grad: jax.Array, y: jax.Array, num_flips: int,
-                        direction: str = "reference") -> tuple[jax.Array, jax.Array]:
+def reference_flip_mask(
+    key: jax.Array, grad: jax.Array, y: jax.Array, num_flips: int, direction: str = "reference"
+) -> tuple[jax.Array, jax.Array]:
     """The public code's flip positions (reference-impls section 2.1): Gumbel-top-k of ``softmax_bits(g^2)``.
 
     ``grad``: ``[..., M]`` gradient of the (batch-mean) loss w.r.t. the clean code ``y`` (0/1); ``num_flips``: k per
@@ -189,7 +190,7 @@ def permute_each_dimension(key: jax.Array, codes: jax.Array) -> jax.Array:
 
     def swap(t, perm):
         i = batch - 1 - t
-        j = jnp.minimum((u[i] * (i + 1)).astype(jnp.int32), i)           # uniform in [0, i], per column
+        j = jnp.minimum((u[i] * (i + 1)).astype(jnp.int32), i)  # uniform in [0, i], per column
         at_i, at_j = perm[i], perm[j, cols]
         return perm.at[i].set(at_j).at[j, cols].set(at_i)
 
@@ -228,8 +229,9 @@ def tc_discriminator_loss(logits_joint: jax.Array, logits_product: jax.Array) ->
     ce_joint = -jax.nn.log_softmax(logits_joint, axis=-1)[..., 0]
     ce_product = -jax.nn.log_softmax(logits_product, axis=-1)[..., 1]
     loss = 0.5 * (jnp.mean(ce_joint) + jnp.mean(ce_product))
-    correct = jnp.concatenate([logits_joint[..., 0] > logits_joint[..., 1],
-                               logits_product[..., 1] > logits_product[..., 0]])
+    correct = jnp.concatenate(
+        [logits_joint[..., 0] > logits_joint[..., 1], logits_product[..., 1] > logits_product[..., 0]]
+    )
     return loss, jnp.mean(correct.astype(jnp.float32))
 
 
@@ -251,7 +253,7 @@ def bsc_per_bit_log_probs(logits: jax.Array, eps_bits: jax.Array) -> tuple[jax.A
 class IABFFields:
     """``iabf``: the adversarial flips and the infomax term (defaults = the paper; :class:`IABF` documents each)."""
 
-    infomax_weight: float = 0.01        # lambda of Eq. 29 (0 = ABF)
+    infomax_weight: float = 0.01  # lambda of Eq. 29 (0 = ABF)
     flip_rule: str = "paper"
     flip_direction: str = "paper"
     flip_budget: str = "paper"
@@ -260,13 +262,12 @@ class IABFFields:
     disc_shuffle: str = "per_dimension"
     clean_decoder_weight: float = 0.0
     disc_hidden: tuple[int, ...] = (500,)
-    disc_lr: float | None = None        # None: optim.lr (the discriminator's optimizer is config.optim with it)
+    disc_lr: float | None = None  # None: optim.lr (the discriminator's optimizer is config.optim with it)
 
 
 @dataclasses.dataclass(frozen=True)
 class IABFConfig(necst_lib.NECSTConfig):
     iabf: IABFFields = IABFFields()
-
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -315,25 +316,30 @@ class IABF(necst_lib.NECST):
         _check_choice("iabf.flip_direction", self.flip_direction, FLIP_DIRECTIONS)
         _check_choice("iabf.flip_budget", self.flip_budget, FLIP_BUDGETS)
         if self.flip_budget == "masked" and self.flip_rule != "paper":
-            raise ValueError(f"iabf.flip_budget='masked' water-fills the budget and needs iabf.flip_rule='paper', "
-                             f"got flip_rule={self.flip_rule!r}")
+            raise ValueError(
+                f"iabf.flip_budget='masked' water-fills the budget and needs iabf.flip_rule='paper', "
+                f"got flip_rule={self.flip_rule!r}"
+            )
         _check_choice("iabf.disc_input", self.disc_input, DISC_INPUTS)
         _check_choice("iabf.disc_shuffle", self.disc_shuffle, DISC_SHUFFLES)
         if self.flip_direction == "reference" and self.flip_rule != "reference":
-            raise ValueError(f"iabf.flip_direction='reference' tests the Gumbel noise of the reference selection "
-                             f"and needs iabf.flip_rule='reference', got flip_rule={self.flip_rule!r}")
+            raise ValueError(
+                f"iabf.flip_direction='reference' tests the Gumbel noise of the reference selection "
+                f"and needs iabf.flip_rule='reference', got flip_rule={self.flip_rule!r}"
+            )
         if not (isinstance(self.num_flips, int) and self.num_flips >= 1):
             raise ValueError(f"iabf.num_flips must be an int >= 1, got {self.num_flips!r}")
         if not (self.infomax_weight >= 0 and math.isfinite(self.infomax_weight)):
             raise ValueError(f"iabf.infomax_weight must be a finite number >= 0, got {self.infomax_weight}")
         if not (self.clean_decoder_weight >= 0 and math.isfinite(self.clean_decoder_weight)):
-            raise ValueError(f"iabf.clean_decoder_weight must be a finite number >= 0, "
-                             f"got {self.clean_decoder_weight}")
+            raise ValueError(f"iabf.clean_decoder_weight must be a finite number >= 0, got {self.clean_decoder_weight}")
         needs_bsc = self.flip_rule != "none" or self.clean_decoder_weight > 0
         if needs_bsc and self.channel.name != "bsc":
-            raise ValueError(f"channel.name must be 'bsc' for IABF bit flips (iabf.flip_rule={self.flip_rule!r}) "
-                             f"and the clean-decoding term; got {self.channel.name!r} (use "
-                             f"iabf.flip_rule='none' and iabf.clean_decoder_weight=0 for other channels)")
+            raise ValueError(
+                f"channel.name must be 'bsc' for IABF bit flips (iabf.flip_rule={self.flip_rule!r}) "
+                f"and the clean-decoding term; got {self.channel.name!r} (use "
+                f"iabf.flip_rule='none' and iabf.clean_decoder_weight=0 for other channels)"
+            )
 
     @property
     def flips_enabled(self) -> bool | jax.Array:
@@ -373,10 +379,11 @@ class IABF(necst_lib.NECST):
         """Factor turning the per-example NLL gradient into the reference's batch-mean loss gradient."""
         if self.likelihood == "bernoulli":
             return 1.0 / (batch * math.prod(self.output_shape))
-        return 2.0 * self.sigma2 / batch          # -log p = SSE / (2 sigma2) + const
+        return 2.0 * self.sigma2 / batch  # -log p = SSE / (2 sigma2) + const
 
-    def flip_noise(self, params: PyTree, x: jax.Array, y: jax.Array, key: jax.Array,
-                   active: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def flip_noise(
+        self, params: PyTree, x: jax.Array, y: jax.Array, key: jax.Array, active: jax.Array | None = None
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Per-bit noise ``eps*`` [B, M] of Eq. 30 (or the reference mask) and flip statistics; ``active``: see
         :attr:`flips_enabled`."""
         grad = self.reconstruction_gradient(params, x, y)
@@ -391,8 +398,10 @@ class IABF(necst_lib.NECST):
             else:
                 eps_bits = waterfill_noise(jnp.abs(grad), num_bits * eps)
             eps_star = eps_bits * mask
-            extra = {"flip_eps_max": jnp.mean(jnp.max(eps_bits, axis=-1)),
-                     "flip_capped_frac": jnp.mean((eps_bits >= 1.0).astype(jnp.float32))}
+            extra = {
+                "flip_eps_max": jnp.mean(jnp.max(eps_bits, axis=-1)),
+                "flip_capped_frac": jnp.mean((eps_bits >= 1.0).astype(jnp.float32)),
+            }
         else:
             grad = grad * self._reference_gradient_scale(x.shape[0])
             mask, _ = reference_flip_mask(key, grad, y, self.num_flips, self.flip_direction)
@@ -404,13 +413,17 @@ class IABF(necst_lib.NECST):
         if active is not None:
             mask = mask & active
             eps_star = jnp.where(active, eps_star, 0.0)
-        metrics = {"flip_rate": jnp.mean(eps_star),
-                   "flip_mask_frac": jnp.mean(mask.astype(jnp.float32)),
-                   "flip_expected_bits": jnp.mean(jnp.sum(eps_star, axis=-1)), **extra}
+        metrics = {
+            "flip_rate": jnp.mean(eps_star),
+            "flip_mask_frac": jnp.mean(mask.astype(jnp.float32)),
+            "flip_expected_bits": jnp.mean(jnp.sum(eps_star, axis=-1)),
+            **extra,
+        }
         return jax.lax.stop_gradient(eps_star), metrics
 
-    def adversarial_reconstruction_loss(self, params: PyTree, x: jax.Array, key: jax.Array, eps_star: jax.Array,
-                                        logits: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def adversarial_reconstruction_loss(
+        self, params: PyTree, x: jax.Array, key: jax.Array, eps_star: jax.Array, logits: jax.Array | None = None
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Surrogate of ``-L^K_rec`` (Eq. 31) with K samples from ``p_adv`` (Eq. 30), plus encoder L2.
 
         Inverse-CDF samples as ``channels.BSC.sample``, so ``eps_i* = eps`` reproduces NECST's samples for a key.
@@ -419,12 +432,12 @@ class IABF(necst_lib.NECST):
         base = self
         if logits is None:
             logits = base.encode(params, x)
-        log_q1, log_q0 = bsc_per_bit_log_probs(logits, eps_star)                           # [B, M]
+        log_q1, log_q0 = bsc_per_bit_log_probs(logits, eps_star)  # [B, M]
         u = jax.random.uniform(key, (base.num_samples,) + logits.shape, log_q0.dtype)
-        y = jax.lax.stop_gradient((u >= jnp.exp(log_q0)).astype(jnp.int32))              # [K, B, M]
-        log_q = jnp.sum(jnp.where(y == 1, log_q1, log_q0), axis=-1)                         # [K, B]
+        y = jax.lax.stop_gradient((u >= jnp.exp(log_q0)).astype(jnp.int32))  # [K, B, M]
+        log_q = jnp.sum(jnp.where(y == 1, log_q1, log_q0), axis=-1)  # [K, B]
         out = base.decode(params, y)
-        log_lik = base.log_likelihood(out, x[None])                                          # [K, B]
+        log_lik = base.log_likelihood(out, x[None])  # [K, B]
         per_example, objective = estimators.multi_sample_loss(base.estimator, log_lik, log_q)
         l2 = base.encoder_l2 * necst_lib.l2_of_kernels(params["encoder"])
         loss = jnp.mean(per_example) + l2
@@ -444,10 +457,11 @@ class IABF(necst_lib.NECST):
         nd = len(self.output_shape)
         if self.likelihood == "bernoulli":
             return jnp.mean(likelihoods.per_pixel_bce(out, x, event_ndim=nd))
-        return x.shape[0] * jnp.mean(likelihoods.per_pixel_mse(out, x, event_ndim=nd))   # sum over the batch axis
+        return x.shape[0] * jnp.mean(likelihoods.per_pixel_mse(out, x, event_ndim=nd))  # sum over the batch axis
 
-    def discriminator_update(self, disc_params: PyTree, disc_opt_state: PyTree, codes: jax.Array,
-                             key: jax.Array) -> tuple[PyTree, PyTree, dict[str, jax.Array]]:
+    def discriminator_update(
+        self, disc_params: PyTree, disc_opt_state: PyTree, codes: jax.Array, key: jax.Array
+    ) -> tuple[PyTree, PyTree, dict[str, jax.Array]]:
         """One optimizer step of the TC discriminator on codes vs per-dimension permuted codes (Algorithm 1, 6-8)."""
         codes = jax.lax.stop_gradient(codes)
         shuffled = permute_each_dimension(key, codes) if self.disc_shuffle == "per_dimension" else codes
@@ -459,8 +473,11 @@ class IABF(necst_lib.NECST):
 
         (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(disc_params)
         disc_params, disc_opt_state = self.apply_gradients(self.disc_optimizer, disc_params, disc_opt_state, grads)
-        return disc_params, disc_opt_state, {"disc_loss": loss, "disc_accuracy": accuracy,
-                                             "disc_grad_norm": optax.tree.norm(grads)}
+        return (
+            disc_params,
+            disc_opt_state,
+            {"disc_loss": loss, "disc_accuracy": accuracy, "disc_grad_norm": optax.tree.norm(grads)},
+        )
 
     def tc_term(self, disc_params: PyTree, logits: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``(TC estimate, term to minimise)``: equal in value; the second carries the encoder gradient of TC.
@@ -472,7 +489,7 @@ class IABF(necst_lib.NECST):
             t = tc_log_ratio(self.discriminator.apply({"params": disc_params}, jax.nn.sigmoid(logits)))
             tc = jnp.mean(t)
             return jax.lax.stop_gradient(tc), tc
-        t = jax.lax.stop_gradient(tc_log_ratio(self.discriminator.apply({"params": disc_params}, y)))   # [B]
+        t = jax.lax.stop_gradient(tc_log_ratio(self.discriminator.apply({"params": disc_params}, y)))  # [B]
         batch = t.shape[0]
         baseline = (jnp.sum(t) - t) / max(batch - 1, 1)
         log_q = jnp.sum(y * jax.nn.log_sigmoid(logits) + (1.0 - y) * jax.nn.log_sigmoid(-logits), axis=-1)
@@ -480,15 +497,29 @@ class IABF(necst_lib.NECST):
         tc = jnp.mean(t)
         return tc, tc + surrogate - jax.lax.stop_gradient(surrogate)
 
-    def iabf_loss(self, params: PyTree, disc_params: PyTree, x: jax.Array, key: jax.Array, y_clean: jax.Array,
-             eps_star: jax.Array | None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def iabf_loss(
+        self,
+        params: PyTree,
+        disc_params: PyTree,
+        x: jax.Array,
+        key: jax.Array,
+        y_clean: jax.Array,
+        eps_star: jax.Array | None,
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
         """``-(L_rec + lambda L_info)`` (Eq. 29) plus encoder L2 (and ``denw``), and metrics; ``eps_star=None``: NECST's
         channel."""
         return self.iabf_loss_from_logits(params, self.encode(params, x), disc_params, x, key, y_clean, eps_star)
 
-    def iabf_loss_from_logits(self, params: PyTree, logits: jax.Array, disc_params: PyTree, x: jax.Array,
-                              key: jax.Array, y_clean: jax.Array,
-                              eps_star: jax.Array | None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def iabf_loss_from_logits(
+        self,
+        params: PyTree,
+        logits: jax.Array,
+        disc_params: PyTree,
+        x: jax.Array,
+        key: jax.Array,
+        y_clean: jax.Array,
+        eps_star: jax.Array | None,
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
         """:meth:`iabf_loss` with the encoder logits given: every term reads the one encoder output, so a step runs
         the encoder forward and backward once (:meth:`train_step` pulls the logits' gradient back by a VJP)."""
         if eps_star is None:
@@ -506,19 +537,21 @@ class IABF(necst_lib.NECST):
             metrics["clean_decoder_loss"] = clean
         marginals = jax.lax.stop_gradient(stats["marginals"])
         saturated = (marginals < _SATURATION) | (marginals > 1.0 - _SATURATION)
-        metrics.update({
-            "loss": loss,
-            "recon_loss": recon,
-            "h_y_nats": stats["h_y"],
-            "h_y_given_x_nats": stats["h_y_given_x"],
-            "mi_nats": stats["mi"],
-            "tc_nats": tc,
-            "info_nats": stats["mi"] - tc,
-            "marginal_min": jnp.min(marginals),
-            "marginal_max": jnp.max(marginals),
-            "marginal_std": jnp.std(marginals),
-            "saturated_bits_frac": jnp.mean(saturated.astype(jnp.float32)),
-        })
+        metrics.update(
+            {
+                "loss": loss,
+                "recon_loss": recon,
+                "h_y_nats": stats["h_y"],
+                "h_y_given_x_nats": stats["h_y_given_x"],
+                "mi_nats": stats["mi"],
+                "tc_nats": tc,
+                "info_nats": stats["mi"] - tc,
+                "marginal_min": jnp.min(marginals),
+                "marginal_max": jnp.max(marginals),
+                "marginal_std": jnp.std(marginals),
+                "saturated_bits_frac": jnp.mean(saturated.astype(jnp.float32)),
+            }
+        )
         return loss, jax.lax.stop_gradient(metrics)
 
     # ----------------------------------------------------------------------------------------------------------
@@ -528,8 +561,9 @@ class IABF(necst_lib.NECST):
         """NECST's state (same parameters as ``base.init(key, ...)``) plus the discriminator and its optimizer."""
         state = super().init(key, example_x)
         num_bits = self.encode(state["params"], example_x).shape[-1]
-        disc_params = self.discriminator.init(jax.random.fold_in(key, 1),
-                                              jnp.zeros((1, num_bits), jnp.float32))["params"]
+        disc_params = self.discriminator.init(jax.random.fold_in(key, 1), jnp.zeros((1, num_bits), jnp.float32))[
+            "params"
+        ]
         state["disc_params"] = disc_params
         state["disc_opt_state"] = self.disc_optimizer.init(disc_params)
         return state
@@ -538,8 +572,9 @@ class IABF(necst_lib.NECST):
         """NECST's loss (Eq. 6 of NECST with the uniform channel noise)."""
         return necst_lib.NECST.loss(self, params, x, key)
 
-    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array,
-                   stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
+    def train_step(
+        self, state: PyTree, x: jax.Array, key: jax.Array, stage: int = 0
+    ) -> tuple[PyTree, dict[str, jax.Array]]:
         """Discriminator step, then the encoder/decoder step with the updated discriminator (Algorithm 1)."""
         params = state["params"]
         # One encoder pass serves the clean code, the flips and the loss; its gradient is pulled back by the VJP.
@@ -547,22 +582,29 @@ class IABF(necst_lib.NECST):
         y_clean = self.clean_code(logits, jax.random.fold_in(key, _CLEAN_STREAM))
         disc_codes = y_clean if self.disc_input == "sample" else jax.nn.sigmoid(logits)
         disc_params, disc_opt_state, disc_metrics = self.discriminator_update(
-            state["disc_params"], state["disc_opt_state"], disc_codes, jax.random.fold_in(key, _PERM_STREAM))
+            state["disc_params"], state["disc_opt_state"], disc_codes, jax.random.fold_in(key, _PERM_STREAM)
+        )
         eps_star, flip_metrics = None, {}
         flips = self.flips_enabled
         if flips is not False:
-            eps_star, flip_metrics = self.flip_noise(params, x, y_clean, jax.random.fold_in(key, _GUMBEL_STREAM),
-                                                     active=None if flips is True else flips)
-        (_, metrics), (grads, logits_grad) = jax.value_and_grad(self.iabf_loss_from_logits, argnums=(0, 1),
-                                                                has_aux=True)(
-            params, logits, disc_params, x, key, y_clean, eps_star)
+            eps_star, flip_metrics = self.flip_noise(
+                params, x, y_clean, jax.random.fold_in(key, _GUMBEL_STREAM), active=None if flips is True else flips
+            )
+        (_, metrics), (grads, logits_grad) = jax.value_and_grad(
+            self.iabf_loss_from_logits, argnums=(0, 1), has_aux=True
+        )(params, logits, disc_params, x, key, y_clean, eps_star)
         grads = {**grads, "encoder": jax.tree.map(jnp.add, grads["encoder"], encoder_vjp(logits_grad)[0])}
         params, opt_state = self.apply_gradients(self.optimizer, params, state["opt_state"], grads)
         metrics.update(disc_metrics)
         metrics.update(flip_metrics)
         metrics["grad_norm"] = optax.tree.norm(grads)
-        new_state = {"params": params, "opt_state": opt_state, "step": state["step"] + 1,
-                     "disc_params": disc_params, "disc_opt_state": disc_opt_state}
+        new_state = {
+            "params": params,
+            "opt_state": opt_state,
+            "step": state["step"] + 1,
+            "disc_params": disc_params,
+            "disc_opt_state": disc_opt_state,
+        }
         return new_state, metrics
 
     def valid_loss(self, params: PyTree, x: jax.Array, key: jax.Array) -> jax.Array:
@@ -579,12 +621,20 @@ class IABF(necst_lib.NECST):
             check_int("iabf.disc_hidden", h, 1)
         disc_lr = spec.optim.lr if cfg.disc_lr is None else cfg.disc_lr
         return super().from_spec(
-            spec, data,
+            spec,
+            data,
             discriminator=nets.make_discriminator(hidden=tuple(int(h) for h in cfg.disc_hidden)),
             disc_optimizer=necst_lib.make_optimizer(spec.optim, lr=disc_lr),
-            infomax_weight=float(cfg.infomax_weight), flip_rule=cfg.flip_rule, flip_direction=cfg.flip_direction,
-            flip_budget=cfg.flip_budget, num_flips=int(cfg.num_flips), disc_input=cfg.disc_input,
-            disc_shuffle=cfg.disc_shuffle, clean_decoder_weight=float(cfg.clean_decoder_weight), **fields)
+            infomax_weight=float(cfg.infomax_weight),
+            flip_rule=cfg.flip_rule,
+            flip_direction=cfg.flip_direction,
+            flip_budget=cfg.flip_budget,
+            num_flips=int(cfg.num_flips),
+            disc_input=cfg.disc_input,
+            disc_shuffle=cfg.disc_shuffle,
+            clean_decoder_weight=float(cfg.clean_decoder_weight),
+            **fields,
+        )
 
 
 METHOD = IABF

@@ -62,14 +62,14 @@ TAU_SCHEDULES = ("constant", "geometric")
 class SurrogateFields:
     """``surrogate``: the differentiable surrogate of the code's quality (``codes.relaxed.surrogate_loss``)."""
 
-    name: str = "union"                 # codes.relaxed.SURROGATES
-    p: float = 0.01                     # BSC crossover of the union bound
-    tau: float = 0.5                    # softmin temperature
-    distance: int = 3                   # target distance of the 'distance' surrogate
-    max_message_weight: int = 0         # 0: all nonzero messages; else messages of weight <= this
-    tau_schedule: str = "constant"      # TAU_SCHEDULES: 'geometric' goes from tau to tau_final over each cycle
+    name: str = "union"  # codes.relaxed.SURROGATES
+    p: float = 0.01  # BSC crossover of the union bound
+    tau: float = 0.5  # softmin temperature
+    distance: int = 3  # target distance of the 'distance' surrogate
+    max_message_weight: int = 0  # 0: all nonzero messages; else messages of weight <= this
+    tau_schedule: str = "constant"  # TAU_SCHEDULES: 'geometric' goes from tau to tau_final over each cycle
     tau_final: float = 0.1
-    start: str = ""                     # '' or a surrogate trained on for the first switch_fraction of each cycle
+    start: str = ""  # '' or a surrogate trained on for the first switch_fraction of each cycle
     switch_fraction: float = 0.0
 
 
@@ -80,15 +80,15 @@ class TrainFields:
     steps: int = 4000
     lr: float = 0.05
     init_scale: float = 0.1
-    logit_penalty: float = 3.0          # annealed lambda (1 - t / (anneal_fraction T)) mean(theta^2)
+    logit_penalty: float = 3.0  # annealed lambda (1 - t / (anneal_fraction T)) mean(theta^2)
     gradient_noise: float = 0.0
     anneal_fraction: float = 0.8
-    restarts: int = 1                   # independent chains per run; the run keeps the best binarized one
-    cycles: int = 1                     # perturb-and-reoptimise cycles per chain (steps split equally)
-    perturb: float = 0.1                # probability of flipping each entry of the best code at a restart
-    restart_scale: float = 1.0          # logit magnitude of a restarted chain
-    penalty_floor: float = 0.0          # the penalty's fade never goes below this fraction
-    restart_penalty: float = 1.0        # factor on the logit penalty in the cycles after the first (0: none)
+    restarts: int = 1  # independent chains per run; the run keeps the best binarized one
+    cycles: int = 1  # perturb-and-reoptimise cycles per chain (steps split equally)
+    perturb: float = 0.1  # probability of flipping each entry of the best code at a restart
+    restart_scale: float = 1.0  # logit magnitude of a restarted chain
+    penalty_floor: float = 0.0  # the penalty's fade never goes below this fraction
+    restart_penalty: float = 1.0  # factor on the logit penalty in the cycles after the first (0: none)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,15 +142,15 @@ class LinearCodeMethod(base_lib.Method):
         if self.k >= self.n:
             raise ValueError(f"code.k must be < code.n={self.n} (a code needs redundancy), got {self.k}")
         if self.n - self.k > MAX_REDUNDANCY:
-            raise ValueError(f"code.n - code.k must be <= {MAX_REDUNDANCY} for the exact syndrome evaluation, got "
-                             f"{self.n - self.k}")
+            raise ValueError(
+                f"code.n - code.k must be <= {MAX_REDUNDANCY} for the exact syndrome evaluation, got {self.n - self.k}"
+            )
         check_choice("surrogate.name", self.surrogate, relaxed.SURROGATES)
         if not 0.0 < check_real("surrogate.p", self.p) < 0.5:
             raise ValueError(f"surrogate.p must be in (0, 0.5), got {self.p!r}")
         check_positive("surrogate.tau", self.tau)
         check_int("surrogate.distance", self.distance, 2, self.n)
-        object.__setattr__(self, "max_message_weight",
-                           relaxed.check_messages(self.k, self.max_message_weight))
+        object.__setattr__(self, "max_message_weight", relaxed.check_messages(self.k, self.max_message_weight))
         check_int("train.steps", self.steps, 1)
         check_positive("train.lr", self.lr)
         check_positive("train.init_scale", self.init_scale)
@@ -165,13 +165,16 @@ class LinearCodeMethod(base_lib.Method):
         if not 0.0 <= check_real("surrogate.switch_fraction", self.switch_fraction) < 1.0:
             raise ValueError(f"surrogate.switch_fraction must be in [0, 1), got {self.switch_fraction!r}")
         if bool(self.start) != (self.switch_fraction > 0):
-            raise ValueError(f"surrogate.start and surrogate.switch_fraction go together (a start surrogate needs a "
-                             f"switch_fraction in (0, 1) and the reverse), got start={self.start!r}, "
-                             f"switch_fraction={self.switch_fraction!r}")
+            raise ValueError(
+                f"surrogate.start and surrogate.switch_fraction go together (a start surrogate needs a "
+                f"switch_fraction in (0, 1) and the reverse), got start={self.start!r}, "
+                f"switch_fraction={self.switch_fraction!r}"
+            )
         check_int("train.cycles", self.cycles, 1, 1024)
         if self.steps % self.cycles or self.steps // self.cycles < 2:
-            raise ValueError(f"train.cycles must divide train.steps={self.steps} into cycles of at least 2 steps, "
-                             f"got {self.cycles}")
+            raise ValueError(
+                f"train.cycles must divide train.steps={self.steps} into cycles of at least 2 steps, got {self.cycles}"
+            )
         if not 0.0 <= check_real("train.perturb", self.perturb) <= 0.5:
             raise ValueError(f"train.perturb must be in [0, 0.5], got {self.perturb!r}")
         check_positive("train.restart_scale", self.restart_scale)
@@ -182,28 +185,54 @@ class LinearCodeMethod(base_lib.Method):
     @classmethod
     def from_spec(cls, spec: LinearCodeConfig, data: Any = None) -> LinearCodeMethod:
         s, t = spec.surrogate, spec.train
-        return cls(n=spec.code.n, k=spec.code.k, surrogate=s.name, p=s.p, tau=s.tau, distance=s.distance,
-                   max_message_weight=s.max_message_weight, steps=t.steps, lr=t.lr, init_scale=t.init_scale,
-                   logit_penalty=t.logit_penalty, gradient_noise=t.gradient_noise,
-                   anneal_fraction=t.anneal_fraction, restarts=t.restarts, tau_schedule=s.tau_schedule,
-                   tau_final=s.tau_final, start=s.start, switch_fraction=s.switch_fraction, cycles=t.cycles,
-                   perturb=t.perturb, restart_scale=t.restart_scale, penalty_floor=t.penalty_floor,
-                   restart_penalty=t.restart_penalty)
+        return cls(
+            n=spec.code.n,
+            k=spec.code.k,
+            surrogate=s.name,
+            p=s.p,
+            tau=s.tau,
+            distance=s.distance,
+            max_message_weight=s.max_message_weight,
+            steps=t.steps,
+            lr=t.lr,
+            init_scale=t.init_scale,
+            logit_penalty=t.logit_penalty,
+            gradient_noise=t.gradient_noise,
+            anneal_fraction=t.anneal_fraction,
+            restarts=t.restarts,
+            tau_schedule=s.tau_schedule,
+            tau_final=s.tau_final,
+            start=s.start,
+            switch_fraction=s.switch_fraction,
+            cycles=t.cycles,
+            perturb=t.perturb,
+            restart_scale=t.restart_scale,
+            penalty_floor=t.penalty_floor,
+            restart_penalty=t.restart_penalty,
+        )
 
     @property
     def channel(self):
         return channels.BSC(float(self.p))
 
     def eval_settings(self) -> dict[str, Any]:
-        return {"n": self.n, "k": self.k, "surrogate": self.surrogate, "restarts": self.restarts,
-                "training": self.describe()}
+        return {
+            "n": self.n,
+            "k": self.k,
+            "surrogate": self.surrogate,
+            "restarts": self.restarts,
+            "training": self.describe(),
+        }
 
     def describe(self) -> str:
         """The training in words: surrogate and schedules, then chains x steps per seed (the compute)."""
         parts = [f"{self.start} -> {self.surrogate} at {self.switch_fraction:g}" if self.start else self.surrogate]
         if self.surrogate == "softmin" or self.start == "softmin":
-            parts.append(f"tau {self.tau:g} -> {self.tau_final:g} geometric" if self.tau_schedule == "geometric"
-                         else f"tau {self.tau:g}")
+            parts.append(
+                f"tau {self.tau:g} -> {self.tau_final:g} geometric"
+                if self.tau_schedule == "geometric"
+                else f"tau {self.tau:g}"
+            )
         if self.lr != TrainFields.lr:
             parts.append(f"lr {self.lr:g}")
         if self.logit_penalty != TrainFields.logit_penalty:
@@ -236,8 +265,7 @@ class LinearCodeMethod(base_lib.Method):
         params = {"theta": theta}
         opt_state = self.optimizer().init(params)
         if self.cycles > 1:
-            params["best"] = {"signs": jnp.zeros_like(theta),
-                              "value": jnp.full((self.restarts,), jnp.inf, jnp.float32)}
+            params["best"] = {"signs": jnp.zeros_like(theta), "value": jnp.full((self.restarts,), jnp.inf, jnp.float32)}
         return {"params": params, "opt_state": opt_state, "step": jnp.zeros((), jnp.int32)}
 
     @property
@@ -273,8 +301,15 @@ class LinearCodeMethod(base_lib.Method):
         """Single- (and with ``pairs`` double-) flip descent of the final surrogate from a binary generator
         ``[k, n]`` (``codes.flip_descent.descend``): the polished generator and what the descent did."""
         g = jnp.asarray(generator)
-        out = flip_descent.descend(jax.device_get(g[:, self.k:]), self.max_message_weight, self.surrogate,
-                                   p=self.p, tau=self.final_tau, distance=self.distance, pairs=pairs)
+        out = flip_descent.descend(
+            jax.device_get(g[:, self.k :]),
+            self.max_message_weight,
+            self.surrogate,
+            p=self.p,
+            tau=self.final_tau,
+            distance=self.distance,
+            pairs=pairs,
+        )
         p_bits = out.pop("p_bits")
         return relaxed.generator_from_logits(2.0 * p_bits - 1.0), out
 
@@ -289,7 +324,7 @@ class LinearCodeMethod(base_lib.Method):
         binarized chain with the lowest surrogate, ``uint8 [k, n]`` (what the ``linear_code`` evaluator reads)."""
         theta = jnp.asarray(params["theta"] if isinstance(params, dict) else params)
         candidates, values = theta, self.binarized_values(theta)
-        if isinstance(params, dict) and "best" in params:          # the best code of each chain's earlier cycles
+        if isinstance(params, dict) and "best" in params:  # the best code of each chain's earlier cycles
             candidates = jnp.concatenate([theta, jnp.asarray(params["best"]["signs"])])
             values = jnp.concatenate([values, jnp.asarray(params["best"]["value"])])
         best = int(jnp.argmin(values))
@@ -320,7 +355,7 @@ class LinearCodeMethod(base_lib.Method):
         return dict(state, params=params, opt_state=self.optimizer().init({"theta": theta}))
 
     def train_step(self, state: PyTree, x: Any, key: jax.Array, stage: int = 0) -> tuple[PyTree, dict]:
-        if self.cycles > 1 and stage % 2 == 1:                    # stages: train, (restart, train) x (cycles - 1)
+        if self.cycles > 1 and stage % 2 == 1:  # stages: train, (restart, train) x (cycles - 1)
             state = self._restart(state, jax.random.fold_in(key, 1))
         fade = self._fade(state["step"])
         frac = self._cycle_position(state["step"]).astype(jnp.float32) / self.cycle_steps
@@ -334,15 +369,23 @@ class LinearCodeMethod(base_lib.Method):
 
         (loss, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(trained)
         if self.gradient_noise > 0:
-            grads = {"theta": grads["theta"] + self.gradient_noise * fade
-                     * jax.random.normal(key, grads["theta"].shape, grads["theta"].dtype)}
+            grads = {
+                "theta": grads["theta"]
+                + self.gradient_noise * fade * jax.random.normal(key, grads["theta"].shape, grads["theta"].dtype)
+            }
         trained, opt_state = self.apply_gradients(self.optimizer(), trained, state["opt_state"], grads)
         params = dict(state["params"], theta=trained["theta"])
         theta = state["params"]["theta"]
         pi = jax.nn.sigmoid(theta)
-        return ({"params": params, "opt_state": opt_state, "step": state["step"] + 1},
-                {"loss": loss, "surrogate": value, "distance_to_binary": jnp.mean(jnp.minimum(pi, 1.0 - pi)),
-                 "saturated": jnp.mean((jnp.abs(theta) > SATURATION_LOGIT).astype(jnp.float32))})
+        return (
+            {"params": params, "opt_state": opt_state, "step": state["step"] + 1},
+            {
+                "loss": loss,
+                "surrogate": value,
+                "distance_to_binary": jnp.mean(jnp.minimum(pi, 1.0 - pi)),
+                "saturated": jnp.mean((jnp.abs(theta) > SATURATION_LOGIT).astype(jnp.float32)),
+            },
+        )
 
 
 METHOD = LinearCodeMethod

@@ -87,12 +87,12 @@ def make_optimizer(cfg: OptimFields, lr: float | None = None) -> Optimizer:
 class ModelFields:
     """``model``: the code length and the networks."""
 
-    bits: int = 100                 # m
-    encoder: str = "auto"           # 'auto' picks the paper's network for the dataset (nets.default_nets_for)
+    bits: int = 100  # m
+    encoder: str = "auto"  # 'auto' picks the paper's network for the dataset (nets.default_nets_for)
     decoder: str = "auto"
-    likelihood: str = "auto"        # 'auto': Bernoulli for binary data, fixed-variance Gaussian otherwise
-    sigma2: float = 0.5             # Gaussian variance; 0.5 makes -log p = SSE + const, as the reference code
-    encoder_kwargs: specs.FreeMapping = dataclasses.field(default_factory=dict)   # network options
+    likelihood: str = "auto"  # 'auto': Bernoulli for binary data, fixed-variance Gaussian otherwise
+    sigma2: float = 0.5  # Gaussian variance; 0.5 makes -log p = SSE + const, as the reference code
+    encoder_kwargs: specs.FreeMapping = dataclasses.field(default_factory=dict)  # network options
     decoder_kwargs: specs.FreeMapping = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -105,17 +105,17 @@ class ModelFields:
 class ChannelFields:
     """``channel``: the training channel and its noise level."""
 
-    name: str = "bsc"               # channels.CHANNELS
-    eps: float = 0.1                # training noise level
-    erasure_input: str = "signed"   # BEC decoder input: 'signed' (-1, +1, 0=erased) | 'reference' (0, 1, 2)
+    name: str = "bsc"  # channels.CHANNELS
+    eps: float = 0.1  # training noise level
+    erasure_input: str = "signed"  # BEC decoder input: 'signed' (-1, +1, 0=erased) | 'reference' (0, 1, 2)
 
 
 @dataclasses.dataclass(frozen=True)
 class EstimatorFields:
     """``necst``: the multi-sample objective (Eq. 6) and the encoder's L2 penalty."""
 
-    estimator: str = "vimco"        # 'vimco' (paper Eq. 6) | 'vimco_reference' (public code) | 'reinforce_loo'
-    num_samples: int = 5            # K
+    estimator: str = "vimco"  # 'vimco' (paper Eq. 6) | 'vimco_reference' (public code) | 'reinforce_loo'
+    num_samples: int = 5  # K
     encoder_l2: float = 1e-4
 
 
@@ -123,8 +123,8 @@ class EstimatorFields:
 class EvalFields:
     """``eval`` fields NECST reads (the test-time encoder and channel draws)."""
 
-    encoder: str = "sample"         # 'sample' (stochastic encoder, both papers) | 'threshold'
-    num_samples: int = 1            # channel draws per test image
+    encoder: str = "sample"  # 'sample' (stochastic encoder, both papers) | 'threshold'
+    num_samples: int = 1  # channel draws per test image
     test_noise_rule: str = "paper"  # 'paper' | 'reference' (no test noise if trained at eps=0)
 
 
@@ -173,7 +173,7 @@ class NECST(base_lib.Method):
     encoder: Any
     decoder: Any
     channel: Any
-    optimizer: Any                  # an Optimizer (make_optimizer) or any optax GradientTransformation
+    optimizer: Any  # an Optimizer (make_optimizer) or any optax GradientTransformation
     output_shape: tuple[int, ...]
     likelihood: str = "bernoulli"
     sigma2: float = ModelFields.sigma2
@@ -192,11 +192,11 @@ class NECST(base_lib.Method):
         if self.num_samples < 1:
             raise ValueError(f"necst.num_samples must be >= 1, got {self.num_samples}")
         if self.num_samples < 2 and self.estimator.startswith("vimco"):
-            raise ValueError(f"necst.num_samples must be >= 2 for VIMCO (leave-one-out baselines), "
-                             f"got {self.num_samples}")
+            raise ValueError(
+                f"necst.num_samples must be >= 2 for VIMCO (leave-one-out baselines), got {self.num_samples}"
+            )
         if self.estimator not in estimators.ESTIMATORS:
-            raise ValueError(f"necst.estimator must be one of {sorted(estimators.ESTIMATORS)}, "
-                             f"got {self.estimator!r}")
+            raise ValueError(f"necst.estimator must be one of {sorted(estimators.ESTIMATORS)}, got {self.estimator!r}")
         _check_choice("model.likelihood", self.likelihood, ("bernoulli", "gaussian"))
         _check_choice("eval.encoder", self.eval_encoder, ENCODER_MODES)
         _check_choice("eval.test_noise_rule", self.test_noise_rule, TEST_NOISE_RULES)
@@ -246,22 +246,23 @@ class NECST(base_lib.Method):
         """Loss to minimise (surrogate of -Eq. 6 plus encoder L2) and scalar metrics."""
         return self.loss_from_logits(params, self.encode(params, x), x, key)
 
-    def loss_from_logits(self, params: PyTree, logits: jax.Array, x: jax.Array,
-                         key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def loss_from_logits(
+        self, params: PyTree, logits: jax.Array, x: jax.Array, key: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
         """:meth:`loss` with the encoder logits given (their gradient is the encoder's, through a VJP; ``params``
         gives the decoder and the encoder L2)."""
-        y = jax.lax.stop_gradient(self.channel.sample(key, logits, self.num_samples))   # [K, B, m]
-        log_q = self.channel.log_prob(y, logits)                                           # [K, B]
-        out = self.decode(params, y)                                                       # [K, B, ...]
-        log_lik = self.log_likelihood(out, x[None])                                        # [K, B]
+        y = jax.lax.stop_gradient(self.channel.sample(key, logits, self.num_samples))  # [K, B, m]
+        log_q = self.channel.log_prob(y, logits)  # [K, B]
+        out = self.decode(params, y)  # [K, B, ...]
+        log_lik = self.log_likelihood(out, x[None])  # [K, B]
         per_example, objective = estimators.multi_sample_loss(self.estimator, log_lik, log_q)
         l2 = self.encoder_l2 * l2_of_kernels(params["encoder"])
         loss = jnp.mean(per_example) + l2
         probs = jax.nn.sigmoid(logits)
         metrics = {
             "loss": loss,
-            "objective": jnp.mean(objective),          # Eq. 6 estimate (for 'vimco'), nats per example
-            "nll": -jnp.mean(log_lik),                 # mean single-sample -log p(x|y), nats per example
+            "objective": jnp.mean(objective),  # Eq. 6 estimate (for 'vimco'), nats per example
+            "nll": -jnp.mean(log_lik),  # mean single-sample -log p(x|y), nats per example
             "encoder_l2": l2,
             "code_entropy_bits": jnp.mean(jnp.sum(channels_lib.binary_entropy(probs), axis=-1)),
             "code_mean": jnp.mean(probs),
@@ -271,8 +272,9 @@ class NECST(base_lib.Method):
     def _bind(self, values) -> NECST:
         return dataclasses.replace(self, channel=self.channel.with_traced_eps(values["channel.eps"]))
 
-    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array,
-                   stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
+    def train_step(
+        self, state: PyTree, x: jax.Array, key: jax.Array, stage: int = 0
+    ) -> tuple[PyTree, dict[str, jax.Array]]:
         (_, metrics), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], x, key)
         params, opt_state = self.apply_gradients(self.optimizer, state["params"], state["opt_state"], grads)
         metrics["grad_norm"] = optax.tree.norm(grads)
@@ -301,7 +303,7 @@ class NECST(base_lib.Method):
     def eval_batch(self, params: PyTree, x: jax.Array, key: jax.Array, eps: float) -> dict[str, jax.Array]:
         """Per-example distortion metrics at test noise eps, averaged over ``eval_num_samples`` channel draws."""
         y = self.transmit(params, x, key, eps, self.eval_num_samples)
-        out = self.decode(params, y)                                 # [S, B, ...]
+        out = self.decode(params, y)  # [S, B, ...]
         xs = jnp.broadcast_to(x[None], out.shape)
         nd = len(self.output_shape)
         metrics = {
@@ -332,8 +334,9 @@ class NECST(base_lib.Method):
         likelihood = model.likelihood
         if likelihood == "auto":
             likelihood = "bernoulli" if data.is_binary else "gaussian"
-        channel = channels_lib.make_channel(spec.channel.name, float(spec.channel.eps),
-                                            erasure_input=spec.channel.erasure_input)
+        channel = channels_lib.make_channel(
+            spec.channel.name, float(spec.channel.eps), erasure_input=spec.channel.erasure_input
+        )
         return cls(
             encoder=nets.make_encoder(enc_name, int(model.bits), **dict(model.encoder_kwargs)),
             decoder=nets.make_decoder(dec_name, data_shape, **dict(model.decoder_kwargs)),

@@ -46,7 +46,7 @@ ESTIMATORS = ("gumbel", "straight_through_gumbel", "straight_through")
 class RelaxedFields:
     """``relaxed``: the relaxation and its temperature, annealed geometrically over ``anneal_steps``."""
 
-    estimator: str = "gumbel"           # one of ESTIMATORS
+    estimator: str = "gumbel"  # one of ESTIMATORS
     tau_start: float = 1.0
     tau_end: float = 0.5
     anneal_steps: int = 10000
@@ -83,9 +83,9 @@ class RelaxedNECST(necst.NECST):
 
     def relaxed_inputs(self, logits: jax.Array, key: jax.Array, tau: jax.Array) -> jax.Array:
         """Decoder inputs ``[K, B, m]`` of ``K`` relaxed samples of the noisy encoder."""
-        log_q = self.channel.symbol_log_probs(logits)                                  # [B, m, S]
+        log_q = self.channel.symbol_log_probs(logits)  # [B, m, S]
         num_symbols = log_q.shape[-1]
-        values = self.channel.decoder_input(jnp.arange(num_symbols))                   # [S]
+        values = self.channel.decoder_input(jnp.arange(num_symbols))  # [S]
         shape = (self.num_samples,) + log_q.shape
         if self.relaxation == "straight_through":
             q = jnp.exp(log_q)
@@ -99,19 +99,26 @@ class RelaxedNECST(necst.NECST):
                 w = w + jax.lax.stop_gradient(hard - w)
         return w @ values.astype(w.dtype)
 
-    def relaxed_loss(self, params: PyTree, x: jax.Array, key: jax.Array,
-                     tau: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def relaxed_loss(
+        self, params: PyTree, x: jax.Array, key: jax.Array, tau: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
         logits = self.encode(params, x)
-        out = self.decode_float(params, self.relaxed_inputs(logits, key, tau))       # [K, B, ...]
-        log_lik = self.log_likelihood(out, x[None])                                  # [K, B]
+        out = self.decode_float(params, self.relaxed_inputs(logits, key, tau))  # [K, B, ...]
+        log_lik = self.log_likelihood(out, x[None])  # [K, B]
         l2 = self.encoder_l2 * necst.l2_of_kernels(params["encoder"])
         loss = -jnp.mean(log_lik) + l2
         probs = jax.nn.sigmoid(logits)
-        return loss, {"loss": loss, "nll": -jnp.mean(log_lik), "encoder_l2": l2, "tau": tau,
-                      "code_mean": jnp.mean(probs)}
+        return loss, {
+            "loss": loss,
+            "nll": -jnp.mean(log_lik),
+            "encoder_l2": l2,
+            "tau": tau,
+            "code_mean": jnp.mean(probs),
+        }
 
-    def train_step(self, state: PyTree, x: jax.Array, key: jax.Array,
-                   stage: int = 0) -> tuple[PyTree, dict[str, jax.Array]]:
+    def train_step(
+        self, state: PyTree, x: jax.Array, key: jax.Array, stage: int = 0
+    ) -> tuple[PyTree, dict[str, jax.Array]]:
         tau = self.temperature(state["step"])
         (_, metrics), grads = jax.value_and_grad(self.relaxed_loss, has_aux=True)(state["params"], x, key, tau)
         params, opt_state = self.apply_gradients(self.optimizer, state["params"], state["opt_state"], grads)
@@ -122,8 +129,15 @@ class RelaxedNECST(necst.NECST):
     def from_spec(cls, spec: RelaxedConfig, data, **fields) -> RelaxedNECST:
         """NECST's sections plus ``relaxed``."""
         r = spec.relaxed
-        return super().from_spec(spec, data, relaxation=r.estimator, tau_start=float(r.tau_start),
-                                 tau_end=float(r.tau_end), anneal_steps=int(r.anneal_steps), **fields)
+        return super().from_spec(
+            spec,
+            data,
+            relaxation=r.estimator,
+            tau_start=float(r.tau_start),
+            tau_end=float(r.tau_end),
+            anneal_steps=int(r.anneal_steps),
+            **fields,
+        )
 
 
 METHOD = RelaxedNECST

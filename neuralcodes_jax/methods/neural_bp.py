@@ -76,17 +76,17 @@ class ModelFields:
     """``model``: the unrolled decoder."""
 
     iterations: int = 5
-    algorithm: str = "sum_product"      # ALGORITHMS
-    tied: bool = False                  # one set of weights shared by every iteration
-    llr_weights: bool = True            # trainable weights on the channel LLRs (per variable, per iteration)
+    algorithm: str = "sum_product"  # ALGORITHMS
+    tied: bool = False  # one set of weights shared by every iteration
+    llr_weights: bool = True  # trainable weights on the channel LLRs (per variable, per iteration)
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainFields(nd.TrainSection):
     """``train`` fields of neural BP (the loop's own are ``specs.LoopTrain``)."""
 
-    optimizer: str = "rmsprop"          # OPTIMIZERS
-    loss: str = "multi"                 # LOSSES: every iteration's BCE (Nachmani et al. 2018, Eq. (5)) or the last
+    optimizer: str = "rmsprop"  # OPTIMIZERS
+    loss: str = "multi"  # LOSSES: every iteration's BCE (Nachmani et al. 2018, Eq. (5)) or the last
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,8 +133,15 @@ class NeuralBP(nd.NeuralDecoderMethod):
     @classmethod
     def from_spec(cls, spec: NeuralBPConfig, data: Any = None) -> NeuralBP:
         m, t = spec.model, spec.train
-        return cls(**cls.base_kwargs(spec), iterations=m.iterations, algorithm=m.algorithm, tied=m.tied,
-                   llr_weights=m.llr_weights, optimizer_name=t.optimizer, loss_name=t.loss)
+        return cls(
+            **cls.base_kwargs(spec),
+            iterations=m.iterations,
+            algorithm=m.algorithm,
+            tied=m.tied,
+            llr_weights=m.llr_weights,
+            optimizer_name=t.optimizer,
+            loss_name=t.loss,
+        )
 
     @property
     def graph(self) -> ldpc.TannerGraph:
@@ -148,14 +155,18 @@ class NeuralBP(nd.NeuralDecoderMethod):
         return self.graph.max_check_degree > STACKED_ABOVE_DEGREE or self.graph.max_var_degree > STACKED_ABOVE_DEGREE
 
     def eval_settings(self) -> dict[str, Any]:
-        return {**super().eval_settings(), "iterations": self.iterations, "algorithm": self.algorithm,
-                "tied": self.tied}
+        return {
+            **super().eval_settings(),
+            "iterations": self.iterations,
+            "algorithm": self.algorithm,
+            "tied": self.tied,
+        }
 
     # -- parameters ---------------------------------------------------------------------------------------------
     def init_params(self, key: jax.Array) -> PyTree:
         """All-ones weights (and zero offsets): the decoder starts as plain BP (min-sum with ``alpha = 1``)."""
         layers = 1 if self.tied else self.iterations
-        edges = self.graph.m * self.graph.max_check_degree          # slot-major edge slots (padded ones unused)
+        edges = self.graph.m * self.graph.max_check_degree  # slot-major edge slots (padded ones unused)
         params = {}
         if self.algorithm == "offset_min_sum":
             params["offset"] = jnp.zeros((layers, edges), jnp.float32)
@@ -180,24 +191,23 @@ class NeuralBP(nd.NeuralDecoderMethod):
         check_vars = np.asarray(graph.check_vars)
         var_edges = np.asarray(graph.var_edges)
         flat_vars = check_vars.T.reshape(-1)
-        masks = None if graph.check_regular else [jnp.asarray(graph.check_mask[:, j:j + 1]) for j in range(dc)]
+        masks = None if graph.check_regular else [jnp.asarray(graph.check_mask[:, j : j + 1]) for j in range(dc)]
         var_mask = None if graph.var_regular else jnp.asarray(graph.var_mask)
         kernel = "sum_product" if self.algorithm == "sum_product" else "min_sum"
         one, zero = jnp.float32(1.0), jnp.float32(0.0)
 
-        llr_t = jnp.clip(llr.astype(jnp.float32).T, -clip, clip)               # [n, B]: batch on the minor axis
+        llr_t = jnp.clip(llr.astype(jnp.float32).T, -clip, clip)  # [n, B]: batch on the minor axis
         width = llr_t.shape[1]
         layers = 1 if self.tied else self.iterations
-        xs = {k: jnp.broadcast_to(v, (self.iterations,) + v.shape[1:]) if layers == 1 else v
-              for k, v in params.items()}
+        xs = {k: jnp.broadcast_to(v, (self.iterations,) + v.shape[1:]) if layers == 1 else v for k, v in params.items()}
 
         stacked = self.stacked
-        smask = jnp.asarray(graph.check_mask.T[:, :, None])                    # [d_c, m, 1]
-        vmask = jnp.asarray(graph.var_mask[:, :, None])                        # [n, d_v, 1]
+        smask = jnp.asarray(graph.check_mask.T[:, :, None])  # [d_c, m, 1]
+        vmask = jnp.asarray(graph.var_mask[:, :, None])  # [n, d_v, 1]
 
         def check_update(v2c):
-            if not stacked:                     # bp_decode's per-slot kernel (fast for small degrees)
-                slots = [v2c[j * m:(j + 1) * m] for j in range(dc)]
+            if not stacked:  # bp_decode's per-slot kernel (fast for small degrees)
+                slots = [v2c[j * m : (j + 1) * m] for j in range(dc)]
                 return jnp.concatenate(ldpc._check_update(slots, masks, kernel, one, clip, zero), axis=0)
             v = v2c.reshape(dc, m, -1)
             if kernel == "min_sum":
@@ -209,14 +219,14 @@ class NeuralBP(nd.NeuralDecoderMethod):
                 total = 0.0
                 for k in range(dv):
                     g = jnp.take(c2v, var_edges[:, k], axis=0, mode="clip")
-                    total = total + (g if var_mask is None else jnp.where(var_mask[:, k:k + 1], g, 0.0))
+                    total = total + (g if var_mask is None else jnp.where(var_mask[:, k : k + 1], g, 0.0))
                 return total
             g = jnp.take(c2v, var_edges.reshape(-1), axis=0, mode="clip").reshape(self.n, dv, -1)
             return jnp.sum(jnp.where(vmask, g, 0.0), axis=1)
 
         def body(carry, w):
             v2c, out, done = carry
-            c2v = check_update(v2c)                                            # [E, B], slot-major edges
+            c2v = check_update(v2c)  # [E, B], slot-major edges
             if "offset" in w:
                 c2v = jnp.sign(c2v) * jax.nn.relu(jnp.abs(c2v) - w["offset"][:, None])
             else:
@@ -226,7 +236,7 @@ class NeuralBP(nd.NeuralDecoderMethod):
             hard = p_edge < 0
             parity = hard[:m] if masks is None else hard[:m] & masks[0]
             for j in range(1, dc):
-                h = hard[j * m:(j + 1) * m]
+                h = hard[j * m : (j + 1) * m]
                 parity = parity ^ (h if masks is None else h & masks[j])
             ok = ~jnp.any(parity, axis=0)
             out = jnp.where(done[None, :], out, post)
@@ -244,7 +254,7 @@ class NeuralBP(nd.NeuralDecoderMethod):
         """Mean BCE against the all-zero word of every iteration's posterior (``multi``: Nachmani et al. 2018,
         Eq. (5)) or of the last one (``final``); aux: the bit error rate of the last iteration and of the output."""
         posts, out = self.run(params, llr)
-        bce = jnp.mean(jax.nn.softplus(-posts), axis=(1, 2))                  # [T]
+        bce = jnp.mean(jax.nn.softplus(-posts), axis=(1, 2))  # [T]
         loss = jnp.mean(bce) if self.loss_name == "multi" else bce[-1]
         return loss, {"bce_last": bce[-1], "ber": jnp.mean((out < 0).astype(jnp.float32))}
 

@@ -71,18 +71,18 @@ class VAEFields:
 class SeparationFields:
     """``separation``: the channel-code half of the VAE + LDPC baseline (``launch.baselines --task=vae_ldpc``)."""
 
-    dataset: str = "binary_mnist"          # the NECST runs it is compared with
-    channel_bits: int = 100                # n of the LDPC code = NECST's m
-    ldpc_construction: str = "peg"         # 'peg' (any n) | 'gallager' (n a multiple of d_c)
+    dataset: str = "binary_mnist"  # the NECST runs it is compared with
+    channel_bits: int = 100  # n of the LDPC code = NECST's m
+    ldpc_construction: str = "peg"  # 'peg' (any n) | 'gallager' (n a multiple of d_c)
     ldpc_d_v: int = 3
     ldpc_d_c: int = 6
     ldpc_seed: int = 0
-    bp_algorithm: str = "sum_product"      # 'sum_product' | 'min_sum' (normalised, alpha 0.75)
+    bp_algorithm: str = "sum_product"  # 'sum_product' | 'min_sum' (normalised, alpha 0.75)
     bp_max_iters: int = 50
     noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-    encoders: tuple[str, ...] = ("threshold", "sample")   # VAE bits sent: MAP bits and a posterior sample
-    num_draws: int = 5                     # channel draws per test image
-    max_examples: int = 0                  # 0: the whole test split
+    encoders: tuple[str, ...] = ("threshold", "sample")  # VAE bits sent: MAP bits and a posterior sample
+    num_draws: int = 5  # channel draws per test image
+    max_examples: int = 0  # 0: the whole test split
     batch_size: int = 2000
 
     def __post_init__(self):
@@ -117,24 +117,28 @@ class DiscreteVAE(necst.NECST):
 
     CONFIG = VAEConfig
 
-    group_fields = ()      # trained without channel noise: a group varies the seed (and the test grid) only
+    group_fields = ()  # trained without channel noise: a group varies the seed (and the test grid) only
 
     def __post_init__(self):
         super().__post_init__()
         if not (isinstance(self.kl_weight, (int, float)) and self.kl_weight >= 0.0):
             raise ValueError(f"vae.kl_weight must be a number >= 0, got {self.kl_weight!r}")
         if self.channel.eps != 0.0:
-            raise ValueError(f"channel.eps must be 0 for the VAE (it trains without channel noise), "
-                             f"got {self.channel.eps}")
+            raise ValueError(
+                f"channel.eps must be 0 for the VAE (it trains without channel noise), got {self.channel.eps}"
+            )
         if self.test_noise_rule != "paper":
-            raise ValueError(f"eval.test_noise_rule must be 'paper' for the VAE (its latents are sent uncoded "
-                             f"at the test noise), got {self.test_noise_rule!r}")
+            raise ValueError(
+                f"eval.test_noise_rule must be 'paper' for the VAE (its latents are sent uncoded "
+                f"at the test noise), got {self.test_noise_rule!r}"
+            )
 
     # ----------------------------------------------------------------------------------------------------------
     # The bound.
 
-    def log_weights(self, params: PyTree, x: jax.Array, z: jax.Array,
-                    logits: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    def log_weights(
+        self, params: PyTree, x: jax.Array, z: jax.Array, logits: jax.Array | None = None
+    ) -> tuple[jax.Array, jax.Array]:
         """``(log w [K, B], log q(z|x) [K, B])`` for given latent bits ``z`` [K, B, k].
 
         ``log w = log p(x|z) + beta (log p(z) - log q(z|x))`` with ``beta = kl_weight`` (1: the ELBO's weights);
@@ -144,8 +148,8 @@ class DiscreteVAE(necst.NECST):
             logits = self.encode(params, x)
         if z.shape[-1] != logits.shape[-1]:
             raise ValueError(f"z must have {logits.shape[-1]} bits in its last axis, got shape {z.shape}")
-        log_q = self.channel.log_prob(z, logits)                                   # [K, B]
-        log_lik = self.log_likelihood(self.decode(params, z), x[None])             # [K, B]
+        log_q = self.channel.log_prob(z, logits)  # [K, B]
+        log_lik = self.log_likelihood(self.decode(params, z), x[None])  # [K, B]
         return log_lik + self.kl_weight * (log_uniform_prior(logits.shape[-1]) - log_q), log_q
 
     def sample_objective(self, params: PyTree, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -188,9 +192,9 @@ class DiscreteVAE(necst.NECST):
         kl = kl_to_uniform(logits)
         metrics = {
             "loss": loss,
-            "objective": jnp.mean(objective),          # the bound being maximised, nats per example
-            "elbo": jnp.mean(log_w),                   # single-sample ELBO estimate
-            "kl": jnp.mean(kl),                        # KL(q || uniform), nats per example
+            "objective": jnp.mean(objective),  # the bound being maximised, nats per example
+            "elbo": jnp.mean(log_w),  # single-sample ELBO estimate
+            "kl": jnp.mean(kl),  # KL(q || uniform), nats per example
             "nll": -jnp.mean(log_w - self.kl_weight * (log_uniform_prior(logits.shape[-1]) - log_q)),
             "encoder_l2": l2,
             "code_mean": jnp.mean(jax.nn.sigmoid(logits)),
@@ -210,8 +214,7 @@ class DiscreteVAE(necst.NECST):
         (``necst``); ``channel.name`` must be 'bsc' and ``channel.eps`` 0."""
         if spec.channel.name != "bsc":
             raise ValueError(f"channel.name must be 'bsc' for the VAE (latents are bits), got {spec.channel.name!r}")
-        return super().from_spec(spec, data, kl_weight=float(spec.vae.kl_weight), separation=spec.separation,
-                                 **fields)
+        return super().from_spec(spec, data, kl_weight=float(spec.vae.kl_weight), separation=spec.separation, **fields)
 
 
 METHOD = DiscreteVAE

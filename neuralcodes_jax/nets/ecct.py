@@ -82,8 +82,9 @@ def _torch_bias_init(fan_in: int):
 
 
 def _dense(features: int, fan_in: int, name: str) -> nn.Dense:
-    return nn.Dense(features, kernel_init=nn.initializers.xavier_uniform(), bias_init=_torch_bias_init(fan_in),
-                    name=name)
+    return nn.Dense(
+        features, kernel_init=nn.initializers.xavier_uniform(), bias_init=_torch_bias_init(fan_in), name=name
+    )
 
 
 class MaskedSelfAttention(nn.Module):
@@ -128,19 +129,22 @@ class ECCT(nn.Module):
         if not isinstance(self.d_model, int) or self.d_model < 1:
             raise ValueError(f"d_model must be a positive int, got {self.d_model!r}")
         if not isinstance(self.num_heads, int) or self.num_heads < 1 or self.d_model % self.num_heads:
-            raise ValueError(f"num_heads must be a positive int dividing d_model={self.d_model}, "
-                             f"got {self.num_heads!r}")
+            raise ValueError(
+                f"num_heads must be a positive int dividing d_model={self.d_model}, got {self.num_heads!r}"
+            )
         h = check_parity_check(self.parity_check)
         m, n = h.shape
         if magnitude.shape[-1] != n or syndrome.shape[-1] != m:
-            raise ValueError(f"ECCT of a code with n={n}, n-k={m} needs magnitude [..., {n}] and syndrome "
-                             f"[..., {m}], got {magnitude.shape} and {syndrome.shape}")
+            raise ValueError(
+                f"ECCT of a code with n={n}, n-k={m} needs magnitude [..., {n}] and syndrome "
+                f"[..., {m}], got {magnitude.shape} and {syndrome.shape}"
+            )
         lead = magnitude.shape[:-1]
         magnitude = magnitude.reshape(-1, n).astype(jnp.float32)
         syndrome = syndrome.reshape(-1, m).astype(jnp.float32)
-        nodes = jnp.concatenate([magnitude, 1.0 - 2.0 * syndrome], axis=-1)                  # [B, n+m]
+        nodes = jnp.concatenate([magnitude, 1.0 - 2.0 * syndrome], axis=-1)  # [B, n+m]
         embed = self.param("src_embed", nn.initializers.xavier_uniform(), (n + m, self.d_model))
-        x = nodes[:, :, None] * embed                                                         # [B, n+m, d]
+        x = nodes[:, :, None] * embed  # [B, n+m, d]
         allowed = jnp.asarray(ecct_mask(h))
         for layer in range(self.num_layers):
             y = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name=f"layer{layer}_norm_attn")(x)
@@ -152,8 +156,8 @@ class ECCT(nn.Module):
             if layer + 1 == self.num_layers // 2 and self.num_layers > 1:
                 x = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="middle_norm")(x)
         x = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="final_norm")(x)
-        node_out = _dense(1, self.d_model, "node_out")(x)[..., 0]                            # [B, n+m]
-        z_hat = _dense(n, n + m, "bit_out")(node_out)                                         # [B, n]
+        node_out = _dense(1, self.d_model, "node_out")(x)[..., 0]  # [B, n+m]
+        z_hat = _dense(n, n + m, "bit_out")(node_out)  # [B, n]
         return z_hat.reshape(*lead, n)
 
 

@@ -97,8 +97,9 @@ def _dense_dot_bwd(precision, residuals, g):
 _dense_dot.defvjp(_dense_dot_fwd, _dense_dot_bwd)
 
 
-def dense_dot_general(lhs: jax.Array, rhs: jax.Array, dimension_numbers: Any,
-                      precision: Any = None, preferred_element_type: Any = None) -> jax.Array:
+def dense_dot_general(
+    lhs: jax.Array, rhs: jax.Array, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
+) -> jax.Array:
     """``lax.dot_general`` for ``nn.Dense``: same values, a cheaper kernel gradient on CPU.
 
     JAX's transpose rule computes a dense layer's kernel gradient as ``(g^T x)^T``; XLA:CPU then
@@ -113,12 +114,19 @@ def dense_dot_general(lhs: jax.Array, rhs: jax.Array, dimension_numbers: Any,
     ``jax.jvp``.
     """
     (lhs_contract, rhs_contract), (lhs_batch, rhs_batch) = dimension_numbers
-    if (tuple(lhs_contract) == (lhs.ndim - 1,) and tuple(rhs_contract) == (0,)
-            and rhs.ndim == 2 and not lhs_batch and not rhs_batch
-            and preferred_element_type is None and lhs.dtype == rhs.dtype):
+    if (
+        tuple(lhs_contract) == (lhs.ndim - 1,)
+        and tuple(rhs_contract) == (0,)
+        and rhs.ndim == 2
+        and not lhs_batch
+        and not rhs_batch
+        and preferred_element_type is None
+        and lhs.dtype == rhs.dtype
+    ):
         return _dense_dot(lhs, rhs, precision)
-    return lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
-                           preferred_element_type=preferred_element_type)
+    return lax.dot_general(
+        lhs, rhs, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type
+    )
 
 
 def merge_leading(y: jax.Array, keep: int) -> tuple[jax.Array, tuple[int, ...]]:
@@ -128,12 +136,9 @@ def merge_leading(y: jax.Array, keep: int) -> tuple[jax.Array, tuple[int, ...]]:
     that :func:`split_leading` can undo it.
     """
     if y.ndim < keep:
-        raise ValueError(
-            f"y must have shape [..., m] (at least {keep} trailing feature axes), "
-            f"got shape {y.shape}"
-        )
+        raise ValueError(f"y must have shape [..., m] (at least {keep} trailing feature axes), got shape {y.shape}")
     lead = y.shape[: y.ndim - keep]
-    return y.reshape((-1,) + y.shape[y.ndim - keep:]), lead
+    return y.reshape((-1,) + y.shape[y.ndim - keep :]), lead
 
 
 def split_leading(y: jax.Array, lead: tuple[int, ...]) -> jax.Array:
@@ -146,11 +151,23 @@ def dense_stack(module: nn.Module, h: jax.Array, out_features: int, out_name: st
     ``hidden_i`` (``module.hidden`` widths, ``hidden_bias``) each followed by a leaky ReLU, then the output layer
     ``out_name`` (``output_bias``); every kernel product is :func:`dense_dot_general`."""
     for i, width in enumerate(module.hidden):
-        h = nn.Dense(width, use_bias=module.hidden_bias, kernel_init=module.kernel_init, bias_init=module.bias_init,
-                     dot_general=dense_dot_general, name=f"hidden_{i}")(h)
+        h = nn.Dense(
+            width,
+            use_bias=module.hidden_bias,
+            kernel_init=module.kernel_init,
+            bias_init=module.bias_init,
+            dot_general=dense_dot_general,
+            name=f"hidden_{i}",
+        )(h)
         h = nn.leaky_relu(h, negative_slope=module.negative_slope)
-    return nn.Dense(out_features, use_bias=module.output_bias, kernel_init=module.kernel_init,
-                    bias_init=module.bias_init, dot_general=dense_dot_general, name=out_name)(h)
+    return nn.Dense(
+        out_features,
+        use_bias=module.output_bias,
+        kernel_init=module.kernel_init,
+        bias_init=module.bias_init,
+        dot_general=dense_dot_general,
+        name=out_name,
+    )(h)
 
 
 class MLPEncoder(nn.Module):

@@ -198,7 +198,7 @@ class Progressive(base_lib.Method):
         return cls(spec=spec_from_config(spec))
 
     def _bind(self, values) -> Progressive:
-        spec = dataclasses.replace(self.spec)        # a copy: train_p may become a tracer (no validation)
+        spec = dataclasses.replace(self.spec)  # a copy: train_p may become a tracer (no validation)
         object.__setattr__(spec, "train_p", values["channel.train_p"])
         return dataclasses.replace(self, spec=spec)
 
@@ -227,14 +227,18 @@ class Progressive(base_lib.Method):
 
     def optimizers(self) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
         s = self.spec
-        return (_optimizer(s.lr, s.stage1_steps, s.lr_schedule),
-                _optimizer(s.stage2_lr, s.stage2_steps, s.lr_schedule))
+        return (_optimizer(s.lr, s.stage1_steps, s.lr_schedule), _optimizer(s.stage2_lr, s.stage2_steps, s.lr_schedule))
 
     def init(self, key: jax.Array, example_x: Any = None) -> PyTree:
         params = init_params(key, self.spec)
         opt1, opt2 = self.optimizers()
-        return {"params": params, "opt_state": opt1.init(params), "opt2_state": opt2.init(params["decoder"]),
-                "stage1_decoder": params["decoder"], "step": jnp.zeros((), jnp.int32)}
+        return {
+            "params": params,
+            "opt_state": opt1.init(params),
+            "opt2_state": opt2.init(params["decoder"]),
+            "stage1_decoder": params["decoder"],
+            "step": jnp.zeros((), jnp.int32),
+        }
 
     def train_step(self, state: PyTree, x: Any, key: jax.Array, stage: int = 0) -> tuple[PyTree, dict]:
         spec = self.spec
@@ -245,9 +249,13 @@ class Progressive(base_lib.Method):
             (loss, bler), grads = jax.value_and_grad(_stage1_loss, has_aux=True)(params, key, state["step"], spec)
             scale = None
             if spec.encoder_lr_scale != 1.0:
+
                 def scale(u):
-                    return {"encoder": jax.tree.map(lambda v: v * spec.encoder_lr_scale, u["encoder"]),
-                            "decoder": u["decoder"]}
+                    return {
+                        "encoder": jax.tree.map(lambda v: v * spec.encoder_lr_scale, u["encoder"]),
+                        "decoder": u["decoder"],
+                    }
+
             new["params"], new["opt_state"] = self.apply_gradients(opt1, params, state["opt_state"], grads, scale)
             new["stage1_decoder"] = new["params"]["decoder"]
         else:

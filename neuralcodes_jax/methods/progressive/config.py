@@ -47,26 +47,26 @@ MAX_MESSAGE_BITS = 30
 class ChannelFields:
     """``channel``: the training channel and the stage-1 relaxation of the BSC."""
 
-    name: str = "bsc"                   # 'bsc' | 'awgn'
-    train_p: float = 0.02               # BSC crossover of training (stage 1 and stage 2)
-    train_ebn0_db: float = 4.0          # AWGN only
-    relaxation: str = "flip_gauss"      # stage-1 BSC surrogate: 'flip_gauss' | 'awgn' | 'exact'
-    relax_sigma: float = 0.4            # Gaussian term of 'flip_gauss'
-    train_p_start: float = 0.0          # > 0: stage-1 crossover annealed from this value to train_p
+    name: str = "bsc"  # 'bsc' | 'awgn'
+    train_p: float = 0.02  # BSC crossover of training (stage 1 and stage 2)
+    train_ebn0_db: float = 4.0  # AWGN only
+    relaxation: str = "flip_gauss"  # stage-1 BSC surrogate: 'flip_gauss' | 'awgn' | 'exact'
+    relax_sigma: float = 0.4  # Gaussian term of 'flip_gauss'
+    train_p_start: float = 0.0  # > 0: stage-1 crossover annealed from this value to train_p
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelFields:
     """``model``: the encoder and decoder networks."""
 
-    message_input: str = "one_hot"      # 'one_hot' | 'bits'
-    encoder: str = "mlp"                # 'mlp' (the paper) | 'linear' (relaxed systematic generator [I | P])
-    decoder_output: str = "softmax"     # 'softmax' | 'bitwise'
+    message_input: str = "one_hot"  # 'one_hot' | 'bits'
+    encoder: str = "mlp"  # 'mlp' (the paper) | 'linear' (relaxed systematic generator [I | P])
+    decoder_output: str = "softmax"  # 'softmax' | 'bitwise'
     encoder_hidden: tuple[int, ...] = (128,)
     decoder_hidden: tuple[int, ...] = (128,)
     activation: str = "relu"
     init_scale: float = 1.0
-    warm_start: str = ""                # '' or a code (a reference name or a JSON file of generators)
+    warm_start: str = ""  # '' or a code (a reference name or a JSON file of generators)
     warm_start_scale: float = 4.0
     warm_start_steps: int = 1000
 
@@ -83,7 +83,7 @@ class TrainFields:
     stage2_lr: float = 1e-3
     lr_schedule: str = "constant"
     encoder_lr_scale: float = 1.0
-    logit_penalty: float = 3.0          # progressive binarization: lambda of lambda (1 - t/T) mean(a^2)
+    logit_penalty: float = 3.0  # progressive binarization: lambda of lambda (1 - t/T) mean(a^2)
     logit_noise: float = 0.0
 
 
@@ -105,7 +105,7 @@ class GumbelFields:
     tau_start: float = 1.0
     tau_end: float = 0.1
     hard: bool = False
-    logit_penalty: float | None = 0.3   # best of {0, 0.1, 0.3, 1, 3} for (7,4); the shared 3.0 collapses codewords
+    logit_penalty: float | None = 0.3  # best of {0, 0.1, 0.3, 1, 3} for (7,4); the shared 3.0 collapses codewords
     lr: float | None = None
     stage1_steps: int | None = None
 
@@ -115,7 +115,7 @@ class ProgressiveConfig:
     """What the method reads from a config (``experiments/progressive``); ``training`` picks the training."""
 
     code: specs.CodeFields
-    training: str = "progressive"       # 'progressive' | 'straight_through' | 'gumbel'
+    training: str = "progressive"  # 'progressive' | 'straight_through' | 'gumbel'
     channel: ChannelFields = ChannelFields()
     model: ModelFields = ModelFields()
     train: TrainFields = TrainFields()
@@ -224,8 +224,10 @@ class ProgressiveSpec:
         _check_real("train_ebn0_db", self.train_ebn0_db)
         _check_choice("relaxation", self.relaxation, RELAXATIONS)
         if self.relaxation == "exact" and self.n > MAX_EXACT_RELAXATION_BITS:
-            raise ValueError(f"n must be <= {MAX_EXACT_RELAXATION_BITS} with relaxation='exact' "
-                             f"(2^n received words per step), got n={self.n}")
+            raise ValueError(
+                f"n must be <= {MAX_EXACT_RELAXATION_BITS} with relaxation='exact' "
+                f"(2^n received words per step), got n={self.n}"
+            )
         if self.relaxation == "awgn" and self.channel == "bsc" and not 0.0 < self.train_p < 0.5:
             raise ValueError(f"train_p must be in (0, 0.5) with relaxation='awgn', got {self.train_p!r}")
         _check_positive("relax_sigma", self.relax_sigma, allow_zero=True)
@@ -238,8 +240,10 @@ class ProgressiveSpec:
         _check_choice("decoder_output", self.decoder_output, DECODER_OUTPUTS)
         one_hot = self.message_input == "one_hot" and self.encoder == "mlp"
         if (one_hot or self.decoder_output == "softmax") and self.k > MAX_ONE_HOT_BITS:
-            raise ValueError(f"k must be <= {MAX_ONE_HOT_BITS} with one-hot messages or a softmax decoder "
-                             f"(M = 2^k classes), got k={self.k}")
+            raise ValueError(
+                f"k must be <= {MAX_ONE_HOT_BITS} with one-hot messages or a softmax decoder "
+                f"(M = 2^k classes), got k={self.k}"
+            )
         for field in ("encoder_hidden", "decoder_hidden"):
             widths = getattr(self, field)
             if not isinstance(widths, tuple):
@@ -253,7 +257,7 @@ class ProgressiveSpec:
         if self.warm_start:
             if self.encoder != "mlp":
                 raise ValueError(f"warm_start needs encoder='mlp', got encoder={self.encoder!r}")
-            warm_start_codebook(self.warm_start, self.n, self.k)      # a clear error now, not at init
+            warm_start_codebook(self.warm_start, self.n, self.k)  # a clear error now, not at init
         _check_positive("warm_start_scale", self.warm_start_scale)
         _check_int("warm_start_steps", self.warm_start_steps, 1)
         _check_int("stage1_steps", self.stage1_steps, 1)
@@ -261,8 +265,9 @@ class ProgressiveSpec:
         _check_int("batch_size", self.batch_size, 1)
         _check_bool("full_batch", self.full_batch)
         if self.full_batch and self.batch_size % self.num_messages:
-            raise ValueError(f"batch_size must be a multiple of M = {self.num_messages} with full_batch, "
-                             f"got {self.batch_size}")
+            raise ValueError(
+                f"batch_size must be a multiple of M = {self.num_messages} with full_batch, got {self.batch_size}"
+            )
         _check_positive("lr", self.lr)
         _check_positive("stage2_lr", self.stage2_lr)
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
@@ -294,20 +299,38 @@ class ProgressiveSpec:
 
 #: ProgressiveSpec field -> config path (``experiments/progressive``).
 CONFIG_PATHS = {
-    "n": "code.n", "k": "code.k", "channel": "channel.name", "train_p": "channel.train_p",
-    "train_ebn0_db": "channel.train_ebn0_db", "relaxation": "channel.relaxation",
-    "relax_sigma": "channel.relax_sigma", "train_p_start": "channel.train_p_start",
-    "message_input": "model.message_input", "encoder": "model.encoder", "decoder_output": "model.decoder_output",
-    "encoder_hidden": "model.encoder_hidden", "decoder_hidden": "model.decoder_hidden",
-    "activation": "model.activation", "init_scale": "model.init_scale",
-    "warm_start": "model.warm_start", "warm_start_scale": "model.warm_start_scale",
+    "n": "code.n",
+    "k": "code.k",
+    "channel": "channel.name",
+    "train_p": "channel.train_p",
+    "train_ebn0_db": "channel.train_ebn0_db",
+    "relaxation": "channel.relaxation",
+    "relax_sigma": "channel.relax_sigma",
+    "train_p_start": "channel.train_p_start",
+    "message_input": "model.message_input",
+    "encoder": "model.encoder",
+    "decoder_output": "model.decoder_output",
+    "encoder_hidden": "model.encoder_hidden",
+    "decoder_hidden": "model.decoder_hidden",
+    "activation": "model.activation",
+    "init_scale": "model.init_scale",
+    "warm_start": "model.warm_start",
+    "warm_start_scale": "model.warm_start_scale",
     "warm_start_steps": "model.warm_start_steps",
-    "stage1_steps": "train.stage1_steps", "stage2_steps": "train.stage2_steps",
-    "batch_size": "train.batch_size", "full_batch": "train.full_batch", "lr": "train.lr",
-    "stage2_lr": "train.stage2_lr", "lr_schedule": "train.lr_schedule",
-    "encoder_lr_scale": "train.encoder_lr_scale", "logit_penalty": "train.logit_penalty",
-    "logit_noise": "train.logit_noise", "ste_gradient": "straight_through.gradient",
-    "gumbel_tau_start": "gumbel.tau_start", "gumbel_tau_end": "gumbel.tau_end", "gumbel_hard": "gumbel.hard",
+    "stage1_steps": "train.stage1_steps",
+    "stage2_steps": "train.stage2_steps",
+    "batch_size": "train.batch_size",
+    "full_batch": "train.full_batch",
+    "lr": "train.lr",
+    "stage2_lr": "train.stage2_lr",
+    "lr_schedule": "train.lr_schedule",
+    "encoder_lr_scale": "train.encoder_lr_scale",
+    "logit_penalty": "train.logit_penalty",
+    "logit_noise": "train.logit_noise",
+    "ste_gradient": "straight_through.gradient",
+    "gumbel_tau_start": "gumbel.tau_start",
+    "gumbel_tau_end": "gumbel.tau_end",
+    "gumbel_hard": "gumbel.hard",
 }
 
 
@@ -337,8 +360,9 @@ def spec_from_config(config: Any) -> ProgressiveSpec:
             node = getattr(node, part)
         if field in ("encoder_hidden", "decoder_hidden"):
             try:
-                node = tuple(int(w) if isinstance(w, (int, np.integer)) and not isinstance(w, bool) else w
-                             for w in node)
+                node = tuple(
+                    int(w) if isinstance(w, (int, np.integer)) and not isinstance(w, bool) else w for w in node
+                )
             except TypeError:
                 raise ValueError(f"{path} must be a sequence of ints, got {node!r}") from None
         kwargs[field] = node
@@ -349,5 +373,5 @@ def spec_from_config(config: Any) -> ProgressiveSpec:
         msg = str(err)
         field = msg.split(" ", 1)[0]
         if field in paths:
-            msg = paths[field] + msg[len(field):]
+            msg = paths[field] + msg[len(field) :]
         raise ValueError(msg) from None

@@ -62,8 +62,9 @@ def _mlp_init(key: jax.Array, sizes: Sequence[int], scale: float) -> list[dict[s
 def _fit_encoder(encoder: PyTree, spec: ProgressiveSpec) -> PyTree:
     """The MLP encoder fitted to the warm-start code's logits ``warm_start_scale (2 c - 1)`` (Adam 1e-2, full
     batch, mean squared error, ``warm_start_steps`` steps)."""
-    target = spec.warm_start_scale * (2.0 * jnp.asarray(warm_start_codebook(spec.warm_start, spec.n, spec.k),
-                                                        jnp.float32) - 1.0)
+    target = spec.warm_start_scale * (
+        2.0 * jnp.asarray(warm_start_codebook(spec.warm_start, spec.n, spec.k), jnp.float32) - 1.0
+    )
     opt = optax.adam(1e-2)
 
     def loss(e):
@@ -91,8 +92,7 @@ def init_params(key: jax.Array, spec: ProgressiveSpec) -> PyTree:
         encoder = _mlp_init(k_enc, (enc_in, *spec.encoder_hidden, spec.n), spec.init_scale)
         if spec.warm_start:
             encoder = _fit_encoder(encoder, spec)
-    return {"encoder": encoder,
-            "decoder": _mlp_init(k_dec, (spec.n, *spec.decoder_hidden, dec_out), spec.init_scale)}
+    return {"encoder": encoder, "decoder": _mlp_init(k_dec, (spec.n, *spec.decoder_hidden, dec_out), spec.init_scale)}
 
 
 def message_bits(messages: jax.Array, k: int) -> jax.Array:
@@ -106,7 +106,7 @@ def _apply_mlp(layers: Sequence[dict[str, jax.Array]], h: jax.Array, act, first_
         if i > 0:
             h = act(h)
         if i == 0 and first_is_gather:
-            h = layer_kernel(layer)[h] + layer["b"]   # one-hot(h) @ w, as a row gather
+            h = layer_kernel(layer)[h] + layer["b"]  # one-hot(h) @ w, as a row gather
         else:
             h = _dense(layer, h)
     return h
@@ -141,8 +141,7 @@ def encoder_table(params: PyTree, spec: ProgressiveSpec) -> jax.Array:
     return h
 
 
-def _batch_encoder_logits(params: PyTree, messages: jax.Array, one_hot: jax.Array,
-                          spec: ProgressiveSpec) -> jax.Array:
+def _batch_encoder_logits(params: PyTree, messages: jax.Array, one_hot: jax.Array, spec: ProgressiveSpec) -> jax.Array:
     """Encoder logits of a training batch ``[B, n]``.
 
     When there are no more messages than examples (``M <= B``) the encoder runs once per message and the rows

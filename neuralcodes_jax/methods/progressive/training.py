@@ -27,8 +27,9 @@ PyTree = Any
 # ------------------------------------------------------------------------------------------ training
 
 
-def _message_loss(logits: jax.Array, messages: jax.Array, one_hot: jax.Array,
-                  spec: ProgressiveSpec) -> tuple[jax.Array, jax.Array]:
+def _message_loss(
+    logits: jax.Array, messages: jax.Array, one_hot: jax.Array, spec: ProgressiveSpec
+) -> tuple[jax.Array, jax.Array]:
     """Mean loss and block error rate of a batch (``one_hot``: ``[B, M]`` one-hot of ``messages``)."""
     if spec.decoder_output == "softmax":
         # The one-hot form (not integer labels): its gradient is elementwise, where the integer-label form
@@ -42,8 +43,9 @@ def _message_loss(logits: jax.Array, messages: jax.Array, one_hot: jax.Array,
     return jnp.mean(loss), jnp.mean(wrong.astype(jnp.float32))
 
 
-def ideal_decoder_loss(codebook: Any, spec: ProgressiveSpec, key: jax.Array, num_samples: int = 100_000,
-                       batch: int = 5_000) -> tuple[float, float]:
+def ideal_decoder_loss(
+    codebook: Any, spec: ProgressiveSpec, key: jax.Array, num_samples: int = 100_000, batch: int = 5_000
+) -> tuple[float, float]:
     """The stage-1 objective of ``spec.training`` at a hard codebook ``[M, n]`` with the ideal decoder: the
     cross-entropy of the exact posterior ``P(m | z)`` of the training channel, i.e. the conditional entropy
     ``H(M | Z)`` in nats, by Monte Carlo over uniform messages and channel noise. Returns ``(mean, standard error)``.
@@ -56,8 +58,10 @@ def ideal_decoder_loss(codebook: Any, spec: ProgressiveSpec, key: jax.Array, num
     value on that codebook: the number tells whether the objective prefers one code to another.
     """
     if spec.channel != "bsc" or (spec.training == "progressive" and spec.relaxation == "awgn"):
-        raise ValueError("ideal_decoder_loss covers the BSC objectives (channel 'bsc', relaxation 'flip_gauss' or "
-                         f"'exact'), got channel={spec.channel!r}, relaxation={spec.relaxation!r}")
+        raise ValueError(
+            "ideal_decoder_loss covers the BSC objectives (channel 'bsc', relaxation 'flip_gauss' or "
+            f"'exact'), got channel={spec.channel!r}, relaxation={spec.relaxation!r}"
+        )
     if not 0.0 < spec.train_p < 0.5:
         raise ValueError(f"train_p must be in (0, 0.5) for the ideal-decoder loss, got {spec.train_p!r}")
     _check_int("num_samples", num_samples, 1)
@@ -65,7 +69,7 @@ def ideal_decoder_loss(codebook: Any, spec: ProgressiveSpec, key: jax.Array, num
     book = jnp.asarray(codebook, jnp.float32)
     if book.shape != (spec.num_messages, spec.n):
         raise ValueError(f"codebook must have shape ({spec.num_messages}, {spec.n}), got {book.shape}")
-    s = 1.0 - 2.0 * book                                               # [M, n] BPSK codewords
+    s = 1.0 - 2.0 * book  # [M, n] BPSK codewords
     sigma = spec.relax_sigma if (spec.training == "progressive" and spec.relaxation == "flip_gauss") else 0.0
     log_keep, log_flip = math.log1p(-spec.train_p), math.log(spec.train_p)
 
@@ -77,9 +81,9 @@ def ideal_decoder_loss(codebook: Any, spec: ProgressiveSpec, key: jax.Array, num
         z = s[msgs] * (1.0 - 2.0 * flips.astype(jnp.float32))
         if sigma > 0:
             z = z + sigma * jax.random.normal(k_n, z.shape)
-            t = z / sigma ** 2
-            f_pos = jnp.logaddexp(log_keep + t, log_flip - t)          # log-likelihood term when s_j = +1
-            f_neg = jnp.logaddexp(log_keep - t, log_flip + t)          # when s_j = -1
+            t = z / sigma**2
+            f_pos = jnp.logaddexp(log_keep + t, log_flip - t)  # log-likelihood term when s_j = +1
+            f_neg = jnp.logaddexp(log_keep - t, log_flip + t)  # when s_j = -1
             logits = f_pos @ (s > 0).astype(jnp.float32).T + f_neg @ (s < 0).astype(jnp.float32).T
         else:
             agree = 0.5 * (z @ s.T + spec.n)
@@ -87,8 +91,9 @@ def ideal_decoder_loss(codebook: Any, spec: ProgressiveSpec, key: jax.Array, num
         picked = jnp.take_along_axis(logits, msgs[:, None], axis=1)[:, 0]
         return jax.nn.logsumexp(logits, axis=1) - picked
 
-    vals = np.concatenate([np.asarray(losses(jax.random.fold_in(key, i)), np.float64)
-                           for i in range(-(-num_samples // batch))])[:num_samples]
+    vals = np.concatenate(
+        [np.asarray(losses(jax.random.fold_in(key, i)), np.float64) for i in range(-(-num_samples // batch))]
+    )[:num_samples]
     return float(vals.mean()), float(vals.std(ddof=1) / math.sqrt(vals.size))
 
 
@@ -143,7 +148,7 @@ class _BitRows:
         self.bits, self.pos = bits, 0
 
     def take(self, rows: int) -> jax.Array:
-        out = self.bits[self.pos:self.pos + rows]
+        out = self.bits[self.pos : self.pos + rows]
         self.pos += rows
         return out
 
@@ -212,24 +217,25 @@ def all_words(n: int) -> jax.Array:
     return message_bits(jnp.arange(1 << n, dtype=jnp.int32), n)
 
 
-def _exact_noisy_encoder_loss(params: PyTree, step: jax.Array,
-                              spec: ProgressiveSpec) -> tuple[jax.Array, jax.Array, jax.Array]:
+def _exact_noisy_encoder_loss(
+    params: PyTree, step: jax.Array, spec: ProgressiveSpec
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Exact expected loss when soft bit ``c`` is sent as ``Bernoulli(c)`` over the BSC(p), all ``y`` enumerated.
 
     Returns ``(loss, block error rate of the decoder's decisions, encoder logits [M, n])``.
     """
-    a = encoder_logits(params, all_messages(spec), spec)            # [M, n]
+    a = encoder_logits(params, all_messages(spec), spec)  # [M, n]
     p = stage1_crossover(step, spec)
-    log_q1, log_q0 = channels.bsc_noisy_log_probs(a, p)              # log P(y_j = 1 | m), log P(y_j = 0 | m)
-    words = all_words(spec.n).astype(jnp.float32)                   # [Y, n]
-    log_py = words @ log_q1.T + (1.0 - words) @ log_q0.T            # [Y, M]
+    log_q1, log_q0 = channels.bsc_noisy_log_probs(a, p)  # log P(y_j = 1 | m), log P(y_j = 0 | m)
+    words = all_words(spec.n).astype(jnp.float32)  # [Y, n]
+    log_py = words @ log_q1.T + (1.0 - words) @ log_q0.T  # [Y, M]
     logits = decoder_logits(params["decoder"], 1.0 - 2.0 * words, spec)
     if spec.decoder_output == "softmax":
-        nll = -jax.nn.log_softmax(logits, axis=-1)                 # [Y, M]
+        nll = -jax.nn.log_softmax(logits, axis=-1)  # [Y, M]
         wrong = (jnp.argmax(logits, axis=-1)[:, None] != all_messages(spec)[None, :]).astype(jnp.float32)
     else:
-        bits = message_bits(all_messages(spec), spec.k).astype(jnp.float32)   # [M, k]
-        nll = (jax.nn.softplus(logits) @ jnp.ones((spec.k, 1)) - logits @ bits.T)   # [Y, M]
+        bits = message_bits(all_messages(spec), spec.k).astype(jnp.float32)  # [M, k]
+        nll = jax.nn.softplus(logits) @ jnp.ones((spec.k, 1)) - logits @ bits.T  # [Y, M]
         dec = (logits > 0).astype(jnp.float32)
         wrong = (jnp.abs(dec[:, None, :] - bits[None]).sum(-1) > 0).astype(jnp.float32)
     py = jnp.exp(log_py)
@@ -250,7 +256,7 @@ def _stage1_width(spec: ProgressiveSpec) -> int:
         return width + (spec.n if spec.logit_noise > 0 else 0) + _stage1_channel_width(spec)
     if spec.training == "straight_through":
         return width + _channel_width(spec)
-    return width + spec.n + _channel_width(spec)    # gumbel: logistic noise, then the channel
+    return width + spec.n + _channel_width(spec)  # gumbel: logistic noise, then the channel
 
 
 def _stage1_inputs(a: jax.Array, cols: _BitRows, step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
@@ -285,7 +291,7 @@ def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: Progress
     m = spec.num_messages
     if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
         loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
-        a = a.T                                                          # [n, M] like the batch path's [n, B]
+        a = a.T  # [n, M] like the batch path's [n, B]
     else:
         # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
         cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
@@ -301,7 +307,7 @@ def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: Progress
     if spec.logit_penalty > 0:
         fade = 1.0 - jnp.asarray(step, jnp.float32) / spec.stage1_steps
         # The linear encoder's systematic logits are constants: the penalty acts on its parity logits.
-        penalized = a[spec.k:] if spec.encoder == "linear" else a
+        penalized = a[spec.k :] if spec.encoder == "linear" else a
         loss = loss + spec.logit_penalty * fade * jnp.mean(jnp.square(penalized))
     return loss, bler
 
@@ -311,6 +317,6 @@ def _stage2_loss(dec: PyTree, hard: jax.Array, step_key: jax.Array, spec: Progre
     cols = _BitRows(jax.random.bits(step_key, (1 + _channel_width(spec), spec.batch_size)))
     msgs = sample_messages(cols.take(1)[0], spec.k)
     one_hot = jax.nn.one_hot(msgs, spec.num_messages, dtype=jnp.float32)
-    z = _channel_exact(cols, (one_hot @ hard).T, spec)    # rows of the hard codebook (exact selection)
+    z = _channel_exact(cols, (one_hot @ hard).T, spec)  # rows of the hard codebook (exact selection)
     cols.done()
     return _message_loss(decoder_logits(dec, z.T, spec), msgs, one_hot, spec)
