@@ -68,7 +68,7 @@ if REPO not in sys.path:
 import jax
 
 from experiments.progressive import hamming_7_4
-from neuralcodes_jax import distributed, sweeps, train
+from neuralcodes_jax import config_utils, distributed, sweeps, train
 from neuralcodes_jax.methods import progressive
 
 PROGRESSIVE_CONFIG = "experiments/progressive/hamming_7_4.py"
@@ -461,7 +461,7 @@ def main() -> None:
                     f"--grid=seed=0:{args.necst_seeds}",
                     "--grid=channel.eps=0.1,0.2",
                     f"--set=train.num_epochs={args.necst_epochs}",
-                    *[f"--set={k}={sweeps.cli_value(v)}" for k, v in NECST_SETTINGS.items()],
+                    *[f"--set={k}={config_utils.cli_value(v)}" for k, v in NECST_SETTINGS.items()],
                 ]
                 procs = bench_processes("necst_cmd", grid, workroot, log)
                 speedups(procs, "launch.sweep --vmap")

@@ -6,11 +6,13 @@
         [--out=results/iabf_table1_binary_mnist.md] [--smoke] [--dry_run]
 
 Tables and their grids are data (``experiments/paper_tables.py``): ``iabf_table1`` (IABF Table 1: NECST / ABF /
-IABF, lambda chosen on validation) and ``necst_fig3`` (NECST Fig. 3 left). Each run trains one model at one
-training noise (``train.train_and_evaluate`` in ``DIR/<dataset>/<method>/<run>``), then evaluates its
-best-by-validation checkpoint on the test set at the same noise with the table's metric. Runs are sequential and
-resumable: a finished run (``result.json`` with the same spec and budget) is skipped, an interrupted one resumes
-from its last checkpoint, and a larger ``--budget_epochs`` continues finished runs. Swept fields (IABF's lambda)
+IABF, lambda chosen on validation) and ``necst_fig3`` (NECST Fig. 3 left). A table is a plan over sweep points
+(``sweeps.Point``, one per run, in ``DIR/<dataset>/<method>/<run>``), run by the sweep orchestrator
+(``sweeps.run_groups``: one program per run, or vmapped groups with ``--max_group``) and recorded in the sweep's one
+``result.json`` schema (``sweeps.results``). Each run trains one model at one training noise, then evaluates its
+best-by-validation checkpoint on the test set at the same noise with the table's metric. Runs are resumable: a
+finished run (``result.json`` with the same identity and budget) is skipped, an interrupted one resumes from its
+last checkpoint, and a larger ``--budget_epochs`` continues finished runs. Swept fields (IABF's lambda)
 give one run per value; the one with the lowest validation loss represents its cell. ``--set=field=value`` applies
 an override to every run; on a swept field it pins the value in the runs that sweep it (``--set
 iabf.infomax_weight=0.01`` fixes IABF's lambda and leaves ABF at 0).
@@ -31,28 +33,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import importlib
-import json
 import math
 import os
 import pathlib
 import shlex
 import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from experiments import paper_tables
-from neuralcodes_jax import metrics_writer
-from neuralcodes_jax.config_utils import (
-    apply_overrides,
-    cli_value,
-    flatten,
-    parse_setting,
-    read_json_file,
-    unknown_field_error,
-)
+from neuralcodes_jax import metrics_writer, sweeps
+from neuralcodes_jax.config_utils import apply_overrides, flatten, parse_setting, unknown_field_error
 from neuralcodes_jax.data import local_data_overrides
-from neuralcodes_jax.sweeps import jsonable
 
 # ----------------------------------------------------------------------------------------------------------------
 # Configs.
@@ -66,32 +58,28 @@ def load_config(run: paper_tables.Run, smoke: bool):
 
 @dataclasses.dataclass
 class Plan:
-    """A run with everything that determines it (its identity) and its directory."""
+    """A run of the table: its sweep point (config, overrides, budget) under the table's workdir."""
 
     run: paper_tables.Run
-    rundir: pathlib.Path
-    overrides: dict[str, Any]
-    budget_epochs: int
+    point: sweeps.Point
+    root: pathlib.Path
     data_note: str
     smoke: bool
 
     @property
-    def identity(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "table": self.run.table_id,
-                "run": self.run.name,
-                "config": self.run.config_ref(self.smoke),
-                "overrides": self.overrides,
-            }
-        )
+    def rundir(self) -> pathlib.Path:
+        return pathlib.Path(self.point.workdir(self.root))
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return self.point.override_dict
+
+    @property
+    def budget_epochs(self) -> int:
+        return int(self.overrides["train.num_epochs"])
 
     def command(self) -> str:
-        sets = " ".join(f"--config.{k}={shlex.quote(cli_value(v))}" for k, v in self.overrides.items())
-        return (
-            f"python -m launch.main --config={self.run.config_ref(self.smoke)} --workdir={self.rundir} "
-            f"--config.train.num_epochs={self.budget_epochs} {sets}"
-        )
+        return shlex.join(self.point.command(self.root))
 
 
 def plan_runs(
@@ -105,8 +93,9 @@ def plan_runs(
     data_root=None,
     settings: Sequence[str] = (),
     smoke: bool = False,
+    progress: bool = False,
 ) -> list[Plan]:
-    """Expand a table into runs with their overrides (no training)."""
+    """Expand a table into runs: sweep points with their overrides and budget (no training)."""
     fixed = dict(parse_setting(s) for s in settings)
     if noise_levels is not None:
         noise_levels = [float(n) for n in noise_levels]
@@ -133,79 +122,55 @@ def plan_runs(
         }
         overrides = {**data, **run.overrides, **mine}
         apply_overrides(config, overrides)  # validates the field names now, before any training
-        budget = int(budget_epochs if budget_epochs is not None else config.train.num_epochs)
-        plans.append(
-            Plan(
-                run=run,
-                rundir=pathlib.Path(workdir) / run.name,
-                overrides=overrides,
-                budget_epochs=budget,
-                data_note=note,
-                smoke=smoke,
-            )
+        overrides["train.num_epochs"] = int(budget_epochs if budget_epochs is not None else config.train.num_epochs)
+        overrides["train.progress"] = bool(progress)
+        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+        point = sweeps.Point(
+            name=run.name, config=run.config_ref(smoke), overrides=tuple(overrides.items()), kind=str(config.method)
         )
+        plans.append(Plan(run=run, point=point, root=pathlib.Path(workdir), data_note=note, smoke=smoke))
     return plans
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Running.
+# Running: the sweep orchestrator, one program per run (or vmapped groups with ``max_group``).
 
 
-def run_plan(plan: Plan, *, progress: bool = False, log: Callable[[str], None] = print) -> dict:
-    """Train and evaluate one run unless its result is already there; returns its ``result.json`` content."""
-    from neuralcodes_jax import train  # imports JAX: keep --help and --dry_run fast
+def run_plans(plans: Sequence[Plan], *, max_group: int = 1, log: Callable[[str], None] = print) -> list[dict]:
+    """Trains and evaluates the unfinished runs (``sweeps.run_groups``) and returns every run's cell
+    (:func:`cell`); a finished run is skipped and a run whose budget grew continues from its checkpoints."""
+    if not plans:
+        return []
+    root = plans[0].root
+    if any(p.root != root for p in plans):
+        raise ValueError("the runs of one table share one workdir")
+    results = sweeps.run_groups([p.point for p in plans], root, max_group=max_group, log=log)
+    return [cell(p, r) for p, r in zip(plans, results)]
 
-    plan.rundir.mkdir(parents=True, exist_ok=True)
-    spec_path, result_path = plan.rundir / "run.json", plan.rundir / "result.json"
-    if spec_path.exists():
-        stored = read_json_file(spec_path, "delete the run directory to start this run over", expect=None)
-        if stored != plan.identity:
-            raise ValueError(f"{plan.rundir} holds a different run ({stored}); use another --workdir")
-    else:
-        spec_path.write_text(json.dumps(plan.identity, indent=2))
-    if result_path.exists():
-        result = read_json_file(result_path, "delete it to run this point again")
-        if result.get("budget_epochs") == plan.budget_epochs:
-            log(f"[skip] {plan.run.name}: finished")
-            return result
-        log(f"[resume] {plan.run.name}: budget {result.get('budget_epochs')} -> {plan.budget_epochs} epochs")
 
-    config = load_config(plan.run, plan.smoke)
-    apply_overrides(config, plan.overrides)
-    config.train.num_epochs = plan.budget_epochs
-    config.train.progress = bool(progress)
-    table = paper_tables.get_table(plan.run.table_id)
-    metric = table.block(plan.run.dataset).metric
-    log(f"[run] {plan.run.name} ({plan.budget_epochs} epochs)")
-    t0 = time.time()
-    out = train.train_and_evaluate(config, str(plan.rundir))
-    wall = time.time() - t0
-    row = out["eval"]["rows"][0]
-    meta = out["meta"]
-    result = {
-        "identity": plan.identity,
-        "budget_epochs": plan.budget_epochs,
+def cell(plan: Plan, result: dict | None) -> dict:
+    """What the report reads of a run's ``result.json`` (the sweep schema): the table's metric and its standard
+    error at the run's noise, how it trained, and the data it used. ``value`` is None for a run that did not finish."""
+    metric = paper_tables.get_table(plan.run.table_id).block(plan.run.dataset).metric
+    result = result or {}
+    m = result.get("metrics") or {}
+    key = f"@{plan.run.noise:g}"
+    config = plan.point.load_config()
+    ok = result.get("status") == "ok" and metric + key in m
+    return {
+        "status": result.get("status", "pending"),
         "metric": metric,
-        "value": row[metric],
-        "se": row[metric + "_se"],
-        "row": row,
-        "best_valid": meta.get("best_valid"),
-        "best_step": meta.get("best_step"),
-        "steps": int(out["state"]["step"]),
-        "num_test": out["eval"]["num_examples"],
+        "value": m[metric + key] if ok else None,
+        "se": m[metric + "_se" + key] if ok else None,
+        "steps": m.get("train/steps"),
+        "best_valid": m.get("valid/best"),
+        "best_step": m.get("valid/best_step"),
+        "budget_epochs": plan.budget_epochs,
         "batch_size": int(config.train.batch_size),
         "bits": int(config.model.bits),
         "data": _data_summary(plan.rundir),
-        "data_note": plan.data_note,
-        "wall_seconds": wall,
-        "command": plan.command(),
+        "wall_seconds": float(result.get("wall_seconds") or 0.0),
     }
-    result_path.write_text(json.dumps(jsonable(result), indent=2))
-    log(
-        f"[done] {plan.run.name}: {metric} = {result['value']:.4f} ± {result['se']:.4f}, "
-        f"best valid {result['best_valid']:.4f}, {wall:.0f} s"
-    )
-    return result
 
 
 def _data_summary(rundir: pathlib.Path) -> str:
@@ -227,6 +192,8 @@ def select(plans: Sequence[Plan], results: Sequence[dict]) -> dict[tuple, tuple[
     best: dict[tuple, tuple[Plan, dict]] = {}
     for plan, result in zip(plans, results):
         key = plan.run.group
+        if result["value"] is None:
+            continue
         if key not in best or _valid_of(result) < _valid_of(best[key][1]):
             best[key] = (plan, result)
     return best
@@ -361,10 +328,13 @@ def markdown_report(
                 continue
             siblings = sum(p.run.group == plan.run.group for p in plans)
             chosen = " (chosen)" if siblings > 1 and best.get(plan.run.group, (None,))[0] is plan else ""
+            if res["value"] is None:
+                lines.append(f"| `{plan.run.name}` | {res['budget_epochs']} | | | {res['status']} | |")
+                continue
+            valid = "—" if res["best_valid"] is None else f"{res['best_valid']:.3f} ({res['best_step']})"
             lines.append(
-                f"| `{plan.run.name}`{chosen} | {res['budget_epochs']} | {res['steps']} | "
-                f"{res['best_valid']:.3f} ({res['best_step']}) | {_fmt(res['value'])} ± "
-                f"{_fmt(res['se'], res['value'])} | {_hms(res.get('wall_seconds', 0))} |"
+                f"| `{plan.run.name}`{chosen} | {res['budget_epochs']} | {res['steps']} | {valid} | "
+                f"{_fmt(res['value'])} ± {_fmt(res['se'], res['value'])} | {_hms(res['wall_seconds'])} |"
             )
         lines.append("")
     lines += [
@@ -482,6 +452,7 @@ def reproduce(
     out: str | os.PathLike | None = None,
     plot: bool = True,
     progress: bool = False,
+    max_group: int = 1,
     command: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
@@ -499,13 +470,14 @@ def reproduce(
         data_root=data_root,
         settings=settings,
         smoke=smoke,
+        progress=progress,
     )
     if dry_run:
         log(f"{len(plans)} run(s) of {table_id} in {workdir}:")
         for i, p in enumerate(plans):
             log(f"{i + 1:3d}. {p.run.name}: {p.budget_epochs} epochs; {p.command()}")
         return {"plans": plans, "results": [], "markdown": None, "out": None}
-    results = [run_plan(p, progress=progress, log=log) for p in plans]
+    results = run_plans(plans, max_group=max_group, log=log)
     used = [d for d in paper_tables.get_table(table_id).datasets if any(p.run.dataset == d for p in plans)]
     out = pathlib.Path(out) if out else pathlib.Path(workdir) / f"{table_id}_{'_'.join(used)}.md"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,6 @@ Codes and decoders: ``neuralcodes_jax/codes/catalog.py``.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
 from absl import app, flags
@@ -35,52 +33,12 @@ def define_flags() -> None:
     flags.DEFINE_string("out", None, "Output prefix for .json, .md and .png (default: print only).")
 
 
-def run(
-    code: str,
-    decoders: list[str],
-    ebno: str,
-    *,
-    errors: int,
-    max_blocks: int,
-    batch: int,
-    seed: int,
-    converse: bool,
-    out: str | None,
-    log=print,
-) -> dict:
-    from neuralcodes_jax.codes import catalog
-
-    values = catalog.parse_ebno(ebno)
-    if not decoders:
-        raise ValueError("--decoder must be given at least once, e.g. --decoder=scl:8")
-    result = catalog.evaluate(
-        code,
-        decoders,
-        values,
-        seed=seed,
-        batch_size=batch,
-        target_block_errors=errors,
-        max_blocks=max_blocks,
-        with_converse=converse,
-        progress=log,
-    )
-    table = catalog.markdown(result)
-    log(table)
-    if out:
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        with open(out + ".json", "w") as f:
-            json.dump(result, f, indent=1)
-        with open(out + ".md", "w") as f:
-            f.write(table)
-        catalog.plot([result], out + ".png")
-        log(f"wrote {out}.json, {out}.md, {out}.png")
-    return result
-
-
 def main(argv) -> None:
     del argv
+    from neuralcodes_jax.codes import catalog  # JAX: keep --help fast
+
     try:
-        run(
+        catalog.report(
             FLAGS.code,
             FLAGS.decoder or [],
             FLAGS.ebno,

@@ -40,6 +40,9 @@ def define_flags() -> None:
     flags.DEFINE_bool("smoke", False, "Use the configs' smoke variants (seconds per run).")
     flags.DEFINE_bool("dry_run", False, "List the grid and exit.")
     flags.DEFINE_bool("progress", False, "Show each run's progress bar.")
+    flags.DEFINE_integer(
+        "max_group", 1, "Runs per program: 1 trains one run at a time; 0 or N > 1 vmaps the runs a group may hold."
+    )
     flags.DEFINE_bool("plot", True, "Plot validation curves next to the report.")
 
 
@@ -51,6 +54,9 @@ def main(argv):
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     command = "python -m launch.reproduce " + " ".join(sys.argv[1:])
+    from neuralcodes_jax.sweeps import PREEMPTED_EXIT_CODE
+    from neuralcodes_jax.train import Preempted
+
     try:
         reproduce(
             FLAGS.table,
@@ -66,8 +72,12 @@ def main(argv):
             out=FLAGS.out,
             plot=FLAGS.plot,
             progress=FLAGS.progress,
+            max_group=FLAGS.max_group,
             command=command,
         )
+    except Preempted as err:
+        print(f"[preempted] {err}; rerun the same command to resume", flush=True)
+        sys.exit(PREEMPTED_EXIT_CODE)
     except DamagedFileError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 
 from absl import app, flags
 
-from neuralcodes_jax import sweeps
+from neuralcodes_jax import config_utils, sweeps
 
 FLAGS = flags.FLAGS
 
@@ -120,7 +120,7 @@ def setup_script(repo: str, branch: str = "main", directory: str = DEFAULT_DIREC
 
 
 def _settings_args(settings: Sequence[str]) -> list[str]:
-    return [f"--config.{k}={sweeps.cli_value(v)}" for k, v in (sweeps.parse_setting(s) for s in settings)]
+    return [f"--config.{k}={config_utils.cli_value(v)}" for k, v in (config_utils.parse_setting(s) for s in settings)]
 
 
 def _require(config: str | None, workdir: str | None, action: str) -> None:

@@ -5,7 +5,7 @@
     python -m launch.xm_launch --config=experiments/necst/mnist.py:embedded --workdir=workdirs/xm \\
         --grid=seed=0:4 --executor=local --dry_run
 
-The points are those of ``launch/sweep.py`` (``neuralcodes_jax/sweeps.py``: the config's ``get_sweep()`` or a
+The points are those of ``launch/sweep.py`` (the package ``neuralcodes_jax/sweeps``: the config's ``get_sweep()`` or a
 ``--grid``, ``--set`` for every point, ``--only`` name prefixes). Each point becomes an ``xm.Job`` whose
 executable is this repository packaged as an ``xm.PythonContainer`` with the point's program as entrypoint
 (``launch.main``, or ``launch.progressive`` for learned-code configs) and whose args are the point's flags
@@ -27,7 +27,7 @@ from typing import Any
 
 from absl import app, flags
 
-from neuralcodes_jax import sweeps
+from neuralcodes_jax import config_utils, sweeps
 
 FLAGS = flags.FLAGS
 
@@ -100,7 +100,7 @@ def job_specs(points: Sequence[sweeps.Point], workdir: str, job_resources: dict[
     specs = []
     for p in points:
         args = {"config": p.config, "workdir": p.workdir(workdir)}
-        args.update({f"config.{k}": sweeps.cli_value(v) for k, v in p.overrides})
+        args.update({f"config.{k}": config_utils.cli_value(v) for k, v in p.overrides})
         specs.append(JobSpec(name=p.name, program=p.program, args=args, resources=dict(job_resources)))
     return specs
 
@@ -189,7 +189,7 @@ def main(argv):
     if FLAGS.config is None or FLAGS.workdir is None:
         raise app.UsageError("--config and --workdir are required")
     entries = sweeps.sweep_entries(FLAGS.config, [sweeps.parse_grid(g) for g in FLAGS.grid])
-    points = sweeps.make_points(FLAGS.config, entries, dict(sweeps.parse_setting(s) for s in FLAGS.set))
+    points = sweeps.make_points(FLAGS.config, entries, dict(config_utils.parse_setting(s) for s in FLAGS.set))
     if FLAGS.only:
         points = [p for p in points if any(p.name.startswith(x) for x in FLAGS.only)]
         if not points:

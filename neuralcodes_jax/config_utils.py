@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -197,3 +198,21 @@ def read_json_file(path: Any, remedy: str, expect: type | None = dict) -> Any:
             f"{path} is damaged (a JSON {type(value).__name__} where a {expect.__name__} belongs): {remedy}"
         )
     return value
+
+
+def jsonable(obj: Any, *, finite: bool = False) -> Any:
+    """``obj`` through JSON and back: tuples become lists, NumPy/JAX scalars and arrays numbers and lists, other
+    objects their ``str``. With ``finite``, non-finite floats become the strings ``'inf'``, ``'-inf'``, ``'nan'``
+    (strict JSON)."""
+    out = json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+    return _finite_floats(out) if finite else out
+
+
+def _finite_floats(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _finite_floats(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite_floats(x) for x in v]
+    return v

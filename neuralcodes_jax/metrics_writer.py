@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from neuralcodes_jax import config_utils
+
 
 class MetricWriter:
     def __init__(self, workdir: str, enabled: bool = True, tensorboard: bool = True):
@@ -144,3 +146,24 @@ def read_records(path: str | os.PathLike) -> list[dict]:
             if isinstance(record, dict):
                 records.append(record)
     return records
+
+
+#: The evaluator's flat metrics of a run (or of a run of several seeds), written by ``train`` when the run ends and
+#: read by the sweeps (``sweeps.results``).
+RUN_METRICS_FILE = "result_metrics.json"
+
+
+def write_run_metrics(directory: str | os.PathLike, metrics: dict) -> None:
+    """Writes ``DIRECTORY/result_metrics.json`` whole or not at all."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, RUN_METRICS_FILE)
+    with open(path + ".tmp", "w") as f:
+        json.dump(metrics, f, indent=1, default=float)
+    os.replace(path + ".tmp", path)
+
+
+def read_run_metrics(directory: str | os.PathLike) -> dict:
+    """The metrics :func:`write_run_metrics` left in ``DIRECTORY`` (empty if none)."""
+    path = os.path.join(directory, RUN_METRICS_FILE)
+    remedy = "delete it and rerun the run's command (it resumes and evaluates again)"
+    return config_utils.read_json_file(path, remedy) if os.path.isfile(path) else {}

@@ -25,7 +25,7 @@ write every run's checkpoint there (mid-epoch if need be) and raise ``Preempted`
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 import os
 import signal
 import sys
@@ -48,7 +48,6 @@ from neuralcodes_jax import (
     metrics_writer,
     run_config,
     specs,
-    sweeps,
 )
 from neuralcodes_jax import data as data_lib
 from neuralcodes_jax.distributed import (
@@ -671,23 +670,27 @@ def _evaluate(run: GroupRun, summaries, out: dict) -> None:
     results = evaluator.evaluate(run)
     for p, res in enumerate(results):
         out["runs"][p]["eval"] = res
-        _write_metrics(run.workdirs[p], evaluator.metrics(res), run.is_main)
+        if run.is_main:
+            metrics_writer.write_run_metrics(run.workdirs[p], {**evaluator.metrics(res), **_run_facts(run, p)})
     for directory, members in summaries:
         members = list(members)
         summary = evaluator.summarize(run, [results[i] for i in members], members, str(directory))
         out["summaries"].append(summary)
-        _write_metrics(str(directory), evaluator.metrics(summary), run.is_main)
+        if run.is_main:
+            metrics_writer.write_run_metrics(str(directory), evaluator.metrics(summary))
 
 
-#: The evaluator's flat metrics of a run (or of a run of several seeds), read by sweeps (``sweeps.read_metrics``).
-METRICS_FILE = sweeps.METRICS_FILE
-
-
-def _write_metrics(directory: str, metrics: dict, is_main: bool) -> None:
-    if is_main:
-        os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, METRICS_FILE), "w") as f:
-            json.dump(metrics, f, indent=1, default=float)
+def _run_facts(run: GroupRun, p: int) -> dict:
+    """How run ``p`` trained, beside its evaluator's metrics: its steps and its best validation score and step
+    (None without validation)."""
+    meta = run.metas[p]
+    best = meta.get("best_valid")
+    has_best = best is not None and math.isfinite(best)
+    return {
+        "train/steps": int(jax.device_get(run.state["step"])[p]),
+        "valid/best": float(best) if has_best else None,
+        "valid/best_step": int(meta["best_step"]) if has_best else None,
+    }
 
 
 def _check_divergence(

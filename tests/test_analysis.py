@@ -12,8 +12,7 @@ import pytest
 
 from experiments.iabf import table1 as iabf_configs
 from experiments.necst import mnist as mnist_configs
-from launch import analyze as analyze_launcher
-from neuralcodes_jax import checkpointing, methods, train
+from neuralcodes_jax import analysis, checkpointing, methods, train
 from neuralcodes_jax import data as data_lib
 from neuralcodes_jax.analysis import classification, interpolation, markov_chain, model_io
 from neuralcodes_jax.methods import necst
@@ -219,7 +218,7 @@ def test_load_model_reproduces_the_trained_model_and_the_command_runs(tmp_path):
         model_io.load_model(str(tmp_path / "missing"))
 
     out = str(tmp_path / "analysis")
-    res = analyze_launcher.analyze(
+    res = analysis.analyze(
         [workdir],
         labels=["tiny"],
         out=out,

@@ -134,11 +134,9 @@ def test_ebno_grids():
 
 @pytest.mark.slow
 def test_the_command_writes_the_table_json_and_plot(tmp_path):
-    from launch import codes as launch_codes
-
     out = str(tmp_path / "r" / "hamming")
     lines = []
-    result = launch_codes.run(
+    result = catalog.report(
         "bch:7,1",
         ["ml", "osd:1"],
         "-2,0",

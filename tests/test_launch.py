@@ -68,7 +68,7 @@ def sweep_config(tmp_path):
 
 def test_sweep_dry_run_prints_exact_commands(sweep_config):
     lines = []
-    sweep.run_sweep(
+    sweeps.run_sweep(
         sweep_config, "/runs/s", settings=["train.num_epochs=3"], only=["seed1"], dry_run=True, log=lines.append
     )
     c = sweep_config
@@ -80,7 +80,7 @@ def test_sweep_dry_run_prints_exact_commands(sweep_config):
         "--config.train.num_epochs=3",
     ]
     lines.clear()
-    sweep.run_sweep(
+    sweeps.run_sweep(
         sweep_config,
         "/runs/s",
         grid=["eval.noise_levels=(0.0,0.1)"],
@@ -100,11 +100,11 @@ def test_sweep_dry_run_prints_exact_commands(sweep_config):
 
 def test_sweep_flag_combinations_are_checked(sweep_config):
     with pytest.raises(ValueError, match="cannot be combined"):
-        sweep.run_sweep(sweep_config, "/w", vmap=True, parallel=2, dry_run=True)
+        sweeps.run_sweep(sweep_config, "/w", vmap=True, parallel=2, dry_run=True)
     with pytest.raises(ValueError, match="use --parallel=1"):
-        sweep.run_sweep(sweep_config, "/w", multihost=True, parallel=2, dry_run=True)
+        sweeps.run_sweep(sweep_config, "/w", multihost=True, parallel=2, dry_run=True)
     with pytest.raises(ValueError, match="matches no point"):
-        sweep.run_sweep(sweep_config, "/w", only=["nope"], dry_run=True)
+        sweeps.run_sweep(sweep_config, "/w", only=["nope"], dry_run=True)
 
 
 def test_sweep_processes_in_parallel_collect_results_and_resume(sweep_config, tmp_path):
@@ -113,7 +113,7 @@ def test_sweep_processes_in_parallel_collect_results_and_resume(sweep_config, tm
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     root = tmp_path / "runs"
     logs = []
-    results = sweep.run_sweep(sweep_config, root, parallel=2, python=str(fake), log=logs.append)
+    results = sweeps.run_sweep(sweep_config, root, parallel=2, python=str(fake), log=logs.append)
     by_name = {r["name"]: r for r in results}
     assert {n: r["status"] for n, r in by_name.items()} == {
         "seed0_eps0.1": "ok",
@@ -128,7 +128,7 @@ def test_sweep_processes_in_parallel_collect_results_and_resume(sweep_config, tm
     assert [p["name"] for p in listing["points"]] == list(by_name)
     assert "| seed1_eps0.2 | failed | process |" in (root / "sweep.md").read_text()
     logs.clear()
-    sweep.run_sweep(sweep_config, root, parallel=2, python=str(fake), log=logs.append)
+    sweeps.run_sweep(sweep_config, root, parallel=2, python=str(fake), log=logs.append)
     assert "[skip] seed0_eps0.1: finished" in logs and not any(line.startswith("[skip] seed1") for line in logs)
 
 
@@ -140,14 +140,14 @@ def test_vmapped_sweep_end_to_end(tmp_path):
     config.write_text(CODES_CONFIG)
     root = tmp_path / "runs"
     logs = []
-    results = sweep.run_sweep(str(config), root, grid=["seed=0:2"], vmap=True, log=logs.append)
+    results = sweeps.run_sweep(str(config), root, grid=["seed=0:2"], vmap=True, log=logs.append)
     assert [r["status"] for r in results] == ["ok", "ok"] and [r["mode"] for r in results] == ["group", "group"]
     assert results[1]["metrics"]["minimum_distance"] >= 0 and results[1]["group_size"] == 2
     assert (root / "seed1" / "codebook_report.json").is_file() and (root / "seed1" / "checkpoints").is_dir()
     assert "| seed1 | ok | group |" in (root / "sweep.md").read_text()
     assert any(line.startswith("[group] 2 run(s)") for line in logs)
     logs.clear()
-    sweep.run_sweep(str(config), root, grid=["seed=0:2"], vmap=True, log=logs.append)
+    sweeps.run_sweep(str(config), root, grid=["seed=0:2"], vmap=True, log=logs.append)
     assert logs[:2] == ["[skip] seed0: finished", "[skip] seed1: finished"]
 
 

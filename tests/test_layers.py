@@ -13,13 +13,13 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "neuralcodes_jax"
 #: Lowest first. A module may import modules of its own layer or of a lower one. Subpackages are one unit each.
 LAYERS = (
     ("config_utils",),
-    ("specs", "channels", "estimators", "likelihoods", "distributed", "metrics_writer", "data", "nets", "sweeps"),
+    ("specs", "channels", "estimators", "likelihoods", "distributed", "metrics_writer", "data", "nets"),
     ("codes", "schedule", "checkpointing", "feed"),
     ("methods",),
     ("evaluators",),
     ("run_config",),
     ("train",),
-    ("analysis",),
+    ("analysis", "sweeps"),
 )
 
 

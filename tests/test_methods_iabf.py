@@ -4,6 +4,7 @@ and the reproduction harness (dry run and a tiny smoke sweep)."""
 import itertools
 import json
 import pathlib
+import shlex
 import subprocess
 import sys
 
@@ -500,7 +501,7 @@ def test_reproduce_dry_run_lists_the_grid(tmp_path):
     assert len(names) == 20 and len(set(names)) == 20  # 4 NECST + 4 ABF + 4 x 3 IABF
     assert "binary_mnist/iabf/eps0.3_infomax_weight0.001" in names
     first = out["plans"][0]
-    assert f"--config.eval.noise_levels='({first.run.noise!r},)'" in first.command()  # one shell word
+    assert f"--config.eval.noise_levels=({first.run.noise!r},)" in shlex.split(first.command())  # one shell word
     pinned = reproduce.plan_runs("iabf_table1", tmp_path, datasets=["mnist"], settings=["iabf.infomax_weight=0.01"])
     assert len(pinned) == 12 and all(
         p.overrides["iabf.infomax_weight"] == 0.01 for p in pinned if p.run.method == "iabf"
@@ -580,8 +581,11 @@ def test_reproduce_smoke_sweep_writes_the_table(tmp_path):
     assert "| ABF | paper | 0.1140 |" in md
     assert "IABF − NECST (ours)" in md and "Smoke run" in md
     assert (tmp_path / "report_binary_mnist_valid.png").stat().st_size > 1000
+    # the sweep's one result.json schema
     result = json.loads((tmp_path / "wd" / "binary_mnist" / "iabf" / "eps0.1" / "result.json").read_text())
-    assert result["metric"] == "bce_per_pixel_nats" and np.isfinite(result["value"])
+    assert result["status"] == "ok" and result["budget"] == {"train.num_epochs": 1}
+    assert np.isfinite(result["metrics"]["bce_per_pixel_nats@0.1"]) and result["metrics"]["train/steps"] > 0
+    assert out["results"][1]["value"] == result["metrics"]["bce_per_pixel_nats@0.1"]
     metrics = (tmp_path / "wd" / "binary_mnist" / "iabf" / "eps0.1" / "metrics.jsonl").read_text()
     assert "train/tc_nats" in metrics and "train/h_y_given_x_nats" in metrics
     # a second invocation skips the finished runs
@@ -597,10 +601,9 @@ def test_reproduce_smoke_sweep_writes_the_table(tmp_path):
 
 def test_vs_necst_sweep_plans_the_protocol(tmp_path):
     from experiments.iabf import vs_necst
-    from launch import sweep
     from neuralcodes_jax import sweeps
 
-    points = sweep.plan("experiments/iabf/vs_necst.py", tmp_path)
+    points = sweeps.plan("experiments/iabf/vs_necst.py", tmp_path)
     names = [p.name for p in points]
     assert names[:6] == [f"iabf_lambda{lam}_eps{eps}" for eps in (0.1, 0.3) for lam in (0.1, 0.01, 0.001)]
     assert {
@@ -628,11 +631,10 @@ def test_vs_necst_sweep_plans_the_protocol(tmp_path):
 @pytest.mark.parametrize("dataset, metric_bits", [("mnist", 100), ("omniglot", 200)])
 def test_vs_necst_sweep_on_the_small_datasets_runs_the_whole_grid(tmp_path, dataset, metric_bits):
     from experiments.iabf import vs_necst
-    from launch import sweep
 
     # file.py:<dataset> reaches get_sweep(arg): the same protocol, every point on that dataset, the options at both
     # noise levels (the grid is small there).
-    points = sweep.plan(f"experiments/iabf/vs_necst.py:{dataset}", tmp_path)
+    points = sweeps.plan(f"experiments/iabf/vs_necst.py:{dataset}", tmp_path)
     names = {p.name for p in points}
     assert {f"{m}_eps{e}" for m in ("abf_masked", "abf_on_top") for e in (0.1, 0.3)} <= names
     assert len(points) == 6 + 2 * 4
@@ -646,7 +648,7 @@ def test_vs_necst_sweep_on_the_small_datasets_runs_the_whole_grid(tmp_path, data
     assert f"vs_necst.py:iabf,{dataset}" in command and "--config.data.split_scheme=small1" in command
     # The sweep's own get_sweep() without the variant is still Binary MNIST.
     assert all(
-        p.config.split(":")[1] in vs_necst.METHODS for p in sweep.plan("experiments/iabf/vs_necst.py", tmp_path / "b")
+        p.config.split(":")[1] in vs_necst.METHODS for p in sweeps.plan("experiments/iabf/vs_necst.py", tmp_path / "b")
     )
     with pytest.raises(ValueError, match="at most one dataset"):
         vs_necst.get_config("necst,mnist,omniglot")

@@ -193,7 +193,7 @@ def test_hamming_equivalence_by_columns():
 
 # ---------------------------------------------------------------------------------- the method
 def _config(row: str, steps: int, seeds: int, **overrides):
-    from experiments.linear_codes import linear as cfg
+    from experiments.linear_code import codes as cfg
 
     c = cfg.get_config(row)
     c.num_seeds = seeds

@@ -167,7 +167,7 @@ def test_each_schedule_trains_a_few_steps(kw):
 @pytest.mark.slow
 def test_schedules_and_polish_through_the_loop(tmp_path):
     """The config path (what launch.main runs): every schedule at once, then the polish stage's own report."""
-    from experiments.linear_codes import linear as cfg
+    from experiments.linear_code import codes as cfg
     from neuralcodes_jax import methods, sweeps, train
 
     c = cfg.get_config("hamming_15_11,anneal,switch,cycles4,floor,polish,smoke")
@@ -204,7 +204,7 @@ def test_bad_schedule_input_names_the_field():
     for kw, msg in bad:
         with pytest.raises(ValueError, match=msg):
             lc.LinearCodeMethod(n=7, k=4, **kw)
-    from experiments.linear_codes import linear as cfg
+    from experiments.linear_code import codes as cfg
     from neuralcodes_jax import methods
     from neuralcodes_jax.evaluators import linear_code as ev
 

@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from launch import sweep
 from neuralcodes_jax import channels, methods, metrics_writer, sweeps, train
 
 CONFIG = "experiments/necst_relaxed/binary_mnist.py"
@@ -97,11 +96,11 @@ def test_relaxed_method_sweeps_as_a_group_checkpoints_and_resumes(tmp_path, monk
     with monkeypatch.context() as m:
         m.setattr(metrics_writer.MetricWriter, "write_scalars", write_and_signal)
         with pytest.raises(train.Preempted):
-            sweep.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
+            sweeps.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
     for name in ("eps0.1", "eps0.2"):
         assert os.listdir(tmp_path / "part" / name / "checkpoints" / "latest") == ["3"]
-    resumed = sweep.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
-    full = sweep.run_sweep(config, tmp_path / "full", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
+    resumed = sweeps.run_sweep(config, tmp_path / "part", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
+    full = sweeps.run_sweep(config, tmp_path / "full", grid=grid, settings=settings, vmap=True, log=lambda *_: None)
     assert [r["status"] for r in resumed] == ["ok", "ok"] and resumed[0]["group_size"] == 2
     assert [r["metrics"] for r in resumed] == [r["metrics"] for r in full]
     assert resumed[0]["metrics"] != resumed[1]["metrics"]

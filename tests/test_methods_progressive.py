@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from experiments.progressive import hamming_7_4, longer
-from neuralcodes_jax import methods, metrics_writer, sweeps, train
+from neuralcodes_jax import config_utils, methods, metrics_writer, sweeps, train
 from neuralcodes_jax.codes import exact, gf2, linear
 from neuralcodes_jax.evaluators import codebook as cbe
 from neuralcodes_jax.methods import progressive as prog
@@ -36,7 +36,7 @@ def _smoke_config(**overrides):
     c.train.checkpoint_every_steps = 100
     c.train.log_every_steps = 20
     c.train.num_devices = 2
-    sweeps.apply_overrides(c, overrides)
+    config_utils.apply_overrides(c, overrides)
     return c
 
 
@@ -502,9 +502,9 @@ def test_warm_start_bad_input_names_the_field(tmp_path):
 
 @pytest.mark.slow
 def test_diagnosis_reads_a_trained_group_through_the_model_loader(smoke):
-    """``experiments/linear_codes/diagnosis.py`` loads each seed with ``model_io.load_model`` (no dataset) and
+    """``experiments/linear_code/diagnosis.py`` loads each seed with ``model_io.load_model`` (no dataset) and
     scores it through the method's own contract (codebook, stage-1 decoder and objective)."""
-    from experiments.linear_codes import diagnosis
+    from experiments.linear_code import diagnosis
     from neuralcodes_jax.analysis import model_io
 
     config, workdir, _ = smoke

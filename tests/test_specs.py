@@ -59,7 +59,7 @@ def _read_by_run(config) -> None:
 
 def test_the_walk_covers_every_config_file():
     names = {m.__name__ for m in MODULES}
-    assert len(names) >= 16 and "experiments.linear_codes.linear" in names and "experiments.baselines.webp" in names
+    assert len(names) >= 16 and "experiments.linear_code.codes" in names and "experiments.baselines.webp" in names
     assert all(isinstance(m.VARIANTS, tuple) and m.VARIANTS for m in MODULES)
 
 
@@ -83,9 +83,9 @@ def test_every_field_of_every_config_is_read_and_every_other_is_refused(mod):
 
 
 def test_restarts_through_the_config_give_chains():
-    from experiments.linear_codes import linear
+    from experiments.linear_code import codes as linear_code_config
 
-    c = linear.get_config("smoke")
+    c = linear_code_config.get_config("smoke")
     c.train.restarts = 3
     assert methods.build(c, None).restarts == 3
     c.train.restart = 2
@@ -217,11 +217,11 @@ def test_restarts_through_the_loop_train_that_many_chains_and_keep_the_best(tmp_
     import jax
     import numpy as np
 
-    from experiments.linear_codes import linear
+    from experiments.linear_code import codes as linear_code_config
     from neuralcodes_jax import train
     from neuralcodes_jax.codes import relaxed
 
-    c = linear.get_config("smoke")
+    c = linear_code_config.get_config("smoke")
     config_utils.apply_overrides(c, {"train.restarts": 3, "num_seeds": 1, "train.steps": 20})
     out = train.train_and_evaluate(c, str(tmp_path))
     theta = np.asarray(jax.device_get(out["state"]["params"]["theta"]))

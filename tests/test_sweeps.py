@@ -17,8 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from launch import sweep
-from neuralcodes_jax import methods, metrics_writer, sweeps, train
+from neuralcodes_jax import config_utils, methods, metrics_writer, sweeps, train
 
 TINY_CONFIG = textwrap.dedent('''
     from experiments.necst import random_bits
@@ -121,7 +120,7 @@ def test_grid_parsing_and_expansion():
         {"a": 1, "seed": 1, "channel.eps": 0.1},
         {"a": 1, "seed": 1, "channel.eps": 0.2},
     ]
-    assert sweeps.cli_value((0.1, 0.2)) == "(0.1,0.2,)"
+    assert config_utils.cli_value((0.1, 0.2)) == "(0.1,0.2,)"
 
 
 def test_bad_inputs_name_the_field(tiny_config):
@@ -134,7 +133,7 @@ def test_bad_inputs_name_the_field(tiny_config):
     with pytest.raises(ValueError, match="does not exist"):
         sweeps.sweep_entries("experiments/necst/nope.py")
     with pytest.raises(ValueError, match="max_group must be >= 0"):
-        sweep.group_points([], -1)
+        sweeps.group_points([], -1)
 
 
 def test_planning_imports_no_jax():
@@ -157,12 +156,12 @@ def test_grouping_by_group_fields(tiny_config):
         {"config": tiny_config + ":lr", "seed": 3},
     ]
     points = sweeps.make_points(tiny_config, entries)
-    assert [[p.name for p in g] for g in sweep.group_points(points)] == [
+    assert [[p.name for p in g] for g in sweeps.group_points(points)] == [
         [points[0].name, points[1].name],
         [points[2].name],
         [points[3].name],
     ]
-    assert [len(g) for g in sweep.group_points(points[:2], max_group=1)] == [1, 1]
+    assert [len(g) for g in sweeps.group_points(points[:2], max_group=1)] == [1, 1]
     # IABF: seed and training noise too (its flip decision is traced in a group), not the flip rule.
     iabf = sweeps.make_points(
         "experiments/iabf/table1.py:smoke",
@@ -173,18 +172,18 @@ def test_grouping_by_group_fields(tiny_config):
             {"seed": 0, "channel.eps": 0.2, "iabf.flip_rule": "reference"},
         ],
     )
-    assert [len(g) for g in sweep.group_points(iabf)] == [3, 1]
+    assert [len(g) for g in sweeps.group_points(iabf)] == [3, 1]
     # Learned codes: seed and training crossover; a point of several seeds counts as that many runs.
     codes = sweeps.make_points(
         "experiments/progressive/hamming_7_4.py:smoke",
         [{"seed": 0, "channel.train_p": 0.01}, {"seed": 1, "channel.train_p": 0.05}, {"seed": 2, "code.k": 3}],
     )
     assert [p.program for p in codes] == ["launch.main"] * 3
-    assert [len(g) for g in sweep.group_points(codes)] == [2, 1]
-    assert [len(g) for g in sweep.group_points(codes, max_group=3)] == [1, 1, 1]  # 2 seeds per point
+    assert [len(g) for g in sweeps.group_points(codes)] == [2, 1]
+    assert [len(g) for g in sweeps.group_points(codes, max_group=3)] == [1, 1, 1]  # 2 seeds per point
     # The VAE may vary the seed only.
     vae = sweeps.make_points("experiments/baselines/vae.py:smoke", [{"seed": 0}, {"seed": 1}])
-    assert [len(g) for g in sweep.group_points(vae)] == [2]
+    assert [len(g) for g in sweeps.group_points(vae)] == [2]
 
 
 def test_group_refuses_fields_the_method_cannot_vary(tiny_config, tmp_path):
@@ -311,7 +310,7 @@ def test_iabf_group_varying_training_noise_equals_single_runs(flip_rule, tmp_pat
         "experiments/iabf/table1.py:smoke",
         [{**IABF_TINY, "seed": s, "channel.eps": e, "iabf.flip_rule": flip_rule} for s, e in ((0, 0.0), (1, 0.2))],
     )
-    assert [len(g) for g in sweep.group_points(points)] == [2]
+    assert [len(g) for g in sweeps.group_points(points)] == [2]
     configs = [p.load_config() for p in points]
     group = train.train_group(configs, [tmp_path / "g0", tmp_path / "g1"], evaluate=False)
     for i, c in enumerate(configs):
@@ -329,13 +328,13 @@ def test_sweep_vmap_checkpoints_every_point_and_resumes_after_sigterm(tiny_confi
     with monkeypatch.context() as m:
         _signal_at(m, 4)
         with pytest.raises(train.Preempted):
-            sweep.run_sweep(tiny_config, tmp_path / "part", vmap=True, log=lambda *_: None)
+            sweeps.run_sweep(tiny_config, tmp_path / "part", vmap=True, log=lambda *_: None)
     names = ["seed0_eps0.1", "seed1_eps0.2", "third"]
     for name in names:
         assert os.listdir(tmp_path / "part" / name / "checkpoints" / "latest") == ["4"]
         assert sweeps.read_result(tmp_path / "part" / name) is None
-    resumed = sweep.run_sweep(tiny_config, tmp_path / "part", vmap=True, log=lambda *_: None)
-    full = sweep.run_sweep(tiny_config, tmp_path / "full", vmap=True, log=lambda *_: None)
+    resumed = sweeps.run_sweep(tiny_config, tmp_path / "part", vmap=True, log=lambda *_: None)
+    full = sweeps.run_sweep(tiny_config, tmp_path / "full", vmap=True, log=lambda *_: None)
     assert [r["status"] for r in resumed] == ["ok"] * 3 and [r["mode"] for r in resumed] == ["group"] * 3
     for r, f in zip(resumed, full):
         assert r["metrics"] == f["metrics"] and r["group_size"] == 3
@@ -533,3 +532,24 @@ def test_sweep_table_rows_have_as_many_cells_as_the_header(tiny_config, tmp_path
     assert table[0] == "| point | status | mode | wall s | nll@0.1 |" and table[1] == "|---|---|---|---|---|"
     assert [line.count("|") for line in table] == [6] * (2 + len(points))
     assert table[2] == "| seed0_eps0.1 | ok | group | 2.0 | 1.5 |"
+
+
+def test_a_point_claims_its_directory_and_continues_when_its_budget_grows(tmp_path):
+    config = "experiments/necst/mnist.py:embedded"
+    short, longer = (
+        sweeps.Point(name="p", config=config, overrides=(("seed", 1), ("train.num_epochs", n)), kind="necst")
+        for n in (1, 3)
+    )
+    other = sweeps.Point(name="p", config=config, overrides=(("seed", 2),), kind="necst")
+    assert short.identity == longer.identity and short.budget == {"train.num_epochs": 1}
+    sweeps.claim(short, tmp_path)
+    with pytest.raises(ValueError, match="holds a different run"):
+        sweeps.claim(other, tmp_path)  # before any training: point.json names the run that owns the directory
+    sweeps.write_result(short, tmp_path, {"x": 1.0}, mode="group", wall_seconds=1.0)
+    assert sweeps.is_done(short, tmp_path)
+    assert not sweeps.is_done(longer, tmp_path)  # a larger budget continues the finished run
+    with pytest.raises(ValueError, match="holds a different run"):
+        sweeps.is_done(other, tmp_path)
+    result = sweeps.read_result(tmp_path / "p")
+    assert result["budget"] == {"train.num_epochs": 1} and result["metrics"] == {"x": 1.0}
+    assert not list((tmp_path / "p").glob("*.tmp"))  # written whole, through a temporary file

@@ -224,14 +224,14 @@ def test_sigkill_during_a_checkpoint_write_or_evaluation_then_resume(tmp_path, w
 
 @pytest.mark.slow
 def test_files_a_run_reads_back_are_checked_and_named_when_damaged(tmp_path):
-    """config.json, config_changes.json, result.json, result_metrics.json, run.lock and eval.json: a damaged,
-    truncated or hand-edited file gives one line naming it and what to do (DamagedFileError, or WorkdirLocked for
-    the lock), never a JSON traceback."""
-    from experiments.linear_codes import linear
-    from neuralcodes_jax import config_utils, sweeps
+    """config.json, config_changes.json, point.json, result.json, result_metrics.json, run.lock and eval.json: a
+    damaged, truncated or hand-edited file gives one line naming it and what to do (DamagedFileError, or
+    WorkdirLocked for the lock), never a JSON traceback."""
+    from experiments.linear_code import codes as linear_code_config
+    from neuralcodes_jax import config_utils, metrics_writer, sweeps
     from neuralcodes_jax.analysis import separation
 
-    config = linear.get_config("smoke")
+    config = linear_code_config.get_config("smoke")
     config.num_seeds = 1
     config.train.steps = 20
     config.train.steps_per_call = 10
@@ -250,12 +250,16 @@ def test_files_a_run_reads_back_are_checked_and_named_when_damaged(tmp_path):
         train.train_and_evaluate(config, str(work))
     for name, reader in (
         ("result.json", sweeps.read_result),
-        ("result_metrics.json", sweeps.read_metrics),
+        ("result_metrics.json", metrics_writer.read_run_metrics),
         ("eval.json", separation.read_eval_row),
     ):
         (work / name).write_text('{"rows": [')
         with pytest.raises(config_utils.DamagedFileError, match=rf"{name.replace('.', '[.]')} is damaged"):
             reader(work)
+    point = sweeps.Point(name="run", config="experiments/linear_code/codes.py:smoke", overrides=(), kind="linear_code")
+    (work / "point.json").write_text('{"config": ')
+    with pytest.raises(config_utils.DamagedFileError, match=r"point[.]json is damaged .*delete the point's directory"):
+        sweeps.claim(point, tmp_path)
     (work / "run.lock").write_text("{not json")
     with pytest.raises(train.WorkdirLocked, match=r"run\.lock is damaged .* delete it"):
         train.train_and_evaluate(config, str(work))

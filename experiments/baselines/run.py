@@ -30,7 +30,7 @@ import pathlib
 import time
 from collections.abc import Callable, Sequence
 
-from neuralcodes_jax.sweeps import jsonable
+from neuralcodes_jax.config_utils import jsonable
 
 TASKS = ("vae_ldpc", "webp")
 

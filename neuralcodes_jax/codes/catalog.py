@@ -35,6 +35,7 @@ is what :func:`codes.awgn.simulate_awgn` calls.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from collections.abc import Callable
@@ -447,3 +448,45 @@ def plot(results: list[dict], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def report(
+    code: str,
+    decoders: list[str],
+    ebno: str,
+    *,
+    errors: int,
+    max_blocks: int,
+    batch: int,
+    seed: int,
+    converse: bool,
+    out: str | None,
+    log=print,
+) -> dict:
+    """Evaluates ``code`` under ``decoders`` at the Eb/N0 list ``ebno`` (``parse_ebno``), logs the markdown table
+    and, with ``out``, writes ``out.json``, ``out.md`` and ``out.png``; returns the result of :func:`evaluate`."""
+    values = parse_ebno(ebno)
+    if not decoders:
+        raise ValueError("--decoder must be given at least once, e.g. --decoder=scl:8")
+    result = evaluate(
+        code,
+        decoders,
+        values,
+        seed=seed,
+        batch_size=batch,
+        target_block_errors=errors,
+        max_blocks=max_blocks,
+        with_converse=converse,
+        progress=log,
+    )
+    table = markdown(result)
+    log(table)
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out + ".json", "w") as f:
+            json.dump(result, f, indent=1)
+        with open(out + ".md", "w") as f:
+            f.write(table)
+        plot([result], out + ".png")
+        log(f"wrote {out}.json, {out}.md, {out}.png")
+    return result

@@ -345,8 +345,8 @@ class IABF(necst_lib.NECST):
     def flips_enabled(self) -> bool | jax.Array:
         """Whether the VIMCO samples come from p_adv (no flips at training noise 0, as in the reference).
 
-        A traced noise (vmapped sweep, ``sweeps.with_channel_eps``) gives a traced boolean: flips are computed for
-        every point and zeroed where ``eps = 0``, which equals NECST's channel at noise 0.
+        A traced noise (a group of runs at several ``channel.eps``, a group value) gives a traced boolean: flips are
+        computed for every run and zeroed where ``eps = 0``, which equals NECST's channel at noise 0.
         """
         if self.flip_rule == "none":
             return False

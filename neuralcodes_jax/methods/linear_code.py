@@ -93,7 +93,7 @@ class TrainFields:
 
 @dataclasses.dataclass(frozen=True)
 class LinearCodeConfig:
-    """What the method reads from a config (``experiments/linear_codes/linear.py``)."""
+    """What the method reads from a config (``experiments/linear_code/codes.py``)."""
 
     code: specs.CodeFields
     surrogate: SurrogateFields = SurrogateFields()

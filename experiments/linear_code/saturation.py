@@ -3,7 +3,7 @@
 and the surrogate, mean over the seeds of each run set, at every logged step; with the final d_min histogram.
 
 Usage:
-  python -m experiments.linear_codes.saturation WORKDIR [WORKDIR ...] [--every 200]
+  python -m experiments.linear_code.saturation WORKDIR [WORKDIR ...] [--every 200]
 """
 
 from __future__ import annotations

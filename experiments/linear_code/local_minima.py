@@ -8,7 +8,7 @@ the learned code, the number of single flips (and, with ``--pairs``, pairs of fl
 minimum distance of the best neighbour.
 
 Usage:
-  python -m experiments.linear_codes.local_minima WORKDIR [--pairs] [--json OUT]
+  python -m experiments.linear_code.local_minima WORKDIR [--pairs] [--json OUT]
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ worse code has not converged to the objective's optimum (a local minimum or too 
 having found what the objective asks for. ``model - ideal(learned)`` is what the decoder leaves on the table.
 
 Usage:
-  python -m experiments.linear_codes.diagnosis WORKDIR [WORKDIR ...] [--samples 20000] [--json OUT]
+  python -m experiments.linear_code.diagnosis WORKDIR [WORKDIR ...] [--samples 20000] [--json OUT]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Rows of ``results/learned_codes_optimal.md`` from the summaries of finished runs.
 
 Usage:
-  python -m experiments.linear_codes.table WORKDIR [WORKDIR ...] [--golay_out FILE]
+  python -m experiments.linear_code.table WORKDIR [WORKDIR ...] [--golay_out FILE]
 
 Each WORKDIR holds either a ``linear_code_summary.json`` (the ``linear_code`` method) or a
 ``codebook_summary.json`` (the ``progressive`` method: progressive / straight-through / Gumbel-softmax, MLP or

@@ -1,4 +1,4 @@
-"""Sweeps as data (no JAX here): points, names, grids, seed members, result files, markdown.
+"""The points of a sweep (no JAX here): config files, grids, names, and the seeds of one run.
 
 A sweep is a list of override dicts. A config module may define ``get_sweep()`` returning them (e.g.
 ``experiments/iabf/table1.py``; ``get_sweep(arg)`` gets the variant of ``file.py:variant``); each dict maps dotted
@@ -10,9 +10,7 @@ on the command line (:func:`parse_grid`, ``seed=0:16``).
 Each point becomes a :class:`Point`: a config reference, its overrides and the arguments of ``launch.main``
 (``--config=... --workdir=DIR/<name> --config.seed=3``). A point whose config has ``num_seeds > 1`` is a run of
 several seeds (:func:`seed_members`: seeds ``seed .. seed + num_seeds - 1`` in ``DIR/<name>/seed<s>``, summarized
-in ``DIR/<name>``). ``launch/sweep.py`` executes points (as processes, or as vmapped groups through
-``train.train_group``); ``launch/tpu_vm.py`` and ``launch/xm_launch.py`` turn the same arguments into cloud jobs.
-Every finished point has ``DIR/<name>/result.json`` (identity, status, the evaluator's metrics, wall time).
+in ``DIR/<name>``).
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import importlib.util
 import inspect
 import itertools
 import json
-import math
 import os
 import pathlib
 import re
@@ -33,8 +30,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from neuralcodes_jax import config_utils
-from neuralcodes_jax.config_utils import apply_overrides, cli_value, parse_setting, parse_value  # noqa: F401
+from neuralcodes_jax.config_utils import apply_overrides, cli_value, jsonable, parse_setting, parse_value  # noqa: F401
 
 PyTree = Any
 
@@ -42,8 +38,13 @@ PyTree = Any
 RESERVED_KEYS = ("config", "name")
 
 PROGRAM = "launch.main"
+
+#: Overrides that say how long a point trains: raising one continues the finished run from its checkpoints.
+BUDGET_FIELDS = ("train.num_epochs",)
+#: Overrides that are not part of a point's identity: its budget, and how it shows progress.
+NOT_IDENTITY = BUDGET_FIELDS + ("train.progress",)
 _NAME_OK = re.compile(r"[^A-Za-z0-9._=+\-/]")
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -183,29 +184,18 @@ class Point:
 
     @property
     def identity(self) -> dict[str, Any]:
-        """What makes a point the same run (stored in its ``result.json``)."""
-        return jsonable({"config": self.config, "overrides": self.override_dict, "program": self.program})
+        """What makes a point the same run (stored in its ``point.json`` and ``result.json``): the config and the
+        overrides, without :data:`NOT_IDENTITY` (a longer budget continues the same run)."""
+        overrides = {k: v for k, v in self.overrides if k not in NOT_IDENTITY}
+        return jsonable({"config": self.config, "overrides": overrides, "program": self.program})
+
+    @property
+    def budget(self) -> dict[str, Any]:
+        """The overrides of :data:`BUDGET_FIELDS` (empty: the config's own budget)."""
+        return {k: v for k, v in self.overrides if k in BUDGET_FIELDS}
 
     def load_config(self):
         return load_config(self.config, self.override_dict)
-
-
-def jsonable(obj: Any, *, finite: bool = False) -> Any:
-    """``obj`` through JSON and back: tuples become lists, NumPy/JAX scalars and arrays numbers and lists, other
-    objects their ``str``. With ``finite``, non-finite floats become the strings ``'inf'``, ``'-inf'``, ``'nan'``
-    (strict JSON)."""
-    out = json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
-    return _finite_floats(out) if finite else out
-
-
-def _finite_floats(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    if isinstance(v, dict):
-        return {k: _finite_floats(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_finite_floats(x) for x in v]
-    return v
 
 
 def _fmt_value(v: Any) -> str:
@@ -332,83 +322,6 @@ def make_points(
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Results.
-
-RESULT_FILE = "result.json"
-
-
-def read_result(workdir: str | os.PathLike) -> dict | None:
-    path = pathlib.Path(workdir) / RESULT_FILE
-    if not path.is_file():
-        return None
-    return config_utils.read_json_file(path, "delete it to run the point again")
-
-
-def is_done(point: Point, root: str | os.PathLike) -> bool:
-    """Whether the point's ``result.json`` exists; a result of a different run in its directory raises."""
-    result = read_result(point.workdir(root))
-    if result is None:
-        return False
-    if result.get("identity") != point.identity:
-        raise ValueError(
-            f"{point.workdir(root)} holds a different run ({result.get('identity')}); use another --workdir"
-        )
-    return result.get("status") == "ok"
-
-
-def write_result(
-    point: Point,
-    root: str | os.PathLike,
-    metrics: Mapping[str, Any],
-    *,
-    mode: str,
-    wall_seconds: float,
-    status: str = "ok",
-    extra: Mapping[str, Any] | None = None,
-) -> dict:
-    """Writes ``ROOT/<name>/result.json``: identity, status, mode ('process' / 'vmap'), metrics, wall time."""
-    result = {
-        "identity": point.identity,
-        "name": point.name,
-        "status": status,
-        "mode": mode,
-        "metrics": metrics,
-        "wall_seconds": wall_seconds,
-        "command": " ".join(point.command(root)),
-    }
-    result.update(extra or {})
-    path = pathlib.Path(point.workdir(root))
-    path.mkdir(parents=True, exist_ok=True)
-    (path / RESULT_FILE).write_text(json.dumps(jsonable(result), indent=2))
-    return result
-
-
-METRICS_FILE = "result_metrics.json"
-
-
-def read_metrics(workdir: str | os.PathLike) -> dict:
-    """The evaluator's metrics a run (or a run of several seeds) left in ``WORKDIR/result_metrics.json``."""
-    path = pathlib.Path(workdir) / METRICS_FILE
-    remedy = "delete it and rerun the run's command (it resumes and evaluates again)"
-    return config_utils.read_json_file(path, remedy) if path.is_file() else {}
-
-
-def collect_process_result(point: Point, root: str | os.PathLike, wall_seconds: float, returncode: int) -> dict:
-    """``result.json`` for a point run as a process, from the metrics its run wrote."""
-    if returncode != 0:
-        return write_result(
-            point,
-            root,
-            {},
-            mode="process",
-            wall_seconds=wall_seconds,
-            status="failed",
-            extra={"returncode": returncode},
-        )
-    return write_result(point, root, read_metrics(point.workdir(root)), mode="process", wall_seconds=wall_seconds)
-
-
-# ----------------------------------------------------------------------------------------------------------------
 # Seeds of one run.
 
 
@@ -433,33 +346,3 @@ def seed_members(config, workdir: str | os.PathLike) -> tuple[list[Any], list[st
         configs.append(c)
         dirs.append(os.path.join(workdir, f"seed{int(config.seed) + i}"))
     return configs, dirs, [(workdir, list(range(num)))]
-
-
-def summary_markdown(points: Sequence[Point], root: str | os.PathLike, command: str = "") -> str:
-    """A table of the points' results (status, mode, wall time, metrics without their standard errors: ``*_se`` and
-    ``*_se@<noise>``)."""
-    results = [read_result(p.workdir(root)) or {} for p in points]
-    keys: list[str] = []
-    for r in results:
-        for k, v in (r.get("metrics") or {}).items():
-            if k not in keys and not isinstance(v, (dict, list)) and not k.split("@")[0].endswith("_se"):
-                keys.append(k)
-    lines = [f"# Sweep: {len(points)} point(s)", ""]
-    if command:
-        lines += [f"Command: `{command}`", ""]
-    header = ["point", "status", "mode", "wall s"] + keys
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for p, r in zip(points, results):
-        m = r.get("metrics") or {}
-        wall = r.get("wall_seconds")
-        cells = [p.name, r.get("status", "pending"), r.get("mode", ""), "" if wall is None else f"{wall:.1f}"]
-        lines.append("| " + " | ".join(cells + [_fmt_cell(m.get(k)) for k in keys]) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _fmt_cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)

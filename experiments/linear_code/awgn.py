@@ -5,7 +5,7 @@ Both codes are decoded by exact soft ML (correlation with all ``2^k`` codewords,
 and noise (``evaluators.codebook.soft_ml_awgn``); Wilson 95 % intervals.
 
 Usage:
-  python -m experiments.linear_codes.awgn WORKDIR [--ebn0 0,2,4,6] [--errors 200] [--max_blocks 1000000]
+  python -m experiments.linear_code.awgn WORKDIR [--ebn0 0,2,4,6] [--errors 200] [--max_blocks 1000000]
 """
 
 from __future__ import annotations

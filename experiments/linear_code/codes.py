@@ -6,9 +6,9 @@ dimension and the reference whose minimum distance is the target. ``launch.main`
 vmapped, checkpointed group in ``WORKDIR/seed<s>`` and writes the summary over seeds into ``WORKDIR``.
 
 Commands:
-  python -m launch.main --config=experiments/linear_codes/linear.py:hamming_15_11 --workdir=workdirs/lc/hamming_15_11
-  python -m launch.main --config=experiments/linear_codes/linear.py:golay_23_12,softmin --workdir=workdirs/lc/g23s
-  python -m launch.sweep --config=experiments/linear_codes/linear.py --workdir=workdirs/lc_sweep   # every row
+  python -m launch.main --config=experiments/linear_code/codes.py:hamming_15_11 --workdir=workdirs/lc/hamming_15_11
+  python -m launch.main --config=experiments/linear_code/codes.py:golay_23_12,softmin --workdir=workdirs/lc/g23s
+  python -m launch.sweep --config=experiments/linear_code/codes.py --workdir=workdirs/lc_sweep   # every row
 
 Variants: one row of :data:`ROWS` (default ``hamming_15_11``), optionally one surrogate of
 ``codes.relaxed.SURROGATES`` (default ``union``), any of the schedules of :data:`SCHEDULES` (issue 24) and
@@ -24,7 +24,7 @@ Variants: one row of :data:`ROWS` (default ``hamming_15_11``), optionally one su
 * ``polish``: the evaluator's single- and double-flip descent after training (``eval.polish = 2``), reported as
   its own row beside the gradient-trained code.
 
-  python -m launch.main --config=experiments/linear_codes/linear.py:golay_23_12,softmin,anneal,polish --workdir=DIR
+  python -m launch.main --config=experiments/linear_code/codes.py:golay_23_12,softmin,anneal,polish --workdir=DIR
 """
 
 import ml_collections
