@@ -44,7 +44,7 @@ def main() -> None:
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    from neuralcodes_jax import methods, sweeps, train
+    from neuralcodes_jax import methods, programs, sweeps, train
 
     groups = [int(g) for g in args.groups.split(",")]
     if not groups or min(groups) < 1:
@@ -61,10 +61,10 @@ def main() -> None:
     for runs, devices in cases:
         mesh = train.make_mesh(runs, devices)
         pts = train.on_points(mesh)
-        streams = train.group_streams(list(range(runs)), pts)
-        init = jax.jit(train.per_point(method.init, runs, (0, None)), out_shardings=pts)
+        streams = programs.group_streams(list(range(runs)), pts)
+        init = jax.jit(programs.per_point(method.init, runs, (0, None)), out_shardings=pts)
         state = init(streams["init"], x[0, :1])
-        chunk = train.make_run_chunk(method, mesh, runs, 0, args.steps, True)
+        chunk = programs.make_run_chunk(method, mesh, runs, 0, args.steps, True)
         xs = jax.device_put(
             np.broadcast_to(x, (runs,) + x.shape).copy(),
             NamedSharding(mesh, P(train.POINTS_AXIS, None, train.DATA_AXIS)),

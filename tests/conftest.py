@@ -102,11 +102,11 @@ def restore_small_run(workdir, config, step):
     import jax
     import numpy as np
 
-    from neuralcodes_jax import checkpointing, methods, train
+    from neuralcodes_jax import checkpointing, methods, programs
 
     method = methods.build(config, methods.DataSpec((100,), True))
     sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = train.abstract_state(method, jax.ShapeDtypeStruct((1, 100), np.float32), sharding)
+    abstract = programs.abstract_state(method, jax.ShapeDtypeStruct((1, 100), np.float32), sharding)
     ckpt = checkpointing.Checkpointer(str(workdir))
     try:
         assert ckpt.latest_step() == step

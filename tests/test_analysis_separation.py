@@ -16,7 +16,7 @@ import optax
 import pytest
 
 from neuralcodes_jax import channels, nets
-from neuralcodes_jax.analysis import separation
+from neuralcodes_jax.analysis import separation, webp_ideal
 from neuralcodes_jax.codes import bounds
 from neuralcodes_jax.methods import vae as vae_lib
 
@@ -37,14 +37,14 @@ def _tiny_image(seed=0, shape=(8, 8)):
 
 @pytest.mark.parametrize("kw, fourcc, header", [(dict(quality=50), "VP8 ", 10), (dict(lossless=True), "VP8L", 5)])
 def test_webp_payload_bits_count_the_image_chunk_only(kw, fourcc, header):
-    data = separation.webp_encode(_tiny_image(), **kw)
-    chunks = separation.webp_chunks(data)
+    data = webp_ideal.webp_encode(_tiny_image(), **kw)
+    chunks = webp_ideal.webp_chunks(data)
     assert [c[0] for c in chunks] == [fourcc]  # a simple file: one image chunk
     size = int.from_bytes(data[16:20], "little")  # the chunk's own size field
     assert chunks[0][2] == size
-    bits = separation.webp_payload_bits(data)
+    bits = webp_ideal.webp_payload_bits(data)
     assert bits == 8 * size == 8 * (len(data) - 20 - (size & 1))  # RIFF header 12 + chunk header 8 (+ pad)
-    assert separation.webp_payload_bits(data, exclude_frame_header=True) == bits - 8 * header
+    assert webp_ideal.webp_payload_bits(data, exclude_frame_header=True) == bits - 8 * header
 
 
 def test_webp_payload_bits_skip_metadata_chunks():
@@ -57,43 +57,43 @@ def test_webp_payload_bits_skip_metadata_chunks():
         buf, format="WEBP", quality=50, exif=b"Exif\x00\x00" + b"x" * 40
     )
     data = buf.getvalue()
-    chunks = {c[0]: c[2] for c in separation.webp_chunks(data)}
+    chunks = {c[0]: c[2] for c in webp_ideal.webp_chunks(data)}
     assert "VP8X" in chunks and "EXIF" in chunks and "VP8 " in chunks
-    assert separation.webp_payload_bits(data) == 8 * chunks["VP8 "] < 8 * (len(data) - 20)
+    assert webp_ideal.webp_payload_bits(data) == 8 * chunks["VP8 "] < 8 * (len(data) - 20)
 
 
 def test_webp_decode_round_trip_lossless_is_exact():
     img = _tiny_image(1)
-    out = separation.webp_decode(separation.webp_encode(img, lossless=True))
+    out = webp_ideal.webp_decode(webp_ideal.webp_encode(img, lossless=True))
     np.testing.assert_array_equal(out, img)
 
 
 def test_webp_bad_input_raises():
     with pytest.raises(ValueError, match="WebP file"):
-        separation.webp_chunks(b"not a webp file at all")
-    data = separation.webp_encode(_tiny_image(), quality=10)
+        webp_ideal.webp_chunks(b"not a webp file at all")
+    data = webp_ideal.webp_encode(_tiny_image(), quality=10)
     with pytest.raises(ValueError, match="truncated"):
-        separation.webp_chunks(data[:-4])
+        webp_ideal.webp_chunks(data[:-4])
     with pytest.raises(ValueError, match="quality"):
-        separation.webp_encode(_tiny_image(), quality=101)
+        webp_ideal.webp_encode(_tiny_image(), quality=101)
     with pytest.raises(ValueError, match="image must have shape"):
-        separation.webp_encode(np.zeros((4, 4, 2)), quality=10)
+        webp_ideal.webp_encode(np.zeros((4, 4, 2)), quality=10)
     with pytest.raises(ValueError, match=r"values must be in \[0, 1\]"):
-        separation.webp_encode(np.full((4, 4), 2.0), quality=10)
+        webp_ideal.webp_encode(np.full((4, 4), 2.0), quality=10)
     with pytest.raises(ValueError, match="metric"):
-        separation.image_distortion(np.zeros((1, 4)), np.zeros((1, 4)), "psnr")
+        webp_ideal.image_distortion(np.zeros((1, 4)), np.zeros((1, 4)), "psnr")
     with pytest.raises(ValueError, match="scales"):
-        separation.webp_sweep(np.zeros((1, 4, 4)), (10,), scales=(1.5,))
+        webp_ideal.webp_sweep(np.zeros((1, 4, 4)), (10,), scales=(1.5,))
 
 
 def test_webp_sweep_and_matching():
     images = np.stack([_tiny_image(s, (16, 16)) for s in range(3)])
-    sweep = separation.webp_sweep(images, (0, 90), scales=(1.0, 0.5))
+    sweep = webp_ideal.webp_sweep(images, (0, 90), scales=(1.0, 0.5))
     assert sweep.settings == ("q0", "q90", "lossless", "q0@8x8", "q90@8x8", "lossless@8x8")
     lossless = sweep.settings.index("lossless")
     assert np.all(sweep.distortion["pixel_error_rate"][:, lossless] == 0.0)
     # Target 0: only exact settings qualify, so the answer is the cheapest exact one per image.
-    b = separation.smallest_bits_at_distortion(sweep.chunk_bits, sweep.distortion["pixel_error_rate"], 0.0)
+    b = webp_ideal.smallest_bits_at_distortion(sweep.chunk_bits, sweep.distortion["pixel_error_rate"], 0.0)
     exact = np.where(sweep.distortion["pixel_error_rate"] == 0.0, sweep.chunk_bits, np.inf).min(axis=1)
     np.testing.assert_array_equal(b, exact)
 
@@ -101,11 +101,11 @@ def test_webp_sweep_and_matching():
 def test_smallest_bits_at_distortion_by_hand():
     bits = np.array([[100, 200, 300], [50, 60, 70]])
     dist = np.array([[0.3, 0.1, 0.0], [0.5, 0.4, 0.3]])
-    np.testing.assert_array_equal(separation.smallest_bits_at_distortion(bits, dist, 0.1), [200, np.inf])
-    np.testing.assert_array_equal(separation.smallest_bits_at_distortion(bits, dist, [0.3, 0.45]), [100, 60])
-    assert separation.fixed_setting_bits(bits, dist, 0.25) == (130.0, 1)  # mean distortions 0.4, 0.25, 0.15
+    np.testing.assert_array_equal(webp_ideal.smallest_bits_at_distortion(bits, dist, 0.1), [200, np.inf])
+    np.testing.assert_array_equal(webp_ideal.smallest_bits_at_distortion(bits, dist, [0.3, 0.45]), [100, 60])
+    assert webp_ideal.fixed_setting_bits(bits, dist, 0.25) == (130.0, 1)  # mean distortions 0.4, 0.25, 0.15
     with pytest.raises(ValueError, match="target"):
-        separation.smallest_bits_at_distortion(bits, dist, [0.1, 0.2, 0.3])
+        webp_ideal.smallest_bits_at_distortion(bits, dist, [0.1, 0.2, 0.3])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -115,35 +115,35 @@ def test_smallest_bits_at_distortion_by_hand():
 def test_ideal_channel_bits_formula():
     eps = 0.11
     h = -eps * math.log2(eps) - (1 - eps) * math.log2(1 - eps)
-    assert separation.ideal_channel_bits(1000, eps) == pytest.approx(1000 / (1 - h), rel=1e-12)
-    assert separation.ideal_channel_bits(537, 0.0) == 537
+    assert webp_ideal.ideal_channel_bits(1000, eps) == pytest.approx(1000 / (1 - h), rel=1e-12)
+    assert webp_ideal.ideal_channel_bits(537, 0.0) == 537
     np.testing.assert_allclose(
-        separation.ideal_channel_bits([100, 200], 0.2),
+        webp_ideal.ideal_channel_bits([100, 200], 0.2),
         np.array([100, 200]) / (1 - bounds.binary_entropy(0.2)),
         rtol=1e-12,
     )
     with pytest.raises(ValueError, match=r"eps must be in \[0, 0.5\)"):
-        separation.ideal_channel_bits(100, 0.5)
+        webp_ideal.ideal_channel_bits(100, 0.5)
     with pytest.raises(ValueError, match="payload_bits"):
-        separation.ideal_channel_bits(-1, 0.1)
+        webp_ideal.ideal_channel_bits(-1, 0.1)
 
 
 @pytest.mark.parametrize("eps", [0.05, 0.2])
 def test_fbl_channel_bits_is_the_smallest_n(eps):
     k, pe = 200, 1e-3
-    n = separation.fbl_channel_bits(k, eps, block_error=pe, bound="normal")
+    n = webp_ideal.fbl_channel_bits(k, eps, block_error=pe, bound="normal")
     assert (
         bounds.bsc_normal_approximation_log2m(n, pe, eps) >= k > bounds.bsc_normal_approximation_log2m(n - 1, pe, eps)
     )
-    nc = separation.fbl_channel_bits(k, eps, block_error=pe, bound="converse")
+    nc = webp_ideal.fbl_channel_bits(k, eps, block_error=pe, bound="converse")
     assert bounds.bsc_converse(nc, k, eps) <= pe < bounds.bsc_converse(nc - 1, k, eps)
-    ideal = separation.ideal_channel_bits(k, eps)
+    ideal = webp_ideal.ideal_channel_bits(k, eps)
     assert ideal < nc <= n  # finite length costs more than capacity; the converse is below the estimate
-    assert separation.fbl_channel_bits(k, 0.0) == k
+    assert webp_ideal.fbl_channel_bits(k, 0.0) == k
     with pytest.raises(ValueError, match="bound"):
-        separation.fbl_channel_bits(k, eps, bound="rcu")
+        webp_ideal.fbl_channel_bits(k, eps, bound="rcu")
     with pytest.raises(ValueError, match="block_error"):
-        separation.fbl_channel_bits(k, eps, block_error=0.0)
+        webp_ideal.fbl_channel_bits(k, eps, block_error=0.0)
 
 
 # ----------------------------------------------------------------------------------------------------------------

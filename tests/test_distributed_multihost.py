@@ -33,7 +33,7 @@ from conftest import (
     small_run_losses,
 )
 
-from neuralcodes_jax import methods, train
+from neuralcodes_jax import methods, programs
 
 OVERRIDES = SMALL_RUN_OVERRIDES
 TOTAL_STEPS = SMALL_RUN_TOTAL_STEPS
@@ -129,7 +129,7 @@ def _final_params(workdir):
 def _initial_params():
     """The parameters every run starts from (the trainer's 'init' stream)."""
     method = methods.build(_config(), methods.DataSpec((100,), True))
-    state = jax.jit(method.init)(train.rng_streams(_config().seed)["init"], np.zeros((1, 100), np.float32))
+    state = jax.jit(method.init)(programs.rng_streams(_config().seed)["init"], np.zeros((1, 100), np.float32))
     return jax.device_get(state["params"])
 
 

@@ -14,7 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "neuralcodes_jax"
 LAYERS = (
     ("config_utils",),
     ("specs", "channels", "estimators", "likelihoods", "distributed", "metrics_writer", "data", "nets"),
-    ("codes", "schedule", "checkpointing", "feed"),
+    ("codes", "schedule", "checkpointing", "feed", "programs"),
     ("methods",),
     ("evaluators",),
     ("run_config",),

@@ -18,7 +18,7 @@ import pytest
 
 import experiments
 from neuralcodes_jax import config_utils, methods, run_config, specs, sweeps
-from neuralcodes_jax.analysis import separation
+from neuralcodes_jax.analysis import webp_ideal
 
 
 def _config_modules():
@@ -54,7 +54,7 @@ def _read_by_run(config) -> None:
     if isinstance(config.get("method"), str):
         run_config.parse(config)
     else:
-        separation.webp_config(config)
+        webp_ideal.webp_config(config)
 
 
 def test_the_walk_covers_every_config_file():

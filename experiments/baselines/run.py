@@ -347,9 +347,9 @@ def run_webp(
     import jax
     import numpy as np
 
-    from neuralcodes_jax.analysis import model_io, separation
+    from neuralcodes_jax.analysis import model_io, separation, webp_ideal
 
-    raw_config, config = config, separation.webp_config(config)
+    raw_config, config = config, webp_ideal.webp_config(config)
 
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -369,7 +369,7 @@ def run_webp(
         f"[webp] {x.shape[0]} test images of {splits.name}, {len(config.qualities)} qualities x "
         f"{len(config.scales)} scales (+ lossless)"
     )
-    sweep = separation.webp_sweep(
+    sweep = webp_ideal.webp_sweep(
         x,
         config.qualities,
         lossless=bool(config.lossless),
@@ -407,7 +407,7 @@ def run_webp(
     for metric in config.metrics:
         for rule in (False, True):
             key = f"{metric}{'_no_frame_header' if rule else ''}"
-            tables[key] = separation.webp_ideal_rows(
+            tables[key] = webp_ideal.webp_ideal_rows(
                 sweep,
                 points[metric],
                 metric=metric,

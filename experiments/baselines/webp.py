@@ -13,7 +13,7 @@ Variant ``smoke``: 20 images, a coarse grid (seconds, given trained NECST runs).
 
 from experiments import common
 from neuralcodes_jax import specs
-from neuralcodes_jax.analysis import separation
+from neuralcodes_jax.analysis import webp_ideal
 
 #: The words a variant (``--config=file.py:word,word``) may combine.
 VARIANTS = ("binary_mnist", "smoke")
@@ -21,7 +21,7 @@ VARIANTS = ("binary_mnist", "smoke")
 
 def get_config(arg=None):
     variant = common.parse_variant(arg, VARIANTS)
-    c = specs.default_config(separation.WebPConfig)  # Binary MNIST: the defaults
+    c = specs.default_config(webp_ideal.WebPConfig)  # Binary MNIST: the defaults
     if "smoke" in variant:
         c.max_examples = 20
         c.qualities = (0, 50, 100)

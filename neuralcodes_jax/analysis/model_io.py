@@ -4,7 +4,7 @@ A training run (``train.train_and_evaluate``) leaves in its workdir ``config.jso
 Orbax checkpoint series, ``checkpoints/latest/<step>`` and ``checkpoints/best/<step>`` (``checkpointing.py``).
 :func:`load_model` rebuilds the method from the saved config (``methods.build``), reloads the data the config
 names (the analyses need its test images and labels), and restores the best-by-validation state (or the latest)
-onto a single device, with the abstract state the trainer restores onto (``train.abstract_state``). Nothing is
+onto a single device, with the abstract state the trainer restores onto (``programs.abstract_state``). Nothing is
 retrained and nothing random is involved: loading twice gives the same arrays. It is the one loader of trained
 models: the representation studies (``launch/analyze.py``) and the separation baselines (``launch/baselines.py``)
 both use it.
@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from neuralcodes_jax import checkpointing, config_utils, methods, run_config, train
+from neuralcodes_jax import checkpointing, config_utils, methods, programs, run_config
 from neuralcodes_jax import data as data_lib
 
 PyTree = Any
@@ -178,7 +178,7 @@ def load_model(
             splits = data_lib.load_from_config(config.data)
         method = methods.build(config, methods.DataSpec(tuple(splits.shape), splits.is_binary, spec.data.name))
         example = jax.ShapeDtypeStruct((1,) + tuple(splits.shape), jnp.float32)
-    abstract = train.abstract_state(method, example, jax.sharding.SingleDeviceSharding(jax.devices()[0]))
+    abstract = programs.abstract_state(method, example, jax.sharding.SingleDeviceSharding(jax.devices()[0]))
     ckpt = checkpointing.Checkpointer(workdir, keep=spec.loop.train.keep_checkpoints)
     try:
         restored = ckpt.restore_best(abstract) if kind == "best" else ckpt.restore_latest(abstract)
