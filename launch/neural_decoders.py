@@ -34,8 +34,12 @@ def define_flags() -> None:
     flags.DEFINE_integer("osd_order", 2, "OSD order where k <= --osd_max_k (else order 1).")
     flags.DEFINE_integer("osd_max_k", 128, "Largest k decoded with --osd_order.")
     flags.DEFINE_integer("osd_max_blocks", 20_000, "Stop an OSD point after this many blocks.")
-    flags.DEFINE_string("nbp_root", "workdirs/nbp", "Directory of trained neural-BP runs, one per code.")
-    flags.DEFINE_string("ecct_root", None, "Directory of trained ECCT runs, one per code (optional).")
+    flags.DEFINE_list(
+        "nbp_root", ["workdirs/nbp"], "Directories of trained neural-BP runs, one per code (the first holding it)."
+    )
+    flags.DEFINE_list(
+        "ecct_root", None, "Directories of trained ECCT runs, one per code, in order of preference (optional)."
+    )
     flags.DEFINE_string("rows_dir", "results/neural_decoders_rows", "Where finished cells are kept.")
     flags.DEFINE_string("out", "results/neural_decoders.md", "The table (.md; the .json beside it).")
     flags.DEFINE_string("notes", None, "A markdown file appended to the table (budget, measured speed, ...).")

@@ -71,3 +71,14 @@ def test_holm_and_bad_input():
     assert paired.holm({"a": 0.01, "b": 0.03, "c": 0.04}) == {"a": True, "b": False, "c": False}
     with pytest.raises(ValueError, match="target_block_errors"):
         paired.simulate_pair(None, None, catalog.make_code("bch:31,16"), 4.0, target_block_errors=0)
+
+
+def test_trained_runs_are_found_in_the_first_root_holding_them(tmp_path):
+    from experiments.neural_decoders import benchmark
+
+    for root, code in (("a", "X"), ("b", "X"), ("b", "Y")):
+        (tmp_path / root / code / "checkpoints").mkdir(parents=True)
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    assert benchmark.find_run([a, b], "X") == str(tmp_path / "a" / "X")
+    assert benchmark.find_run(f"{a},{b}", "Y") == str(tmp_path / "b" / "Y")
+    assert benchmark.find_run([a, b], "Z") is None and benchmark.find_run(None, "X") is None

@@ -7,7 +7,8 @@ Run by ``python -m launch.neural_decoders`` (flags there). Decoders (columns):
 * ``neural_bp``: the trained run ``NBP_ROOT/<code>`` (``methods/neural_bp.py``; the latest checkpoint): its own
   ``neural_decoder`` evaluation when it has these Eb/N0 points and stop rule (other noise draws than the other
   columns), else a new one with ``--seed``;
-* ``ecct``: the trained run ``ECCT_ROOT/<code>`` when present (``methods/ecct.py``);
+* ``ecct``: the trained run ``ECCT_ROOT/<code>`` when present (``methods/ecct.py``); ``--ecct_root`` (and
+  ``--nbp_root``) may list several roots, the first holding the code's run is used;
 * ``osd``: ordered-statistics decoding (``codes.osd``; order ``--osd_order`` where ``k <= --osd_max_k``, else order
   1), a near-ML reference; ``ml``: soft ML where ``k <= 16``;
 * ``published``: the numbers of Choukroun and Wolf 2022 (NeurIPS), Table 1, for the same code, where
@@ -157,12 +158,26 @@ def run_evaluation(workdir: str, s: Settings) -> dict[str, Any] | None:
     }
 
 
+def find_run(roots: str | list[str] | tuple[str, ...] | None, code_name: str) -> str | None:
+    """The first ``ROOT/<code>`` holding a trained run (a ``checkpoints`` folder) among ``roots`` (one folder, a
+    comma-separated list or a sequence, in order of preference), else None."""
+    if not roots:
+        return None
+    if isinstance(roots, str):
+        roots = [r for r in roots.split(",") if r]
+    for root in roots:
+        workdir = os.path.join(root, code_name)
+        if os.path.isdir(os.path.join(workdir, "checkpoints")):
+            return workdir
+    return None
+
+
 def run_cell(
     code_name: str,
     decoder: str,
     s: Settings,
-    nbp_root: str | None,
-    ecct_root: str | None,
+    nbp_root: str | list[str] | None,
+    ecct_root: str | list[str] | None,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any] | None:
     """One (code, decoder) cell: its rows of -ln(BER), or None when the decoder does not apply (no trained run,
@@ -174,9 +189,8 @@ def run_cell(
         decode, impl = bp_decoder(tables, s.iterations)
         info = {"iterations": s.iterations, "schedule": "flooding", "algorithm": "sum_product", "implementation": impl}
     elif decoder in ("neural_bp", "ecct"):
-        root = nbp_root if decoder == "neural_bp" else ecct_root
-        workdir = os.path.join(root, code_name) if root else None
-        if workdir is None or not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        workdir = find_run(nbp_root if decoder == "neural_bp" else ecct_root, code_name)
+        if workdir is None:
             return None
         kept = run_evaluation(workdir, s)
         if kept is not None:
@@ -207,12 +221,13 @@ def run(
     decoders: list[str],
     s: Settings,
     rows_dir: str,
-    nbp_root: str | None = None,
-    ecct_root: str | None = None,
+    nbp_root: str | list[str] | None = None,
+    ecct_root: str | list[str] | None = None,
     progress: Callable[[str], None] = print,
 ) -> dict[str, dict[str, Any]]:
-    """Every missing (code, decoder) cell, kept in ``rows_dir/<code>.json``; returns ``{code: {decoder: cell}}``.
-    A cell is recomputed when its settings (Eb/N0, seed, stop rule) differ from the kept one's."""
+    """Every missing (code, decoder) cell (trained runs: the first root holding ``<root>/<code>``, :func:`find_run`),
+    kept in ``rows_dir/<code>.json``; returns ``{code: {decoder: cell}}``. A cell is recomputed when its settings
+    (Eb/N0, seed, stop rule) differ from the kept one's."""
     for d in decoders:
         if d not in DECODERS:
             raise ValueError(f"decoder must be one of {list(DECODERS)}, got {d!r}")
@@ -335,7 +350,7 @@ def run_paired(
     codes: list[str],
     s: Settings,
     ebno_db: float,
-    nbp_root: str,
+    nbp_root: str | list[str],
     rows_dir: str,
     target_block_errors: int = 1000,
     max_blocks: int = 1_000_000,
@@ -368,8 +383,8 @@ def run_paired(
             if kept.get("settings") == key:
                 out[code] = kept["result"]
                 continue
-        workdir = os.path.join(nbp_root, code)
-        if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        workdir = find_run(nbp_root, code)
+        if workdir is None:
             continue
         model = model_io.load_model(workdir, kind="latest")
         method, params = model.method, jax.device_get(model.params)
@@ -398,4 +413,15 @@ def run_paired(
     return out
 
 
-__all__ = ["CODES", "DECODERS", "PUBLISHED", "Settings", "run", "run_cell", "run_paired", "markdown", "write"]
+__all__ = [
+    "CODES",
+    "DECODERS",
+    "PUBLISHED",
+    "Settings",
+    "find_run",
+    "run",
+    "run_cell",
+    "run_paired",
+    "markdown",
+    "write",
+]

@@ -152,6 +152,10 @@ def _f(v: float | None, fmt: str = ".2f") -> str:
     return format(v, fmt)
 
 
+def _p(v: float) -> str:
+    return "< 1e-300" if v < 1e-300 else f"{v:.1e}"
+
+
 def markdown(rows: dict[str, dict[str, Any]], name_a: str = "BP", name_b: str = "neural BP") -> str:
     """A table of the paired comparisons, one row per code, with the Holm verdict over the codes (one-sided paired
     test at 5%)."""
@@ -166,8 +170,8 @@ def markdown(rows: dict[str, dict[str, Any]], name_a: str = "BP", name_b: str = 
         lines.append(
             f"| {c} | {r['ebn0_db']:g} | {r['blocks']} | {r['block_errors_a']} / {r['block_errors_b']} | "
             f"{_f(r['neg_ln_ber_a'])} | {_f(r['neg_ln_ber_b'])} | {_f(r['delta'])} [{_f(r['delta_lo'])}, "
-            f"{_f(r['delta_hi'])}] | {r['z']:.1f}, {r['p_one_sided']:.1e} | {r['mcnemar_a_only']} / "
-            f"{r['mcnemar_b_only']}, {r['mcnemar_p']:.1e} | {'yes' if verdict[c] else 'no'} |"
+            f"{_f(r['delta_hi'])}] | {r['z']:.1f}, {_p(r['p_one_sided'])} | {r['mcnemar_a_only']} / "
+            f"{r['mcnemar_b_only']}, {_p(r['mcnemar_p'])} | {'yes' if verdict[c] else 'no'} |"
         )
     return "\n".join(lines) + "\n"
 
