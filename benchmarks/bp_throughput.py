@@ -9,8 +9,16 @@ interleave the decoders, and each ratio JAX / C++ is taken within the run, which
 machine. Throughput is reported as codewords/s and coded Mb/s (``n`` bits per codeword), with the iterations
 actually used (mean and max over the words; early stopping makes both decoders faster at low noise).
 
+``--code NAME`` takes another parity-check matrix instead (a file of the learned-decoder benchmark such as
+``POLAR_N64_K32``, or a ``codes.catalog`` spec): with ``--stacked on`` (or ``auto`` above
+``ldpc.STACKED_ABOVE_DEGREE``) it checks the stacked check update, which the dense polar matrices use, against the C++
+decoder. Every JAX row reports its agreement with the C++ decoder: the share of words with the same decision and the
+same iteration count, over all words and over those the C++ decoder converged on (non-converged words may end on
+other bits: float64 against float32, unclipped against clipped messages).
+
 Usage:
   python benchmarks/bp_throughput.py [--batch-sizes 1,1000] [--rounds 5] [--cores N] [--json PATH]
+  python benchmarks/bp_throughput.py --code POLAR_N128_K64 --p 0.02 --max-iters 5 --stacked on --batch-sizes 1000
 """
 
 from __future__ import annotations
@@ -40,6 +48,12 @@ def _parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the code and of the channel noise")
     parser.add_argument("--json", type=str, default=None, help="write the results to this JSON file")
+    parser.add_argument(
+        "--code", type=str, default=None, help="a benchmark code name or codes.catalog spec instead of the (3,6) code"
+    )
+    parser.add_argument(
+        "--stacked", choices=("auto", "on", "off"), default="auto", help="bp_decode's check layout (auto: by degree)"
+    )
     args = parser.parse_args()
     if args.words < 1 or args.single_words < 1 or args.rounds < 1 or args.max_iters < 1:
         parser.error("--words, --single-words, --rounds and --max-iters must be positive")
@@ -91,7 +105,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if batch_sizes[0] < 1:
         raise SystemExit("--batch-sizes must be positive integers")
     load_before = os.getloadavg()[0]
-    code = ldpc.LdpcCode.gallager(args.n, 3, 6, seed=args.seed)
+    if args.code:
+        from neuralcodes_jax.methods import _neural_decoder as nd
+
+        tables = nd.CodeTables.of(nd.make_code(args.code))
+        code = ldpc.LdpcCode(tables.parity_check, args.code)
+    else:
+        code = ldpc.LdpcCode.gallager(args.n, 3, 6, seed=args.seed)
+    stacked = {"auto": None, "on": True, "off": False}[args.stacked]
     rng = np.random.default_rng(args.seed)
     words = max(args.words, max(batch_sizes))
     sent = code.encode(rng.integers(0, 2, (words, code.k)).astype(np.uint8))
@@ -104,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for algorithm in ALGORITHMS:
         alpha = args.alpha if algorithm == "min_sum" else None
-        kw = dict(algorithm=algorithm, alpha=alpha, max_iters=args.max_iters)
+        kw = dict(algorithm=algorithm, alpha=alpha, max_iters=args.max_iters, stacked=stacked)
         variants: dict[str, Callable[[], Any]] = {}
         stats: dict[str, dict[str, Any]] = {}
         if have_cpp:
@@ -147,10 +168,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     variants[f"jax_b{b}_nocompaction"] = lambda chunks=chunks, kw=kw: batch_pass(
                         chunks, kw, compaction=None
                     )
+        ref = None
         for name, fn in variants.items():  # warm-up: compilation, and the outputs for the statistics
             seconds, (bits, iters) = _timed(fn)
             n_words = bits.shape[0]
+            if name == "cpp":
+                ref = (bits, iters, ~np.asarray(code.syndrome(bits)).any(axis=1))
+            same = same_conv = None
+            if ref is not None:
+                agree = np.all(bits == ref[0][:n_words], axis=1) & (iters == ref[1][:n_words])
+                same, same_conv = agree.mean(), agree[ref[2][:n_words]].mean()
             stats[name] = {
+                "agreement_vs_cpp": None if same is None else float(same),
+                "agreement_vs_cpp_converged": None if same_conv is None else float(same_conv),
                 "first_call_s": seconds,
                 "words_per_pass": n_words,
                 "mean_iterations": float(iters.mean()),
@@ -182,6 +212,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "mean_iterations": st["mean_iterations"],
                     "max_iterations": st["max_iterations"],
                     "bler": st["bler"],
+                    "agreement_vs_cpp": st["agreement_vs_cpp"],
+                    "agreement_vs_cpp_converged": st["agreement_vs_cpp_converged"],
                     "words_per_pass": st["words_per_pass"],
                     "pass_seconds": st["times"],
                     "first_call_s": st["first_call_s"],
@@ -207,6 +239,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "max_iters": args.max_iters,
         "min_sum_alpha": args.alpha,
         "schedule": "flooding",
+        "check_layout": args.stacked,
         "rounds": args.rounds,
         "words": words,
         "single_words": len(singles),
@@ -227,12 +260,13 @@ def print_table(result: dict[str, Any]) -> None:
     s = result["setting"]
     print(f"Environment: {result['environment']}")
     print(
-        f"\n{s['code']} (k={s['k']}), {s['channel']}, flooding, max {s['max_iters']} iterations, "
+        f"\n{s['code']} (k={s['k']}), {s['channel']}, flooding ({s['check_layout']} layout), max {s['max_iters']} "
+        "iterations, "
         f"min-sum alpha {s['min_sum_alpha']}; medians of {s['rounds']} interleaved rounds"
     )
     head = (
         f"{'algorithm':<12}{'decoder':<34}{'batch':>6}{'codewords/s':>13}{'coded Mb/s':>11}{'JAX/C++':>9}"
-        f"{'iter mean':>10}{'iter max':>9}{'BLER':>8}"
+        f"{'iter mean':>10}{'iter max':>9}{'BLER':>8}{'same as C++':>12}{'(C++ conv.)':>12}"
     )
     print(head)
     print("-" * len(head))
@@ -242,6 +276,12 @@ def print_table(result: dict[str, Any]) -> None:
             f"{r['algorithm']:<12}{r['decoder']:<34}{r['batch_size']:>6}{r['codewords_per_s']:>13.0f}"
             f"{r['coded_mbit_per_s']:>11.2f}{ratio:>9}{r['mean_iterations']:>10.2f}{r['max_iterations']:>9d}"
             f"{r['bler']:>8.4f}"
+            + (f"{r['agreement_vs_cpp']:>12.4f}" if r["agreement_vs_cpp"] is not None else f"{'-':>12}")
+            + (
+                f"{r['agreement_vs_cpp_converged']:>12.4f}"
+                if r["agreement_vs_cpp_converged"] is not None
+                else f"{'-':>12}"
+            )
         )
 
 

@@ -2,9 +2,11 @@
 process, alternating, on the codes of the learned-decoder benchmark.
 
 BP is ``codes.ldpc.bp_decode`` as the library runs it (flooding sum-product on the benchmark file's matrix, per-word
-early stopping, tiles of 256 with compaction); neural BP is the jitted ``decode_llr`` of ``methods/neural_bp.py``
-(``T`` iterations for every word, the output frozen at the first zero syndrome) with the trained weights of
-``--nbp_root/<code>`` when present, else all-one weights (the same cost). The channel LLRs are those of random
+early stopping, tiles of 256 with compaction; the stacked check update above ``ldpc.STACKED_ABOVE_DEGREE``); neural BP
+is ``NeuralBP.decode_bits`` of ``methods/neural_bp.py``, the same ``bp_decode`` with the trained weights of
+``--nbp_root/<code>`` (when present, else all-one weights: the same cost), so the same early exit and compaction.
+``neural_bp_full_T_codewords_per_s`` is the jitted ``decode_llr`` (all ``T`` iterations on every word, the training
+path), for comparison. The channel LLRs are those of random
 codewords at ``--ebno`` dB (BP's early stopping depends on it). Each timing is the median of ``--repeats`` calls after
 a warm-up call; the ratio is neural BP over BP throughput measured back to back. On a shared CPU, XLA's thread pool
 suffers more from other jobs than BP's many small steps: ``XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
@@ -15,8 +17,8 @@ intra_op_parallelism_threads=1"`` gives both one thread (what ``results/neural_d
 ``--ecct_sizes=small`` also times ECCT (``methods/ecct.py``, untrained weights: its cost does not depend on them) in
 the same alternation, its ratio taken over BP.
 
-``codes.ldpc.bp_decode`` unrolls its check update per slot: for the (128, k) polar matrices (check degree 128) its
-compilation ran for minutes and past 7 GB of memory here, so those codes are left out of the default list.
+Every code of the set is in the default list: ``bp_decode``'s stacked layout compiles the (128, k) polar matrices
+(check degree up to 128) in seconds (its per-slot kernel ran for minutes and past 7 GB of memory there).
 """
 
 from __future__ import annotations
@@ -96,10 +98,11 @@ def measure(
         c.code.name = code
         m = methods.build(c, None)
         ecct[size] = (jax.jit(m.decode_llr), m.init_params(jax.random.key(0)), [])
-    bp_s, nbp_s = [], []
+    bp_s, nbp_s, full_s = [], [], []
     for _ in range(2):  # alternate, so that both see the same machine load
         bp_s.append(_median_seconds(lambda: ldpc.bp_decode(graph, llr, max_iters=method.iterations).bits, repeats))
-        nbp_s.append(_median_seconds(lambda: decode(params, llr_dev), repeats))
+        nbp_s.append(_median_seconds(lambda: method.decode_bits(params, llr).bits, repeats))
+        full_s.append(_median_seconds(lambda: decode(params, llr_dev), repeats))
         for fn, p, times in ecct.values():
             times.append(_median_seconds(lambda fn=fn, p=p: fn(p, llr_dev), repeats))
     for size, (_, _, times) in ecct.items():
@@ -108,12 +111,21 @@ def measure(
     out["bp_codewords_per_s"] = batch / min(bp_s)
     out["neural_bp_codewords_per_s"] = batch / min(nbp_s)
     out["ratio_neural_bp_over_bp"] = out["neural_bp_codewords_per_s"] / out["bp_codewords_per_s"]
+    out["neural_bp_full_T_codewords_per_s"] = batch / min(full_s)
+    out["ratio_full_T_over_bp"] = out["neural_bp_full_T_codewords_per_s"] / out["bp_codewords_per_s"]
+    bp = ldpc.bp_decode(graph, llr, max_iters=method.iterations)
+    fast = method.decode_bits(params, llr)
+    out["bp_mean_iterations"] = float(np.mean(bp.iterations))
+    out["neural_bp_mean_iterations"] = float(np.mean(fast.iterations))
+    # The early-exit decisions are the full-T decoder's (tests/test_methods_neural_bp.py); recorded here too.
+    full_bits = np.asarray(decode(params, llr_dev)) < 0
+    out["early_exit_equals_full_T_words"] = int(np.all(np.asarray(fast.bits).astype(bool) == full_bits, axis=1).sum())
     return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--codes", default=",".join(c for c in CODES if not c.startswith("POLAR_N128")))
+    p.add_argument("--codes", default=",".join(CODES))
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--ebno", type=float, default=5.0)
     p.add_argument("--repeats", type=int, default=5)
@@ -130,7 +142,8 @@ def main() -> None:
     ecct_sizes = tuple(s for s in args.ecct_sizes.split(",") if s)
     rows = []
     print(
-        "| code | n | k | T | BP cw/s | neural BP cw/s | ratio | weights |\n|---|---|---|---|---|---|---|---|",
+        "| code | n | k | T | BP cw/s | neural BP cw/s | ratio | full-T neural BP cw/s | ratio | BP / NBP mean iters "
+        "| weights |\n|---|---|---|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     for code in [c for c in args.codes.split(",") if c]:
@@ -138,7 +151,9 @@ def main() -> None:
         rows.append(r)
         print(
             f"| {code} | {r['n']} | {r['k']} | {r['iterations']} | {r['bp_codewords_per_s']:.0f} | "
-            f"{r['neural_bp_codewords_per_s']:.0f} | {r['ratio_neural_bp_over_bp']:.2f} | {r['weights']} |",
+            f"{r['neural_bp_codewords_per_s']:.0f} | {r['ratio_neural_bp_over_bp']:.2f} | "
+            f"{r['neural_bp_full_T_codewords_per_s']:.0f} | {r['ratio_full_T_over_bp']:.2f} | "
+            f"{r['bp_mean_iterations']:.2f} / {r['neural_bp_mean_iterations']:.2f} | {r['weights']} |",
             flush=True,
         )
         for size in ecct_sizes:

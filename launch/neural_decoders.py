@@ -4,6 +4,7 @@ benchmark.py``; this file holds the flags.
 
   python -m launch.neural_decoders --nbp_root=workdirs/nbp --ecct_root=workdirs/ecct_budget
   python -m launch.neural_decoders --codes=BCH_N63_K45,bch:31,16 --decoders=bp,osd --ebno=4,5,6 --out=DIR/t.md
+  python -m launch.neural_decoders --nbp_root=workdirs/nbp --paired_ebno=6 --paired_errors=1000   # + paired test
 
 Trained runs are ``NBP_ROOT/<code>`` (``experiments/neural_decoders/neural_bp.py``) and ``ECCT_ROOT/<code>``. Each
 finished cell is kept in ``--rows_dir``; rerunning the command computes only what is missing.
@@ -33,11 +34,23 @@ def define_flags() -> None:
     flags.DEFINE_integer("osd_order", 2, "OSD order where k <= --osd_max_k (else order 1).")
     flags.DEFINE_integer("osd_max_k", 128, "Largest k decoded with --osd_order.")
     flags.DEFINE_integer("osd_max_blocks", 20_000, "Stop an OSD point after this many blocks.")
-    flags.DEFINE_string("nbp_root", "workdirs/nbp", "Directory of trained neural-BP runs, one per code.")
-    flags.DEFINE_string("ecct_root", None, "Directory of trained ECCT runs, one per code (optional).")
+    flags.DEFINE_list(
+        "nbp_root", ["workdirs/nbp"], "Directories of trained neural-BP runs, one per code (the first holding it)."
+    )
+    flags.DEFINE_list(
+        "ecct_root", None, "Directories of trained ECCT runs, one per code, in order of preference (optional)."
+    )
     flags.DEFINE_string("rows_dir", "results/neural_decoders_rows", "Where finished cells are kept.")
     flags.DEFINE_string("out", "results/neural_decoders.md", "The table (.md; the .json beside it).")
     flags.DEFINE_string("notes", None, "A markdown file appended to the table (budget, measured speed, ...).")
+    flags.DEFINE_float(
+        "paired_ebno",
+        None,
+        "Also compare BP and neural BP on the same noise blocks at this Eb/N0 (dB): a paired test per code "
+        "(experiments/neural_decoders/paired.py), kept in ROWS_DIR/paired and added to the table.",
+    )
+    flags.DEFINE_integer("paired_errors", 1000, "Paired test: stop once both decoders have this many block errors.")
+    flags.DEFINE_integer("paired_max_blocks", 1_000_000, "Paired test: stop after this many blocks.")
 
 
 def parse_ebno(text: str) -> tuple[float, ...]:
@@ -73,9 +86,22 @@ def main(argv) -> None:
         raise app.UsageError(str(err)) from None
     codes = list(FLAGS.codes or benchmark.CODES)
     results = benchmark.run(codes, list(FLAGS.decoders), settings, FLAGS.rows_dir, FLAGS.nbp_root, FLAGS.ecct_root)
+    paired_rows = None
+    if FLAGS.paired_ebno is not None:
+        if FLAGS.paired_errors < 1 or FLAGS.paired_max_blocks < 1:
+            raise app.UsageError("--paired_errors and --paired_max_blocks must be >= 1")
+        paired_rows = benchmark.run_paired(
+            codes,
+            settings,
+            FLAGS.paired_ebno,
+            FLAGS.nbp_root,
+            FLAGS.rows_dir,
+            target_block_errors=FLAGS.paired_errors,
+            max_blocks=FLAGS.paired_max_blocks,
+        )
     notes = pathlib.Path(FLAGS.notes).read_text() if FLAGS.notes else ""
     command = "python -m launch.neural_decoders " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    benchmark.write(results, settings, FLAGS.out, command, notes)
+    benchmark.write(results, settings, FLAGS.out, command, notes, paired_rows)
     print(pathlib.Path(FLAGS.out).read_text())
 
 

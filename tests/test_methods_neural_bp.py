@@ -13,7 +13,6 @@ import pytest
 from experiments.neural_decoders import neural_bp as nbp_config
 from neuralcodes_jax import methods, sweeps, train
 from neuralcodes_jax.codes import bounds, ldpc
-from neuralcodes_jax.methods import neural_bp
 
 CODE = "bch:31,16"  # a built-in code: no shared data needed
 ITERS = 5
@@ -51,7 +50,7 @@ def channel_llr(method, ebno_db, batch, seed, codewords=None):
 )
 def test_all_ones_weights_equal_bp_decode(algorithm, stacked, monkeypatch):
     if stacked:
-        monkeypatch.setattr(neural_bp, "STACKED_ABOVE_DEGREE", 0)
+        monkeypatch.setattr(ldpc, "STACKED_ABOVE_DEGREE", 0)
     m = build(algorithm)
     assert m.stacked == stacked
     params = m.init_params(jax.random.key(0))
@@ -59,12 +58,76 @@ def test_all_ones_weights_equal_bp_decode(algorithm, stacked, monkeypatch):
     llr = llr * np.random.default_rng(2).uniform(0.5, 1.5, llr.shape).astype(np.float32)  # not only AWGN shapes
     out = np.asarray(jax.jit(m.decode_llr)(params, jnp.asarray(llr)))
     kernel = "sum_product" if algorithm == "sum_product" else "min_sum"
-    ref = ldpc.bp_decode(
-        m.parity_check, llr, algorithm=kernel, max_iters=ITERS, **({} if kernel == "sum_product" else {"alpha": 1.0})
+    ref = ldpc.bp_decode(  # the per-slot kernel whatever the threshold
+        m.parity_check,
+        llr,
+        algorithm=kernel,
+        max_iters=ITERS,
+        stacked=False,
+        **({} if kernel == "sum_product" else {"alpha": 1.0}),
     )
     conv = np.asarray(ref.converged)
     assert 0.2 < conv.mean() < 0.95  # both converged and unconverged words are compared
     np.testing.assert_array_equal((out < 0).astype(np.uint8), np.asarray(ref.bits))
+
+
+def random_params(m, seed, lo=0.3, hi=1.7):
+    rng = np.random.default_rng(seed)
+    return {
+        k: jnp.asarray(rng.uniform(lo, hi, v.shape), jnp.float32) for k, v in m.init_params(jax.random.key(0)).items()
+    }
+
+
+def first_zero_syndrome(m, posts):
+    """Reference stop rule in NumPy: per word, the iteration count (1..T) of the first posterior whose hard decision
+    has a zero syndrome (T when none) and the decision then (the last one when none)."""
+    hard = (np.asarray(posts) < 0).astype(np.int64)  # [T, B, n]
+    zero = ~((hard @ m.parity_check.T.astype(np.int64)) % 2).any(axis=-1)  # [T, B]
+    t_stop = np.where(zero.any(axis=0), zero.argmax(axis=0), zero.shape[0] - 1)
+    return t_stop + 1, hard[t_stop, np.arange(hard.shape[1])]
+
+
+@pytest.mark.parametrize(
+    "algorithm,tied,stacked",
+    [
+        ("sum_product", False, False),
+        ("sum_product", True, True),
+        ("offset_min_sum", False, False),
+        pytest.param("normalized_min_sum", False, True, marks=pytest.mark.slow),
+    ],
+)
+def test_early_exit_inference_equals_full_iterations(algorithm, tied, stacked, monkeypatch):
+    """decode_bits (bp_decode with the weights: per-word early exit, compaction of the active words into smaller
+    tiles, each word using its own iteration's weights) gives the decisions of the full-T unrolled decoder with the
+    freeze rule, on random LLRs with random weights; its iteration counts are those of the first zero syndrome of
+    the unrolled posteriors, computed in NumPy."""
+    if stacked:
+        monkeypatch.setattr(ldpc, "STACKED_ABOVE_DEGREE", 0)
+    m = build(algorithm, tied=tied)
+    assert m.stacked == stacked
+    params = random_params(m, 7, *((0.0, 0.6) if algorithm == "offset_min_sum" else (0.3, 1.7)))
+    if algorithm == "offset_min_sum":
+        params["llr"] = jnp.asarray(np.random.default_rng(8).uniform(0.5, 1.5, params["llr"].shape), jnp.float32)
+    llr, _, _ = channel_llr(m, 3.0, 500, seed=9)
+    llr = llr * np.random.default_rng(10).uniform(0.5, 1.5, llr.shape).astype(np.float32)
+    posts, out = jax.jit(m.run)(params, jnp.asarray(llr))
+    want_iters, want_bits = first_zero_syndrome(m, posts)
+    np.testing.assert_array_equal(want_bits, (np.asarray(out) < 0).astype(np.int64))  # run's freeze rule
+    assert len(set(want_iters.tolist())) >= 3  # words stop at different iterations
+    fast = m.decode_bits(params, llr, tile=64, compaction=4)  # host input: tiles and pools of active words
+    np.testing.assert_array_equal(np.asarray(fast.bits), want_bits)
+    np.testing.assert_array_equal(np.asarray(fast.iterations), want_iters)
+    traced = jax.jit(lambda x: m.decode_bits(params, x).bits)(jnp.asarray(llr))  # inside jit: one while loop
+    np.testing.assert_array_equal(np.asarray(traced), want_bits)
+
+
+def test_bad_weights_are_refused():
+    m = build("sum_product")
+    llr, _, _ = channel_llr(m, 3.0, 4, seed=0)
+    with pytest.raises(ValueError, match=r"weights\.edge"):
+        ldpc.bp_decode(m.parity_check, llr, max_iters=ITERS, weights=ldpc.BpWeights(edge=np.ones((2, 3))))
+    with pytest.raises(ValueError, match="flooding"):
+        ldpc.bp_decode(m.parity_check, llr, schedule="layered", weights=ldpc.BpWeights())
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ Run by ``python -m launch.neural_decoders`` (flags there). Decoders (columns):
 * ``neural_bp``: the trained run ``NBP_ROOT/<code>`` (``methods/neural_bp.py``; the latest checkpoint): its own
   ``neural_decoder`` evaluation when it has these Eb/N0 points and stop rule (other noise draws than the other
   columns), else a new one with ``--seed``;
-* ``ecct``: the trained run ``ECCT_ROOT/<code>`` when present (``methods/ecct.py``);
+* ``ecct``: the trained run ``ECCT_ROOT/<code>`` when present (``methods/ecct.py``); ``--ecct_root`` (and
+  ``--nbp_root``) may list several roots, the first holding the code's run is used;
 * ``osd``: ordered-statistics decoding (``codes.osd``; order ``--osd_order`` where ``k <= --osd_max_k``, else order
   1), a near-ML reference; ``ml``: soft ML where ``k <= 16``;
 * ``published``: the numbers of Choukroun and Wolf 2022 (NeurIPS), Table 1, for the same code, where
@@ -98,25 +99,17 @@ def _tables(code_name: str) -> nd.CodeTables:
 
 
 def bp_decoder(tables: nd.CodeTables, iterations: int) -> tuple[Callable, str]:
-    """Flooding sum-product BP on the matrix as given, ``(messages, codewords)``, and what runs it.
-
-    ``codes.ldpc.bp_decode`` unrolls its check update per slot, which takes too long to compile inside the Monte
-    Carlo step for the polar codes' matrices (check degrees up to 128); there the column is neural BP with every
-    weight 1 in its stacked layout, whose decisions equal ``bp_decode``'s (``tests/test_methods_neural_bp.py``)."""
-    from neuralcodes_jax.methods import neural_bp
-
+    """Flooding sum-product BP on the matrix as given, ``(messages, codewords)``, and what runs it:
+    ``codes.ldpc.bp_decode``, whose stacked layout (above ``ldpc.STACKED_ABOVE_DEGREE``) also takes the polar codes'
+    matrices (check degrees up to 128)."""
     graph = ldpc.TannerGraph.from_parity_check(tables.parity_check)
-    if max(graph.max_check_degree, graph.max_var_degree) <= neural_bp.STACKED_ABOVE_DEGREE:
 
-        def decode(llr):
-            bits = ldpc.bp_decode(graph, llr, max_iters=iterations).bits
-            return tables.unencode(bits), bits
+    def decode(llr):
+        bits = ldpc.bp_decode(graph, llr, max_iters=iterations).bits
+        return tables.unencode(bits), bits
 
-        return decode, "codes.ldpc.bp_decode"
-    method = neural_bp.NeuralBP(code_name=tables.code.name, data_dir=None, iterations=iterations, llr_weights=False)
-    if method.code.name != tables.code.name or method.n != tables.n:
-        raise ValueError(f"could not rebuild code {tables.code.name!r} for its BP column")
-    return method.llr_decoder(method.init_params(jax.random.key(0))), "neural BP with unit weights (= bp_decode)"
+    layout = "stacked" if ldpc.use_stacked(graph) else "per-slot"
+    return decode, f"codes.ldpc.bp_decode ({layout} check update)"
 
 
 def osd_decoder(tables: nd.CodeTables, order: int | None) -> Callable:
@@ -165,12 +158,26 @@ def run_evaluation(workdir: str, s: Settings) -> dict[str, Any] | None:
     }
 
 
+def find_run(roots: str | list[str] | tuple[str, ...] | None, code_name: str) -> str | None:
+    """The first ``ROOT/<code>`` holding a trained run (a ``checkpoints`` folder) among ``roots`` (one folder, a
+    comma-separated list or a sequence, in order of preference), else None."""
+    if not roots:
+        return None
+    if isinstance(roots, str):
+        roots = [r for r in roots.split(",") if r]
+    for root in roots:
+        workdir = os.path.join(root, code_name)
+        if os.path.isdir(os.path.join(workdir, "checkpoints")):
+            return workdir
+    return None
+
+
 def run_cell(
     code_name: str,
     decoder: str,
     s: Settings,
-    nbp_root: str | None,
-    ecct_root: str | None,
+    nbp_root: str | list[str] | None,
+    ecct_root: str | list[str] | None,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any] | None:
     """One (code, decoder) cell: its rows of -ln(BER), or None when the decoder does not apply (no trained run,
@@ -182,9 +189,8 @@ def run_cell(
         decode, impl = bp_decoder(tables, s.iterations)
         info = {"iterations": s.iterations, "schedule": "flooding", "algorithm": "sum_product", "implementation": impl}
     elif decoder in ("neural_bp", "ecct"):
-        root = nbp_root if decoder == "neural_bp" else ecct_root
-        workdir = os.path.join(root, code_name) if root else None
-        if workdir is None or not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        workdir = find_run(nbp_root if decoder == "neural_bp" else ecct_root, code_name)
+        if workdir is None:
             return None
         kept = run_evaluation(workdir, s)
         if kept is not None:
@@ -215,12 +221,13 @@ def run(
     decoders: list[str],
     s: Settings,
     rows_dir: str,
-    nbp_root: str | None = None,
-    ecct_root: str | None = None,
+    nbp_root: str | list[str] | None = None,
+    ecct_root: str | list[str] | None = None,
     progress: Callable[[str], None] = print,
 ) -> dict[str, dict[str, Any]]:
-    """Every missing (code, decoder) cell, kept in ``rows_dir/<code>.json``; returns ``{code: {decoder: cell}}``.
-    A cell is recomputed when its settings (Eb/N0, seed, stop rule) differ from the kept one's."""
+    """Every missing (code, decoder) cell (trained runs: the first root holding ``<root>/<code>``, :func:`find_run`),
+    kept in ``rows_dir/<code>.json``; returns ``{code: {decoder: cell}}``. A cell is recomputed when its settings
+    (Eb/N0, seed, stop rule) differ from the kept one's."""
     for d in decoders:
         if d not in DECODERS:
             raise ValueError(f"decoder must be one of {list(DECODERS)}, got {d!r}")
@@ -255,7 +262,9 @@ def _cell(cell: dict | None, i: int, interval: bool = False) -> str:
     return f"{v} [{evaluator._fmt(r['neg_ln_ber_lo'])}, {evaluator._fmt(r['neg_ln_ber_hi'])}]" if interval else v
 
 
-def markdown(results: dict[str, dict[str, Any]], s: Settings, command: str, notes: str = "") -> str:
+def markdown(
+    results: dict[str, dict[str, Any]], s: Settings, command: str, notes: str = "", paired_rows: dict | None = None
+) -> str:
     """The table: codes as rows; per decoder the -ln(BER) at each Eb/N0; the published numbers where known."""
     decoders = [d for d in DECODERS if any(d in cells for cells in results.values())]
     eb = "/".join(f"{e:g}" for e in s.ebno_db)
@@ -294,15 +303,35 @@ def markdown(results: dict[str, dict[str, Any]], s: Settings, command: str, note
         command,
         "```",
     ]
+    if paired_rows:
+        from experiments.neural_decoders import paired
+
+        first = next(iter(paired_rows.values()))
+        lines += [
+            "",
+            f"## Paired test at {first['ebn0_db']:g} dB: BP against neural BP on the same noise blocks",
+            "",
+            "Both decoders decode the same random codewords and noise (seed "
+            f"{first['seed']}); each code stops after the batch of {s.batch_size} in which both reach "
+            f"{first['target_block_errors']} block errors (or {first['max_blocks']} blocks). delta = -ln(BER) of "
+            "neural BP minus BP's, 95% Poisson-bootstrap interval over blocks; the paired z-test of the per-block "
+            "bit-error difference (one-sided: neural BP has fewer); McNemar's exact test on blocks where exactly one "
+            "decoder fails. Last column: the one-sided paired test rejects 'no better' at 5% with Holm's "
+            "correction over the codes listed (`experiments/neural_decoders/paired.py`).",
+            "",
+            paired.markdown(paired_rows).rstrip("\n"),
+        ]
     if notes:
         lines += ["", notes]
     return "\n".join(lines) + "\n"
 
 
-def write(results: dict, s: Settings, out_md: str, command: str, notes: str = "") -> None:
+def write(
+    results: dict, s: Settings, out_md: str, command: str, notes: str = "", paired_rows: dict | None = None
+) -> None:
     os.makedirs(os.path.dirname(out_md) or ".", exist_ok=True)
     with open(out_md, "w") as f:
-        f.write(markdown(results, s, command, notes))
+        f.write(markdown(results, s, command, notes, paired_rows))
     with open(os.path.splitext(out_md)[0] + ".json", "w") as f:
         json.dump(
             {
@@ -310,10 +339,89 @@ def write(results: dict, s: Settings, out_md: str, command: str, notes: str = ""
                 "published": PUBLISHED,
                 "published_source": PUBLISHED_SOURCE,
                 "results": results,
+                **({"paired": paired_rows} if paired_rows else {}),
             },
             f,
             indent=1,
         )
 
 
-__all__ = ["CODES", "DECODERS", "PUBLISHED", "Settings", "run", "run_cell", "markdown", "write"]
+def run_paired(
+    codes: list[str],
+    s: Settings,
+    ebno_db: float,
+    nbp_root: str | list[str],
+    rows_dir: str,
+    target_block_errors: int = 1000,
+    max_blocks: int = 1_000_000,
+    progress: Callable[[str], None] = print,
+) -> dict[str, dict[str, Any]]:
+    """BP (``bp_decode``, ``s.iterations``) against the trained neural BP of ``nbp_root/<code>`` on the same noise
+    blocks at ``ebno_db`` (``experiments/neural_decoders/paired.py``), each kept in ``rows_dir/paired/<code>.json``
+    (recomputed when its settings differ). Codes without a trained run are skipped."""
+    import numpy as np
+
+    from experiments.neural_decoders import paired
+    from neuralcodes_jax.analysis import model_io
+
+    key = {
+        "ebn0_db": float(ebno_db),
+        "seed": s.seed,
+        "iterations": s.iterations,
+        "batch_size": s.batch_size,
+        "target_block_errors": int(target_block_errors),
+        "max_blocks": int(max_blocks),
+    }
+    folder = os.path.join(rows_dir, "paired")
+    os.makedirs(folder, exist_ok=True)
+    out = {}
+    for code in codes:
+        path = os.path.join(folder, f"{code.replace(':', '_').replace('/', '_')}.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                kept = json.load(f)
+            if kept.get("settings") == key:
+                out[code] = kept["result"]
+                continue
+        workdir = find_run(nbp_root, code)
+        if workdir is None:
+            continue
+        model = model_io.load_model(workdir, kind="latest")
+        method, params = model.method, jax.device_get(model.params)
+        if method.iterations != s.iterations:
+            raise ValueError(f"{workdir}: neural BP has {method.iterations} iterations, BP --iterations={s.iterations}")
+        graph = ldpc.TannerGraph.from_parity_check(method.parity_check)
+        result = paired.simulate_pair(
+            lambda llr, g=graph: np.asarray(ldpc.bp_decode(g, llr, max_iters=s.iterations).bits),
+            lambda llr, m=method, p=params: np.asarray(m.decode_bits(p, llr).bits),
+            method.code,
+            ebno_db,
+            seed=s.seed,
+            batch_size=s.batch_size,
+            target_block_errors=target_block_errors,
+            max_blocks=max_blocks,
+        )
+        result.update(workdir=workdir, step=model.step)
+        with open(path, "w") as f:
+            json.dump({"code": code, "settings": key, "result": result}, f, indent=1)
+        progress(
+            f"{code} paired at {ebno_db:g} dB: {result['blocks']} blocks, delta {paired._f(result['delta'])} "
+            f"[{paired._f(result['delta_lo'])}, {paired._f(result['delta_hi'])}], p {result['p_one_sided']:.1e} "
+            f"({result['seconds']:.0f} s)"
+        )
+        out[code] = result
+    return out
+
+
+__all__ = [
+    "CODES",
+    "DECODERS",
+    "PUBLISHED",
+    "Settings",
+    "find_run",
+    "run",
+    "run_cell",
+    "run_paired",
+    "markdown",
+    "write",
+]

@@ -43,6 +43,15 @@ iteration move whole rows (no scatter-add). Words go in cache-sized tiles of at 
 most ``1/compaction`` of its words are active, and those are pooled across tiles and decoded on in smaller tiles, so
 work follows each word's own iteration count. Outputs do not depend on the tiling.
 
+Dense checks (flooding): above :data:`STACKED_ABOVE_DEGREE` (a check or variable degree; the polar codes' matrices of
+the learned-decoder benchmark have check degrees 64-128) the check update works on the stacked slots ``[d_c, m, W]``
+with prefix/suffix ``associative_scan`` over the slot axis (sum-product) or the two smallest magnitudes (min-sum),
+and the variable sums are one gather ``[n, d_v, W]``: the per-slot kernel unrolls ``d_c`` steps and compiled for
+minutes and past 7 GB of memory at ``d_c = 128``; the stacked one compiles in seconds. Same rule, values equal up to
+float rounding. One iteration (:func:`flooding_iteration`) serves plain BP and weighted ("neural") BP
+(:class:`BpWeights`; ``methods/neural_bp.py`` trains through it), so neural BP's inference has the same early exit
+and compaction; each word takes the weights of its own iteration.
+
 Against the C++ ``ldpc.BpDecoder`` (``tests/test_codes_ldpc.py``; float64, no clipping, and in
 ``input_vector_type='received_vector'`` mode it decodes the error pattern from the syndrome, "error" iff posterior
 ``<= 0``; here float32 on codeword LLRs): n = 1008, BSC(0.05) and BSC(0.07), 3000 words each, convergence flags,
@@ -80,11 +89,13 @@ __all__ = [
     "channel_llr",
     "bp_decode",
     "BpResult",
+    "BpWeights",
     "ALGORITHMS",
     "SCHEDULES",
     "CHANNELS",
     "DEFAULT_LLR_CLIP",
     "DEFAULT_MIN_SUM_ALPHA",
+    "STACKED_ABOVE_DEGREE",
 ]
 
 ALGORITHMS = ("sum_product", "min_sum")
@@ -102,6 +113,11 @@ by one iteration on ~0.2% of the words at n = 1008), and ``e^-40`` is still a no
 
 DEFAULT_MIN_SUM_ALPHA = 0.75
 """Default normalisation of min-sum. Plain min-sum (1.0) breaks down on the BSC (coding-anchors sec. 0)."""
+
+STACKED_ABOVE_DEGREE = 32
+"""Flooding BP on a graph with a check or variable degree above this uses the stacked layout (module docstring):
+the per-slot kernel unrolls ``d_c`` prefix/suffix steps and ``d_v`` gathers, which for the polar codes' matrices
+(check degrees 64-128) compiled for minutes and past 7 GB of memory."""
 
 _EXACT = jax.lax.Precision.HIGHEST
 
@@ -889,6 +905,55 @@ def _min_sum_stacked(v2c: jax.Array, mask: jax.Array, alpha: jax.Array, beta: ja
     return jnp.where(sign, -alpha, alpha) * jnp.maximum(loo - beta, 0.0)
 
 
+def _sum_product_stacked(v2c: jax.Array, mask: jax.Array, clip: jax.Array) -> jax.Array:
+    """:func:`_check_update` for sum-product on stacked slots ``[d_c, R, W]`` (mask ``[d_c, R, 1]``): ``u = 1 -
+    tanh(|m| / 2)``, leave-one-out complement products from inclusive prefix and suffix scans over the slot axis
+    (``log2 d_c`` depth, not ``d_c`` unrolled steps), magnitude ``min(log(2 / w - 1), clip)``, sign the parity of the
+    other negative inputs. Same rule as the per-slot kernel; values equal up to float rounding (other association)."""
+    u = jnp.where(mask, 2.0 / (jnp.exp(jnp.abs(v2c)) + 1.0), 0.0)
+    neg = mask & (v2c < 0)
+    pre = jax.lax.associative_scan(_complement_product, u, axis=0)
+    suf = jax.lax.associative_scan(_complement_product, u, axis=0, reverse=True)
+    zero = jnp.zeros_like(u[:1])
+    w = _complement_product(jnp.concatenate([zero, pre[:-1]], axis=0), jnp.concatenate([suf[1:], zero], axis=0))
+    sign = jnp.logical_xor(jnp.sum(neg, axis=0, dtype=jnp.int32, keepdims=True) % 2 == 1, neg)
+    return jnp.where(sign, -1.0, 1.0) * jnp.minimum(jnp.log(2.0 / w - 1.0), clip)
+
+
+def _check_update_stacked(
+    v2c: jax.Array, mask: jax.Array, algorithm: str, alpha: jax.Array, clip: jax.Array, beta: jax.Array
+) -> jax.Array:
+    """Check-to-variable messages ``[d_c, R, W]`` of stacked variable-to-check ones (mask ``[d_c, R, 1]``)."""
+    if algorithm == "min_sum":
+        return _min_sum_stacked(v2c, mask, alpha, beta, clip)
+    return _sum_product_stacked(v2c, mask, clip)
+
+
+def use_stacked(graph: TannerGraph) -> bool:
+    """Whether flooding BP on ``graph`` uses the stacked layout: a check or variable degree above
+    :data:`STACKED_ABOVE_DEGREE`."""
+    return max(graph.max_check_degree, graph.max_var_degree) > STACKED_ABOVE_DEGREE
+
+
+class BpWeights(NamedTuple):
+    """Multiplicative weights of weighted ("neural") BP (Nachmani et al. 2018, IEEE JSTSP, Sec. II-III), for
+    :func:`bp_decode` (flooding). Each is ``None`` (no weight) or ``float32 [T, ...]``: row ``t`` is used by each
+    word's iteration ``t + 1`` (its own count, so words pooled by compaction keep their own rows); ``T = 1`` shares
+    one row by every iteration, else ``T`` must equal ``max_iters``.
+
+    Attributes:
+      edge: ``[T, d_c m]`` (slot-major edges, :class:`TannerGraph`): each ``m_{c->v}`` is multiplied by its weight
+        where it enters the posterior and the next ``m_{v->c}``.
+      offset: ``[T, d_c m]``: magnitude ``max(|m_{c->v}| - beta_e, 0)`` after the check update (neural offset
+        min-sum; use with ``algorithm='min_sum', alpha=1``).
+      llr: ``[T, n]``: the channel LLR enters the posterior as ``u_{t,v} L_v``.
+    """
+
+    edge: Any = None
+    offset: Any = None
+    llr: Any = None
+
+
 def _materialize(x: Any, it: jax.Array) -> Any:
     """``x`` itself, written to memory.
 
@@ -914,7 +979,71 @@ def _bp_init(llr: jax.Array, valid: jax.Array, check_vars: jax.Array, clip: jax.
     return llr_t, _BpState(v2c, llr_t < 0, jnp.arange(width) >= valid, jnp.zeros((width,), jnp.int32))
 
 
-@functools.partial(jax.jit, static_argnames=("algorithm", "check_regular", "var_regular"))
+def flooding_iteration(
+    v2c: jax.Array,
+    llr_t: jax.Array,
+    tables: tuple[jax.Array, jax.Array, jax.Array, jax.Array],
+    *,
+    algorithm: str,
+    alpha: Any,
+    beta: Any,
+    clip: Any,
+    check_regular: bool,
+    var_regular: bool,
+    stacked: bool,
+    edge: jax.Array | None = None,
+    offset: jax.Array | None = None,
+    llr_weight: jax.Array | None = None,
+    step: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One flooding iteration of (weighted) BP on messages ``v2c [d_c m, W]`` (slot-major edges) and channel LLRs
+    ``llr_t [n, W]``: ``(next v2c, posterior [n, W], zero syndrome [W])``. The one iteration of :func:`bp_decode`
+    (flooding) and of neural BP (``methods/neural_bp.py``).
+
+    ``tables``: ``(check_vars, check_mask, var_edges, var_mask)`` (:attr:`TannerGraph.device_tables`). ``stacked``:
+    the check update on stacked slots ``[d_c, m, W]`` and one gather for the variable sums (high degrees), else the
+    per-slot unrolled kernel. Weights (Nachmani et al. 2018; rows broadcasting against ``[d_c m, W]`` / ``[n, W]``):
+    ``offset`` (magnitude ``max(|m_{c->v}| - offset, 0)``), then ``edge`` (``m_{c->v}`` times it), ``llr_weight``
+    (the channel LLR's weight in the posterior). ``step``: the loop counter, to keep XLA:CPU from recomputing the
+    check messages in each consumer (:func:`_materialize`); None inside differentiated code.
+    """
+    check_vars, check_mask, var_edges, var_mask = tables
+    m, dc = check_vars.shape
+    n, dv = var_edges.shape
+    masks = None if check_regular else [check_mask[:, j : j + 1] for j in range(dc)]
+
+    def keep(x: Any) -> Any:
+        return x if step is None else _materialize(x, step)
+
+    if stacked:
+        c2v = _check_update_stacked(v2c.reshape(dc, m, -1), check_mask.T[:, :, None], algorithm, alpha, clip, beta)
+        c2v = keep(c2v.reshape(v2c.shape))
+    else:
+        slots = [v2c[j * m : (j + 1) * m] for j in range(dc)]
+        c2v = jnp.concatenate(keep(_check_update(slots, masks, algorithm, alpha, clip, beta)), axis=0)
+    if offset is not None:
+        c2v = jnp.sign(c2v) * jax.nn.relu(jnp.abs(c2v) - offset)
+    if edge is not None:
+        c2v = c2v * edge
+    post = llr_t if llr_weight is None else llr_t * llr_weight
+    if stacked:
+        g = jnp.take(c2v, var_edges.reshape(-1), axis=0, mode="clip").reshape(n, dv, -1)
+        post = post + jnp.sum(jnp.where(var_mask[:, :, None], g, 0.0), axis=1)
+    else:
+        for k in range(dv):
+            g = jnp.take(c2v, var_edges[:, k], axis=0, mode="clip")
+            post = post + (g if var_regular else jnp.where(var_mask[:, k : k + 1], g, 0.0))
+    post = keep(post)
+    p_edge = jnp.take(post, check_vars.T.reshape(-1), axis=0, mode="clip")  # posterior of each edge's variable
+    hard = p_edge < 0
+    parity = hard[:m] if masks is None else hard[:m] & masks[0]
+    for j in range(1, dc):
+        h = hard[j * m : (j + 1) * m]
+        parity = parity ^ (h if masks is None else h & masks[j])
+    return jnp.clip(p_edge - c2v, -clip, clip), post, ~jnp.any(parity, axis=0)
+
+
+@functools.partial(jax.jit, static_argnames=("algorithm", "check_regular", "var_regular", "stacked"))
 def _bp_run(
     state: _BpState,
     llr_t: jax.Array,
@@ -927,39 +1056,52 @@ def _bp_run(
     check_mask: jax.Array,
     var_edges: jax.Array,
     var_mask: jax.Array,
+    weights: BpWeights | None = None,
     *,
     algorithm: str,
     check_regular: bool,
     var_regular: bool,
+    stacked: bool = False,
 ) -> _BpState:
-    """Flooding iterations until at most ``stop_at`` words are active (unconverged, below ``max_iters``)."""
-    m, dc = check_vars.shape
-    dv = var_edges.shape[1]
-    flat_vars = check_vars.T.reshape(-1)
-    masks = None if check_regular else [check_mask[:, j : j + 1] for j in range(dc)]
+    """Flooding iterations (:func:`flooding_iteration`) until at most ``stop_at`` words are active (unconverged,
+    below ``max_iters``). ``weights``: :class:`BpWeights`, each word's row chosen by its own iteration count."""
+    weights = BpWeights() if weights is None else weights
+    tables = (check_vars, check_mask, var_edges, var_mask)
 
     def active_of(s: _BpState) -> jax.Array:
         return ~s.done & (s.iters < max_iters)
 
+    def row_of(w: jax.Array | None, iters: jax.Array) -> jax.Array | None:
+        """``w [T, r]`` -> ``[r, W]`` (or ``[r, 1]`` when ``T = 1``): each word's row for its next iteration."""
+        if w is None or w.shape[0] == 1:
+            return None if w is None else w[0][:, None]
+        # A chain of selects (fused into the consumer) is faster on XLA:CPU than a gather of [r, W] elements.
+        row = w[-1][:, None]
+        for t in range(w.shape[0] - 2, -1, -1):
+            row = jnp.where((iters == t)[None, :], w[t][:, None], row)
+        return row
+
     def body(carry: tuple[jax.Array, _BpState]) -> tuple[jax.Array, _BpState]:
         step, s = carry
-        slots = [s.v2c[j * m : (j + 1) * m] for j in range(dc)]
-        c2v = jnp.concatenate(_materialize(_check_update(slots, masks, algorithm, alpha, clip, beta), step), axis=0)
-        post = llr_t
-        for k in range(dv):
-            g = jnp.take(c2v, var_edges[:, k], axis=0, mode="clip")
-            post = post + (g if var_regular else jnp.where(var_mask[:, k : k + 1], g, 0.0))
-        post = _materialize(post, step)
-        p_edge = jnp.take(post, flat_vars, axis=0, mode="clip")  # posterior of each edge's variable
-        hard = p_edge < 0
-        parity = hard[:m] if masks is None else hard[:m] & masks[0]
-        for j in range(1, dc):
-            h = hard[j * m : (j + 1) * m]
-            parity = parity ^ (h if masks is None else h & masks[j])
-        ok = ~jnp.any(parity, axis=0)
+        v2c, post, ok = flooding_iteration(
+            s.v2c,
+            llr_t,
+            tables,
+            algorithm=algorithm,
+            alpha=alpha,
+            beta=beta,
+            clip=clip,
+            check_regular=check_regular,
+            var_regular=var_regular,
+            stacked=stacked,
+            edge=row_of(weights.edge, s.iters),
+            offset=row_of(weights.offset, s.iters),
+            llr_weight=row_of(weights.llr, s.iters),
+            step=step,
+        )
         active = active_of(s)
         return step + 1, _BpState(
-            jnp.clip(p_edge - c2v, -clip, clip),
+            v2c,
             jnp.where(active[None, :], post < 0, s.bits),
             s.done | (ok & active),
             s.iters + active.astype(jnp.int32),
@@ -1071,6 +1213,8 @@ def bp_decode(
     beta: float | None = None,
     schedule: str = "flooding",
     layers: Any = None,
+    weights: BpWeights | None = None,
+    stacked: bool | None = None,
 ) -> BpResult:
     """Batched belief propagation (flooding or row-layered) with per-codeword early stopping (module docstring).
 
@@ -1094,6 +1238,10 @@ def bp_decode(
         on in smaller tiles (module docstring). ``None`` or 1 iterates each tile to the end.
       tile: largest number of words iterated together, a power of two (smaller batches are padded to one). Each
         tile width compiles once; ``max_iters``, ``alpha`` and ``llr_clip`` are traced and never recompile.
+      weights: flooding only: :class:`BpWeights` of weighted ("neural") BP, each word using the row of its own
+        iteration (so early stopping and compaction apply unchanged); None: plain BP.
+      stacked: flooding only: the stacked check update (prefix/suffix scans over the slot axis) instead of the
+        per-slot unrolled kernel; None chooses by degree (:func:`use_stacked`). Same rule, equal up to rounding.
 
     Outputs do not depend on ``compaction`` or ``tile``.
 
@@ -1115,6 +1263,10 @@ def bp_decode(
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if layers is not None and schedule != "layered":
         raise ValueError(f"layers is for schedule='layered' only; it must be None for schedule={schedule!r}")
+    if (weights is not None or stacked is not None) and schedule != "flooding":
+        raise ValueError(f"weights and stacked are for schedule='flooding' only; got schedule={schedule!r}")
+    if stacked is not None and not isinstance(stacked, bool):
+        raise ValueError(f"stacked must be None, True or False, got {stacked!r}")
     max_iters = _check_int("max_iters", max_iters, 1)
     if algorithm == "min_sum":
         alpha = DEFAULT_MIN_SUM_ALPHA if alpha is None else _check_real("alpha", alpha, 0.0, 1.0, True, False)
@@ -1143,6 +1295,8 @@ def bp_decode(
     if batch < 1:
         raise ValueError("llr must hold at least one word (B >= 1)")
 
+    if weights is not None:
+        weights = _check_weights(weights, graph, max_iters)
     tables = graph.device_tables
     clip = np.float32(llr_clip)
     common = dict(
@@ -1158,7 +1312,13 @@ def bp_decode(
     if schedule == "flooding":
         init = _bp_init
         run = functools.partial(
-            _bp_run, var_edges=tables[2], var_mask=tables[3], var_regular=graph.var_regular, **common
+            _bp_run,
+            var_edges=tables[2],
+            var_mask=tables[3],
+            weights=weights,
+            var_regular=graph.var_regular,
+            stacked=use_stacked(graph) if stacked is None else stacked,
+            **common,
         )
     else:
         init = _layered_init
@@ -1168,6 +1328,26 @@ def bp_decode(
         llr_t, state = init(llr, np.int32(batch), tables[0], clip)
         return _bp_result(run(state, llr_t, stop_at=np.int32(0)))
     return _bp_decode_tiled(run, llr, graph, batch, max_iters, clip, compaction, tile, tables[0], init)
+
+
+def _check_weights(weights: Any, graph: TannerGraph, max_iters: int) -> BpWeights:
+    """``weights`` as a :class:`BpWeights` of float32 arrays ``[T, size]`` with ``T`` 1 or ``max_iters``."""
+    if not isinstance(weights, BpWeights):
+        raise ValueError(f"weights must be a codes.ldpc.BpWeights or None, got {type(weights).__name__}")
+    sizes = {"edge": graph.m * graph.max_check_degree, "offset": graph.m * graph.max_check_degree, "llr": graph.n}
+    out = {}
+    for name, size in sizes.items():
+        w = getattr(weights, name)
+        if w is None:
+            out[name] = None
+            continue
+        w = w.astype(jnp.float32) if isinstance(w, jax.Array) else jnp.asarray(np.asarray(w, np.float32))
+        if w.ndim != 2 or w.shape[1] != size or w.shape[0] not in (1, max_iters):
+            raise ValueError(
+                f"weights.{name} must have shape [T, {size}] with T = 1 or max_iters={max_iters}, got {tuple(w.shape)}"
+            )
+        out[name] = w
+    return BpWeights(**out)
 
 
 def _bp_decode_tiled(

@@ -7,8 +7,8 @@ trainable weights (Sec. II, Eqs. (2)-(4)); the loss is the cross-entropy of the 
 iteration, averaged (the multi-loss, Sec. II-A, Eq. (5)); neural normalized and neural offset min-sum (Sec. III)
 replace the check update by ``w * prod sign * min`` and ``prod sign * relu(min - beta)``.
 
-Iteration ``t = 1 .. T`` (flooding, the schedule and numerics of :func:`codes.ldpc.bp_decode`, whose check-update
-kernel this module calls):
+Iteration ``t = 1 .. T`` (flooding, the schedule and numerics of :func:`codes.ldpc.bp_decode`, whose iteration
+``codes.ldpc.flooding_iteration`` this module calls):
 
 * check update: ``m_{c->v}`` from ``m_{v'->c}`` by the tanh rule (``sum_product``), by min-sum times the weight
   ``w_{t,(c,v)}`` (``normalized_min_sum``) or by min-sum with magnitude ``relu(min - beta_{t,(c,v)})``
@@ -22,6 +22,11 @@ Weights are per edge and iteration, or shared across iterations (``model.tied``)
 offset 0) the decoder is exactly ``bp_decode(H, llr, max_iters=T)`` (sum-product; min-sum with ``alpha=1``),
 including its stop rule: a word's output is frozen at the first iteration whose hard decision has a zero syndrome
 (``tests/test_methods_neural_bp.py``). The loss ignores the stop rule (every iteration's posterior is scored).
+
+Inference (:meth:`NeuralBP.decode_bits`, used by the evaluator through :meth:`NeuralBP.llr_decoder`) is
+``bp_decode`` itself with the weights as ``codes.ldpc.BpWeights``: each word stops at its first zero syndrome and the
+active words are compacted, as for BP; the decisions are those of the unrolled :meth:`NeuralBP.run` with its freeze
+rule (tested on random LLRs and weights). Both go through ``codes.ldpc.flooding_iteration``.
 
 Training setting (``experiments/neural_decoders/neural_bp.py``): T = 5 iterations, RMSprop with learning rate 1e-3,
 batches of 120 all-zero words at Eb/N0 drawn from 1..6 dB: our reading of Nachmani et al. 2018 (Sec. V) for the BCH
@@ -48,27 +53,6 @@ PyTree = Any
 ALGORITHMS = ("sum_product", "normalized_min_sum", "offset_min_sum")
 OPTIMIZERS = ("rmsprop", "adam")
 LOSSES = ("multi", "final")
-#: Graphs with a check or variable degree above this use the stacked iteration (:attr:`NeuralBP.stacked`).
-STACKED_ABOVE_DEGREE = 32
-
-
-def _complement(a: jax.Array, b: jax.Array) -> jax.Array:
-    """``1 - (1 - a)(1 - b)`` (associative; ``codes.ldpc._complement_product``)."""
-    return ldpc._complement_product(a, b)
-
-
-def _sum_product_stacked(v: jax.Array, mask: jax.Array, clip: jax.Array) -> jax.Array:
-    """The sum-product check update of ``codes.ldpc._check_update`` on stacked slots ``v [d_c, m, B]`` (mask
-    ``[d_c, m, 1]``): ``u = 1 - tanh(|v| / 2)``, leave-one-out complement products from inclusive prefix and suffix
-    scans, magnitude ``min(log(2 / w - 1), clip)``, sign the parity of the other negative inputs."""
-    u = jnp.where(mask, 2.0 / (jnp.exp(jnp.abs(v)) + 1.0), 0.0)
-    neg = mask & (v < 0)
-    pre = jax.lax.associative_scan(_complement, u, axis=0)
-    suf = jax.lax.associative_scan(_complement, u, axis=0, reverse=True)
-    zero = jnp.zeros_like(u[:1])
-    w = _complement(jnp.concatenate([zero, pre[:-1]], axis=0), jnp.concatenate([suf[1:], zero], axis=0))
-    sign = jnp.logical_xor(jnp.sum(neg, axis=0, dtype=jnp.int32, keepdims=True) % 2 == 1, neg)
-    return jnp.where(sign, -1.0, 1.0) * jnp.minimum(jnp.log(2.0 / w - 1.0), clip)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,8 +135,8 @@ class NeuralBP(nd.NeuralDecoderMethod):
     def stacked(self) -> bool:
         """Whether the iteration works on stacked slots ``[d_c, m, B]`` (vectorised leave-one-out, one gather per
         variable side): for high-degree graphs (the polar codes' matrices have check degrees up to 128), whose
-        per-slot unrolled kernel takes minutes to compile. Same values up to float rounding."""
-        return self.graph.max_check_degree > STACKED_ABOVE_DEGREE or self.graph.max_var_degree > STACKED_ABOVE_DEGREE
+        per-slot unrolled kernel takes minutes to compile; ``codes.ldpc.use_stacked``, as ``bp_decode`` chooses."""
+        return ldpc.use_stacked(self.graph)
 
     def eval_settings(self) -> dict[str, Any]:
         return {
@@ -181,66 +165,51 @@ class NeuralBP(nd.NeuralDecoderMethod):
         return optax.rmsprop(self.lr) if self.optimizer_name == "rmsprop" else optax.adam(self.lr)
 
     # -- the decoder --------------------------------------------------------------------------------------------
+    def _kernel(self) -> dict[str, Any]:
+        """``bp_decode`` / ``flooding_iteration`` options of the check update: min-sum with ``alpha = 1``, ``beta = 0``
+        (the weights or offsets come after it)."""
+        return {"algorithm": "sum_product" if self.algorithm == "sum_product" else "min_sum"}
+
+    def bp_weights(self, params: PyTree) -> ldpc.BpWeights:
+        """The parameters as ``codes.ldpc.BpWeights`` (``[T, ...]``, or ``[1, ...]`` when tied)."""
+        return ldpc.BpWeights(edge=params.get("edge"), offset=params.get("offset"), llr=params.get("llr"))
+
     def run(self, params: PyTree, llr: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """``(posteriors [T, B, n] after each iteration, output [B, n])``: the output is the posterior of the first
-        iteration whose hard decision has a zero syndrome, else of the last (the stop rule of ``bp_decode``)."""
+        """``(posteriors [T, B, n] after each iteration, output [B, n])``: all ``T`` iterations on every word (the
+        training path, differentiable). The output is the posterior of the first iteration whose hard decision has a
+        zero syndrome, else of the last (the stop rule of ``bp_decode``). Each iteration is
+        ``codes.ldpc.flooding_iteration``, the one of ``bp_decode``."""
         graph = self.graph
-        m, dc = graph.m, graph.max_check_degree
-        dv = graph.max_var_degree
         clip = jnp.float32(ldpc.DEFAULT_LLR_CLIP)
-        check_vars = np.asarray(graph.check_vars)
-        var_edges = np.asarray(graph.var_edges)
-        flat_vars = check_vars.T.reshape(-1)
-        masks = None if graph.check_regular else [jnp.asarray(graph.check_mask[:, j : j + 1]) for j in range(dc)]
-        var_mask = None if graph.var_regular else jnp.asarray(graph.var_mask)
-        kernel = "sum_product" if self.algorithm == "sum_product" else "min_sum"
         one, zero = jnp.float32(1.0), jnp.float32(0.0)
+        options = dict(
+            alpha=one,
+            beta=zero,
+            clip=clip,
+            check_regular=graph.check_regular,
+            var_regular=graph.var_regular,
+            stacked=self.stacked,
+            **self._kernel(),
+        )
+        with jax.ensure_compile_time_eval():
+            tables = tuple(
+                jnp.asarray(a) for a in (graph.check_vars, graph.check_mask, graph.var_edges, graph.var_mask)
+            )
+        flat_vars = np.asarray(graph.check_vars).T.reshape(-1)
 
         llr_t = jnp.clip(llr.astype(jnp.float32).T, -clip, clip)  # [n, B]: batch on the minor axis
         width = llr_t.shape[1]
         layers = 1 if self.tied else self.iterations
         xs = {k: jnp.broadcast_to(v, (self.iterations,) + v.shape[1:]) if layers == 1 else v for k, v in params.items()}
 
-        stacked = self.stacked
-        smask = jnp.asarray(graph.check_mask.T[:, :, None])  # [d_c, m, 1]
-        vmask = jnp.asarray(graph.var_mask[:, :, None])  # [n, d_v, 1]
-
-        def check_update(v2c):
-            if not stacked:  # bp_decode's per-slot kernel (fast for small degrees)
-                slots = [v2c[j * m : (j + 1) * m] for j in range(dc)]
-                return jnp.concatenate(ldpc._check_update(slots, masks, kernel, one, clip, zero), axis=0)
-            v = v2c.reshape(dc, m, -1)
-            if kernel == "min_sum":
-                return ldpc._min_sum_stacked(v, smask, one, zero, clip).reshape(v2c.shape)
-            return _sum_product_stacked(v, smask, clip).reshape(v2c.shape)
-
-        def var_sum(c2v):
-            if not stacked:
-                total = 0.0
-                for k in range(dv):
-                    g = jnp.take(c2v, var_edges[:, k], axis=0, mode="clip")
-                    total = total + (g if var_mask is None else jnp.where(var_mask[:, k : k + 1], g, 0.0))
-                return total
-            g = jnp.take(c2v, var_edges.reshape(-1), axis=0, mode="clip").reshape(self.n, dv, -1)
-            return jnp.sum(jnp.where(vmask, g, 0.0), axis=1)
-
         def body(carry, w):
             v2c, out, done = carry
-            c2v = check_update(v2c)  # [E, B], slot-major edges
-            if "offset" in w:
-                c2v = jnp.sign(c2v) * jax.nn.relu(jnp.abs(c2v) - w["offset"][:, None])
-            else:
-                c2v = c2v * w["edge"][:, None]
-            post = (llr_t * w["llr"][:, None] if "llr" in w else llr_t) + var_sum(c2v)
-            p_edge = jnp.take(post, flat_vars, axis=0, mode="clip")
-            hard = p_edge < 0
-            parity = hard[:m] if masks is None else hard[:m] & masks[0]
-            for j in range(1, dc):
-                h = hard[j * m : (j + 1) * m]
-                parity = parity ^ (h if masks is None else h & masks[j])
-            ok = ~jnp.any(parity, axis=0)
+            rows = {k: None if k not in w else w[k][:, None] for k in ("edge", "offset", "llr")}
+            v2c, post, ok = ldpc.flooding_iteration(
+                v2c, llr_t, tables, edge=rows["edge"], offset=rows["offset"], llr_weight=rows["llr"], **options
+            )
             out = jnp.where(done[None, :], out, post)
-            return (jnp.clip(p_edge - c2v, -clip, clip), out, done | ok), post
+            return (v2c, out, done | ok), post
 
         v2c0 = jnp.take(llr_t, flat_vars, axis=0, mode="clip")
         init = (v2c0, llr_t, jnp.zeros((width,), bool))
@@ -249,6 +218,33 @@ class NeuralBP(nd.NeuralDecoderMethod):
 
     def decode_llr(self, params: PyTree, llr: jax.Array) -> jax.Array:
         return self.run(params, llr)[1]
+
+    def decode_bits(self, params: PyTree, llr: Any, **bp_options: Any) -> ldpc.BpResult:
+        """Inference: the decisions of :meth:`decode_llr` (``(bits [B, n], converged [B], iterations [B])``) by
+        ``codes.ldpc.bp_decode`` with these weights, so each word stops at its first zero syndrome and, for host
+        (NumPy) input, the still active words are compacted into smaller tiles; traced input (inside ``jit``) runs
+        the batch until every word has stopped. ``bp_options``: ``bp_decode``'s ``compaction``, ``tile``."""
+        return ldpc.bp_decode(
+            self.graph,
+            llr,
+            max_iters=self.iterations,
+            weights=self.bp_weights(params),
+            stacked=self.stacked,
+            **({"alpha": 1.0, "beta": 0.0} if self.algorithm != "sum_product" else {}),
+            **self._kernel(),
+            **bp_options,
+        )
+
+    def llr_decoder(self, params: PyTree):
+        """``llr -> (messages, codewords)`` for the evaluator, through :meth:`decode_bits` (same decisions as
+        :meth:`decode_llr`, with the per-word early exit)."""
+        tables = self.tables
+
+        def decode(llr: jax.Array) -> tuple[jax.Array, jax.Array]:
+            bits = self.decode_bits(params, llr).bits
+            return tables.unencode(bits), bits
+
+        return decode
 
     def loss(self, params: PyTree, llr: jax.Array, key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Mean BCE against the all-zero word of every iteration's posterior (``multi``: Nachmani et al. 2018,
