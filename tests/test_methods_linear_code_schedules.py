@@ -74,6 +74,33 @@ def test_descent_ends_at_a_two_flip_local_minimum():
     assert np.flatnonzero(spec[1:])[0] + 1 == 3  # the best (8,4) codes have d = 4 or 3; not lower
 
 
+def test_tabu_search_returns_its_best_code_and_leaves_local_minima():
+    """Tabu search's best code carries the surrogate it reports (brute force); with tenure 0 and no uphill move
+    available it is the descent; from the descent's two-flip local minima on (8,4) it reaches a strictly better
+    code (the extended Hamming code, d = 4), which descent cannot."""
+    rng = np.random.default_rng(3)
+    escaped = 0
+    for trial in range(6):
+        start = rng.integers(0, 2, (4, 4), dtype=np.uint8)
+        local = flip_descent.descend(start, 4, "softmin", p=0.01, tau=0.5, distance=4)
+        out = flip_descent.tabu_search(
+            local["p_bits"], 4, "softmin", p=0.01, tau=0.5, distance=4, iterations=60, tenure=4, seed=trial
+        )
+        value = flip_descent.surrogate_values(
+            _brute_spectrum(out["p_bits"], 4)[None], "softmin", p=0.01, tau=0.5, distance=4
+        )[0]
+        assert out["surrogate_after"] == pytest.approx(value, rel=1e-12)
+        assert out["surrogate_after"] <= out["surrogate_before"] == pytest.approx(local["surrogate_after"])
+        spec = _brute_spectrum(out["p_bits"], 4)
+        assert np.flatnonzero(spec[1:])[0] + 1 == 4  # the optimum: extended Hamming (8,4)
+        escaped += out["surrogate_after"] < local["surrogate_after"] - 1e-9
+    assert escaped >= 1  # at least one start was a local minimum that is not the optimum
+    same = flip_descent.tabu_search(start, 4, "union", p=0.05, tau=0.5, distance=3, iterations=0, tenure=3)
+    assert np.array_equal(same["p_bits"], start) and same["best_iteration"] == 0
+    with pytest.raises(ValueError, match="tenure"):
+        flip_descent.tabu_search(start, 4, "union", p=0.05, tau=0.5, distance=3, iterations=5, tenure=-1)
+
+
 # ------------------------------------------------------------------------------------------------ schedules
 def test_geometric_tau_and_the_switch_give_the_scheduled_surrogate():
     theta = jnp.asarray(np.random.default_rng(1).normal(size=(5, 4)), jnp.float32)
@@ -211,7 +238,7 @@ def test_bad_schedule_input_names_the_field():
     c = cfg.get_config("smoke")
     c.eval.polish = 3
     with pytest.raises(ValueError, match=r"eval.polish must be in \[0, 2\]"):
-        ev._settings(c)
+        ev.report_settings(c)
     c = cfg.get_config("smoke")
     c.surrogate.tau_schedule = "linear"
     with pytest.raises(ValueError, match=r"surrogate.tau_schedule must be one of"):

@@ -98,6 +98,17 @@ def neighbour_values(
     return np.concatenate(values), moves
 
 
+def _start(p_bits, max_message_weight: int, name: str, p: float, tau: float, distance: int):
+    """A copy of ``p_bits``, the enumerated messages, the surrogate of spectra and its value at ``p_bits``."""
+    p_bits = np.asarray(p_bits, np.uint8).copy()
+    msgs = message_bits(p_bits.shape[0], max_message_weight)
+
+    def value_fn(spectra):
+        return surrogate_values(spectra, name, p=p, tau=tau, distance=distance)
+
+    return p_bits, msgs, value_fn, float(value_fn(spectrum(p_bits, msgs)[None])[0])
+
+
 def descend(
     p_bits: np.ndarray,
     max_message_weight: int,
@@ -113,14 +124,7 @@ def descend(
     """Best-improvement descent from ``p_bits [k, r]`` over single flips, then (when none helps and ``pairs``)
     double flips, until neither lowers the surrogate by more than ``rtol |value|``: the final parity part, the
     surrogate before and after and the moves taken."""
-    p_bits = np.asarray(p_bits, np.uint8).copy()
-    k, r = p_bits.shape
-    msgs = message_bits(k, max_message_weight)
-
-    def value_fn(spectra):
-        return surrogate_values(spectra, name, p=p, tau=tau, distance=distance)
-
-    start = float(value_fn(spectrum(p_bits, msgs)[None])[0])
+    p_bits, msgs, value_fn, start = _start(p_bits, max_message_weight, name, p, tau, distance)
     value, moves = start, []
     for _ in range(max_moves):
         vals, cand = neighbour_values(p_bits, msgs, value_fn, pairs=False)
@@ -132,7 +136,7 @@ def descend(
             break
         flat = p_bits.reshape(-1)
         flat[list(cand[best])] ^= 1
-        p_bits = flat.reshape(k, r)
+        p_bits = flat.reshape(p_bits.shape)
         value = float(vals[best])
         moves.append([int(a) for a in cand[best]])
     return {
@@ -141,4 +145,56 @@ def descend(
         "surrogate_after": value,
         "moves": moves,
         "local_minimum": len(moves) < max_moves,
+    }
+
+
+def tabu_search(
+    p_bits: np.ndarray,
+    max_message_weight: int,
+    name: str,
+    *,
+    p: float,
+    tau: float,
+    distance: int,
+    iterations: int,
+    tenure: int,
+    seed: int = 0,
+    rtol: float = 1e-9,
+) -> dict:
+    """Tabu search over single flips of ``p_bits [k, r]`` on the exact surrogate: each iteration moves to the best
+    neighbour whose entry is not tabu (also when it is worse), then makes that entry tabu for ``tenure``
+    iterations; a tabu move is allowed when it beats the best value so far (aspiration). Ties are broken at random
+    (``seed``). Returns the best parity part seen, its surrogate, the start's, and the iteration it was reached.
+
+    Unlike :func:`descend`, this leaves local minima: it is a discrete search of its own, reported apart from the
+    gradient (and from the descent polish)."""
+    if iterations < 0:
+        raise ValueError(f"iterations must be >= 0, got {iterations}")
+    if tenure < 0:
+        raise ValueError(f"tenure must be >= 0, got {tenure}")
+    p_bits, msgs, value_fn, start = _start(p_bits, max_message_weight, name, p, tau, distance)
+    k, r = p_bits.shape
+    rng = np.random.default_rng(seed)
+    best, best_value, best_iteration = p_bits.copy(), start, 0
+    free_at = np.zeros(k * r, np.int64)  # an entry is tabu while the iteration is below its free_at
+    for it in range(1, iterations + 1):
+        vals, _ = neighbour_values(p_bits, msgs, value_fn, pairs=False)
+        better = vals < best_value - rtol * max(abs(best_value), 1.0)
+        vals = np.where((free_at <= it) | better, vals, np.inf)
+        if not np.isfinite(vals).any():
+            continue  # every entry tabu: wait (only when tenure >= k r)
+        ties = np.flatnonzero(vals <= vals.min() + rtol * max(abs(vals.min()), 1.0))
+        a = int(rng.choice(ties))
+        flat = p_bits.reshape(-1)
+        flat[a] ^= 1
+        p_bits = flat.reshape(k, r)
+        free_at[a] = it + tenure + 1
+        if better[a]:
+            best, best_value, best_iteration = p_bits.copy(), float(vals[a]), it
+    return {
+        "p_bits": best,
+        "surrogate_before": start,
+        "surrogate_after": best_value,
+        "best_iteration": best_iteration,
+        "iterations": iterations,
     }

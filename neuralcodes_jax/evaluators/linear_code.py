@@ -134,7 +134,9 @@ def _polish_level(config) -> int:
     return check_int("eval.polish", specs.parse(CONFIG, config).eval.polish, 0, 2)
 
 
-def _settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int, str]:
+def report_settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int, str]:
+    """The report's settings of a run's config, checked: ``(p_grid, p_ratios, max_equivalence_k,
+    max_equivalence_nodes, reference)``."""
     ev = specs.parse(CONFIG, config).eval
     p_grid = check_p_grid(ev.p_grid, "eval.p_grid")
     p_ratios = tuple(float(p) for p in ev.p_ratios)
@@ -150,7 +152,7 @@ def _settings(config) -> tuple[np.ndarray, tuple[float, ...], int, int, str]:
 def evaluate(run) -> list[dict]:
     """The exact report of every run's learned code (``linear_code_report.json`` in its workdir)."""
     config = run.configs[0]
-    p_grid, p_ratios, max_k, nodes, ref_name = _settings(config)
+    p_grid, p_ratios, max_k, nodes, ref_name = report_settings(config)
     settings = run.method.eval_settings()
     ref = reference(ref_name, settings["n"], settings["k"])
     params = run.host(run.params)
@@ -246,7 +248,7 @@ def markdown_summary(summary: Mapping[str, Any]) -> str:
 def summarize(run, results: list[dict], members: list[int], directory: str) -> dict:
     """Counts over the seeds ``members`` (``linear_code_summary.json``, ``summary.md`` in ``directory``)."""
     config = run.configs[members[0]]
-    _, p_ratios, _, _, ref_name = _settings(config)
+    _, p_ratios, _, _, ref_name = report_settings(config)
     settings = run.methods[members[0]].eval_settings()
     reports = [results[i] for i in members]
     summary = {

@@ -301,17 +301,19 @@ class LinearCodeMethod(base_lib.Method):
         """Single- (and with ``pairs`` double-) flip descent of the final surrogate from a binary generator
         ``[k, n]`` (``codes.flip_descent.descend``): the polished generator and what the descent did."""
         g = jnp.asarray(generator)
-        out = flip_descent.descend(
-            jax.device_get(g[:, self.k :]),
-            self.max_message_weight,
-            self.surrogate,
+        out = flip_descent.descend(jax.device_get(g[:, self.k :]), pairs=pairs, **self.exact_surrogate())
+        p_bits = out.pop("p_bits")
+        return relaxed.generator_from_logits(2.0 * p_bits - 1.0), out
+
+    def exact_surrogate(self) -> dict:
+        """The run's final surrogate as ``codes.flip_descent`` takes it (its descent and tabu search)."""
+        return dict(
+            max_message_weight=self.max_message_weight,
+            name=self.surrogate,
             p=self.p,
             tau=self.final_tau,
             distance=self.distance,
-            pairs=pairs,
         )
-        p_bits = out.pop("p_bits")
-        return relaxed.generator_from_logits(2.0 * p_bits - 1.0), out
 
     def binarized_values(self, theta: jax.Array) -> jax.Array:
         """The surrogate of each chain's binarized code ``[I | 1[theta > 0]]`` (exact: a function of its weight
