@@ -19,6 +19,7 @@ from neuralcodes_jax.methods.progressive.network import (
     all_messages,
     decoder_logits,
     encoder_logits,
+    encoder_table,
     message_bits,
 )
 
@@ -286,12 +287,83 @@ def _optimizer(lr: float, steps: int, schedule: str) -> optax.GradientTransforma
     return optax.adam(lr)
 
 
+def posterior_logits(x_book: jax.Array, z: jax.Array, p: Any, spec: ProgressiveSpec) -> jax.Array:
+    """Log-posterior of every message up to a constant per example, ``[B, M]``: ``log p(z | x_m)`` of signed
+    channel outputs ``z [B, n]`` given the (soft) BPSK codewords ``x_book = 1 - 2 c`` ``[M, n]`` under the stage-1
+    channel (``training_decoder="posterior"``; ``log_softmax`` over ``M`` gives ``log p(m | z)`` for uniform
+    messages). Not the paper's decoder: the ideal one of the relaxed code, so the encoder's gradient is the one an
+    exact decoder gives.
+
+    * ``relaxation="flip_gauss"`` (BSC(``p``), :func:`_channel_stage1`): ``z_j = x_j (1 - 2 e_j) + sigma n_j``, so
+      ``p(z_j | x) = (1-p) N(z_j; x, sigma^2) + p N(z_j; -x, sigma^2)``; with ``t = z / sigma^2`` and the terms
+      common to every ``m`` dropped, ``log p(z | x_m) = sum_j [softplus(2 t_j x_mj + log((1-p)/p)) - t_j x_mj
+      - x_mj^2 / (2 sigma^2)]`` (``logaddexp(log(1-p) + t x, log p - t x) = log p - t x + softplus(2 t x +
+      log((1-p)/p))``); the ``x^2`` term matters for soft codewords.
+    * ``relaxation="awgn"`` or the AWGN channel: ``z = x + sigma n``, ``log p(z | x_m) = (z . x_m - |x_m|^2 / 2) /
+      sigma^2`` (a matmul).
+
+    ``p`` may be traced (a group's ``train_p``, or the annealed stage-1 crossover).
+    """
+    z = jnp.asarray(z, jnp.float32)
+    x_book = jnp.asarray(x_book, jnp.float32)
+    if spec.channel == "awgn" or spec.relaxation == "awgn":
+        sigma = spec.awgn_sigma if spec.channel == "awgn" else relax_awgn_sigma(p)
+        inv = 1.0 / jnp.square(sigma)
+        return inv * (z @ x_book.T - 0.5 * jnp.sum(jnp.square(x_book), axis=-1))
+    if spec.relaxation != "flip_gauss":
+        raise ValueError(f"posterior_logits covers relaxation 'flip_gauss' or 'awgn', got {spec.relaxation!r}")
+    inv = 1.0 / spec.relax_sigma**2
+    p = jnp.asarray(p, jnp.float32)
+    log_odds = jnp.log1p(-p) - jnp.log(p)
+    t = z * inv  # [B, n]
+    # [B, n, M]: the message axis minor (XLA:CPU vectorizes along it), summed over the code bits.
+    soft = jnp.sum(jax.nn.softplus(2.0 * t[:, :, None] * x_book.T[None] + log_odds), axis=1)
+    return soft - t @ x_book.T - 0.5 * inv * jnp.sum(jnp.square(x_book), axis=-1)
+
+
+def encoder_update_gate(step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """1.0 at the stage-1 steps where the encoder moves, else 0.0 (``decoder_first_fraction``, ``decoder_steps``).
+
+    The encoder is frozen for the first ``round(decoder_first_fraction * stage1_steps)`` steps, then moves on every
+    ``decoder_steps``-th step counted from there.
+    """
+    first = round(spec.decoder_first_fraction * spec.stage1_steps)
+    step = jnp.asarray(step, jnp.int32)
+    on = step >= first
+    if spec.decoder_steps > 1:
+        on = on & (jnp.mod(step - first, spec.decoder_steps) == 0)
+    return on.astype(jnp.float32)
+
+
+def _posterior_stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
+    """Stage-1 loss with the exact posterior of the relaxed codebook as the decoder: cross-entropy of ``p(m | z)``
+    and the block error rate of its argmax; the encoder logits ``[n, B]``."""
+    m = spec.num_messages
+    cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
+    if spec.full_batch:
+        msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
+    else:
+        msgs = sample_messages(cols.take(1)[0], spec.k)
+    one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+    table = encoder_table(p, spec)  # [M, n]
+    a = (one_hot @ table).T  # [n, B], an exact row selection
+    z = _stage1_inputs(a, cols, step, spec)
+    cols.done()
+    p_now = stage1_crossover(step, spec) if spec.channel == "bsc" else None
+    logits = posterior_logits(-jnp.tanh(0.5 * table), z.T, p_now, spec)  # x = 1 - 2 sigmoid(a) = -tanh(a / 2)
+    loss = jnp.mean(optax.softmax_cross_entropy(logits, one_hot))
+    bler = jnp.mean((jnp.argmax(logits, axis=-1) != msgs).astype(jnp.float32))
+    return loss, bler, a
+
+
 def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
     """Stage-1 loss of a batch (with the annealed logit penalty) and its block error rate."""
     m = spec.num_messages
     if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
         loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
         a = a.T  # [n, M] like the batch path's [n, B]
+    elif spec.training_decoder == "posterior":
+        loss, bler, a = _posterior_stage1_loss(p, step_key, step, spec)
     else:
         # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
         cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
