@@ -67,11 +67,18 @@ def test_posterior_equals_brute_force_on_a_tiny_code(relaxation):
     np.testing.assert_allclose(np.asarray(got, np.float64), want, atol=2e-5)
 
 
-def test_posterior_loss_at_a_binary_code_is_the_ideal_decoder_loss():
+@pytest.mark.parametrize("relaxation", ["flip_gauss", "awgn"])
+def test_posterior_loss_at_a_binary_code_is_the_ideal_decoder_loss(relaxation):
     """At an encoder that outputs Hamming(7,4) with saturated logits, the stage-1 posterior loss is the conditional
     entropy H(M | Z) that ``ideal_decoder_loss`` estimates independently (its own channel draws and decoder)."""
     spec = prog.ProgressiveSpec(
-        n=7, k=4, encoder_hidden=(), training_decoder="posterior", batch_size=20_000, logit_penalty=0.0
+        n=7,
+        k=4,
+        encoder_hidden=(),
+        training_decoder="posterior",
+        batch_size=20_000,
+        logit_penalty=0.0,
+        relaxation=relaxation,
     )
     book = linear.hamming_code(3).codewords()
     params = prog.init_params(jax.random.key(0), spec)

@@ -54,15 +54,14 @@ def ideal_decoder_loss(
     The channel is what stage 1 sends a binary codeword through: for progressive training with
     ``relaxation="flip_gauss"`` the BSC(``train_p``) flips plus the Gaussian term ``relax_sigma``
     (``log p(z_j | s_j) = logaddexp(log(1-p) + s_j z_j / sigma^2, log p - s_j z_j / sigma^2) + const``); otherwise
-    (straight-through, Gumbel-softmax at the end of its annealing, the ``"exact"`` relaxation) the BSC itself.
+    (straight-through, Gumbel-softmax at the end of its annealing, the ``"exact"`` relaxation) the BSC itself; with
+    ``relaxation="awgn"`` the BPSK-AWGN channel of noise ``1 / Q^-1(train_p)`` (log-likelihood ``z . s / sigma^2``
+    up to terms common to every codeword).
     The minimiser of each method's expected loss over decoders is this posterior, so no decoder reaches a lower
     value on that codebook: the number tells whether the objective prefers one code to another.
     """
-    if spec.channel != "bsc" or (spec.training == "progressive" and spec.relaxation == "awgn"):
-        raise ValueError(
-            "ideal_decoder_loss covers the BSC objectives (channel 'bsc', relaxation 'flip_gauss' or "
-            f"'exact'), got channel={spec.channel!r}, relaxation={spec.relaxation!r}"
-        )
+    if spec.channel != "bsc":
+        raise ValueError(f"ideal_decoder_loss covers the BSC objectives (channel 'bsc'), got channel={spec.channel!r}")
     if not 0.0 < spec.train_p < 0.5:
         raise ValueError(f"train_p must be in (0, 0.5) for the ideal-decoder loss, got {spec.train_p!r}")
     _check_int("num_samples", num_samples, 1)
@@ -72,6 +71,8 @@ def ideal_decoder_loss(
         raise ValueError(f"codebook must have shape ({spec.num_messages}, {spec.n}), got {book.shape}")
     s = 1.0 - 2.0 * book  # [M, n] BPSK codewords
     sigma = spec.relax_sigma if (spec.training == "progressive" and spec.relaxation == "flip_gauss") else 0.0
+    awgn = spec.training == "progressive" and spec.relaxation == "awgn"
+    sigma_awgn = float(relax_awgn_sigma(spec.train_p)) if awgn else 0.0
     log_keep, log_flip = math.log1p(-spec.train_p), math.log(spec.train_p)
 
     @jax.jit
@@ -80,7 +81,10 @@ def ideal_decoder_loss(
         msgs = jax.random.randint(k_m, (batch,), 0, spec.num_messages)
         flips = jax.random.bernoulli(k_e, spec.train_p, (batch, spec.n))
         z = s[msgs] * (1.0 - 2.0 * flips.astype(jnp.float32))
-        if sigma > 0:
+        if awgn:
+            z = s[msgs] + sigma_awgn * jax.random.normal(k_n, z.shape)
+            logits = (z @ s.T) / sigma_awgn**2
+        elif sigma > 0:
             z = z + sigma * jax.random.normal(k_n, z.shape)
             t = z / sigma**2
             f_pos = jnp.logaddexp(log_keep + t, log_flip - t)  # log-likelihood term when s_j = +1
