@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.progressive import ablation_15_11, hamming_7_4
+from experiments.progressive import ablation_15_11, ablation_table, hamming_7_4
 from neuralcodes_jax import methods, sweeps, train
 from neuralcodes_jax.codes import linear
 from neuralcodes_jax.methods import progressive as prog
@@ -150,6 +150,11 @@ def test_posterior_training_runs_through_the_loop(tmp_path):
     for run in out["runs"]:
         rep = run["eval"]
         assert len(rep["codewords"]) == 16 and rep["minimum_distance"] >= 0 and "neural_decoder" in rep
+    table = ablation_table.row(str(tmp_path))
+    dists = sorted(run["eval"]["minimum_distance"] for run in out["runs"])
+    assert table["seeds"] == 2 and table["d3"] == sum(d == 3 for d in dists)
+    assert sum(table["histogram"].values()) == 2 and table["ratio_min"] <= table["ratio_median"]
+    assert "| 2 |" in ablation_table.markdown([table])
 
 
 @pytest.mark.parametrize(
