@@ -132,9 +132,11 @@ def test_encoder_moves_only_when_the_gate_is_open(training_decoder):
     assert moved == [False, False, True, False, True, False, True, False]
 
 
+@pytest.mark.slow
 def test_posterior_training_runs_through_the_loop(tmp_path):
     """A few steps of every new option together through ``train.train_group`` and the codebook evaluator: the
-    stage-1 decoder is untouched (posterior), stage 2 trains the neural decoder, the report is written."""
+    stage-1 decoder is untouched (posterior), stage 2 trains the neural decoder, the report is written, and the
+    ablation table reads it (slow: the fast subset steps each option through the method itself, above)."""
     config = _smoke_config(
         **{
             "train.training_decoder": "posterior",
