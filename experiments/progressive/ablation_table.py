@@ -48,9 +48,18 @@ def row(workdir: str, diagnosis: dict | None = None) -> dict:
         "train_seconds": training.get("train_seconds"),
     }
     if diagnosis is not None:
-        out["model_median"] = float(np.median([r["model"] for r in diagnosis["seeds"]]))
-        out["ideal_learned_median"] = float(np.median([r["ideal_learned"] for r in diagnosis["seeds"]]))
+        model = np.array([r["model"] for r in diagnosis["seeds"]])
+        ideal = np.array([r["ideal_learned"] for r in diagnosis["seeds"]])
+        out["model_median"] = float(np.median(model))
+        out["model_range"] = [float(model.min()), float(model.max())]
+        out["ideal_learned_median"] = float(np.median(ideal))
+        out["ideal_learned_range"] = [float(ideal.min()), float(ideal.max())]
         out["ideal_reference"] = diagnosis["ideal_reference"]
+        out["ideal_reference_se"] = diagnosis["ideal_reference_se"]
+        # As in diagnosis.markdown: above the reference by more than 3 standard errors of its estimate.
+        margin = diagnosis["ideal_reference"] + 3 * diagnosis["ideal_reference_se"]
+        out["seeds_ideal_learned_above_reference"] = int(np.sum(ideal > margin))
+        out["diagnosis"] = diagnosis
     return out
 
 
@@ -59,7 +68,8 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         hist = ", ".join(f"{d} ({c})" for d, c in sorted(r["histogram"].items(), key=lambda kv: -int(kv[0])))
         diag = (
-            f"{r['model_median']:.3f} vs {r['ideal_learned_median']:.3f} (reference {r['ideal_reference']:.3f})"
+            f"{r['model_median']:.3f} vs {r['ideal_learned_median']:.3f} (reference {r['ideal_reference']:.3f}; "
+            f"{r['seeds_ideal_learned_above_reference']} of {r['seeds']} seeds' codes above it)"
             if "model_median" in r
             else ""
         )
