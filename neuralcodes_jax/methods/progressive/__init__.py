@@ -111,11 +111,13 @@ from neuralcodes_jax.methods.progressive.config import (  # noqa: F401  (the pac
     MAX_EXACT_RELAXATION_BITS,
     MAX_MESSAGE_BITS,
     MAX_ONE_HOT_BITS,
+    MAX_POSTERIOR_BITS,
     MAX_TABLE_BITS,
     MESSAGE_INPUTS,
     PER_TRAINING_FIELDS,
     RELAXATIONS,
     STE_GRADIENTS,
+    TRAINING_DECODERS,
     TRAININGS,
     ChannelFields,
     GumbelFields,
@@ -148,10 +150,12 @@ from neuralcodes_jax.methods.progressive.training import (  # noqa: F401
     _stage2_loss,
     all_words,
     bernoulli_from_bits,
+    encoder_update_gate,
     gumbel_temperature,
     ideal_decoder_loss,
     logistic_from_bits,
     normal_from_bits,
+    posterior_logits,
     relax_awgn_sigma,
     sample_messages,
     stage1_crossover,
@@ -248,13 +252,14 @@ class Progressive(base_lib.Method):
         if stage == 0:
             (loss, bler), grads = jax.value_and_grad(_stage1_loss, has_aux=True)(params, key, state["step"], spec)
             scale = None
-            if spec.encoder_lr_scale != 1.0:
+            gated = spec.decoder_first_fraction > 0 or spec.decoder_steps > 1
+            if spec.encoder_lr_scale != 1.0 or gated:
+                factor = jnp.asarray(spec.encoder_lr_scale, jnp.float32)
+                if gated:  # decoder-first start and K decoder updates per encoder update
+                    factor = factor * encoder_update_gate(state["step"], spec)
 
                 def scale(u):
-                    return {
-                        "encoder": jax.tree.map(lambda v: v * spec.encoder_lr_scale, u["encoder"]),
-                        "decoder": u["decoder"],
-                    }
+                    return {"encoder": jax.tree.map(lambda v: v * factor, u["encoder"]), "decoder": u["decoder"]}
 
             new["params"], new["opt_state"] = self.apply_gradients(opt1, params, state["opt_state"], grads, scale)
             new["stage1_decoder"] = new["params"]["decoder"]

@@ -29,6 +29,9 @@ DECODER_OUTPUTS = ("softmax", "bitwise")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "linear")
 STE_GRADIENTS = ("sigmoid", "identity")
 LR_SCHEDULES = ("constant", "cosine")
+#: The decoder whose loss trains the encoder in stage 1: the neural decoder (the paper) or the exact posterior of
+#: the relaxed codebook over all ``2^k`` messages (``training_decoder``; not the paper's method).
+TRAINING_DECODERS = ("neural", "posterior")
 
 #: Largest ``k`` for the ``M = 2^k``-way one-hot input or softmax output.
 MAX_ONE_HOT_BITS = 16
@@ -36,6 +39,8 @@ MAX_ONE_HOT_BITS = 16
 MAX_TABLE_BITS = 24
 #: Largest ``n`` of ``relaxation="exact"`` (every step enumerates the ``2^n`` received words).
 MAX_EXACT_RELAXATION_BITS = 12
+#: Largest ``k`` of ``training_decoder="posterior"`` (every example scores all ``2^k`` soft codewords).
+MAX_POSTERIOR_BITS = 12
 #: Largest ``k``: a training message is the top ``k`` bits of one uniform 32-bit word (:func:`sample_messages`).
 MAX_MESSAGE_BITS = 30
 
@@ -85,6 +90,9 @@ class TrainFields:
     encoder_lr_scale: float = 1.0
     logit_penalty: float = 3.0  # progressive binarization: lambda of lambda (1 - t/T) mean(a^2)
     logit_noise: float = 0.0
+    decoder_first_fraction: float = 0.0  # the first fraction of stage 1 trains the decoder only (encoder frozen)
+    decoder_steps: int = 1  # K: the encoder moves on every K-th stage-1 step only (K decoder updates per encoder one)
+    training_decoder: str = "neural"  # 'neural' (the paper) | 'posterior' (exact posterior of the relaxed codebook)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +182,18 @@ class ProgressiveSpec:
         the sigmoid saturates and every corner is a local minimum of the relaxed loss) and fades to 0.
       logit_noise: progressive only: Gaussian noise of this scale added to the encoder logits in stage 1,
         fading linearly to 0 at 3/4 of stage 1 (Gaussian smoothing of the encoder landscape).
+      decoder_first_fraction: the first ``round(decoder_first_fraction * stage1_steps)`` steps of stage 1 train the
+        decoder only (the encoder's updates are zero, its Adam moments still follow its gradients); in ``[0, 1)``.
+      decoder_steps: ``K >= 1``: after the decoder-first part, the encoder moves on every ``K``-th stage-1 step only
+        (its update is zero on the others), so the decoder makes ``K`` updates per encoder update: two time scales
+        as update counts (``encoder_lr_scale`` is the other form, a smaller encoder step).
+      training_decoder: ``"neural"`` (the paper: the encoder's stage-1 gradient is the neural decoder's) or
+        ``"posterior"``: the encoder is trained through the exact posterior ``p(m | z)`` of the relaxed (soft)
+        codebook over all ``2^k`` messages under the stage-1 channel relaxation
+        (:func:`training.posterior_logits`), i.e. the ideal decoder's gradient; the neural decoder is then trained
+        in stage 2 on the frozen code only (and used at test time). Progressive training only, ``k <=``
+        :data:`MAX_POSTERIOR_BITS`, relaxation ``"flip_gauss"`` (``relax_sigma > 0``) or ``"awgn"``, or the AWGN
+        channel. Not the paper's method.
       ste_gradient: surrogate derivative of the straight-through estimator, ``"sigmoid"`` or ``"identity"``.
       gumbel_tau_start, gumbel_tau_end: binary-Concrete temperature, annealed geometrically over stage 1.
       gumbel_hard: straight-through Gumbel (hard forward pass) when True.
@@ -208,6 +228,9 @@ class ProgressiveSpec:
     encoder_lr_scale: float = TrainFields.encoder_lr_scale
     logit_penalty: float = TrainFields.logit_penalty
     logit_noise: float = TrainFields.logit_noise
+    decoder_first_fraction: float = TrainFields.decoder_first_fraction
+    decoder_steps: int = TrainFields.decoder_steps
+    training_decoder: str = TrainFields.training_decoder
     ste_gradient: str = StraightThroughFields.gradient
     gumbel_tau_start: float = GumbelFields.tau_start
     gumbel_tau_end: float = GumbelFields.tau_end
@@ -274,6 +297,30 @@ class ProgressiveSpec:
         _check_positive("encoder_lr_scale", self.encoder_lr_scale)
         _check_positive("logit_penalty", self.logit_penalty, allow_zero=True)
         _check_positive("logit_noise", self.logit_noise, allow_zero=True)
+        _check_real("decoder_first_fraction", self.decoder_first_fraction)
+        if not 0.0 <= self.decoder_first_fraction < 1.0:
+            raise ValueError(f"decoder_first_fraction must be in [0, 1), got {self.decoder_first_fraction!r}")
+        _check_int("decoder_steps", self.decoder_steps, 1)
+        _check_choice("training_decoder", self.training_decoder, TRAINING_DECODERS)
+        if self.training_decoder == "posterior":
+            if self.training != "progressive":
+                raise ValueError(
+                    f"training_decoder='posterior' needs training='progressive', got training={self.training!r}"
+                )
+            if self.k > MAX_POSTERIOR_BITS:
+                raise ValueError(
+                    f"k must be <= {MAX_POSTERIOR_BITS} with training_decoder='posterior' (2^k soft codewords "
+                    f"scored per example), got k={self.k}"
+                )
+            if self.channel == "bsc" and self.relaxation == "exact":
+                raise ValueError(
+                    "relaxation must be 'flip_gauss' or 'awgn' with training_decoder='posterior', got 'exact'"
+                )
+            if self.channel == "bsc" and self.relaxation == "flip_gauss" and self.relax_sigma <= 0:
+                raise ValueError(
+                    "relax_sigma must be > 0 with training_decoder='posterior' and relaxation='flip_gauss' "
+                    f"(the posterior of a soft codeword needs a density), got {self.relax_sigma!r}"
+                )
         _check_choice("ste_gradient", self.ste_gradient, STE_GRADIENTS)
         _check_positive("gumbel_tau_start", self.gumbel_tau_start)
         _check_positive("gumbel_tau_end", self.gumbel_tau_end)
@@ -327,6 +374,9 @@ CONFIG_PATHS = {
     "encoder_lr_scale": "train.encoder_lr_scale",
     "logit_penalty": "train.logit_penalty",
     "logit_noise": "train.logit_noise",
+    "decoder_first_fraction": "train.decoder_first_fraction",
+    "decoder_steps": "train.decoder_steps",
+    "training_decoder": "train.training_decoder",
     "ste_gradient": "straight_through.gradient",
     "gumbel_tau_start": "gumbel.tau_start",
     "gumbel_tau_end": "gumbel.tau_end",

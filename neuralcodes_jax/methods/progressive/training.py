@@ -19,6 +19,7 @@ from neuralcodes_jax.methods.progressive.network import (
     all_messages,
     decoder_logits,
     encoder_logits,
+    encoder_table,
     message_bits,
 )
 
@@ -53,15 +54,14 @@ def ideal_decoder_loss(
     The channel is what stage 1 sends a binary codeword through: for progressive training with
     ``relaxation="flip_gauss"`` the BSC(``train_p``) flips plus the Gaussian term ``relax_sigma``
     (``log p(z_j | s_j) = logaddexp(log(1-p) + s_j z_j / sigma^2, log p - s_j z_j / sigma^2) + const``); otherwise
-    (straight-through, Gumbel-softmax at the end of its annealing, the ``"exact"`` relaxation) the BSC itself.
+    (straight-through, Gumbel-softmax at the end of its annealing, the ``"exact"`` relaxation) the BSC itself; with
+    ``relaxation="awgn"`` the BPSK-AWGN channel of noise ``1 / Q^-1(train_p)`` (log-likelihood ``z . s / sigma^2``
+    up to terms common to every codeword).
     The minimiser of each method's expected loss over decoders is this posterior, so no decoder reaches a lower
     value on that codebook: the number tells whether the objective prefers one code to another.
     """
-    if spec.channel != "bsc" or (spec.training == "progressive" and spec.relaxation == "awgn"):
-        raise ValueError(
-            "ideal_decoder_loss covers the BSC objectives (channel 'bsc', relaxation 'flip_gauss' or "
-            f"'exact'), got channel={spec.channel!r}, relaxation={spec.relaxation!r}"
-        )
+    if spec.channel != "bsc":
+        raise ValueError(f"ideal_decoder_loss covers the BSC objectives (channel 'bsc'), got channel={spec.channel!r}")
     if not 0.0 < spec.train_p < 0.5:
         raise ValueError(f"train_p must be in (0, 0.5) for the ideal-decoder loss, got {spec.train_p!r}")
     _check_int("num_samples", num_samples, 1)
@@ -71,6 +71,8 @@ def ideal_decoder_loss(
         raise ValueError(f"codebook must have shape ({spec.num_messages}, {spec.n}), got {book.shape}")
     s = 1.0 - 2.0 * book  # [M, n] BPSK codewords
     sigma = spec.relax_sigma if (spec.training == "progressive" and spec.relaxation == "flip_gauss") else 0.0
+    awgn = spec.training == "progressive" and spec.relaxation == "awgn"
+    sigma_awgn = float(relax_awgn_sigma(spec.train_p)) if awgn else 0.0
     log_keep, log_flip = math.log1p(-spec.train_p), math.log(spec.train_p)
 
     @jax.jit
@@ -79,7 +81,10 @@ def ideal_decoder_loss(
         msgs = jax.random.randint(k_m, (batch,), 0, spec.num_messages)
         flips = jax.random.bernoulli(k_e, spec.train_p, (batch, spec.n))
         z = s[msgs] * (1.0 - 2.0 * flips.astype(jnp.float32))
-        if sigma > 0:
+        if awgn:
+            z = s[msgs] + sigma_awgn * jax.random.normal(k_n, z.shape)
+            logits = (z @ s.T) / sigma_awgn**2
+        elif sigma > 0:
             z = z + sigma * jax.random.normal(k_n, z.shape)
             t = z / sigma**2
             f_pos = jnp.logaddexp(log_keep + t, log_flip - t)  # log-likelihood term when s_j = +1
@@ -286,12 +291,83 @@ def _optimizer(lr: float, steps: int, schedule: str) -> optax.GradientTransforma
     return optax.adam(lr)
 
 
+def posterior_logits(x_book: jax.Array, z: jax.Array, p: Any, spec: ProgressiveSpec) -> jax.Array:
+    """Log-posterior of every message up to a constant per example, ``[B, M]``: ``log p(z | x_m)`` of signed
+    channel outputs ``z [B, n]`` given the (soft) BPSK codewords ``x_book = 1 - 2 c`` ``[M, n]`` under the stage-1
+    channel (``training_decoder="posterior"``; ``log_softmax`` over ``M`` gives ``log p(m | z)`` for uniform
+    messages). Not the paper's decoder: the ideal one of the relaxed code, so the encoder's gradient is the one an
+    exact decoder gives.
+
+    * ``relaxation="flip_gauss"`` (BSC(``p``), :func:`_channel_stage1`): ``z_j = x_j (1 - 2 e_j) + sigma n_j``, so
+      ``p(z_j | x) = (1-p) N(z_j; x, sigma^2) + p N(z_j; -x, sigma^2)``; with ``t = z / sigma^2`` and the terms
+      common to every ``m`` dropped, ``log p(z | x_m) = sum_j [softplus(2 t_j x_mj + log((1-p)/p)) - t_j x_mj
+      - x_mj^2 / (2 sigma^2)]`` (``logaddexp(log(1-p) + t x, log p - t x) = log p - t x + softplus(2 t x +
+      log((1-p)/p))``); the ``x^2`` term matters for soft codewords.
+    * ``relaxation="awgn"`` or the AWGN channel: ``z = x + sigma n``, ``log p(z | x_m) = (z . x_m - |x_m|^2 / 2) /
+      sigma^2`` (a matmul).
+
+    ``p`` may be traced (a group's ``train_p``, or the annealed stage-1 crossover).
+    """
+    z = jnp.asarray(z, jnp.float32)
+    x_book = jnp.asarray(x_book, jnp.float32)
+    if spec.channel == "awgn" or spec.relaxation == "awgn":
+        sigma = spec.awgn_sigma if spec.channel == "awgn" else relax_awgn_sigma(p)
+        inv = 1.0 / jnp.square(sigma)
+        return inv * (z @ x_book.T - 0.5 * jnp.sum(jnp.square(x_book), axis=-1))
+    if spec.relaxation != "flip_gauss":
+        raise ValueError(f"posterior_logits covers relaxation 'flip_gauss' or 'awgn', got {spec.relaxation!r}")
+    inv = 1.0 / spec.relax_sigma**2
+    p = jnp.asarray(p, jnp.float32)
+    log_odds = jnp.log1p(-p) - jnp.log(p)
+    t = z * inv  # [B, n]
+    # [B, n, M]: the message axis minor (XLA:CPU vectorizes along it), summed over the code bits.
+    soft = jnp.sum(jax.nn.softplus(2.0 * t[:, :, None] * x_book.T[None] + log_odds), axis=1)
+    return soft - t @ x_book.T - 0.5 * inv * jnp.sum(jnp.square(x_book), axis=-1)
+
+
+def encoder_update_gate(step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
+    """1.0 at the stage-1 steps where the encoder moves, else 0.0 (``decoder_first_fraction``, ``decoder_steps``).
+
+    The encoder is frozen for the first ``round(decoder_first_fraction * stage1_steps)`` steps, then moves on every
+    ``decoder_steps``-th step counted from there.
+    """
+    first = round(spec.decoder_first_fraction * spec.stage1_steps)
+    step = jnp.asarray(step, jnp.int32)
+    on = step >= first
+    if spec.decoder_steps > 1:
+        on = on & (jnp.mod(step - first, spec.decoder_steps) == 0)
+    return on.astype(jnp.float32)
+
+
+def _posterior_stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
+    """Stage-1 loss with the exact posterior of the relaxed codebook as the decoder: cross-entropy of ``p(m | z)``
+    and the block error rate of its argmax; the encoder logits ``[n, B]``."""
+    m = spec.num_messages
+    cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
+    if spec.full_batch:
+        msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
+    else:
+        msgs = sample_messages(cols.take(1)[0], spec.k)
+    one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+    table = encoder_table(p, spec)  # [M, n]
+    a = (one_hot @ table).T  # [n, B], an exact row selection
+    z = _stage1_inputs(a, cols, step, spec)
+    cols.done()
+    p_now = stage1_crossover(step, spec) if spec.channel == "bsc" else None
+    logits = posterior_logits(-jnp.tanh(0.5 * table), z.T, p_now, spec)  # x = 1 - 2 sigmoid(a) = -tanh(a / 2)
+    loss = jnp.mean(optax.softmax_cross_entropy(logits, one_hot))
+    bler = jnp.mean((jnp.argmax(logits, axis=-1) != msgs).astype(jnp.float32))
+    return loss, bler, a
+
+
 def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
     """Stage-1 loss of a batch (with the annealed logit penalty) and its block error rate."""
     m = spec.num_messages
     if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
         loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
         a = a.T  # [n, M] like the batch path's [n, B]
+    elif spec.training_decoder == "posterior":
+        loss, bler, a = _posterior_stage1_loss(p, step_key, step, spec)
     else:
         # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
         cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
