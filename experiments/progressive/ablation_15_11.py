@@ -32,7 +32,7 @@ codewords per example), ``smoke``.
 
 Commands (one row each, ~100 minutes of one core for the table; see the results file for the times):
   python -m launch.main --config=experiments/progressive/ablation_15_11.py:posterior --workdir=workdirs/abl/posterior
-  python -m experiments.linear_codes.diagnosis workdirs/abl/posterior
+  python -m experiments.linear_code.diagnosis workdirs/abl/posterior
 """
 
 from experiments.progressive import base, longer

@@ -4,7 +4,7 @@ One row per finished ``launch.main`` WORKDIR of that config (20 seeds as one gro
 exact reports (``codebook_summary.json``: minimum distances, equivalence to the reference, ML BLER against the
 reference's and the converse, the neural decoder against ML) and, with ``--diagnosis``, the stage-1 objective the
 trained models reach against the ideal decoder's value at their own binarized codebook
-(``experiments/linear_codes/diagnosis.py``).
+(``experiments/linear_code/diagnosis.py``).
 
 Usage:
   python -m experiments.progressive.ablation_table WORKDIR [WORKDIR ...] [--diagnosis] [--json OUT]
@@ -93,7 +93,7 @@ def main(argv=None) -> None:
     for w in args.workdirs:
         diag = None
         if args.diagnosis:
-            from experiments.linear_codes import diagnosis
+            from experiments.linear_code import diagnosis
 
             diag = diagnosis.diagnose(w, args.samples)
         rows.append(row(w, diag))
