@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from experiments.progressive import ablation_15_11, ablation_table, hamming_7_4
-from neuralcodes_jax import methods, sweeps, train
+from neuralcodes_jax import config_utils, methods, sweeps, train
 from neuralcodes_jax.codes import linear
 from neuralcodes_jax.methods import progressive as prog
 
@@ -31,7 +31,7 @@ def _smoke_config(**overrides):
     c.train.steps_per_call = 10
     c.train.checkpoint_every_steps = 100
     c.train.log_every_steps = 10
-    sweeps.apply_overrides(c, overrides)
+    config_utils.apply_overrides(c, overrides)
     return c
 
 
