@@ -26,25 +26,8 @@ Rerunning a command resumes from its checkpoints; ``--config.num_seeds=3`` train
 """
 
 from experiments import common
+from experiments.neural_decoders.neural_bp import CODES  # the benchmark's 15 codes, one list
 
-#: The benchmark's codes (files of ``ecc_codes/``; ``code.name``).
-CODES = (
-    "BCH_N31_K16",
-    "BCH_N63_K36",
-    "BCH_N63_K45",
-    "BCH_N63_K51",
-    "CCSDS_N128_K64",
-    "LDPC_N121_K60",
-    "LDPC_N121_K70",
-    "LDPC_N121_K80",
-    "LDPC_N49_K24",
-    "MACKAY_N96_K48",
-    "POLAR_N128_K64",
-    "POLAR_N128_K86",
-    "POLAR_N128_K96",
-    "POLAR_N64_K32",
-    "POLAR_N64_K48",
-)
 #: Published sizes (N, d) of ECCT (paper Table 1: N in {2, 6}, d in {32, 64, 128}).
 SIZES = {
     "small": (2, 32),

@@ -339,16 +339,22 @@ def encoder_update_gate(step: jax.Array, spec: ProgressiveSpec) -> jax.Array:
     return on.astype(jnp.float32)
 
 
-def _posterior_stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
-    """Stage-1 loss with the exact posterior of the relaxed codebook as the decoder: cross-entropy of ``p(m | z)``
-    and the block error rate of its argmax; the encoder logits ``[n, B]``."""
+def _stage1_messages(cols: _BitRows, spec: ProgressiveSpec) -> tuple[jax.Array, jax.Array]:
+    """The batch's messages (every message in turn with ``train.full_batch``, else drawn from the first bit row)
+    and their one-hot rows ``[B, M]``."""
     m = spec.num_messages
-    cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
     if spec.full_batch:
         msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
     else:
         msgs = sample_messages(cols.take(1)[0], spec.k)
-    one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+    return msgs, jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+
+
+def _posterior_stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
+    """Stage-1 loss with the exact posterior of the relaxed codebook as the decoder: cross-entropy of ``p(m | z)``
+    and the block error rate of its argmax; the encoder logits ``[n, B]``."""
+    cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
+    msgs, one_hot = _stage1_messages(cols, spec)
     table = encoder_table(p, spec)  # [M, n]
     a = (one_hot @ table).T  # [n, B], an exact row selection
     z = _stage1_inputs(a, cols, step, spec)
@@ -362,7 +368,6 @@ def _posterior_stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec
 
 def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: ProgressiveSpec):
     """Stage-1 loss of a batch (with the annealed logit penalty) and its block error rate."""
-    m = spec.num_messages
     if spec.training == "progressive" and spec.channel == "bsc" and spec.relaxation == "exact":
         loss, bler, a = _exact_noisy_encoder_loss(p, step, spec)
         a = a.T  # [n, M] like the batch path's [n, B]
@@ -371,11 +376,7 @@ def _stage1_loss(p: PyTree, step_key: jax.Array, step: jax.Array, spec: Progress
     else:
         # Per-example arrays are [n, B] (batch minor) from the draw to the decoder input, see _BitRows.
         cols = _BitRows(jax.random.bits(step_key, (_stage1_width(spec), spec.batch_size)))
-        if spec.full_batch:
-            msgs = jnp.tile(all_messages(spec), spec.batch_size // m)
-        else:
-            msgs = sample_messages(cols.take(1)[0], spec.k)
-        one_hot = jax.nn.one_hot(msgs, m, dtype=jnp.float32)
+        msgs, one_hot = _stage1_messages(cols, spec)
         a = _batch_encoder_logits(p, msgs, one_hot, spec).T
         z = _stage1_inputs(a, cols, step, spec)
         cols.done()
