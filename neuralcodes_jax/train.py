@@ -558,10 +558,12 @@ def _evaluate(run: GroupRun, summaries, out: dict) -> None:
     fills ``out`` and writes each one's flat metrics."""
     evaluator = evaluators.get(run_config.parse(run.configs[0]).evaluator)
     results = evaluator.evaluate(run)
+    steps = jax.device_get(run.state["step"]) if run.is_main else None
     for p, res in enumerate(results):
         out["runs"][p]["eval"] = res
         if run.is_main:
-            metrics_writer.write_run_metrics(run.workdirs[p], {**evaluator.metrics(res), **_run_facts(run, p)})
+            facts = _run_facts(run.metas[p], int(steps[p]))
+            metrics_writer.write_run_metrics(run.workdirs[p], {**evaluator.metrics(res), **facts})
     for directory, members in summaries:
         members = list(members)
         summary = evaluator.summarize(run, [results[i] for i in members], members, str(directory))
@@ -570,14 +572,13 @@ def _evaluate(run: GroupRun, summaries, out: dict) -> None:
             metrics_writer.write_run_metrics(str(directory), evaluator.metrics(summary))
 
 
-def _run_facts(run: GroupRun, p: int) -> dict:
-    """How run ``p`` trained, beside its evaluator's metrics: its steps and its best validation score and step
-    (None without validation)."""
-    meta = run.metas[p]
+def _run_facts(meta: dict, steps: int) -> dict:
+    """How a run trained, beside its evaluator's metrics: its steps and its best validation score and step (None
+    without validation)."""
     best = meta.get("best_valid")
     has_best = best is not None and math.isfinite(best)
     return {
-        "train/steps": int(jax.device_get(run.state["step"])[p]),
+        "train/steps": steps,
         "valid/best": float(best) if has_best else None,
         "valid/best_step": int(meta["best_step"]) if has_best else None,
     }
