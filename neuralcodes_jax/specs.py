@@ -19,6 +19,7 @@ This module imports neither JAX nor the rest of the package: sweeps and config f
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import functools
@@ -195,7 +196,13 @@ def _merge(into: ml_collections.ConfigDict, other: ml_collections.ConfigDict, pa
 
 def default_config(*classes: type) -> ml_collections.ConfigDict:
     """The ``ConfigDict`` holding the defaults of every spec in ``classes`` (fields without a default are left out:
-    the experiment config must set them). Two specs declaring one field must agree on its default."""
+    the experiment config must set them). Two specs declaring one field must agree on its default. A new copy on
+    every call (specs are frozen classes: their defaults are built once per process)."""
+    return copy.deepcopy(_default_config(classes))
+
+
+@functools.lru_cache(maxsize=256)
+def _default_config(classes: tuple[type, ...]) -> ml_collections.ConfigDict:
     out = ml_collections.ConfigDict()
     for cls in classes:
         _merge(out, _section_config(cls), "")

@@ -90,7 +90,7 @@ def test_cifar10_iabf_through_tfds_mock(tmp_path):
     c.data.source = "tfds"
     del c.data["shape"]
     c.data.data_dir = str(tmp_path / "tfds")
-    c.data.limit.train = 32
+    c.data.limit.train = 16  # one training step: conv nets run slowly at XLA's optimisation level 0 (conftest)
     c.data.limit.valid = 16
     c.data.limit.test = 16
     c.data.num_valid = 40

@@ -4,6 +4,7 @@ code by name, bad inputs, the all-zero training LLRs, message decisions, and the
 from __future__ import annotations
 
 import math
+import os
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +39,20 @@ def test_benchmark_name_is_looked_up_in_data_dir(tmp_path):
     assert (m.n, m.k) == (7, 4)
     np.testing.assert_array_equal(m.parity_check, HAMMING_H)  # BP runs on the file's matrix as given
     assert nd.benchmark_codes(str(tmp_path)) == {"HAM_N7_K4": str(tmp_path / "HAM_N7_K4.txt")}
+
+
+def test_code_tables_are_built_once_and_again_when_the_file_changes(tmp_path):
+    write(tmp_path / "HAM_N7_K4.txt", HAMMING_H)
+    first = nd.code_tables("HAM_N7_K4", str(tmp_path))
+    assert nd.code_tables("HAM_N7_K4", str(tmp_path)) is first
+    assert methods.build(config_for("HAM_N7_K4", str(tmp_path)), None).tables is first
+    permuted = HAMMING_H[:, [6, 5, 4, 3, 2, 1, 0]]
+    write(tmp_path / "HAM_N7_K4.txt", permuted)
+    os.utime(tmp_path / "HAM_N7_K4.txt", ns=(0, 12345))  # a new modification time, however fast the writes
+    again = nd.code_tables("HAM_N7_K4", str(tmp_path))
+    assert again is not first
+    np.testing.assert_array_equal(again.parity_check, permuted)
+    assert nd.code_tables("hamming:3", None) is nd.code_tables("hamming:3", str(tmp_path))  # specs read no folder
 
 
 def test_unknown_code_name_names_it_and_the_available_ones(tmp_path):

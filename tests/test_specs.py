@@ -169,7 +169,8 @@ def _data_spec(config):
 def test_no_method_drops_a_field_it_reads():
     """Each leaf of each method's typed spec changes the built method (or is refused) in some config."""
     read: dict[str, set[str]] = {}
-    for label, config in _method_configs():
+    configs = _method_configs()  # read, never changed: each perturbation is made on a copy
+    for label, config in configs:
         cls = methods.method_class(config.method)
         data = _data_spec(config)
         base = _fingerprint(methods.build(config, data))
@@ -198,12 +199,8 @@ def test_no_method_drops_a_field_it_reads():
                 read.setdefault(cls.__name__, set()).add(field)
         assert label
     missing = {}
-    for name in {methods.method_class(c.method).__name__ for _, c in _method_configs()}:
-        cls = next(
-            methods.method_class(c.method)
-            for _, c in _method_configs()
-            if methods.method_class(c.method).__name__ == name
-        )
+    for name in {methods.method_class(c.method).__name__ for _, c in configs}:
+        cls = next(c for c in map(methods.method_class, (c.method for _, c in configs)) if c.__name__ == name)
         dropped = sorted({f for f, _ in _leaves(cls.CONFIG)} - read.get(name, set()))
         if dropped:
             missing[name] = dropped

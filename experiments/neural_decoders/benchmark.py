@@ -95,7 +95,7 @@ class Settings:
 
 
 def _tables(code_name: str) -> nd.CodeTables:
-    return nd.CodeTables.of(nd.make_code(code_name))
+    return nd.code_tables(code_name)
 
 
 def bp_decoder(tables: nd.CodeTables, iterations: int) -> tuple[Callable, str]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -104,6 +105,25 @@ def make_code(name: str, data_dir: str | None = None) -> catalog.Code:
     except ValueError as err:
         raise ValueError(f"code.name {name!r}: {err}") from None
     return dataclasses.replace(code, name=name)
+
+
+def code_tables(name: str, data_dir: str | None = None) -> CodeTables:
+    """``CodeTables.of(make_code(name, data_dir))``, computed once per process: the tables are read-only, and building
+    them encodes the unit messages (a compiled JAX call). A benchmark file is read again when it changes (its
+    modification time is part of the key); errors are raised afresh on every call."""
+    if not isinstance(name, str) or not isinstance(data_dir, str | None):
+        return CodeTables.of(make_code(name, data_dir))  # refused there, with the field named
+    if ":" in name:  # a catalog spec reads no folder
+        return _code_tables(name, "", None)
+    folder = data_dir or default_data_dir()
+    path = benchmark_codes(folder).get(name.strip())
+    return _code_tables(name, folder, os.stat(path).st_mtime_ns if path else None)
+
+
+@functools.lru_cache(maxsize=128)
+def _code_tables(name: str, data_dir: str, stamp: int | None) -> CodeTables:
+    del stamp  # only part of the key
+    return CodeTables.of(make_code(name, data_dir))
 
 
 # ----------------------------------------------------------------------------------------------------- the spec
@@ -227,7 +247,7 @@ class NeuralDecoderMethod(base_lib.Method):
 
     def __post_init__(self) -> None:
         # The code's tables are derived state, not a field: a method is described by its config values.
-        object.__setattr__(self, "_tables", CodeTables.of(make_code(self.code_name, self.data_dir)))
+        object.__setattr__(self, "_tables", code_tables(self.code_name, self.data_dir))
         object.__setattr__(self, "ebno_db", check_ebno("channel.ebno_db", self.ebno_db))
         check_int("train.steps", self.steps, 1)
         check_int("train.batch_size", self.batch_size, 1)
