@@ -47,6 +47,7 @@ def test_every_code_encodes_codewords_and_every_decoder_inverts_noiseless_words(
         np.testing.assert_array_equal(decoded, u, err_msg=f"{code_spec} {spec}")
 
 
+@pytest.mark.slow
 def test_the_benchmark_files_load_as_checked_parity_check_matrices(shared_data):
     folder = os.path.join(shared_data, "ecc_codes")
     for name, (n, k) in {

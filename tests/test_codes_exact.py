@@ -188,6 +188,7 @@ def test_golay_exact_evaluation_matches_coset_formula():
     assert ber == exact.syndrome_ber_bsc(dec, codeword_bits=True)
 
 
+@pytest.mark.slow
 def test_golay_generic_ber_matches_fast_formula():
     """Generic Walsh-Hadamard BER path at n = 23 (2k + 4 transforms of 2^23 entries)."""
     code = linear.golay_code()

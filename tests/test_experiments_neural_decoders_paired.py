@@ -36,6 +36,7 @@ def test_statistics_against_brute_force():
     assert r["delta_lo"] < r["delta"] < r["delta_hi"]
 
 
+@pytest.mark.slow
 def test_bootstrap_interval_covers_the_true_delta():
     """Blocks with correlated Poisson bit errors of known means: the 95% interval covers ln(mean_a / mean_b) in
     about 95% of 100 replications."""

@@ -234,6 +234,7 @@ def test_config_variants():
 
 
 # ------------------------------------------------------------------------ the GPU script, a few steps on CPU
+@pytest.mark.slow
 def test_gpu_script_trains_a_few_steps_through_launch_main(tmp_path):
     """benchmarks/ecct_gpu.sh with its published config, cut to 4 steps on a built-in code: launch.main trains,
     checkpoints and evaluates; a second call finds the run done."""

@@ -302,6 +302,7 @@ def _train_discriminator(method, steps, n):
     return train
 
 
+@pytest.mark.slow
 def test_discriminator_tc_estimate_approaches_analytic_tc():
     method = build(**{"model.bits": 4, "iabf.disc_hidden": (64,), "iabf.flip_rule": "none"})
     estimate, tc = trained_tc(method, independent=False)

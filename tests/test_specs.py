@@ -166,6 +166,7 @@ def _data_spec(config):
     )
 
 
+@pytest.mark.slow
 def test_no_method_drops_a_field_it_reads():
     """Each leaf of each method's typed spec changes the built method (or is refused) in some config."""
     read: dict[str, set[str]] = {}
