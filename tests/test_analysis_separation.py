@@ -208,6 +208,7 @@ def test_vae_elbo_matches_exact_enumeration(x64):
     assert np.all(np.asarray(bound2) > np.asarray(exact))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator, kl_weight", [("vimco", 1.0), ("reinforce_loo", 1.0), ("vimco", 0.5)])
 def test_vae_training_gradient_is_exactly_unbiased(x64, estimator, kl_weight):
     num_bits, num_samples = 3, 2
@@ -242,6 +243,7 @@ def test_vae_training_gradient_is_exactly_unbiased(x64, estimator, kl_weight):
         np.testing.assert_allclose(np.asarray(e), np.asarray(t), rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_vae_loss_is_the_sampled_objective(x64):
     method = _tiny_vae(num_samples=3)
     params, x = _params64(method), _data()
@@ -301,6 +303,7 @@ def test_ldpc_link_is_systematic():
         link.decode_bsc(c, 0.7)
 
 
+@pytest.mark.slow
 def test_vae_ldpc_recovers_the_noiseless_reconstruction_when_bp_succeeds():
     num_bits, n = 25, 50
     method = vae_lib.DiscreteVAE(

@@ -211,6 +211,7 @@ def test_fractional_clopper_pearson():
     assert lo1 < lo < lo2 and hi1 < hi < hi2
 
 
+@pytest.mark.slow
 def test_ml_bracket_orders_osd_ml_and_the_lower_bound():
     """On the same blocks: (blocks where OSD-0's wrong decision is likelier than the sent word) <= (ML errors) <=
     (OSD-0 errors); and ML's own bracket is tight (no ties with continuous noise: every ML error is likelier)."""

@@ -250,6 +250,7 @@ def test_ordering_and_monotonicity_128_64():
     assert 1e-5 < conv[2] < 1e-3 and 1e-5 < rcu[3] < 1e-3
 
 
+@pytest.mark.slow
 def test_lattice_refinement_and_s_choice():
     sig = bounds.ebn0_db_to_sigma(3.0, 0.5)
     for n, k in ((16, 8), (128, 64)):

@@ -28,6 +28,7 @@ def _codewords(code, u):
     return np.asarray(code.encode(jax.numpy.asarray(u)), np.uint8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code_spec, decoders", CASES, ids=[c for c, _ in CASES])
 def test_every_code_encodes_codewords_and_every_decoder_inverts_noiseless_words(code_spec, decoders):
     code = catalog.make_code(code_spec)

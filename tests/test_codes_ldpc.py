@@ -439,6 +439,7 @@ def test_same_decisions_as_cpp_decoder(small, algorithm):
     assert (iters[both] == cpp_iters[both]).mean() >= 0.98
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ldpc.ALGORITHMS)
 def test_bler_n1008_agrees_with_cpp_decoder(big, algorithm):
     """(3,6) n=1008 on BSC(0.07), 256 words, max_iter 50.

@@ -241,6 +241,7 @@ def test_osd_matches_a_naive_osd(order):
         np.testing.assert_allclose(np.asarray(got.correlation), _corr(got.codewords, llr), rtol=1e-5, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_osd_of_order_k_is_ml():
     simplex = linear.hamming_code(3).dual()  # (7, 3)
     codes = [simplex, _random_code_with_repeated_columns(3, 10, 7), _random_code_with_repeated_columns(2, 6, 8)]

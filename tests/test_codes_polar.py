@@ -147,6 +147,7 @@ def test_ca_scl_with_full_list_is_ml_over_the_crc_code():
     assert not np.asarray(plain.crc_pass).all()
 
 
+@pytest.mark.slow
 def test_ca_scl_selection_and_fast_nodes_match_bit_by_bit():
     rng = np.random.default_rng(5)
     code = polar.polar_code(16, 4, "CRC6")

@@ -127,6 +127,7 @@ def test_same_weight_distribution_but_not_equivalent():
     assert structure.find_equivalence(_scramble(cb, 1), cb) is not None
 
 
+@pytest.mark.slow
 def test_nonlinear_perfect_code_is_not_hamming():
     """Same length, size, minimum distance and distance distribution as Hamming(15,11), both perfect."""
     v = _vasilev_15()

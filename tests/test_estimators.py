@@ -107,6 +107,7 @@ def _max_abs(a):
 # Exact unbiasedness.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(estimators.ESTIMATORS))
 def test_multi_sample_loss_is_exactly_unbiased(x64, name):
     """E[grad loss_to_minimise] == -grad E[objective] for every registered estimator."""

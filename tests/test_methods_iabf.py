@@ -118,6 +118,7 @@ def paper_method():
     return method, init_state(method, x), x
 
 
+@pytest.mark.slow
 def test_flip_noise_is_waterfill_times_mask(paper_method):
     method, state, x = paper_method
     key = jax.random.key(5)
@@ -320,6 +321,7 @@ def test_discriminator_tc_estimate_approaches_analytic_tc():
     assert abs(noop_estimate) < 0.02
 
 
+@pytest.mark.slow
 def test_sampled_tc_gradient_is_unbiased_by_enumeration():
     """'sample': E_y[grad surrogate] = grad E_y[mean_b t(y_b)] for a fixed discriminator (B = 2, M = 2 exact)."""
     method = build(**{"model.bits": 2, "iabf.flip_rule": "none"})

@@ -220,6 +220,7 @@ def test_linear_method_recovers_hamming_7_4(tmp_path):
     assert abs(rep["ratio_to_converse"]["0.05"]["ratio"] - 1.0) < 1e-9  # Hamming(7,4) meets the converse
 
 
+@pytest.mark.slow
 def test_committed_golay_codes_are_golay():
     """Every learned Golay code in the results (the (23,12) rows and the punctured (24,12) union codes): the weight
     enumerator equals Golay's and the codes are equivalent."""

@@ -46,8 +46,9 @@ def test_gumbel_softmax_is_the_binary_concrete_and_its_gradients_are_finite():
     the hard sample as tau -> 0; the loss gradient is finite."""
     method = _method("gumbel", eps=0.1, num_samples=2000)
     logits = jnp.asarray([[-1.0, 0.0, 2.0, 0.5, -3.0, 1.5]])
-    soft = np.asarray(method.relaxed_inputs(logits, jax.random.key(1), jnp.float32(1.0)))
-    cold = np.asarray(method.relaxed_inputs(logits, jax.random.key(1), jnp.float32(1e-3)))
+    relaxed_inputs = jax.jit(method.relaxed_inputs)  # one compilation instead of one per operation
+    soft = np.asarray(relaxed_inputs(logits, jax.random.key(1), jnp.float32(1.0)))
+    cold = np.asarray(relaxed_inputs(logits, jax.random.key(1), jnp.float32(1e-3)))
     assert np.all((soft > 0) & (soft < 1))
     assert np.mean(np.minimum(cold, 1 - cold) < 1e-3) > 0.99
     p1 = np.asarray(jax.nn.sigmoid(channels.bsc_noisy_logits(logits, 0.1)))[0]
@@ -56,8 +57,10 @@ def test_gumbel_softmax_is_the_binary_concrete_and_its_gradients_are_finite():
     np.testing.assert_allclose(method.temperature(method.anneal_steps), 0.5, rtol=1e-6)
     np.testing.assert_allclose(method.temperature(10 * method.anneal_steps), 0.5, rtol=1e-6)
     x = (jax.random.uniform(jax.random.key(2), (4, 784)) > 0.5).astype(jnp.float32)
-    state = method.init(jax.random.key(3), x[:1])
-    grads = jax.grad(lambda p: method.relaxed_loss(p, x, jax.random.key(4), jnp.float32(0.7))[0])(state["params"])
+    state = jax.jit(method.init)(jax.random.key(3), x[:1])
+    grads = jax.jit(jax.grad(lambda p: method.relaxed_loss(p, x, jax.random.key(4), jnp.float32(0.7))[0]))(
+        state["params"]
+    )
     assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
     bad = sweeps.load_config(f"{CONFIG}:smoke", {"relaxed.estimator": "reinforce"})
     with pytest.raises(ValueError, match=r"relaxed.estimator must be one of"):

@@ -96,6 +96,7 @@ def first_zero_syndrome(m, posts):
         pytest.param("normalized_min_sum", False, True, marks=pytest.mark.slow),
     ],
 )
+@pytest.mark.slow
 def test_early_exit_inference_equals_full_iterations(algorithm, tied, stacked, monkeypatch):
     """decode_bits (bp_decode with the weights: per-word early exit, compaction of the active words into smaller
     tiles, each word using its own iteration's weights) gives the decisions of the full-T unrolled decoder with the

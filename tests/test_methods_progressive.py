@@ -352,6 +352,7 @@ def test_layer_layouts_and_encoder_table(message_input):
     np.testing.assert_allclose(prog.encoder_logits(params, jnp.asarray(msgs), spec), x, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_batch_encoder_selection_equals_per_example_encoder():
     """M <= B: encoder once per message, rows selected by one_hot @ table; same values and gradients."""
     spec = prog.ProgressiveSpec(n=7, k=4)

@@ -8,6 +8,7 @@ independent Monte Carlo ``ideal_decoder_loss``; the schedules by stepping the me
 parameters move; each option runs a few steps through the one training loop.
 """
 
+import json
 import math
 
 import jax
@@ -157,6 +158,38 @@ def test_posterior_training_runs_through_the_loop(tmp_path):
     assert table["seeds"] == 2 and table["d3"] == sum(d == 3 for d in dists)
     assert sum(table["histogram"].values()) == 2 and table["ratio_min"] <= table["ratio_median"]
     assert "| 2 |" in ablation_table.markdown([table])
+
+
+def _write_summary(workdir, name, seeds, distances, ratios, seconds):
+    workdir.mkdir()
+    summary = {
+        "num_seeds": len(seeds),
+        "equivalent_to_reference": sum(d == 3 for d in distances),
+        "perfect": sum(d == 3 for d in distances),
+        "bler_equals_reference": sum(d == 3 for d in distances),
+        "minimum_distance_histogram": {str(d): distances.count(d) for d in set(distances)},
+        "ratio_to_converse_at_0.05": ratios,
+        "neural_equals_ml": 1,
+    }
+    training = {"seeds": [{"seed": s, "minimum_distance": d} for s, d in zip(seeds, distances)], "summary": summary}
+    training["train_seconds"] = seconds
+    (workdir / "codebook_summary.json").write_text(json.dumps({"name": name, "trainings": {"t": training}}))
+    return str(workdir)
+
+
+def test_ablation_row_pools_the_seeds_of_one_variant_trained_in_two_groups(tmp_path):
+    a = _write_summary(tmp_path / "a", "v", [0, 1], [0, 3], [1.7, 1.0], 100.0)
+    b = _write_summary(tmp_path / "b", "v", [2, 3, 4], [1, 0, 0], [1.6, 1.8, 1.75], 150.0)
+    r = ablation_table.row([a, b])
+    assert (r["seeds"], r["d3"], r["perfect"], r["neural_equals_ml"]) == (5, 1, 1, 2)
+    assert r["histogram"] == {"0": 3, "3": 1, "1": 1}
+    assert (r["ratio_median"], r["ratio_min"], r["ratio_max"]) == (1.7, 1.0, 1.8)
+    assert "| v | 5 | 1 |" in ablation_table.markdown([r]) and "| 100 + 150 |" in ablation_table.markdown([r])
+    assert ablation_table.row(a)["seeds"] == 2
+    with pytest.raises(ValueError, match="share seeds"):
+        ablation_table.row([a, _write_summary(tmp_path / "c", "v", [1], [0], [1.7], 1.0)])
+    with pytest.raises(ValueError, match="one variant"):
+        ablation_table.row([a, _write_summary(tmp_path / "d", "w", [7], [0], [1.7], 1.0)])
 
 
 @pytest.mark.parametrize(

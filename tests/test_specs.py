@@ -63,6 +63,7 @@ def test_the_walk_covers_every_config_file():
     assert all(isinstance(m.VARIANTS, tuple) and m.VARIANTS for m in MODULES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mod", MODULES, ids=lambda m: m.__name__)
 def test_every_field_of_every_config_is_read_and_every_other_is_refused(mod):
     for label, config in _variant_configs(mod):

@@ -7,7 +7,9 @@ trained models reach against the ideal decoder's value at their own binarized co
 (``experiments/linear_code/diagnosis.py``).
 
 Usage:
-  python -m experiments.progressive.ablation_table WORKDIR [WORKDIR ...] [--diagnosis] [--json OUT]
+  python -m experiments.progressive.ablation_table WORKDIR[+WORKDIR] [...] [--diagnosis] [--json OUT]
+
+A row may pool the seeds of one variant trained as separate groups: ``DIR_seeds0-9+DIR_seeds10-19``.
 """
 
 from __future__ import annotations
@@ -25,41 +27,63 @@ HEADER = (
 )
 
 
-def row(workdir: str, diagnosis: dict | None = None) -> dict:
-    with open(os.path.join(workdir, "codebook_summary.json")) as f:
-        summary = json.load(f)
-    (training,) = summary["trainings"].values()
-    s = training["summary"]
-    seeds = training["seeds"]
-    ratios = np.array(s["ratio_to_converse_at_0.05"], np.float64)
+def row(workdirs: str | list[str], diagnoses: list[dict] | None = None) -> dict:
+    """One table row from one WORKDIR, or from several holding the seeds of one variant trained as separate groups
+    (``--config.seed=10 --config.num_seeds=10`` beside seeds 0-9): their seeds' counts, histograms and ratios are
+    pooled (``diagnoses``: one per workdir, or None)."""
+    workdirs = [workdirs] if isinstance(workdirs, str) else list(workdirs)
+    parts = []
+    for w in workdirs:
+        with open(os.path.join(w, "codebook_summary.json")) as f:
+            summary = json.load(f)
+        (training,) = summary["trainings"].values()
+        parts.append((summary, training))
+    names = {summary["name"] for summary, _ in parts}
+    if len(names) != 1:
+        raise ValueError(f"the workdirs of one row must hold one variant, got {sorted(names)} in {workdirs}")
+    histogram: dict[str, int] = {}
+    for _, t in parts:
+        for d, c in t["summary"]["minimum_distance_histogram"].items():
+            histogram[d] = histogram.get(d, 0) + c
+    seeds = [r for _, t in parts for r in t["seeds"]]
+    seed_ids = [r["seed"] for r in seeds]
+    if len(set(seed_ids)) != len(seed_ids):
+        raise ValueError(f"the workdirs {workdirs} share seeds: {sorted(seed_ids)}")
+    ratios = np.array([x for _, t in parts for x in t["summary"]["ratio_to_converse_at_0.05"]], np.float64)
+
+    def total(key):
+        return sum(t["summary"][key] for _, t in parts)
+
+    times = [t.get("train_seconds") for _, t in parts]
     out = {
-        "workdir": workdir,
-        "name": summary["name"],
-        "seeds": s["num_seeds"],
+        "workdir": workdirs[0] if len(workdirs) == 1 else workdirs,
+        "name": names.pop(),
+        "seeds": total("num_seeds"),
         "d3": sum(int(r["minimum_distance"] == 3) for r in seeds),
-        "bler_equals_reference": s["bler_equals_reference"],
-        "perfect": s["perfect"],
-        "equivalent": s["equivalent_to_reference"],
-        "histogram": s["minimum_distance_histogram"],
+        "bler_equals_reference": total("bler_equals_reference"),
+        "perfect": total("perfect"),
+        "equivalent": total("equivalent_to_reference"),
+        "histogram": histogram,
         "ratio_median": float(np.median(ratios)),
         "ratio_min": float(ratios.min()),
         "ratio_max": float(ratios.max()),
-        "neural_equals_ml": s["neural_equals_ml"],
-        "train_seconds": training.get("train_seconds"),
+        "neural_equals_ml": total("neural_equals_ml"),
+        "train_seconds": times[0] if len(times) == 1 else times,
     }
-    if diagnosis is not None:
-        model = np.array([r["model"] for r in diagnosis["seeds"]])
-        ideal = np.array([r["ideal_learned"] for r in diagnosis["seeds"]])
+    if diagnoses is not None:
+        model = np.array([r["model"] for d in diagnoses for r in d["seeds"]])
+        ideal = np.array([r["ideal_learned"] for d in diagnoses for r in d["seeds"]])
+        reference = diagnoses[0]
         out["model_median"] = float(np.median(model))
         out["model_range"] = [float(model.min()), float(model.max())]
         out["ideal_learned_median"] = float(np.median(ideal))
         out["ideal_learned_range"] = [float(ideal.min()), float(ideal.max())]
-        out["ideal_reference"] = diagnosis["ideal_reference"]
-        out["ideal_reference_se"] = diagnosis["ideal_reference_se"]
+        out["ideal_reference"] = reference["ideal_reference"]
+        out["ideal_reference_se"] = reference["ideal_reference_se"]
         # As in diagnosis.markdown: above the reference by more than 3 standard errors of its estimate.
-        margin = diagnosis["ideal_reference"] + 3 * diagnosis["ideal_reference_se"]
+        margin = reference["ideal_reference"] + 3 * reference["ideal_reference_se"]
         out["seeds_ideal_learned_above_reference"] = int(np.sum(ideal > margin))
-        out["diagnosis"] = diagnosis
+        out["diagnosis"] = diagnoses[0] if len(diagnoses) == 1 else diagnoses
     return out
 
 
@@ -73,7 +97,8 @@ def markdown(rows: list[dict]) -> str:
             if "model_median" in r
             else ""
         )
-        secs = f"{r['train_seconds']:.0f}" if r["train_seconds"] is not None else ""
+        t = r["train_seconds"]
+        secs = " + ".join(f"{x:.0f}" for x in t if x is not None) if isinstance(t, list) else (f"{t:.0f}" if t else "")
         lines.append(
             f"| {r['name']} | {r['seeds']} | {r['d3']} | {r['bler_equals_reference']} | {r['perfect']} | "
             f"{r['equivalent']} | {hist} | {r['ratio_median']:.3f} [{r['ratio_min']:.3f}, {r['ratio_max']:.3f}] | "
@@ -84,19 +109,20 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("workdirs", nargs="+")
+    parser.add_argument("workdirs", nargs="+", help="one per row; A+B: the seeds of one row trained in two groups")
     parser.add_argument("--diagnosis", action="store_true", help="also the model vs ideal objective (slower)")
     parser.add_argument("--samples", type=int, default=20_000)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     rows = []
-    for w in args.workdirs:
-        diag = None
+    for arg in args.workdirs:
+        parts = arg.split("+")
+        diags = None
         if args.diagnosis:
             from experiments.linear_code import diagnosis
 
-            diag = diagnosis.diagnose(w, args.samples)
-        rows.append(row(w, diag))
+            diags = [diagnosis.diagnose(w, args.samples) for w in parts]
+        rows.append(row(parts, diags))
     print(markdown(rows))
     if args.json:
         with open(args.json, "w") as f:
