@@ -1,14 +1,15 @@
 """Rows of ``results/learned_codes_optimal.md`` from the summaries of finished runs.
 
 Usage:
-  python -m experiments.linear_code.table WORKDIR [WORKDIR ...] [--golay_out FILE]
+  python -m experiments.linear_code.table WORKDIR[+WORKDIR] [...] [--golay_out FILE]
 
 Each WORKDIR holds either a ``linear_code_summary.json`` (the ``linear_code`` method) or a
 ``codebook_summary.json`` (the ``progressive`` method: progressive / straight-through / Gumbel-softmax, MLP or
 linear encoder). Prints one markdown row per summary: seeds, seeds reaching the reference distance, seeds equivalent
 to the reference (verified exactly), the d_min histogram, the exact ML BLER / converse at p = 0.01 and 0.05 (median
 [min, max]) and the training wall time. ``--golay_out`` collects the generators of the learned codes equivalent to
-Golay(23,12) (for the test that checks them).
+Golay(23,12) (for the test that checks them). ``A+B``: one row pooling the seeds of one ``linear_code`` variant
+trained as separate groups (``--config.seed=10 --config.num_seeds=10`` beside seeds 0-9).
 """
 
 from __future__ import annotations
@@ -71,6 +72,47 @@ def punctured_golay(generator_rows: list[str]) -> int | None:
     return None
 
 
+_COUNTS = ("num_seeds", "reached_distance", "equivalent", "equivalence_undecided", "same_enumerator")
+
+
+def pool_linear_summaries(summaries: list[dict]) -> dict:
+    """One summary of the seeds of several ``linear_code`` summaries of one variant (counts and histograms added,
+    seeds concatenated; the per-seed ratios are what :func:`linear_row` reads); ``train_seconds`` becomes a list."""
+    first = summaries[0]
+    keys = {(s["name"], s["n"], s["k"], s["reference"], s.get("training")) for s in summaries}
+    if len(keys) != 1:
+        raise ValueError(f"pooled rows must be one variant of one code, got {sorted(map(str, keys))}")
+    names = [os.path.basename(w) for s in summaries for w in s["workdirs"]]
+    if len(set(names)) != len(names):
+        raise ValueError(f"pooled rows share seeds: {sorted(names)}")
+
+    def pool(parts: list[dict]) -> dict:
+        out = dict(parts[0])
+        for key in _COUNTS:
+            out[key] = sum(p[key] for p in parts)
+        hist: dict[str, int] = {}
+        for p in parts:
+            for d, c in p["minimum_distance_histogram"].items():
+                hist[d] = hist.get(d, 0) + c
+        out["minimum_distance_histogram"] = dict(sorted(hist.items(), key=lambda kv: -int(kv[0])))
+        for key in [k for k in out if k.startswith("ratio_to_converse_at_")]:
+            del out[key]  # medians do not pool; linear_row recomputes them from the seeds
+        if "seconds" in out:
+            out["seconds"] = sum(p["seconds"] for p in parts)
+        return out
+
+    pooled = dict(first)
+    pooled["summary"] = pool([s["summary"] for s in summaries])
+    if all("polish" in s for s in summaries):
+        pooled["polish"] = pool([s["polish"] for s in summaries])
+    else:
+        pooled.pop("polish", None)
+    pooled["seeds"] = [r for s in summaries for r in s["seeds"]]
+    pooled["workdirs"] = [w for s in summaries for w in s["workdirs"]]
+    pooled["train_seconds"] = [float(s["train_seconds"]) for s in summaries]
+    return pooled
+
+
 def linear_row(summary: dict, polished: bool = False) -> tuple[str, list]:
     """The row of a ``linear_code`` summary; ``polished``: the row of its polish stage (``eval.polish``)."""
     s = summary["polish"] if polished else summary["summary"]
@@ -79,7 +121,8 @@ def linear_row(summary: dict, polished: bool = False) -> tuple[str, list]:
     ratios = [_fmt([r["ratio_to_converse"][p]["ratio"] for r in seeds]) for p in ("0.01", "0.05")]
     undecided = f" (+{s['equivalence_undecided']} undecided)" if s["equivalence_undecided"] else ""
     method = f"linear, {summary.get('training', summary['surrogate'])}"
-    seconds = f"{summary['train_seconds']:.0f}"
+    t = summary["train_seconds"]
+    seconds = " + ".join(f"{float(x):.0f}" for x in t) if isinstance(t, list) else f"{float(t):.0f}"
     if polished:
         method += f" **+ polish** ({s['flips']} flips)"
         seconds += f" + {s['seconds']:.0f} polish"
@@ -137,10 +180,14 @@ def main(argv=None) -> None:
     golay = []
     seen = set()
     for d in args.workdirs:
-        lin = os.path.join(d, "linear_code_summary.json")
+        parts = d.split("+")
+        lin = os.path.join(parts[0], "linear_code_summary.json")
         book = os.path.join(d, "codebook_summary.json")
         if os.path.exists(lin):
-            summary = json.loads(pathlib.Path(lin).read_text())
+            summaries = [
+                json.loads(pathlib.Path(os.path.join(w, "linear_code_summary.json")).read_text()) for w in parts
+            ]
+            summary = summaries[0] if len(summaries) == 1 else pool_linear_summaries(summaries)
             key = (summary["reference"], summary["n"], summary["k"])
             if key not in seen:
                 seen.add(key)
