@@ -235,3 +235,15 @@ def test_restarts_through_the_loop_train_that_many_chains_and_keep_the_best(tmp_
         c.train.restarts = bad
         with pytest.raises(ValueError, match=r"train\.restarts must be in \[1, 1024\]"):
             methods.build(c, None)
+
+
+def test_default_configs_are_new_copies():
+    """The defaults are built once per spec tuple: each call returns its own copy, typed placeholders included."""
+    a = run_config.default_config("necst")
+    a.train.batch_size = 7
+    a.channel.eps = 0.3
+    b = run_config.default_config("necst")
+    assert b.train.batch_size != 7 and b.channel.eps != 0.3
+    assert b.to_dict() == run_config.default_config("necst").to_dict()
+    with pytest.raises(TypeError):
+        b.train.batch_size = "many"  # the field keeps its type in the copy
