@@ -72,6 +72,15 @@ def punctured_golay(generator_rows: list[str]) -> int | None:
     return None
 
 
+def add_histograms(histograms) -> dict[str, int]:
+    """The sum of ``{distance: count}`` histograms (seeds pooled from several groups), largest distance first."""
+    total: dict[str, int] = {}
+    for h in histograms:
+        for d, c in h.items():
+            total[d] = total.get(d, 0) + c
+    return dict(sorted(total.items(), key=lambda kv: -int(kv[0])))
+
+
 _COUNTS = ("num_seeds", "reached_distance", "equivalent", "equivalence_undecided", "same_enumerator")
 
 
@@ -90,11 +99,7 @@ def pool_linear_summaries(summaries: list[dict]) -> dict:
         out = dict(parts[0])
         for key in _COUNTS:
             out[key] = sum(p[key] for p in parts)
-        hist: dict[str, int] = {}
-        for p in parts:
-            for d, c in p["minimum_distance_histogram"].items():
-                hist[d] = hist.get(d, 0) + c
-        out["minimum_distance_histogram"] = dict(sorted(hist.items(), key=lambda kv: -int(kv[0])))
+        out["minimum_distance_histogram"] = add_histograms(p["minimum_distance_histogram"] for p in parts)
         for key in [k for k in out if k.startswith("ratio_to_converse_at_")]:
             del out[key]  # medians do not pool; linear_row recomputes them from the seeds
         if "seconds" in out:

@@ -20,6 +20,8 @@ import os
 
 import numpy as np
 
+from experiments.linear_code.table import add_histograms
+
 HEADER = (
     "| variant | seeds | d = 3 | ML BLER = Hamming's (perfect) | sphere-packing perfect | Hamming-equivalent | "
     "d_min histogram | ML BLER / converse p=0.05, median [min, max] | neural = ML | model vs ideal(learned), "
@@ -41,10 +43,7 @@ def row(workdirs: str | list[str], diagnoses: list[dict] | None = None) -> dict:
     names = {summary["name"] for summary, _ in parts}
     if len(names) != 1:
         raise ValueError(f"the workdirs of one row must hold one variant, got {sorted(names)} in {workdirs}")
-    histogram: dict[str, int] = {}
-    for _, t in parts:
-        for d, c in t["summary"]["minimum_distance_histogram"].items():
-            histogram[d] = histogram.get(d, 0) + c
+    histogram = add_histograms(t["summary"]["minimum_distance_histogram"] for _, t in parts)
     seeds = [r for _, t in parts for r in t["seeds"]]
     seed_ids = [r["seed"] for r in seeds]
     if len(set(seed_ids)) != len(seed_ids):
