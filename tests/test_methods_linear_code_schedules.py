@@ -211,6 +211,17 @@ def test_schedules_and_polish_through_the_loop(tmp_path):
     summary = out["summaries"][0]
     assert pol["minimum_distance"] >= 3 and summary["polish"]["num_seeds"] == 2
     assert "2 perturb-and-reoptimise cycles" in summary["training"]
+    # The discrete searches of experiments/linear_code/search.py from this run's code and from a random one.
+    from experiments.linear_code import search
+
+    for kind, random_start in (("columns", False), ("columns", True), ("tabu", False)):
+        found = search.search_seed(
+            pathlib.Path(workdirs[0]), search=kind, iterations=5, tenure=3, kick=1, random_start=random_start
+        )
+        assert found["search"] == kind and found["start"] == ("random" if random_start else "learned")
+        assert found["surrogate_after"] <= found["surrogate_before"] and found["minimum_distance"] == 4
+    with pytest.raises(ValueError, match="search must be one of"):
+        search.search_seed(pathlib.Path(workdirs[0]), search="anneal", iterations=1, tenure=1, kick=1, random_start=0)
 
 
 def test_bad_schedule_input_names_the_field():
@@ -243,3 +254,90 @@ def test_bad_schedule_input_names_the_field():
     c.surrogate.tau_schedule = "linear"
     with pytest.raises(ValueError, match=r"surrogate.tau_schedule must be one of"):
         methods.build(c, None)
+
+
+# ---------------------------------------------------------------------------------------- column moves
+def test_walsh_hadamard_equals_the_dense_transform():
+    a = np.random.default_rng(0).normal(size=16)
+    u = np.arange(16)
+    signs = (-1.0) ** np.array([[bin(x & y).count("1") for y in u] for x in u])
+    np.testing.assert_allclose(flip_descent.walsh_hadamard(a), signs @ a, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="power of 2"):
+        flip_descent.walsh_hadamard(np.ones(12))
+
+
+@pytest.mark.parametrize("name,max_weight", [("softmin", 5), ("union", 5), ("distance", 5), ("union", 2)])
+def test_column_values_equal_brute_force_columns(name, max_weight):
+    """Every one of the 2^k columns in place of each column j, against the listed codewords (float64)."""
+    rng = np.random.default_rng(max_weight)
+    p_bits = rng.integers(0, 2, (5, 4), dtype=np.uint8)
+    kw = dict(p=0.05, tau=0.4, distance=3)
+    for j in range(4):
+        got = flip_descent.column_values(p_bits, j, max_weight, name, **kw)
+        want = []
+        for v in range(32):
+            q = p_bits.copy()
+            q[:, j] = (v >> np.arange(5)) & 1
+            want.append(flip_descent.surrogate_values(_brute_spectrum(q, max_weight)[None], name, **kw)[0])
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="column j"):
+        flip_descent.column_values(p_bits, 4, 5, name, **kw)
+
+
+def test_column_descent_ends_where_no_column_move_helps():
+    kw = dict(p=0.01, tau=0.5, distance=3)
+    out = flip_descent.column_descent(np.zeros((4, 4), np.uint8), 4, "softmin", **kw)
+    value = flip_descent.surrogate_values(_brute_spectrum(out["p_bits"], 4)[None], "softmin", **kw)[0]
+    assert out["surrogate_after"] == pytest.approx(value, rel=1e-12) and value < out["surrogate_before"]
+    assert out["columns_changed"] >= 1
+    for j in range(4):
+        assert flip_descent.column_values(out["p_bits"], j, 4, "softmin", **kw).min() >= value - 1e-12
+
+
+def test_column_search_reaches_extended_hamming_and_checks_its_fields():
+    """Iterated column descent on (8,4) from random codes ends at d = 4 (extended Hamming, the optimum) with the
+    surrogate it reports; zero iterations is the column descent; bad fields name themselves."""
+    kw = dict(p=0.01, tau=0.5, distance=4)
+    for trial in range(4):
+        start = np.random.default_rng(trial).integers(0, 2, (4, 4), dtype=np.uint8)
+        out = flip_descent.column_search(start, 4, "softmin", iterations=30, kick=2, seed=trial, **kw)
+        spec = _brute_spectrum(out["p_bits"], 4)
+        assert np.flatnonzero(spec[1:])[0] + 1 == 4
+        assert out["surrogate_after"] == pytest.approx(
+            flip_descent.surrogate_values(spec[None], "softmin", **kw)[0], rel=1e-12
+        )
+        assert out["surrogate_after"] <= out["surrogate_before"]
+    start = np.random.default_rng(9).integers(0, 2, (5, 4), dtype=np.uint8)
+    none = flip_descent.column_search(start, 5, "union", iterations=0, **kw)
+    assert none["surrogate_after"] == pytest.approx(
+        flip_descent.column_descent(start, 5, "union", **kw)["surrogate_after"], rel=1e-12
+    )
+    with pytest.raises(ValueError, match="kick"):
+        flip_descent.column_search(start, 5, "union", iterations=3, kick=5, **kw)
+    with pytest.raises(ValueError, match="iterations"):
+        flip_descent.column_search(start, 5, "union", iterations=-1, **kw)
+    with pytest.raises(ValueError, match="k <= 22"):
+        flip_descent.column_descent(np.zeros((23, 2), np.uint8), 1, "union", **kw)
+
+
+def test_a_frame_change_keeps_the_code_up_to_coordinate_order():
+    """``reframe`` moves [I | P] to another systematic generator of a permuted copy of the code: the same weight
+    spectrum (so the same surrogate) and the same codewords once the coordinates are reordered."""
+    p_bits = np.random.default_rng(5).integers(0, 2, (5, 4), dtype=np.uint8)
+    state = flip_descent._Columns(p_bits, 5, "softmin", 0.01, 0.5, 3)
+    before = state.value()
+    order = state.reframe(np.random.default_rng(0))
+    assert state.value() == pytest.approx(before, rel=1e-12)
+    assert not np.array_equal(state.p_bits, p_bits)
+
+    def codewords(p):
+        return gf2.matmul(gf2.int_to_bits(np.arange(32), 5), np.concatenate([np.eye(5, dtype=np.uint8), p], axis=1))
+
+    old = {tuple(c[order]) for c in codewords(p_bits)}
+    assert old == {tuple(c) for c in codewords(state.p_bits)} and len(old) == 32
+    kw = dict(p=0.01, tau=0.5, distance=4)
+    out = flip_descent.column_search(np.zeros((4, 4), np.uint8), 4, "softmin", iterations=20, reframe=True, **kw)
+    spec = _brute_spectrum(out["p_bits"], 4)
+    assert np.flatnonzero(spec[1:])[0] + 1 == 4
+    with pytest.raises(ValueError, match="every message"):
+        flip_descent.column_search(np.zeros((5, 4), np.uint8), 2, "union", iterations=2, reframe=True, **kw)

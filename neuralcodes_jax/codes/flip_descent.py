@@ -12,6 +12,12 @@ messages, here computed exactly in integers and float64 (no float32 ties):
 
 This is the "polish" stage of issue 24 (a post-training step of the ``linear_code`` evaluator, ``eval.polish``):
 a claim about "gradient + polish", reported apart from the gradient-trained code.
+
+Column moves (:func:`column_descent`, :func:`column_search`) replace a whole column ``j`` of ``P`` (parity bit ``j``
+of every message, up to ``k`` entries at once) by the best of all ``2^k`` columns given the others, exactly: every
+surrogate is a monotone function of a sum over messages ``S = sum_u g(w(u))``, and with the other columns fixed
+``S(v) = sum_u g(w'(u)) + sum_{u . v odd} (g(w'(u) + 1) - g(w'(u)))`` (``w'``: the weight without bit ``j``), whose
+second term for all ``v`` at once is one Walsh-Hadamard transform of length ``2^k``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import itertools
 
 import numpy as np
 
-from neuralcodes_jax.codes import relaxed
+from neuralcodes_jax.codes import gf2, relaxed
 
 
 def message_bits(k: int, max_message_weight: int) -> np.ndarray:
@@ -197,4 +203,218 @@ def tabu_search(
         "surrogate_after": best_value,
         "best_iteration": best_iteration,
         "iterations": iterations,
+    }
+
+
+#: Largest ``k`` of a column move (a Walsh-Hadamard transform over all ``2^k`` columns, float64).
+MAX_COLUMN_K = 22
+
+
+def _message_terms(name: str, n: int, *, p: float, tau: float, distance: int) -> np.ndarray:
+    """``g(w)``, ``w = 0..n + 1``: the surrogate ``name`` is a monotone function of ``sum_u g(w(u))``."""
+    w = np.arange(n + 2)
+    if name == "union":
+        return np.concatenate([relaxed.pairwise_error(n, p), [1.0]])
+    if name == "softmin":
+        return np.exp(-w / tau)
+    if name == "distance":
+        return (w < distance).astype(np.float64)
+    raise ValueError(f"surrogate must be one of {list(relaxed.SURROGATES)}, got {name!r}")
+
+
+def _value_of_sum(name: str, total: np.ndarray, tau: float) -> np.ndarray:
+    """The surrogate ``name`` as a function of ``S = sum_u g(w(u))`` (:func:`_message_terms`; as
+    :func:`surrogate_values`)."""
+    if name == "union":
+        return np.log(total + 1e-30)
+    if name == "softmin":
+        return tau * np.log(total + 1e-300)
+    return np.log(1e-3 + total)
+
+
+def walsh_hadamard(a: np.ndarray) -> np.ndarray:
+    """``out[v] = sum_u a[u] (-1)^popcount(u & v)`` for ``a`` of length ``2^k`` (float64)."""
+    out = np.asarray(a, np.float64).copy()
+    size, h = out.shape[0], 1
+    if size & (size - 1):
+        raise ValueError(f"walsh_hadamard needs a length that is a power of 2, got {size}")
+    while h < size:
+        view = out.reshape(size // (2 * h), 2, h)
+        x = view[:, 0, :].copy()
+        view[:, 0, :] += view[:, 1, :]
+        view[:, 1, :] = x - view[:, 1, :]
+        h *= 2
+    return out
+
+
+class _Columns:
+    """The state of a column search: parity bits and codeword weights of the enumerated messages."""
+
+    def __init__(self, p_bits, max_message_weight: int, name: str, p: float, tau: float, distance: int):
+        k, r = np.shape(p_bits)
+        if k > MAX_COLUMN_K:
+            raise ValueError(f"column moves need k <= {MAX_COLUMN_K} (2^k candidate columns), got k={k}")
+        self.k, self.r = k, r
+        self.msgs = message_bits(k, max_message_weight).astype(np.int32)  # [M, k]
+        self.index = self.msgs @ (1 << np.arange(k))  # message u as the integer sum_i u_i 2^i
+        self.terms = _message_terms(name, k + r, p=p, tau=tau, distance=distance)
+        self.value_fn = lambda spectra: surrogate_values(spectra, name, p=p, tau=tau, distance=distance)
+        self.set_parity_part(p_bits)
+
+    def value(self) -> float:
+        spectrum_ = np.bincount(self.weights, minlength=self.k + self.r + 1).astype(np.float64)
+        return float(self.value_fn(spectrum_[None])[0])
+
+    def set_parity_part(self, p_bits: np.ndarray) -> None:
+        self.p_bits = np.asarray(p_bits, np.uint8).copy()
+        self.parity = (self.msgs @ self.p_bits.astype(np.int32)) % 2
+        self.weights = self.msgs.sum(1) + self.parity.sum(1)
+
+    def reframe(self, rng: np.random.Generator) -> np.ndarray:
+        """The same code in another systematic frame: coordinates permuted at random, then brought to ``[I | P']``
+        on the first information set of that order (the weight spectrum, hence the surrogate, is unchanged when
+        every message is enumerated; the column moves then act on other coordinates). Returns the coordinate order:
+        codeword ``c`` of the old generator is ``c[order]`` of the new one."""
+        generator = np.concatenate([np.eye(self.k, dtype=np.uint8), self.p_bits], axis=1)
+        shuffle = rng.permutation(self.k + self.r)
+        g_sys, perm = gf2.systematic_form(generator[:, shuffle])
+        self.set_parity_part(g_sys[:, self.k :])
+        return shuffle[perm]
+
+    def set_column(self, j: int, column: np.ndarray) -> None:
+        self.weights = self.weights - self.parity[:, j]
+        self.p_bits[:, j] = column
+        self.parity[:, j] = (self.msgs @ column.astype(np.int32)) % 2
+        self.weights = self.weights + self.parity[:, j]
+
+    def column_sums(self, j: int) -> np.ndarray:
+        """``S(v)`` for every column ``v`` in place of column ``j`` (``v`` as the integer ``sum_i v_i 2^i``)."""
+        rest = self.weights - self.parity[:, j]
+        base = self.terms[rest]
+        change = np.zeros(1 << self.k)
+        np.add.at(change, self.index, self.terms[rest + 1] - base)
+        odd = 0.5 * (change.sum() - walsh_hadamard(change))  # sum of the changes over messages with u . v odd
+        return base.sum() + odd
+
+    def best_column(self, j: int, rtol: float) -> np.ndarray | None:
+        """The column ``j`` that minimises the surrogate given the others, or None when the current one does (up
+        to ``rtol``)."""
+        sums = self.column_sums(j)
+        v = int(np.argmin(sums))
+        current = int(self.p_bits[:, j].astype(np.int64) @ (1 << np.arange(self.k)))
+        if not sums[v] < sums[current] * (1.0 - rtol):
+            return None
+        return ((v >> np.arange(self.k)) & 1).astype(np.uint8)
+
+    def descend(self, rng: np.random.Generator | None, max_sweeps: int, rtol: float) -> int:
+        """Column moves (each column to its exact optimum given the others, in a random order per sweep with
+        ``rng``) until a sweep changes nothing: the number of columns changed."""
+        changed = 0
+        for _ in range(max_sweeps):
+            moved = 0
+            for j in rng.permutation(self.r) if rng is not None else range(self.r):
+                column = self.best_column(int(j), rtol)
+                if column is not None:
+                    self.set_column(int(j), column)
+                    moved += 1
+            changed += moved
+            if not moved:
+                break
+        return changed
+
+
+def column_values(
+    p_bits: np.ndarray, j: int, max_message_weight: int, name: str, *, p: float, tau: float, distance: int
+) -> np.ndarray:
+    """The surrogate of ``p_bits [k, r]`` with column ``j`` replaced by each of the ``2^k`` columns, ``[2^k]``
+    (column ``v`` at index ``sum_i v_i 2^i``), by one Walsh-Hadamard transform (module docstring)."""
+    state = _Columns(p_bits, max_message_weight, name, p, tau, distance)
+    if not 0 <= j < state.r:
+        raise ValueError(f"column j must be in [0, r={state.r}), got {j}")
+    return _value_of_sum(name, state.column_sums(j), tau)
+
+
+def column_descent(
+    p_bits: np.ndarray,
+    max_message_weight: int,
+    name: str,
+    *,
+    p: float,
+    tau: float,
+    distance: int,
+    max_sweeps: int = 100,
+    rtol: float = 1e-12,
+) -> dict:
+    """Block-coordinate descent over the columns of ``p_bits [k, r]``: each column in turn set to the best of all
+    ``2^k`` given the others (exactly, module docstring), until no column changes. A local minimum for every
+    move that changes one column, so also for single flips. Returns the final parity part, the surrogate before
+    and after, and the columns changed."""
+    state = _Columns(p_bits, max_message_weight, name, p, tau, distance)
+    start = state.value()
+    changed = state.descend(None, max_sweeps, rtol)
+    return {
+        "p_bits": state.p_bits,
+        "surrogate_before": start,
+        "surrogate_after": state.value(),
+        "columns_changed": changed,
+    }
+
+
+def column_search(
+    p_bits: np.ndarray,
+    max_message_weight: int,
+    name: str,
+    *,
+    p: float,
+    tau: float,
+    distance: int,
+    iterations: int,
+    kick: int = 2,
+    reframe: bool = False,
+    seed: int = 0,
+    max_sweeps: int = 100,
+    rtol: float = 1e-12,
+) -> dict:
+    """Iterated column descent: descend from ``p_bits``; then ``iterations`` times replace ``kick`` random columns of
+    the current code by uniformly random ones (with ``reframe``, after moving the code to a random systematic frame,
+    ``_Columns.reframe``; only when every message is enumerated), descend, and keep the result when its surrogate
+    is not higher (ties move along plateaus). Returns the best parity part (the current one), the surrogate at the
+    start and at the end, the iteration where the final value was first reached, and the kicks accepted.
+
+    A discrete search of its own (like :func:`tabu_search`), reported apart from the gradient."""
+    if iterations < 0:
+        raise ValueError(f"iterations must be >= 0, got {iterations}")
+    state = _Columns(p_bits, max_message_weight, name, p, tau, distance)
+    if not 1 <= kick <= state.r:
+        raise ValueError(f"kick must be in [1, r={state.r}] (columns redrawn per iteration), got {kick}")
+    if reframe and len(state.msgs) != (1 << state.k) - 1:
+        raise ValueError(
+            "reframe needs every message enumerated (max_message_weight = k): a frame change keeps the "
+            "full weight spectrum, not that of the low-weight messages"
+        )
+    rng = np.random.default_rng(seed)
+    start = state.value()
+    state.descend(None, max_sweeps, rtol)  # the column descent; the kicks' descents go in a random column order
+    value, best_iteration, accepted = state.value(), 0, 0
+    for it in range(1, iterations + 1):
+        saved = (state.p_bits.copy(), state.parity.copy(), state.weights.copy())
+        if reframe:
+            state.reframe(rng)
+        for j in rng.choice(state.r, kick, replace=False):
+            state.set_column(int(j), rng.integers(0, 2, state.k).astype(np.uint8))
+        state.descend(rng, max_sweeps, rtol)
+        new = state.value()
+        if new <= value + rtol * max(abs(value), 1.0):
+            if new < value - rtol * max(abs(value), 1.0):
+                best_iteration = it
+            value, accepted = new, accepted + 1
+        else:
+            state.p_bits, state.parity, state.weights = saved
+    return {
+        "p_bits": state.p_bits,
+        "surrogate_before": start,
+        "surrogate_after": value,
+        "best_iteration": best_iteration,
+        "iterations": iterations,
+        "accepted": accepted,
     }
