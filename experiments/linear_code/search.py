@@ -53,6 +53,7 @@ def search_seed(
     kick: int,
     random_start: bool,
     reframe: bool = False,
+    full_spectrum: bool = False,
 ) -> dict:
     """``search`` (:data:`SEARCHES`) from one seed's learned code (or, with ``random_start``, from a uniformly random
     parity part drawn with the seed) under the run's own final surrogate; the exact report of the best code
@@ -65,13 +66,14 @@ def search_seed(
     seed = int(config.seed)
     start = np.random.default_rng(seed).integers(0, 2, generator[:, k:].shape) if random_start else generator[:, k:]
     t0 = time.time()
+    surrogate = method.exact_surrogate()
+    if full_spectrum:  # every message, not only the low-weight ones the run enumerated
+        surrogate["max_message_weight"] = k
     if search == "tabu":
-        out = flip_descent.tabu_search(
-            start, iterations=iterations, tenure=tenure, seed=seed, **method.exact_surrogate()
-        )
+        out = flip_descent.tabu_search(start, iterations=iterations, tenure=tenure, seed=seed, **surrogate)
     elif search == "columns":
         out = flip_descent.column_search(
-            start, iterations=iterations, kick=kick, reframe=reframe, seed=seed, **method.exact_surrogate()
+            start, iterations=iterations, kick=kick, reframe=reframe, seed=seed, **surrogate
         )
     else:
         raise ValueError(f"search must be one of {list(SEARCHES)}, got {search!r}")
@@ -90,7 +92,11 @@ def search_seed(
         search=search,
         iterations=iterations,
         seconds=seconds,
-        **({"tenure": tenure} if search == "tabu" else {"kick": kick, "reframe": reframe, "accepted": out["accepted"]}),
+        **(
+            {"tenure": tenure}
+            if search == "tabu"
+            else {"kick": kick, "reframe": reframe, "accepted": out["accepted"], "full_spectrum": full_spectrum}
+        ),
     )
     return rep
 
@@ -115,6 +121,11 @@ def main() -> None:
     parser.add_argument("--tenure", type=int, default=15, help="tabu: iterations an entry stays tabu")
     parser.add_argument("--kick", type=int, default=2, help="columns: columns redrawn per iteration")
     parser.add_argument("--reframe", action="store_true", help="columns: a random systematic frame per kick")
+    parser.add_argument(
+        "--full_spectrum",
+        action="store_true",
+        help="search on the surrogate of every message (a run may enumerate fewer)",
+    )
     parser.add_argument("--seeds", default="", help="only these seeds, e.g. 0-9 (default: every seed* directory)")
     parser.add_argument("--random", action="store_true", help="also search from random codes (the control)")
     parser.add_argument("--json", default=None, help="write every report and the summaries here")
@@ -140,6 +151,7 @@ def main() -> None:
                         kick=args.kick,
                         random_start=random_start,
                         reframe=args.reframe,
+                        full_spectrum=args.full_spectrum,
                     )
                 )
                 r = reports[-1]
@@ -148,10 +160,11 @@ def main() -> None:
                     f"equivalent {r['equivalent']}, best at iteration {r['best_iteration']}, {r['seconds']:.1f} s",
                     flush=True,
                 )
+                rows[name] = {"summary": summarize(reports), "reports": reports}
+                if args.json:  # after every seed: a stopped search keeps what it found
+                    pathlib.Path(args.json).write_text(json.dumps(jsonable(rows, finite=True), indent=1))
             rows[name] = {"summary": summarize(reports), "reports": reports}
             print(name, json.dumps(rows[name]["summary"]), flush=True)
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(jsonable(rows, finite=True), indent=1))
 
 
 if __name__ == "__main__":

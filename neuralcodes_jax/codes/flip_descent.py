@@ -255,7 +255,10 @@ class _Columns:
         if k > MAX_COLUMN_K:
             raise ValueError(f"column moves need k <= {MAX_COLUMN_K} (2^k candidate columns), got k={k}")
         self.k, self.r = k, r
-        self.msgs = message_bits(k, max_message_weight).astype(np.int32)  # [M, k]
+        if max_message_weight >= k:  # every nonzero message u, at row u - 1 (bit i of u is u_i)
+            self.msgs = ((np.arange(1, 1 << k)[:, None] >> np.arange(k)) & 1).astype(np.int32)
+        else:
+            self.msgs = message_bits(k, max_message_weight).astype(np.int32)  # [M, k]
         self.index = self.msgs @ (1 << np.arange(k))  # message u as the integer sum_i u_i 2^i
         self.terms = _message_terms(name, k + r, p=p, tau=tau, distance=distance)
         self.value_fn = lambda spectra: surrogate_values(spectra, name, p=p, tau=tau, distance=distance)
@@ -292,7 +295,7 @@ class _Columns:
         rest = self.weights - self.parity[:, j]
         base = self.terms[rest]
         change = np.zeros(1 << self.k)
-        np.add.at(change, self.index, self.terms[rest + 1] - base)
+        change[self.index] = self.terms[rest + 1] - base  # each message once
         odd = 0.5 * (change.sum() - walsh_hadamard(change))  # sum of the changes over messages with u . v odd
         return base.sum() + odd
 
