@@ -30,7 +30,10 @@ from neuralcodes_jax.codes import gf2, relaxed
 
 
 def message_bits(k: int, max_message_weight: int) -> np.ndarray:
-    """The enumerated nonzero messages (weight ``<= max_message_weight``), ``uint8 [M, k]``."""
+    """The enumerated nonzero messages (weight ``<= max_message_weight``), ``uint8 [M, k]``; all of them (in the
+    order of the integer ``sum_i u_i 2^i``) when ``max_message_weight >= k``."""
+    if max_message_weight >= k:
+        return ((np.arange(1, 1 << k)[:, None] >> np.arange(k)) & 1).astype(np.uint8)
     supports, _ = relaxed.message_supports(k, max_message_weight)
     bits = np.zeros((supports.shape[0], k + 1), np.uint8)
     np.put_along_axis(bits, supports, 1, axis=1)
@@ -255,10 +258,7 @@ class _Columns:
         if k > MAX_COLUMN_K:
             raise ValueError(f"column moves need k <= {MAX_COLUMN_K} (2^k candidate columns), got k={k}")
         self.k, self.r = k, r
-        if max_message_weight >= k:  # every nonzero message u, at row u - 1 (bit i of u is u_i)
-            self.msgs = ((np.arange(1, 1 << k)[:, None] >> np.arange(k)) & 1).astype(np.int32)
-        else:
-            self.msgs = message_bits(k, max_message_weight).astype(np.int32)  # [M, k]
+        self.msgs = message_bits(k, max_message_weight).astype(np.int32)  # [M, k]
         self.index = self.msgs @ (1 << np.arange(k))  # message u as the integer sum_i u_i 2^i
         self.terms = _message_terms(name, k + r, p=p, tau=tau, distance=distance)
         self.value_fn = lambda spectra: surrogate_values(spectra, name, p=p, tau=tau, distance=distance)
